@@ -1,0 +1,206 @@
+// The settings format, as one zod schema. Every object is strict: an unknown or misspelled
+// field is an error that names its JSON path, never something silently ignored.
+// The JSON Schema published for editors (schema/settings.schema.json) is generated from this.
+import * as z from "zod/v4";
+
+/** Server names become part of `mcp__<server>__<tool>`; a name must not be able to smuggle the separator. */
+export const SERVER_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$/;
+export const ServerName = z
+  .string()
+  .max(64)
+  .regex(SERVER_NAME_PATTERN, "a server name is letters, digits, '-' and single '_', starting with a letter or digit, and never contains '__'")
+  .refine((s) => !s.endsWith("_"), "a server name must not end with '_'");
+
+const StringList = z.array(z.string());
+
+export const PermissionRules = z.strictObject({
+  allow: StringList.optional(),
+  ask: StringList.optional(),
+  deny: StringList.optional(),
+  /** Claude Code's modes; `bypassPermissions` turns `ask` into `allow` (deny still wins) unless disabled. */
+  defaultMode: z.enum(["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk"]).optional(),
+  /** `"disable"` in any layer forbids bypassPermissions mode. */
+  disableBypassPermissionsMode: z.literal("disable").optional(),
+  additionalDirectories: StringList.optional(),
+});
+
+/** Sandbox settings: accepted now so settings written for them validate; enforced by the sandbox issue. */
+export const SandboxSettings = z.strictObject({
+  type: z.enum(["bubblewrap", "docker", "podman", "seatbelt", "none"]).optional(),
+  filesystem: z
+    .strictObject({
+      allowRead: StringList.optional(),
+      denyRead: StringList.optional(),
+      allowWrite: StringList.optional(),
+      denyWrite: StringList.optional(),
+    })
+    .optional(),
+  network: z
+    .strictObject({
+      allowedDomains: StringList.optional(),
+      deniedDomains: StringList.optional(),
+      allowLocalhost: z.boolean().optional(),
+      allowUnixSockets: StringList.optional(),
+    })
+    .optional(),
+  limits: z
+    .strictObject({ cpus: z.number().positive().optional(), memory: z.string().optional(), pids: z.number().int().positive().optional() })
+    .optional(),
+  env: StringList.optional(),
+  // The second seed's flat form, normalized later.
+  allowNetwork: StringList.optional(),
+  denyNetwork: StringList.optional(),
+  allowRead: StringList.optional(),
+  allowWrite: StringList.optional(),
+  allowExecute: StringList.optional(),
+});
+
+/** Server-specific guards: accepted now; a configured guard that is not enforced yet fails closed. */
+export const GuardSettings = z.strictObject({
+  filesystem: z
+    .strictObject({
+      roots: StringList,
+      tools: z.record(z.string(), z.strictObject({ read: StringList.optional(), write: StringList.optional() })).optional(),
+    })
+    .optional(),
+  sql: z
+    .strictObject({
+      readOnly: z.boolean(),
+      dialect: z.string(),
+      functions: z.strictObject({ allow: StringList.optional() }).optional(),
+      arguments: StringList.optional(),
+    })
+    .optional(),
+  arguments: z
+    .record(
+      z.string(),
+      z.record(
+        z.string(),
+        z.strictObject({
+          enum: z.array(z.unknown()).optional(),
+          pattern: z.string().optional(),
+          maxLength: z.number().int().nonnegative().optional(),
+          paths: StringList.optional(),
+        }),
+      ),
+    )
+    .optional(),
+});
+
+const StartupMode = z.enum(["eager", "lazy"]);
+
+/** One upstream server, in the shape of Claude Code's `.mcp.json` entries plus mcp-warden's own fields. */
+export const ServerEntry = z
+  .strictObject({
+    type: z.enum(["stdio", "http", "streamable-http", "sse"]).optional(),
+    command: z.string().min(1).optional(),
+    args: StringList.optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().optional(),
+    url: z.string().optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    /** Only these upstream tool names (or `*` globs) exist for the client; the rest are denied. */
+    allowedTools: StringList.optional(),
+    /** These upstream tool names (or `*` globs) are denied. */
+    denyTools: StringList.optional(),
+    startup: StartupMode.optional(),
+    /** Per-call timeout for this server, in milliseconds. */
+    timeoutMs: z.number().int().positive().optional(),
+    /** A disabled server is neither started nor exposed. */
+    disabled: z.boolean().optional(),
+    /** `legacy` (2025 initialize handshake), `auto` (probe with server/discover) or a pinned revision. */
+    protocol: z.union([z.enum(["legacy", "auto"]), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)]).optional(),
+    sandbox: SandboxSettings.optional(),
+    guards: GuardSettings.optional(),
+  })
+  .superRefine((entry, ctx) => {
+    const type = entry.type ?? (entry.url ? "http" : "stdio");
+    if (type === "stdio") {
+      if (!entry.command) ctx.addIssue({ code: "custom", message: "a stdio server needs 'command'", path: ["command"] });
+      if (entry.url) ctx.addIssue({ code: "custom", message: "a stdio server takes 'command', not 'url'", path: ["url"] });
+      if (entry.headers) ctx.addIssue({ code: "custom", message: "'headers' is for http and sse servers", path: ["headers"] });
+    } else {
+      if (!entry.url) ctx.addIssue({ code: "custom", message: `a ${type} server needs 'url'`, path: ["url"] });
+      else if (!/^https?:\/\//i.test(entry.url))
+        ctx.addIssue({ code: "custom", message: "'url' must start with http:// or https://", path: ["url"] });
+      for (const k of ["command", "args", "env", "cwd"] as const)
+        if (entry[k] !== undefined) ctx.addIssue({ code: "custom", message: `'${k}' is for stdio servers`, path: [k] });
+    }
+  });
+
+/** An entry of allowedMcpServers / deniedMcpServers: exactly one way of matching. */
+export const ServerMatcher = z.union([
+  z.strictObject({ serverName: z.string().min(1) }),
+  z.strictObject({ serverCommand: z.array(z.string()).min(1) }),
+  z.strictObject({ serverUrl: z.string().min(1) }),
+]);
+
+export const GatewaySettings = z.strictObject({
+  /** Separator between server and item names in exposed names (`github__create_issue`). */
+  separator: z
+    .string()
+    .min(1)
+    .max(8)
+    .regex(/^[A-Za-z0-9_.-]+$/, "the separator is made of letters, digits, '_', '.' or '-'")
+    .optional(),
+  /** `false`: expose items without a server prefix; allowed only with a single upstream server. */
+  prefix: z.boolean().optional(),
+  startup: StartupMode.optional(),
+  /** Default per-call timeout, in milliseconds. */
+  callTimeoutMs: z.number().int().positive().optional(),
+  /** Largest JSON-RPC message accepted from the client or an upstream, in bytes. */
+  maxMessageBytes: z.number().int().positive().optional(),
+  restart: z
+    .strictObject({
+      maxRestarts: z.number().int().nonnegative().optional(),
+      initialDelayMs: z.number().int().nonnegative().optional(),
+      maxDelayMs: z.number().int().positive().optional(),
+    })
+    .optional(),
+  /** Where per-server stderr logs and status files go (default: the state directory). */
+  logDir: z.string().optional(),
+});
+
+export const AuditSettings = z.strictObject({
+  /** Directory of the audit log (default: $XDG_STATE_HOME/mcp-warden/audit). */
+  dir: z.string().optional(),
+  fsyncIntervalMs: z.number().int().nonnegative().optional(),
+});
+
+/** Tool-specific lists in the second seed's form; normalized into permission rules. */
+export const ToolPermissions = z.record(
+  z.string(),
+  z.strictObject({
+    allowCommands: StringList.optional(),
+    denyCommands: StringList.optional(),
+    requireApproval: z.union([z.boolean(), StringList]).optional(),
+  }),
+);
+
+export const Settings = z.strictObject({
+  $schema: z.string().optional(),
+  permissions: PermissionRules.optional(),
+  mcpServers: z.record(z.string(), ServerEntry).optional(),
+  allowedMcpServers: z.array(ServerMatcher).optional(),
+  deniedMcpServers: z.array(ServerMatcher).optional(),
+  allowManagedMcpServersOnly: z.boolean().optional(),
+  allowManagedPermissionRulesOnly: z.boolean().optional(),
+  /** Canonical tool names or globs (`mcp__github__get_*`) that are allowed without asking. */
+  autoApproveTools: StringList.optional(),
+  toolPermissions: ToolPermissions.optional(),
+  sandbox: SandboxSettings.optional(),
+  gateway: GatewaySettings.optional(),
+  audit: AuditSettings.optional(),
+});
+
+/** `managed-mcp.json`: the exclusive server set, in `.mcp.json` form. */
+export const ManagedMcpFile = z.strictObject({
+  $schema: z.string().optional(),
+  mcpServers: z.record(z.string(), ServerEntry),
+});
+
+export type Settings = z.infer<typeof Settings>;
+export type ServerEntry = z.infer<typeof ServerEntry>;
+export type ServerMatcher = z.infer<typeof ServerMatcher>;
+export type PermissionRules = z.infer<typeof PermissionRules>;
+export type GatewaySettings = z.infer<typeof GatewaySettings>;
