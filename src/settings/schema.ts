@@ -109,7 +109,13 @@ export const ServerEntry = z
     /** A disabled server is neither started nor exposed. */
     disabled: z.boolean().optional(),
     /** `legacy` (2025 initialize handshake), `auto` (probe with server/discover) or a pinned revision. */
-    protocol: z.union([z.enum(["legacy", "auto"]), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)]).optional(),
+    protocol: z
+      .union([
+        z.enum(["legacy", "auto"]),
+        // zod reports only this branch's message for a wrong string, so it names every accepted form.
+        z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected "legacy", "auto" or a protocol revision date like "2025-06-18"'),
+      ])
+      .optional(),
     sandbox: SandboxSettings.optional(),
     guards: GuardSettings.optional(),
   })
@@ -121,7 +127,9 @@ export const ServerEntry = z
       if (entry.headers) ctx.addIssue({ code: "custom", message: "'headers' is for http and sse servers", path: ["headers"] });
     } else {
       if (!entry.url) ctx.addIssue({ code: "custom", message: `a ${type} server needs 'url'`, path: ["url"] });
-      else if (!/^https?:\/\//i.test(entry.url))
+      // A url may start with a ${VAR} (`${API_BASE:-https://example.com}/mcp`); settings/expand.ts checks
+      // the scheme again after expansion, so an expanded url that is not http(s) is still an error.
+      else if (!/^(https?:\/\/|\$\{)/i.test(entry.url))
         ctx.addIssue({ code: "custom", message: "'url' must start with http:// or https://", path: ["url"] });
       for (const k of ["command", "args", "env", "cwd"] as const)
         if (entry[k] !== undefined) ctx.addIssue({ code: "custom", message: `'${k}' is for stdio servers`, path: [k] });
@@ -159,6 +167,8 @@ export const GatewaySettings = z.strictObject({
     .optional(),
   /** Where per-server stderr logs and status files go (default: the state directory). */
   logDir: z.string().optional(),
+  /** Items per page of the merged lists the client sees. */
+  pageSize: z.number().int().positive().max(10000).optional(),
 });
 
 export const AuditSettings = z.strictObject({
@@ -180,7 +190,8 @@ export const ToolPermissions = z.record(
 export const Settings = z.strictObject({
   $schema: z.string().optional(),
   permissions: PermissionRules.optional(),
-  mcpServers: z.record(z.string(), ServerEntry).optional(),
+  // The key is validated too, so a bad name is reported at `mcpServers.<name>`.
+  mcpServers: z.record(ServerName, ServerEntry).optional(),
   allowedMcpServers: z.array(ServerMatcher).optional(),
   deniedMcpServers: z.array(ServerMatcher).optional(),
   allowManagedMcpServersOnly: z.boolean().optional(),
@@ -196,7 +207,7 @@ export const Settings = z.strictObject({
 /** `managed-mcp.json`: the exclusive server set, in `.mcp.json` form. */
 export const ManagedMcpFile = z.strictObject({
   $schema: z.string().optional(),
-  mcpServers: z.record(z.string(), ServerEntry),
+  mcpServers: z.record(ServerName, ServerEntry),
 });
 
 export type Settings = z.infer<typeof Settings>;

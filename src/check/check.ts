@@ -1,0 +1,114 @@
+// `mcp-warden check`: the policy decision point as a command. It judges a request as the running
+// gateway would, with the same code (policy core + the same refusal of unenforced settings),
+// and never starts or contacts a server.
+import * as z from "zod/v4";
+import { compilePolicy, parseCanonical, type CompiledPolicy } from "../policy/index.js";
+import type { Verdict } from "../policy/types.js";
+import { unenforcedCallFeature, unenforcedServerFeature } from "../policy/unenforced.js";
+import { parseSettingsObject, resolveSettings, SettingsError, type ResolvedSettings } from "../settings/index.js";
+
+export interface CheckAnswer {
+  id: string;
+  decision: "allow" | "ask" | "deny";
+  reason: string;
+  rule?: string;
+  source?: { layer: string; file: string; path: string };
+}
+
+const Base = { id: z.string(), settings: z.record(z.string(), z.unknown()), cwd: z.string().optional() };
+const ToolCheck = z.strictObject({ ...Base, tool: z.string().min(1), input: z.record(z.string(), z.unknown()) });
+const UrlCheck = z.strictObject({ ...Base, server: z.string(), url: z.string() });
+const DefinitionCheck = z.strictObject({
+  ...Base,
+  server: z.string(),
+  toolDefinition: z.record(z.string(), z.unknown()),
+  pinned: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type CheckRequest = z.infer<typeof ToolCheck> | z.infer<typeof UrlCheck> | z.infer<typeof DefinitionCheck>;
+
+/** Compiled settings by their text: a batch usually repeats the same settings many times. */
+const compiled = new Map<string, { settings: ResolvedSettings; policy: CompiledPolicy }>();
+
+function compile(requestId: string, raw: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+  const key = JSON.stringify(raw);
+  let hit = compiled.get(key);
+  if (!hit) {
+    const file = `<check request ${requestId}>`;
+    const settings = resolveSettings([{ layer: "request", file, settings: parseSettingsObject(raw, file) }], { env });
+    hit = { settings, policy: compilePolicy(settings.policy) };
+    if (compiled.size > 256) compiled.clear();
+    compiled.set(key, hit);
+  }
+  return hit;
+}
+
+/** Judges one request object. Never throws: whatever cannot be judged is denied with the reason. */
+export function judge(request: unknown, env: NodeJS.ProcessEnv): CheckAnswer {
+  const id = typeof (request as { id?: unknown })?.id === "string" ? (request as { id: string }).id : "";
+  try {
+    const kind = requestKind(request);
+    if (!kind) return deny(id, "not a check request: expected {id, settings} with tool+input, server+url, or server+toolDefinition");
+    const parsed = kind.schema.safeParse(request);
+    if (!parsed.success) return deny(id, `malformed check request: ${z.prettifyError(parsed.error).replace(/\n/g, "; ")}`);
+    const req = parsed.data as CheckRequest;
+    const { settings, policy } = compile(id, req.settings, env);
+    if ("tool" in req) return answer(id, judgeToolCall(policy, settings, req.tool, req.input, req.cwd));
+    if ("url" in req) return deny(id, "not supported yet: egress checks arrive with the sandbox and egress issue");
+    return deny(id, "not supported yet: tool-definition checks arrive with the approval and integrity issue");
+  } catch (error) {
+    if (error instanceof SettingsError) return deny(id, `invalid settings: ${error.message}`);
+    return deny(id, `cannot judge this request: ${(error as Error).message}`);
+  }
+}
+
+/** The gateway's decision for a tool call, minus what needs a live server. */
+export function judgeToolCall(policy: CompiledPolicy, settings: ResolvedSettings, tool: string, input: Record<string, unknown>, cwd?: string): Verdict {
+  const verdict = policy.decideTool({ tool, input, cwd });
+  if (verdict.decision === "deny") return verdict;
+  const target = parseCanonical(tool);
+  const server = target && settings.servers.find((s) => s.name === target.server);
+  if (server) {
+    const refusal = unenforcedServerFeature(server, settings.sandbox) ?? unenforcedCallFeature(server);
+    if (refusal) return refusal;
+  }
+  return verdict;
+}
+
+function requestKind(r: unknown): { schema: z.ZodType } | undefined {
+  if (typeof r !== "object" || r === null || Array.isArray(r)) return undefined;
+  if ("tool" in r) return { schema: ToolCheck };
+  if ("url" in r) return { schema: UrlCheck };
+  if ("toolDefinition" in r) return { schema: DefinitionCheck };
+  return undefined;
+}
+
+function answer(id: string, v: Verdict): CheckAnswer {
+  const a: CheckAnswer = { id, decision: v.decision, reason: v.reason };
+  if (v.rule !== undefined) a.rule = v.rule;
+  if (v.source) a.source = v.source;
+  return a;
+}
+
+function deny(id: string, reason: string): CheckAnswer {
+  return { id, decision: "deny", reason };
+}
+
+/** `check --batch`: one JSON line in, one JSON line out, in order; a bad line is denied, never fatal. */
+export async function runBatch(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<void> {
+  const { createInterface } = await import("node:readline");
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (!line.trim()) continue;
+    let request: unknown;
+    try {
+      request = JSON.parse(line);
+    } catch {
+      output.write(JSON.stringify(deny("", `line ${n} is not valid JSON`)) + "\n");
+      continue;
+    }
+    output.write(JSON.stringify(judge(request, env)) + "\n");
+  }
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// The mcp-warden command line. Command definitions live here; each action loads only the code
+// it needs, so short-lived commands (check, hook) start fast.
+import { Command, Option } from "commander";
+
+export const EXIT = {
+  ok: 0,
+  /** check: deny; audit verify: chain broken; doctor: a required part is missing. */
+  denyOrFailed: 1,
+  /** Usage or settings error. */
+  usage: 2,
+  /** check: ask. */
+  ask: 3,
+  /** The gateway could not start or stopped on an error. */
+  runtime: 4,
+} as const;
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (check: allow)
+  1  check: deny; audit verify: chain broken; doctor: something required is missing
+  2  usage or settings error
+  3  check: ask
+  4  the gateway could not start or failed`;
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const program = new Command("mcp-warden")
+  .description("A security gateway for the Model Context Protocol: one policy and one tamper-evident audit log in front of every MCP server.")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .addHelpText("after", EXIT_CODES_HELP);
+
+function settingsOption(cmd: Command) {
+  return cmd.option("--settings <file>", "an extra settings file (repeatable; later files take precedence)", collect, []);
+}
+
+async function loadOrExit(cliFiles: string[]) {
+  const { loadSettings, SettingsError } = await import("./settings/index.js");
+  try {
+    return loadSettings({ cwd: process.cwd(), env: process.env, cliFiles });
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      process.stderr.write(`mcp-warden: settings error: ${error.message}\n`);
+      process.exit(EXIT.usage);
+    }
+    throw error;
+  }
+}
+
+settingsOption(
+  program
+    .command("run")
+    .description("Serve MCP on stdio: start the configured upstream servers and enforce the policy on every request.")
+    .addHelpText("after", "\nPut `mcp-warden run` in your client's MCP config in place of the servers it fronts (see `mcp-warden init`)." + EXIT_CODES_HELP),
+).action(async (opts: { settings: string[] }) => {
+  const settings = await loadOrExit(opts.settings);
+  for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
+  const { Gateway } = await import("./gateway/gateway.js");
+  let gateway;
+  try {
+    gateway = new Gateway({ settings, env: process.env, input: process.stdin, output: process.stdout, onExit: () => process.exit(EXIT.ok) });
+    await gateway.start();
+  } catch (error) {
+    process.stderr.write(`mcp-warden: cannot start: ${(error as Error).message}\n`);
+    process.exit(error instanceof Error && error.name === "PolicyError" ? EXIT.usage : EXIT.runtime);
+  }
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => void gateway.close(`signal ${signal}`));
+  }
+});
+
+settingsOption(
+  program
+    .command("check")
+    .description("Judge one request as the gateway would, without starting any server; print the decision as JSON.")
+    .option("--tool <name>", "tool name: mcp__<server>__<tool> or a built-in tool such as Bash")
+    .option("--input <json>", "the tool's arguments as a JSON object", "{}")
+    .option("--batch", "read JSON Lines requests from stdin, write one JSON decision per line (settings come from each request)")
+    .addHelpText(
+      "after",
+      `
+Batch request: {"id": string, "settings": object, "cwd"?: string} plus one of
+  {"tool": string, "input": object} | {"server": string, "url": string} |
+  {"server": string, "toolDefinition": object, "pinned"?: object}
+Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_CODES_HELP,
+    ),
+).action(async (opts: { tool?: string; input: string; batch?: boolean; settings: string[] }) => {
+  const { runBatch, judgeToolCall } = await import("./check/check.js");
+  if (opts.batch) {
+    await runBatch(process.stdin, process.stdout, process.env);
+    return;
+  }
+  if (!opts.tool) {
+    process.stderr.write("mcp-warden check: give --tool NAME (and --input JSON), or --batch\n");
+    process.exit(EXIT.usage);
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(opts.input);
+  } catch {
+    input = undefined;
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    process.stderr.write("mcp-warden check: --input must be a JSON object\n");
+    process.exit(EXIT.usage);
+  }
+  const settings = await loadOrExit(opts.settings);
+  const { compilePolicy } = await import("./policy/index.js");
+  const verdict = judgeToolCall(compilePolicy(settings.policy), settings, opts.tool, input as Record<string, unknown>, process.cwd());
+  process.stdout.write(JSON.stringify({ decision: verdict.decision, reason: verdict.reason, rule: verdict.rule, source: verdict.source }) + "\n");
+  process.exit(verdict.decision === "allow" ? EXIT.ok : verdict.decision === "ask" ? EXIT.ask : EXIT.denyOrFailed);
+});
+
+settingsOption(
+  program
+    .command("status")
+    .description("Show each server: state, transport, tool count, last error, sandbox (from running gateways, else from settings).")
+    .option("--json", "print JSON"),
+).action(async (opts: { json?: boolean; settings: string[] }) => {
+  const settings = await loadOrExit(opts.settings);
+  const { statusCommand } = await import("./cli/status.js");
+  process.exit(await statusCommand({ settings, env: process.env, json: opts.json }, process.stdout));
+});
+
+const audit = program
+  .command("audit")
+  .description("Query the audit log (and `audit verify` to check its hash chain).")
+  .option("--dir <dir>", "audit directory (default: from settings)")
+  .option("--server <name>", "only this server")
+  .option("--tool <glob>", "only tools matching this glob (canonical names, * wildcard)")
+  .addOption(new Option("--decision <d>", "only this decision").choices(["allow", "ask", "deny"]))
+  .option("--kind <kind>", "only this record kind (call, list, request, server, gateway, decision)")
+  .option("--since <time>", "ISO time or a duration ago: 30s, 15m, 2h, 7d")
+  .option("--until <time>", "ISO time or a duration ago")
+  .option("--limit <n>", "at most this many records (the newest)", (v) => Number.parseInt(v, 10))
+  .option("--json", "one JSON record per line")
+  .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { dir?: string; settings: string[]; json?: boolean; server?: string; tool?: string; decision?: string; kind?: string; since?: string; until?: string; limit?: number }) => {
+    const dir = opts.dir ?? (await loadOrExit(opts.settings)).audit.dir;
+    const { auditQueryCommand } = await import("./cli/audit.js");
+    process.exit(await auditQueryCommand({ ...opts, dir }, process.stdout));
+  });
+
+audit
+  .command("verify")
+  .description("Check the hash chain of every audit segment; name the first broken record.")
+  .option("--dir <dir>", "audit directory (default: from settings)")
+  .option("--json", "print the result as JSON")
+  .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { dir?: string; json?: boolean; settings: string[] }, cmd: Command) => {
+    const parentDir = (cmd.parent?.opts() as { dir?: string }).dir;
+    const dir = opts.dir ?? parentDir ?? (await loadOrExit(opts.settings)).audit.dir;
+    const { auditVerifyCommand } = await import("./cli/audit.js");
+    process.exit(await auditVerifyCommand({ dir, json: opts.json }, process.stdout));
+  });
+
+const servers = program.command("servers").description("List servers, or take one out of service now (incident response).");
+settingsOption(servers.command("list").description("List configured servers, their layer and whether policy lets them run.").option("--json", "print JSON")).action(
+  async (opts: { json?: boolean; settings: string[] }) => {
+    const settings = await loadOrExit(opts.settings);
+    const { serversListCommand } = await import("./cli/servers.js");
+    process.exit(await serversListCommand({ settings, json: opts.json }, process.stdout));
+  },
+);
+for (const [name, description] of [
+  ["disable", "Disable a server in the settings layer that defines it (or --layer), so no gateway starts it again."],
+  ["remove", "Remove a server from the settings layer that defines it (or --layer)."],
+] as const) {
+  settingsOption(
+    servers
+      .command(`${name} <server>`)
+      .description(description)
+      .addOption(new Option("--layer <layer>", "settings layer to write").choices(["managed", "local", "project", "user"]))
+      .option("--deny", "also add the server to deniedMcpServers in that layer")
+      .addHelpText("after", EXIT_CODES_HELP),
+  ).action(async (server: string, opts: { layer?: string; deny?: boolean; settings: string[] }) => {
+    const settings = await loadOrExit(opts.settings);
+    const { serversChangeCommand } = await import("./cli/servers.js");
+    process.exit(await serversChangeCommand({ action: name, server, layer: opts.layer, deny: opts.deny, settings, cwd: process.cwd(), env: process.env }, process.stdout));
+  });
+}
+
+program
+  .command("init")
+  .description("Read an existing .mcp.json (or Claude Code config), move its servers into mcp-warden settings and point the client at `mcp-warden run`, keeping a backup.")
+  .option("--from <file>", "the MCP config to convert (default: ./.mcp.json)")
+  .option("--dry-run", "print what would change, change nothing")
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { from?: string; dryRun?: boolean }) => {
+    const { initCommand } = await import("./cli/init.js");
+    process.exit(await initCommand({ from: opts.from, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout));
+  });
+
+program
+  .command("doctor")
+  .description("Report what this machine supports: Node, sandbox backends, settings files, state directories.")
+  .option("--json", "print JSON")
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { json?: boolean }) => {
+    const { doctorCommand } = await import("./cli/doctor.js");
+    process.exit(await doctorCommand({ json: opts.json, cwd: process.cwd(), env: process.env }, process.stdout));
+  });
+
+program.exitOverride((err) => {
+  if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(EXIT.ok);
+  process.exit(EXIT.usage);
+});
+
+await program.parseAsync(process.argv);

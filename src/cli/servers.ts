@@ -1,0 +1,308 @@
+// `mcp-warden servers list|disable|remove`: see the configured servers, and take one out of service
+// by editing the settings layer that defines it (incident response). After a change the settings
+// are loaded again, so the command reports what a gateway will actually do, not what we hoped.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { compileRedactor } from "../audit/redact.js";
+import { compilePolicy } from "../policy/index.js";
+import type { ConfiguredServer } from "../policy/types.js";
+import { loadSettings, parseJson, ServerName, settingsFiles, SettingsError, type ResolvedSettings } from "../settings/index.js";
+import { EditError, isEditableLayer, isObject, layerFile, readJsonDocument, restoreJsonDocument, validateSettingsData, writeJsonDocument, type JsonDocument, type JsonObject } from "./settings-edit.js";
+import { clean, formatTable, readLiveGateways, serverVerdict, transportOf } from "./status.js";
+
+export interface ServerListing {
+  name: string;
+  transport: string;
+  /** stdio: as written in the settings file, before ${VAR} expansion, so expanded secrets never show. */
+  command?: string;
+  args?: string[];
+  /** http/sse: without userinfo, query or fragment. */
+  url?: string;
+  /** Names only; values are secrets. */
+  env: string[];
+  headers: string[];
+  layer: string;
+  file: string;
+  managed: boolean;
+  disabled: boolean;
+  decision: "allow" | "deny" | "ask";
+  reason: string;
+  rule?: string;
+}
+
+export async function serversListCommand(opts: { settings: ResolvedSettings; json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
+  const listing = listServers(opts.settings);
+  if (opts.json) {
+    out.write(JSON.stringify({ servers: listing }, null, 2) + "\n");
+    return 0;
+  }
+  if (listing.length === 0) {
+    out.write(`no servers configured (settings files read: ${opts.settings.files.length ? opts.settings.files.map((f) => f.file).join(", ") : "none"})\n`);
+    return 0;
+  }
+  out.write(
+    formatTable(
+      ["NAME", "TRANSPORT", "COMMAND / URL", "DEFINED IN", "DISABLED", "POLICY"],
+      listing.map((s) => [
+        s.name,
+        s.transport,
+        target(s),
+        `${s.layer}: ${s.file}`,
+        s.disabled ? "yes" : "no",
+        s.decision === "allow" ? "allow" : `${s.decision}: ${s.reason}`,
+      ]),
+    ),
+  );
+  return 0;
+}
+
+export function listServers(settings: ResolvedSettings): ServerListing[] {
+  const policy = compilePolicy(settings.policy);
+  const redact = compileRedactor(settings.secrets);
+  const raw = new RawEntries();
+  return settings.servers.map((s) => {
+    const v = serverVerdict(policy, s, settings.sandbox);
+    // The entry as written (templates like ${TOKEN} unexpanded); the expanded one if the file changed since.
+    const written = raw.get(s) ?? s.entry;
+    const item: ServerListing = {
+      name: s.name,
+      transport: transportOf(s),
+      env: Object.keys(s.entry.env ?? {}),
+      headers: Object.keys(s.entry.headers ?? {}),
+      layer: s.source.layer,
+      file: s.source.file,
+      managed: s.managed,
+      disabled: s.entry.disabled === true,
+      decision: v.decision,
+      reason: redact.string(v.reason),
+    };
+    if (v.rule !== undefined) item.rule = redact.string(v.rule);
+    if (item.transport === "stdio") {
+      item.command = redact.string(typeof written.command === "string" ? written.command : s.entry.command ?? "");
+      item.args = (Array.isArray(written.args) ? written.args : s.entry.args ?? []).map((a) => redact.string(String(a)));
+    } else {
+      item.url = redact.string(stripUrl(typeof written.url === "string" ? written.url : s.entry.url ?? ""));
+    }
+    return item;
+  });
+}
+
+/** Server entries as they stand in their files, read once per file. */
+class RawEntries {
+  private readonly files = new Map<string, JsonObject | undefined>();
+  get(s: ConfiguredServer): { command?: unknown; args?: unknown; url?: unknown } | undefined {
+    if (!this.files.has(s.source.file)) {
+      let data: JsonObject | undefined;
+      try {
+        const parsed = parseJson(readFileSync(s.source.file, "utf8"), s.source.file);
+        data = isObject(parsed) ? parsed : undefined;
+      } catch {
+        data = undefined;
+      }
+      this.files.set(s.source.file, data);
+    }
+    const servers = this.files.get(s.source.file)?.mcpServers;
+    const entry = isObject(servers) && Object.hasOwn(servers, s.name) ? servers[s.name] : undefined;
+    return isObject(entry) ? entry : undefined;
+  }
+}
+
+/**
+ * A URL without userinfo, query and fragment, by text rather than by parsing, so that templates
+ * (`${API_BASE}/mcp?key=${KEY}`) are shortened the same way.
+ */
+export function stripUrl(url: string): string {
+  let hidden = false;
+  let s = url;
+  const cut = s.search(/[?#]/);
+  if (cut >= 0) {
+    s = s.slice(0, cut);
+    hidden = true;
+  }
+  s = s.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/\\]*@/, (_m, scheme: string) => {
+    hidden = true;
+    return scheme;
+  });
+  return hidden ? `${s} (credentials/query hidden)` : s;
+}
+
+function target(s: ServerListing): string {
+  const extra = [s.env.length ? `<${s.env.length} env var${s.env.length === 1 ? "" : "s"}>` : "", s.headers.length ? `<${s.headers.length} header${s.headers.length === 1 ? "" : "s"}>` : ""]
+    .filter(Boolean)
+    .join(" ");
+  const base = s.transport === "stdio" ? [s.command ?? "", ...(s.args ?? [])].map(shellWord).join(" ") : s.url ?? "";
+  return extra ? `${base}  ${extra}` : base;
+}
+
+/** For display only: quotes a word that a shell would split or interpret. */
+export function shellWord(w: string): string {
+  return /^[A-Za-z0-9_@%+=:,./${}-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface ServersChangeOptions {
+  action: "disable" | "remove";
+  server: string;
+  layer?: string;
+  deny?: boolean;
+  settings: ResolvedSettings;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function serversChangeCommand(opts: ServersChangeOptions, out: NodeJS.WritableStream): Promise<number> {
+  try {
+    return changeServer(opts, out);
+  } catch (err) {
+    if (err instanceof EditError) {
+      process.stderr.write(`mcp-warden servers ${opts.action}: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream): number {
+  const { action, server: name, settings, cwd, env } = opts;
+  if (!ServerName.safeParse(name).success) throw new EditError(`'${clean(name)}' is not a valid server name`, 2);
+  if (opts.layer !== undefined && !isEditableLayer(opts.layer)) throw new EditError(`unknown layer '${clean(opts.layer)}' (managed, local, project or user)`, 2);
+
+  const configured = settings.servers.find((s) => s.name === name);
+  const managedMcpFile = resolve(cwd, settingsFiles({ cwd, env }).managedMcp);
+  const where = (s: ConfiguredServer) => `the ${s.source.layer} layer (${s.source.file})`;
+
+  let layer: string;
+  let file: string;
+  if (opts.layer !== undefined && isEditableLayer(opts.layer)) {
+    layer = opts.layer;
+    file = resolve(cwd, layerFile(opts.layer, { cwd, env }));
+  } else if (!configured) {
+    throw new EditError(`no server named '${name}' is configured${opts.deny ? "; give --layer to say where to write the deny entry" : ""}`, 2);
+  } else if (configured.source.file === managedMcpFile) {
+    throw new EditError(
+      `server '${name}' comes from ${managedMcpFile}, which this command does not change (it is the organization's server set); ask its administrator, or write a deny entry with --layer LAYER --deny`,
+      2,
+    );
+  } else {
+    layer = configured.source.layer;
+    file = configured.source.file;
+  }
+
+  const doc = readJsonDocument(file);
+  const data = structuredClone(doc.data);
+  const servers = data.mcpServers;
+  const defined = isObject(servers) && Object.hasOwn(servers, name);
+  if (!defined && !opts.deny) {
+    const elsewhere = configured ? `; it is defined in ${where(configured)}` : "";
+    throw new EditError(`server '${name}' is not defined in the ${layer} layer (${file})${elsewhere}. Add --deny to write only a deny entry there.`, 2);
+  }
+
+  const changes: string[] = [];
+  const unchanged: string[] = [];
+  if (defined) {
+    if (action === "remove") {
+      delete servers[name];
+      changes.push(`removed mcpServers.${name}`);
+    } else {
+      const entry = servers[name];
+      if (!isObject(entry)) throw new EditError(`${file}: mcpServers.${name} is not an object`, 2);
+      if (entry.disabled === true) unchanged.push(`mcpServers.${name}.disabled is already true`);
+      else {
+        entry.disabled = true;
+        changes.push(`set mcpServers.${name}.disabled = true`);
+      }
+    }
+  }
+  if (opts.deny) {
+    const list = data.deniedMcpServers === undefined ? [] : data.deniedMcpServers;
+    if (!Array.isArray(list)) throw new EditError(`${file}: deniedMcpServers is not a list`, 2);
+    // The denylist compares names case-insensitively, so an entry differing only in case already denies.
+    const present = list.some((m) => isObject(m) && typeof m.serverName === "string" && m.serverName.toLowerCase() === name.toLowerCase());
+    if (present) unchanged.push(`deniedMcpServers already has an entry for '${name}'`);
+    else {
+      data.deniedMcpServers = [...list, { serverName: name }];
+      changes.push(`added {"serverName": "${name}"} to deniedMcpServers`);
+    }
+  }
+
+  for (const u of unchanged) out.write(`${u}\n`);
+  if (changes.length === 0) {
+    out.write(`nothing to change in ${file}\n`);
+    return 0;
+  }
+
+  const written = writeLayer(doc, data, layer);
+  out.write(`${file} (${layer} layer):\n${changes.map((c) => `  ${c}\n`).join("")}`);
+  out.write(written.backup ? `  previous content saved as ${written.backup}\n` : `  (new file)\n`);
+
+  const code = reportEffect(opts, doc, out);
+  reportRunningGateways(env, out);
+  return code;
+}
+
+function writeLayer(doc: JsonDocument, data: JsonObject, layer: string) {
+  try {
+    return writeJsonDocument(doc, data, validateSettingsData);
+  } catch (err) {
+    if (err instanceof EditError && err.exitCode === 1 && layer === "managed")
+      throw new EditError(`${err.message} (managed settings are normally writable only by an administrator)`, 1);
+    throw err;
+  }
+}
+
+/**
+ * Loads the settings again and says whether a gateway would still start the server. If they no
+ * longer load (a removal can uncover another layer's entry with, say, an unset ${VAR}), the file
+ * is put back: this command must not leave settings that stop every gateway from starting.
+ */
+function reportEffect(opts: ServersChangeOptions, doc: JsonDocument, out: NodeJS.WritableStream): number {
+  const { server: name, cwd, env, settings } = opts;
+  // settings.files lists --settings files highest precedence first; loadSettings wants command-line order.
+  const cliFiles = settings.files.filter((f) => f.layer === "cli").map((f) => f.file).reverse();
+  let after: ResolvedSettings;
+  try {
+    after = loadSettings({ cwd, env, cliFiles });
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    const restored = restore(doc);
+    process.stderr.write(
+      `mcp-warden servers ${opts.action}: after this change the settings no longer load:\n${err.message}\n` +
+        (restored ? `${doc.file} was restored to its previous content; ` : `restoring ${doc.file} failed too; copy the backup back by hand; `) +
+        `try \`mcp-warden servers disable ${name}\` instead\n`,
+    );
+    return 1;
+  }
+  const s = after.servers.find((x) => x.name === name);
+  if (!s) {
+    out.write(`server '${name}' is no longer configured\n`);
+    return 0;
+  }
+  const v = serverVerdict(compilePolicy(after.policy), s, after.sandbox);
+  if (v.decision !== "allow") {
+    out.write(`a gateway will not start server '${name}': ${compileRedactor(after.secrets).string(v.reason)}\n`);
+    return 0;
+  }
+  process.stderr.write(
+    `mcp-warden servers ${opts.action}: warning: server '${name}' is still configured and allowed to run, now from the ${s.source.layer} layer (${s.source.file}); ` +
+      `change that layer too, or use --deny\n`,
+  );
+  return 1;
+}
+
+function restore(doc: JsonDocument): boolean {
+  try {
+    restoreJsonDocument(doc);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function reportRunningGateways(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): void {
+  const { gateways } = readLiveGateways(env, compileRedactor([]));
+  if (gateways.length === 0) {
+    out.write("no running gateway found; the change applies when a gateway starts\n");
+    return;
+  }
+  out.write(`running gateways keep the servers they started with until restarted:\n`);
+  for (const g of gateways) out.write(`  pid ${g.pid}  cwd ${clean(g.cwd)}\n`);
+}

@@ -1,0 +1,410 @@
+// The gateway: an MCP server to the client (stdio, both protocol eras, via the SDK's serveStdio)
+// and an MCP client to every configured upstream. Every forwarded request runs the pipeline.
+import { randomUUID } from "node:crypto";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
+import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
+import { AuditLog } from "../audit/index.js";
+import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
+import type { ResolvedSettings } from "../settings/index.js";
+import { runtimeDir } from "../settings/paths.js";
+import { unenforcedServerFeature } from "../policy/unenforced.js";
+import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
+import { Upstream } from "../upstream/upstream.js";
+import { Catalog } from "./catalog.js";
+import { ErrorCodes, GatewayError } from "./errors.js";
+import { runPipeline, type ClientIdentity, type ForwardedMethod, type RequestContext, type Stage } from "./pipeline.js";
+import { askStage } from "./stages/ask.js";
+import { auditDecisionStage, auditOutcomeStage } from "./stages/audit.js";
+import { decideStage } from "./stages/decide.js";
+import { forwardStage } from "./stages/forward.js";
+import { guardStage } from "./stages/guard.js";
+import { identifyStage } from "./stages/identify.js";
+
+export const VERSION = "0.1.0";
+
+export interface GatewayOptions {
+  settings: ResolvedSettings;
+  env: NodeJS.ProcessEnv;
+  input: Readable;
+  output: Writable;
+  /** Called once the gateway has shut down (client gone, or a signal). */
+  onExit?: () => void;
+}
+
+export interface ServerStatus {
+  name: string;
+  state: string;
+  transport: string;
+  tools: number;
+  prompts: number;
+  resources: number;
+  restarts: number;
+  protocolVersion?: string;
+  lastError?: string;
+  sandbox: string;
+  stderrLog?: string;
+  blockedBy?: string;
+}
+
+export class Gateway {
+  readonly policy: CompiledPolicy;
+  readonly audit: AuditLog;
+  readonly upstreams = new Map<string, Upstream>();
+  readonly blocked: { name: string; reason: string; transport: string }[] = [];
+  private readonly catalog: Catalog;
+  private readonly stages: Stage[];
+  private downstream: Server | undefined;
+  private handle: StdioServerHandle | undefined;
+  private transport: JsonLinesTransport | undefined;
+  private readonly statusFile: string;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  /** Changes whenever a list changes, so stale pagination cursors are refused. */
+  private listGeneration = 0;
+
+  constructor(private readonly opts: GatewayOptions) {
+    const s = opts.settings;
+    this.policy = compilePolicy(s.policy);
+    this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets });
+    this.statusFile = join(runtimeDir(opts.env), `${process.pid}.json`);
+    for (const server of s.servers) {
+      const verdict = unenforcedServerFeature(server, s.sandbox) ?? this.policy.decideServer(server);
+      const transport = server.entry.type ?? (server.entry.url ? "http" : "stdio");
+      if (verdict.decision !== "allow") {
+        this.blocked.push({ name: server.name, reason: verdict.reason, transport });
+        this.audit.append({ kind: "server", event: "blocked", server: server.name, decision: "deny", reason: verdict.reason, rule: verdict.rule, ruleSource: verdict.source });
+        continue;
+      }
+      const upstream = new Upstream(server, {
+        logDir: s.gateway.logDir,
+        maxMessageBytes: s.gateway.maxMessageBytes,
+        callTimeoutMs: s.gateway.callTimeoutMs,
+        restart: s.gateway.restart,
+        env: opts.env,
+        clientRequestHandlers: {
+          elicit: (name, params, signal) => this.toClient(name, "elicitation/create", params, signal),
+          sample: (name, params, signal) => this.toClient(name, "sampling/createMessage", params, signal),
+          listRoots: (name, signal) => this.toClient(name, "roots/list", {}, signal),
+        },
+      });
+      this.watch(upstream);
+      this.upstreams.set(server.name, upstream);
+    }
+    this.catalog = new Catalog(this.upstreams, { separator: s.gateway.separator, prefix: s.gateway.prefix });
+    const services = { policy: this.policy, catalog: this.catalog, audit: this.audit };
+    // The request path, in order. Read this list to see where a decision is made.
+    this.stages = [
+      identifyStage(services),
+      decideStage(services),
+      askStage(),
+      guardStage(),
+      auditDecisionStage(services),
+      forwardStage(),
+      auditOutcomeStage(services),
+    ];
+  }
+
+  /** Starts serving the client; eager upstreams start in the background. */
+  async start(): Promise<void> {
+    this.audit.append({
+      kind: "gateway",
+      event: "started",
+      detail: { pid: process.pid, version: VERSION, settingsFiles: this.opts.settings.files.map((f) => `${f.layer}:${f.file}`), blocked: this.blocked.map((b) => b.name) },
+    });
+    const transport = new JsonLinesTransport(this.opts.input, this.opts.output, {
+      maxMessageBytes: this.opts.settings.gateway.maxMessageBytes,
+      onProblem: (p) => this.onClientProblem(p),
+    });
+    this.transport = transport;
+    const originalClose = transport.onclose;
+    this.handle = serveStdio(() => this.buildServer(), {
+      transport,
+      onerror: (e) => this.log(`client connection: ${e.message}`),
+    });
+    // serveStdio owns the transport's callbacks; learn about the end of stdin from the stream.
+    void originalClose;
+    this.opts.input.once("end", () => void this.close("client closed the connection"));
+    this.opts.input.once("close", () => void this.close("client closed the connection"));
+    for (const upstream of this.upstreams.values()) {
+      if ((upstream.server.entry.startup ?? this.opts.settings.gateway.startup) === "eager") {
+        upstream.ensureStarted().catch((e: Error) => this.log(e.message));
+      }
+    }
+    this.writeStatus();
+  }
+
+  private buildServer(): Server {
+    const server = new Server(
+      { name: "mcp-warden", version: VERSION },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          prompts: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          completions: {},
+          logging: {},
+        },
+        instructions: this.instructions(),
+      },
+    );
+    this.downstream = server;
+    server.setRequestHandler("tools/list", async (req, ctx) => this.listTools(req.params?.cursor, ctx));
+    server.setRequestHandler("prompts/list", async (req) => {
+      await this.startAll();
+      return this.page("prompts", this.catalog.prompts((u) => this.serverItemsAllowed(u.name)), req.params?.cursor);
+    });
+    server.setRequestHandler("resources/list", async (req) => {
+      await this.startAll();
+      return this.page("resources", this.catalog.resources((u) => this.serverItemsAllowed(u.name)), req.params?.cursor);
+    });
+    server.setRequestHandler("resources/templates/list", async (req) => {
+      await this.startAll();
+      return this.page("resourceTemplates", this.catalog.resourceTemplates((u) => this.serverItemsAllowed(u.name)), req.params?.cursor) as never;
+    });
+    const forward = (method: ForwardedMethod) => async (req: { params?: unknown }, ctx: ServerContext) => this.handle_(method, req.params, ctx);
+    server.setRequestHandler("tools/call", forward("tools/call") as never);
+    server.setRequestHandler("prompts/get", forward("prompts/get") as never);
+    server.setRequestHandler("resources/read", forward("resources/read") as never);
+    server.setRequestHandler("resources/subscribe", forward("resources/subscribe") as never);
+    server.setRequestHandler("resources/unsubscribe", forward("resources/unsubscribe") as never);
+    server.setRequestHandler("completion/complete", forward("completion/complete") as never);
+    server.setRequestHandler("logging/setLevel", async (req) => {
+      await Promise.all(
+        [...this.upstreams.values()]
+          .filter((u) => u.state === "ready" && u.capabilities?.logging)
+          .map((u) => u.request("logging/setLevel", req.params as Record<string, unknown>, {}).catch(() => undefined)),
+      );
+      return {};
+    });
+    return server;
+  }
+
+  private instructions(): string {
+    return "mcp-warden gateway: tools of several MCP servers, each named <server>" + this.opts.settings.gateway.separator + "<tool>, checked against the user's policy.";
+  }
+
+  private clientIdentity(ctx: ServerContext): ClientIdentity {
+    const modern = ctx.mcpReq.envelope?.[CLIENT_INFO_META_KEY as keyof typeof ctx.mcpReq.envelope] as ClientIdentity | undefined;
+    const legacy = this.downstream?.getClientVersion();
+    const info = modern ?? legacy;
+    return info ? { name: info.name, version: info.version } : {};
+  }
+
+  /** Runs one forwarded request through the pipeline and turns its end into a result or an error. */
+  private async handle_(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext) {
+    const params = (rawParams ?? {}) as Record<string, unknown>;
+    const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    if (method !== "completion/complete") await this.startAll();
+    const rc: RequestContext = {
+      id: randomUUID(),
+      method,
+      params,
+      client: this.clientIdentity(ctx),
+      signal: ctx.mcpReq.signal,
+      startedAt: Date.now(),
+      onProgress:
+        progressToken === undefined
+          ? undefined
+          : (p) => void ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined),
+    };
+    await runPipeline(this.stages, rc);
+    if (rc.error) throw toProtocolError(rc.error);
+    return rc.result as never;
+  }
+
+  private async listTools(cursor: string | undefined, _ctx: ServerContext) {
+    await this.startAll();
+    let hidden = 0;
+    const tools = this.catalog.tools((upstream, tool) => {
+      const v = this.policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
+      if (v.decision === "deny") hidden++;
+      return v.decision !== "deny";
+    });
+    if (cursor === undefined) {
+      this.audit.append({ kind: "list", method: "tools/list", detail: { listed: tools.length, hidden } });
+    }
+    return this.page("tools", tools, cursor);
+  }
+
+  /** Pages a merged list; the cursor carries an offset and the list generation it belongs to. */
+  private page<K extends string, T>(key: K, items: T[], cursor: string | undefined): { [P in K]: T[] } & { nextCursor?: string } {
+    const size = this.opts.settings.gateway.pageSize;
+    let offset = 0;
+    if (cursor !== undefined) {
+      const decoded = decodeCursor(cursor);
+      if (!decoded || decoded.g !== this.listGeneration || decoded.k !== key) {
+        throw toProtocolError(new GatewayError(ErrorCodes.invalidParams, "Invalid or stale cursor; list again from the start"));
+      }
+      offset = decoded.o;
+    }
+    const slice = items.slice(offset, offset + size);
+    const next = offset + size < items.length ? encodeCursor({ k: key, o: offset + size, g: this.listGeneration }) : undefined;
+    return { [key]: slice, ...(next ? { nextCursor: next } : {}) } as never;
+  }
+
+  private serverItemsAllowed(server: string): boolean {
+    return this.policy.decideServerItems(server).decision !== "deny";
+  }
+
+  /** Starts every upstream not yet started (lazy ones on first use); waits, bounded, for them. */
+  private async startAll(): Promise<void> {
+    const waits = [...this.upstreams.values()]
+      .filter((u) => u.state !== "ready" && u.state !== "failed")
+      .map((u) => u.ensureStarted().catch(() => undefined));
+    if (!waits.length) return;
+    const limit = Math.min(this.opts.settings.gateway.callTimeoutMs, 30_000);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(waits), new Promise((r) => (timer = setTimeout(r, limit)))]);
+    clearTimeout(timer);
+  }
+
+  /** A request an upstream sends to the client (elicitation, sampling, roots), relayed. */
+  private async toClient(server: string, method: "elicitation/create" | "sampling/createMessage" | "roots/list", params: Record<string, unknown>, signal: AbortSignal) {
+    const downstream = this.downstream;
+    if (!downstream) throw new GatewayError(ErrorCodes.unavailable, "no client connected");
+    const caps = downstream.getClientCapabilities() ?? {};
+    const needed = method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots";
+    this.audit.append({ kind: "request", event: "to-client", server, method, arguments: method === "roots/list" ? undefined : params });
+    if (!caps[needed as keyof typeof caps]) {
+      throw new GatewayError(ErrorCodes.methodNotFound, `the client does not support ${method}`);
+    }
+    if (method === "elicitation/create") return (await downstream.elicitInput(params as never, { signal })) as Record<string, unknown>;
+    if (method === "sampling/createMessage") return (await downstream.createMessage(params as never, { signal })) as Record<string, unknown>;
+    return (await downstream.listRoots(undefined, { signal })) as Record<string, unknown>;
+  }
+
+  private watch(upstream: Upstream) {
+    upstream.on("state", () => this.scheduleStatus());
+    upstream.on("log", (message: string) => this.log(`${upstream.name}: ${message}`));
+    upstream.on("listChanged", (kind: "tools" | "prompts" | "resources") => {
+      this.listGeneration++;
+      const d = this.downstream;
+      if (!d) return;
+      const send = kind === "tools" ? d.sendToolListChanged() : kind === "prompts" ? d.sendPromptListChanged() : d.sendResourceListChanged();
+      send.catch(() => undefined);
+    });
+    upstream.on("notification", (n: { method: string; params?: Record<string, unknown> }) => {
+      const d = this.downstream;
+      if (!d) return;
+      if (n.method === "notifications/message" && n.params) {
+        const logger = typeof n.params.logger === "string" ? `${upstream.name}/${n.params.logger}` : upstream.name;
+        d.sendLoggingMessage({ ...(n.params as Record<string, unknown>), logger } as never).catch(() => undefined);
+      } else if (n.method === "notifications/resources/updated" && n.params) {
+        d.sendResourceUpdated(n.params as never).catch(() => undefined);
+      }
+    });
+    upstream.on("crashed", (why: string) => {
+      this.audit.append({ kind: "server", event: "crashed", server: upstream.name, error: why });
+    });
+    upstream.on("restarting", (n: number) => this.audit.append({ kind: "server", event: "restarted", server: upstream.name, detail: { attempt: n } }));
+    upstream.on("failed", (why: string) => this.audit.append({ kind: "server", event: "failed", server: upstream.name, error: why }));
+    upstream.on("ready", () =>
+      this.audit.append({ kind: "server", event: "started", server: upstream.name, detail: { tools: upstream.lists.tools.length, protocolVersion: upstream.protocolVersion } }),
+    );
+  }
+
+  /** A line from the client that is not a usable message: answer it, keep serving. */
+  private onClientProblem(p: LineProblem) {
+    const id = guessMessageId(p, "request");
+    const error =
+      p.kind === "oversized"
+        ? { code: ErrorCodes.invalidRequest, message: `message of ${p.bytes} bytes exceeds the limit of ${this.opts.settings.gateway.maxMessageBytes} bytes (gateway.maxMessageBytes)` }
+        : p.kind === "not-json"
+          ? { code: ErrorCodes.parseError, message: "Parse error: the line is not valid JSON" }
+          : { code: ErrorCodes.invalidRequest, message: "Invalid Request: not a JSON-RPC 2.0 message" };
+    this.audit.append({ kind: "request", event: "rejected", error: error.message, detail: { bytes: p.bytes } });
+    void this.transport?.send({ jsonrpc: "2.0", id: id as never, error } as never).catch(() => undefined);
+  }
+
+  status(): ServerStatus[] {
+    const out: ServerStatus[] = [];
+    for (const u of this.upstreams.values()) {
+      out.push({
+        name: u.name,
+        state: u.state,
+        transport: u.transportKind,
+        tools: u.lists.tools.length,
+        prompts: u.lists.prompts.length,
+        resources: u.lists.resources.length,
+        restarts: u.restarts,
+        protocolVersion: u.protocolVersion,
+        lastError: u.lastError,
+        sandbox: "none",
+        stderrLog: u.transportKind === "stdio" ? u.stderrLog : undefined,
+      });
+    }
+    for (const b of this.blocked) {
+      out.push({ name: b.name, state: "blocked", transport: b.transport, tools: 0, prompts: 0, resources: 0, restarts: 0, sandbox: "none", blockedBy: b.reason });
+    }
+    return out;
+  }
+
+  private scheduleStatus() {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      this.writeStatus();
+    }, 50);
+    this.statusTimer.unref();
+  }
+
+  /** The live status `mcp-warden status` reads; written atomically. */
+  private writeStatus() {
+    if (this.closing) return;
+    try {
+      mkdirSync(runtimeDir(this.opts.env), { recursive: true, mode: 0o700 });
+      const tmp = `${this.statusFile}.tmp`;
+      writeFileSync(
+        tmp,
+        JSON.stringify({ pid: process.pid, cwd: process.cwd(), updatedAt: new Date().toISOString(), settingsFiles: this.opts.settings.files, auditFile: this.audit.file, servers: this.status() }, null, 2),
+        { mode: 0o600 },
+      );
+      renameSync(tmp, this.statusFile);
+    } catch (e) {
+      this.log(`cannot write status file: ${(e as Error).message}`);
+    }
+  }
+
+  private log(message: string) {
+    process.stderr.write(`mcp-warden: ${message}\n`);
+  }
+
+  /** Stops every upstream (process groups included), closes the audit log. Idempotent. */
+  close(reason: string): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        clearTimeout(this.statusTimer);
+        await Promise.all([...this.upstreams.values()].map((u) => u.stop().catch(() => undefined)));
+        this.audit.append({ kind: "gateway", event: "stopped", reason });
+        this.audit.close();
+        rmSync(this.statusFile, { force: true });
+        await this.handle?.close().catch(() => undefined);
+        this.opts.onExit?.();
+      })();
+    }
+    return this.closing;
+  }
+}
+
+function toProtocolError(e: GatewayError): Error {
+  return new ProtocolError(e.code, e.message, e.data);
+}
+
+function encodeCursor(c: { k: string; o: number; g: number }): string {
+  return Buffer.from(JSON.stringify(c)).toString("base64url");
+}
+
+function decodeCursor(s: string): { k: string; o: number; g: number } | undefined {
+  try {
+    const c = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as { k: unknown; o: unknown; g: unknown };
+    if (typeof c.k === "string" && Number.isInteger(c.o) && (c.o as number) >= 0 && Number.isInteger(c.g)) return c as never;
+  } catch {
+    /* fall through */
+  }
+  return undefined;
+}
+
+export type { Tool };

@@ -1,0 +1,56 @@
+// The gateway's request path as a short list of stages with one interface. Each stage reads and
+// enriches the context; a stage ends the request early by setting `ctx.error` (or `ctx.result`).
+// Stages marked `always` run even then (audit needs to record denials and failures too).
+import type { Verdict } from "../policy/types.js";
+import type { Upstream } from "../upstream/upstream.js";
+import { toGatewayError, type GatewayError } from "./errors.js";
+
+export type ForwardedMethod = "tools/call" | "prompts/get" | "resources/read" | "resources/subscribe" | "resources/unsubscribe" | "completion/complete";
+
+export interface ClientIdentity {
+  name?: string;
+  version?: string;
+}
+
+export interface RequestContext {
+  /** Correlates this request's audit records. */
+  readonly id: string;
+  readonly method: ForwardedMethod;
+  /** Params as the client sent them (validated by the SDK for the method's shape). */
+  readonly params: Record<string, unknown>;
+  readonly client: ClientIdentity;
+  readonly signal: AbortSignal;
+  readonly startedAt: number;
+  /** Relays upstream progress to the client when the client asked for it. */
+  readonly onProgress?: (p: { progress: number; total?: number; message?: string }) => void;
+  /** Set by identify: which upstream and which of its items. */
+  target?: { upstream: Upstream; name: string; canonical: string };
+  /** Set by decide (and possibly changed by ask and guard). */
+  verdict?: Verdict;
+  /** Params to send upstream (the item name translated back). */
+  upstreamParams?: Record<string, unknown>;
+  /** Set by forward just before sending: from here on an outcome record is owed. */
+  forwardAttempted?: boolean;
+  result?: Record<string, unknown>;
+  error?: GatewayError;
+}
+
+export interface Stage {
+  readonly name: string;
+  /** Runs even after an earlier stage ended the request. */
+  readonly always?: boolean;
+  run(ctx: RequestContext): void | Promise<void>;
+}
+
+export async function runPipeline(stages: readonly Stage[], ctx: RequestContext): Promise<void> {
+  for (const stage of stages) {
+    if ((ctx.error || ctx.result) && !stage.always) continue;
+    try {
+      await stage.run(ctx);
+    } catch (error) {
+      // An exception in any stage ends the request as an error: never as a forwarded call.
+      ctx.error = toGatewayError(error);
+    }
+  }
+}
+

@@ -1,0 +1,56 @@
+// audit: one record with the decision, written (synchronously, into the kernel) BEFORE the request
+// is forwarded, so killing mcp-warden never loses the record of a call that reached a server;
+// and one record with the outcome afterwards.
+import type { RequestContext, Stage } from "../pipeline.js";
+import type { StageServices } from "./services.js";
+
+const KIND = { "tools/call": "call" } as const;
+
+export function auditDecisionStage({ audit }: StageServices): Stage {
+  return {
+    name: "audit-decision",
+    always: true,
+    run(ctx: RequestContext) {
+      const v = ctx.verdict;
+      const forwarding = !ctx.error && v?.decision === "allow";
+      audit.append({
+        kind: KIND[ctx.method as keyof typeof KIND] ?? "request",
+        event: "decided",
+        id: ctx.id,
+        client: ctx.client,
+        method: ctx.method,
+        server: ctx.target?.upstream.name,
+        tool: ctx.method === "tools/call" ? ctx.target?.canonical : undefined,
+        arguments: ctx.method === "tools/call" ? ctx.params.arguments : ctx.params,
+        decision: v?.decision ?? "deny",
+        reason: v?.reason ?? ctx.error?.message,
+        rule: v?.rule,
+        ruleSource: v?.source,
+        ...(forwarding ? {} : { outcome: "denied" as const, durationMs: Date.now() - ctx.startedAt }),
+      });
+    },
+  };
+}
+
+export function auditOutcomeStage({ audit }: StageServices): Stage {
+  return {
+    name: "audit-outcome",
+    always: true,
+    run(ctx: RequestContext) {
+      // Requests that never reached forward were fully recorded by the decision record.
+      if (ctx.verdict?.decision !== "allow" || (!ctx.result && !ctx.forwardAttempted)) return;
+      const isToolError = ctx.result?.isError === true;
+      audit.append({
+        kind: KIND[ctx.method as keyof typeof KIND] ?? "request",
+        event: "completed",
+        id: ctx.id,
+        server: ctx.target?.upstream.name,
+        tool: ctx.method === "tools/call" ? ctx.target?.canonical : undefined,
+        method: ctx.method,
+        durationMs: Date.now() - ctx.startedAt,
+        outcome: ctx.error ? (ctx.error.code === -32004 ? "timeout" : ctx.error.code === -32800 ? "cancelled" : "error") : isToolError ? "tool-error" : "ok",
+        error: ctx.error?.message,
+      });
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// decide: the policy core's verdict. Tools are judged by their canonical name; prompts, resources
+// and completions by whether a deny rule covers their whole server.
+import { ErrorCodes, GatewayError } from "../errors.js";
+import type { RequestContext, Stage } from "../pipeline.js";
+import type { StageServices } from "./services.js";
+
+export function decideStage({ policy }: StageServices): Stage {
+  return {
+    name: "decide",
+    run(ctx: RequestContext) {
+      const target = ctx.target!;
+      const verdict =
+        ctx.method === "tools/call"
+          ? policy.decideTool({ tool: target.canonical, input: (ctx.params.arguments as Record<string, unknown>) ?? {} })
+          : policy.decideServerItems(target.upstream.name);
+      ctx.verdict = verdict;
+      if (verdict.decision === "deny") {
+        const where = verdict.source ? ` (${verdict.source.file}, ${verdict.source.path})` : "";
+        throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${verdict.reason}${verdict.rule ? `; rule ${verdict.rule}` : ""}${where}`, {
+          decision: "deny",
+          reason: verdict.reason,
+          rule: verdict.rule,
+        });
+      }
+    },
+  };
+}

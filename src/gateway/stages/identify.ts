@@ -1,0 +1,62 @@
+// identify: which upstream and which of its items a request is for, and the canonical name the
+// policy judges (built from the upstream's own item name, never from the exposed name alone).
+import { canonicalToolName } from "../../policy/index.js";
+import { ErrorCodes, GatewayError } from "../errors.js";
+import type { RequestContext, Stage } from "../pipeline.js";
+import type { StageServices } from "./services.js";
+
+export function identifyStage({ catalog }: StageServices): Stage {
+  return {
+    name: "identify",
+    run(ctx: RequestContext) {
+      const p = ctx.params;
+      switch (ctx.method) {
+        case "tools/call": {
+          const exposed = String(p.name);
+          const found = catalog.findTool(exposed);
+          if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown tool: ${exposed}`);
+          ctx.target = { upstream: found.upstream, name: found.name, canonical: canonicalToolName(found.upstream.name, found.name) };
+          ctx.upstreamParams = { ...p, name: found.name };
+          return;
+        }
+        case "prompts/get": {
+          const exposed = String(p.name);
+          const found = catalog.findPrompt(exposed);
+          if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown prompt: ${exposed}`);
+          ctx.target = { upstream: found.upstream, name: found.name, canonical: `mcp__${found.upstream.name}` };
+          ctx.upstreamParams = { ...p, name: found.name };
+          return;
+        }
+        case "resources/read":
+        case "resources/subscribe":
+        case "resources/unsubscribe": {
+          const uri = String(p.uri);
+          const found = catalog.findResource(uri);
+          if (found === "ambiguous") throw new GatewayError(ErrorCodes.invalidParams, `Resource ${uri} matches templates of several servers`);
+          if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown resource: ${uri}`);
+          ctx.target = { upstream: found.upstream, name: uri, canonical: `mcp__${found.upstream.name}` };
+          ctx.upstreamParams = p;
+          return;
+        }
+        case "completion/complete": {
+          const ref = p.ref as { type?: string; name?: string; uri?: string } | undefined;
+          if (ref?.type === "ref/prompt" && typeof ref.name === "string") {
+            const found = catalog.findPrompt(ref.name);
+            if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown prompt: ${ref.name}`);
+            ctx.target = { upstream: found.upstream, name: found.name, canonical: `mcp__${found.upstream.name}` };
+            ctx.upstreamParams = { ...p, ref: { ...ref, name: found.name } };
+            return;
+          }
+          if (ref?.type === "ref/resource" && typeof ref.uri === "string") {
+            const found = catalog.findResourceTemplate(ref.uri) ?? catalog.findResource(ref.uri);
+            if (!found || found === "ambiguous") throw new GatewayError(ErrorCodes.invalidParams, `Unknown resource template: ${ref.uri}`);
+            ctx.target = { upstream: found.upstream, name: ref.uri, canonical: `mcp__${found.upstream.name}` };
+            ctx.upstreamParams = p;
+            return;
+          }
+          throw new GatewayError(ErrorCodes.invalidParams, "completion/complete needs a ref/prompt or ref/resource");
+        }
+      }
+    },
+  };
+}

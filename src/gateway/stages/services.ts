@@ -1,0 +1,10 @@
+// What the stages share: the compiled policy, the catalog, the audit log. Small on purpose.
+import type { AuditLog } from "../../audit/index.js";
+import type { CompiledPolicy } from "../../policy/index.js";
+import type { Catalog } from "../catalog.js";
+
+export interface StageServices {
+  policy: CompiledPolicy;
+  catalog: Catalog;
+  audit: AuditLog;
+}

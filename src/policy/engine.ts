@@ -1,0 +1,405 @@
+// The policy engine: compiles a PolicyInput once, then answers every tool call. Pure: no I/O.
+//
+// decideTool(req), in order; the first step that answers wins:
+//   0. A name that is not a string, is empty, longer than MAX_NAME_LENGTH, or carries control or
+//      invisible characters or edge whitespace → deny. An upstream may read such a name differently
+//      from the rules, so it is refused before any rule is consulted.
+//   1. A name not starting with `mcp__` is a built-in tool → deny ("not supported yet"): built-in
+//      rules are parsed but evaluated only once the permission-language issue lands. Fail closed.
+//   2. A malformed MCP name (parseCanonical undefined) → deny.
+//   3. Server level. For a configured server: its decideServer verdict if deny; then its `denyTools`
+//      (upstream names or globs, case-insensitive) → deny; then, if it has `allowedTools`, a tool none
+//      of them matches (case-sensitive) → deny. For a server that is not configured: a name differing
+//      only in case from a configured server → deny (a routing layer might fold case and reach the
+//      configured server around its denyTools); otherwise the checks its name alone can decide
+//      (managed-only mode, serverName entries of the server lists), and then rules only.
+//   4. deny rules → deny.   5. ask rules → ask.
+//      Both match BROADLY: case-insensitively against the whole canonical string, `*` matching any run
+//      of characters including `_`, and a server-only rule `mcp__x` also matches every `mcp__x__<any>`.
+//      So deny `mcp__*__delete*` catches `mcp__db__Delete_rows` and `mcp__github__create_issue__delete_all`
+//      (a tool whose own name holds `__delete`) but not `mcp__db__list_deleted_items`.
+//   6. allow rules, autoApproveTools and the matching `allowedTools` entry → allow. Allow matches
+//      STRUCTURALLY and case-sensitively: the rule splits like a canonical name, its server part is
+//      matched against the server only and its tool part against the tool only; `mcp__x` and
+//      `mcp__x__*` allow every tool of x. So allow `mcp__github__create_issue` allows neither
+//      `mcp__github__create_issue__delete_all` nor `mcp__GitHub__create_issue`.
+//      The asymmetry is the point: a deny errs towards matching, an allow towards not matching.
+//   7. Nothing matched → ask.
+//   8. Modes act on ask only (never on deny): bypassPermissions → allow, unless bypass is disabled
+//      (then default behavior, and the reason says so); dontAsk → deny; other modes → as default.
+//   Verdict.rule is the rule as written and Verdict.source where it was written.
+//
+// Speed (every call passes here): rules without `*` sit in Maps, deny/ask keyed by the folded server
+// then tool, allow by server then tool; globs with a literal server part sit in per-server lists;
+// globs over server names are tested behind combined alternations (see GlobList). Verdicts are built
+// and frozen at compile time, so a decision allocates only a few short strings.
+import { CandidateIndex, fold, Glob, GlobList } from "./glob.js";
+import { INVISIBLE_CHAR, MCP_PREFIX, nameProblem, parseCanonical, codePoint } from "./names.js";
+import { describeSource, parseRule, PolicyError, type ParsedRule } from "./rules.js";
+import { ServerGate } from "./servers.js";
+import type { ConfiguredServer, Decision, PolicyInput, Source, Sourced, ToolRequest, Verdict } from "./types.js";
+
+export interface CompiledPolicy {
+  /** The verdict for one tool call; never throws. */
+  decideTool(req: ToolRequest): Verdict;
+  /** Whether a server may run at all: only allow or deny. */
+  decideServer(server: ConfiguredServer): Verdict;
+  /** Permission rules, autoApproveTools entries and per-server denyTools/allowedTools entries compiled. */
+  readonly ruleCount: number;
+}
+
+type Mode = PolicyInput["defaultMode"];
+const MODES: ReadonlySet<string> = new Set<Mode>(["default", "acceptEdits", "plan", "bypassPermissions", "dontAsk"]);
+
+/** A frozen verdict with a frozen private copy of its source: callers share it and cannot alter it. */
+function verdict(decision: Decision, reason: string, rule?: string, source?: Source): Verdict {
+  const v: Verdict = { decision, reason };
+  if (rule !== undefined) v.rule = rule;
+  if (source !== undefined) v.source = Object.isFrozen(source) ? source : Object.freeze({ ...source });
+  return Object.freeze(v);
+}
+
+function isSource(s: unknown): s is Source {
+  const o = s as Source | null;
+  return !!o && typeof o === "object" && typeof o.layer === "string" && typeof o.file === "string" && typeof o.path === "string";
+}
+
+/** Deny and ask rules: folded, whole-name matching (see step 4). */
+class BroadIndex {
+  /** `mcp__x`, `mcp__x__*`: every tool of x. */
+  private readonly serverWide = new Map<string, Verdict>();
+  /** Literal server part: its tool part, exact or glob, against the folded tool. */
+  private readonly perServer = new Map<string, GlobList<Verdict>>();
+  /** Server part with `*`: the whole folded rule against the whole folded name. */
+  private readonly global = new GlobList<Verdict>();
+
+  // A rule `mcp__S__T` with S free of `*` can only match names whose server is S: its literal prefix
+  // `mcp__S__` fixes where the name's first `__` is (S has no `__`, and cannot end in `_` since the
+  // split is at the first `__`). So bucketing by server gives exactly the whole-string answer.
+  add(rule: Extract<ParsedRule, { kind: "mcp" }>, v: Verdict): void {
+    const server = fold(rule.server);
+    const tool = rule.tool === undefined ? undefined : fold(rule.tool);
+    const toolAll = tool === undefined || new Glob(tool).matchesAll;
+    if (!server.includes("*")) {
+      if (toolAll) {
+        if (!this.serverWide.has(server)) this.serverWide.set(server, v);
+        return;
+      }
+      let list = this.perServer.get(server);
+      if (!list) this.perServer.set(server, (list = new GlobList()));
+      list.add(tool as string, v);
+      return;
+    }
+    const whole = MCP_PREFIX + server + (tool === undefined ? "" : "__" + tool);
+    this.global.add(whole, v);
+    // `mcp__x` also covers `mcp__x__<anything>`.
+    if (tool === undefined) this.global.add(whole + "__*", v);
+  }
+
+  seal(): void {
+    for (const l of this.perServer.values()) l.seal();
+    this.global.seal();
+  }
+
+  find(lcName: string, lcServer: string, lcTool: string): Verdict | undefined {
+    const wide = this.serverWide.get(lcServer);
+    if (wide !== undefined) return wide;
+    const list = this.perServer.get(lcServer);
+    if (list !== undefined) {
+      const hit = list.find(lcTool);
+      if (hit !== undefined) return hit;
+    }
+    return this.global.find(lcName);
+  }
+}
+
+/** Allow rules and autoApproveTools: structural, case-sensitive matching (see step 6). */
+class StructuralIndex {
+  private readonly serverWide = new Map<string, Verdict>();
+  private readonly perServer = new Map<string, GlobList<Verdict>>();
+  /** Server part with `*`: server glob against the server, tool glob (undefined: any) against the tool. */
+  private readonly pairs: { server: Glob; tool: Glob | undefined; v: Verdict }[] = [];
+  /** With many pairs: candidates by a literal of either glob, found in `server + "\0" + tool`. */
+  private pairIndex: CandidateIndex | undefined;
+
+  add(rule: Extract<ParsedRule, { kind: "mcp" }>, v: Verdict): void {
+    const toolAll = rule.tool === undefined || new Glob(rule.tool).matchesAll;
+    if (!rule.server.includes("*")) {
+      if (toolAll) {
+        if (!this.serverWide.has(rule.server)) this.serverWide.set(rule.server, v);
+        return;
+      }
+      let list = this.perServer.get(rule.server);
+      if (!list) this.perServer.set(rule.server, (list = new GlobList()));
+      list.add(rule.tool as string, v);
+      return;
+    }
+    this.pairs.push({ server: new Glob(rule.server), tool: toolAll ? undefined : new Glob(rule.tool as string), v });
+  }
+
+  seal(): void {
+    for (const l of this.perServer.values()) l.seal();
+    if (this.pairs.length >= 8)
+      this.pairIndex = new CandidateIndex(this.pairs.map((p) => [...p.server.literals, ...(p.tool?.literals ?? [])]));
+  }
+
+  find(server: string, tool: string): Verdict | undefined {
+    const wide = this.serverWide.get(server);
+    if (wide !== undefined) return wide;
+    const list = this.perServer.get(server);
+    if (list !== undefined) {
+      const hit = list.find(tool);
+      if (hit !== undefined) return hit;
+    }
+    const pairs = this.pairs;
+    if (pairs.length === 0) return undefined;
+    const index = this.pairIndex;
+    // The joined text only finds candidates (a key occurring anywhere in it); each is then tested
+    // structurally, server glob against the server and tool glob against the tool.
+    const count = index === undefined ? -1 : index.candidates(server + "\0" + tool);
+    if (count < 0) {
+      for (const p of pairs) if (p.server.test(server) && (p.tool === undefined || p.tool.test(tool))) return p.v;
+      return undefined;
+    }
+    const items = (index as CandidateIndex).items;
+    let best = -1;
+    for (let j = 0; j < count; j++) {
+      const i = items[j] as number;
+      if (best >= 0 && i > best) continue;
+      const p = pairs[i] as (typeof pairs)[number];
+      if (p.server.test(server) && (p.tool === undefined || p.tool.test(tool))) best = i;
+    }
+    return best < 0 ? undefined : (pairs[best] as (typeof pairs)[number]).v;
+  }
+}
+
+interface ServerState {
+  verdict: Verdict;
+  /** Folded patterns → deny verdicts. */
+  denyTools: GlobList<Verdict> | undefined;
+  /** Patterns → allow verdicts; undefined when the server sets no allowedTools. */
+  allowedTools: GlobList<Verdict> | undefined;
+  notAllowed: Verdict;
+}
+
+/** A tool-name pattern of denyTools/allowedTools: an upstream tool name or a `*` glob. */
+function checkToolPattern(p: unknown): string | undefined {
+  if (typeof p !== "string") return "an entry must be a string";
+  if (p.trim() === "") return "an entry must not be empty";
+  const bad = INVISIBLE_CHAR.exec(p);
+  if (bad) return `it contains the invisible or control character ${codePoint(bad[0])}`;
+  if (p !== p.trim()) return "it has leading or trailing whitespace";
+  return undefined;
+}
+
+function inputError(what: string): never {
+  throw new PolicyError(`invalid policy input: ${what}`, { problem: what });
+}
+
+class Policy implements CompiledPolicy {
+  readonly ruleCount: number;
+  private readonly gate: ServerGate;
+  private readonly deny = new BroadIndex();
+  private readonly ask = new BroadIndex();
+  private readonly allow = new StructuralIndex();
+  private readonly servers = new Map<string, ServerState>();
+  /** Folded name → configured name, to refuse names that differ only in case. */
+  private readonly serversFolded = new Map<string, string>();
+  private readonly mode: Mode;
+  private readonly bypass: "on" | "disabled" | "off";
+  private readonly unmatched: Verdict;
+
+  constructor(input: PolicyInput) {
+    if (!input || typeof input !== "object") inputError("the policy input must be an object");
+    if (!MODES.has(input.defaultMode)) inputError(`unknown defaultMode ${JSON.stringify(input.defaultMode)}`);
+    if (typeof input.bypassDisabled !== "boolean") inputError("bypassDisabled must be a boolean");
+    if (typeof input.exclusiveManagedServers !== "boolean") inputError("exclusiveManagedServers must be a boolean");
+    this.mode = input.defaultMode;
+    this.bypass = this.mode !== "bypassPermissions" ? "off" : input.bypassDisabled ? "disabled" : "on";
+    this.gate = new ServerGate(input);
+
+    let count = 0;
+    for (const r of this.rules(input.deny, "deny")) {
+      count++;
+      if (r.parsed.kind === "mcp") this.deny.add(r.parsed, verdict("deny", `denied by rule ${JSON.stringify(r.parsed.text)}`, r.parsed.text, r.source));
+    }
+    for (const r of this.rules(input.ask, "ask")) {
+      count++;
+      if (r.parsed.kind === "mcp")
+        this.ask.add(r.parsed, this.applyMode(verdict("ask", `rule ${JSON.stringify(r.parsed.text)} requires approval`, r.parsed.text, r.source)));
+    }
+    // Allow before autoApprove: when both match, the allow rule is the one reported.
+    for (const r of this.rules(input.allow, "allow")) {
+      count++;
+      if (r.parsed.kind === "mcp") this.allow.add(r.parsed, verdict("allow", `allowed by rule ${JSON.stringify(r.parsed.text)}`, r.parsed.text, r.source));
+    }
+    for (const r of this.rules(input.autoApprove, "autoApprove")) {
+      count++;
+      if (r.parsed.kind === "mcp")
+        this.allow.add(r.parsed, verdict("allow", `allowed by autoApproveTools entry ${JSON.stringify(r.parsed.text)}`, r.parsed.text, r.source));
+    }
+    this.deny.seal();
+    this.ask.seal();
+    this.allow.seal();
+
+    if (!Array.isArray(input.servers)) inputError("servers must be an array");
+    for (const server of input.servers) count += this.addServer(server);
+    this.ruleCount = count;
+    this.unmatched = this.applyMode(verdict("ask", "no rule matches; unmatched tools need approval"));
+  }
+
+  /** Parses every rule of a list; a bad one throws PolicyError naming the rule, file and JSON path. */
+  private rules(list: Sourced<string>[], name: string): { parsed: ParsedRule; source: Source }[] {
+    if (!Array.isArray(list)) inputError(`${name} must be an array`);
+    return list.map((r, i) => {
+      if (!r || typeof r !== "object" || !isSource(r.source)) inputError(`${name}[${i}] needs a value and a source`);
+      const source = Object.freeze({ ...r.source });
+      try {
+        return { parsed: parseRule(r.value), source };
+      } catch (e) {
+        if (!(e instanceof PolicyError)) throw e;
+        const problem = e.problem ?? e.message;
+        throw new PolicyError(`invalid rule ${JSON.stringify(r.value)} in ${describeSource(source)}: ${problem}`, {
+          source,
+          rule: String(r.value),
+          problem,
+        });
+      }
+    });
+  }
+
+  /** Compiles one configured server; returns how many tool patterns it holds. */
+  private addServer(server: ConfiguredServer): number {
+    if (!server || typeof server !== "object" || typeof server.name !== "string" || !server.entry || typeof server.entry !== "object")
+      inputError("every server needs a name and an entry");
+    if (!isSource(server.source)) inputError(`server ${JSON.stringify(server.name)} needs a source`);
+    const name = server.name;
+    const src = server.source;
+    if (this.servers.has(name)) inputError(`server ${JSON.stringify(name)} is defined twice (merged settings hold one entry per name)`);
+    const folded = fold(name);
+    const clash = this.serversFolded.get(folded);
+    if (clash !== undefined)
+      inputError(`servers ${JSON.stringify(clash)} and ${JSON.stringify(name)} differ only in case; names must be distinct regardless of case`);
+    this.serversFolded.set(folded, name);
+
+    const quoted = JSON.stringify(name);
+    const patterns = (field: "denyTools" | "allowedTools"): { pattern: string; source: Source }[] | undefined => {
+      const list = server.entry[field];
+      if (list === undefined) return undefined;
+      if (!Array.isArray(list)) inputError(`mcpServers.${name}.${field} must be an array`);
+      return list.map((p, i) => {
+        const source = Object.freeze({ layer: src.layer, file: src.file, path: `mcpServers.${name}.${field}[${i}]` });
+        const problem = checkToolPattern(p);
+        if (problem !== undefined)
+          throw new PolicyError(`invalid ${field} entry ${JSON.stringify(p)} in ${describeSource(source)}: ${problem}`, {
+            source,
+            rule: String(p),
+            problem,
+          });
+        return { pattern: p, source };
+      });
+    };
+
+    let count = 0;
+    const denyList = patterns("denyTools");
+    let denyTools: GlobList<Verdict> | undefined;
+    if (denyList) {
+      denyTools = new GlobList();
+      for (const { pattern, source } of denyList)
+        denyTools.add(fold(pattern), verdict("deny", `denied by denyTools entry ${JSON.stringify(pattern)} of server ${quoted}`, pattern, source));
+      denyTools.seal();
+      count += denyList.length;
+    }
+    const allowList = patterns("allowedTools");
+    let allowedTools: GlobList<Verdict> | undefined;
+    if (allowList) {
+      allowedTools = new GlobList();
+      for (const { pattern, source } of allowList)
+        allowedTools.add(pattern, verdict("allow", `allowed by allowedTools entry ${JSON.stringify(pattern)} of server ${quoted}`, pattern, source));
+      allowedTools.seal();
+      count += allowList.length;
+    }
+    this.servers.set(name, {
+      verdict: this.gate.decide(server),
+      denyTools,
+      allowedTools,
+      notAllowed: verdict("deny", `not in allowedTools of server ${quoted}`, undefined, {
+        layer: src.layer,
+        file: src.file,
+        path: `mcpServers.${name}.allowedTools`,
+      }),
+    });
+    return count;
+  }
+
+  /** Step 8, applied once per ask verdict at compile time. */
+  private applyMode(v: Verdict): Verdict {
+    if (v.decision !== "ask") return v;
+    if (this.bypass === "on")
+      return verdict("allow", `bypassPermissions mode allows what would need approval (${v.reason})`, v.rule, v.source);
+    if (this.bypass === "disabled")
+      return verdict("ask", `${v.reason} (bypassPermissions mode is disabled by disableBypassPermissionsMode)`, v.rule, v.source);
+    if (this.mode === "dontAsk") return verdict("deny", `dontAsk mode denies what would need approval (${v.reason})`, v.rule, v.source);
+    return v;
+  }
+
+  decideServer(server: ConfiguredServer): Verdict {
+    return this.gate.decide(server);
+  }
+
+  decideTool(req: ToolRequest): Verdict {
+    const name: unknown = req !== null && typeof req === "object" ? req.tool : undefined;
+    if (typeof name !== "string") return MALFORMED_REQUEST;
+    const problem = nameProblem(name);
+    if (problem !== undefined) return verdict("deny", `malformed tool name: ${problem}`);
+    if (!name.startsWith(MCP_PREFIX))
+      return verdict("deny", `not supported yet: rules for built-in tool ${name} arrive with the permission-language issue`);
+    const parts = parseCanonical(name);
+    if (parts === undefined) return MALFORMED_MCP_NAME;
+    const { server, tool } = parts;
+
+    // Folding never moves `_`, so the folded name splits at the same separator.
+    const lc = fold(name);
+    const lcSep = lc.indexOf("__", MCP_PREFIX.length);
+    if (lcSep <= MCP_PREFIX.length || lcSep + 2 >= lc.length) return MALFORMED_MCP_NAME;
+    const lcServer = lc.slice(MCP_PREFIX.length, lcSep);
+    const lcTool = lc.slice(lcSep + 2);
+
+    let allowedByServer: Verdict | undefined;
+    const st = this.servers.get(server);
+    if (st !== undefined) {
+      if (st.verdict.decision !== "allow") return st.verdict;
+      if (st.denyTools !== undefined) {
+        const hit = st.denyTools.find(lcTool);
+        if (hit !== undefined) return hit;
+      }
+      if (st.allowedTools !== undefined) {
+        allowedByServer = st.allowedTools.find(tool);
+        if (allowedByServer === undefined) return st.notAllowed;
+      }
+    } else {
+      const configured = this.serversFolded.get(lcServer);
+      if (configured !== undefined)
+        return verdict("deny", `server ${JSON.stringify(server)} is not configured; the configured server is spelled ${JSON.stringify(configured)}`);
+      const byName = this.gate.decideUnconfigured(server);
+      if (byName !== undefined) return byName;
+    }
+
+    const denied = this.deny.find(lc, lcServer, lcTool);
+    if (denied !== undefined) return denied;
+    const asked = this.ask.find(lc, lcServer, lcTool);
+    if (asked !== undefined) return asked;
+    const allowed = this.allow.find(server, tool);
+    if (allowed !== undefined) return allowed;
+    if (allowedByServer !== undefined) return allowedByServer;
+    return this.unmatched;
+  }
+}
+
+const MALFORMED_REQUEST = verdict("deny", "malformed request: the tool name is not a string");
+const MALFORMED_MCP_NAME = verdict("deny", "malformed MCP tool name: expected mcp__<server>__<tool> with a non-empty server and tool");
+
+/** Validates every rule (PolicyError names the rule, file and JSON path) and builds the indexes. */
+export function compilePolicy(input: PolicyInput): CompiledPolicy {
+  return new Policy(input);
+}

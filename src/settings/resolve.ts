@@ -1,0 +1,333 @@
+// Merging settings layers into what the gateway and the policy core use. Pure: no file I/O, so
+// `check --batch` can resolve a single "request" layer the same way the gateway resolves files.
+import { dirname, isAbsolute, resolve } from "node:path";
+import {
+  LAYER_ORDER,
+  type ConfiguredServer,
+  type LayerName,
+  type PolicyInput,
+  type Source,
+  type Sourced,
+} from "../policy/types.js";
+import { SettingsError, joinPath } from "./errors.js";
+import { expandServerEntry } from "./expand.js";
+import { defaultAuditDir, defaultLogDir } from "./paths.js";
+import { ServerName, type ServerEntry, type ServerMatcher, type Settings } from "./schema.js";
+
+export interface SettingsLayer {
+  layer: LayerName;
+  /** Absolute path of the file (or `<request id>` for check --batch). */
+  file: string;
+  settings: Settings;
+}
+
+/** A server entry with `${VAR}` expanded. */
+export interface ResolvedServer extends ConfiguredServer {}
+
+/** `managed-mcp.json`, already validated: when present, the exclusive server set. */
+export interface ManagedMcp {
+  file: string;
+  servers: Record<string, ServerEntry>;
+}
+
+export interface GatewayConfig {
+  separator: string;
+  prefix: boolean;
+  startup: "eager" | "lazy";
+  callTimeoutMs: number;
+  maxMessageBytes: number;
+  restart: { maxRestarts: number; initialDelayMs: number; maxDelayMs: number };
+  logDir: string;
+  /** Items per page of the merged lists the client sees. */
+  pageSize: number;
+}
+
+export interface AuditConfig {
+  dir: string;
+  fsyncIntervalMs: number;
+}
+
+export interface ResolvedSettings {
+  /** Files read, highest precedence first. */
+  files: { layer: LayerName; file: string }[];
+  policy: PolicyInput;
+  /** The same array as `policy.servers`. */
+  servers: ConfiguredServer[];
+  gateway: GatewayConfig;
+  audit: AuditConfig;
+  /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
+  secrets: string[];
+  /** Global sandbox default, from the highest layer that sets one (not enforced yet). */
+  sandbox?: Settings["sandbox"];
+  /** Carried, one per layer that sets it, for the issue that turns them into rules. */
+  toolPermissions: Sourced<NonNullable<Settings["toolPermissions"]>>[];
+  /** Things ignored on purpose, one sentence each. */
+  warnings: string[];
+}
+
+export interface ResolveOptions {
+  env: NodeJS.ProcessEnv;
+  managedMcp?: ManagedMcp;
+}
+
+export const GATEWAY_DEFAULTS = {
+  separator: "__",
+  prefix: true,
+  startup: "eager",
+  callTimeoutMs: 60_000,
+  maxMessageBytes: 8 * 1024 * 1024,
+  restart: { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000 },
+  pageSize: 100,
+} as const;
+
+export const AUDIT_DEFAULTS = { fsyncIntervalMs: 100 } as const;
+
+const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly"] as const;
+
+/** Merges layers given highest precedence first (the order of LAYER_ORDER; several files may share a layer). */
+export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): ResolvedSettings {
+  checkOrder(layers);
+  const warnings: string[] = [];
+  const managed = layers.filter((l) => l.layer === "managed");
+
+  // Only the organization may lock settings down. A `true` in any managed file counts, even if a later
+  // managed drop-in says `false`: unlocking takes removing the `true`, never adding a file (fail closed).
+  const managedRulesOnly = managed.some((l) => l.settings.allowManagedPermissionRulesOnly === true);
+  const managedServersOnly = managed.some((l) => l.settings.allowManagedMcpServersOnly === true);
+  for (const l of layers) {
+    if (l.layer === "managed") continue;
+    for (const flag of MANAGED_ONLY_FLAGS)
+      if (l.settings[flag] !== undefined) warnings.push(`${l.file}: '${flag}' is only honoured in managed settings; ignored`);
+  }
+
+  // Rules: concatenated from every layer; the policy core evaluates deny first, so a deny anywhere wins.
+  const allow: Sourced<string>[] = [];
+  const ask: Sourced<string>[] = [];
+  const deny: Sourced<string>[] = [];
+  const autoApprove: Sourced<string>[] = [];
+  const toolPermissions: ResolvedSettings["toolPermissions"] = [];
+  for (const l of layers) {
+    const p = l.settings.permissions;
+    if (managedRulesOnly && l.layer !== "managed") {
+      const dropped =
+        (p?.allow?.length ?? 0) +
+        (p?.ask?.length ?? 0) +
+        (p?.deny?.length ?? 0) +
+        (l.settings.autoApproveTools?.length ?? 0) +
+        Object.keys(l.settings.toolPermissions ?? {}).length;
+      if (dropped > 0)
+        warnings.push(
+          `${l.file}: ${dropped} permission entr${dropped === 1 ? "y" : "ies"} (permissions.allow/ask/deny, autoApproveTools, toolPermissions) ignored: managed settings set allowManagedPermissionRulesOnly`,
+        );
+      continue;
+    }
+    allow.push(...sourced(l, p?.allow, "permissions.allow"));
+    ask.push(...sourced(l, p?.ask, "permissions.ask"));
+    deny.push(...sourced(l, p?.deny, "permissions.deny"));
+    autoApprove.push(...sourced(l, l.settings.autoApproveTools, "autoApproveTools"));
+    if (l.settings.toolPermissions) toolPermissions.push({ value: l.settings.toolPermissions, source: src(l, "toolPermissions") });
+  }
+  const defaultMode = pick(layers, (s) => s.permissions?.defaultMode)?.value ?? "default";
+  // Disabling bypass only restricts, so it counts from every layer, managed-only rules or not.
+  const bypassDisabled = layers.some((l) => l.settings.permissions?.disableBypassPermissionsMode === "disable");
+
+  const servers = resolveServers(layers, opts, warnings);
+  const gateway = resolveGateway(layers, opts.env, servers);
+  const audit: AuditConfig = {
+    dir: dirSetting(layers, (s) => s.audit?.dir, "audit.dir") ?? defaultAuditDir(opts.env),
+    fsyncIntervalMs: pick(layers, (s) => s.audit?.fsyncIntervalMs)?.value ?? AUDIT_DEFAULTS.fsyncIntervalMs,
+  };
+
+  const deniedMcpServers = layers.flatMap((l) => sourced(l, l.settings.deniedMcpServers, "deniedMcpServers"));
+  let allowedMcpServers: Sourced<ServerMatcher>[] | undefined;
+  if (managedServersOnly) {
+    // Only the managed allowlist counts. If managed settings give none, nothing is allowed ([] is lockdown):
+    // an absent list must not fall back to "no restriction" when the organization asked for control.
+    allowedMcpServers = managed.flatMap((l) => sourced(l, l.settings.allowedMcpServers, "allowedMcpServers"));
+    for (const l of layers)
+      if (l.layer !== "managed" && l.settings.allowedMcpServers !== undefined)
+        warnings.push(`${l.file}: 'allowedMcpServers' ignored: managed settings set allowManagedMcpServersOnly`);
+  } else if (layers.some((l) => l.settings.allowedMcpServers !== undefined)) {
+    allowedMcpServers = layers.flatMap((l) => sourced(l, l.settings.allowedMcpServers, "allowedMcpServers"));
+  }
+
+  const policy: PolicyInput = {
+    allow,
+    ask,
+    deny,
+    autoApprove,
+    defaultMode,
+    bypassDisabled,
+    servers,
+    deniedMcpServers,
+    exclusiveManagedServers: opts.managedMcp !== undefined,
+  };
+  if (allowedMcpServers !== undefined) policy.allowedMcpServers = allowedMcpServers;
+
+  const files = layers.map((l) => ({ layer: l.layer, file: l.file }));
+  if (opts.managedMcp) files.unshift({ layer: "managed", file: opts.managedMcp.file });
+
+  const resolved: ResolvedSettings = {
+    files,
+    policy,
+    servers,
+    gateway,
+    audit,
+    secrets: collectSecrets(servers),
+    toolPermissions,
+    warnings,
+  };
+  const sandbox = pick(layers, (s) => s.sandbox)?.value;
+  if (sandbox !== undefined) resolved.sandbox = sandbox;
+  return resolved;
+}
+
+function checkOrder(layers: SettingsLayer[]): void {
+  for (let i = 1; i < layers.length; i++) {
+    const before = LAYER_ORDER.indexOf(layers[i - 1]!.layer);
+    const here = LAYER_ORDER.indexOf(layers[i]!.layer);
+    // A caller bug here would silently invert precedence; refuse instead.
+    if (here < before)
+      throw new Error(`resolveSettings: layers must be given highest precedence first; '${layers[i]!.layer}' comes after '${layers[i - 1]!.layer}'`);
+  }
+}
+
+function src(l: SettingsLayer, path: string): Source {
+  return { layer: l.layer, file: l.file, path };
+}
+
+function sourced<T>(l: SettingsLayer, list: readonly T[] | undefined, base: string): Sourced<T>[] {
+  return (list ?? []).map((value, i) => ({ value, source: src(l, `${base}[${i}]`) }));
+}
+
+/** The value from the highest layer that sets it, with that layer. */
+function pick<T>(layers: SettingsLayer[], get: (s: Settings) => T | undefined): { value: T; layer: SettingsLayer } | undefined {
+  for (const layer of layers) {
+    const value = get(layer.settings);
+    if (value !== undefined) return { value, layer };
+  }
+  return undefined;
+}
+
+function resolveServers(layers: SettingsLayer[], opts: ResolveOptions, warnings: string[]): ConfiguredServer[] {
+  const chosen: { name: string; entry: ServerEntry; source: Source; managed: boolean }[] = [];
+  if (opts.managedMcp) {
+    const file = opts.managedMcp.file;
+    for (const [name, entry] of Object.entries(opts.managedMcp.servers))
+      chosen.push({ name, entry, source: { layer: "managed", file, path: joinPath("mcpServers", name) }, managed: true });
+    for (const l of layers)
+      for (const name of Object.keys(l.settings.mcpServers ?? {}))
+        warnings.push(`${l.file}: server '${name}' ignored: ${file} is the exclusive server set`);
+  } else {
+    // Per name, the highest layer's entry wins whole: merging fields across layers could build a
+    // server (say, one layer's command with another's env) that nobody wrote.
+    const seen = new Set<string>();
+    for (const l of layers)
+      for (const [name, entry] of Object.entries(l.settings.mcpServers ?? {})) {
+        if (seen.has(name)) continue;
+        seen.add(name);
+        chosen.push({ name, entry, source: src(l, joinPath("mcpServers", name)), managed: l.layer === "managed" });
+      }
+  }
+
+  const servers: ConfiguredServer[] = chosen.map(({ name, entry, source, managed }) => {
+    // The schema checks names already; checked again because callers may build layers in code.
+    const ok = ServerName.safeParse(name);
+    if (!ok.success)
+      throw new SettingsError(source.file, source.path, `invalid server name ${JSON.stringify(name)}: ${ok.error.issues[0]?.message ?? "not allowed"}`);
+    // Only entries that are used get expanded: a variable missing for an overridden entry is no error.
+    return { name, entry: expandServerEntry(entry, opts.env, source.file, source.path), source, managed };
+  });
+  servers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  // Rules match server names; two names that differ only in case invite a rule meant for one to miss.
+  const byLower = new Map<string, ConfiguredServer>();
+  for (const s of servers) {
+    const other = byLower.get(s.name.toLowerCase());
+    if (other)
+      throw new SettingsError(
+        s.source.file,
+        s.source.path,
+        `server '${s.name}' and server '${other.name}' (${other.source.file}) differ only in case; rename one`,
+      );
+    byLower.set(s.name.toLowerCase(), s);
+  }
+  return servers;
+}
+
+function resolveGateway(layers: SettingsLayer[], env: NodeJS.ProcessEnv, servers: ConfiguredServer[]): GatewayConfig {
+  const sep = pick(layers, (s) => s.gateway?.separator);
+  const separator = sep?.value ?? GATEWAY_DEFAULTS.separator;
+  for (const s of servers)
+    if (s.name.includes(separator))
+      throw new SettingsError(
+        s.source.file,
+        s.source.path,
+        `server name '${s.name}' contains the separator '${separator}' (${sep ? `gateway.separator in ${sep.layer.file}` : "the default separator"}), so exposed names would be ambiguous`,
+      );
+
+  const prefix = pick(layers, (s) => s.gateway?.prefix);
+  if (prefix?.value === false) {
+    const enabled = servers.filter((s) => s.entry.disabled !== true);
+    if (enabled.length > 1)
+      throw new SettingsError(
+        prefix.layer.file,
+        "gateway.prefix",
+        `'prefix: false' needs at most one enabled server, but ${enabled.length} are enabled: ${enabled
+          .map((s) => `'${s.name}' (${s.source.file})`)
+          .join(", ")}`,
+      );
+  }
+
+  const d = GATEWAY_DEFAULTS;
+  const initial = pick(layers, (s) => s.gateway?.restart?.initialDelayMs);
+  const max = pick(layers, (s) => s.gateway?.restart?.maxDelayMs);
+  const restart = {
+    maxRestarts: pick(layers, (s) => s.gateway?.restart?.maxRestarts)?.value ?? d.restart.maxRestarts,
+    initialDelayMs: initial?.value ?? d.restart.initialDelayMs,
+    maxDelayMs: max?.value ?? d.restart.maxDelayMs,
+  };
+  if (restart.initialDelayMs > restart.maxDelayMs) {
+    const blame = initial ?? max!;
+    throw new SettingsError(
+      blame.layer.file,
+      initial ? "gateway.restart.initialDelayMs" : "gateway.restart.maxDelayMs",
+      `initialDelayMs (${restart.initialDelayMs}) must not exceed maxDelayMs (${restart.maxDelayMs})`,
+    );
+  }
+
+  return {
+    separator,
+    prefix: prefix?.value ?? d.prefix,
+    startup: pick(layers, (s) => s.gateway?.startup)?.value ?? d.startup,
+    callTimeoutMs: pick(layers, (s) => s.gateway?.callTimeoutMs)?.value ?? d.callTimeoutMs,
+    maxMessageBytes: pick(layers, (s) => s.gateway?.maxMessageBytes)?.value ?? d.maxMessageBytes,
+    restart,
+    logDir: dirSetting(layers, (s) => s.gateway?.logDir, "gateway.logDir") ?? defaultLogDir(env),
+    pageSize: pick(layers, (s) => s.gateway?.pageSize)?.value ?? d.pageSize,
+  };
+}
+
+/** A directory setting from the highest layer that sets it; relative paths are relative to that file. */
+function dirSetting(layers: SettingsLayer[], get: (s: Settings) => string | undefined, path: string): string | undefined {
+  const hit = pick(layers, get);
+  if (!hit) return undefined;
+  const { value, layer } = hit;
+  if (value === "") throw new SettingsError(layer.file, path, "must not be empty");
+  // `~` is not expanded (as in server entries); a directory literally named `~` is almost surely a mistake.
+  if (value.startsWith("~")) throw new SettingsError(layer.file, path, `'~' is not expanded; write an absolute path (got ${JSON.stringify(value)})`);
+  if (isAbsolute(value)) return resolve(value);
+  if (!isAbsolute(layer.file))
+    throw new SettingsError(layer.file, path, `a relative directory (${JSON.stringify(value)}) needs a settings file with a location; write an absolute path`);
+  return resolve(dirname(layer.file), value);
+}
+
+function collectSecrets(servers: ConfiguredServer[]): string[] {
+  const found = new Set<string>();
+  for (const s of servers)
+    for (const value of [...Object.values(s.entry.env ?? {}), ...Object.values(s.entry.headers ?? {})])
+      // An empty string is no secret, and redacting "" would mangle every line.
+      if (value !== "") found.add(value);
+  // Longest first, so a secret that contains another is redacted whole.
+  return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
+}

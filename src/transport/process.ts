@@ -1,0 +1,129 @@
+// An upstream stdio server as a child process in its own process group, so that stopping it
+// stops everything it spawned (npx -> sh -> node is the common case), with stderr to a log file.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { JsonLinesTransport, type LineProblem } from "./json-lines.js";
+
+/** Variables a server gets from the gateway's environment; everything else must be configured. */
+const INHERITED_ENV = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR"];
+
+export interface ProcessSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  stderrLog: string;
+  maxMessageBytes: number;
+  onProblem?: (problem: LineProblem) => void;
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** Every live child group, so a dying gateway can take them down synchronously. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const pgid of liveGroups) killGroup(pgid, "SIGKILL");
+  });
+}
+
+export function killGroup(pgid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+export function childEnvironment(configured: Record<string, string>, parent: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of INHERITED_ENV) {
+    const v = parent[key];
+    if (v !== undefined) env[key] = v;
+  }
+  return { ...env, ...configured };
+}
+
+export class ProcessTransport {
+  private child: ChildProcess | undefined;
+  private lines: JsonLinesTransport | undefined;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T) => void;
+  exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(private readonly spec: ProcessSpec) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    installExitHook();
+    mkdirSync(dirname(this.spec.stderrLog), { recursive: true, mode: 0o700 });
+    const logFd = openSync(this.spec.stderrLog, "a", 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.spec.command, this.spec.args, {
+        cwd: this.spec.cwd,
+        env: this.spec.env,
+        stdio: ["pipe", "pipe", logFd],
+        detached: true, // its own process group: killGroup reaches grandchildren
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", () => resolve());
+      child.once("error", (e) => reject(new Error(`cannot start '${this.spec.command}': ${e.message}`)));
+    });
+    const pgid = child.pid!;
+    liveGroups.add(pgid);
+    child.once("exit", (code, signal) => {
+      this.exitInfo = { code, signal };
+      // The leader is gone; kill whatever it left in the group.
+      killGroup(pgid, "SIGKILL");
+      liveGroups.delete(pgid);
+      this.spec.onExit?.(code, signal);
+    });
+    const lines = new JsonLinesTransport(child.stdout!, child.stdin!, {
+      maxMessageBytes: this.spec.maxMessageBytes,
+      onProblem: this.spec.onProblem,
+    });
+    lines.onmessage = (m) => this.onmessage?.(m);
+    lines.onerror = (e) => this.onerror?.(e);
+    lines.onclose = () => this.onclose?.();
+    this.lines = lines;
+    child.stdin!.on("error", () => {
+      /* EPIPE when the child died; the exit handler reports it */
+    });
+    await lines.start();
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (!this.lines) throw new Error("process transport not started");
+    await this.lines.send(message);
+  }
+
+  /** Ends stdin, then SIGTERM to the group, then SIGKILL after a grace period. */
+  async close(graceMs = 1500): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      await this.lines?.close();
+      return;
+    }
+    const pgid = child.pid!;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.stdin?.end();
+    killGroup(pgid, "SIGTERM");
+    const timer = setTimeout(() => killGroup(pgid, "SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+    await this.lines?.close();
+  }
+}

@@ -1,0 +1,338 @@
+// One upstream MCP server: starting it, keeping its item lists, restarting it with backoff after
+// a crash, and failing its in-flight calls at once when it dies.
+import { EventEmitter } from "node:events";
+import { join } from "node:path";
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool, Transport } from "@modelcontextprotocol/client";
+import * as z from "zod/v4";
+import type { ConfiguredServer } from "../policy/types.js";
+import { ProcessTransport, childEnvironment } from "../transport/process.js";
+import { guessMessageId, type LineProblem } from "../transport/json-lines.js";
+import { ErrorCodes, GatewayError } from "../gateway/errors.js";
+
+export type UpstreamState = "stopped" | "starting" | "ready" | "restarting" | "failed";
+
+export interface UpstreamOptions {
+  logDir: string;
+  maxMessageBytes: number;
+  callTimeoutMs: number;
+  restart: { maxRestarts: number; initialDelayMs: number; maxDelayMs: number };
+  env: NodeJS.ProcessEnv;
+  /** Handlers for requests the server sends to the client (elicitation, sampling, roots). */
+  clientRequestHandlers: ClientRequestHandlers;
+}
+
+export interface ClientRequestHandlers {
+  elicit(server: string, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>>;
+  sample(server: string, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>>;
+  listRoots(server: string, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+/** Results pass through untouched: the upstream's schema is its own business, not the gateway's. */
+const AnyResult = z.looseObject({});
+
+export interface ItemLists {
+  tools: Tool[];
+  prompts: Prompt[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+}
+
+/** Running this long counts as stable: a later crash starts a fresh restart budget. */
+const STABLE_MS = 60_000;
+
+const EMPTY_LISTS: ItemLists = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+
+export class Upstream extends EventEmitter {
+  state: UpstreamState = "stopped";
+  lastError: string | undefined;
+  restarts = 0;
+  lists: ItemLists = EMPTY_LISTS;
+  protocolVersion: string | undefined;
+  readonly stderrLog: string;
+  private client: Client | undefined;
+  private transport: ProcessTransport | Transport | undefined;
+  private starting: Promise<void> | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private readyAt = 0;
+  /** In-flight calls, failed at once when the server dies (the SDK would also, but with a vaguer message). */
+  private inflight = new Set<(error: Error) => void>();
+
+  constructor(
+    readonly server: ConfiguredServer,
+    private readonly options: UpstreamOptions,
+  ) {
+    super();
+    this.stderrLog = join(options.logDir, `${server.name}.stderr.log`);
+  }
+
+  get name() {
+    return this.server.name;
+  }
+
+  get transportKind(): "stdio" | "http" | "sse" {
+    const t = this.server.entry.type ?? (this.server.entry.url ? "http" : "stdio");
+    return t === "streamable-http" ? "http" : t;
+  }
+
+  get capabilities() {
+    return this.client?.getServerCapabilities();
+  }
+
+  get serverInfo() {
+    return this.client?.getServerVersion();
+  }
+
+  /** Starts the server unless it is running; resolves when it is ready, rejects when it cannot start. */
+  ensureStarted(): Promise<void> {
+    if (this.state === "ready") return Promise.resolve();
+    if (this.state === "failed") return Promise.reject(new GatewayError(ErrorCodes.unavailable, this.unavailableMessage()));
+    if (!this.starting) {
+      this.starting = this.start().finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  private unavailableMessage() {
+    return `server '${this.name}' is unavailable${this.lastError ? `: ${this.lastError}` : ""}`;
+  }
+
+  private async start(): Promise<void> {
+    this.state = this.restarts > 0 ? "restarting" : "starting";
+    this.emit("state");
+    const protocol = this.server.entry.protocol ?? "auto";
+    try {
+      try {
+        await this.connect(protocol);
+      } catch (error) {
+        // Some legacy servers exit on the unknown server/discover probe: retry with the 2025 handshake.
+        if (protocol !== "auto" || this.stopping) throw error;
+        await this.teardown();
+        await this.connect("legacy");
+      }
+    } catch (error) {
+      await this.teardown();
+      const message = describe(error);
+      this.lastError = message;
+      this.scheduleRestart();
+      throw new GatewayError(ErrorCodes.unavailable, `server '${this.name}' failed to start: ${message}`);
+    }
+  }
+
+  private async connect(protocol: string): Promise<void> {
+    const entry = this.server.entry;
+    const client = new Client(
+      { name: "mcp-warden", version: "0.1.0" },
+      {
+        capabilities: { elicitation: { form: {} }, sampling: {}, roots: { listChanged: true } },
+        versionNegotiation:
+          protocol === "legacy" ? { mode: "legacy" } : protocol === "auto" ? { mode: "auto", probe: { timeoutMs: 5000 } } : { mode: { pin: protocol } },
+        listMaxPages: 256,
+      },
+    );
+    const transport = this.makeTransport();
+    this.client = client;
+    this.transport = transport;
+    client.onclose = () => this.onClosed(client);
+    client.onerror = (e) => this.emit("log", `protocol error: ${e.message}`);
+    client.setRequestHandler("elicitation/create", (req, ctx) =>
+      this.options.clientRequestHandlers.elicit(this.name, req.params as Record<string, unknown>, ctx.mcpReq.signal) as never,
+    );
+    client.setRequestHandler("sampling/createMessage", (req, ctx) =>
+      this.options.clientRequestHandlers.sample(this.name, req.params as Record<string, unknown>, ctx.mcpReq.signal) as never,
+    );
+    client.setRequestHandler("roots/list", (_req, ctx) => this.options.clientRequestHandlers.listRoots(this.name, ctx.mcpReq.signal) as never);
+    for (const kind of ["tools", "prompts", "resources"] as const) {
+      client.setNotificationHandler(`notifications/${kind}/list_changed`, () => {
+        void this.refreshLists().then(() => this.emit("listChanged", kind));
+      });
+    }
+    client.setNotificationHandler("notifications/resources/updated", (n) => {
+      this.emit("notification", n);
+    });
+    client.setNotificationHandler("notifications/message", (n) => {
+      this.emit("notification", n);
+    });
+    await client.connect(transport as Transport, { timeout: this.options.callTimeoutMs });
+    this.protocolVersion = client.getNegotiatedProtocolVersion?.();
+    await this.refreshLists();
+    this.state = "ready";
+    this.readyAt = Date.now();
+    this.lastError = undefined;
+    this.emit("state");
+    this.emit("ready");
+  }
+
+  private makeTransport(): ProcessTransport | Transport {
+    const entry = this.server.entry;
+    const kind = this.transportKind;
+    if (kind === "stdio") {
+      return new ProcessTransport({
+        command: entry.command!,
+        args: entry.args ?? [],
+        env: childEnvironment(entry.env ?? {}, this.options.env),
+        cwd: entry.cwd,
+        stderrLog: this.stderrLog,
+        maxMessageBytes: this.options.maxMessageBytes,
+        onProblem: (p: LineProblem) => this.onStdoutProblem(p),
+      });
+    }
+    const url = new URL(entry.url!);
+    const requestInit = { headers: entry.headers ?? {} };
+    return kind === "sse" ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+  }
+
+  /**
+   * A line on the server's stdout that is not a usable message. Junk is logged and skipped; an
+   * oversized response fails its own request at once instead of leaving it to time out.
+   */
+  private onStdoutProblem(p: LineProblem) {
+    this.emit("log", `ignored a ${p.kind} line of ${p.bytes} bytes on stdout`);
+    if (p.kind !== "oversized") return;
+    const id = guessMessageId(p, "response");
+    if (id === null || !(this.transport instanceof ProcessTransport)) return;
+    this.transport.onmessage?.({
+      jsonrpc: "2.0",
+      id,
+      error: { code: ErrorCodes.unavailable, message: `server '${this.name}' answered with ${p.bytes} bytes, over the limit of ${this.options.maxMessageBytes} bytes (gateway.maxMessageBytes)` },
+    } as never);
+  }
+
+  /** Fetches every list the server offers (all pages). */
+  async refreshLists(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const caps = client.getServerCapabilities() ?? {};
+    const [tools, prompts, resources, resourceTemplates] = await Promise.all([
+      caps.tools ? client.listTools(undefined, { cacheMode: "bypass" }).then((r) => r.tools) : [],
+      caps.prompts ? client.listPrompts(undefined, { cacheMode: "bypass" }).then((r) => r.prompts) : [],
+      caps.resources ? client.listResources(undefined, { cacheMode: "bypass" }).then((r) => r.resources).catch(() => []) : [],
+      caps.resources
+        ? client.listResourceTemplates(undefined, { cacheMode: "bypass" }).then((r) => r.resourceTemplates).catch(() => [])
+        : [],
+    ]);
+    this.lists = { tools, prompts, resources, resourceTemplates };
+  }
+
+  /** Forwards one request; the result passes through as the server sent it. */
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    opts: { signal?: AbortSignal; timeoutMs?: number; onprogress?: (p: { progress: number; total?: number; message?: string }) => void },
+  ): Promise<Record<string, unknown>> {
+    await this.ensureStarted();
+    const client = this.client!;
+    const timeout = opts.timeoutMs ?? this.server.entry.timeoutMs ?? this.options.callTimeoutMs;
+    let failInflight!: (error: Error) => void;
+    const died = new Promise<never>((_, reject) => {
+      failInflight = reject;
+    });
+    this.inflight.add(failInflight);
+    try {
+      return await Promise.race([
+        client.request({ method, params } as never, AnyResult, {
+          signal: opts.signal,
+          timeout,
+          onprogress: opts.onprogress,
+          resetTimeoutOnProgress: Boolean(opts.onprogress),
+        }) as Promise<Record<string, unknown>>,
+        died,
+      ]);
+    } catch (error) {
+      throw translateError(error, this.name, method, timeout);
+    } finally {
+      this.inflight.delete(failInflight);
+    }
+  }
+
+  async notify(method: string, params?: Record<string, unknown>) {
+    if (this.state !== "ready" || !this.client) return;
+    await this.client.notification({ method, params } as never).catch(() => undefined);
+  }
+
+  private onClosed(client: Client) {
+    if (client !== this.client) return;
+    const exit = this.transport instanceof ProcessTransport ? this.transport.exitInfo : undefined;
+    const how = exit ? (exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`) : "closed the connection";
+    const error = new GatewayError(ErrorCodes.unavailable, `server '${this.name}' ${how} while handling this call`);
+    for (const fail of this.inflight) fail(error);
+    this.inflight.clear();
+    this.client = undefined;
+    if (this.stopping) return;
+    const wasReady = this.state === "ready";
+    // A server that ran for a while before crashing gets a fresh restart budget.
+    if (wasReady && Date.now() - this.readyAt > STABLE_MS) this.restarts = 0;
+    this.lastError = `${how}; see ${this.stderrLog}`;
+    this.lists = EMPTY_LISTS;
+    if (wasReady) {
+      this.state = "restarting";
+      this.emit("crashed", this.lastError);
+      this.emit("listChanged", "tools");
+      this.scheduleRestart();
+    }
+  }
+
+  private scheduleRestart() {
+    if (this.stopping) return;
+    const { maxRestarts, initialDelayMs, maxDelayMs } = this.options.restart;
+    if (this.restarts >= maxRestarts) {
+      this.state = "failed";
+      this.emit("state");
+      this.emit("failed", this.lastError);
+      return;
+    }
+    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** this.restarts);
+    this.restarts++;
+    this.state = "restarting";
+    this.emit("state");
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.emit("restarting", this.restarts);
+      this.ensureStarted().then(
+        () => this.emit("listChanged", "tools"),
+        () => undefined,
+      );
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  private async teardown() {
+    const client = this.client;
+    const transport = this.transport;
+    this.client = undefined;
+    this.transport = undefined;
+    await client?.close().catch(() => undefined);
+    if (transport instanceof ProcessTransport) await transport.close().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    await this.teardown();
+    this.state = "stopped";
+    this.emit("state");
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function translateError(error: unknown, server: string, method: string, timeout: number): Error {
+  if (error instanceof GatewayError) return error;
+  const e = error as { code?: unknown; message?: string; data?: unknown; name?: string };
+  const message = e?.message ?? String(error);
+  if (typeof e?.code === "number" && Number.isInteger(e.code) && e.code > -33000 && e.code < 0 && !/timed out/i.test(message)) {
+    // A JSON-RPC error from the server itself: pass its code and message on.
+    return new GatewayError(e.code, message, e.data && typeof e.data === "object" ? (e.data as Record<string, unknown>) : undefined);
+  }
+  if (/timed? ?out/i.test(message) || e?.code === "REQUEST_TIMEOUT") {
+    return new GatewayError(ErrorCodes.timeout, `server '${server}' did not answer ${method} within ${timeout} ms`);
+  }
+  if (e?.name === "AbortError" || /abort/i.test(message)) return new GatewayError(ErrorCodes.cancelled, "request cancelled");
+  return new GatewayError(ErrorCodes.unavailable, `server '${server}': ${message}`);
+}

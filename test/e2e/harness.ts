@@ -1,0 +1,173 @@
+// Drives the real `mcp-warden` process with a real MCP client from the official SDK, in a
+// scratch HOME with its own settings, state and audit directories.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const CLI = join(ROOT, "dist/src/cli.js");
+export const FIXTURE = join(ROOT, "dist/test/fixtures/fixture-server.js");
+const pkg = (name: string) => join(ROOT, "node_modules/@modelcontextprotocol", name, "dist/index.js");
+export const EVERYTHING = pkg("server-everything");
+export const FILESYSTEM = pkg("server-filesystem");
+export const MEMORY = pkg("server-memory");
+
+export interface Scratch {
+  dir: string;
+  home: string;
+  project: string;
+  env: NodeJS.ProcessEnv;
+  settingsFile: string;
+  auditDir: string;
+  logDir: string;
+  cleanup(): void;
+}
+
+/** A scratch machine: HOME, XDG dirs, an empty managed dir, a project, and one settings file. */
+export function scratch(settings: Record<string, unknown>): Scratch {
+  const dir = mkdtempSync(join(tmpdir(), "warden-e2e-"));
+  const home = join(dir, "home");
+  const project = join(home, "project");
+  mkdirSync(project, { recursive: true });
+  mkdirSync(join(dir, "managed"), { recursive: true });
+  const auditDir = join(dir, "audit");
+  const logDir = join(dir, "logs");
+  const merged = {
+    ...settings,
+    audit: { dir: auditDir, fsyncIntervalMs: 50, ...(settings.audit as object) },
+    gateway: { logDir, ...(settings.gateway as object) },
+  };
+  const settingsFile = join(dir, "settings.json");
+  writeFileSync(settingsFile, JSON.stringify(merged, null, 2));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_STATE_HOME: join(home, ".local/state"),
+    MCP_WARDEN_MANAGED_DIR: join(dir, "managed"),
+  };
+  return { dir, home, project, env, settingsFile, auditDir, logDir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface Connected {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/** Starts `mcp-warden run` and connects an SDK client to it, in the legacy or the 2026-07-28 era. */
+export async function connect(s: Scratch, opts: { era?: "legacy" | "modern"; elicitation?: (params: Record<string, unknown>) => Record<string, unknown> } = {}): Promise<Connected> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, "run", "--settings", s.settingsFile],
+    env: s.env as Record<string, string>,
+    cwd: s.project,
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const client = new Client(
+    { name: "e2e-client", version: "1.0.0" },
+    {
+      capabilities: opts.elicitation ? { elicitation: { form: {} } } : {},
+      ...(opts.era === "modern" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {}),
+    },
+  );
+  if (opts.elicitation) {
+    const answer = opts.elicitation;
+    client.setRequestHandler("elicitation/create", async (req) => answer(req.params as Record<string, unknown>) as never);
+  }
+  await client.connect(transport, { timeout: 30_000 });
+  return {
+    client,
+    transport,
+    stderr: () => stderr,
+    close: async () => {
+      await client.close();
+    },
+  };
+}
+
+/** Every audit record written so far, in order. */
+export function auditRecords(s: Scratch): Record<string, unknown>[] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(s.auditDir).filter((f) => f.endsWith(".jsonl")).sort();
+  } catch {
+    return [];
+  }
+  return files.flatMap((f) =>
+    readFileSync(join(s.auditDir, f), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
+}
+
+/** Runs the CLI to completion. */
+export function cli(s: Scratch, args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: s.project, env: s.env, input, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Resolves when `pid` is gone, or rejects after `ms`. */
+export async function waitForExit(pid: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!alive(pid)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`process ${pid} still alive after ${ms} ms`);
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A raw line-level peer, for what an SDK client would never send (junk, huge lines). */
+export function rawGateway(s: Scratch) {
+  const child = spawn(process.execPath, [CLI, "run", "--settings", s.settingsFile], { cwd: s.project, env: s.env, stdio: ["pipe", "pipe", "pipe"] });
+  let buffer = "";
+  const messages: Record<string, unknown>[] = [];
+  child.stdout.on("data", (d: Buffer) => {
+    buffer += d.toString();
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.trim()) messages.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  return {
+    child,
+    messages,
+    stderr: () => stderr,
+    send: (line: string) => child.stdin.write(line + "\n"),
+    reply: (id: unknown) => waitFor(`reply to ${JSON.stringify(id)}`, () => messages.find((m) => m.id === id), 20_000),
+  };
+}
+
+export const INIT = (id: number) =>
+  JSON.stringify({ jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
