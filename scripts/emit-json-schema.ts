@@ -6,15 +6,15 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as z from "zod/v4";
 import { ManagedMcpFile, Settings } from "../src/settings/schema.js";
 
-/** Where the published schemas are meant to live; `$id` is an identifier, and nothing fetches it at run time. */
-export const SCHEMA_BASE_URL = "https://mcp-warden.dev/schema/";
+/** `$id` is only an identifier (a URN, since the project has no web address of its own); nothing fetches it. */
+export const SCHEMA_ID_PREFIX = "urn:mcp-warden:schema:";
 
 function build(schema: z.ZodType, file: string, title: string, description: string): Record<string, unknown> {
   // io "input": fields that are optional when written are optional in the schema. Strict objects
   // come out with additionalProperties: false, so editors flag a misspelled field as we do.
   // Refinements (a stdio server needs `command`, ...) cannot be expressed and are left to mcp-warden.
   const { $schema, ...rest } = z.toJSONSchema(schema, { io: "input", target: "draft-2020-12", unrepresentable: "throw" });
-  return { $schema, $id: new URL(file, SCHEMA_BASE_URL).href, title, description, ...rest };
+  return { $schema, $id: SCHEMA_ID_PREFIX + file, title, description, ...rest };
 }
 
 export function buildJsonSchemas(): Record<string, Record<string, unknown>> {

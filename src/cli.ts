@@ -35,12 +35,16 @@ function settingsOption(cmd: Command) {
   return cmd.option("--settings <file>", "an extra settings file (repeatable; later files take precedence)", collect, []);
 }
 
+/** Loads the layered settings and checks every rule compiles; any error ends the command with exit 2. */
 async function loadOrExit(cliFiles: string[]) {
   const { loadSettings, SettingsError } = await import("./settings/index.js");
+  const { compilePolicy, PolicyError } = await import("./policy/index.js");
   try {
-    return loadSettings({ cwd: process.cwd(), env: process.env, cliFiles });
+    const settings = loadSettings({ cwd: process.cwd(), env: process.env, cliFiles });
+    compilePolicy(settings.policy);
+    return settings;
   } catch (error) {
-    if (error instanceof SettingsError) {
+    if (error instanceof SettingsError || error instanceof PolicyError) {
       process.stderr.write(`mcp-warden: settings error: ${error.message}\n`);
       process.exit(EXIT.usage);
     }
@@ -109,7 +113,7 @@ Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_CODE
   const { compilePolicy } = await import("./policy/index.js");
   const verdict = judgeToolCall(compilePolicy(settings.policy), settings, opts.tool, input as Record<string, unknown>, process.cwd());
   process.stdout.write(JSON.stringify({ decision: verdict.decision, reason: verdict.reason, rule: verdict.rule, source: verdict.source }) + "\n");
-  process.exit(verdict.decision === "allow" ? EXIT.ok : verdict.decision === "ask" ? EXIT.ask : EXIT.denyOrFailed);
+  process.exitCode = verdict.decision === "allow" ? EXIT.ok : verdict.decision === "ask" ? EXIT.ask : EXIT.denyOrFailed;
 });
 
 settingsOption(
@@ -120,7 +124,7 @@ settingsOption(
 ).action(async (opts: { json?: boolean; settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   const { statusCommand } = await import("./cli/status.js");
-  process.exit(await statusCommand({ settings, env: process.env, json: opts.json }, process.stdout));
+  process.exitCode = await statusCommand({ settings, env: process.env, json: opts.json }, process.stdout);
 });
 
 const audit = program
@@ -140,7 +144,7 @@ const audit = program
   .action(async (opts: { dir?: string; settings: string[]; json?: boolean; server?: string; tool?: string; decision?: string; kind?: string; since?: string; until?: string; limit?: number }) => {
     const dir = opts.dir ?? (await loadOrExit(opts.settings)).audit.dir;
     const { auditQueryCommand } = await import("./cli/audit.js");
-    process.exit(await auditQueryCommand({ ...opts, dir }, process.stdout));
+    process.exitCode = await auditQueryCommand({ ...opts, dir }, process.stdout);
   });
 
 audit
@@ -154,7 +158,7 @@ audit
     const parentDir = (cmd.parent?.opts() as { dir?: string }).dir;
     const dir = opts.dir ?? parentDir ?? (await loadOrExit(opts.settings)).audit.dir;
     const { auditVerifyCommand } = await import("./cli/audit.js");
-    process.exit(await auditVerifyCommand({ dir, json: opts.json }, process.stdout));
+    process.exitCode = await auditVerifyCommand({ dir, json: opts.json }, process.stdout);
   });
 
 const servers = program.command("servers").description("List servers, or take one out of service now (incident response).");
@@ -162,7 +166,7 @@ settingsOption(servers.command("list").description("List configured servers, the
   async (opts: { json?: boolean; settings: string[] }) => {
     const settings = await loadOrExit(opts.settings);
     const { serversListCommand } = await import("./cli/servers.js");
-    process.exit(await serversListCommand({ settings, json: opts.json }, process.stdout));
+    process.exitCode = await serversListCommand({ settings, json: opts.json }, process.stdout);
   },
 );
 for (const [name, description] of [
@@ -179,7 +183,7 @@ for (const [name, description] of [
   ).action(async (server: string, opts: { layer?: string; deny?: boolean; settings: string[] }) => {
     const settings = await loadOrExit(opts.settings);
     const { serversChangeCommand } = await import("./cli/servers.js");
-    process.exit(await serversChangeCommand({ action: name, server, layer: opts.layer, deny: opts.deny, settings, cwd: process.cwd(), env: process.env }, process.stdout));
+    process.exitCode = await serversChangeCommand({ action: name, server, layer: opts.layer, deny: opts.deny, settings, cwd: process.cwd(), env: process.env }, process.stdout);
   });
 }
 
@@ -191,7 +195,7 @@ program
   .addHelpText("after", EXIT_CODES_HELP)
   .action(async (opts: { from?: string; dryRun?: boolean }) => {
     const { initCommand } = await import("./cli/init.js");
-    process.exit(await initCommand({ from: opts.from, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout));
+    process.exitCode = await initCommand({ from: opts.from, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout);
   });
 
 program
@@ -201,7 +205,7 @@ program
   .addHelpText("after", EXIT_CODES_HELP)
   .action(async (opts: { json?: boolean }) => {
     const { doctorCommand } = await import("./cli/doctor.js");
-    process.exit(await doctorCommand({ json: opts.json, cwd: process.cwd(), env: process.env }, process.stdout));
+    process.exitCode = await doctorCommand({ json: opts.json, cwd: process.cwd(), env: process.env }, process.stdout);
   });
 
 program.exitOverride((err) => {

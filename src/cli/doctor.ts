@@ -16,6 +16,7 @@ import {
   stateDir,
   type ResolvedSettings,
 } from "../settings/index.js";
+import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
 
 const REQUIRED_NODE_MAJOR = 20;
@@ -174,13 +175,21 @@ function checkSettings(cwd: string, env: NodeJS.ProcessEnv): DoctorReport["setti
   check("user", abs(paths.user), parseSettingsText);
 
   // Each file can be valid on its own and the combination still fail (a ${VAR} unset, a name clash).
+  let resolved: ResolvedSettings;
   try {
-    const resolved = loadSettings({ cwd, env });
-    return { ok: true, servers: resolved.servers.length, warnings: resolved.warnings, files, resolved };
+    resolved = loadSettings({ cwd, env });
   } catch (err) {
     if (!(err instanceof SettingsError)) throw err;
     return { ok: false, error: err.message, warnings: [], files };
   }
+  try {
+    // The gateway compiles the rules at start; a rule that does not compile stops it just the same.
+    compilePolicy(resolved.policy);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    return { ok: false, error: err.message, servers: resolved.servers.length, warnings: resolved.warnings, files, resolved };
+  }
+  return { ok: true, servers: resolved.servers.length, warnings: resolved.warnings, files, resolved };
 }
 
 function dropIns(dir: string): string[] {
@@ -227,16 +236,16 @@ function formatReport(r: DoctorReport): string {
 
   lines.push("sandbox backends (optional)");
   row("note", r.sandbox.note);
-  const tool = (label: string, t: ToolCheck, what: string) => {
+  const tool = (label: string, t: ToolCheck, works: string, fails: string) => {
     if (!t.found) row("--", `${label}: not found${t.detail ? ` (${t.detail})` : ""}`);
     else if (t.works === undefined) row("ok", `${label}: ${t.path}`);
-    else if (t.works) row("ok", `${label}: ${t.path}, ${what}`);
-    else row("warn", `${label}: ${t.path}, ${what} failed: ${t.detail ?? ""}`);
+    else if (t.works) row("ok", `${label}: ${t.path}, ${works}`);
+    else row("warn", `${label}: ${t.path}, ${fails}: ${t.detail ?? ""}`);
   };
-  tool("bubblewrap", r.sandbox.bubblewrap, "a test sandbox runs");
-  tool("sandbox-exec", r.sandbox.seatbelt, "");
-  tool("docker", r.sandbox.docker, "the engine answers");
-  tool("podman", r.sandbox.podman, "the engine answers");
+  tool("bubblewrap", r.sandbox.bubblewrap, "a test sandbox runs", "a test sandbox fails");
+  tool("sandbox-exec", r.sandbox.seatbelt, "", "");
+  tool("docker", r.sandbox.docker, "the engine answers", "the engine does not answer");
+  tool("podman", r.sandbox.podman, "the engine answers", "the engine does not answer");
 
   lines.push("settings");
   for (const f of r.settings.files) {

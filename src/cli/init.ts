@@ -12,7 +12,7 @@ import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseSettingsObject, settingsFiles, SettingsError } from "../settings/index.js";
 import { EditError, isObject, jsonEqual, readJsonDocument, validateSettingsData, writeJsonDocument, type JsonDocument, type JsonObject } from "./settings-edit.js";
-import { shellWord, stripUrl } from "./servers.js";
+import { countOf, shellWord, showUrl } from "./servers.js";
 import { clean } from "./status.js";
 
 /** The name the client knows the gateway by. */
@@ -218,15 +218,15 @@ function printPlan(out: NodeJS.WritableStream, sourceFile: string, locations: Lo
 /** Transport and command or URL, with counts in place of env and header values (they are secrets). */
 function describeEntry(e: JsonObject): string {
   const parts: string[] = [];
-  if (typeof e.url === "string") parts.push(String(e.type ?? "http"), stripUrl(e.url));
+  if (typeof e.url === "string") parts.push(String(e.type ?? "http"), showUrl(e.url));
   else {
     parts.push(String(e.type ?? "stdio"));
     const words = [typeof e.command === "string" ? e.command : "", ...(Array.isArray(e.args) ? e.args.map(String) : [])];
     parts.push(words.map(shellWord).join(" "));
   }
-  for (const [v, what] of [[e.env, "env vars"], [e.headers, "headers"]] as const) {
+  for (const [v, what] of [[e.env, "env var"], [e.headers, "header"]] as const) {
     const n = isObject(v) ? Object.keys(v).length : 0;
-    if (n > 0) parts.push(`<${n} ${what}>`);
+    if (n > 0) parts.push(countOf(n, what));
   }
   return clean(parts.join(" "));
 }

@@ -4,11 +4,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { compileRedactor } from "../audit/redact.js";
-import { compilePolicy } from "../policy/index.js";
+import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer } from "../policy/types.js";
 import { loadSettings, parseJson, ServerName, settingsFiles, SettingsError, type ResolvedSettings } from "../settings/index.js";
 import { EditError, isEditableLayer, isObject, layerFile, readJsonDocument, restoreJsonDocument, validateSettingsData, writeJsonDocument, type JsonDocument, type JsonObject } from "./settings-edit.js";
-import { clean, formatTable, readLiveGateways, serverVerdict, transportOf } from "./status.js";
+import { clean, compilePolicyOrReport, formatTable, readLiveGateways, serverVerdict, transportOf } from "./status.js";
 
 export interface ServerListing {
   name: string;
@@ -18,6 +18,8 @@ export interface ServerListing {
   args?: string[];
   /** http/sse: without userinfo, query or fragment. */
   url?: string;
+  /** True when userinfo, query or fragment was removed from `url`. */
+  urlPartsHidden?: boolean;
   /** Names only; values are secrets. */
   env: string[];
   headers: string[];
@@ -31,7 +33,9 @@ export interface ServerListing {
 }
 
 export async function serversListCommand(opts: { settings: ResolvedSettings; json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
-  const listing = listServers(opts.settings);
+  const policy = compilePolicyOrReport(opts.settings, "servers list");
+  if (!policy) return 2;
+  const listing = listServers(opts.settings, policy);
   if (opts.json) {
     out.write(JSON.stringify({ servers: listing }, null, 2) + "\n");
     return 0;
@@ -56,8 +60,7 @@ export async function serversListCommand(opts: { settings: ResolvedSettings; jso
   return 0;
 }
 
-export function listServers(settings: ResolvedSettings): ServerListing[] {
-  const policy = compilePolicy(settings.policy);
+export function listServers(settings: ResolvedSettings, policy: CompiledPolicy = compilePolicy(settings.policy)): ServerListing[] {
   const redact = compileRedactor(settings.secrets);
   const raw = new RawEntries();
   return settings.servers.map((s) => {
@@ -81,7 +84,9 @@ export function listServers(settings: ResolvedSettings): ServerListing[] {
       item.command = redact.string(typeof written.command === "string" ? written.command : s.entry.command ?? "");
       item.args = (Array.isArray(written.args) ? written.args : s.entry.args ?? []).map((a) => redact.string(String(a)));
     } else {
-      item.url = redact.string(stripUrl(typeof written.url === "string" ? written.url : s.entry.url ?? ""));
+      const u = stripUrl(typeof written.url === "string" ? written.url : s.entry.url ?? "");
+      item.url = redact.string(u.url);
+      item.urlPartsHidden = u.hidden;
     }
     return item;
   });
@@ -109,9 +114,9 @@ class RawEntries {
 
 /**
  * A URL without userinfo, query and fragment, by text rather than by parsing, so that templates
- * (`${API_BASE}/mcp?key=${KEY}`) are shortened the same way.
+ * (`${API_BASE}/mcp?key=${KEY}`) are shortened the same way. `hidden`: something was removed.
  */
-export function stripUrl(url: string): string {
+export function stripUrl(url: string): { url: string; hidden: boolean } {
   let hidden = false;
   let s = url;
   const cut = s.search(/[?#]/);
@@ -123,14 +128,24 @@ export function stripUrl(url: string): string {
     hidden = true;
     return scheme;
   });
-  return hidden ? `${s} (credentials/query hidden)` : s;
+  return { url: s, hidden };
+}
+
+/** For people: the stripped URL, saying when something was left out. */
+export function showUrl(url: string): string {
+  const u = stripUrl(url);
+  return u.hidden ? `${u.url} (credentials/query hidden)` : u.url;
+}
+
+/** `<1 env var>`, `<3 headers>`: counts stand in for values, which are secrets. */
+export function countOf(n: number, what: string): string {
+  return `<${n} ${what}${n === 1 ? "" : "s"}>`;
 }
 
 function target(s: ServerListing): string {
-  const extra = [s.env.length ? `<${s.env.length} env var${s.env.length === 1 ? "" : "s"}>` : "", s.headers.length ? `<${s.headers.length} header${s.headers.length === 1 ? "" : "s"}>` : ""]
-    .filter(Boolean)
-    .join(" ");
-  const base = s.transport === "stdio" ? [s.command ?? "", ...(s.args ?? [])].map(shellWord).join(" ") : s.url ?? "";
+  const extra = [s.env.length ? countOf(s.env.length, "env var") : "", s.headers.length ? countOf(s.headers.length, "header") : ""].filter(Boolean).join(" ");
+  const base =
+    s.transport === "stdio" ? [s.command ?? "", ...(s.args ?? [])].map(shellWord).join(" ") : `${s.url ?? ""}${s.urlPartsHidden ? " (credentials/query hidden)" : ""}`;
   return extra ? `${base}  ${extra}` : base;
 }
 
@@ -227,16 +242,24 @@ function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream): n
   for (const u of unchanged) out.write(`${u}\n`);
   if (changes.length === 0) {
     out.write(`nothing to change in ${file}\n`);
-    return 0;
+    // Nothing was written, but the server may still run from another layer: say so.
+    const policy = compilePolicyOrReport(settings, `servers ${action}`);
+    if (!policy) return 2;
+    const effect = effectOf(settings, policy, name);
+    if (effect.message) out.write(`${effect.message}\n`);
+    if (effect.warning) process.stderr.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
+    return effect.warning ? 1 : 0;
   }
 
   const written = writeLayer(doc, data, layer);
+  const effect = checkEffect(opts, doc);
+  if (effect.rolledBack) return 1;
   out.write(`${file} (${layer} layer):\n${changes.map((c) => `  ${c}\n`).join("")}`);
   out.write(written.backup ? `  previous content saved as ${written.backup}\n` : `  (new file)\n`);
-
-  const code = reportEffect(opts, doc, out);
+  if (effect.message) out.write(`${effect.message}\n`);
+  if (effect.warning) process.stderr.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
   reportRunningGateways(env, out);
-  return code;
+  return effect.warning ? 1 : 0;
 }
 
 function writeLayer(doc: JsonDocument, data: JsonObject, layer: string) {
@@ -254,38 +277,37 @@ function writeLayer(doc: JsonDocument, data: JsonObject, layer: string) {
  * longer load (a removal can uncover another layer's entry with, say, an unset ${VAR}), the file
  * is put back: this command must not leave settings that stop every gateway from starting.
  */
-function reportEffect(opts: ServersChangeOptions, doc: JsonDocument, out: NodeJS.WritableStream): number {
+function checkEffect(opts: ServersChangeOptions, doc: JsonDocument): { rolledBack?: true; message?: string; warning?: string } {
   const { server: name, cwd, env, settings } = opts;
   // settings.files lists --settings files highest precedence first; loadSettings wants command-line order.
   const cliFiles = settings.files.filter((f) => f.layer === "cli").map((f) => f.file).reverse();
   let after: ResolvedSettings;
+  let policy: CompiledPolicy;
   try {
     after = loadSettings({ cwd, env, cliFiles });
+    policy = compilePolicy(after.policy);
   } catch (err) {
-    if (!(err instanceof SettingsError)) throw err;
+    if (!(err instanceof SettingsError || err instanceof PolicyError)) throw err;
     const restored = restore(doc);
     process.stderr.write(
       `mcp-warden servers ${opts.action}: after this change the settings no longer load:\n${err.message}\n` +
         (restored ? `${doc.file} was restored to its previous content; ` : `restoring ${doc.file} failed too; copy the backup back by hand; `) +
         `try \`mcp-warden servers disable ${name}\` instead\n`,
     );
-    return 1;
+    return { rolledBack: true };
   }
-  const s = after.servers.find((x) => x.name === name);
-  if (!s) {
-    out.write(`server '${name}' is no longer configured\n`);
-    return 0;
-  }
-  const v = serverVerdict(compilePolicy(after.policy), s, after.sandbox);
-  if (v.decision !== "allow") {
-    out.write(`a gateway will not start server '${name}': ${compileRedactor(after.secrets).string(v.reason)}\n`);
-    return 0;
-  }
-  process.stderr.write(
-    `mcp-warden servers ${opts.action}: warning: server '${name}' is still configured and allowed to run, now from the ${s.source.layer} layer (${s.source.file}); ` +
-      `change that layer too, or use --deny\n`,
-  );
-  return 1;
+  return effectOf(after, policy, name);
+}
+
+/** What a gateway starting with these settings would do with the server. */
+function effectOf(settings: ResolvedSettings, policy: CompiledPolicy, name: string): { message?: string; warning?: string } {
+  const s = settings.servers.find((x) => x.name === name);
+  if (!s) return { message: `server '${name}' is no longer configured` };
+  const v = serverVerdict(policy, s, settings.sandbox);
+  if (v.decision !== "allow") return { message: `a gateway will not start server '${name}': ${compileRedactor(settings.secrets).string(v.reason)}` };
+  return {
+    warning: `server '${name}' is still configured and allowed to run, from the ${s.source.layer} layer (${s.source.file}); change that layer too, or use --deny`,
+  };
 }
 
 function restore(doc: JsonDocument): boolean {

@@ -118,11 +118,11 @@ export function writeJsonDocument(doc: JsonDocument, data: JsonObject, validate?
   }
 }
 
-/** Puts a document's previous content back, byte for byte (after a change that turned out wrong). */
+/** Puts a document's previous content back, byte for byte, or removes a file that did not exist (after a change that turned out wrong). */
 export function restoreJsonDocument(doc: JsonDocument): void {
-  if (!doc.exists || doc.text === undefined) throw new EditError(`${doc.file} did not exist before; nothing to restore`, 1);
   try {
-    replaceFile(realTarget(doc.file), doc.text);
+    if (!doc.exists || doc.text === undefined) rmSync(doc.file, { force: true });
+    else replaceFile(realTarget(doc.file), doc.text);
   } catch (err) {
     throw new EditError(`cannot restore ${doc.file}: ${describeIoError(err)}`, 1);
   }

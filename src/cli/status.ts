@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
-import { compilePolicy, type CompiledPolicy } from "../policy/index.js";
+import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { unenforcedServerFeature } from "../policy/unenforced.js";
 import type { ResolvedSettings } from "../settings/index.js";
@@ -33,7 +33,8 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
   const redact = compileRedactor(opts.settings.secrets);
   const { gateways, problems } = readLiveGateways(opts.env, redact);
   for (const p of problems) process.stderr.write(`mcp-warden status: warning: ${p}\n`);
-  const policy = compilePolicy(opts.settings.policy);
+  const policy = compilePolicyOrReport(opts.settings, "status");
+  if (!policy) return 2;
   const configured: ConfiguredStatus[] = opts.settings.servers.map((s) => {
     const v = serverVerdict(policy, s, opts.settings.sandbox);
     const c: ConfiguredStatus = { name: s.name, transport: transportOf(s), state: v.decision === "allow" ? "not running" : "blocked", layer: s.source.layer, file: s.source.file };
@@ -184,6 +185,17 @@ function normalizeStatus(raw: unknown, redact: Redactor): GatewayStatus | undefi
     g.servers.push(server);
   }
   return g;
+}
+
+/** The compiled policy, or undefined after printing why the rules do not compile (a settings error: exit 2). */
+export function compilePolicyOrReport(settings: ResolvedSettings, command: string): CompiledPolicy | undefined {
+  try {
+    return compilePolicy(settings.policy);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    process.stderr.write(`mcp-warden ${command}: settings error: ${err.message}\n`);
+    return undefined;
+  }
 }
 
 /**

@@ -1,10 +1,12 @@
-// JSON-RPC errors the gateway answers with. Codes -32001..-32004 are mcp-warden's own.
+// JSON-RPC errors the gateway answers with. Codes -32050..-32053 are mcp-warden's own, chosen
+// clear of the codes MCP and its SDKs reserve (-32000/-32001 SDK, -32002 resource not found,
+// -32021/-32022 capability and version, -32042 URL elicitation).
 
 export const ErrorCodes = {
-  denied: -32001,
-  needsApproval: -32002,
-  unavailable: -32003,
-  timeout: -32004,
+  denied: -32050,
+  needsApproval: -32051,
+  unavailable: -32052,
+  timeout: -32053,
   cancelled: -32800,
   invalidParams: -32602,
   methodNotFound: -32601,

@@ -30,9 +30,10 @@
 //   Verdict.rule is the rule as written and Verdict.source where it was written.
 //
 // Speed (every call passes here): rules without `*` sit in Maps, deny/ask keyed by the folded server
-// then tool, allow by server then tool; globs with a literal server part sit in per-server lists;
-// globs over server names are tested behind combined alternations (see GlobList). Verdicts are built
-// and frozen at compile time, so a decision allocates only a few short strings.
+// then tool, allow by server then tool; globs with a literal server part sit in per-server lists; a
+// list with many globs finds its few candidates in one Aho–Corasick pass over the name instead of
+// testing every glob (see glob.ts for why not one combined RegExp). Verdicts are built and frozen at
+// compile time, so a decision allocates only a few short strings.
 import { CandidateIndex, fold, Glob, GlobList } from "./glob.js";
 import { INVISIBLE_CHAR, MCP_PREFIX, nameProblem, parseCanonical, codePoint } from "./names.js";
 import { describeSource, parseRule, PolicyError, type ParsedRule } from "./rules.js";
@@ -44,6 +45,12 @@ export interface CompiledPolicy {
   decideTool(req: ToolRequest): Verdict;
   /** Whether a server may run at all: only allow or deny. */
   decideServer(server: ConfiguredServer): Verdict;
+  /**
+   * For a server's prompts, resources and completions (items that are not tools): deny when the
+   * server is refused or a deny rule covers every tool of it (`mcp__x`, `mcp__x__*`, `mcp__*`),
+   * else allow. Only allow or deny.
+   */
+  decideServerItems(server: string): Verdict;
   /** Permission rules, autoApproveTools entries and per-server denyTools/allowedTools entries compiled. */
   readonly ruleCount: number;
 }
@@ -72,6 +79,8 @@ class BroadIndex {
   private readonly perServer = new Map<string, GlobList<Verdict>>();
   /** Server part with `*`: the whole folded rule against the whole folded name. */
   private readonly global = new GlobList<Verdict>();
+  /** The global rules that cover whole servers (no tool part, or only `*`): their server globs. */
+  private readonly covering: { server: Glob; v: Verdict }[] = [];
 
   // A rule `mcp__S__T` with S free of `*` can only match names whose server is S: its literal prefix
   // `mcp__S__` fixes where the name's first `__` is (S has no `__`, and cannot end in `_` since the
@@ -92,6 +101,7 @@ class BroadIndex {
     }
     const whole = MCP_PREFIX + server + (tool === undefined ? "" : "__" + tool);
     this.global.add(whole, v);
+    if (toolAll) this.covering.push({ server: new Glob(server), v });
     // `mcp__x` also covers `mcp__x__<anything>`.
     if (tool === undefined) this.global.add(whole + "__*", v);
   }
@@ -110,6 +120,14 @@ class BroadIndex {
       if (hit !== undefined) return hit;
     }
     return this.global.find(lcName);
+  }
+
+  /** A rule matching every tool of the (folded) server, if any. */
+  coveringServer(lcServer: string): Verdict | undefined {
+    const wide = this.serverWide.get(lcServer);
+    if (wide !== undefined) return wide;
+    for (const c of this.covering) if (c.server.test(lcServer)) return c.v;
+    return undefined;
   }
 }
 
@@ -345,6 +363,23 @@ class Policy implements CompiledPolicy {
 
   decideServer(server: ConfiguredServer): Verdict {
     return this.gate.decide(server);
+  }
+
+  decideServerItems(server: string): Verdict {
+    if (typeof server !== "string" || server === "" || server.includes("__") || nameProblem(server) !== undefined)
+      return verdict("deny", `malformed server name ${JSON.stringify(String(server)).slice(0, 80)}`);
+    const lcServer = fold(server);
+    const st = this.servers.get(server);
+    if (st !== undefined) {
+      if (st.verdict.decision !== "allow") return st.verdict;
+    } else {
+      const configured = this.serversFolded.get(lcServer);
+      if (configured !== undefined)
+        return verdict("deny", `server ${JSON.stringify(server)} is not configured; the configured server is spelled ${JSON.stringify(configured)}`);
+      const byName = this.gate.decideUnconfigured(server);
+      if (byName !== undefined) return byName;
+    }
+    return this.deny.coveringServer(lcServer) ?? verdict("allow", `no deny rule covers every tool of server ${JSON.stringify(server)}`);
   }
 
   decideTool(req: ToolRequest): Verdict {

@@ -17,17 +17,18 @@
 // must contain; one Aho–Corasick pass over the text finds which keys occur (cost: the text's length,
 // whatever the number of globs) and only the globs owning those keys are tested.
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /**
  * Case folding for the case-insensitive comparisons (deny/ask rules, denyTools, deniedMcpServers).
  * Upper then lower so that `ß`/`SS`, `ς`/`σ`/`Σ` and `ſ`/`s` fold alike: a deny must not miss a
- * spelling that a case-insensitive upstream would treat as the same name. `_` is unaffected, so
- * folding never moves the `__` separators of a canonical name.
+ * spelling that a case-insensitive upstream would treat as the same name. No character folds to
+ * or from `_` or `*`, so folding keeps the `__` separators of a name and the stars of a pattern.
  */
 export function fold(s: string): string {
   // For ASCII, lower-casing alone is the same fold, at half the cost.
   return NON_ASCII.test(s) ? s.toUpperCase().toLowerCase() : s.toLowerCase();
 }
-const NON_ASCII = /[^\x00-\x7f]/;
 
 export class Glob {
   readonly pattern: string;

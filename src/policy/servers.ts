@@ -219,14 +219,14 @@ export class ServerGate {
   decideUnconfigured(serverName: string): Verdict | undefined {
     const name = JSON.stringify(serverName);
     if (this.exclusive)
-      return { decision: "deny", reason: `server ${name} is not configured in managed-mcp.json, which defines the exclusive server set` };
+      return freezeVerdict({ decision: "deny", reason: `server ${name} is not configured in managed-mcp.json, which defines the exclusive server set` });
     const denied = this.deniedNames.get(fold(serverName));
-    if (denied) return { decision: "deny", reason: `server ${name} matches deniedMcpServers`, rule: denied.text, source: denied.source };
+    if (denied) return freezeVerdict({ decision: "deny", reason: `server ${name} matches deniedMcpServers`, rule: denied.text, source: denied.source });
     if (this.allowed && !this.allowedNames.has(serverName))
-      return {
+      return freezeVerdict({
         decision: "deny",
         reason: `server ${name} is not configured and no serverName entry of allowedMcpServers names it`,
-      };
+      });
     return undefined;
   }
 }

@@ -77,7 +77,7 @@ export const GATEWAY_DEFAULTS = {
   callTimeoutMs: 60_000,
   maxMessageBytes: 8 * 1024 * 1024,
   restart: { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000 },
-  pageSize: 100,
+  pageSize: 1000,
 } as const;
 
 export const AUDIT_DEFAULTS = { fsyncIntervalMs: 100 } as const;

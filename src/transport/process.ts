@@ -55,8 +55,13 @@ export class ProcessTransport {
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T) => void;
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Resolves when the child has exited (its stdout may close a moment earlier). */
+  readonly exited: Promise<void>;
+  private markExited!: () => void;
 
-  constructor(private readonly spec: ProcessSpec) {}
+  constructor(private readonly spec: ProcessSpec) {
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -86,6 +91,7 @@ export class ProcessTransport {
     liveGroups.add(pgid);
     child.once("exit", (code, signal) => {
       this.exitInfo = { code, signal };
+      this.markExited();
       // The leader is gone; kill whatever it left in the group.
       killGroup(pgid, "SIGKILL");
       liveGroups.delete(pgid);

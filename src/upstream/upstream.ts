@@ -136,7 +136,7 @@ export class Upstream extends EventEmitter {
     const transport = this.makeTransport();
     this.client = client;
     this.transport = transport;
-    client.onclose = () => this.onClosed(client);
+    client.onclose = () => void this.onClosed(client);
     client.onerror = (e) => this.emit("log", `protocol error: ${e.message}`);
     client.setRequestHandler("elicitation/create", (req, ctx) =>
       this.options.clientRequestHandlers.elicit(this.name, req.params as Record<string, unknown>, ctx.mcpReq.signal) as never,
@@ -242,6 +242,12 @@ export class Upstream extends EventEmitter {
         died,
       ]);
     } catch (error) {
+      // The SDK fails pending requests as soon as stdout closes; wait a moment for the exit status,
+      // so the caller learns how the server died, not just that the pipe closed.
+      if (isConnectionClosed(error)) {
+        const reason = await Promise.race([died.catch((e: Error) => e), sleep(500)]);
+        if (reason instanceof Error) throw reason;
+      }
       throw translateError(error, this.name, method, timeout);
     } finally {
       this.inflight.delete(failInflight);
@@ -253,9 +259,12 @@ export class Upstream extends EventEmitter {
     await this.client.notification({ method, params } as never).catch(() => undefined);
   }
 
-  private onClosed(client: Client) {
+  private async onClosed(client: Client) {
     if (client !== this.client) return;
-    const exit = this.transport instanceof ProcessTransport ? this.transport.exitInfo : undefined;
+    const transport = this.transport;
+    if (transport instanceof ProcessTransport) await Promise.race([transport.exited, sleep(500)]);
+    if (client !== this.client) return;
+    const exit = transport instanceof ProcessTransport ? transport.exitInfo : undefined;
     const how = exit ? (exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`) : "closed the connection";
     const error = new GatewayError(ErrorCodes.unavailable, `server '${this.name}' ${how} while handling this call`);
     for (const fail of this.inflight) fail(error);
@@ -315,6 +324,13 @@ export class Upstream extends EventEmitter {
     this.state = "stopped";
     this.emit("state");
   }
+}
+
+const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(resolve, ms).unref());
+
+function isConnectionClosed(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e?.code === "CONNECTION_CLOSED" || (typeof e?.message === "string" && /connection closed/i.test(e.message));
 }
 
 function describe(error: unknown): string {

@@ -69,7 +69,7 @@ describe("a gateway in front of server-everything, -filesystem, -memory and the 
 
   test("a denied tool is not callable and the error names the rule", async () => {
     await assert.rejects(legacy.client.callTool({ name: "fixture__delete_repo", arguments: {} }), (e: Error & { code?: number }) => {
-      assert.equal(e.code, -32001);
+      assert.equal(e.code, -32050);
       assert.match(e.message, /mcp__\*__delete\*/);
       assert.match(e.message, /settings\.json/);
       return true;
@@ -84,7 +84,7 @@ describe("a gateway in front of server-everything, -filesystem, -memory and the 
 
   test("a tool no rule matches needs approval, and without an approval flow it is refused", async () => {
     await assert.rejects(modern.client.callTool({ name: "everything__get-tiny-image", arguments: {} }), (e: Error & { code?: number }) => {
-      assert.equal(e.code, -32002);
+      assert.equal(e.code, -32051);
       assert.match(e.message, /needs approval/);
       return true;
     });

@@ -20,7 +20,7 @@ describe("upstream lifecycle", () => {
     try {
       const started = Date.now();
       await assert.rejects(c.client.callTool({ name: "fixture__crash", arguments: {} }), (e: Error & { code?: number }) => {
-        assert.equal(e.code, -32003);
+        assert.equal(e.code, -32052);
         assert.match(e.message, /server 'fixture' exited with code 3 while handling this call/);
         return true;
       });
@@ -59,7 +59,7 @@ describe("upstream lifecycle", () => {
     const c = await connect(s);
     try {
       await assert.rejects(c.client.callTool({ name: "fixture__slow", arguments: { ms: 5000, steps: 1 } }), (e: Error & { code?: number }) => {
-        assert.equal(e.code, -32004);
+        assert.equal(e.code, -32053);
         assert.match(e.message, /did not answer tools\/call within 300 ms/);
         return true;
       });

@@ -71,7 +71,7 @@ test("emits settings and managed-mcp schemas with $id and title", () => {
   const schemas = emitted();
   assert.deepEqual(Object.keys(schemas).sort(), ["managed-mcp.schema.json", "settings.schema.json"]);
   for (const [name, schema] of Object.entries(schemas)) {
-    assert.ok(typeof schema.$id === "string" && schema.$id.endsWith(`/${name}`), name);
+    assert.ok(typeof schema.$id === "string" && schema.$id === `urn:mcp-warden:schema:${name}`, name);
     assert.ok(typeof schema.title === "string" && schema.title.length > 0, name);
     assert.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
   }

@@ -106,7 +106,7 @@ test("with no settings files at all, loading succeeds with the documented defaul
     maxMessageBytes: 8 * 1024 * 1024,
     restart: { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000 },
     logDir: join(w.state, "mcp-warden", "logs"),
-    pageSize: 100,
+    pageSize: 1000,
   });
   assert.deepEqual(r.audit, { dir: join(w.state, "mcp-warden", "audit"), fsyncIntervalMs: 100 });
   assert.equal(r.policy.defaultMode, "default");

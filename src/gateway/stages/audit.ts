@@ -1,6 +1,7 @@
 // audit: one record with the decision, written (synchronously, into the kernel) BEFORE the request
 // is forwarded, so killing mcp-warden never loses the record of a call that reached a server;
 // and one record with the outcome afterwards.
+import { ErrorCodes } from "../errors.js";
 import type { RequestContext, Stage } from "../pipeline.js";
 import type { StageServices } from "./services.js";
 
@@ -48,7 +49,7 @@ export function auditOutcomeStage({ audit }: StageServices): Stage {
         tool: ctx.method === "tools/call" ? ctx.target?.canonical : undefined,
         method: ctx.method,
         durationMs: Date.now() - ctx.startedAt,
-        outcome: ctx.error ? (ctx.error.code === -32004 ? "timeout" : ctx.error.code === -32800 ? "cancelled" : "error") : isToolError ? "tool-error" : "ok",
+        outcome: ctx.error ? (ctx.error.code === ErrorCodes.timeout ? "timeout" : ctx.error.code === ErrorCodes.cancelled ? "cancelled" : "error") : isToolError ? "tool-error" : "ok",
         error: ctx.error?.message,
       });
     },
