@@ -60,6 +60,11 @@ settingsOption(
 ).action(async (opts: { settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `mcp-warden: serving MCP on stdio with ${settings.servers.length} server(s) configured. Connect an MCP client (see README), or run \`npm run demo\` for a scripted session. Ctrl-C stops.\n`,
+    );
+  }
   const { Gateway } = await import("./gateway/gateway.js");
   let gateway;
   try {

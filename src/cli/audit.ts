@@ -126,7 +126,7 @@ export async function auditVerifyCommand(opts: { dir: string; json?: boolean }, 
   if (opts.json) {
     out.write(`${JSON.stringify(result)}\n`);
   } else if (result.ok) {
-    out.write(result.records === 0 && result.segments === 0 ? "no audit records\n" : `audit log intact: ${result.records} records in ${result.segments} segments\n`);
+    out.write(result.records === 0 && result.segments === 0 ? "no audit records\n" : `audit log intact: ${result.records} record${result.records === 1 ? "" : "s"} in ${result.segments} segment${result.segments === 1 ? "" : "s"}\n`);
   } else {
     const b = result.firstBroken!;
     out.write(`audit log broken at ${join(opts.dir, b.file)}:${b.line}${b.seq !== undefined ? ` (seq ${b.seq})` : ""}: ${b.reason}\n`);

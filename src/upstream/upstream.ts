@@ -56,6 +56,8 @@ export class Upstream extends EventEmitter {
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readyAt = 0;
+  private subscription: { close(): Promise<void> } | undefined;
+  private readonly resourceSubscriptions = new Set<string>();
   /** In-flight calls, failed at once when the server dies (the SDK would also, but with a vaguer message). */
   private inflight = new Set<(error: Error) => void>();
 
@@ -159,6 +161,7 @@ export class Upstream extends EventEmitter {
     await client.connect(transport as Transport, { timeout: this.options.callTimeoutMs });
     this.protocolVersion = client.getNegotiatedProtocolVersion?.();
     await this.refreshLists();
+    await this.listen();
     this.state = "ready";
     this.readyAt = Date.now();
     this.lastError = undefined;
@@ -183,6 +186,39 @@ export class Upstream extends EventEmitter {
     const url = new URL(entry.url!);
     const requestInit = { headers: entry.headers ?? {} };
     return kind === "sse" ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+  }
+
+  /**
+   * On a 2026-07-28 connection change notifications come only on a subscriptions/listen stream
+   * (2025-era servers send them unsolicited). Reopened whenever the resource subscriptions change.
+   */
+  private async listen(): Promise<void> {
+    const client = this.client;
+    if (!client || client.getProtocolEra?.() !== "modern") return;
+    const caps = client.getServerCapabilities() ?? {};
+    const filter = {
+      ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+      ...(caps.resources?.subscribe && this.resourceSubscriptions.size ? { resourceSubscriptions: [...this.resourceSubscriptions] } : {}),
+    };
+    const previous = this.subscription;
+    this.subscription = undefined;
+    await previous?.close().catch(() => undefined);
+    if (!Object.keys(filter).length) return;
+    this.subscription = await client.listen(filter, { timeout: this.options.callTimeoutMs }).catch((e: Error) => {
+      this.emit("log", `cannot open subscriptions/listen: ${e.message}`);
+      return undefined;
+    });
+  }
+
+  /** resources/subscribe and /unsubscribe: a request in the 2025 era, the listen filter in 2026-07-28. */
+  private async changeResourceSubscription(method: string, params: Record<string, unknown> | undefined): Promise<Record<string, unknown>> {
+    const uri = String(params?.uri);
+    if (method === "resources/subscribe") this.resourceSubscriptions.add(uri);
+    else this.resourceSubscriptions.delete(uri);
+    await this.listen();
+    return {};
   }
 
   /**
@@ -225,6 +261,9 @@ export class Upstream extends EventEmitter {
   ): Promise<Record<string, unknown>> {
     await this.ensureStarted();
     const client = this.client!;
+    if ((method === "resources/subscribe" || method === "resources/unsubscribe") && client.getProtocolEra?.() === "modern") {
+      return this.changeResourceSubscription(method, params);
+    }
     const timeout = opts.timeoutMs ?? this.server.entry.timeoutMs ?? this.options.callTimeoutMs;
     let failInflight!: (error: Error) => void;
     const died = new Promise<never>((_, reject) => {
@@ -309,6 +348,9 @@ export class Upstream extends EventEmitter {
   }
 
   private async teardown() {
+    const subscription = this.subscription;
+    this.subscription = undefined;
+    await subscription?.close().catch(() => undefined);
     const client = this.client;
     const transport = this.transport;
     this.client = undefined;
@@ -326,7 +368,7 @@ export class Upstream extends EventEmitter {
   }
 }
 
-const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(resolve, ms).unref());
+const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 
 function isConnectionClosed(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };

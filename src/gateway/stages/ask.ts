@@ -11,7 +11,7 @@ export function askStage(): Stage {
       if (v.decision !== "ask") return;
       throw new GatewayError(
         ErrorCodes.needsApproval,
-        `${ctx.target!.canonical} needs approval (${v.reason}${v.rule ? `; rule ${v.rule}` : ""}), and mcp-warden cannot ask yet, so the call is refused. Add an allow rule to permit it.`,
+        `${ctx.target!.canonical} needs approval (${v.reason}), and mcp-warden cannot ask yet, so the call is refused. Add an allow rule to permit it.`,
         { decision: "ask", reason: v.reason, rule: v.rule },
       );
     },

@@ -16,7 +16,7 @@ export function decideStage({ policy }: StageServices): Stage {
       ctx.verdict = verdict;
       if (verdict.decision === "deny") {
         const where = verdict.source ? ` (${verdict.source.file}, ${verdict.source.path})` : "";
-        throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${verdict.reason}${verdict.rule ? `; rule ${verdict.rule}` : ""}${where}`, {
+        throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${verdict.reason}${where}`, {
           decision: "deny",
           reason: verdict.reason,
           rule: verdict.rule,

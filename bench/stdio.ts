@@ -1,0 +1,196 @@
+// Helpers for bench/run.ts: an SDK client over stdio to the fixture server (directly, or through
+// `mcp-warden run`), latency and throughput loops, and per-process CPU readings from /proc.
+import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { CLI, FIXTURE, type Scratch } from "../test/e2e/harness.js";
+
+export type Side = "direct" | "gateway";
+
+export interface Conn {
+  side: Side;
+  client: Client;
+  /** Pid of the process the client talks to (the fixture, or the gateway). */
+  pid: number;
+  /** One trivial tool call; throws unless the echo came back. */
+  call(): Promise<void>;
+  /** Pids whose CPU time counts for this side, besides the benchmark process itself. */
+  servicePids(): number[];
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+const TEXT = "hello";
+const EXPECTED = `echo: ${TEXT}`;
+
+/** Connects an SDK client (legacy era, the default) directly to the fixture or to a gateway in front of it. */
+export async function open(side: Side, s: Scratch): Promise<Conn> {
+  const transport =
+    side === "direct"
+      ? new StdioClientTransport({ command: process.execPath, args: [FIXTURE], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" })
+      : new StdioClientTransport({ command: process.execPath, args: [CLI, "run", "--settings", s.settingsFile], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (d: Buffer) => {
+    if (stderr.length < 65_536) stderr += d.toString();
+  });
+  const client = new Client({ name: "warden-bench", version: "1.0.0" }, { capabilities: {} });
+  await client.connect(transport, { timeout: 30_000 });
+  const pid = transport.pid;
+  if (pid === null) throw new Error(`${side}: no child process after connect`);
+  const name = side === "direct" ? "echo" : "fixture__echo";
+  const params = { name, arguments: { text: TEXT } };
+  let upstreamPid: number | undefined;
+  return {
+    side,
+    client,
+    pid,
+    async call() {
+      const r = await client.callTool(params);
+      const first = (r.content as { type: string; text?: string }[] | undefined)?.[0];
+      if (r.isError || first?.text !== EXPECTED) throw new Error(`${side}: unexpected tool result ${JSON.stringify(r).slice(0, 300)}`);
+    },
+    servicePids() {
+      if (side === "direct") return [pid];
+      upstreamPid ??= childPids(pid)[0];
+      return upstreamPid === undefined ? [pid] : [pid, upstreamPid];
+    },
+    stderr: () => stderr,
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+/** `n` sequential calls, each timed; returns the durations in microseconds. */
+export async function sequential(conn: Conn, n: number): Promise<Float64Array> {
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await conn.call();
+    times[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  return times;
+}
+
+export interface ThroughputSample {
+  calls: number;
+  seconds: number;
+  perSecond: number;
+  /** CPU time per call, in microseconds, of: the benchmark client, and the processes serving it. */
+  cpuUsPerCall: { client: number; service: number[] } | undefined;
+}
+
+/** `total` calls with exactly `inflight` outstanding until the last ones drain. */
+export async function throughput(conn: Conn, total: number, inflight: number): Promise<ThroughputSample> {
+  let issued = 0;
+  const worker = async () => {
+    while (issued < total) {
+      issued++;
+      await conn.call();
+    }
+  };
+  const pids = conn.servicePids();
+  const before = pids.map(procCpuUs);
+  const clientBefore = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: inflight }, worker));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const clientCpu = process.cpuUsage(clientBefore);
+  const after = pids.map(procCpuUs);
+  let cpuUsPerCall: ThroughputSample["cpuUsPerCall"];
+  if (before.every((b) => b !== undefined) && after.every((a) => a !== undefined)) {
+    cpuUsPerCall = {
+      client: (clientCpu.user + clientCpu.system) / total,
+      service: pids.map((_, i) => (after[i]! - before[i]!) / total),
+    };
+  }
+  return { calls: total, seconds, perSecond: total / seconds, cpuUsPerCall };
+}
+
+/** Time from spawning to the first tool result, in milliseconds; closes the connection after. */
+export async function startupMs(side: Side, s: Scratch): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const conn = await open(side, s);
+  try {
+    await conn.call();
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  } finally {
+    await conn.close();
+  }
+}
+
+// ---- statistics -----------------------------------------------------------------------------
+
+/** The q-quantile of sorted values (nearest rank, as bench/policy.ts computes it). */
+export function quantile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export function summarize(times: Float64Array): { p50: number; p99: number; mean: number } {
+  const sorted = Float64Array.from(times).sort();
+  let total = 0;
+  for (const t of sorted) total += t;
+  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean: total / sorted.length };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+// ---- /proc readings (Linux; elsewhere they are simply absent) ----------------------------------
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    const r = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
+    const n = Number(r.stdout?.trim());
+    ticksPerSecond = Number.isFinite(n) && n > 0 ? n : 100;
+  }
+  return ticksPerSecond;
+}
+
+/** Fields of /proc/<pid>/stat after the command name: index 0 is field 3 (state). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return s.slice(s.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU time a process has used so far, in microseconds. */
+export function procCpuUs(pid: number): number | undefined {
+  const f = statFields(pid);
+  if (!f) return undefined;
+  return ((Number(f[11]) + Number(f[12])) / clockTicks()) * 1e6;
+}
+
+/** Resident set size in MiB. */
+export function procRssMiB(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function childPids(parent: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const f = statFields(Number(e));
+    if (f && Number(f[1]) === parent) out.push(Number(e));
+  }
+  return out;
+}

@@ -1,0 +1,259 @@
+// End to end for remote upstreams: the real mcp-warden process in front of an MCP server reached
+// over streamable HTTP (our SDK v2 fixture on 127.0.0.1) twice, once negotiated (the gateway's
+// client probes and settles on 2026-07-28) and once pinned to the 2025 handshake, and in front of a
+// URL nothing listens on. The legacy HTTP+SSE transport (`type: "sse"`) is not covered: SDK v2 has
+// no server side for it.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { auditRecords, cli, connect, ROOT, scratch, waitForExit, type Connected, type Scratch } from "./harness.js";
+
+const HTTP_FIXTURE = join(ROOT, "dist/test/fixtures/http-fixture-server.js");
+const TOKEN = "rt-9f3c1a7e5b2d4c60-remote";
+/** A client-visible failure must arrive well within this; a hang fails the test instead of stalling it. */
+const BOUNDED_MS = 15_000;
+
+interface HttpFixture {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Spawns the HTTP fixture and resolves once it prints `listening <port>` (bounded). */
+function startHttpFixture(): Promise<HttpFixture> {
+  const child = spawn(process.execPath, [HTTP_FIXTURE], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH } });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    try {
+      await waitForExit(child.pid!, 5_000);
+    } catch {
+      child.kill("SIGKILL");
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`the HTTP fixture did not report its port within 10 s; stderr: ${stderr}`));
+    }, 10_000);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the HTTP fixture exited early (${signal ?? code}); stderr: ${stderr}`));
+    });
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      const m = /^listening (\d+)$/m.exec(stdout);
+      if (!m) return;
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      resolve({ child, port: Number(m[1]), stderr: () => stderr, stop });
+    });
+  });
+}
+
+/** A port on 127.0.0.1 that nothing listens on: opened on port 0, noted, closed again. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Races `p` against a deadline, so a hang is a failure with a message rather than a stuck test. */
+async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const texts = (r: { content?: unknown }) => (r.content as { type: string; text?: string }[]).map((c) => c.text);
+
+describe("a gateway in front of a remote streamable HTTP server and one that is down", () => {
+  let fixture: HttpFixture;
+  let downPort: number;
+  let s: Scratch;
+  let legacy: Connected;
+  let modern: Connected;
+
+  before(async () => {
+    fixture = await startHttpFixture();
+    downPort = await closedPort();
+    s = scratch({
+      permissions: {
+        allow: ["mcp__remote__echo", "mcp__remote__whoami", "mcp__remote__progress", "mcp__remote2025__echo", "mcp__remote2025__whoami", "mcp__remote2025__progress", "mcp__down__echo"],
+      },
+      mcpServers: {
+        remote: { type: "http", url: `http://127.0.0.1:${fixture.port}/mcp`, headers: { Authorization: "Bearer ${REMOTE_TOKEN}" } },
+        remote2025: {
+          type: "streamable-http",
+          url: `http://127.0.0.1:${fixture.port}/mcp`,
+          headers: { Authorization: "Bearer ${REMOTE_TOKEN}" },
+          protocol: "legacy",
+        },
+        down: { type: "http", url: `http://127.0.0.1:${downPort}/mcp`, headers: { Authorization: "Bearer ${REMOTE_TOKEN}" } },
+      },
+      // Default restart and timeout settings: what a user gets.
+    });
+    s.env.REMOTE_TOKEN = TOKEN;
+    legacy = await within(BOUNDED_MS * 2, "connecting the legacy client", connect(s));
+    modern = await within(BOUNDED_MS * 2, "connecting the modern client", connect(s, { era: "modern" }));
+  });
+
+  after(async () => {
+    await legacy?.close().catch(() => undefined);
+    await modern?.close().catch(() => undefined);
+    await fixture?.stop();
+    s?.cleanup();
+  });
+
+  test("the gateway serves both eras although one upstream is down", () => {
+    assert.equal(legacy.client.getProtocolEra(), "legacy");
+    assert.equal(modern.client.getProtocolEra(), "modern");
+    assert.equal(modern.client.getNegotiatedProtocolVersion(), "2026-07-28");
+  });
+
+  test("the remote servers' tools are listed as <server>__<tool>; the down server contributes none", async () => {
+    for (const c of [legacy, modern]) {
+      const names = (await within(BOUNDED_MS, "tools/list", c.client.listTools())).tools.map((t) => t.name);
+      for (const expected of ["remote__echo", "remote__whoami", "remote__progress", "remote2025__echo", "remote2025__whoami"]) {
+        assert.ok(names.includes(expected), `${expected} missing from ${names.join(", ")}`);
+      }
+      assert.ok(!names.some((n) => n.startsWith("down__")), `the down server has no tools to list: ${names.join(", ")}`);
+    }
+  });
+
+  test("the gateway speaks 2026-07-28 to the negotiated upstream and 2025 to the pinned one", () => {
+    const log = fixture.stderr();
+    assert.match(log, /request POST server\/discover protocol=2026-07-28 status=200/);
+    assert.match(log, /request POST initialize protocol=- status=200/);
+    assert.match(log, /request POST tools\/list protocol=2025-\d\d-\d\d status=200/);
+  });
+
+  test("a call is forwarded over HTTP in both client eras, to both upstream eras", async () => {
+    for (const [c, era] of [[legacy, "legacy"], [modern, "modern"]] as const) {
+      for (const server of ["remote", "remote2025"]) {
+        const text = `${era} client via ${server}`;
+        const r = await within(BOUNDED_MS, `${era} echo on ${server}`, c.client.callTool({ name: `${server}__echo`, arguments: { text } }));
+        assert.deepEqual(r.content, [{ type: "text", text: `echo: ${text}` }]);
+      }
+    }
+    // The requests really went over HTTP to the fixture, in both upstream eras.
+    assert.match(fixture.stderr(), /request POST tools\/call protocol=2026-07-28 status=200/);
+    assert.match(fixture.stderr(), /request POST tools\/call protocol=2025-\d\d-\d\d status=200/);
+  });
+
+  test("the configured Authorization header, ${VAR} expanded, reaches the remote server", async () => {
+    for (const c of [legacy, modern]) {
+      for (const server of ["remote", "remote2025"]) {
+        const r = await within(BOUNDED_MS, `whoami on ${server}`, c.client.callTool({ name: `${server}__whoami`, arguments: {} }));
+        assert.deepEqual(texts(r), [`Bearer ${TOKEN}`], `whoami on ${server}`);
+      }
+    }
+  });
+
+  test("an SSE response streams through: progress arrives before the result", async () => {
+    for (const c of [legacy, modern]) {
+      for (const server of ["remote", "remote2025"]) {
+        const seen: number[] = [];
+        const r = await within(
+          BOUNDED_MS,
+          `progress on ${server}`,
+          c.client.callTool({ name: `${server}__progress`, arguments: { steps: 3 } }, { onprogress: (p) => void seen.push(p.progress) }),
+        );
+        assert.deepEqual(texts(r), ["done after 3 steps"]);
+        assert.deepEqual(seen, [1, 2, 3], `progress from ${server}`);
+      }
+    }
+    assert.match(fixture.stderr(), /request POST tools\/call protocol=\S+ status=200 type=text\/event-stream/);
+  });
+
+  test("a call to the down server fails at once with a clear error, in both eras", async () => {
+    for (const c of [legacy, modern]) {
+      const started = Date.now();
+      await assert.rejects(within(BOUNDED_MS, "a call to the down server", c.client.callTool({ name: "down__echo", arguments: { text: "x" } })), (e: Error & { code?: number }) => {
+        assert.doesNotMatch(e.message, /did not settle/, "the call hung");
+        // The down server never listed its tools, so the gateway cannot know the name.
+        assert.equal(e.code, -32602);
+        assert.match(e.message, /Unknown tool: down__echo/);
+        return true;
+      });
+      assert.ok(Date.now() - started < BOUNDED_MS, "the failure is prompt");
+    }
+    // The gateway still serves afterwards.
+    const ok = await within(BOUNDED_MS, "echo after the failure", legacy.client.callTool({ name: "remote__echo", arguments: { text: "still here" } }));
+    assert.deepEqual(ok.content, [{ type: "text", text: "echo: still here" }]);
+  });
+
+  test("status reports the remote server ready over http and the down one with its connection error", () => {
+    const r = cli(s, ["status", "--json", "--settings", s.settingsFile]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const status = JSON.parse(r.stdout) as { gateways: { servers: { name: string; state: string; transport: string; lastError?: string; protocolVersion?: string }[] }[] };
+    assert.ok(status.gateways.length >= 1, r.stdout);
+    for (const g of status.gateways) {
+      const remote = g.servers.find((x) => x.name === "remote")!;
+      assert.equal(remote.state, "ready");
+      assert.equal(remote.transport, "http");
+      assert.equal(remote.protocolVersion, "2026-07-28");
+      const pinned = g.servers.find((x) => x.name === "remote2025")!;
+      assert.equal(pinned.state, "ready");
+      assert.equal(pinned.transport, "http");
+      assert.match(pinned.protocolVersion ?? "", /^2025-/);
+      const down = g.servers.find((x) => x.name === "down")!;
+      assert.equal(down.transport, "http");
+      assert.notEqual(down.state, "ready");
+      assert.ok(down.lastError, "the down server's error is reported");
+    }
+    assert.ok(!r.stdout.includes(TOKEN), "status never shows the token");
+  });
+
+  test("the audit log records the remote calls and never contains the Authorization header value", async () => {
+    const records = await within(BOUNDED_MS, "audit records", (async () => {
+      // fsyncIntervalMs is 50: give the writer a moment.
+      await new Promise((r) => setTimeout(r, 200));
+      return auditRecords(s);
+    })());
+    const decided = records.filter((r) => r.kind === "call" && r.event === "decided" && r.tool === "mcp__remote__whoami");
+    assert.ok(decided.length >= 2, "both whoami calls are recorded");
+    for (const d of decided) {
+      assert.equal(d.decision, "allow");
+      assert.equal(d.server, "remote");
+      const completed = records.find((r) => r.event === "completed" && r.id === d.id);
+      assert.equal(completed?.outcome, "ok");
+    }
+    const started = records.find((r) => r.kind === "server" && r.event === "started" && r.server === "remote");
+    assert.ok(started, "the remote server's start is recorded");
+    const raw = records.map((r) => JSON.stringify(r)).join("\n");
+    assert.ok(!raw.includes(`Bearer ${TOKEN}`), "the configured header value must be redacted");
+    assert.ok(!raw.includes(TOKEN), "the token must never appear in the audit log");
+    const verify = cli(s, ["audit", "verify", "--dir", s.auditDir]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  });
+
+  test("the token alone, not just the whole header value, is redacted from the audit log", async () => {
+    // The secret the user configured is REMOTE_TOKEN; `Bearer ${REMOTE_TOKEN}` is only its wrapping.
+    // A call argument (or an upstream error message) carrying the bare token must not leak it.
+    const r = await within(BOUNDED_MS, "echo", legacy.client.callTool({ name: "remote__echo", arguments: { text: `token=${TOKEN}` } }));
+    assert.deepEqual(r.content, [{ type: "text", text: `echo: token=${TOKEN}` }]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const raw = auditRecords(s).map((x) => JSON.stringify(x)).join("\n");
+    assert.match(raw, /token=/, "the echo call is in the audit log");
+    assert.ok(!raw.includes(TOKEN), "the bare token value leaked into the audit log");
+  });
+});
