@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
+import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import { AuditLog } from "../audit/index.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
@@ -14,6 +14,7 @@ import { unenforcedServerFeature } from "../policy/unenforced.js";
 import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
 import { Upstream } from "../upstream/upstream.js";
 import { Catalog } from "./catalog.js";
+import { InputBroker, type InputMethod } from "./input-broker.js";
 import { ErrorCodes, GatewayError } from "./errors.js";
 import { runPipeline, type ClientIdentity, type ForwardedMethod, type RequestContext, type Stage } from "./pipeline.js";
 import { askStage } from "./stages/ask.js";
@@ -55,6 +56,7 @@ export class Gateway {
   readonly upstreams = new Map<string, Upstream>();
   readonly blocked: { name: string; reason: string; transport: string }[] = [];
   private readonly catalog: Catalog;
+  private readonly inputs = new InputBroker();
   private readonly stages: Stage[];
   private downstream: Server | undefined;
   private handle: StdioServerHandle | undefined;
@@ -148,6 +150,7 @@ export class Gateway {
           logging: {},
         },
         instructions: this.instructions(),
+        requestState: { verify: this.inputs.verify },
       },
     );
     this.downstream = server;
@@ -210,9 +213,23 @@ export class Gateway {
           ? undefined
           : (p) => void ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined),
     };
-    await runPipeline(this.stages, rc);
-    if (rc.error) throw toProtocolError(rc.error);
-    return rc.result as never;
+    const run = async () => {
+      await runPipeline(this.stages, rc);
+      if (rc.error) throw toProtocolError(rc.error);
+      return rc.result;
+    };
+    // Methods that can pause for user input (an upstream's elicitation, sampling or roots request).
+    if (method === "tools/call" || method === "prompts/get" || method === "resources/read") {
+      return (await this.inputs.run(ctx, () => rc.target?.upstream.name, run, (m) => this.clientSupports(ctx, m))) as never;
+    }
+    return (await run()) as never;
+  }
+
+  /** Whether the client declared the capability an input request needs (per request in 2026-07-28). */
+  private clientSupports(ctx: ServerContext, method: InputMethod): boolean {
+    const modern = ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as keyof typeof ctx.mcpReq.envelope] as Record<string, unknown> | undefined;
+    const caps = (modern ?? this.downstream?.getClientCapabilities() ?? {}) as Record<string, unknown>;
+    return Boolean(caps[method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots"]);
   }
 
   private async listTools(cursor: string | undefined, _ctx: ServerContext) {
@@ -261,13 +278,18 @@ export class Gateway {
     clearTimeout(timer);
   }
 
-  /** A request an upstream sends to the client (elicitation, sampling, roots), relayed. */
-  private async toClient(server: string, method: "elicitation/create" | "sampling/createMessage" | "roots/list", params: Record<string, unknown>, signal: AbortSignal) {
+  /**
+   * A request an upstream sends to the client (elicitation, sampling, roots). During a call it
+   * rides on that call as an input round; outside any call only a 2025-era client can be asked.
+   */
+  private async toClient(server: string, method: InputMethod, params: Record<string, unknown>, signal: AbortSignal) {
     const downstream = this.downstream;
     if (!downstream) throw new GatewayError(ErrorCodes.unavailable, "no client connected");
+    this.audit.append({ kind: "request", event: "to-client", server, method, arguments: method === "roots/list" ? undefined : params });
+    const inCall = this.inputs.requestInput(server, method, method === "roots/list" ? undefined : params, signal);
+    if (inCall) return inCall;
     const caps = downstream.getClientCapabilities() ?? {};
     const needed = method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots";
-    this.audit.append({ kind: "request", event: "to-client", server, method, arguments: method === "roots/list" ? undefined : params });
     if (!caps[needed as keyof typeof caps]) {
       throw new GatewayError(ErrorCodes.methodNotFound, `the client does not support ${method}`);
     }

@@ -121,23 +121,32 @@ describe("protocol features", () => {
     }
   });
 
-  test("an upstream's request for user input is relayed to a 2025-era client that supports elicitation", async () => {
-    const s = scratch({ permissions: { allow: ["mcp__fixture"] }, mcpServers: { fixture: fixture() } });
+  for (const era of ["legacy", "modern"] as const)
+  test(`an upstream's request for user input during a call reaches a ${era} client, from a 2026 and a 2025 upstream`, async () => {
+    const s = scratch({ permissions: { allow: ["mcp__fixture", "mcp__everything"] }, mcpServers: { fixture: fixture(), everything: { command: process.execPath, args: [EVERYTHING] } } });
     const asked: string[] = [];
     const c = await connect(s, {
+      era,
       elicitation: (params) => {
         asked.push(String(params.message));
-        return { action: "accept", content: { ok: true } };
+        return params.message === "Proceed?" ? { action: "accept", content: { ok: true } } : { action: "accept", content: { name: "Ada Lovelace", check: true } };
       },
     });
     try {
       const r = await c.client.callTool({ name: "fixture__confirm", arguments: {} });
       assert.deepEqual(r.content, [{ type: "text", text: "confirmed" }]);
-      assert.deepEqual(asked, ["Proceed?"]);
+      const e = await c.client.callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+      assert.match(JSON.stringify(e.content), /Ada Lovelace/);
+      assert.deepEqual(asked, ["Proceed?", "Please provide inputs for the following fields:"]);
+      const relayed = auditRecords(s).filter((r) => r.event === "to-client" && r.method === "elicitation/create").map((r) => r.server);
+      assert.deepEqual(relayed, ["fixture", "everything"]);
     } finally {
       await c.close();
       s.cleanup();
     }
+  });
+
+  test("a client without elicitation gets a clear refusal for a call that needs input; the call does not hang", async () => {
     const without = scratch({ permissions: { allow: ["mcp__fixture"] }, mcpServers: { fixture: fixture() } });
     const d = await connect(without);
     try {

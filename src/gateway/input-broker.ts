@@ -1,0 +1,134 @@
+// Requests an upstream sends for user input (elicitation, sampling, roots) while the client waits
+// on one of its calls. The gateway answers the client's call with an `input_required` result that
+// carries the upstream's request; the client answers and retries the call, and the answer goes back
+// to the upstream, which then finishes the original call. On 2025-era clients the SDK's legacy shim
+// turns the same `input_required` into a real elicitation request, so one path serves both eras.
+//
+// A flow is named by an HMAC-protected `requestState` bound to the method and expiring, so a client
+// cannot resume, or answer for, a call that is not its own.
+import { randomBytes, randomUUID } from "node:crypto";
+import { createRequestStateCodec, type ServerContext } from "@modelcontextprotocol/server";
+import { ErrorCodes, GatewayError } from "./errors.js";
+
+export type InputMethod = "elicitation/create" | "sampling/createMessage" | "roots/list";
+
+interface PendingInput {
+  request: { method: InputMethod; params?: Record<string, unknown> };
+  resolve(result: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+interface Flow {
+  id: string;
+  /** The upstream the call went to (known once the pipeline has identified it). */
+  server: () => string | undefined;
+  /** The forwarded call; settles with its result or error. */
+  done: Promise<void>;
+  outcome: { value?: unknown; error?: unknown } | undefined;
+  /** Inputs the upstream asked for and the client has not been shown yet. */
+  queued: PendingInput[];
+  /** Inputs shown to the client, by the key used in `inputRequests`. */
+  asked: Map<string, PendingInput>;
+  wake: (() => void) | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** How long a flow waits for the client to come back with answers. */
+const FLOW_TTL_SECONDS = 600;
+
+export class InputBroker {
+  private readonly flows = new Map<string, Flow>();
+  private readonly codec = createRequestStateCodec<{ flow: string }>({
+    key: randomBytes(32),
+    ttlSeconds: FLOW_TTL_SECONDS,
+    bind: (ctx) => ctx.mcpReq.method,
+  });
+
+  /** For ServerOptions.requestState.verify: rejects forged, expired or rebound states. */
+  readonly verify = (state: string, ctx: ServerContext) => this.codec.verify(state, ctx);
+
+  /**
+   * Runs `forward` for a new call, or resumes the flow named by the verified requestState, and
+   * returns when the call is done (its result) or needs input (an input_required result).
+   */
+  async run<T>(ctx: ServerContext, server: () => string | undefined, forward: () => Promise<T>, canAsk: (method: InputMethod) => boolean): Promise<T | Record<string, unknown>> {
+    const state = ctx.mcpReq.requestState<{ flow: string } | undefined>();
+    let flow: Flow;
+    if (state && typeof state === "object" && typeof state.flow === "string") {
+      const found = this.flows.get(state.flow);
+      if (!found) throw new GatewayError(ErrorCodes.invalidParams, "This call's input round has expired or was already completed; call again.");
+      flow = found;
+      this.deliver(flow, ctx.mcpReq.inputResponses ?? {});
+    } else {
+      flow = { id: randomUUID(), server, done: Promise.resolve(), outcome: undefined, queued: [], asked: new Map(), wake: undefined, timer: undefined };
+      this.flows.set(flow.id, flow);
+      const f = flow;
+      f.done = forward().then(
+        (value) => void (f.outcome = { value }),
+        (error: unknown) => void (f.outcome = { error: error ?? new Error("failed") }),
+      );
+    }
+    for (;;) {
+      const woke = new Promise<void>((resolve) => (flow.wake = resolve));
+      await Promise.race([flow.done, woke]);
+      flow.wake = undefined;
+      if (flow.outcome) {
+        this.finish(flow, new GatewayError(ErrorCodes.cancelled, "the call finished before the input was given"));
+        if (flow.outcome.error !== undefined) throw flow.outcome.error;
+        return flow.outcome.value as T;
+      }
+      if (!flow.queued.length) continue;
+      const askable: PendingInput[] = [];
+      for (const input of flow.queued.splice(0)) {
+        if (canAsk(input.request.method)) askable.push(input);
+        else input.reject(new GatewayError(ErrorCodes.methodNotFound, `the client does not support ${input.request.method}`));
+      }
+      if (!askable.length) continue;
+      const inputRequests: Record<string, unknown> = {};
+      for (const input of askable) {
+        const key = `i${randomUUID().slice(0, 8)}`;
+        flow.asked.set(key, input);
+        inputRequests[key] = input.request;
+      }
+      clearTimeout(flow.timer);
+      flow.timer = setTimeout(() => this.finish(flow, new GatewayError(ErrorCodes.timeout, "the client did not answer in time")), FLOW_TTL_SECONDS * 1000);
+      flow.timer.unref();
+      const requestState = await this.codec.mint({ flow: flow.id }, ctx);
+      return { resultType: "input_required", inputRequests, requestState };
+    }
+  }
+
+  /** The client's answers, each to the upstream request it belongs to; unknown keys are ignored. */
+  private deliver(flow: Flow, responses: Record<string, unknown>) {
+    for (const [key, response] of Object.entries(responses)) {
+      const input = flow.asked.get(key);
+      if (!input) continue;
+      flow.asked.delete(key);
+      input.resolve(response as Record<string, unknown>);
+    }
+  }
+
+  /**
+   * An upstream asks for input. Attached to the oldest open flow of that server: stdio gives no way
+   * to tell which of its in-flight calls a request belongs to, and any open call of the same client
+   * can carry the question. Undefined when no call of that server is open.
+   */
+  requestInput(server: string, method: InputMethod, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> | undefined {
+    const flow = [...this.flows.values()].find((f) => f.server() === server);
+    if (!flow) return undefined;
+    return new Promise((resolve, reject) => {
+      const input: PendingInput = { request: { method, ...(params ? { params } : {}) }, resolve, reject };
+      flow.queued.push(input);
+      signal.addEventListener("abort", () => reject(new GatewayError(ErrorCodes.cancelled, "the server withdrew its request")), { once: true });
+      flow.wake?.();
+    });
+  }
+
+  private finish(flow: Flow, reason: Error) {
+    clearTimeout(flow.timer);
+    for (const input of [...flow.queued, ...flow.asked.values()]) input.reject(reason);
+    flow.queued = [];
+    flow.asked.clear();
+    this.flows.delete(flow.id);
+  }
+}
