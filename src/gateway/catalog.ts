@@ -38,6 +38,11 @@ export class Catalog {
     return upstream && name ? { upstream, name } : undefined;
   }
 
+  /** The upstream an exposed name points at, whether or not it offers that item now. */
+  upstreamOf(exposed: string): Upstream | undefined {
+    return this.split(exposed)?.upstream;
+  }
+
   /** Resolves an exposed tool name to a tool the upstream currently offers. */
   findTool(exposed: string): (ItemRef & { tool: Tool }) | undefined {
     const ref = this.split(exposed);

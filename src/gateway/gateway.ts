@@ -119,6 +119,11 @@ export class Gateway {
     const transport = new JsonLinesTransport(this.opts.input, this.opts.output, {
       maxMessageBytes: this.opts.settings.gateway.maxMessageBytes,
       onProblem: (p) => this.onClientProblem(p),
+      observe: (m) => {
+        // Eager servers start with the client's first real message: an SDK client probing the
+        // era spawns a throwaway copy of mcp-warden that only ever sends server/discover.
+        if (!this.eagerStarted && (m as { method?: string }).method !== "server/discover") this.startEager();
+      },
     });
     this.transport = transport;
     const originalClose = transport.onclose;
@@ -130,12 +135,17 @@ export class Gateway {
     void originalClose;
     this.opts.input.once("end", () => void this.close("client closed the connection"));
     this.opts.input.once("close", () => void this.close("client closed the connection"));
+    this.writeStatus();
+  }
+
+  private eagerStarted = false;
+  private startEager() {
+    this.eagerStarted = true;
     for (const upstream of this.upstreams.values()) {
       if ((upstream.server.entry.startup ?? this.opts.settings.gateway.startup) === "eager") {
         upstream.ensureStarted().catch((e: Error) => this.log(e.message));
       }
     }
-    this.writeStatus();
   }
 
   private buildServer(): Server {

@@ -10,6 +10,8 @@ export interface ExpandWhere {
   file: string;
   /** JSON path of the string being expanded, for error messages. */
   path: string;
+  /** Called with each variable's value as it is substituted (to collect secrets). */
+  onValue?: (name: string, value: string) => void;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -50,6 +52,7 @@ export function expandString(text: string, env: NodeJS.ProcessEnv, where: Expand
       else if (value === undefined)
         throw fail(`variable ${name} is not set (write '\${${name}:-}' if an empty value is acceptable)`);
       else out += value;
+      if (value !== undefined && value !== "") where.onValue?.(name, value);
       i = close + 1;
     } else if (next !== undefined && /[A-Za-z_]/.test(next)) {
       const name = /^[A-Za-z0-9_]*/.exec(text.slice(dollar + 1))![0];
@@ -68,8 +71,15 @@ export function expandString(text: string, env: NodeJS.ProcessEnv, where: Expand
  * JSON path (`mcpServers.github`). The result is checked again where expansion could break what the
  * schema checked: a command must not become empty and a url must still be http(s).
  */
-export function expandServerEntry(entry: ServerEntry, env: NodeJS.ProcessEnv, file: string, path: string): ServerEntry {
-  const at = (...keys: (string | number)[]) => ({ file, path: keys.reduce<string>((p, k) => joinPath(p, k), path) });
+/** Variable names that hold credentials even when they are passed as command-line arguments. */
+const SECRET_NAME = /TOKEN|SECRET|PASSW|KEY|AUTH|CRED|COOKIE|SESSION/i;
+
+export function expandServerEntry(entry: ServerEntry, env: NodeJS.ProcessEnv, file: string, path: string, secrets?: Set<string>): ServerEntry {
+  // Values substituted into env, headers and url are secrets; into args only when the name says so
+  // (args are mostly paths, and redacting every path would blind the audit log).
+  const secret = (name: string, value: string) => void secrets?.add(value);
+  const secretByName = (name: string, value: string) => void (SECRET_NAME.test(name) && secrets?.add(value));
+  const at = (...keys: (string | number)[]) => ({ file, path: keys.reduce<string>((p, k) => joinPath(p, k), path), onValue: keys[0] === "args" || keys[0] === "command" || keys[0] === "cwd" ? secretByName : secret });
   const out: ServerEntry = { ...entry };
   if (entry.command !== undefined) {
     out.command = expandString(entry.command, env, at("command"));

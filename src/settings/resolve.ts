@@ -131,7 +131,8 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
   // Disabling bypass only restricts, so it counts from every layer, managed-only rules or not.
   const bypassDisabled = layers.some((l) => l.settings.permissions?.disableBypassPermissionsMode === "disable");
 
-  const servers = resolveServers(layers, opts, warnings);
+  const substituted = new Set<string>();
+  const servers = resolveServers(layers, opts, warnings, substituted);
   const gateway = resolveGateway(layers, opts.env, servers);
   const audit: AuditConfig = {
     dir: dirSetting(layers, (s) => s.audit?.dir, "audit.dir") ?? defaultAuditDir(opts.env),
@@ -173,7 +174,7 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     servers,
     gateway,
     audit,
-    secrets: collectSecrets(servers),
+    secrets: collectSecrets(servers, substituted),
     toolPermissions,
     warnings,
   };
@@ -209,7 +210,7 @@ function pick<T>(layers: SettingsLayer[], get: (s: Settings) => T | undefined): 
   return undefined;
 }
 
-function resolveServers(layers: SettingsLayer[], opts: ResolveOptions, warnings: string[]): ConfiguredServer[] {
+function resolveServers(layers: SettingsLayer[], opts: ResolveOptions, warnings: string[], substituted: Set<string>): ConfiguredServer[] {
   const chosen: { name: string; entry: ServerEntry; source: Source; managed: boolean }[] = [];
   if (opts.managedMcp) {
     const file = opts.managedMcp.file;
@@ -236,7 +237,7 @@ function resolveServers(layers: SettingsLayer[], opts: ResolveOptions, warnings:
     if (!ok.success)
       throw new SettingsError(source.file, source.path, `invalid server name ${JSON.stringify(name)}: ${ok.error.issues[0]?.message ?? "not allowed"}`);
     // Only entries that are used get expanded: a variable missing for an overridden entry is no error.
-    return { name, entry: expandServerEntry(entry, opts.env, source.file, source.path), source, managed };
+    return { name, entry: expandServerEntry(entry, opts.env, source.file, source.path, substituted), source, managed };
   });
   servers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
@@ -322,12 +323,18 @@ function dirSetting(layers: SettingsLayer[], get: (s: Settings) => string | unde
   return resolve(dirname(layer.file), value);
 }
 
-function collectSecrets(servers: ConfiguredServer[]): string[] {
-  const found = new Set<string>();
-  for (const s of servers)
-    for (const value of [...Object.values(s.entry.env ?? {}), ...Object.values(s.entry.headers ?? {})])
-      // An empty string is no secret, and redacting "" would mangle every line.
-      if (value !== "") found.add(value);
+/** Whole env and header values, the credential after an auth scheme, and every substituted variable. */
+function collectSecrets(servers: ConfiguredServer[], substituted: Set<string>): string[] {
+  const found = new Set<string>(substituted);
+  for (const s of servers) {
+    for (const value of [...Object.values(s.entry.env ?? {}), ...Object.values(s.entry.headers ?? {})]) found.add(value);
+    for (const value of Object.values(s.entry.headers ?? {})) {
+      const credential = /^\s*[A-Za-z][\w-]*\s+(\S.*)$/.exec(value)?.[1];
+      if (credential) found.add(credential);
+    }
+  }
+  // An empty string is no secret, and redacting "" would mangle every line.
+  found.delete("");
   // Longest first, so a secret that contains another is redacted whole.
   return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
 }

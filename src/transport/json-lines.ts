@@ -18,6 +18,8 @@ export interface JsonLinesOptions {
   maxMessageBytes: number;
   /** Called for a line that is not a usable JSON-RPC message; the transport keeps going. */
   onProblem?: (problem: LineProblem) => void;
+  /** Sees every message before it is dispatched. */
+  observe?: (message: JSONRPCMessage) => void;
 }
 
 const NEWLINE = 0x0a;
@@ -100,6 +102,7 @@ export class JsonLinesTransport implements Transport {
       return;
     }
     try {
+      this.options.observe?.(value);
       this.onmessage?.(value);
     } catch (error) {
       this.onerror?.(error as Error);

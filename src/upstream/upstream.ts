@@ -287,10 +287,27 @@ export class Upstream extends EventEmitter {
         const reason = await Promise.race([died.catch((e: Error) => e), sleep(500)]);
         if (reason instanceof Error) throw reason;
       }
-      throw translateError(error, this.name, method, timeout);
+      const translated = translateError(error, this.name, method, timeout);
+      // Nothing closes an HTTP connection when a remote server goes away: a transport failure is
+      // the only sign, so treat it like a crash and reconnect with backoff.
+      if (this.transportKind !== "stdio" && translated.code === ErrorCodes.unavailable) this.markBroken(translated.message);
+      throw translated;
     } finally {
       this.inflight.delete(failInflight);
     }
+  }
+
+  private markBroken(why: string) {
+    if (this.state !== "ready" || this.stopping) return;
+    this.lastError = why;
+    this.lists = EMPTY_LISTS;
+    this.state = "restarting";
+    const client = this.client;
+    this.client = undefined;
+    void client?.close().catch(() => undefined);
+    this.emit("crashed", why);
+    this.emit("listChanged", "tools");
+    this.scheduleRestart();
   }
 
   async notify(method: string, params?: Record<string, unknown>) {
@@ -375,15 +392,18 @@ function isConnectionClosed(error: unknown): boolean {
   return e?.code === "CONNECTION_CLOSED" || (typeof e?.message === "string" && /connection closed/i.test(e.message));
 }
 
+/** The message, plus the underlying cause (fetch hides ECONNREFUSED and the like in `cause`). */
 function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const detail = cause ? [cause.code, cause.message].filter((x) => typeof x === "string" && x && !error.message.includes(x)).join(": ") : "";
+  return detail ? `${error.message} (${detail})` : error.message;
 }
 
-function translateError(error: unknown, server: string, method: string, timeout: number): Error {
+function translateError(error: unknown, server: string, method: string, timeout: number): GatewayError {
   if (error instanceof GatewayError) return error;
   const e = error as { code?: unknown; message?: string; data?: unknown; name?: string };
-  const message = e?.message ?? String(error);
+  const message = describe(error);
   if (typeof e?.code === "number" && Number.isInteger(e.code) && e.code > -33000 && e.code < 0 && !/timed out/i.test(message)) {
     // A JSON-RPC error from the server itself: pass its code and message on.
     return new GatewayError(e.code, message, e.data && typeof e.data === "object" ? (e.data as Record<string, unknown>) : undefined);

@@ -422,17 +422,22 @@ test("restart.initialDelayMs above maxDelayMs is an error", (t) => {
   throwsSettingsError(() => w.load(), { file: w.files.user, path: "gateway.restart.maxDelayMs" });
 });
 
-test("secrets collects every non-empty env and header value after expansion", (t) => {
+test("secrets collect env and header values, the credential after an auth scheme, and substituted variables", (t) => {
   const w = world(t);
   w.write(w.files.project, {
     mcpServers: {
       gh: { command: "gh", env: { TOKEN: "${GH_T}", EMPTY: "", PLAIN: "plain-value" } },
-      api: { url: "https://api.example/mcp", headers: { Authorization: "Bearer ${API_T}" } },
+      api: { url: "https://api.example/mcp?key=${URL_K}", headers: { Authorization: "Bearer ${API_T}", "X-Literal": "Token lit-credential" } },
       off: { command: "x", disabled: true, env: { K: "disabled-but-configured" } },
+      cli: { command: "tool", args: ["--root", "${ROOT_DIR}", "--api-key", "${CLI_API_KEY}"] },
     },
   });
-  const r = w.load(undefined, { GH_T: "ghp_secret", API_T: "tok123" });
-  assert.deepEqual(new Set(r.secrets), new Set(["ghp_secret", "plain-value", "Bearer tok123", "disabled-but-configured"]));
+  const r = w.load(undefined, { GH_T: "ghp_secret", API_T: "tok123", URL_K: "urlkey99", ROOT_DIR: "/srv/data", CLI_API_KEY: "clikey77" });
+  assert.deepEqual(
+    new Set(r.secrets),
+    new Set(["ghp_secret", "plain-value", "Bearer tok123", "tok123", "Token lit-credential", "lit-credential", "urlkey99", "clikey77", "disabled-but-configured"]),
+  );
+  assert.ok(!r.secrets.includes("/srv/data"), "a path substituted into args is not treated as a secret");
   assert.ok(!r.secrets.includes(""));
 });
 

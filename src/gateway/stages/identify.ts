@@ -1,6 +1,7 @@
 // identify: which upstream and which of its items a request is for, and the canonical name the
 // policy judges (built from the upstream's own item name, never from the exposed name alone).
 import { canonicalToolName } from "../../policy/index.js";
+import type { Catalog } from "../catalog.js";
 import { ErrorCodes, GatewayError } from "../errors.js";
 import type { RequestContext, Stage } from "../pipeline.js";
 import type { StageServices } from "./services.js";
@@ -14,7 +15,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
         case "tools/call": {
           const exposed = String(p.name);
           const found = catalog.findTool(exposed);
-          if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown tool: ${exposed}`);
+          if (!found) throw unknown(catalog, "tool", exposed);
           ctx.target = { upstream: found.upstream, name: found.name, canonical: canonicalToolName(found.upstream.name, found.name) };
           ctx.upstreamParams = { ...p, name: found.name };
           return;
@@ -22,7 +23,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
         case "prompts/get": {
           const exposed = String(p.name);
           const found = catalog.findPrompt(exposed);
-          if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown prompt: ${exposed}`);
+          if (!found) throw unknown(catalog, "prompt", exposed);
           ctx.target = { upstream: found.upstream, name: found.name, canonical: `mcp__${found.upstream.name}` };
           ctx.upstreamParams = { ...p, name: found.name };
           return;
@@ -59,4 +60,13 @@ export function identifyStage({ catalog }: StageServices): Stage {
       }
     },
   };
+}
+
+/** An unknown name, unless it names a server that is down: then say so, with its last error. */
+function unknown(catalog: Catalog, kind: string, exposed: string): GatewayError {
+  const upstream = catalog.upstreamOf(exposed);
+  if (upstream && upstream.state !== "ready") {
+    return new GatewayError(ErrorCodes.unavailable, `server '${upstream.name}' is ${upstream.state}${upstream.lastError ? `: ${upstream.lastError}` : ""}`);
+  }
+  return new GatewayError(ErrorCodes.invalidParams, `Unknown ${kind}: ${exposed}`);
 }
