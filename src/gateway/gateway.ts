@@ -211,6 +211,8 @@ export class Gateway {
     const params = (rawParams ?? {}) as Record<string, unknown>;
     const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
     if (method !== "completion/complete") await this.startAll();
+    // Progress is relayed in order, and all of it before the result.
+    let progressSent: Promise<unknown> = Promise.resolve();
     const rc: RequestContext = {
       id: randomUUID(),
       method,
@@ -221,10 +223,18 @@ export class Gateway {
       onProgress:
         progressToken === undefined
           ? undefined
-          : (p) => void ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken } }).catch(() => undefined),
+          : (p) => {
+              progressSent = progressSent.then(() => ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken } })).catch(() => undefined);
+            },
     };
     const run = async () => {
       await runPipeline(this.stages, rc);
+      if (rc.onProgress) {
+        // The SDK dispatches an upstream's notifications a tick later than the response that
+        // follows them: let the last progress notifications arrive before answering.
+        await new Promise((resolve) => setImmediate(resolve));
+        await progressSent;
+      }
       if (rc.error) throw toProtocolError(rc.error);
       return rc.result;
     };

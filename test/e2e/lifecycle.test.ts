@@ -47,7 +47,7 @@ describe("upstream lifecycle", () => {
       await waitFor("failed state", () => auditRecords(s).some((r) => r.kind === "server" && r.event === "failed"), 20_000);
       const tools = await c.client.listTools();
       assert.equal(tools.tools.length, 0);
-      await assert.rejects(c.client.callTool({ name: "fixture__echo", arguments: { text: "x" } }), /Unknown tool/);
+      await assert.rejects(c.client.callTool({ name: "fixture__echo", arguments: { text: "x" } }), /server 'fixture' has failed: .*Connection closed/);
     } finally {
       await c.close();
       s.cleanup();

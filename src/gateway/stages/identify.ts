@@ -66,7 +66,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
 function unknown(catalog: Catalog, kind: string, exposed: string): GatewayError {
   const upstream = catalog.upstreamOf(exposed);
   if (upstream && upstream.state !== "ready") {
-    return new GatewayError(ErrorCodes.unavailable, `server '${upstream.name}' is ${upstream.state}${upstream.lastError ? `: ${upstream.lastError}` : ""}`);
+    return new GatewayError(ErrorCodes.unavailable, `server '${upstream.name}' ${upstream.state === "failed" ? "has failed" : `is ${upstream.state}`}${upstream.lastError ? `: ${upstream.lastError}` : ""}`);
   }
   return new GatewayError(ErrorCodes.invalidParams, `Unknown ${kind}: ${exposed}`);
 }
