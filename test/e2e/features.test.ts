@@ -79,6 +79,52 @@ describe("server control", () => {
   });
 });
 
+describe("naming", () => {
+  test("a configured separator names tools <server><sep><tool>; rules still judge mcp__<server>__<tool>", async () => {
+    const s = scratch({ permissions: { allow: ["mcp__gh__create_issue"], deny: ["mcp__*__delete*"] }, mcpServers: { gh: fixture() }, gateway: { separator: "." } });
+    const c = await connect(s);
+    try {
+      const names = (await c.client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes("gh.create_issue") && names.includes("gh.echo"));
+      assert.ok(!names.includes("gh.create_issue__delete_all") && !names.includes("gh.delete_repo"));
+      assert.ok((await c.client.callTool({ name: "gh.create_issue", arguments: {} })).content);
+    } finally {
+      await c.close();
+      s.cleanup();
+    }
+  });
+
+  test("single-server mode exposes tools under their own names, judged by their canonical names", async () => {
+    const s = scratch({ permissions: { allow: ["mcp__only__echo"], deny: ["mcp__*__delete*"] }, mcpServers: { only: fixture() }, gateway: { prefix: false } });
+    const c = await connect(s);
+    try {
+      const names = (await c.client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes("echo") && !names.some((n) => n.includes("only")));
+      assert.ok(!names.includes("delete_repo") && !names.includes("create_issue__delete_all"));
+      const r = await c.client.callTool({ name: "echo", arguments: { text: "solo" } });
+      assert.deepEqual(r.content, [{ type: "text", text: "echo: solo" }]);
+      const decided = auditRecords(s).find((r) => r.event === "decided" && r.kind === "call");
+      assert.equal(decided?.tool, "mcp__only__echo");
+    } finally {
+      await c.close();
+      s.cleanup();
+    }
+  });
+
+  test("settings with two servers and prefix:false, or a server name with the separator, are refused", () => {
+    const two = scratch({ mcpServers: { a: fixture(), b: fixture() }, gateway: { prefix: false } });
+    const r = cli(two, ["run", "--settings", two.settingsFile]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /prefix/);
+    two.cleanup();
+    const smuggle = scratch({ mcpServers: { "evil__x": fixture() } });
+    const q = cli(smuggle, ["run", "--settings", smuggle.settingsFile]);
+    assert.equal(q.code, 2);
+    assert.match(q.stderr, /mcpServers\.evil__x|'__'/);
+    smuggle.cleanup();
+  });
+});
+
 describe("protocol features", () => {
   test("long tool lists are paginated with cursors the gateway issues", async () => {
     const s = scratch({ permissions: { allow: ["mcp__fixture"] }, mcpServers: { fixture: fixture({ env: { FIXTURE_MANY_TOOLS: "120" } }) }, gateway: { pageSize: 50 } });

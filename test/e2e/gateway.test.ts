@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { auditRecords, cli, connect, EVERYTHING, FILESYSTEM, FIXTURE, MEMORY, scratch, type Connected, type Scratch } from "./harness.js";
+import { auditRecords, cli, connect, waitFor, EVERYTHING, FILESYSTEM, FIXTURE, MEMORY, scratch, type Connected, type Scratch } from "./harness.js";
 
 const SECRET = "s3cr3t-token-value-1234";
 
@@ -15,7 +15,7 @@ describe("a gateway in front of server-everything, -filesystem, -memory and the 
   before(async () => {
     s = scratch({
       permissions: {
-        allow: ["mcp__everything__echo", "mcp__everything__get-sum", "mcp__fs__list_directory", "mcp__memory__read_graph", "mcp__fixture__create_issue", "mcp__fixture__echo"],
+        allow: ["mcp__everything__echo", "mcp__everything__get-sum", "mcp__everything__toggle-subscriber-updates", "mcp__fs__list_directory", "mcp__memory__read_graph", "mcp__fixture__create_issue", "mcp__fixture__echo"],
         deny: ["mcp__*__delete*", "mcp__everything__get-env", "mcp__fs__write_file"],
       },
       mcpServers: {
@@ -108,6 +108,26 @@ describe("a gateway in front of server-everything, -filesystem, -memory and the 
     assert.equal(read.contents[0]!.uri, resources[0]!.uri);
     const fixtureRead = await modern.client.readResource({ uri: "fixture://hello" });
     assert.deepEqual(fixtureRead.contents, [{ uri: "fixture://hello", text: "hello from the fixture" }]);
+  });
+
+  test("completions are routed to the prompt's server under its upstream name", async () => {
+    const r = await legacy.client.complete({ ref: { type: "ref/prompt", name: "everything__completable-prompt" }, argument: { name: "department", value: "S" } });
+    assert.deepEqual(r.completion.values, ["Sales", "Support"]);
+  });
+
+  test("resource subscriptions, resources/updated and upstream log messages reach the client", async () => {
+    const logs: { logger?: string; data?: unknown }[] = [];
+    const updated: string[] = [];
+    legacy.client.setNotificationHandler("notifications/message", (n) => void logs.push(n.params as { logger?: string; data?: unknown }));
+    legacy.client.setNotificationHandler("notifications/resources/updated", (n) => void updated.push(n.params.uri));
+    await legacy.client.setLoggingLevel("debug");
+    const uri = (await legacy.client.listResources()).resources.find((r) => r.uri.startsWith("demo://"))?.uri;
+    assert.ok(uri, "server-everything lists demo:// resources");
+    await legacy.client.subscribeResource({ uri });
+    await waitFor("the subscribe acknowledgement log", () => logs.find((l) => String(l.data).includes(`Received Subscribe Resource request for URI: ${uri}`)));
+    assert.equal(logs.find((l) => String(l.data).includes("Received Subscribe"))?.logger, "everything", "log messages name their server");
+    await legacy.client.callTool({ name: "everything__toggle-subscriber-updates", arguments: {} }).catch(() => undefined);
+    await waitFor("a resources/updated notification", () => updated.includes(uri), 15_000);
   });
 
   test("every call is in the audit log, decision before outcome, and secrets never appear", async () => {

@@ -165,6 +165,9 @@ describe("bad input from the client", () => {
       assert.deepEqual(good.result.content, [{ type: "text", text: "echo: after the junk" }]);
       const parseError = g.messages.find((m) => (m.error as { code?: number } | undefined)?.code === -32700);
       assert.ok(parseError, "the cut-short line got a parse error");
+      const verify = cli(s, ["audit", "verify", "--dir", s.auditDir]);
+      assert.equal(verify.code, 0, "nothing already in the audit log was lost or broken");
+      assert.ok(auditRecords(s).some((r) => r.event === "rejected"), "rejected lines are recorded");
     } finally {
       g.child.stdin.end();
       await waitForExit(g.child.pid!, 10_000);
