@@ -74,6 +74,8 @@ settingsOption(
     process.stderr.write(`mcp-warden: cannot start: ${(error as Error).message}\n`);
     process.exit(error instanceof Error && error.name === "PolicyError" ? EXIT.usage : EXIT.runtime);
   }
+  // A stray rejection must not take down every session of this client; it is reported, not ignored.
+  process.on("unhandledRejection", (reason) => process.stderr.write(`mcp-warden: internal error: ${String((reason as Error)?.stack ?? reason)}\n`));
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.once(signal, () => void gateway.close(`signal ${signal}`));
   }

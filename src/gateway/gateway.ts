@@ -126,13 +126,11 @@ export class Gateway {
       },
     });
     this.transport = transport;
-    const originalClose = transport.onclose;
     this.handle = serveStdio(() => this.buildServer(), {
       transport,
       onerror: (e) => this.log(`client connection: ${e.message}`),
     });
     // serveStdio owns the transport's callbacks; learn about the end of stdin from the stream.
-    void originalClose;
     this.opts.input.once("end", () => void this.close("client closed the connection"));
     this.opts.input.once("close", () => void this.close("client closed the connection"));
     this.writeStatus();
@@ -177,7 +175,7 @@ export class Gateway {
       await this.startAll();
       return this.page("resourceTemplates", this.catalog.resourceTemplates((u) => this.serverItemsAllowed(u.name)), req.params?.cursor) as never;
     });
-    const forward = (method: ForwardedMethod) => async (req: { params?: unknown }, ctx: ServerContext) => this.handle_(method, req.params, ctx);
+    const forward = (method: ForwardedMethod) => async (req: { params?: unknown }, ctx: ServerContext) => this.forwardRequest(method, req.params, ctx);
     server.setRequestHandler("tools/call", forward("tools/call") as never);
     server.setRequestHandler("prompts/get", forward("prompts/get") as never);
     server.setRequestHandler("resources/read", forward("resources/read") as never);
@@ -207,7 +205,7 @@ export class Gateway {
   }
 
   /** Runs one forwarded request through the pipeline and turns its end into a result or an error. */
-  private async handle_(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext) {
+  private async forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext) {
     const params = (rawParams ?? {}) as Record<string, unknown>;
     const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
     if (method !== "completion/complete") await this.startAll();
@@ -286,11 +284,12 @@ export class Gateway {
     return this.policy.decideServerItems(server).decision !== "deny";
   }
 
-  /** Starts every upstream not yet started (lazy ones on first use); waits, bounded, for them. */
+  /**
+   * Starts every upstream never started (lazy ones on first use) and waits, bounded, for those
+   * starting. A crashed server waiting out its restart backoff is not hurried by client traffic.
+   */
   private async startAll(): Promise<void> {
-    const waits = [...this.upstreams.values()]
-      .filter((u) => u.state !== "ready" && u.state !== "failed")
-      .map((u) => u.ensureStarted().catch(() => undefined));
+    const waits = [...this.upstreams.values()].map((u) => u.startIfIdle()).filter((p) => p !== undefined);
     if (!waits.length) return;
     const limit = Math.min(this.opts.settings.gateway.callTimeoutMs, 30_000);
     let timer: NodeJS.Timeout | undefined;

@@ -98,6 +98,13 @@ export class Upstream extends EventEmitter {
     return this.starting;
   }
 
+  /** Starts a never-started server, or joins a start under way; undefined when neither applies. */
+  startIfIdle(): Promise<void> | undefined {
+    if (this.starting) return this.starting.catch(() => undefined);
+    if (this.state === "stopped" && !this.stopping) return this.ensureStarted().catch(() => undefined);
+    return undefined;
+  }
+
   private unavailableMessage() {
     return `server '${this.name}' is unavailable${this.lastError ? `: ${this.lastError}` : ""}`;
   }
