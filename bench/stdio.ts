@@ -6,16 +6,19 @@ import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { CLI, FIXTURE, type Scratch } from "../test/e2e/harness.js";
 
-export type Side = "direct" | "gateway";
+/** How the client reaches the fixture: directly, or through `mcp-warden run`. */
+export type Route = "direct" | "gateway";
 
 export interface Conn {
-  side: Side;
+  /** What this connection is called in the results. */
+  label: string;
+  route: Route;
   client: Client;
   /** Pid of the process the client talks to (the fixture, or the gateway). */
   pid: number;
   /** One trivial tool call; throws unless the echo came back. */
   call(): Promise<void>;
-  /** Pids whose CPU time counts for this side, besides the benchmark process itself. */
+  /** Pids whose CPU time counts for this connection, besides the benchmark process itself. */
   servicePids(): number[];
   stderr(): string;
   close(): Promise<void>;
@@ -25,9 +28,9 @@ const TEXT = "hello";
 const EXPECTED = `echo: ${TEXT}`;
 
 /** Connects an SDK client (legacy era, the default) directly to the fixture or to a gateway in front of it. */
-export async function open(side: Side, s: Scratch): Promise<Conn> {
+export async function open(route: Route, s: Scratch, label: string = route): Promise<Conn> {
   const transport =
-    side === "direct"
+    route === "direct"
       ? new StdioClientTransport({ command: process.execPath, args: [FIXTURE], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" })
       : new StdioClientTransport({ command: process.execPath, args: [CLI, "run", "--settings", s.settingsFile], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" });
   let stderr = "";
@@ -35,23 +38,29 @@ export async function open(side: Side, s: Scratch): Promise<Conn> {
     if (stderr.length < 65_536) stderr += d.toString();
   });
   const client = new Client({ name: "warden-bench", version: "1.0.0" }, { capabilities: {} });
-  await client.connect(transport, { timeout: 30_000 });
+  try {
+    await client.connect(transport, { timeout: 30_000 });
+  } catch (error) {
+    await transport.close().catch(() => undefined);
+    throw new Error(`${label}: cannot connect: ${(error as Error).message}\n${stderr}`, { cause: error });
+  }
   const pid = transport.pid;
-  if (pid === null) throw new Error(`${side}: no child process after connect`);
-  const name = side === "direct" ? "echo" : "fixture__echo";
+  if (pid === null) throw new Error(`${label}: no child process after connect`);
+  const name = route === "direct" ? "echo" : "fixture__echo";
   const params = { name, arguments: { text: TEXT } };
   let upstreamPid: number | undefined;
   return {
-    side,
+    label,
+    route,
     client,
     pid,
     async call() {
       const r = await client.callTool(params);
       const first = (r.content as { type: string; text?: string }[] | undefined)?.[0];
-      if (r.isError || first?.text !== EXPECTED) throw new Error(`${side}: unexpected tool result ${JSON.stringify(r).slice(0, 300)}`);
+      if (r.isError || first?.text !== EXPECTED) throw new Error(`${label}: unexpected tool result ${JSON.stringify(r).slice(0, 300)}`);
     },
     servicePids() {
-      if (side === "direct") return [pid];
+      if (route === "direct") return [pid];
       upstreamPid ??= childPids(pid)[0];
       return upstreamPid === undefined ? [pid] : [pid, upstreamPid];
     },
@@ -109,9 +118,9 @@ export async function throughput(conn: Conn, total: number, inflight: number): P
 }
 
 /** Time from spawning to the first tool result, in milliseconds; closes the connection after. */
-export async function startupMs(side: Side, s: Scratch): Promise<number> {
+export async function startupMs(route: Route, s: Scratch): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const conn = await open(side, s);
+  const conn = await open(route, s);
   try {
     await conn.call();
     return Number(process.hrtime.bigint() - t0) / 1e6;
