@@ -43,6 +43,9 @@ export class AuditLog {
   #fsyncInFlight = false;
   #failure: Error | undefined;
   #closed = false;
+  /** Chained but not yet written (appendSoon), oldest first. */
+  #pending: string[] = [];
+  #flushScheduled = false;
 
   private constructor(file: string, fd: number, redactor: Redactor, fsyncIntervalMs: number) {
     this.file = file;
@@ -64,7 +67,7 @@ export class AuditLog {
     try {
       // Not redacted: it holds only our own file name and a hash, and a short numeric secret that
       // happened to occur in a file name must not break the link verify depends on.
-      log.#write({ kind: "gateway", event: SEGMENT_START_EVENT, detail: { previousSegment: previous?.name ?? null, previousHash: previous?.lastHash ?? null } }, false);
+      log.#write({ kind: "gateway", event: SEGMENT_START_EVENT, detail: { previousSegment: previous?.name ?? null, previousHash: previous?.lastHash ?? null } }, false, true);
       syncDirectory(dir);
     } catch (e) {
       log.#closed = true;
@@ -80,35 +83,71 @@ export class AuditLog {
 
   /** Writes one record (redacted) into the kernel before returning it. Throws when closed or failed. */
   append(entry: AuditEntry): AuditRecord {
-    return this.#write(entry, this.#redactor.active);
+    return this.#write(entry, this.#redactor.active, true);
   }
 
-  #write(entry: AuditEntry, redact: boolean): AuditRecord {
+  /**
+   * Chains one record now and writes it within the current turn of the event loop, together with
+   * whatever is written next. For records nothing waits on (a call's outcome): the response need
+   * not wait for a disk write. `close()` writes what is pending.
+   */
+  appendSoon(entry: AuditEntry): AuditRecord {
+    const record = this.#write(entry, this.#redactor.active, false);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        if (this.#closed || this.#failure) return;
+        try {
+          this.#flush();
+        } catch {
+          // #flush recorded the failure: every later append throws, so nothing is lost silently.
+        }
+      });
+    }
+    return record;
+  }
+
+  #write(entry: AuditEntry, redact: boolean, now: boolean): AuditRecord {
     if (this.#closed) throw new Error(`audit log ${this.file} is closed`);
     if (this.#failure) throw new Error(`audit log ${this.file} failed and accepts no more records: ${this.#failure.message}`, { cause: this.#failure });
     if (typeof entry !== "object" || entry === null || !isAuditKind(entry.kind))
       throw new TypeError(`audit entry has an invalid kind: ${JSON.stringify((entry as { kind?: unknown } | null)?.kind) ?? "undefined"}`);
-    const clean = redact ? (this.#redactor.value(entry) as AuditEntry) : entry;
-    const record = buildRecord(this.#seq, new Date().toISOString(), clean, this.#prev);
+    const time = new Date().toISOString();
+    let record = buildRecord(this.#seq, time, entry, this.#prev);
     // Serialization errors (a BigInt, a cycle) throw here, before anything is written.
-    const line = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
+    let text = JSON.stringify(record);
+    if (redact && this.#redactor.mayContain(text)) {
+      record = buildRecord(this.#seq, time, this.#redactor.value(entry) as AuditEntry, this.#prev);
+      text = JSON.stringify(record);
+    }
+    this.#pending.push(`${text}\n`);
+    this.#prev = hashLine(text);
+    this.#seq++;
+    if (now) this.#flush();
+    return record;
+  }
+
+  /** Writes every chained record not yet written, in order, in one write. */
+  #flush(): void {
+    if (!this.#pending.length) return;
+    const buf = Buffer.from(this.#pending.length === 1 ? this.#pending[0]! : this.#pending.join(""), "utf8");
+    this.#pending = [];
     try {
-      writeAll(this.#fd, line);
+      writeAll(this.#fd, buf);
       if (this.#fsyncEveryAppend) fsyncSync(this.#fd);
     } catch (e) {
       // The file may now end in a partial line; continuing the chain after it would hide that.
       this.#failure = e as Error;
       throw e;
     }
-    this.#prev = hashLine(line.subarray(0, line.length - 1));
-    this.#seq++;
     if (!this.#fsyncEveryAppend) this.#dirty = true;
-    return record;
   }
 
   /** fsyncs and closes. Idempotent. Throws if the final fsync fails (records may not be on disk). */
   close(): void {
     if (this.#closed) return;
+    if (!this.#failure) this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
     try {

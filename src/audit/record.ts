@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 // The audit record format: one JSON object per line, each chained to the line before it by SHA-256.
 // Pure: nothing here touches the file system, so the writer, the reader and verify share one definition.
 import { createHash } from "node:crypto";
@@ -90,8 +91,11 @@ export function buildRecord(seq: number, time: string, entry: AuditEntry, prev: 
 }
 
 /** SHA-256 hex of a line's bytes (without its newline). Strings are hashed as UTF-8. */
+// crypto.hash (Node >= 20.12) skips the Hash object; fall back for older 20.x.
+const oneShot = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: "hex") => string }).hash;
+
 export function hashLine(line: string | Uint8Array): string {
-  return createHash("sha256").update(line).digest("hex");
+  return oneShot ? oneShot("sha256", line, "hex") : createHash("sha256").update(line).digest("hex");
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;

@@ -8,12 +8,21 @@ export const MIN_SECRET_LENGTH = 4;
 export interface Redactor {
   /** False when there is nothing to redact; callers skip the walk entirely. */
   readonly active: boolean;
+  /**
+   * Whether JSON text may contain a secret. False means the walk can be skipped: a secret occurs
+   * in a value exactly when it occurs in that value's JSON form, unless JSON escapes one of its
+   * characters (quote, backslash, control or lone surrogate), and such secrets always answer true.
+   */
+  mayContain(json: string): boolean;
   string(s: string): string;
   /** A redacted, JSON-shaped copy of `value` (toJSON applied, like JSON.stringify). Never mutates. */
   value(value: unknown): unknown;
 }
 
-const IDENTITY: Redactor = { active: false, string: (s) => s, value: (v) => v };
+const IDENTITY: Redactor = { active: false, mayContain: () => false, string: (s) => s, value: (v) => v };
+
+/** Characters JSON.stringify escapes, so the secret would not appear verbatim in JSON text. */
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Compiles the secret values into one matcher: escaped, longest first, so a secret that contains another is removed whole. */
 export function compileRedactor(secrets: readonly string[] | undefined): Redactor {
@@ -23,7 +32,9 @@ export function compileRedactor(secrets: readonly string[] | undefined): Redacto
   const re = new RegExp(usable.map(escapeRegExp).join("|"), "g");
   // String.prototype.replace resets lastIndex of a global RegExp, so sharing `re` is safe.
   const string = (s: string) => s.replace(re, REDACTED);
-  return { active: true, string, value: (v) => walk(v, string, new Set()) };
+  const test = new RegExp(re.source);
+  const mayContain = usable.some((u) => JSON_ESCAPED.test(u)) ? () => true : (json: string) => test.test(json);
+  return { active: true, mayContain, string, value: (v) => walk(v, string, new Set()) };
 }
 
 /** Pure: a redacted copy of `value`. Compile a Redactor instead when redacting repeatedly. */
@@ -57,8 +68,10 @@ function walk(v: unknown, redact: (s: string) => string, ancestors: Set<object>)
       const base = redact(k);
       let key = base;
       for (let n = 2; Object.prototype.hasOwnProperty.call(out, key); n++) key = `${base}#${n}`;
-      // defineProperty: a "__proto__" key from parsed JSON must stay data, not replace the prototype.
-      Object.defineProperty(out, key, { value: walk(x, redact, ancestors), enumerable: true, writable: true, configurable: true });
+      // defineProperty for "__proto__" only: that key from parsed JSON must stay data, not replace the
+      // prototype; using it for every key would push each copy into V8's slow object mode.
+      if (key === "__proto__") Object.defineProperty(out, key, { value: walk(x, redact, ancestors), enumerable: true, writable: true, configurable: true });
+      else out[key] = walk(x, redact, ancestors);
     }
     return out;
   } finally {

@@ -73,7 +73,7 @@ export class InputBroker {
       await Promise.race([flow.done, woke]);
       flow.wake = undefined;
       if (flow.outcome) {
-        this.finish(flow, new GatewayError(ErrorCodes.cancelled, "the call finished before the input was given"));
+        this.finish(flow, "the call finished before the input was given");
         if (flow.outcome.error !== undefined) throw flow.outcome.error;
         return flow.outcome.value as T;
       }
@@ -91,7 +91,7 @@ export class InputBroker {
         inputRequests[key] = input.request;
       }
       clearTimeout(flow.timer);
-      flow.timer = setTimeout(() => this.finish(flow, new GatewayError(ErrorCodes.timeout, "the client did not answer in time")), FLOW_TTL_SECONDS * 1000);
+      flow.timer = setTimeout(() => this.finish(flow, "the client did not answer in time", ErrorCodes.timeout), FLOW_TTL_SECONDS * 1000);
       flow.timer.unref();
       const requestState = await this.codec.mint({ flow: flow.id }, ctx);
       return { resultType: "input_required", inputRequests, requestState };
@@ -124,9 +124,13 @@ export class InputBroker {
     });
   }
 
-  private finish(flow: Flow, reason: Error) {
+  private finish(flow: Flow, why: string, code: number = ErrorCodes.cancelled) {
     clearTimeout(flow.timer);
-    for (const input of [...flow.queued, ...flow.asked.values()]) input.reject(reason);
+    // Built only when something waits: this runs at the end of every call.
+    if (flow.queued.length || flow.asked.size) {
+      const reason = new GatewayError(code, why);
+      for (const input of [...flow.queued, ...flow.asked.values()]) input.reject(reason);
+    }
     flow.queued = [];
     flow.asked.clear();
     this.flows.delete(flow.id);

@@ -340,3 +340,43 @@ describe("verifyAudit detects tampering and names the first broken record", () =
     assert.deepEqual(verifyAudit(dir), { ok: true, segments: 1, records: 2 });
   });
 });
+
+describe("appendSoon", () => {
+  test("chains at once, writes within the event-loop turn in order with the next append, and close writes what is pending", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "warden-audit-soon-"));
+    try {
+      const log = AuditLog.open({ dir, fsyncIntervalMs: 1000 });
+      const lines = () => readFileSync(log.file, "utf8").split("\n").filter(Boolean);
+      const a = log.appendSoon({ kind: "call", event: "completed", id: "a" });
+      assert.equal(lines().length, 1, "only the segment start is on disk yet");
+      const b = log.append({ kind: "call", event: "decided", id: "b" });
+      assert.deepEqual(lines().map((l) => JSON.parse(l).id), [undefined, "a", "b"], "the pending record is written first, in chain order");
+      assert.equal(b.seq, a.seq + 1);
+      log.appendSoon({ kind: "call", event: "completed", id: "c" });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(lines().length, 4, "written by the end of the turn");
+      log.appendSoon({ kind: "call", event: "completed", id: "d" });
+      log.close();
+      assert.equal(lines().at(-1) && JSON.parse(lines().at(-1)!).id, "d");
+      assert.equal(verifyAudit(dir).ok, true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a secret in a record is redacted whether the quick check or the walk finds it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "warden-audit-soon-"));
+    try {
+      const log = AuditLog.open({ dir, fsyncIntervalMs: 1000, secrets: ["tok-12345", 'with"quote'] });
+      log.append({ kind: "call", arguments: { plain: "x tok-12345 y", nested: [{ q: 'a with"quote b' }] } });
+      log.append({ kind: "call", arguments: { nothing: "clean" } });
+      log.close();
+      const text = readFileSync(log.file, "utf8");
+      assert.ok(!text.includes("tok-12345") && !text.includes('with\\"quote'));
+      assert.match(text, /x \[REDACTED\] y/);
+      assert.match(text, /"nothing":"clean"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -41,7 +41,8 @@ export function auditOutcomeStage({ audit }: StageServices): Stage {
       // Requests that never reached forward were fully recorded by the decision record.
       if (ctx.verdict?.decision !== "allow" || (!ctx.result && !ctx.forwardAttempted)) return;
       const isToolError = ctx.result?.isError === true;
-      audit.append({
+      // The decision was written before forwarding; the outcome need not hold up the response.
+      audit.appendSoon({
         kind: KIND[ctx.method as keyof typeof KIND] ?? "request",
         event: "completed",
         id: ctx.id,
