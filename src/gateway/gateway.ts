@@ -165,15 +165,20 @@ export class Gateway {
     server.setRequestHandler("tools/list", async (req, ctx) => this.listTools(req.params?.cursor, ctx));
     server.setRequestHandler("prompts/list", async (req) => {
       await this.startAll();
-      return this.page("prompts", this.catalog.prompts((u) => this.serverItemsAllowed(u.name)), req.params?.cursor);
+      return this.page("prompts", this.catalog.prompts((u) => this.serverItemsAllowed(u.name)), req.params?.cursor, "prompts/list");
     });
     server.setRequestHandler("resources/list", async (req) => {
       await this.startAll();
-      return this.page("resources", this.catalog.resources((u) => this.serverItemsAllowed(u.name)), req.params?.cursor);
+      return this.page("resources", this.catalog.resources((u) => this.serverItemsAllowed(u.name)), req.params?.cursor, "resources/list");
     });
     server.setRequestHandler("resources/templates/list", async (req) => {
       await this.startAll();
-      return this.page("resourceTemplates", this.catalog.resourceTemplates((u) => this.serverItemsAllowed(u.name)), req.params?.cursor) as never;
+      const templates = this.catalog.resourceTemplates((u) => this.serverItemsAllowed(u.name));
+      return this.page("resourceTemplates", templates, req.params?.cursor, "resources/templates/list") as never;
+    });
+    // The client's roots changed: tell every upstream (2025 era; 2026-07-28 servers ask per call).
+    server.setNotificationHandler("notifications/roots/list_changed", async () => {
+      for (const u of this.upstreams.values()) await u.notify("notifications/roots/list_changed");
     });
     const forward = (method: ForwardedMethod) => async (req: { params?: unknown }, ctx: ServerContext) => this.forwardRequest(method, req.params, ctx);
     server.setRequestHandler("tools/call", forward("tools/call") as never);
@@ -258,14 +263,13 @@ export class Gateway {
       if (v.decision === "deny") hidden++;
       return v.decision !== "deny";
     });
-    if (cursor === undefined) {
-      this.audit.append({ kind: "list", method: "tools/list", detail: { listed: tools.length, hidden } });
-    }
+    if (cursor === undefined) this.audit.append({ kind: "list", method: "tools/list", detail: { listed: tools.length, hidden } });
     return this.page("tools", tools, cursor);
   }
 
   /** Pages a merged list; the cursor carries an offset and the list generation it belongs to. */
-  private page<K extends string, T>(key: K, items: T[], cursor: string | undefined): { [P in K]: T[] } & { nextCursor?: string } {
+  private page<K extends string, T>(key: K, items: T[], cursor: string | undefined, audited?: string): { [P in K]: T[] } & { nextCursor?: string } {
+    if (audited && cursor === undefined) this.audit.append({ kind: "list", method: audited, detail: { listed: items.length } });
     const size = this.opts.settings.gateway.pageSize;
     let offset = 0;
     if (cursor !== undefined) {

@@ -318,7 +318,7 @@ export class Upstream extends EventEmitter {
   }
 
   async notify(method: string, params?: Record<string, unknown>) {
-    if (this.state !== "ready" || !this.client) return;
+    if (this.state !== "ready" || !this.client || this.client.getProtocolEra?.() === "modern") return;
     await this.client.notification({ method, params } as never).catch(() => undefined);
   }
 

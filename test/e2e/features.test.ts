@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { auditRecords, cli, connect, EVERYTHING, FIXTURE, scratch, waitFor } from "./harness.js";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { auditRecords, CLI, cli, connect, EVERYTHING, FIXTURE, scratch, waitFor } from "./harness.js";
 
 const fixture = (extra: Record<string, unknown> = {}) => ({ command: process.execPath, args: [FIXTURE], ...extra });
 
@@ -217,6 +219,33 @@ describe("protocol features", () => {
       assert.deepEqual(r.content, [{ type: "text", text: "echo: era" }]);
     } finally {
       await c.close();
+      s.cleanup();
+    }
+  });
+
+  test("the client's roots reach a 2025 upstream, and roots/list_changed makes it ask again", async () => {
+    const s = scratch({ permissions: { allow: ["mcp__everything"] }, mcpServers: { everything: { command: process.execPath, args: [EVERYTHING] } } });
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "run", "--settings", s.settingsFile], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" });
+    const client = new Client({ name: "roots-client", version: "1" }, { capabilities: { roots: { listChanged: true } } });
+    let roots = [{ uri: "file:///first", name: "first" }];
+    let asked = 0;
+    client.setRequestHandler("roots/list", async () => {
+      asked++;
+      return { roots };
+    });
+    await client.connect(transport);
+    try {
+      await client.listTools();
+      const first = await client.callTool({ name: "everything__get-roots-list", arguments: {} });
+      assert.match(JSON.stringify(first.content), /file:\/\/\/first/);
+      const before = asked;
+      roots = [{ uri: "file:///second", name: "second" }];
+      await client.sendRootsListChanged();
+      await waitFor("the upstream to ask for roots again", () => asked > before);
+      const second = await client.callTool({ name: "everything__get-roots-list", arguments: {} });
+      assert.match(JSON.stringify(second.content), /file:\/\/\/second/);
+    } finally {
+      await client.close();
       s.cleanup();
     }
   });
