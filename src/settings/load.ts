@@ -1,6 +1,7 @@
 // Reading settings files: strict JSON, then the schema, then the layers in precedence order.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ParseErrorCode, visit } from "jsonc-parser";
 import type * as z from "zod/v4";
 import { SettingsError, joinPath, settingsErrorFromZod } from "./errors.js";
 import { settingsFiles } from "./paths.js";
@@ -145,7 +146,7 @@ function ioError(file: string, err: unknown): SettingsError {
 }
 
 // JSON.parse keeps a `__proto__` key as an own property, and zod drops it from records without a word;
-// our own parser refuses it, and so must the path for objects parsed elsewhere.
+// parseJson below refuses it, and so must the path for objects parsed elsewhere.
 function rejectProtoKeys(value: unknown, file: string, path: string): void {
   if (typeof value !== "object" || value === null) return;
   if (Array.isArray(value)) {
@@ -165,159 +166,160 @@ function validate<T>(value: unknown, file: string, schema: z.ZodType<T>): T {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// A strict JSON parser. JSON.parse is not enough here: its messages carry no line:column on Node 20,
-// and it silently keeps the last of two duplicate keys, so `"deny": [...], "deny": []` would quietly
-// drop rules. This parser rejects duplicates and `__proto__` keys, and says where every error is.
+// Strict JSON, read with Microsoft's jsonc-parser (the scanner behind VS Code's JSON support) set to
+// plain JSON: comments disallowed, trailing commas not allowed. JSON.parse is not enough here: its
+// messages carry no line:column on Node 20, it silently keeps the last of two duplicate keys (so
+// `"deny": [...], "deny": []` would quietly drop rules), and it keeps `__proto__` keys, which zod
+// then drops without a word. jsonc-parser's `visit` reports every token and every error with its
+// offset; on top of it we check here:
+// - the first error stops the read, reported with line:column (computed from the offset) and JSON path;
+// - a duplicate key and a `__proto__` key are refused, with the path of the key;
+// - nesting is capped at MAX_DEPTH, before the library's recursive descent could exhaust the stack;
+// - an empty file is refused, and one leading byte order mark is dropped (invalid UTF-8 was already
+//   refused in readText, before any parsing).
+// The value is built here rather than with jsonc-parser's `parse`, which assigns `obj[key] = value`:
+// for a `__proto__` key that would set the prototype. Properties are defined with defineProperty instead.
 
 const MAX_DEPTH = 64;
+
+type Frame =
+  | { kind: "object"; path: string; value: Record<string, unknown>; key: string | undefined }
+  | { kind: "array"; path: string; value: unknown[]; expectItem: boolean };
 
 export function parseJson(text: string, file: string): unknown {
   // A UTF-8 byte order mark is an editor artifact, not content.
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (src.trim() === "") throw new SettingsError(file, "", "the file is empty; write {} for no settings");
-  let pos = 0;
 
-  const fail = (what: string, at = pos, path = ""): SettingsError => {
+  const stack: Frame[] = [];
+  let root: unknown;
+  let prevToken = ""; // the first character of the last token seen, to recognise a trailing comma
+
+  // The path an error belongs to: the key or array item being read, else the innermost container.
+  const where = (): string => {
+    const top = stack.at(-1);
+    if (!top) return "";
+    if (top.kind === "object") return top.key === undefined ? top.path : joinPath(top.path, top.key);
+    return top.expectItem ? joinPath(top.path, top.value.length) : top.path;
+  };
+  const fail = (what: string, offset: number, path = where()): SettingsError => {
     let line = 1;
     let lineStart = 0;
-    for (let i = 0; i < at && i < src.length; i++)
-      if (src.charCodeAt(i) === 10) {
-        line++;
-        lineStart = i + 1;
-      }
-    return new SettingsError(file, path, `JSON syntax error: ${what}`, { line, column: at - lineStart + 1 });
+    for (let i = src.indexOf("\n"); i !== -1 && i < offset; i = src.indexOf("\n", i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    return new SettingsError(file, path, `JSON syntax error: ${what}`, { line, column: offset - lineStart + 1 });
   };
-  const describe = (i: number) => (i >= src.length ? "end of file" : `'${src[i]}'`);
-  const skipSpace = () => {
-    for (;;) {
-      const c = src[pos];
-      if (c === " " || c === "\t" || c === "\n" || c === "\r") pos++;
-      else if (c === "/" && (src[pos + 1] === "/" || src[pos + 1] === "*")) throw fail("comments are not allowed in JSON");
-      else return;
+  const seen = (offset: number) => (prevToken = src.charAt(offset));
+  const add = (value: unknown, offset: number) => {
+    // Checked on every value, before jsonc-parser recurses into it: its descent is recursive.
+    if (stack.length > MAX_DEPTH) throw fail(`nested deeper than ${MAX_DEPTH} levels`, offset);
+    const top = stack.at(-1);
+    if (!top) root = value;
+    else if (top.kind === "array") {
+      top.value.push(value);
+      top.expectItem = false;
+    } else {
+      if (top.key === undefined) throw fail("expected a property name", offset); // cannot happen: reported as an error first
+      Object.defineProperty(top.value, top.key, { value, writable: true, enumerable: true, configurable: true });
+      top.key = undefined;
     }
   };
-
-  const parseValue = (path: string, depth: number): unknown => {
-    if (depth > MAX_DEPTH) throw fail(`nested deeper than ${MAX_DEPTH} levels`, pos, path);
-    skipSpace();
-    const c = src[pos];
-    if (c === "{") return parseObject(path, depth);
-    if (c === "[") return parseArray(path, depth);
-    if (c === '"') return parseString(path);
-    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return parseNumber(path);
-    for (const [word, value] of [["true", true], ["false", false], ["null", null]] as const)
-      if (src.startsWith(word, pos)) {
-        pos += word.length;
-        return value;
-      }
-    throw fail(`unexpected ${describe(pos)}, expected a value`, pos, path);
+  const open = (offset: number, frame: Frame) => {
+    add(frame.value, offset);
+    seen(offset);
+    stack.push(frame);
+  };
+  const close = (offset: number, bracket: "}" | "]") => {
+    // jsonc-parser also ends a container at the end of the file, and reports the missing bracket only
+    // afterwards, outside it; stop here, where the path is still the container's.
+    if (src[offset] !== bracket) throw fail(`unexpected end of file, expected '${bracket}'`, offset);
+    seen(offset);
+    stack.pop();
   };
 
-  const parseObject = (path: string, depth: number): Record<string, unknown> => {
-    const obj: Record<string, unknown> = {};
-    const keyAt = new Map<string, number>();
-    pos++; // {
-    skipSpace();
-    if (src[pos] === "}") {
-      pos++;
-      return obj;
-    }
-    for (;;) {
-      skipSpace();
-      if (src[pos] !== '"')
-        throw fail(src[pos] === "}" ? "trailing comma before '}'" : `unexpected ${describe(pos)}, expected a property name in double quotes`, pos, path);
-      const keyPos = pos;
-      const key = parseString(path);
-      const keyPath = joinPath(path, key);
-      if (key === "__proto__") throw fail("'__proto__' is not allowed as a property name", keyPos, keyPath);
-      // A duplicate would silently replace the first value (a whole deny list, say); refuse instead.
-      if (keyAt.has(key)) throw fail(`duplicate property ${JSON.stringify(key)}`, keyPos, keyPath);
-      keyAt.set(key, keyPos);
-      skipSpace();
-      if (src[pos] !== ":") throw fail(`unexpected ${describe(pos)}, expected ':' after a property name`, pos, keyPath);
-      pos++;
-      obj[key] = parseValue(keyPath, depth + 1);
-      skipSpace();
-      if (src[pos] === ",") {
-        pos++;
-        continue;
-      }
-      if (src[pos] === "}") {
-        pos++;
-        return obj;
-      }
-      throw fail(`unexpected ${describe(pos)}, expected ',' or '}' after a property value`, pos, path);
-    }
+  const describe = (offset: number, length: number): string => {
+    if (offset >= src.length) return "end of file";
+    const c = src.charCodeAt(offset);
+    if (c < 0x21 || c > 0x7e) return `character U+${c.toString(16).toUpperCase().padStart(4, "0")}`;
+    return `'${src.slice(offset, offset + Math.min(Math.max(length, 1), 20))}'`;
+  };
+  // What the grammar wants next, from where the reading stopped.
+  const expected = (): string => {
+    const top = stack.at(-1);
+    if (!top) return root === undefined ? ", expected a value" : " after the end of the JSON value";
+    if (top.kind === "array") return top.expectItem ? ", expected a value" : ", expected ',' or ']' after an array item";
+    if (top.key !== undefined) return prevToken === ":" ? ", expected a value" : ", expected ':' after a property name";
+    return prevToken === "{" || prevToken === "," ? ", expected a property name in double quotes" : ", expected ',' or '}' after a property value";
+  };
+  // Scanner errors point at the start of the string; point at the offending character inside it instead.
+  const inString = (offset: number, length: number, bad: RegExp): [number, string] => {
+    const m = bad.exec(src.slice(offset, offset + length));
+    return m ? [offset + m.index, m[0]] : [offset, ""];
   };
 
-  const parseArray = (path: string, depth: number): unknown[] => {
-    const arr: unknown[] = [];
-    pos++; // [
-    skipSpace();
-    if (src[pos] === "]") {
-      pos++;
-      return arr;
-    }
-    for (;;) {
-      skipSpace();
-      if (src[pos] === "]") throw fail("trailing comma before ']'", pos, path);
-      arr.push(parseValue(joinPath(path, arr.length), depth + 1));
-      skipSpace();
-      if (src[pos] === ",") {
-        pos++;
-        continue;
+  const syntaxError = (code: ParseErrorCode, offset: number, length: number): SettingsError => {
+    switch (code) {
+      case ParseErrorCode.InvalidCommentToken:
+      case ParseErrorCode.UnexpectedEndOfComment:
+        return fail("comments are not allowed in JSON", offset);
+      case ParseErrorCode.InvalidNumberFormat:
+      case ParseErrorCode.UnexpectedEndOfNumber:
+        return fail(`invalid number ${describe(offset, length)}`, offset);
+      case ParseErrorCode.UnexpectedEndOfString:
+        return offset + length < src.length
+          ? fail("unterminated string (line break inside a string)", offset + length)
+          : fail("unterminated string", offset);
+      case ParseErrorCode.InvalidUnicode:
+        return fail("invalid \\u escape, expected 4 hex digits", inString(offset, length, /\\u(?![0-9A-Fa-f]{4})/)[0]);
+      case ParseErrorCode.InvalidEscapeCharacter: {
+        const [at, escape] = inString(offset, length, /\\[^"\\/bfnrtu]/);
+        return fail(`invalid escape '${escape}' in string`, at);
       }
-      if (src[pos] === "]") {
-        pos++;
-        return arr;
-      }
-      throw fail(`unexpected ${describe(pos)}, expected ',' or ']' after an array item`, pos, path);
+      case ParseErrorCode.InvalidCharacter:
+        return fail("control character inside a string; escape it", inString(offset, length, /[\u0000-\u001f]/)[0]);
     }
+    // The rest (InvalidSymbol, ValueExpected, PropertyNameExpected, ColonExpected, CommaExpected,
+    // EndOfFileExpected, ...) is an unexpected token; the container's closing bracket right after a comma
+    // is a trailing comma.
+    const top = stack.at(-1);
+    if (top && prevToken === "," && src[offset] === (top.kind === "array" ? "]" : "}"))
+      return fail(`trailing comma before '${src[offset]}'`, offset, top.path);
+    return fail(`unexpected ${describe(offset, length)}${expected()}`, offset);
   };
 
-  const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
-  const parseString = (path: string): string => {
-    const start = pos;
-    pos++; // opening quote
-    let out = "";
-    for (;;) {
-      const c = src[pos];
-      if (c === undefined) throw fail("unterminated string", start, path);
-      if (c === '"') {
-        pos++;
-        return out;
-      }
-      if (c === "\\") {
-        const e = src[pos + 1];
-        if (e === "u") {
-          const hex = src.slice(pos + 2, pos + 6);
-          if (!/^[0-9A-Fa-f]{4}$/.test(hex)) throw fail("invalid \\u escape, expected 4 hex digits", pos, path);
-          out += String.fromCharCode(parseInt(hex, 16));
-          pos += 6;
-        } else if (e !== undefined && Object.hasOwn(ESCAPES, e)) {
-          out += ESCAPES[e];
-          pos += 2;
-        } else throw fail(`invalid escape '\\${e ?? ""}' in string`, pos, path);
-      } else if (c.charCodeAt(0) < 0x20) {
-        throw fail(c === "\n" ? "unterminated string (line break inside a string)" : "control character inside a string; escape it", pos, path);
-      } else {
-        out += c;
-        pos++;
-      }
-    }
-  };
-
-  const parseNumber = (path: string): number => {
-    const m = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(src.slice(pos, pos + 400));
-    if (!m) throw fail(`invalid number`, pos, path);
-    const next = src[pos + m[0].length];
-    if (next !== undefined && /[0-9.eE+\-A-Za-z]/.test(next)) throw fail(`invalid number`, pos, path);
-    pos += m[0].length;
-    return Number(m[0]);
-  };
-
-  const value = parseValue("", 0);
-  skipSpace();
-  if (pos < src.length) throw fail(`unexpected ${describe(pos)} after the end of the JSON value`);
-  return value;
+  visit(
+    src,
+    {
+      onObjectBegin: (offset) => open(offset, { kind: "object", path: where(), value: {}, key: undefined }),
+      onArrayBegin: (offset) => open(offset, { kind: "array", path: where(), value: [], expectItem: true }),
+      onObjectEnd: (offset) => close(offset, "}"),
+      onArrayEnd: (offset) => close(offset, "]"),
+      onObjectProperty: (key, offset) => {
+        seen(offset);
+        const top = stack.at(-1);
+        if (top?.kind !== "object") throw fail("unexpected property name", offset); // cannot happen
+        const keyPath = joinPath(top.path, key);
+        if (key === "__proto__") throw fail("'__proto__' is not allowed as a property name", offset, keyPath);
+        // A duplicate would silently replace the first value (a whole deny list, say); refuse instead.
+        if (Object.hasOwn(top.value, key)) throw fail(`duplicate property ${JSON.stringify(key)}`, offset, keyPath);
+        top.key = key;
+      },
+      onLiteralValue: (value: unknown, offset) => {
+        seen(offset);
+        add(value, offset);
+      },
+      onSeparator: (sep, offset) => {
+        seen(offset);
+        const top = stack.at(-1);
+        if (sep === "," && top?.kind === "array") top.expectItem = true;
+      },
+      onError: (code, offset, length) => {
+        throw syntaxError(code, offset, length);
+      },
+    },
+    { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false },
+  );
+  return root;
 }

@@ -1,7 +1,7 @@
 // parseSettingsText: strict JSON and the schema, with errors that name file, path and the problem.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SettingsError, parseSettingsObject, parseSettingsText } from "../../src/settings/index.js";
+import { SettingsError, parseJson, parseSettingsObject, parseSettingsText } from "../../src/settings/index.js";
 
 const FILE = "/x/.mcp-warden/settings.json";
 
@@ -84,6 +84,37 @@ test("comments, an empty file and trailing garbage are errors", () => {
   assert.ok(fails('{} // done').message.includes("comments are not allowed"));
   assert.ok(fails("  \n").message.includes("empty"));
   assert.ok(fails("{} {}").message.includes("after the end"));
+});
+
+test("every JSON syntax error names the file, line:column and the path it was found at", () => {
+  const cases: [string, number, number, string, string][] = [
+    ['{"permissions": {"deny": ["a"],}}', 1, 32, "permissions", "trailing comma before '}'"],
+    ['{"a": {"b": 1, "b": 2}}', 1, 16, "a.b", 'duplicate property "b"'],
+    ['{"x": [1, {"__pro\\u0074o__": 1}]}', 1, 12, "x[1].__proto__", "'__proto__' is not allowed"],
+    ['{\n  "a": /* why */ 1\n}', 2, 8, "a", "comments are not allowed"],
+    ['{"a": [1, tru]}', 1, 11, "a[1]", "unexpected 'tru', expected a value"],
+    ['{"a":\u00a01}', 1, 6, "a", "unexpected character U+00A0"],
+    ['{"a": {"b": 1', 1, 14, "a", "unexpected end of file"],
+  ];
+  for (const [text, line, column, path, message] of cases) {
+    const e = fails(text);
+    assert.deepEqual([e.line, e.column, e.path], [line, column, path], `${text}: ${e.message}`);
+    assert.ok(e.message.startsWith(`${FILE}: at line ${line}, column ${column} (${path}): JSON syntax error: ${message}`), e.message);
+  }
+});
+
+test("nesting deeper than 64 levels is refused before the parser's recursion can exhaust the stack", () => {
+  assert.ok(fails("[".repeat(100_000)).message.includes("nested deeper than 64 levels"));
+  const e = fails(`{"a": ${"[".repeat(70)}1${"]".repeat(70)}}`);
+  assert.deepEqual([e.line, e.column, e.path], [1, 71, `a${"[0]".repeat(64)}`], e.message);
+  assert.ok(Array.isArray(parseJson(`${"[".repeat(65)}${"]".repeat(65)}`, FILE))); // the root and 64 levels inside it
+});
+
+test("parsed objects are plain objects with own, writable properties", () => {
+  const v = parseJson('{"a": {"b": [{"c": 1}]}}', FILE) as { a: { b: [{ c: number }] } };
+  assert.equal(Object.getPrototypeOf(v), Object.prototype);
+  assert.equal(Object.getPrototypeOf(v.a.b[0]), Object.prototype);
+  assert.deepEqual(v, { a: { b: [{ c: 1 }] } });
 });
 
 test("a file that is not an object says what it is", () => {
