@@ -9,6 +9,7 @@ import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { unenforcedServerFeature } from "../policy/unenforced.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
+import { reapOrphans } from "../upstream/orphans.js";
 import type { ServerStatus } from "../gateway/gateway.js";
 
 export interface GatewayStatus {
@@ -31,6 +32,8 @@ export interface ConfiguredStatus {
 
 export async function statusCommand(opts: { settings: ResolvedSettings; env: NodeJS.ProcessEnv; json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
   const redact = compileRedactor(opts.settings.secrets);
+  // Servers left running by a gateway that was killed outright are stopped first.
+  for (const what of reapOrphans(runtimeDir(opts.env))) process.stderr.write(`mcp-warden status: stopped ${redact.string(what)}\n`);
   const { gateways, problems } = readLiveGateways(opts.env, redact);
   for (const p of problems) process.stderr.write(`mcp-warden status: warning: ${p}\n`);
   const policy = compilePolicyOrReport(opts.settings, "status");

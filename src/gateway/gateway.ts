@@ -10,6 +10,7 @@ import { AuditLog } from "../audit/index.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
+import { reapOrphans } from "../upstream/orphans.js";
 import { unenforcedServerFeature } from "../policy/unenforced.js";
 import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
 import { Upstream } from "../upstream/upstream.js";
@@ -111,6 +112,10 @@ export class Gateway {
 
   /** Starts serving the client; eager upstreams start in the background. */
   async start(): Promise<void> {
+    for (const what of reapOrphans(runtimeDir(this.opts.env))) {
+      this.log(`stopped ${what}`);
+      this.audit.append({ kind: "server", event: "reaped", detail: { what } });
+    }
     this.audit.append({
       kind: "gateway",
       event: "started",
@@ -404,7 +409,20 @@ export class Gateway {
       const tmp = `${this.statusFile}.tmp`;
       writeFileSync(
         tmp,
-        JSON.stringify({ pid: process.pid, cwd: process.cwd(), updatedAt: new Date().toISOString(), settingsFiles: this.opts.settings.files, auditFile: this.audit.file, servers: this.status() }, null, 2),
+        JSON.stringify(
+          {
+            pid: process.pid,
+            cwd: process.cwd(),
+            updatedAt: new Date().toISOString(),
+            settingsFiles: this.opts.settings.files,
+            auditFile: this.audit.file,
+            servers: this.status(),
+            // What a later gateway must stop if this one dies without cleaning up.
+            children: [...this.upstreams.values()].flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
+          },
+          null,
+          2,
+        ),
         { mode: 0o600 },
       );
       renameSync(tmp, this.statusFile);

@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { JsonLinesTransport, type LineProblem } from "./json-lines.js";
+import { processStartTicks } from "../upstream/orphans.js";
 
 /** Variables a server gets from the gateway's environment; everything else must be configured. */
 const INHERITED_ENV = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR"];
@@ -67,6 +68,9 @@ export class ProcessTransport {
     return this.child?.pid;
   }
 
+  /** The process group and its leader's start time, for reaping after a gateway crash. */
+  group: { pgid: number; startTicks: number } | undefined;
+
   async start(): Promise<void> {
     installExitHook();
     mkdirSync(dirname(this.spec.stderrLog), { recursive: true, mode: 0o700 });
@@ -89,6 +93,8 @@ export class ProcessTransport {
     });
     const pgid = child.pid!;
     liveGroups.add(pgid);
+    const startTicks = processStartTicks(pgid);
+    if (startTicks !== undefined) this.group = { pgid, startTicks };
     child.once("exit", (code, signal) => {
       this.exitInfo = { code, signal };
       this.markExited();

@@ -57,6 +57,8 @@ export class Upstream extends EventEmitter {
   private stopping = false;
   private readyAt = 0;
   private subscription: { close(): Promise<void> } | undefined;
+  private progressCounter = 0;
+  private readonly progress = new Map<string, (p: { progress: number; total?: number; message?: string }) => void>();
   private readonly resourceSubscriptions = new Set<string>();
   /** In-flight calls, failed at once when the server dies (the SDK would also, but with a vaguer message). */
   private inflight = new Set<(error: Error) => void>();
@@ -76,6 +78,11 @@ export class Upstream extends EventEmitter {
   get transportKind(): "stdio" | "http" | "sse" {
     const t = this.server.entry.type ?? (this.server.entry.url ? "http" : "stdio");
     return t === "streamable-http" ? "http" : t;
+  }
+
+  /** This server's live process group (stdio servers), for the status file. */
+  get processGroup(): { pgid: number; startTicks: number } | undefined {
+    return this.transport instanceof ProcessTransport && !this.transport.exitInfo ? this.transport.group : undefined;
   }
 
   get capabilities() {
@@ -166,6 +173,7 @@ export class Upstream extends EventEmitter {
       this.emit("notification", n);
     });
     await client.connect(transport as Transport, { timeout: this.options.callTimeoutMs });
+    this.interceptProgress(transport as never);
     this.protocolVersion = client.getNegotiatedProtocolVersion?.();
     await this.refreshLists();
     await this.listen();
@@ -277,15 +285,28 @@ export class Upstream extends EventEmitter {
       failInflight = reject;
     });
     this.inflight.add(failInflight);
+    // Progress is taken off the wire by the interceptor below (see interceptProgress), under a token
+    // of our own; the call's timeout restarts with every progress notification.
+    let token: string | undefined;
+    let timeoutControl: { abort: AbortController; reset(): void; clear(): void; expired: Promise<never> } | undefined;
+    if (opts.onprogress) {
+      token = `warden-progress-${++this.progressCounter}`;
+      timeoutControl = resettableTimeout(timeout, opts.signal, () => new GatewayError(ErrorCodes.timeout, `server '${this.name}' did not answer ${method} within ${timeout} ms of its last progress`));
+      const onprogress = opts.onprogress;
+      this.progress.set(token, (p) => {
+        timeoutControl!.reset();
+        onprogress(p);
+      });
+      params = { ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), progressToken: token } };
+    }
     try {
       return await Promise.race([
         client.request({ method, params } as never, AnyResult, {
-          signal: opts.signal,
-          timeout,
-          onprogress: opts.onprogress,
-          resetTimeoutOnProgress: Boolean(opts.onprogress),
+          signal: timeoutControl?.abort.signal ?? opts.signal,
+          timeout: timeoutControl ? 2_147_483_647 : timeout,
         }) as Promise<Record<string, unknown>>,
         died,
+        ...(timeoutControl ? [timeoutControl.expired] : []),
       ]);
     } catch (error) {
       // The SDK fails pending requests as soon as stdout closes; wait a moment for the exit status,
@@ -301,7 +322,31 @@ export class Upstream extends EventEmitter {
       throw translated;
     } finally {
       this.inflight.delete(failInflight);
+      if (token) this.progress.delete(token);
+      timeoutControl?.clear();
     }
+  }
+
+  /**
+   * Progress notifications are handled as they come off the wire, before the SDK client sees them:
+   * the SDK dispatches a notification a tick after it arrives but forgets the request's progress
+   * handler as soon as the response arrives, so the last progress before a response was lost.
+   */
+  private interceptProgress(transport: { onmessage?: (m: never, extra?: never) => void }) {
+    const sdk = transport.onmessage;
+    if (!sdk) return;
+    transport.onmessage = (message: never, extra?: never) => {
+      const m = message as { method?: string; params?: { progressToken?: unknown } };
+      if (m.method === "notifications/progress" && typeof m.params?.progressToken === "string") {
+        const handler = this.progress.get(m.params.progressToken);
+        if (handler) {
+          const { progressToken: _t, ...p } = m.params as { progressToken: string; progress: number; total?: number; message?: string };
+          handler(p);
+          return;
+        }
+      }
+      sdk(message, extra);
+    };
   }
 
   private markBroken(why: string) {
@@ -390,6 +435,35 @@ export class Upstream extends EventEmitter {
     this.state = "stopped";
     this.emit("state");
   }
+}
+
+/** A timeout that restarts on demand, aborting the request (so the server is told) when it fires. */
+function resettableTimeout(ms: number, outer: AbortSignal | undefined, error: () => Error) {
+  const abort = new AbortController();
+  let fail!: (e: Error) => void;
+  const expired = new Promise<never>((_, reject) => (fail = reject));
+  expired.catch(() => undefined);
+  const fire = () => {
+    const e = error();
+    fail(e);
+    abort.abort(e);
+  };
+  let timer = setTimeout(fire, ms);
+  const onOuterAbort = () => abort.abort(outer?.reason);
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  if (outer?.aborted) abort.abort(outer.reason);
+  return {
+    abort,
+    expired,
+    reset() {
+      clearTimeout(timer);
+      timer = setTimeout(fire, ms);
+    },
+    clear() {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onOuterAbort);
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref());

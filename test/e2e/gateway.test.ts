@@ -132,10 +132,14 @@ describe("a gateway in front of server-everything, -filesystem, -memory and the 
 
   test("every call is in the audit log, decision before outcome, and secrets never appear", async () => {
     await legacy.client.callTool({ name: "fixture__echo", arguments: { text: `token=${SECRET}` } });
-    const records = auditRecords(s);
-    const decided = records.filter((r) => r.kind === "call" && r.event === "decided" && r.tool === "mcp__fixture__echo");
-    assert.ok(decided.length >= 1);
-    const last = decided.at(-1)!;
+    const decidedNow = auditRecords(s).filter((r) => r.kind === "call" && r.event === "decided" && r.tool === "mcp__fixture__echo");
+    assert.ok(decidedNow.length >= 1, "the decision is on disk by the time the result arrives");
+    const last = decidedNow.at(-1)!;
+    // The outcome is written just after the response: wait for it.
+    const records = await waitFor("the outcome record", () => {
+      const all = auditRecords(s);
+      return all.some((r) => r.event === "completed" && r.id === last.id) && all;
+    });
     assert.equal(last.decision, "allow");
     assert.equal(last.rule, "mcp__fixture__echo");
     assert.deepEqual(last.client, { name: "e2e-client", version: "1.0.0" });

@@ -1,12 +1,21 @@
 // End to end: upstream crashes, restarts, timeouts, progress, cancellation, bad messages and
 // shutdown, with the real mcp-warden process and the fixture server.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { alive, auditRecords, cli, connect, FIXTURE, INIT, rawGateway, scratch, waitFor, waitForExit } from "./harness.js";
 
 const ALLOW_ALL_FIXTURE = { allow: ["mcp__fixture"] };
+const fixture = (env: Record<string, string>) => ({ command: process.execPath, args: [FIXTURE], env });
+const readOr = (file: string) => {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+};
 
 describe("upstream lifecycle", () => {
   test("a crash fails the in-flight call at once with a clear error, and the server is restarted", async () => {
@@ -63,8 +72,9 @@ describe("upstream lifecycle", () => {
         assert.match(e.message, /did not answer tools\/call within 300 ms/);
         return true;
       });
-      const outcome = auditRecords(s).find((r) => r.event === "completed" && r.tool === "mcp__fixture__slow");
-      assert.equal(outcome?.outcome, "timeout");
+      // Outcome records are written just after the response, so wait for it.
+      const outcome = await waitFor("the outcome record", () => auditRecords(s).find((r) => r.event === "completed" && r.tool === "mcp__fixture__slow"));
+      assert.equal(outcome.outcome, "timeout");
     } finally {
       await c.close();
       s.cleanup();
@@ -138,6 +148,40 @@ describe("upstream lifecycle", () => {
     await waitForExit(serverPid, 5_000);
     await waitForExit(grandchild, 5_000);
     s.cleanup();
+  });
+});
+
+describe("after a gateway is killed outright", () => {
+  test("its servers outlive it, and the next `mcp-warden status` or gateway stops them (and nothing else)", async () => {
+    const s = scratch({
+      permissions: ALLOW_ALL_FIXTURE,
+      mcpServers: { fixture: fixture({ FIXTURE_PID_FILE: "${PIDF}", FIXTURE_SPAWN_CHILD: "${GRANDF}" }) },
+    });
+    s.env.PIDF = join(s.dir, "pid");
+    s.env.GRANDF = join(s.dir, "grandchild");
+    const bystander = spawn("sleep", ["60"], { stdio: "ignore" });
+    const c = await connect(s);
+    try {
+      await c.client.listTools();
+      const serverPid = Number(await waitFor("pid file", () => readOr(s.env.PIDF!)));
+      const grandchild = Number(await waitFor("grandchild pid", () => readOr(s.env.GRANDF!)));
+      // Let the status file record the server's process group.
+      await waitFor("the status file to list the server's process group", () => cli(s, ["status", "--json", "--settings", s.settingsFile]).stdout.includes('"state": "ready"'));
+      await new Promise((r) => setTimeout(r, 200));
+      process.kill(c.transport.pid!, "SIGKILL");
+      await waitForExit(c.transport.pid!, 5000);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(alive(serverPid) && alive(grandchild), "a server that ignores the end of stdin outlives a SIGKILLed gateway");
+      const r = cli(s, ["status", "--settings", s.settingsFile]);
+      assert.match(r.stderr, /stopped server 'fixture' \(process group \d+\) of dead gateway/);
+      await waitForExit(serverPid, 5000);
+      await waitForExit(grandchild, 5000);
+      assert.ok(alive(bystander.pid!), "an unrelated process is untouched");
+    } finally {
+      bystander.kill("SIGKILL");
+      await c.close().catch(() => undefined);
+      s.cleanup();
+    }
   });
 });
 
