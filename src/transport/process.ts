@@ -1,7 +1,7 @@
 // An upstream stdio server as a child process in its own process group, so that stopping it
 // stops everything it spawned (npx -> sh -> node is the common case), with stderr to a log file.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { JsonLinesTransport, type LineProblem } from "./json-lines.js";
@@ -30,6 +30,17 @@ function installExitHook() {
   process.on("exit", () => {
     for (const pgid of liveGroups) killGroup(pgid, "SIGKILL");
   });
+}
+
+/** A chatty server must not fill the disk: past this size its log moves to `<log>.1` at the next start. */
+const MAX_LOG_BYTES = 10 * 1024 * 1024;
+
+function rotateIfLarge(file: string) {
+  try {
+    if (statSync(file).size > MAX_LOG_BYTES) renameSync(file, `${file}.1`);
+  } catch {
+    /* no log yet */
+  }
 }
 
 export function killGroup(pgid: number, signal: NodeJS.Signals) {
@@ -74,6 +85,7 @@ export class ProcessTransport {
   async start(): Promise<void> {
     installExitHook();
     mkdirSync(dirname(this.spec.stderrLog), { recursive: true, mode: 0o700 });
+    rotateIfLarge(this.spec.stderrLog);
     const logFd = openSync(this.spec.stderrLog, "a", 0o600);
     let child: ChildProcess;
     try {
