@@ -127,7 +127,10 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     autoApprove.push(...sourced(l, l.settings.autoApproveTools, "autoApproveTools"));
     if (l.settings.toolPermissions) toolPermissions.push({ value: l.settings.toolPermissions, source: src(l, "toolPermissions") });
   }
-  const defaultMode = pick(layers, (s) => s.permissions?.defaultMode)?.value ?? "default";
+  // With managed-only rules, a mode from another layer could undo them (bypassPermissions turns
+  // every ask into allow), so only the managed layer may set the mode then.
+  const modeLayers = managedRulesOnly ? layers.filter((l) => l.layer === "managed") : layers;
+  const defaultMode = pick(modeLayers, (s) => s.permissions?.defaultMode)?.value ?? "default";
   // Disabling bypass only restricts, so it counts from every layer, managed-only rules or not.
   const bypassDisabled = layers.some((l) => l.settings.permissions?.disableBypassPermissionsMode === "disable");
 

@@ -284,6 +284,15 @@ test("allowManagedPermissionRulesOnly in managed settings keeps only managed rul
   assert.ok(r.warnings.some((m) => m.startsWith(w.files.project) && m.includes("allowManagedPermissionRulesOnly")), r.warnings.join("\n"));
 });
 
+test("with allowManagedPermissionRulesOnly, only the managed layer may set defaultMode (no bypass from a project)", (t) => {
+  const w = world(t);
+  w.write(w.files.managed, { allowManagedPermissionRulesOnly: true });
+  w.write(w.files.project, { permissions: { defaultMode: "bypassPermissions" } });
+  assert.equal(w.load().policy.defaultMode, "default");
+  w.write(w.files.managed, { allowManagedPermissionRulesOnly: true, permissions: { defaultMode: "dontAsk" } });
+  assert.equal(w.load().policy.defaultMode, "dontAsk");
+});
+
 test("a managed drop-in saying allowManagedPermissionRulesOnly: false does not undo another managed file's true", (t) => {
   const w = world(t);
   w.write(w.files.managed, { allowManagedPermissionRulesOnly: true });
