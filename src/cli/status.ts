@@ -9,7 +9,9 @@ import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { unenforcedServerFeature } from "../policy/unenforced.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
-import { reapOrphans } from "../upstream/orphans.js";
+import { isAlive, reapOrphans } from "../upstream/orphans.js";
+
+export { isAlive };
 import type { ServerStatus } from "../gateway/gateway.js";
 
 export interface GatewayStatus {
@@ -138,17 +140,6 @@ export function readLiveGateways(env: NodeJS.ProcessEnv, redact: Redactor = comp
   return { gateways, problems };
 }
 
-/** Signal 0 tests for existence without touching the process. EPERM: it exists but is not ours. */
-export function isAlive(pid: number): boolean {
-  // kill(0) and kill(-n) would address process groups; only plain positive pids are asked about.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Keeps the known fields only, each checked, so a damaged or foreign file cannot inject output. */
 function normalizeStatus(raw: unknown, redact: Redactor): GatewayStatus | undefined {

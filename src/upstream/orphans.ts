@@ -26,7 +26,9 @@ export function processStartTicks(pid: number): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Signal 0 tests for existence without touching the process. EPERM: it exists but is not ours. */
+export function isAlive(pid: number): boolean {
+  // kill(0) and kill(-n) would address process groups; only plain positive pids are asked about.
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -48,7 +50,7 @@ export function reapOrphans(runDir: string): string[] {
   const reaped: string[] = [];
   for (const name of names) {
     const m = /^([1-9][0-9]{0,9})\.json$/.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || isAlive(Number(m[1]))) continue;
     const file = join(runDir, name);
     let groups: ChildGroup[] = [];
     try {
