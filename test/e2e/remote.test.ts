@@ -23,8 +23,8 @@ interface HttpFixture {
 }
 
 /** Spawns the HTTP fixture and resolves once it prints `listening <port>` (bounded). */
-function startHttpFixture(): Promise<HttpFixture> {
-  const child = spawn(process.execPath, [HTTP_FIXTURE], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH } });
+function startHttpFixture(script = HTTP_FIXTURE): Promise<HttpFixture> {
+  const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH } });
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -304,5 +304,28 @@ describe("a remote server that goes away after the gateway connected to it", () 
     await new Promise((resolve) => setTimeout(resolve, 200));
     const failed = auditRecords(s).filter((r) => r.event === "completed" && r.tool === "mcp__gone__echo" && r.outcome === "error");
     assert.equal(failed.length, 2, "each failed call has an error outcome in the audit log");
+  });
+});
+
+describe("a legacy HTTP+SSE upstream", () => {
+  test("is listed and called through the gateway by clients of both eras", async () => {
+    const sse = await startHttpFixture(join(ROOT, "dist/test/fixtures/sse-fixture-server.js"));
+    const s = scratch({ permissions: { allow: ["mcp__old"] }, mcpServers: { old: { type: "sse", url: `http://127.0.0.1:${sse.port}/sse` } } });
+    try {
+      for (const era of ["legacy", "modern"] as const) {
+        const c = await connect(s, { era });
+        try {
+          const names = (await within(BOUNDED_MS, "tools/list", c.client.listTools())).tools.map((t) => t.name);
+          assert.ok(names.includes("old__echo"), names.join(","));
+          const r = await within(BOUNDED_MS, "echo over SSE", c.client.callTool({ name: "old__echo", arguments: { text: era } }));
+          assert.deepEqual(r.content, [{ type: "text", text: `sse echo: ${era}` }]);
+        } finally {
+          await c.close();
+        }
+      }
+    } finally {
+      await sse.stop();
+      s.cleanup();
+    }
   });
 });
