@@ -7,6 +7,7 @@ import type { Readable, Writable } from "node:stream";
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import { AuditLog } from "../audit/index.js";
+import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
@@ -58,6 +59,7 @@ export class Gateway {
   readonly blocked: { name: string; reason: string; transport: string }[] = [];
   private readonly catalog: Catalog;
   private readonly inputs = new InputBroker();
+  private readonly redactor: Redactor;
   private readonly stages: Stage[];
   private downstream: Server | undefined;
   private handle: StdioServerHandle | undefined;
@@ -71,6 +73,7 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const s = opts.settings;
     this.policy = compilePolicy(s.policy);
+    this.redactor = compileRedactor(s.secrets);
     this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets });
     this.statusFile = join(runtimeDir(opts.env), `${process.pid}.json`);
     for (const server of s.servers) {
@@ -410,7 +413,7 @@ export class Gateway {
       writeFileSync(
         tmp,
         JSON.stringify(
-          {
+          this.redactor.value({
             pid: process.pid,
             cwd: process.cwd(),
             updatedAt: new Date().toISOString(),
@@ -419,7 +422,7 @@ export class Gateway {
             servers: this.status(),
             // What a later gateway must stop if this one dies without cleaning up.
             children: [...this.upstreams.values()].flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
-          },
+          }),
           null,
           2,
         ),
@@ -431,8 +434,9 @@ export class Gateway {
     }
   }
 
+  /** Diagnostics on stderr, with configured secrets removed (errors can quote URLs and headers). */
   private log(message: string) {
-    process.stderr.write(`mcp-warden: ${message}\n`);
+    process.stderr.write(`mcp-warden: ${this.redactor.string(message)}\n`);
   }
 
   /** Stops every upstream (process groups included), closes the audit log. Idempotent. */
