@@ -312,7 +312,7 @@ export class Upstream extends EventEmitter {
       // The SDK fails pending requests as soon as stdout closes; wait a moment for the exit status,
       // so the caller learns how the server died, not just that the pipe closed.
       if (isConnectionClosed(error)) {
-        const reason = await Promise.race([died.catch((e: Error) => e), sleep(500)]);
+        const reason = await Promise.race([died.catch((e: Error) => e), sleep(2000)]);
         if (reason instanceof Error) throw reason;
       }
       const translated = translateError(error, this.name, method, timeout);
@@ -370,7 +370,7 @@ export class Upstream extends EventEmitter {
   private async onClosed(client: Client) {
     if (client !== this.client) return;
     const transport = this.transport;
-    if (transport instanceof ProcessTransport) await Promise.race([transport.exited, sleep(500)]);
+    if (transport instanceof ProcessTransport) await Promise.race([transport.exited, sleep(1000)]);
     if (client !== this.client) return;
     const exit = transport instanceof ProcessTransport ? transport.exitInfo : undefined;
     const how = exit ? (exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`) : "closed the connection";
