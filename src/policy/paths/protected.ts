@@ -1,0 +1,106 @@
+// Protected paths: writes there are `ask` even under a broad Edit allow, because they change how
+// code runs later (git hooks and config, editor tasks, agent and MCP configuration, shell start-up
+// files) or how mcp-warden itself judges and records (its settings and audit log). Pure: no I/O.
+//
+// Names are compared case-insensitively on every platform: a protected path only makes a prompt more
+// likely, and on macOS/Windows `.GIT` is `.git`. Call it for both the link and the target of a path.
+import path from "node:path";
+import { fold } from "../glob.js";
+
+export interface ProtectedPathContext {
+  cwd: string;
+  home: string;
+  /** More protected files or directories (absolute): mcp-warden's own settings and audit directories. */
+  extra: string[];
+}
+
+/** A directory with this name anywhere in the path protects everything under it. */
+const PROTECTED_DIRS: ReadonlyMap<string, string> = new Map([
+  [".git", "inside a .git directory (hooks and config run code)"],
+  [".claude", "inside a .claude directory (agent settings)"],
+  [".vscode", "inside a .vscode directory (editor tasks and settings run code)"],
+  [".mcp-warden", "inside a .mcp-warden directory (mcp-warden settings)"],
+]);
+
+/** A file with this name anywhere is protected. */
+const PROTECTED_FILES: ReadonlyMap<string, string> = new Map([[".mcp.json", "an .mcp.json file (MCP server configuration)"]]);
+
+/** Paths relative to home: shell start-up files (and git's global config, which can run code). */
+const HOME_FILES: readonly string[] = [
+  ".bashrc",
+  ".bash_profile",
+  ".bash_login",
+  ".bash_logout",
+  ".profile",
+  ".zshrc",
+  ".zprofile",
+  ".zshenv",
+  ".zlogin",
+  ".zlogout",
+  ".cshrc",
+  ".tcshrc",
+  ".login",
+  ".kshrc",
+  ".mkshrc",
+  ".config/fish/config.fish",
+  ".config/fish/conf.d", // a directory: everything under it runs at start-up
+  ".config/fish/functions",
+  ".config/nushell/config.nu",
+  ".config/nushell/env.nu",
+  ".config/powershell/Microsoft.PowerShell_profile.ps1",
+  ".config/powershell/profile.ps1",
+  ".gitconfig",
+  ".config/git/config",
+];
+
+function comps(p: string): string[] {
+  return p.split("/").filter((c) => c !== "" && c !== ".");
+}
+
+/** a is b or under b, by components (case-folded). */
+function within(a: string[], b: string[]): boolean {
+  if (a.length < b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The reason absPath (canonical, absolute) is protected, or undefined. Protected: any `.git`,
+ * `.claude`, `.vscode` or `.mcp-warden` component (the directory itself and everything under it), any
+ * file named `.mcp.json`, shell start-up files in home, and the paths in `extra` (and everything under
+ * them; a relative entry is relative to cwd). The directory names above are protected at any depth,
+ * inside or outside cwd.
+ */
+export function isProtectedPath(absPath: string, ctx: ProtectedPathContext): string | undefined {
+  if (typeof absPath !== "string" || !absPath.startsWith("/")) {
+    return `not a canonical absolute path: ${JSON.stringify(absPath)}`;
+  }
+  const p = comps(path.posix.normalize(absPath.normalize("NFC"))).map(fold);
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    const dir = PROTECTED_DIRS.get(c);
+    if (dir !== undefined) return dir;
+    if (i === p.length - 1) {
+      const file = PROTECTED_FILES.get(c);
+      if (file !== undefined) return file;
+    }
+  }
+  const home = comps(ctx.home.normalize("NFC")).map(fold);
+  if (within(p, home)) {
+    const rel = p.slice(home.length);
+    for (const f of HOME_FILES) {
+      if (within(rel, comps(fold(f)))) return `a shell start-up file in home (~/${f})`;
+    }
+  }
+  for (const x of ctx.extra) {
+    // A relative entry is taken relative to cwd (never to `/`).
+    const abs = path.posix.resolve(ctx.cwd.normalize("NFC"), x.normalize("NFC"));
+    if (within(p, comps(abs).map(fold))) return `mcp-warden's own files (${x})`;
+  }
+  return undefined;
+}
+
+/** The protection reason for the link or, failing that, the target of a path. */
+export function protectedReason(p: { link: string; target: string }, ctx: ProtectedPathContext): string | undefined {
+  return isProtectedPath(p.link, ctx) ?? isProtectedPath(p.target, ctx);
+}
