@@ -194,6 +194,36 @@ describe("protocol features", () => {
     }
   });
 
+  test("a forged or replayed requestState cannot resume or answer someone's input round", async () => {
+    const s = scratch({ permissions: { allow: ["mcp__fixture"] }, mcpServers: { fixture: fixture() } });
+    const c = await connect(s, { era: "modern", elicitation: () => ({ action: "decline" }) });
+    try {
+      const forged = c.client.request({
+        method: "tools/call",
+        params: { name: "fixture__confirm", arguments: {}, requestState: "v1.eyJwIjp7ImZsb3ciOiJ4In19.AAAA", inputResponses: { i1: { action: "accept", content: { ok: true } } } },
+      });
+      await assert.rejects(forged, (e: Error & { code?: number }) => {
+        assert.equal(e.code, -32602);
+        assert.match(e.message, /Invalid or expired requestState/);
+        return true;
+      });
+      // A genuine round, answered once, cannot be replayed: its flow is gone after the call ends.
+      const first = (await c.client.request(
+        { method: "tools/call", params: { name: "fixture__confirm", arguments: {} } },
+        { allowInputRequired: true },
+      )) as { resultType?: string; requestState?: string; inputRequests?: Record<string, unknown> };
+      assert.equal(first.resultType, "input_required");
+      const key = Object.keys(first.inputRequests ?? {})[0]!;
+      const answer = { name: "fixture__confirm", arguments: {}, requestState: first.requestState, inputResponses: { [key]: { action: "accept", content: { ok: true } } } };
+      const done = (await c.client.request({ method: "tools/call", params: answer })) as { content?: unknown };
+      assert.deepEqual(done.content, [{ type: "text", text: "confirmed" }]);
+      await assert.rejects(c.client.request({ method: "tools/call", params: answer }), /expired or was already completed/);
+    } finally {
+      await c.close();
+      s.cleanup();
+    }
+  });
+
   test("a client without elicitation gets a clear refusal for a call that needs input; the call does not hang", async () => {
     const without = scratch({ permissions: { allow: ["mcp__fixture"] }, mcpServers: { fixture: fixture() } });
     const d = await connect(without);
