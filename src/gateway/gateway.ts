@@ -170,7 +170,7 @@ export class Gateway {
       },
     );
     this.downstream = server;
-    server.setRequestHandler("tools/list", async (req, ctx) => this.listTools(req.params?.cursor, ctx));
+    server.setRequestHandler("tools/list", async (req) => this.listTools(req.params?.cursor));
     server.setRequestHandler("prompts/list", async (req) => {
       await this.startAll();
       return this.page("prompts", this.catalog.prompts((u) => this.serverItemsAllowed(u.name)), req.params?.cursor, "prompts/list");
@@ -260,10 +260,10 @@ export class Gateway {
   private clientSupports(ctx: ServerContext, method: InputMethod): boolean {
     const modern = ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as keyof typeof ctx.mcpReq.envelope] as Record<string, unknown> | undefined;
     const caps = (modern ?? this.downstream?.getClientCapabilities() ?? {}) as Record<string, unknown>;
-    return Boolean(caps[method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots"]);
+    return Boolean(caps[capabilityFor(method)]);
   }
 
-  private async listTools(cursor: string | undefined, _ctx: ServerContext) {
+  private async listTools(cursor: string | undefined) {
     await this.startAll();
     let hidden = 0;
     const tools = this.catalog.tools((upstream, tool) => {
@@ -320,8 +320,7 @@ export class Gateway {
     const inCall = this.inputs.requestInput(server, method, method === "roots/list" ? undefined : params, signal);
     if (inCall) return inCall;
     const caps = downstream.getClientCapabilities() ?? {};
-    const needed = method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots";
-    if (!caps[needed as keyof typeof caps]) {
+    if (!caps[capabilityFor(method) as keyof typeof caps]) {
       throw new GatewayError(ErrorCodes.methodNotFound, `the client does not support ${method}`);
     }
     if (method === "elicitation/create") return (await downstream.elicitInput(params as never, { signal })) as Record<string, unknown>;
@@ -454,6 +453,11 @@ export class Gateway {
     }
     return this.closing;
   }
+}
+
+/** The client capability an upstream's input request needs. */
+function capabilityFor(method: InputMethod): "elicitation" | "sampling" | "roots" {
+  return method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots";
 }
 
 function toProtocolError(e: GatewayError): Error {

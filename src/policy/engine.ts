@@ -236,25 +236,21 @@ class Policy implements CompiledPolicy {
     this.bypass = this.mode !== "bypassPermissions" ? "off" : input.bypassDisabled ? "disabled" : "on";
     this.gate = new ServerGate(input);
 
-    let count = 0;
-    for (const r of this.rules(input.deny, "deny")) {
-      count++;
-      if (r.parsed.kind === "mcp") this.deny.add(r.parsed, verdict("deny", `denied by rule ${JSON.stringify(r.parsed.text)}`, r.parsed.text, r.source));
-    }
-    for (const r of this.rules(input.ask, "ask")) {
-      count++;
-      if (r.parsed.kind === "mcp")
-        this.ask.add(r.parsed, this.applyMode(verdict("ask", `rule ${JSON.stringify(r.parsed.text)} requires approval`, r.parsed.text, r.source)));
-    }
     // Allow before autoApprove: when both match, the allow rule is the one reported.
-    for (const r of this.rules(input.allow, "allow")) {
-      count++;
-      if (r.parsed.kind === "mcp") this.allow.add(r.parsed, verdict("allow", `allowed by rule ${JSON.stringify(r.parsed.text)}`, r.parsed.text, r.source));
-    }
-    for (const r of this.rules(input.autoApprove, "autoApprove")) {
-      count++;
-      if (r.parsed.kind === "mcp")
-        this.allow.add(r.parsed, verdict("allow", `allowed by autoApproveTools entry ${JSON.stringify(r.parsed.text)}`, r.parsed.text, r.source));
+    const lists = [
+      [input.deny, "deny", this.deny, (t: string) => verdict("deny", `denied by rule ${t}`)],
+      [input.ask, "ask", this.ask, (t: string) => this.applyMode(verdict("ask", `rule ${t} requires approval`))],
+      [input.allow, "allow", this.allow, (t: string) => verdict("allow", `allowed by rule ${t}`)],
+      [input.autoApprove, "autoApprove", this.allow, (t: string) => verdict("allow", `allowed by autoApproveTools entry ${t}`)],
+    ] as const;
+    let count = 0;
+    for (const [list, name, index, make] of lists) {
+      for (const r of this.rules(list, name)) {
+        count++;
+        if (r.parsed.kind !== "mcp") continue;
+        const v = make(JSON.stringify(r.parsed.text));
+        index.add(r.parsed, verdict(v.decision, v.reason, r.parsed.text, r.source));
+      }
     }
     this.deny.seal();
     this.ask.seal();
