@@ -12,9 +12,9 @@
 //   power loss comes from fsync, on an interval (or after every append when the interval is 0).
 // - Fail closed: once a write or fsync fails the log refuses further appends, so a caller that
 //   audits before acting stops acting.
-import { closeSync, constants, fsync, fsyncSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fsync, fsyncSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, SEGMENT_START_EVENT, segmentFileName, type AuditEntry, type AuditRecord } from "./record.js";
+import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, isSegmentName, SEGMENT_START_EVENT, segmentFileName, type AuditEntry, type AuditRecord } from "./record.js";
 import { compileRedactor, type Redactor } from "./redact.js";
 import { listSegments } from "./query.js";
 
@@ -201,6 +201,11 @@ function newestSegment(dir: string): { name: string; lastHash: string | null } |
 
 /** Reads backwards from the end, so opening next to a large segment stays cheap. */
 function lastLineHash(path: string): string | null {
+  const line = lastLine(path);
+  return line === null ? null : hashLine(line);
+}
+
+function lastLine(path: string): Buffer | null {
   const fd = openSync(path, "r");
   try {
     let end = fstatSync(fd).size;
@@ -216,7 +221,7 @@ function lastLineHash(path: string): string | null {
       const lineEnd = tail.lastIndexOf(10);
       if (lineEnd === -1) continue;
       const before = lineEnd === 0 ? -1 : tail.lastIndexOf(10, lineEnd - 1);
-      if (before !== -1 || end === 0) return hashLine(tail.subarray(before + 1, lineEnd));
+      if (before !== -1 || end === 0) return tail.subarray(before + 1, lineEnd);
     }
     return null;
   } finally {
@@ -234,5 +239,125 @@ function syncDirectory(dir: string): void {
     // Not fatal: the records themselves are still written and fsynced through the file descriptor.
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Short-lived processes (the PreToolUse hook: one process per tool call) would leave one segment per
+// call. They share one segment instead, appended under a lock file: take the lock (O_EXCL), read the
+// last line for its hash and seq, append, fsync, release. Segments rotate past SHARED_SEGMENT_BYTES.
+
+const SHARED_SEGMENT_BYTES = 8 << 20;
+const LOCK_WAIT_MS = 3000;
+/** A lock older than this belongs to a process that died holding it. */
+const LOCK_STALE_MS = 10_000;
+
+export interface SharedAppendOptions extends AuditLogOptions {
+  /** Names the shared segment's pointer and lock files: `<owner>.current`, `<owner>.lock`. */
+  owner: string;
+}
+
+/** Appends one record to the owner's shared segment, fsynced. Throws (fail closed) when it cannot. */
+export function appendShared(opts: SharedAppendOptions, entry: AuditEntry): AuditRecord {
+  if (!/^[a-z][a-z0-9-]*$/.test(opts.owner)) throw new Error(`audit log: invalid shared owner ${JSON.stringify(opts.owner)}`);
+  if (typeof entry !== "object" || entry === null || !isAuditKind(entry.kind)) throw new TypeError("audit entry has an invalid kind");
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = join(dir, `${opts.owner}.lock`);
+  takeLock(lock);
+  try {
+    const pointer = join(dir, `${opts.owner}.current`);
+    let name: string | undefined;
+    try {
+      const text = readFileSync(pointer, "utf8").trim();
+      if (isSegmentName(text)) name = text;
+    } catch {
+      // No shared segment yet.
+    }
+    let fd: number | undefined;
+    let prev = GENESIS_PREV;
+    let seq = 0;
+    if (name !== undefined) {
+      try {
+        // No O_CREAT: append only to a segment that exists; O_NOFOLLOW: never through a planted symlink.
+        fd = openSync(join(dir, name), constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+        if (fstatSync(fd).size >= SHARED_SEGMENT_BYTES) {
+          closeSync(fd);
+          fd = undefined;
+        } else {
+          const last = lastLine(join(dir, name));
+          const parsed = last === null ? undefined : (JSON.parse(last.toString("utf8")) as { seq?: unknown });
+          if (last === null || typeof parsed?.seq !== "number") {
+            // A segment whose end cannot be read is not continued: a fresh one starts.
+            closeSync(fd);
+            fd = undefined;
+          } else {
+            prev = hashLine(last);
+            seq = parsed.seq + 1;
+          }
+        }
+      } catch {
+        if (fd !== undefined) closeSync(fd);
+        fd = undefined;
+      }
+    }
+    const lines: string[] = [];
+    const redactor = compileRedactor(opts.secrets);
+    const chain = (e: AuditEntry, redact: boolean): AuditRecord => {
+      let record = buildRecord(seq, new Date().toISOString(), e, prev);
+      let text = JSON.stringify(record);
+      if (redact && redactor.active && redactor.mayContain(text)) {
+        record = buildRecord(seq, record.time, redactor.value(e) as AuditEntry, prev);
+        text = JSON.stringify(record);
+      }
+      lines.push(text + "\n");
+      prev = hashLine(text);
+      seq++;
+      return record;
+    };
+    if (fd === undefined) {
+      const previous = newestSegment(dir);
+      const created = createSegment(dir);
+      fd = created.fd;
+      name = created.name;
+      prev = GENESIS_PREV;
+      seq = 0;
+      chain({ kind: "gateway", event: SEGMENT_START_EVENT, detail: { previousSegment: previous?.name ?? null, previousHash: previous?.lastHash ?? null } }, false);
+    }
+    const record = chain(entry, true);
+    try {
+      writeAll(fd, Buffer.from(lines.join(""), "utf8"));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    writeFileSync(pointer, `${name}\n`, { mode: 0o600 });
+    return record;
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  }
+}
+
+function takeLock(lock: string): void {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      closeSync(openSync(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
+    } catch {
+      // Released meanwhile.
+    }
+    if (Date.now() > deadline) throw new Error(`audit log: could not take the lock ${lock} within ${LOCK_WAIT_MS} ms`);
+    Atomics.wait(sleeper, 0, 0, 2);
   }
 }

@@ -2,10 +2,11 @@
 // gateway would, with the same code (policy core + the same refusal of unenforced settings),
 // and never starts or contacts a server.
 import * as z from "zod/v4";
-import { compilePolicy, parseCanonical, type CompiledPolicy } from "../policy/index.js";
 import type { Verdict } from "../policy/types.js";
-import { unenforcedCallFeature, unenforcedServerFeature } from "../policy/unenforced.js";
-import { parseSettingsObject, resolveSettings, SettingsError, type ResolvedSettings } from "../settings/index.js";
+import { parseSettingsObject, resolveSettings, SettingsError } from "../settings/index.js";
+import { compileSettings, judgeToolCall, type CompiledSettings } from "./judge.js";
+
+export { compileSettings, judgeToolCall, type CompiledSettings } from "./judge.js";
 
 export interface CheckAnswer {
   id: string;
@@ -28,15 +29,15 @@ const DefinitionCheck = z.strictObject({
 export type CheckRequest = z.infer<typeof ToolCheck> | z.infer<typeof UrlCheck> | z.infer<typeof DefinitionCheck>;
 
 /** Compiled settings by their text: a batch usually repeats the same settings many times. */
-const compiled = new Map<string, { settings: ResolvedSettings; policy: CompiledPolicy }>();
+const compiled = new Map<string, CompiledSettings>();
 
-function compile(requestId: string, raw: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+function compile(requestId: string, raw: Record<string, unknown>, env: NodeJS.ProcessEnv): CompiledSettings {
   const key = JSON.stringify(raw);
   let hit = compiled.get(key);
   if (!hit) {
     const file = `<check request ${requestId}>`;
     const settings = resolveSettings([{ layer: "request", file, settings: parseSettingsObject(raw, file) }], { env });
-    hit = { settings, policy: compilePolicy(settings.policy) };
+    hit = compileSettings(settings, env);
     if (compiled.size > 256) compiled.clear();
     compiled.set(key, hit);
   }
@@ -52,27 +53,14 @@ export function judge(request: unknown, env: NodeJS.ProcessEnv): CheckAnswer {
     const parsed = kind.schema.safeParse(request);
     if (!parsed.success) return deny(id, `malformed check request: ${z.prettifyError(parsed.error).replace(/\n/g, "; ")}`);
     const req = parsed.data as CheckRequest;
-    const { settings, policy } = compile(id, req.settings, env);
-    if ("tool" in req) return answer(id, judgeToolCall(policy, settings, req.tool, req.input, req.cwd));
+    const c = compile(id, req.settings, env);
+    if ("tool" in req) return answer(id, judgeToolCall(c, req.tool, req.input, req.cwd ?? process.cwd()));
     if ("url" in req) return deny(id, "not supported yet: egress checks arrive with the sandbox and egress issue");
     return deny(id, "not supported yet: tool-definition checks arrive with the approval and integrity issue");
   } catch (error) {
     if (error instanceof SettingsError) return deny(id, `invalid settings: ${error.message}`);
     return deny(id, `cannot judge this request: ${(error as Error).message}`);
   }
-}
-
-/** The gateway's decision for a tool call, minus what needs a live server. */
-export function judgeToolCall(policy: CompiledPolicy, settings: ResolvedSettings, tool: string, input: Record<string, unknown>, cwd?: string): Verdict {
-  const verdict = policy.decideTool({ tool, input, cwd });
-  if (verdict.decision === "deny") return verdict;
-  const target = parseCanonical(tool);
-  const server = target && settings.servers.find((s) => s.name === target.server);
-  if (server) {
-    const refusal = unenforcedServerFeature(server, settings.sandbox) ?? unenforcedCallFeature(server);
-    if (refusal) return refusal;
-  }
-  return verdict;
 }
 
 function requestKind(r: unknown): { schema: z.ZodType } | undefined {

@@ -4,8 +4,8 @@
 //   0. A name that is not a string, is empty, longer than MAX_NAME_LENGTH, or carries control or
 //      invisible characters or edge whitespace → deny. An upstream may read such a name differently
 //      from the rules, so it is refused before any rule is consulted.
-//   1. A name not starting with `mcp__` is a built-in tool → deny ("not supported yet"): built-in
-//      rules are parsed but evaluated only once the permission-language issue lands. Fail closed.
+//   1. A name not starting with `mcp__` is a built-in tool (Bash, Read, WebFetch...): its judge in
+//      builtin/ decides, with the same deny → ask → allow order and the same modes (builtin/index.ts).
 //   2. A malformed MCP name (parseCanonical undefined) → deny.
 //   3. Server level. For a configured server: its decideServer verdict if deny; then its `denyTools`
 //      (upstream names or globs, case-insensitive) → deny; then, if it has `allowedTools`, a tool none
@@ -38,7 +38,8 @@ import { CandidateIndex, fold, Glob, GlobList } from "./glob.js";
 import { INVISIBLE_CHAR, MCP_PREFIX, nameProblem, parseCanonical, codePoint } from "./names.js";
 import { describeSource, parseRule, PolicyError, type ParsedRule } from "./rules.js";
 import { ServerGate } from "./servers.js";
-import type { ConfiguredServer, Decision, PolicyInput, Source, Sourced, ToolRequest, Verdict } from "./types.js";
+import { compileBuiltinPolicy, type BuiltinPolicy, type BuiltinRule, type FileJudge, type PolicyEnvironment } from "./builtin/index.js";
+import type { ConfiguredServer, Decision, PolicyInput, Source, Sourced, ToolRequest, ToolPermissionsBlock, Verdict } from "./types.js";
 
 export interface CompiledPolicy {
   /** The verdict for one tool call; never throws. */
@@ -53,6 +54,8 @@ export interface CompiledPolicy {
   decideServerItems(server: string): Verdict;
   /** Permission rules, autoApproveTools entries and per-server denyTools/allowedTools entries compiled. */
   readonly ruleCount: number;
+  /** The Read/Edit rules as a judge of single paths (for guards on MCP path arguments); undefined without an environment. */
+  readonly fileJudge: FileJudge | undefined;
 }
 
 type Mode = PolicyInput["defaultMode"];
@@ -226,8 +229,13 @@ class Policy implements CompiledPolicy {
   private readonly mode: Mode;
   private readonly bypass: "on" | "disabled" | "off";
   private readonly unmatched: Verdict;
+  private readonly builtinRules: BuiltinRule[] = [];
+  private builtinCompiled: BuiltinPolicy | undefined;
 
-  constructor(input: PolicyInput) {
+  constructor(
+    input: PolicyInput,
+    private readonly env?: PolicyEnvironment,
+  ) {
     if (!input || typeof input !== "object") inputError("the policy input must be an object");
     if (!MODES.has(input.defaultMode)) inputError(`unknown defaultMode ${JSON.stringify(input.defaultMode)}`);
     if (typeof input.bypassDisabled !== "boolean") inputError("bypassDisabled must be a boolean");
@@ -247,11 +255,31 @@ class Policy implements CompiledPolicy {
     for (const [list, name, index, make] of lists) {
       for (const r of this.rules(list, name)) {
         count++;
-        if (r.parsed.kind !== "mcp") continue;
+        if (r.parsed.kind !== "mcp") {
+          this.builtinRules.push(builtinRule(name === "autoApprove" ? "allow" : name, r.parsed, r.source));
+          continue;
+        }
         const v = make(JSON.stringify(r.parsed.text));
         index.add(r.parsed, verdict(v.decision, v.reason, r.parsed.text, r.source));
       }
     }
+    for (const block of input.toolPermissions ?? []) {
+      for (const extra of normalizeToolPermissions(block)) {
+        count++;
+        if ("mcp" in extra) {
+          const text = extra.mcp;
+          const v = this.applyMode(verdict("ask", `toolPermissions requires approval for ${JSON.stringify(text)}`));
+          this.ask.add(extra.parsed, verdict(v.decision, v.reason, text, extra.source));
+        } else this.builtinRules.push(extra);
+      }
+    }
+    this.additionalDirectories = (input.additionalDirectories ?? []).map((d) => {
+      if (typeof d?.value !== "string" || d.value === "") inputError("additionalDirectories entries must be non-empty strings");
+      return d.value;
+    });
+    // Built-in rules with a specifier are compiled now, so a bad one is reported when settings load;
+    // without any, the judges are compiled at the first built-in call (the gateway never needs them).
+    if (this.builtinRules.length > 0) this.builtin();
     this.deny.seal();
     this.ask.seal();
     this.allow.seal();
@@ -260,6 +288,21 @@ class Policy implements CompiledPolicy {
     for (const server of input.servers) count += this.addServer(server);
     this.ruleCount = count;
     this.unmatched = this.applyMode(verdict("ask", "no rule matches; unmatched tools need approval"));
+  }
+
+  private readonly additionalDirectories: string[];
+
+  private builtin(): BuiltinPolicy {
+    this.builtinCompiled ??= compileBuiltinPolicy(this.builtinRules, this.env, {
+      mode: this.mode,
+      bypassDisabled: this.bypass === "disabled",
+      additionalDirectories: this.additionalDirectories,
+    });
+    return this.builtinCompiled;
+  }
+
+  get fileJudge(): FileJudge | undefined {
+    return this.env === undefined ? undefined : this.builtin().files;
   }
 
   /** Parses every rule of a list; a bad one throws PolicyError naming the rule, file and JSON path. */
@@ -383,8 +426,11 @@ class Policy implements CompiledPolicy {
     if (typeof name !== "string") return MALFORMED_REQUEST;
     const problem = nameProblem(name);
     if (problem !== undefined) return verdict("deny", `malformed tool name: ${problem}`);
-    if (!name.startsWith(MCP_PREFIX))
-      return verdict("deny", `not supported yet: rules for built-in tool ${name} arrive with the permission-language issue`);
+    if (!name.startsWith(MCP_PREFIX)) {
+      const input = req.input;
+      if (input === null || typeof input !== "object" || Array.isArray(input)) return verdict("deny", `malformed request: the input of ${name} is not an object`);
+      return this.builtin().decide(name, input, req.cwd);
+    }
     const parts = parseCanonical(name);
     if (parts === undefined) return MALFORMED_MCP_NAME;
     const { server, tool } = parts;
@@ -427,10 +473,77 @@ class Policy implements CompiledPolicy {
   }
 }
 
+/** The directory `/path` anchors of a rule refer to: the project of `<project>/.mcp-warden/settings.json`. */
+function settingsRootOf(source: Source): string | undefined {
+  if (source.layer === "request" || !source.file.startsWith("/")) return undefined;
+  const dir = source.file.slice(0, source.file.lastIndexOf("/")) || "/";
+  const base = dir.slice(dir.lastIndexOf("/") + 1);
+  if (base === ".mcp-warden" || base === ".claude") return dir.slice(0, dir.lastIndexOf("/")) || "/";
+  return dir;
+}
+
+function builtinRule(effect: BuiltinRule["effect"], parsed: Extract<ParsedRule, { kind: "builtin" }>, source: Source): BuiltinRule {
+  const r: BuiltinRule = { effect, tool: parsed.tool, text: parsed.text, source };
+  if (parsed.specifier !== undefined) r.specifier = parsed.specifier;
+  const root = settingsRootOf(source);
+  if (root !== undefined) r.settingsRoot = root;
+  return r;
+}
+
+/**
+ * The second seed's `toolPermissions` as rules of the same engine: `Bash.allowCommands` → allow,
+ * `Bash.denyCommands` → deny (each entry is a Bash pattern, pipelines included), `requireApproval`
+ * → ask (`true`: every use; a list: `Tool(entry)`, e.g. `Write: ["*.env"]`). An MCP tool takes only
+ * `requireApproval: true`.
+ */
+function normalizeToolPermissions(block: Sourced<ToolPermissionsBlock>): (BuiltinRule | { mcp: string; parsed: Extract<ParsedRule, { kind: "mcp" }>; source: Source })[] {
+  if (!block || typeof block.value !== "object" || block.value === null || !isSource(block.source)) inputError("toolPermissions needs a value and a source");
+  const out: (BuiltinRule | { mcp: string; parsed: Extract<ParsedRule, { kind: "mcp" }>; source: Source })[] = [];
+  const base = block.source;
+  for (const [tool, entry] of Object.entries(block.value)) {
+    const at = (p: string): Source => Object.freeze({ layer: base.layer, file: base.file, path: `${base.path}.${tool}${p}` });
+    const fail = (p: string, problem: string): never => {
+      const source = at(p);
+      throw new PolicyError(`invalid toolPermissions entry in ${describeSource(source)}: ${problem}`, { source, problem });
+    };
+    if (tool.toLowerCase().startsWith(MCP_PREFIX)) {
+      let parsed: ParsedRule;
+      try {
+        parsed = parseRule(tool);
+      } catch (e) {
+        return fail("", (e as PolicyError).problem ?? (e as Error).message);
+      }
+      if (parsed.kind !== "mcp") return fail("", "not an MCP tool name");
+      if (entry.allowCommands !== undefined || entry.denyCommands !== undefined) fail("", "allowCommands and denyCommands apply to Bash only");
+      if (Array.isArray(entry.requireApproval)) fail(".requireApproval", "an MCP tool takes requireApproval: true, not a list");
+      if (entry.requireApproval === true) out.push({ mcp: tool, parsed, source: at(".requireApproval") });
+      continue;
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tool)) fail("", `${JSON.stringify(tool)} is not a tool name`);
+    if (tool !== "Bash" && (entry.allowCommands !== undefined || entry.denyCommands !== undefined))
+      fail("", "allowCommands and denyCommands apply to Bash only");
+    const add = (effect: BuiltinRule["effect"], field: string, list: string[] | undefined, text: (e: string) => string) => {
+      (list ?? []).forEach((e, i) => {
+        const problem = checkToolPattern(e);
+        if (problem !== undefined) fail(`.${field}[${i}]`, problem);
+        const r: BuiltinRule = { effect, tool, specifier: e, text: text(e), source: at(`.${field}[${i}]`) };
+        const root = settingsRootOf(base);
+        if (root !== undefined) r.settingsRoot = root;
+        out.push(r);
+      });
+    };
+    add("allow", "allowCommands", entry.allowCommands, (e) => e);
+    add("deny", "denyCommands", entry.denyCommands, (e) => e);
+    if (entry.requireApproval === true) out.push({ effect: "ask", tool, text: tool, source: at(".requireApproval") });
+    else if (Array.isArray(entry.requireApproval)) add("ask", "requireApproval", entry.requireApproval, (e) => `${tool}(${e})`);
+  }
+  return out;
+}
+
 const MALFORMED_REQUEST = verdict("deny", "malformed request: the tool name is not a string");
 const MALFORMED_MCP_NAME = verdict("deny", "malformed MCP tool name: expected mcp__<server>__<tool> with a non-empty server and tool");
 
 /** Validates every rule (PolicyError names the rule, file and JSON path) and builds the indexes. */
-export function compilePolicy(input: PolicyInput): CompiledPolicy {
-  return new Policy(input);
+export function compilePolicy(input: PolicyInput, env?: PolicyEnvironment): CompiledPolicy {
+  return new Policy(input, env);
 }

@@ -47,7 +47,14 @@ export interface PolicyInput {
   deniedMcpServers: Sourced<ServerMatcher>[];
   /** managed-mcp.json exists: only managed servers may run. */
   exclusiveManagedServers: boolean;
+  /** `toolPermissions` blocks (the second seed's form), one per layer; normalized into rules by the compiler. */
+  toolPermissions?: Sourced<ToolPermissionsBlock>[];
+  /** `permissions.additionalDirectories`: working directories besides cwd (reads inside are allowed by default). */
+  additionalDirectories?: Sourced<string>[];
 }
+
+/** `toolPermissions`: per tool, commands to allow or deny and what needs approval. */
+export type ToolPermissionsBlock = Record<string, { allowCommands?: string[]; denyCommands?: string[]; requireApproval?: boolean | string[] }>;
 
 /** The answer of the policy core, and of `check`. */
 export interface Verdict {
@@ -63,5 +70,6 @@ export interface Verdict {
 export interface ToolRequest {
   tool: string;
   input: Record<string, unknown>;
+  /** The agent's working directory (absolute); built-in tools cannot be judged without it. */
   cwd?: string;
 }

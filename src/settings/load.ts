@@ -1,28 +1,16 @@
 // Reading settings files: strict JSON, then the schema, then the layers in precedence order.
-import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { ParseErrorCode, visit } from "jsonc-parser";
 import type * as z from "zod/v4";
-import { SettingsError, joinPath, settingsErrorFromZod } from "./errors.js";
-import { settingsFiles } from "./paths.js";
-import { resolveSettings, type ManagedMcp, type ResolvedSettings, type SettingsLayer } from "./resolve.js";
+import { SettingsError, joinPath } from "./errors.js";
+import { settingsErrorFromZod } from "./errors-zod.js";
+import { readSettingsLayers, readText } from "./files.js";
+import { resolveSettings, type ResolvedSettings } from "./resolve.js";
+import type { LoadedLayers, LoadOptions } from "./files.js";
 import { ManagedMcpFile, Settings } from "./schema.js";
 
 export type ManagedMcpSettings = z.infer<typeof ManagedMcpFile>;
 
-export interface LoadOptions {
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  /** `--settings FILE` arguments in command-line order; a later file has higher precedence. */
-  cliFiles?: string[];
-}
-
-export interface LoadedLayers {
-  /** Highest precedence first. */
-  layers: SettingsLayer[];
-  managedMcp?: ManagedMcp;
-  warnings: string[];
-}
+export type { LoadedLayers, LoadOptions } from "./files.js";
 
 /** Parses and validates one settings file's text. Throws SettingsError. */
 export function parseSettingsText(text: string, file: string): Settings {
@@ -52,35 +40,7 @@ export function readSettingsFile(file: string): Settings {
 
 /** Reads every layer that exists, highest precedence first, without merging. */
 export function loadSettingsLayers(opts: LoadOptions): LoadedLayers {
-  const paths = settingsFiles({ cwd: opts.cwd, env: opts.env });
-  // Absolute paths everywhere, so every Source names a file that can be opened from anywhere.
-  const abs = (p: string) => resolve(opts.cwd, p);
-  const layers: SettingsLayer[] = [];
-  const warnings: string[] = [];
-  const optional = (layer: SettingsLayer["layer"], file: string) => {
-    const text = readText(file);
-    if (text !== undefined) layers.push({ layer, file, settings: parseSettingsText(text, file) });
-  };
-
-  // managed-settings.json is the base; drop-ins are applied on top in name order, so the last one
-  // has the highest precedence (the systemd drop-in convention, as Claude Code does it).
-  const managedFiles = [abs(paths.managed), ...dropIns(abs(paths.managedDropIns), warnings)];
-  for (const file of managedFiles.reverse()) optional("managed", file);
-
-  for (const file of (opts.cliFiles ?? []).map(abs).reverse()) {
-    const text = readText(file);
-    if (text === undefined) throw new SettingsError(file, "", "file not found (given with --settings)");
-    layers.push({ layer: "cli", file, settings: parseSettingsText(text, file) });
-  }
-  optional("local", abs(paths.local));
-  optional("project", abs(paths.project));
-  optional("user", abs(paths.user));
-
-  const result: LoadedLayers = { layers, warnings };
-  const mcpFile = abs(paths.managedMcp);
-  const mcpText = readText(mcpFile);
-  if (mcpText !== undefined) result.managedMcp = { file: mcpFile, servers: parseManagedMcpText(mcpText, mcpFile).mcpServers };
-  return result;
+  return readSettingsLayers(opts, { settings: parseSettingsText, managedMcp: (text, file) => parseManagedMcpText(text, file).mcpServers });
 }
 
 /** Reads and merges all settings layers. Throws SettingsError on the first bad file or setting. */
@@ -91,58 +51,6 @@ export function loadSettings(opts: LoadOptions): ResolvedSettings {
   const resolved = resolveSettings(loaded.layers, resolveOpts);
   resolved.warnings.unshift(...loaded.warnings);
   return resolved;
-}
-
-/** The `*.json` files of the drop-in directory, sorted by name (code-unit order, independent of locale). */
-function dropIns(dir: string, warnings: string[]): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    if (errCode(err) === "ENOENT") return [];
-    throw ioError(dir, err);
-  }
-  const files: string[] = [];
-  for (const name of names.filter((n) => n.endsWith(".json")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (name.startsWith(".")) {
-      // Hidden files are skipped by the drop-in convention; said out loud so it is no surprise.
-      warnings.push(`${join(dir, name)}: hidden file in managed-settings.d ignored`);
-      continue;
-    }
-    files.push(join(dir, name));
-  }
-  return files;
-}
-
-/** The file's text, or undefined when it does not exist. Any other failure is an error: unreadable is not absent. */
-function readText(file: string): string | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    if (errCode(err) === "ENOENT") return undefined;
-    throw ioError(file, err);
-  }
-  try {
-    // Fatal decoding: invalid UTF-8 must not be turned into U+FFFD and then matched against rules.
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new SettingsError(file, "", "not valid UTF-8");
-  }
-}
-
-function errCode(err: unknown): string | undefined {
-  return typeof err === "object" && err !== null && "code" in err ? String((err as { code: unknown }).code) : undefined;
-}
-
-function ioError(file: string, err: unknown): SettingsError {
-  const code = errCode(err);
-  const what =
-    code === "EISDIR" ? "is a directory, expected a file" :
-    code === "ENOTDIR" ? "a parent of this path is not a directory" :
-    code === "EACCES" || code === "EPERM" ? "cannot be read: permission denied" :
-    `cannot be read: ${err instanceof Error ? err.message : String(err)}`;
-  return new SettingsError(file, "", what);
 }
 
 // JSON.parse keeps a `__proto__` key as an own property, and zod drops it from records without a word;

@@ -12,7 +12,8 @@ import {
 import { SettingsError, joinPath } from "./errors.js";
 import { expandServerEntry } from "./expand.js";
 import { defaultAuditDir, defaultLogDir } from "./paths.js";
-import { ServerName, type ServerEntry, type ServerMatcher, type Settings } from "./schema.js";
+import type { ServerEntry, ServerMatcher, Settings } from "./schema.js";
+import { serverNameProblem } from "./server-name.js";
 
 export interface SettingsLayer {
   layer: LayerName;
@@ -106,6 +107,7 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
   const deny: Sourced<string>[] = [];
   const autoApprove: Sourced<string>[] = [];
   const toolPermissions: ResolvedSettings["toolPermissions"] = [];
+  const additionalDirectories: Sourced<string>[] = [];
   for (const l of layers) {
     const p = l.settings.permissions;
     if (managedRulesOnly && l.layer !== "managed") {
@@ -114,10 +116,11 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
         (p?.ask?.length ?? 0) +
         (p?.deny?.length ?? 0) +
         (l.settings.autoApproveTools?.length ?? 0) +
-        Object.keys(l.settings.toolPermissions ?? {}).length;
+        Object.keys(l.settings.toolPermissions ?? {}).length +
+        (p?.additionalDirectories?.length ?? 0);
       if (dropped > 0)
         warnings.push(
-          `${l.file}: ${dropped} permission entr${dropped === 1 ? "y" : "ies"} (permissions.allow/ask/deny, autoApproveTools, toolPermissions) ignored: managed settings set allowManagedPermissionRulesOnly`,
+          `${l.file}: ${dropped} permission entr${dropped === 1 ? "y" : "ies"} (permissions.allow/ask/deny/additionalDirectories, autoApproveTools, toolPermissions) ignored: managed settings set allowManagedPermissionRulesOnly`,
         );
       continue;
     }
@@ -126,6 +129,7 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     deny.push(...sourced(l, p?.deny, "permissions.deny"));
     autoApprove.push(...sourced(l, l.settings.autoApproveTools, "autoApproveTools"));
     if (l.settings.toolPermissions) toolPermissions.push({ value: l.settings.toolPermissions, source: src(l, "toolPermissions") });
+    additionalDirectories.push(...sourced(l, p?.additionalDirectories, "permissions.additionalDirectories"));
   }
   // With managed-only rules, a mode from another layer could undo them (bypassPermissions turns
   // every ask into allow), so only the managed layer may set the mode then.
@@ -165,6 +169,8 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     servers,
     deniedMcpServers,
     exclusiveManagedServers: opts.managedMcp !== undefined,
+    toolPermissions,
+    additionalDirectories,
   };
   if (allowedMcpServers !== undefined) policy.allowedMcpServers = allowedMcpServers;
 
@@ -236,9 +242,8 @@ function resolveServers(layers: SettingsLayer[], opts: ResolveOptions, warnings:
 
   const servers: ConfiguredServer[] = chosen.map(({ name, entry, source, managed }) => {
     // The schema checks names already; checked again because callers may build layers in code.
-    const ok = ServerName.safeParse(name);
-    if (!ok.success)
-      throw new SettingsError(source.file, source.path, `invalid server name ${JSON.stringify(name)}: ${ok.error.issues[0]?.message ?? "not allowed"}`);
+    const problem = serverNameProblem(name);
+    if (problem !== undefined) throw new SettingsError(source.file, source.path, `invalid server name ${JSON.stringify(name)}: ${problem}`);
     // Only entries that are used get expanded: a variable missing for an overridden entry is no error.
     return { name, entry: expandServerEntry(entry, opts.env, source.file, source.path, substituted), source, managed };
   });

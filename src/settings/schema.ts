@@ -3,8 +3,9 @@
 // The JSON Schema published for editors (schema/settings.schema.json) is generated from this.
 import * as z from "zod/v4";
 
-/** Server names become part of `mcp__<server>__<tool>`; a name must not be able to smuggle the separator. */
-export const SERVER_NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$/;
+import { SERVER_NAME_PATTERN } from "./server-name.js";
+
+export { SERVER_NAME_PATTERN };
 export const ServerName = z
   .string()
   .max(64)

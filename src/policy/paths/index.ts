@@ -2,7 +2,9 @@
 export { canonicalizeRequestPath } from "./canonical.js";
 export type { CanonicalPath } from "./canonical.js";
 export { allowMatches, compilePathRule, denyMatches, isCaseInsensitivePlatform, ruleCovers } from "./rules.js";
-export type { CompiledPathRule, LinkPair, PathAnchor, PathRuleContext, PathRuleOptions } from "./rules.js";
+export type { CompiledPathRule, LinkPair, PathAnchor, PathRuleContext, PathRuleLayout, PathRuleOptions } from "./rules.js";
 export { resolveContext, resolveLinks, resolveRequest } from "./links.js";
-export { isProtectedPath, protectedReason } from "./protected.js";
+export { isProtectedPath, protectedReason, protectedShapes } from "./protected.js";
+export { anySeg, bashGlobShapes, expandBraces, globMeetsShape, literalPrefix, litSeg, overlaps, pathSegs, ruleShapes } from "./shapes.js";
+export type { Seg, Shape } from "./shapes.js";
 export type { ProtectedPathContext } from "./protected.js";

@@ -6,6 +6,8 @@
 // likely, and on macOS/Windows `.GIT` is `.git`. Call it for both the link and the target of a path.
 import path from "node:path";
 import { fold } from "../glob.js";
+import { anySeg, litSeg, pathSegs } from "./shapes.js";
+import type { Shape } from "./shapes.js";
 
 export interface ProtectedPathContext {
   cwd: string;
@@ -103,4 +105,25 @@ export function isProtectedPath(absPath: string, ctx: ProtectedPathContext): str
 /** The protection reason for the link or, failing that, the target of a path. */
 export function protectedReason(p: { link: string; target: string }, ctx: ProtectedPathContext): string | undefined {
   return isProtectedPath(p.link, ctx) ?? isProtectedPath(p.target, ctx);
+}
+
+/**
+ * The protected paths as shapes (shapes.ts), each with its reason, for asking whether a glob that is
+ * not expanded yet could reach one. Names compare case-insensitively, as in isProtectedPath.
+ * `homes`: the home directory and, when different, its resolved spelling.
+ */
+export function protectedShapes(ctx: ProtectedPathContext, homes: readonly string[] = [ctx.home]): { shape: Shape; reason: string }[] {
+  const out: { shape: Shape; reason: string }[] = [];
+  for (const [name, reason] of PROTECTED_DIRS) out.push({ shape: { segs: [anySeg(), litSeg(name), anySeg()], nocase: true }, reason });
+  for (const [name, reason] of PROTECTED_FILES) out.push({ shape: { segs: [anySeg(), litSeg(name)], nocase: true }, reason });
+  for (const home of homes) {
+    for (const f of HOME_FILES) {
+      out.push({ shape: { segs: [...pathSegs(home), ...pathSegs(`/${f}`), anySeg()], nocase: true }, reason: `a shell start-up file in home (~/${f})` });
+    }
+  }
+  for (const x of ctx.extra) {
+    const abs = path.posix.resolve(ctx.cwd.normalize("NFC"), x.normalize("NFC"));
+    out.push({ shape: { segs: [...pathSegs(abs), anySeg()], nocase: true }, reason: `mcp-warden's own files (${x})` });
+  }
+  return out;
 }

@@ -73,6 +73,18 @@ export interface CompiledPathRule {
   matches(absPath: string): boolean;
   /** The narrow reading, for allow rules. absPath: canonical, absolute. */
   matchesForAllow(absPath: string): boolean;
+  /** The pattern's structure, for comparing it with globs that are not expanded yet (shapes.ts). */
+  layout: PathRuleLayout;
+}
+
+/** A compiled rule's pattern, taken apart. */
+export interface PathRuleLayout {
+  /** Anchor directories as components (the given and the resolved spelling); empty for bare names. */
+  bases: readonly (readonly string[])[];
+  /** The pattern after the anchor, `.` and `..` resolved; "" for an anchor alone. */
+  glob: string;
+  /** Whether the fail-closed reading ignores case (platform). */
+  insensitive: boolean;
 }
 
 /** A path as asked for (link) and with symlinks resolved (target); equal when no link is involved. */
@@ -318,7 +330,8 @@ export function compilePathRule(
     return false;
   };
 
-  return { tool: kind, text, anchor, matches, matchesForAllow };
+  const layout: PathRuleLayout = { bases: anchor === "anywhere" ? [] : bases, glob, insensitive };
+  return { tool: kind, text, anchor, matches, matchesForAllow, layout };
 }
 
 /** A deny (or ask) rule applies when it matches the path as asked for or its resolved target. */

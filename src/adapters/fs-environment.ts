@@ -1,0 +1,23 @@
+// The real PolicyEnvironment: the file system's symlinks, the user's home, and the files that are
+// mcp-warden's own (its settings, audit log and state), which the policy protects from edits.
+import { resolveLinks } from "../policy/paths/index.js";
+import type { PolicyEnvironment } from "../policy/builtin/types.js";
+import { homeDir, managedDir, stateDir, userConfigDir } from "../settings/paths.js";
+
+export interface FsEnvironmentOptions {
+  env: NodeJS.ProcessEnv;
+  /** Settings files in use (every layer), and the audit directory: protected besides the defaults. */
+  settingsFiles?: string[];
+  auditDir?: string;
+}
+
+export function fsEnvironment(opts: FsEnvironmentOptions): PolicyEnvironment {
+  const protectedPaths = [managedDir(opts.env), userConfigDir(opts.env), stateDir(opts.env), ...(opts.settingsFiles ?? [])];
+  if (opts.auditDir !== undefined) protectedPaths.push(opts.auditDir);
+  return {
+    home: homeDir(opts.env),
+    platform: process.platform,
+    resolveLinks,
+    protectedPaths: protectedPaths.filter((p) => p.startsWith("/")),
+  };
+}

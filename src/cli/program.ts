@@ -1,0 +1,262 @@
+// The mcp-warden command line (every command but `hook`, which src/cli.ts routes before this module
+// and commander load). Each action loads only the code it needs, so short-lived commands start fast.
+import { Command, Option } from "commander";
+
+export const EXIT = {
+  ok: 0,
+  /** check: deny; audit verify: chain broken; doctor: a required part is missing. */
+  denyOrFailed: 1,
+  /** Usage or settings error. */
+  usage: 2,
+  /** check: ask. */
+  ask: 3,
+  /** The gateway could not start or stopped on an error. */
+  runtime: 4,
+} as const;
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (check: allow)
+  1  check: deny; audit verify: chain broken; doctor: something required is missing
+  2  usage or settings error
+  3  check: ask
+  4  the gateway could not start or failed`;
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const program = new Command("mcp-warden")
+  .description("A security gateway for the Model Context Protocol: one policy and one tamper-evident audit log in front of every MCP server.")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .addHelpText("after", EXIT_CODES_HELP);
+
+function settingsOption(cmd: Command) {
+  return cmd.option("--settings <file>", "an extra settings file (repeatable; later files take precedence)", collect, []);
+}
+
+/** Loads the layered settings and checks every rule compiles; any error ends the command with exit 2. */
+async function loadOrExit(cliFiles: string[]) {
+  const { loadSettings, SettingsError } = await import("../settings/index.js");
+  const { PolicyError } = await import("../policy/index.js");
+  const { compileSettings } = await import("../check/judge.js");
+  try {
+    const settings = loadSettings({ cwd: process.cwd(), env: process.env, cliFiles });
+    compileSettings(settings, process.env);
+    return settings;
+  } catch (error) {
+    if (error instanceof SettingsError || error instanceof PolicyError) {
+      process.stderr.write(`mcp-warden: settings error: ${error.message}\n`);
+      process.exit(EXIT.usage);
+    }
+    throw error;
+  }
+}
+
+settingsOption(
+  program
+    .command("run")
+    .description("Serve MCP on stdio: start the configured upstream servers and enforce the policy on every request.")
+    .addHelpText("after", "\nPut `mcp-warden run` in your client's MCP config in place of the servers it fronts (see `mcp-warden init`)." + EXIT_CODES_HELP),
+).action(async (opts: { settings: string[] }) => {
+  const settings = await loadOrExit(opts.settings);
+  for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `mcp-warden: serving MCP on stdio with ${settings.servers.length} server(s) configured. Connect an MCP client (see README), or run \`npm run demo\` for a scripted session. Ctrl-C stops.\n`,
+    );
+  }
+  const { Gateway } = await import("../gateway/gateway.js");
+  let gateway;
+  try {
+    gateway = new Gateway({ settings, env: process.env, input: process.stdin, output: process.stdout, onExit: () => process.exit(EXIT.ok) });
+    await gateway.start();
+  } catch (error) {
+    process.stderr.write(`mcp-warden: cannot start: ${(error as Error).message}\n`);
+    process.exit(error instanceof Error && error.name === "PolicyError" ? EXIT.usage : EXIT.runtime);
+  }
+  // A stray rejection must not take down every session of this client; it is reported, not ignored.
+  process.on("unhandledRejection", (reason) => process.stderr.write(`mcp-warden: internal error: ${String((reason as Error)?.stack ?? reason)}\n`));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => void gateway.close(`signal ${signal}`));
+  }
+});
+
+settingsOption(
+  program
+    .command("check")
+    .description("Judge one request as the gateway would, without starting any server; print the decision as JSON.")
+    .option("--tool <name>", "tool name: mcp__<server>__<tool> or a built-in tool such as Bash")
+    .option("--input <json>", "the tool's arguments as a JSON object", "{}")
+    .option("--batch", "read JSON Lines requests from stdin, write one JSON decision per line (settings come from each request)")
+    .addHelpText(
+      "after",
+      `
+Batch request: {"id": string, "settings": object, "cwd"?: string} plus one of
+  {"tool": string, "input": object} | {"server": string, "url": string} |
+  {"server": string, "toolDefinition": object, "pinned"?: object}
+Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_CODES_HELP,
+    ),
+).action(async (opts: { tool?: string; input: string; batch?: boolean; settings: string[] }) => {
+  const { runBatch, judgeToolCall, compileSettings } = await import("../check/check.js");
+  if (opts.batch) {
+    await runBatch(process.stdin, process.stdout, process.env);
+    return;
+  }
+  if (!opts.tool) {
+    process.stderr.write("mcp-warden check: give --tool NAME (and --input JSON), or --batch\n");
+    process.exit(EXIT.usage);
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(opts.input);
+  } catch {
+    input = undefined;
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    process.stderr.write("mcp-warden check: --input must be a JSON object\n");
+    process.exit(EXIT.usage);
+  }
+  const settings = await loadOrExit(opts.settings);
+  const verdict = judgeToolCall(compileSettings(settings, process.env), opts.tool, input as Record<string, unknown>, process.cwd());
+  process.stdout.write(JSON.stringify({ decision: verdict.decision, reason: verdict.reason, rule: verdict.rule, source: verdict.source }) + "\n");
+  process.exitCode = verdict.decision === "allow" ? EXIT.ok : verdict.decision === "ask" ? EXIT.ask : EXIT.denyOrFailed;
+});
+
+settingsOption(
+  program
+    .command("status")
+    .description("Show each server: state, transport, tool count, last error, sandbox (from running gateways, else from settings).")
+    .option("--json", "print JSON"),
+).action(async (opts: { json?: boolean; settings: string[] }) => {
+  const settings = await loadOrExit(opts.settings);
+  const { statusCommand } = await import("./status.js");
+  process.exitCode = await statusCommand({ settings, env: process.env, json: opts.json }, process.stdout);
+});
+
+const audit = program
+  .command("audit")
+  .description("Query the audit log (and `audit verify` to check its hash chain).")
+  .option("--dir <dir>", "audit directory (default: from settings)")
+  .option("--server <name>", "only this server")
+  .option("--tool <glob>", "only tools matching this glob (canonical names, * wildcard)")
+  .addOption(new Option("--decision <d>", "only this decision").choices(["allow", "ask", "deny"]))
+  .option("--kind <kind>", "only this record kind (call, list, request, server, gateway, decision)")
+  .option("--since <time>", "ISO time or a duration ago: 30s, 15m, 2h, 7d")
+  .option("--until <time>", "ISO time or a duration ago")
+  .option("--limit <n>", "at most this many records (the newest)", (v) => Number.parseInt(v, 10))
+  .option("--json", "one JSON record per line")
+  .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { dir?: string; settings: string[]; json?: boolean; server?: string; tool?: string; decision?: string; kind?: string; since?: string; until?: string; limit?: number }) => {
+    const dir = opts.dir ?? (await loadOrExit(opts.settings)).audit.dir;
+    const { auditQueryCommand } = await import("./audit.js");
+    process.exitCode = await auditQueryCommand({ ...opts, dir }, process.stdout);
+  });
+
+audit
+  .command("verify")
+  .description("Check the hash chain of every audit segment; name the first broken record.")
+  .option("--dir <dir>", "audit directory (default: from settings)")
+  .option("--json", "print the result as JSON")
+  .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { dir?: string; json?: boolean; settings: string[] }, cmd: Command) => {
+    const parentDir = (cmd.parent?.opts() as { dir?: string }).dir;
+    const dir = opts.dir ?? parentDir ?? (await loadOrExit(opts.settings)).audit.dir;
+    const { auditVerifyCommand } = await import("./audit.js");
+    process.exitCode = await auditVerifyCommand({ dir, json: opts.json }, process.stdout);
+  });
+
+const servers = program.command("servers").description("List servers, or take one out of service now (incident response).");
+settingsOption(servers.command("list").description("List configured servers, their layer and whether policy lets them run.").option("--json", "print JSON")).action(
+  async (opts: { json?: boolean; settings: string[] }) => {
+    const settings = await loadOrExit(opts.settings);
+    const { serversListCommand } = await import("./servers.js");
+    process.exitCode = await serversListCommand({ settings, json: opts.json }, process.stdout);
+  },
+);
+for (const [name, description] of [
+  ["disable", "Disable a server in the settings layer that defines it (or --layer), so no gateway starts it again."],
+  ["remove", "Remove a server from the settings layer that defines it (or --layer)."],
+] as const) {
+  settingsOption(
+    servers
+      .command(`${name} <server>`)
+      .description(description)
+      .addOption(new Option("--layer <layer>", "settings layer to write").choices(["managed", "local", "project", "user"]))
+      .option("--deny", "also add the server to deniedMcpServers in that layer")
+      .addHelpText("after", EXIT_CODES_HELP),
+  ).action(async (server: string, opts: { layer?: string; deny?: boolean; settings: string[] }) => {
+    const settings = await loadOrExit(opts.settings);
+    const { serversChangeCommand } = await import("./servers.js");
+    process.exitCode = await serversChangeCommand({ action: name, server, layer: opts.layer, deny: opts.deny, settings, cwd: process.cwd(), env: process.env }, process.stdout);
+  });
+}
+
+program
+  .command("init")
+  .description("Read an existing .mcp.json (or Claude Code config), move its servers into mcp-warden settings and point the client at `mcp-warden run`, keeping a backup. With --claude-code: install `mcp-warden hook` as Claude Code's PreToolUse hook instead.")
+  .option("--from <file>", "the MCP config to convert (default: ./.mcp.json)")
+  .option("--claude-code", "install the PreToolUse hook in ./.claude/settings.json (or ~/.claude/settings.json with --user)")
+  .option("--user", "with --claude-code: the user's ~/.claude/settings.json")
+  .option("--dry-run", "print what would change, change nothing")
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { from?: string; dryRun?: boolean; claudeCode?: boolean; user?: boolean }) => {
+    if (opts.claudeCode) {
+      if (opts.from) {
+        process.stderr.write("mcp-warden init: --from does not go with --claude-code\n");
+        process.exit(EXIT.usage);
+      }
+      const { initClaudeCodeCommand } = await import("./init-claude-code.js");
+      process.exitCode = await initClaudeCodeCommand({ user: opts.user, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout);
+      return;
+    }
+    if (opts.user) {
+      process.stderr.write("mcp-warden init: --user goes with --claude-code\n");
+      process.exit(EXIT.usage);
+    }
+    const { initCommand } = await import("./init.js");
+    process.exitCode = await initCommand({ from: opts.from, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout);
+  });
+
+settingsOption(
+  program
+    .command("test <file>")
+    .description("Run policy unit tests: each a check request plus the decision it must get. Prints failures and a summary.")
+    .addHelpText(
+      "after",
+      `
+FILE holds a JSON array (or JSON Lines) of tests:
+  {"name"?: string, "tool": string, "input"?: object, "cwd"?: string,
+   "settings"?: object, "expect": "allow"|"ask"|"deny", "expectRule"?: string}
+A test without "settings" is judged by the loaded settings layers (your real policy, plus --settings);
+"cwd" defaults to the directory of FILE.
+Exit: 0 all passed, 1 a test failed, 2 the file or the settings are invalid.`,
+    ),
+).action(async (file: string, opts: { settings: string[] }) => {
+  const { policyTestCommand } = await import("./policy-test.js");
+  process.exitCode = await policyTestCommand({ file, cliFiles: opts.settings, cwd: process.cwd(), env: process.env }, process.stdout);
+});
+
+program
+  .command("hook")
+  .description("Claude Code's PreToolUse hook: read the hook JSON on stdin, print allow/ask/deny (install with `init --claude-code`).")
+  .option("--settings <file>", "an extra settings file (repeatable)", collect, []);
+// (`hook` is run by src/cli.ts before this module loads; it is declared here for --help.)
+
+program
+  .command("doctor")
+  .description("Report what this machine supports: Node, sandbox backends, settings files, state directories.")
+  .option("--json", "print JSON")
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (opts: { json?: boolean }) => {
+    const { doctorCommand } = await import("./doctor.js");
+    process.exitCode = await doctorCommand({ json: opts.json, cwd: process.cwd(), env: process.env }, process.stdout);
+  });
+
+program.exitOverride((err) => {
+  if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(EXIT.ok);
+  process.exit(EXIT.usage);
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,138 @@
+// `mcp-warden hook`: Claude Code's PreToolUse command hook. Claude Code runs it before every tool
+// call with the call as JSON on stdin; it answers allow, ask or deny on stdout, judged by the same
+// rules, settings files and audit log as the gateway.
+//
+// It runs once per tool call, so it loads only what a decision needs: no command-line framework,
+// no schema library on the usual path (settings texts validated before are read with JSON.parse:
+// settings/fast-load.ts). Fail closed: whatever goes wrong ends in deny, and when not even a deny
+// can be written, exit status 2, which Claude Code treats as "block this call".
+import { appendShared } from "../audit/log.js";
+import { compileSettings, judgeToolCall } from "../check/judge.js";
+import type { Verdict } from "../policy/types.js";
+import { loadSettingsFast } from "../settings/fast-load.js";
+
+/** Claude Code's hook input is small; anything near this is not a hook call. */
+const MAX_INPUT_BYTES = 4 << 20;
+/** A hook that waits for stdin forever would hang the agent; Claude Code closes stdin at once. */
+const STDIN_TIMEOUT_MS = 10_000;
+
+interface HookInput {
+  session_id?: unknown;
+  cwd?: unknown;
+  permission_mode?: unknown;
+  hook_event_name?: unknown;
+  tool_name?: unknown;
+  tool_input?: unknown;
+  tool_use_id?: unknown;
+}
+
+export type HookDecision = Verdict["decision"];
+
+export function hookOutput(decision: HookDecision, reason: string): string {
+  return JSON.stringify({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: decision, permissionDecisionReason: reason } }) + "\n";
+}
+
+function usage(message: string): number {
+  process.stderr.write(`mcp-warden hook: ${message}\nusage: mcp-warden hook [--settings FILE]...  (reads Claude Code's PreToolUse JSON on stdin)\n`);
+  // 2 blocks the tool call in Claude Code: a misconfigured hook must not let calls through.
+  return 2;
+}
+
+export async function hookMain(args: string[]): Promise<number> {
+  const cliFiles: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--settings" && i + 1 < args.length) cliFiles.push(args[++i] as string);
+    else if (a.startsWith("--settings=")) cliFiles.push(a.slice("--settings=".length));
+    else if (a === "--help" || a === "-h") {
+      process.stdout.write("usage: mcp-warden hook [--settings FILE]...\nA Claude Code PreToolUse hook: reads the hook JSON on stdin, prints the decision. Set it up with `mcp-warden init --claude-code`.\n");
+      return 0;
+    } else return usage(`unknown argument ${JSON.stringify(a)}`);
+  }
+  let out: string;
+  try {
+    out = await decide(await readStdin(), cliFiles);
+  } catch (error) {
+    out = hookOutput("deny", `mcp-warden could not judge this call: ${(error as Error).message}`);
+  }
+  try {
+    process.stdout.write(out);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`mcp-warden hook: cannot write the decision: ${(error as Error).message}\n`);
+    return 2;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reading = (async () => {
+    for await (const chunk of process.stdin) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_INPUT_BYTES) throw new Error(`the hook input is larger than ${MAX_INPUT_BYTES} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no hook input on stdin within ${STDIN_TIMEOUT_MS} ms`)), STDIN_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([reading, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+}
+
+/** The decision for one hook input, audited. Throws only when it cannot even decide. */
+export async function decide(text: string, cliFiles: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  let input: HookInput;
+  try {
+    input = JSON.parse(text) as HookInput;
+  } catch {
+    return hookOutput("deny", "mcp-warden: the hook input is not JSON");
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return hookOutput("deny", "mcp-warden: the hook input is not a JSON object");
+  if (input.hook_event_name !== "PreToolUse")
+    return hookOutput("deny", `mcp-warden: this hook judges PreToolUse events, not ${JSON.stringify(input.hook_event_name)}; check the hook configuration`);
+  const tool = input.tool_name;
+  const args = input.tool_input;
+  const cwd = input.cwd;
+  if (typeof tool !== "string" || tool === "") return hookOutput("deny", "mcp-warden: the hook input has no tool_name");
+  if (typeof args !== "object" || args === null || Array.isArray(args)) return hookOutput("deny", "mcp-warden: the hook input's tool_input is not an object");
+  if (typeof cwd !== "string" || !cwd.startsWith("/")) return hookOutput("deny", "mcp-warden: the hook input has no absolute cwd");
+
+  // Settings belong to the project, not to whichever subdirectory the agent has cd'ed into.
+  const projectDir = typeof env.CLAUDE_PROJECT_DIR === "string" && env.CLAUDE_PROJECT_DIR.startsWith("/") ? env.CLAUDE_PROJECT_DIR : cwd;
+  let compiled;
+  try {
+    compiled = compileSettings(await loadSettingsFast({ cwd: projectDir, env, cliFiles }), env);
+  } catch (error) {
+    return hookOutput("deny", `mcp-warden: settings error, every call is refused until it is fixed: ${(error as Error).message}`);
+  }
+  const verdict = judgeToolCall(compiled, tool, args as Record<string, unknown>, cwd);
+  try {
+    const detail: Record<string, unknown> = { via: "hook", cwd };
+    if (typeof input.session_id === "string") detail.sessionId = input.session_id;
+    if (typeof input.permission_mode === "string") detail.permissionMode = input.permission_mode;
+    if (typeof input.tool_use_id === "string") detail.toolUseId = input.tool_use_id;
+    const entry: Parameters<typeof appendShared>[1] = {
+      kind: "decision",
+      event: "decided",
+      tool,
+      arguments: args,
+      decision: verdict.decision,
+      reason: verdict.reason,
+      detail,
+    };
+    if (verdict.rule !== undefined) entry.rule = verdict.rule;
+    if (verdict.source !== undefined) entry.ruleSource = verdict.source;
+    appendShared({ dir: compiled.settings.audit.dir, fsyncIntervalMs: 0, secrets: compiled.settings.secrets, owner: "hook" }, entry);
+  } catch (error) {
+    // A decision that cannot be recorded is not given: the audit log must show every allowed call.
+    return hookOutput("deny", `mcp-warden: cannot write the audit log, so the call is refused: ${(error as Error).message}`);
+  }
+  return hookOutput(verdict.decision, `mcp-warden: ${verdict.reason}${verdict.rule !== undefined && verdict.source ? ` [${verdict.source.file} ${verdict.source.path}]` : ""}`);
+}
