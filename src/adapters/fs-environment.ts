@@ -1,6 +1,6 @@
 // The real PolicyEnvironment: the file system's symlinks, the user's home, and the files that are
 // mcp-warden's own (its settings, audit log and state), which the policy protects from edits.
-import { resolveLinks } from "../policy/paths/index.js";
+import { fsEnvironment as fileSystemProbes } from "../policy/paths/links.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { homeDir, managedDir, stateDir, userConfigDir } from "../settings/paths.js";
 
@@ -14,10 +14,5 @@ export interface FsEnvironmentOptions {
 export function fsEnvironment(opts: FsEnvironmentOptions): PolicyEnvironment {
   const protectedPaths = [managedDir(opts.env), userConfigDir(opts.env), stateDir(opts.env), ...(opts.settingsFiles ?? [])];
   if (opts.auditDir !== undefined) protectedPaths.push(opts.auditDir);
-  return {
-    home: homeDir(opts.env),
-    platform: process.platform,
-    resolveLinks,
-    protectedPaths: protectedPaths.filter((p) => p.startsWith("/")),
-  };
+  return fileSystemProbes({ home: homeDir(opts.env), platform: process.platform, protectedPaths: protectedPaths.filter((p) => p.startsWith("/")) });
 }

@@ -24,6 +24,8 @@ import { auditDecisionStage, auditOutcomeStage } from "./stages/audit.js";
 import { decideStage } from "./stages/decide.js";
 import { forwardStage } from "./stages/forward.js";
 import { guardStage } from "./stages/guard.js";
+import { fsEnvironment } from "../adapters/fs-environment.js";
+import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
 
 export const VERSION = "0.1.0";
@@ -65,6 +67,7 @@ export class Gateway {
   private handle: StdioServerHandle | undefined;
   private transport: JsonLinesTransport | undefined;
   private readonly statusFile: string;
+  private readonly environment: PolicyEnvironment;
   private statusTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   /** Changes whenever a list changes, so stale pagination cursors are refused. */
@@ -72,7 +75,8 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     const s = opts.settings;
-    this.policy = compilePolicy(s.policy);
+    this.environment = fsEnvironment({ env: opts.env, settingsFiles: s.files.map((f) => f.file), auditDir: s.audit.dir });
+    this.policy = compilePolicy(s.policy, this.environment);
     this.redactor = compileRedactor(s.secrets);
     this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets });
     this.statusFile = join(runtimeDir(opts.env), `${process.pid}.json`);
@@ -106,7 +110,7 @@ export class Gateway {
       identifyStage(services),
       decideStage(services),
       askStage(),
-      guardStage(),
+      guardStage({ environment: this.environment, fileJudge: this.policy.fileJudge }),
       auditDecisionStage(services),
       forwardStage(),
       auditOutcomeStage(services),

@@ -21,12 +21,15 @@ export function unenforcedServerFeature(server: ConfiguredServer, globalSandbox:
   return undefined;
 }
 
-/** Why calls to this server must be refused, or undefined. */
+/** Guards the gateway enforces (policy/guards/): a server configured with only these is served. */
+const ENFORCED_GUARDS: ReadonlySet<string> = new Set(["filesystem"]);
+
+/** Why calls to this server must be refused, or undefined. `filesystem` is enforced; `sql` and `arguments` are not yet. */
 export function unenforcedCallFeature(server: ConfiguredServer): Verdict | undefined {
   const guards = server.entry.guards;
   if (!guards) return undefined;
   const kinds = Object.entries(guards)
-    .filter(([, v]) => v !== undefined)
+    .filter(([k, v]) => v !== undefined && !ENFORCED_GUARDS.has(k))
     .map(([k]) => k);
   if (!kinds.length) return undefined;
   return {

@@ -49,7 +49,7 @@ describe("server control", () => {
       permissions: { allow: ["mcp__boxed", "mcp__guarded"] },
       mcpServers: {
         boxed: fixture({ sandbox: { type: "bubblewrap" }, env: { FIXTURE_PID_FILE: "${BOXED_PID}" } }),
-        guarded: fixture({ guards: { filesystem: { roots: ["/tmp"] } } }),
+        guarded: fixture({ guards: { sql: { readOnly: true, dialect: "postgresql" } } }),
       },
     });
     s.env.BOXED_PID = join(s.dir, "boxed.pid");
@@ -58,7 +58,7 @@ describe("server control", () => {
       const names = (await c.client.listTools()).tools.map((t) => t.name);
       assert.ok(!names.some((n) => n.startsWith("boxed__")));
       assert.ok(!existsSync(s.env.BOXED_PID));
-      await assert.rejects(c.client.callTool({ name: "guarded__echo", arguments: { text: "x" } }), /guards \(filesystem\) are configured .* not supported yet/);
+      await assert.rejects(c.client.callTool({ name: "guarded__echo", arguments: { text: "x" } }), /guards \(sql\) are configured .* not supported yet/);
     } finally {
       await c.close();
       s.cleanup();
@@ -347,10 +347,11 @@ describe("check", () => {
     const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; decision: string; reason: string });
     assert.deepEqual(
       answers.map((a) => [a.id, a.decision]),
-      [["a", "allow"], ["", "deny"], ["b", "deny"], ["c", "deny"], ["d", "deny"], ["e", "deny"], ["f", "deny"], ["g", "ask"]],
+      [["a", "allow"], ["", "deny"], ["b", "deny"], ["c", "deny"], ["d", "ask"], ["e", "deny"], ["f", "deny"], ["g", "ask"]],
     );
     assert.match(answers[3]!.reason, /permisions/);
-    assert.match(answers[4]!.reason, /not supported yet/);
+    assert.match(answers[4]!.reason, /no allow rule matches `ls`/);
+    assert.match(answers[5]!.reason, /not supported yet/);
     s.cleanup();
   });
 });

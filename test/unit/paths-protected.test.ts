@@ -38,6 +38,11 @@ describe("isProtectedPath", () => {
     prot("/home/u/project/.mcp-warden/settings.json", /mcp-warden/);
     prot("/home/u/project/.mcp-warden", /mcp-warden/);
   });
+  it(".idea and .husky directories (editor run configurations, git hooks)", () => {
+    prot("/home/u/project/.idea/workspace.xml", /\.idea/);
+    prot("/home/u/project/.husky/pre-commit", /\.husky/);
+    free("/home/u/project/idea/notes.md");
+  });
   it("their near-misses are not protected", () => {
     free("/home/u/project/.claude-notes/a.md");
     free("/home/u/project/claude/a.md");

@@ -198,10 +198,10 @@ describe("compilePolicy errors", () => {
 });
 
 describe("decideTool: names", () => {
-  it("denies built-in tools until their rules are implemented, even when allowed", () => {
-    const v = decide({ allow: ["Bash", "Read(./src/**)"] }, "Bash");
+  it("denies a built-in tool call that comes without a working directory, even when allowed", () => {
+    const v = decide({ allow: ["Bash", "WebFetch"] }, "WebFetch");
     assert.equal(v.decision, "deny");
-    assert.equal(v.reason, "not supported yet: rules for built-in tool Bash arrive with the permission-language issue");
+    assert.match(v.reason, /no absolute working directory/);
   });
 
   it("denies malformed MCP names, even under allow mcp__*", () => {

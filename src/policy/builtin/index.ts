@@ -22,8 +22,6 @@ export { FILE_TOOLS } from "./files.js";
  */
 export const AGENT_INTERNAL_TOOLS: ReadonlySet<string> = new Set(["TodoWrite", "TodoRead", "ExitPlanMode", "Task", "Agent", "BashOutput", "KillShell", "KillBash"]);
 
-/** Rule files of the agent's tools: Write rules are Edit rules. */
-const FILE_RULE_TOOLS: ReadonlySet<string> = new Set(["Read", "Edit", "Write"]);
 
 export interface BuiltinPolicy {
   decide(tool: string, input: Record<string, unknown>, cwd: string | undefined): Verdict;
@@ -50,7 +48,9 @@ export function compileBuiltinPolicy(rules: BuiltinRule[], env: PolicyEnvironmen
   const byJudge = { bash: [] as BuiltinRule[], files: [] as BuiltinRule[], web: [] as BuiltinRule[], params: [] as BuiltinRule[] };
   for (const r of rules) {
     if (r.tool === "Bash") byJudge.bash.push(r);
-    else if (FILE_RULE_TOOLS.has(r.tool)) byJudge.files.push(r);
+    // Rules for every file tool go to the file judge (Read/Edit/Write path patterns, and
+    // `Grep(path:...)`-style rules for the others), since it alone decides those calls.
+    else if (FILE_TOOLS.has(r.tool)) byJudge.files.push(r);
     else if (r.tool === "WebFetch") byJudge.web.push(r);
     else byJudge.params.push(r);
   }

@@ -38,6 +38,8 @@ export interface PolicyEnvironment {
   resolveLinks(absPath: string): LinkPair;
   /** mcp-warden's own files and directories (settings files, audit and state directories): writes there are protected. */
   protectedPaths: string[];
+  /** Whether a path is a directory (undefined: cannot tell). Lets a Grep of one file be judged as that file. */
+  isDirectory?(absPath: string): boolean | undefined;
 }
 
 /** Per request: where the agent works and in which mode. */

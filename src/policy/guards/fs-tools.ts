@@ -107,6 +107,11 @@ export function findPathLikeArgument(input: Record<string, unknown>): { name: st
   return undefined;
 }
 
+/** Whether an argument looks like a path, by its name or by a string anywhere in its value. */
+export function argumentLooksLikePath(name: string, value: unknown): boolean {
+  return looksLikePathName(name) || holdsPathValue(value, 0);
+}
+
 function holdsPathValue(v: unknown, depth: number): boolean {
   if (typeof v === "string") return looksLikePathValue(v);
   if (v === null || typeof v !== "object") return false;

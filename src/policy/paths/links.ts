@@ -1,6 +1,8 @@
 // Symlink resolution: the only I/O of the path layer (synchronous, lstat/readlink/realpath only).
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import type { PolicyEnvironment } from "../builtin/types.js";
 import type { LinkPair, PathRuleContext } from "./rules.js";
 
 /** Symlink hops followed before giving up, as the kernel's ELOOP limit. */
@@ -105,4 +107,28 @@ export function resolveContext<T extends PathRuleContext>(ctx: T): T {
     }
   };
   return { ...ctx, realCwd: real(ctx.cwd), realHome: real(ctx.home), realSettingsRoot: real(ctx.settingsRoot) };
+}
+
+/**
+ * The real PolicyEnvironment: the process's home and platform, resolveLinks on the real filesystem,
+ * and `isDirectory` (used by the Grep judge to tell a search of one file from a search of a tree;
+ * undefined when it cannot tell, which is judged as a directory).
+ */
+export function fsEnvironment(options: { home?: string; platform?: NodeJS.Platform; protectedPaths?: string[] } = {}): PolicyEnvironment & {
+  isDirectory(absPath: string): boolean | undefined;
+} {
+  return {
+    home: options.home ?? os.homedir(),
+    platform: options.platform ?? process.platform,
+    resolveLinks,
+    protectedPaths: options.protectedPaths ?? [],
+    isDirectory(absPath) {
+      try {
+        return fs.statSync(absPath).isDirectory();
+      } catch (e) {
+        const c = code(e);
+        return c === "ENOENT" || c === "ENOTDIR" ? false : undefined;
+      }
+    },
+  };
 }

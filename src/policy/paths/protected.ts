@@ -21,6 +21,8 @@ const PROTECTED_DIRS: ReadonlyMap<string, string> = new Map([
   [".git", "inside a .git directory (hooks and config run code)"],
   [".claude", "inside a .claude directory (agent settings)"],
   [".vscode", "inside a .vscode directory (editor tasks and settings run code)"],
+  [".idea", "inside a .idea directory (JetBrains run configurations and tasks run code)"],
+  [".husky", "inside a .husky directory (git hooks run code)"],
   [".mcp-warden", "inside a .mcp-warden directory (mcp-warden settings)"],
 ]);
 
@@ -67,7 +69,7 @@ function within(a: string[], b: string[]): boolean {
 }
 
 /**
- * The reason absPath (canonical, absolute) is protected, or undefined. Protected: any `.git`,
+ * The reason absPath (canonical, absolute) is protected, or undefined. Protected: any `.git`, `.idea`, `.husky`,
  * `.claude`, `.vscode` or `.mcp-warden` component (the directory itself and everything under it), any
  * file named `.mcp.json`, shell start-up files in home, and the paths in `extra` (and everything under
  * them; a relative entry is relative to cwd). The directory names above are protected at any depth,

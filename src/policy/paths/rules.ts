@@ -149,6 +149,20 @@ export function isCaseInsensitivePlatform(platform: NodeJS.Platform): boolean {
   return platform === "darwin" || platform === "win32";
 }
 
+/**
+ * A path's NFC components, remembered for the last path: a judge tests one path against every rule in
+ * turn, and splitting it again for each rule was most of the cost of a decision.
+ */
+let lastPath: string | undefined;
+let lastComponents: readonly string[] = [];
+function splitPath(absPath: string): readonly string[] {
+  if (absPath !== lastPath) {
+    lastComponents = Object.freeze(components(absPath.normalize("NFC")));
+    lastPath = absPath;
+  }
+  return lastComponents;
+}
+
 function components(p: string): string[] {
   return p.split("/").filter((c) => c !== "" && c !== ".");
 }
@@ -273,7 +287,7 @@ export function compilePathRule(
   const foldedBases = bases.map((b) => b.map(fold));
 
   /** The path's components after the base, or undefined when the path is not the base or under it. */
-  const under = (comps: string[], base: string[], nocase: boolean): string[] | undefined => {
+  const under = (comps: readonly string[], base: string[], nocase: boolean): string[] | undefined => {
     if (comps.length < base.length) return undefined;
     for (let i = 0; i < base.length; i++) {
       const a = comps[i] as string;
@@ -291,11 +305,11 @@ export function compilePathRule(
     return rel.length > 0 && tree(rel.join("/"));
   };
 
-  const pathComponents = (absPath: string): string[] => {
+  const pathComponents = (absPath: string): readonly string[] => {
     if (typeof absPath !== "string" || !absPath.startsWith("/")) {
       throw new TypeError(`path rule ${text}: expected a canonical absolute path, got ${JSON.stringify(absPath)}`);
     }
-    return components(absPath.normalize("NFC"));
+    return splitPath(absPath);
   };
 
   const matches = (absPath: string): boolean => {
@@ -336,12 +350,12 @@ export function compilePathRule(
 
 /** A deny (or ask) rule applies when it matches the path as asked for or its resolved target. */
 export function denyMatches(rule: CompiledPathRule, p: LinkPair): boolean {
-  return rule.matches(p.link) || rule.matches(p.target);
+  return rule.matches(p.link) || (p.target !== p.link && rule.matches(p.target));
 }
 
 /** An allow rule applies only when it matches both the path as asked for and its resolved target. */
 export function allowMatches(rule: CompiledPathRule, p: LinkPair): boolean {
-  return rule.matchesForAllow(p.link) && rule.matchesForAllow(p.target);
+  return rule.matchesForAllow(p.link) && (p.target === p.link || rule.matchesForAllow(p.target));
 }
 
 /**

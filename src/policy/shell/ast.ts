@@ -73,6 +73,8 @@ export interface CompoundNode extends Span {
   subs: Program[];
   /** Source text of the arithmetic of `(( ))` and `for (( ))`. */
   arith?: string;
+  /** `for NAME in WORDS` / `select NAME in WORDS`: NAME (only when an `in` list is written; `words` is that list). */
+  variable?: string;
   /** Words evaluated by the construct itself (for/case lists, [[ ]] operands, function names...). */
   words: Word[];
   redirs: Redirect[];

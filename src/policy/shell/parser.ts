@@ -405,6 +405,7 @@ export class Parser {
     const bodies: Program[] = [];
     let subs: Program[] = [];
     let arith: string | undefined;
+    let variable: string | undefined;
     if (this.at("((")) {
       const a0 = this.i;
       this.i += 2;
@@ -420,6 +421,7 @@ export class Parser {
       this.skipNewlines();
       if (this.atReserved("in")) {
         this.take("in");
+        if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name.raw)) variable = name.raw;
         for (;;) {
           this.skipBlanks();
           const c = this.ch();
@@ -441,6 +443,7 @@ export class Parser {
     } else this.fail(`expected 'do' but found '${this.tokenAt()}'`);
     const node: CompoundNode = { t: "compound", kind, bodies, subs, words, redirs: [], start, end: this.i };
     if (arith !== undefined) node.arith = arith;
+    if (variable !== undefined) node.variable = variable;
     return this.finishCompound(node);
   }
 

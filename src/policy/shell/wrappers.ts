@@ -111,6 +111,7 @@ const SPECS: Record<string, OptionSpec> = {
   time: { flags: "pavq", args: "fo", long: ["append", "verbose", "portability", "quiet"], longArgs: ["format", "output"] },
   nice: { flags: "", args: "n", long: [], longArgs: ["adjustment"] },
   nohup: { flags: "", args: "", long: [], longArgs: [] },
+  ionice: { flags: "t", args: "cn", long: ["ignore"], longArgs: ["class", "classdata"], noRun: "pPu", longNoRun: ["pid", "pgid", "uid", "help", "version"] },
   stdbuf: { flags: "", args: "ioe", long: [], longArgs: ["input", "output", "error"] },
   setsid: { flags: "cfw", args: "", long: ["ctty", "fork", "wait"], longArgs: [] },
   command: { flags: "p", args: "", long: [], longArgs: [], noRun: "vV" },
