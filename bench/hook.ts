@@ -10,7 +10,7 @@ import { fsEnvironment } from "../src/adapters/fs-environment.js";
 import { compilePolicy } from "../src/policy/index.js";
 import type { PolicyInput, Source } from "../src/policy/index.js";
 
-const CLI = new URL("../src/cli.js", import.meta.url).pathname;
+const CLI = new URL("../src/cli.cjs", import.meta.url).pathname;
 
 export interface HookBenchResult {
   runs: number;
@@ -23,7 +23,7 @@ export interface HookBenchResult {
 }
 
 const RULES = {
-  allow: ["Bash(git status:*)", "Bash(git log:*)", "Bash(npm run test:*)", "Bash(grep:*)", "Read(./src/**)", "WebFetch(domain:docs.example.com)", "mcp__github__get_issue"],
+  allow: ["Bash(git status:*)", "Bash(git log:*)", "Bash(npm run test:*)", "Bash(grep:*)", "Bash(head:*)", "Read(./src/**)", "WebFetch(domain:docs.example.com)", "mcp__github__get_issue"],
   deny: ["Bash(curl:*)", "Bash(rm -rf /)", "Read(.env)", "Read(~/.ssh/**)", "mcp__*__delete*"],
 };
 
@@ -58,7 +58,7 @@ export function runHookBench(runs = 31): HookBenchResult {
     const hookInput = (tool: string, input: Record<string, unknown>) =>
       JSON.stringify({ session_id: "bench", cwd: project, hook_event_name: "PreToolUse", permission_mode: "default", tool_name: tool, tool_input: input });
     const scenarios = [
-      { name: "Bash, compound command (git status && grep … | head)", input: hookInput("Bash", { command: "git status --short && grep -rn TODO src | head -5" }) },
+      { name: "Bash, compound command (git status && git log … | head)", input: hookInput("Bash", { command: "git status --short && git log --oneline -20 | head -5" }) },
       { name: "Read inside the project", input: hookInput("Read", { file_path: join(project, "src", "index.ts") }) },
       { name: "MCP tool (mcp__github__get_issue)", input: hookInput("mcp__github__get_issue", { number: 1 }) },
     ];
@@ -104,7 +104,7 @@ export function runHookBench(runs = 31): HookBenchResult {
       runs,
       floorMs: r1(median(floor)),
       scenarios: scenarios.map((s, k) => ({ name: s.name, medianMs: r1(median(times[k]!)), p90Ms: r1(pct(times[k]!, 0.9)), decision: decisions[k]! })),
-      bashDecideUs: micro({ tool: "Bash", input: { command: "git status --short && grep -rn TODO src | head -5" } }),
+      bashDecideUs: micro({ tool: "Bash", input: { command: "git status --short && git log --oneline -20 | head -5" } }),
       readDecideUs: micro({ tool: "Read", input: { file_path: join(project, "src", "index.ts") } }),
     };
   } finally {

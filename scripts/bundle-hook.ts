@@ -1,20 +1,41 @@
-// Bundles the hook's entry point into one file (dist/src/hook/main.bundle.mjs). The hook starts once
-// per tool call of a coding agent; resolving and loading ~50 small modules costs more than running
-// the decision, and one file cuts that (see docs/PERFORMANCE.md). src/cli.ts falls back to the
-// unbundled modules when the bundle is absent.
+// Bundles the hook's entry point into one CommonJS file (dist/src/hook/main.bundle.cjs). The hook
+// starts once per tool call of a coding agent; resolving and loading ~50 small ES modules costs more
+// than the decision itself, and one CommonJS file skips the ES module loader's per-module work (see
+// docs/PERFORMANCE.md). src/cli.ts falls back to the unbundled modules when the bundle is absent.
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 
 const dist = fileURLToPath(new URL("../src/hook/", import.meta.url));
 await build({
   entryPoints: [dist + "main.js"],
-  outfile: dist + "main.bundle.mjs",
+  outfile: dist + "main.bundle.cjs",
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
-  // The full settings loader (zod) is loaded only when a settings text was never validated before.
-  external: ["zod", "zod/*", "jsonc-parser"],
+  // The bundle sits where main.js does (dist/src/hook/), so URLs computed from import.meta.url
+  // (the schema fingerprint) resolve to the same files.
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = require;' },
+  // The full settings loader is the second bundle below, required only for a settings text never validated before.
+  external: ["./load.js"],
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: "warning",
 });
-console.log(`wrote ${dist}main.bundle.mjs`);
+// The full settings loader with zod, for the hook's rare slow path (fast-load.ts). CommonJS so that
+// the hook, itself compiled from a code cache (src/cli.cts), can require it without a dynamic import.
+await build({
+  entryPoints: [fileURLToPath(new URL("../src/settings/load.js", import.meta.url))],
+  outfile: dist + "settings-load.bundle.cjs",
+  bundle: true,
+  // jsonc-parser's UMD build loads its parts with a require esbuild cannot follow; its ES build bundles cleanly.
+  mainFields: ["module", "main"],
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: "warning",
+});
+console.log(`wrote ${dist}main.bundle.cjs and ${dist}settings-load.bundle.cjs`);

@@ -10,7 +10,7 @@ import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const cli = join(root, "dist/src/cli.js");
+const cli = join(root, "dist/src/cli.cjs");
 const state = mkdtempSync(join(tmpdir(), "mcp-warden-demo-"));
 const env = { ...process.env, XDG_STATE_HOME: state, MEMORY_FILE_PATH: join(state, "memory.jsonl") } as Record<string, string>;
 

@@ -24,14 +24,14 @@ const HOOK_TIMEOUT_SECONDS = 30;
 
 /** The command line Claude Code runs: absolute paths, since Claude Code may not have our PATH. */
 export function hookCommand(): string {
-  const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
+  const cli = fileURLToPath(new URL("../cli.cjs", import.meta.url));
   if (!existsSync(cli)) throw new EditError(`cannot find the mcp-warden CLI at ${cli}; is this install built?`, 1);
   return `${shellWord(process.execPath)} ${shellWord(cli)} hook`;
 }
 
 /** An entry of ours: runs some mcp-warden CLI's `hook` subcommand. */
 function isWardenHook(h: unknown): h is JsonObject {
-  return isObject(h) && h.type === "command" && typeof h.command === "string" && /(mcp-warden|\/cli\.js)\S*'? hook$/.test(h.command);
+  return isObject(h) && h.type === "command" && typeof h.command === "string" && /(mcp-warden|\/cli\.c?js)\S*'? hook$/.test(h.command);
 }
 
 export async function initClaudeCodeCommand(opts: InitClaudeCodeOptions, out: NodeJS.WritableStream): Promise<number> {

@@ -58,10 +58,10 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream)
   }
 }
 
-/** `node <this install's dist/src/cli.js> run`, with absolute paths: the client may not have our PATH. */
+/** `node <this install's dist/src/cli.cjs> run`, with absolute paths: the client may not have our PATH. */
 export function gatewayEntry(): { command: string; args: string[] } {
-  // This module is dist/src/cli/init.js; the CLI is dist/src/cli.js.
-  const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
+  // This module is dist/src/cli/init.js; the CLI is dist/src/cli.cjs.
+  const cli = fileURLToPath(new URL("../cli.cjs", import.meta.url));
   if (!existsSync(cli)) throw new EditError(`cannot find the mcp-warden CLI at ${cli}; is this install built?`, 1);
   return { command: process.execPath, args: [cli, "run"] };
 }

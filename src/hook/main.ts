@@ -6,6 +6,11 @@
 // no schema library on the usual path (settings texts validated before are read with JSON.parse:
 // settings/fast-load.ts). Fail closed: whatever goes wrong ends in deny, and when not even a deny
 // can be written, exit status 2, which Claude Code treats as "block this call".
+import { readFileSync } from "node:fs";
+import { isatty } from "node:tty";
+import { fsEnvironment } from "../adapters/fs-environment.js";
+import { compilePolicy } from "../policy/index.js";
+import type { PolicyInput } from "../policy/types.js";
 import { appendShared } from "../audit/log.js";
 import { compileSettings, judgeToolCall } from "../check/judge.js";
 import type { Verdict } from "../policy/types.js";
@@ -65,6 +70,18 @@ export async function hookMain(args: string[]): Promise<number> {
 }
 
 async function readStdin(): Promise<string> {
+  // Claude Code writes the JSON to a pipe and closes it: one synchronous read is the cheapest way
+  // (no stream machinery to load). A terminal, or a non-blocking descriptor, takes the stream path
+  // with its timeout instead.
+  if (!isatty(0)) {
+    try {
+      const bytes = readFileSync(0);
+      if (bytes.length > MAX_INPUT_BYTES) throw new Error(`the hook input is larger than ${MAX_INPUT_BYTES} bytes`);
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+    }
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   const reading = (async () => {
@@ -135,4 +152,37 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
     return hookOutput("deny", `mcp-warden: cannot write the audit log, so the call is refused: ${(error as Error).message}`);
   }
   return hookOutput(verdict.decision, `mcp-warden: ${verdict.reason}${verdict.rule !== undefined && verdict.source ? ` [${verdict.source.file} ${verdict.source.path}]` : ""}`);
+}
+
+/**
+ * Runs each judge once on made-up calls, so that the code cache the entry point writes (src/cli.cts)
+ * holds their compiled code too, not only that of the first call's tool. No I/O beyond looking up
+ * paths that do not exist.
+ */
+export function warmUp(): void {
+  const source = { layer: "request" as const, file: "<warm-up>", path: "permissions" };
+  const rules = (xs: string[]) => xs.map((value) => ({ value, source }));
+  const input: PolicyInput = {
+    allow: rules(["Bash(git status:*)", "Bash(git log:*)", "Read(./src/**)", "Edit(./**)", "WebFetch(domain:example.com)", "WebSearch(query:x*)", "mcp__a__b"]),
+    ask: rules(["Bash(npm publish:*)"]),
+    deny: rules(["Bash(curl:*)", "Read(.env)", "mcp__*__delete*"]),
+    autoApprove: [],
+    defaultMode: "default",
+    bypassDisabled: false,
+    servers: [],
+    deniedMcpServers: [],
+    exclusiveManagedServers: false,
+  };
+  const cwd = "/nonexistent-mcp-warden-warm-up/project";
+  const policy = compilePolicy(input, fsEnvironment({ env: { HOME: "/nonexistent-mcp-warden-warm-up" } }));
+  const calls: [string, Record<string, unknown>][] = [
+    ["Bash", { command: "git status --short && git log --oneline -20 | head -5 > out.txt; cat .env" }],
+    ["Read", { file_path: `${cwd}/src/a.ts` }],
+    ["Edit", { file_path: `${cwd}/.git/config`, old_string: "a", new_string: "b" }],
+    ["Grep", { pattern: "x", path: cwd }],
+    ["WebFetch", { url: "https://www.example.com/a", prompt: "x" }],
+    ["WebSearch", { query: "xyz" }],
+    ["mcp__a__b", {}],
+  ];
+  for (const [tool, args] of calls) policy.decideTool({ tool, input: args, cwd });
 }

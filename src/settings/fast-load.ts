@@ -19,6 +19,9 @@ import type { Settings } from "./schema.js";
 
 class NotValidatedYet extends Error {}
 
+/** Defined only inside the hook's bundle: its own `require`. */
+declare const __wardenRequire: ((id: string) => unknown) | undefined;
+
 let fingerprintCache: string | undefined;
 /** The published JSON Schemas are generated from the zod schema at build: their text fingerprints it. */
 function schemaFingerprint(): string {
@@ -68,7 +71,11 @@ export async function loadSettingsFast(opts: LoadOptions): Promise<ResolvedSetti
 
 /** The full loader; every text it validated gets a marker. */
 async function loadAndRemember(opts: LoadOptions, dir: string): Promise<LoadedLayers> {
-  const { parseSettingsText, parseManagedMcpText } = await import("./load.js");
+  // In the hook's CommonJS bundle the full loader (with zod) is a second bundle, required only here
+  // (scripts/bundle-hook.ts defines __wardenRequire); elsewhere it is the ES module next to this one.
+  const { parseSettingsText, parseManagedMcpText } = (
+    typeof __wardenRequire === "function" ? __wardenRequire("./settings-load.bundle.cjs") : await import("./load.js")
+  ) as typeof import("./load.js");
   const validated: string[] = [];
   const loaded = readSettingsLayers(opts, {
     settings: (text, file) => {

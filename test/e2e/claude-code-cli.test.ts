@@ -24,7 +24,7 @@ describe("mcp-warden init --claude-code", () => {
     const pre = hooksOf(settingsPath());
     assert.equal(pre.length, 2);
     assert.equal(pre[0]?.matcher, "*");
-    assert.match(pre[0]?.hooks[0]?.command ?? "", /cli\.js'? hook$/);
+    assert.match(pre[0]?.hooks[0]?.command ?? "", /cli\.cjs'? hook$/);
     assert.equal(pre[1]?.hooks[0]?.command, "echo other");
     const backups = readdirSync(join(s.project, ".claude")).filter((f) => f !== "settings.json");
     assert.equal(backups.length, 1, `one backup of the previous file: ${backups.join(", ")}`);
@@ -47,6 +47,17 @@ describe("mcp-warden init --claude-code", () => {
     writeFileSync(settingsPath(), JSON.stringify(data));
     assert.equal(cli(s, ["init", "--claude-code"]).code, 0);
     assert.equal(hooksOf(settingsPath())[0]?.matcher, "*");
+  });
+
+  it("points an existing hook of another mcp-warden install at this one instead of adding a second", () => {
+    const dir = join(s.dir, "other-install");
+    mkdirSync(join(dir, ".claude"), { recursive: true });
+    writeFileSync(join(dir, ".claude", "settings.json"), JSON.stringify({ hooks: { PreToolUse: [{ matcher: "*", hooks: [{ type: "command", command: "mcp-warden hook" }] }] } }));
+    const r = cli({ ...s, project: dir }, ["init", "--claude-code"]);
+    assert.equal(r.code, 0, r.stderr);
+    const pre = hooksOf(join(dir, ".claude", "settings.json"));
+    assert.equal(pre.length, 1);
+    assert.match(pre[0]?.hooks[0]?.command ?? "", /cli\.cjs'? hook$/);
   });
 
   it("writes the user's ~/.claude/settings.json with --user", () => {

@@ -13,7 +13,7 @@ import { auditRecords, FILESYSTEM, scratch, type Scratch } from "./harness.js";
 
 // The CLI and fixture of THIS build (dist/ or another outDir), not necessarily the harness's dist/.
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = resolve(HERE, "../../src/cli.js");
+const CLI = resolve(HERE, "../../src/cli.cjs");
 const FIXTURE = resolve(HERE, "../fixtures/fixture-server.js");
 
 const SECRET = "TOP SECRET: outside the root\n";

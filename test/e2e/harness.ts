@@ -9,7 +9,7 @@ import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-export const CLI = join(ROOT, "dist/src/cli.js");
+export const CLI = join(ROOT, "dist/src/cli.cjs");
 export const FIXTURE = join(ROOT, "dist/test/fixtures/fixture-server.js");
 const pkg = (name: string) => join(ROOT, "node_modules/@modelcontextprotocol", name, "dist/index.js");
 export const EVERYTHING = pkg("server-everything");

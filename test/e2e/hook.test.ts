@@ -165,7 +165,8 @@ describe("mcp-warden hook fails closed", () => {
   });
 
   it("allows what the settings allow (the control for the cases below)", () => {
-    assert.equal(runHook(s, hookJson(s, "Bash", { command: "ls" }), withSettings).answer?.hookSpecificOutput.permissionDecision, "allow");
+    const r = runHook(s, hookJson(s, "Bash", { command: "ls" }), withSettings);
+    assert.equal(r.answer?.hookSpecificOutput.permissionDecision, "allow", r.stdout + r.stderr);
   });
 
   it("denies every call while a settings file has an unknown field, also after the file was validated once", () => {

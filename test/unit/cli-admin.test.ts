@@ -12,7 +12,7 @@ import { stripUrl } from "../../src/cli/servers.js";
 import { detectIndent, jsonEqual } from "../../src/cli/settings-edit.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const CLI = join(ROOT, "dist/src/cli.js");
+const CLI = join(ROOT, "dist/src/cli.cjs");
 
 // Values that must never appear in any output.
 const ENV_SECRET = "ghp_envSecretValue1234567";

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// Entry point, in CommonJS on purpose. `mcp-warden hook` runs before every tool call of a coding
+// agent, so it is routed here before anything else loads, without the ES module loader, the
+// command-line framework or the schema library: it loads one CommonJS bundle of the hook
+// (dist/src/hook/main.bundle.cjs, built by scripts/bundle-hook.ts). Every other command imports the
+// command line (src/cli/program.ts).
+//
+// The bundle is compiled with a V8 code cache: parsing and compiling ~400 KB of JavaScript is a
+// large part of the hook's own time and the same work on every call, and Node 20 has no built-in
+// compile cache. The cache lives in mcp-warden's state directory next to its other caches (which
+// the policy protects from the agent's edits); V8 rejects cached data made for another source or
+// another V8, and then the bundle is compiled as usual and the cache rewritten. Without a bundle
+// (an unbuilt checkout), the hook's ES modules are imported instead.
+import fs = require("node:fs");
+import path = require("node:path");
+import vm = require("node:vm");
+import Module = require("node:module");
+
+type HookModule = { hookMain(args: string[]): Promise<number>; warmUp?(): void };
+
+function cacheFileFor(stamp: string): string | undefined {
+  const env = process.env;
+  const xdg = env.XDG_STATE_HOME;
+  const base = xdg && xdg.startsWith("/") ? xdg : env.HOME && env.HOME.startsWith("/") ? path.join(env.HOME, ".local", "state") : undefined;
+  return base === undefined ? undefined : path.join(base, "mcp-warden", "cache", `hook-${stamp}.v8`);
+}
+
+function loadBundle(): HookModule | undefined {
+  const file = path.join(__dirname, "hook", "main.bundle.cjs");
+  let source: string;
+  let stamp: string;
+  try {
+    source = fs.readFileSync(file, "utf8");
+    const st = fs.statSync(file);
+    stamp = `${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}`;
+  } catch {
+    return undefined;
+  }
+  const cacheFile = cacheFileFor(stamp);
+  let cachedData: Buffer | undefined;
+  try {
+    if (cacheFile !== undefined) cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(Module.wrap(source), {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+  });
+  const mod = { exports: {} as HookModule };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
+    // After the hook has run, so that the functions it compiled lazily are in the cache too.
+    process.once("beforeExit", () => {
+      try {
+        mod.exports.warmUp?.();
+        fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        // Only speed is lost.
+      }
+    });
+  }
+  return mod.exports;
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === "hook") {
+    const hook: HookModule = loadBundle() ?? ((await import("./hook/main.js")) as HookModule);
+    process.exitCode = await hook.hookMain(process.argv.slice(3));
+    return;
+  }
+  await import("./cli/program.js");
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`mcp-warden: ${(error as Error)?.stack ?? String(error)}\n`);
+  // For the hook, 2 makes Claude Code block the call; for other commands it is the usage/settings code.
+  process.exitCode = process.argv[2] === "hook" ? 2 : 4;
+});
