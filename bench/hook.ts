@@ -58,7 +58,7 @@ export function runHookBench(runs = 31): HookBenchResult {
     const hookInput = (tool: string, input: Record<string, unknown>) =>
       JSON.stringify({ session_id: "bench", cwd: project, hook_event_name: "PreToolUse", permission_mode: "default", tool_name: tool, tool_input: input });
     const scenarios = [
-      { name: "Bash, compound command (git status && git log … | head)", input: hookInput("Bash", { command: "git status --short && git log --oneline -20 | head -5" }) },
+      { name: "Bash, compound command (git status && git log …, piped to head)", input: hookInput("Bash", { command: "git status --short && git log --oneline -20 | head -5" }) },
       { name: "Read inside the project", input: hookInput("Read", { file_path: join(project, "src", "index.ts") }) },
       { name: "MCP tool (mcp__github__get_issue)", input: hookInput("mcp__github__get_issue", { number: 1 }) },
     ];
