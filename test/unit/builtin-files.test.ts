@@ -433,10 +433,12 @@ describe("FilePolicy.decide: Grep over a tree that may hold denied files", () =>
     assert.equal(decision(p, "Grep", { pattern: "x", path: "." }), "ask");
   });
 
-  it("with an environment that can tell files from directories, a Grep of one file is judged as that file", () => {
+  it("with an environment that can tell files from directories and list them, a Grep is judged by what it would search", () => {
     const p = compileFileRules([rule("deny", "Read(.env)")], fsEnvironment({ home, platform: "linux" }));
     assert.equal(p.decide("Grep", { pattern: "x", path: path.join(proj, "src/index.ts") }, ctx())?.decision, "allow");
-    assert.equal(p.decide("Grep", { pattern: "x", path: path.join(proj, "src") }, ctx())?.decision, "ask");
+    // src holds no .env (a walk shows it); the project root does.
+    assert.equal(p.decide("Grep", { pattern: "x", path: path.join(proj, "src") }, ctx())?.decision, "allow");
+    assert.equal(p.decide("Grep", { pattern: "x", path: proj }, ctx())?.decision, "ask");
     assert.equal(p.decide("Grep", { pattern: "x", path: path.join(proj, ".env") }, ctx())?.decision, "deny");
   });
 });

@@ -81,6 +81,17 @@ type Outcome = {
   waivedByExactAllowOf?: number;
 };
 
+/**
+ * Programs that only read (as far as files go), with their dangerous options already caught by the
+ * exec-through-arguments table (a finding makes the line "may change the disk" anyway).
+ */
+const READS_ONLY: ReadonlySet<string> = new Set([
+  "grep", "egrep", "fgrep", "rg", "ag", "ls", "cat", "head", "tail", "less", "more", "find", "wc", "sort", "uniq", "xargs", "echo",
+  "printf", "cut", "tr", "jq", "file", "stat", "du", "tree", "true", "false", "cd", "pwd", "test", "[", "nl", "od", "xxd", "hexdump",
+  "strings", "base64", "diff", "cmp", "column", "basename", "dirname", "realpath", "readlink", "which", "type", "date", "env", "time",
+  "timeout", "nice", "command", "builtin", "sed", "awk",
+]);
+
 /** Ranks of asks, for choosing which one the verdict names. */
 const RANK = { askRule: 0, file: 1, unresolved: 2, dangerous: 3, env: 4, unmatched: 5 } as const;
 
@@ -330,6 +341,12 @@ class BashJudge {
       accesses.push([i, own]);
     });
     for (const r of line.compoundRedirects) accesses.push([undefined, redirectAccesses(r.redirects, r.kind)]);
+    // Globs and recursive reads may be judged by what is on disk now only when nothing in the line
+    // can change the disk first: no writes, nothing unresolved, only programs known to just read.
+    const mayChangeDisk =
+      accesses.some(([, list]) => list.some((a) => a.access === "write" && !/^\/dev\/(?:null|stdout|stderr|fd\/\d+)$/.test(a.path))) ||
+      line.units.some((u) => u.cmd.unresolved || (u.cmd.argv.length > 0 && !READS_ONLY.has(programFamily(u.cmd.program))) || u.findings.length > 0);
+    if (mayChangeDisk) for (const [, list] of accesses) for (const a of list) a.staticOnly = true;
     const out: Outcome[] = [];
     const home = homeIsStatic(line);
     for (const [unit, list] of accesses) {

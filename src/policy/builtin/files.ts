@@ -31,6 +31,7 @@ import {
   globMeetsShape,
   isCaseInsensitivePlatform,
   literalPrefix,
+  overlaps,
   litSeg,
   pathSegs,
   protectedReason,
@@ -84,7 +85,11 @@ const MAX_CWDS = 32;
 /** Optional I/O a richer environment (paths/links.ts fsEnvironment) offers. */
 interface DirectoryProbe {
   isDirectory?(absPath: string): boolean | undefined;
+  walk?: PolicyEnvironment["walk"];
 }
+
+/** Entries a recursive read's tree may hold for mcp-warden to look through before it asks instead. */
+const WALK_LIMIT = 20_000;
 
 /** A Read/Edit/Write rule as configured. */
 interface PathRuleSpec {
@@ -328,17 +333,62 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     return undefined;
   };
 
-  /** A deny or ask rule (of this access) whose paths could lie under one of these trees. */
-  const treeObjection = (state: CwdState, access: Access, trees: Seg[][]): { effect: "deny" | "ask"; rule: ActiveRule } | undefined => {
+  /**
+   * Whether a path the rule covers is really there: under `dirs` now, and (for a glob) matching one
+   * of `globs`. Symlinks found are judged by their targets too. undefined when it cannot be known
+   * (no walk in this environment, an unreadable directory, too many entries).
+   */
+  const coveredOnDisk = (r: ActiveRule, dirs: string[], globs?: Seg[][], only?: { symlinks: true; maxDepth: number }): boolean | undefined => {
+    const rule = r.compiled;
+    if (probe.walk === undefined || rule === undefined) return undefined;
+    let found = false;
+    let unknown = false;
+    for (const dir of dirs) {
+      const result = probe.walk(
+        dir,
+        (abs, kind) => {
+          if (only?.symlinks && kind !== "symlink") return false;
+          if (globs !== undefined && !globs.some((g) => overlaps(g, pathSegs(abs), false))) return false;
+          let pair: LinkPair = { link: abs, target: abs };
+          if (kind === "symlink") {
+            try {
+              pair = env.resolveLinks(abs);
+            } catch {
+              unknown = true;
+              return true;
+            }
+          }
+          if (denyMatches(rule, pair)) found = true;
+          return found;
+        },
+        WALK_LIMIT,
+        only?.maxDepth,
+      );
+      if (found) return true;
+      if (unknown || result === "incomplete") return undefined;
+    }
+    return false;
+  };
+
+  /**
+   * A deny or ask rule (of this access) whose paths could lie under one of these trees. With `onDisk`
+   * (the directories the trees start at), a rule is passed over when a walk shows none of its paths
+   * there now.
+   */
+  const treeObjection = (state: CwdState, access: Access, trees: Seg[][], onDisk?: string[]): { effect: "deny" | "ask"; rule: ActiveRule } | undefined => {
     for (const effect of ["deny", "ask"] as const) {
       for (const r of state.rules[effect]) {
         if (!governs(r, access, effect)) continue;
         if (r.compiled === undefined) return { effect, rule: r };
-        if (ruleShapes(r.compiled).some((s) => globMeetsShape(trees, s))) return { effect, rule: r };
+        if (!ruleShapes(r.compiled).some((s) => globMeetsShape(trees, s))) continue;
+        if (onDisk !== undefined && coveredOnDisk(r, onDisk) === false) continue;
+        return { effect, rule: r };
       }
     }
     return undefined;
   };
+
+  const dirsOf = (pairs: LinkPair[]): string[] => [...new Set(pairs.flatMap((p) => [p.link, p.target]))];
 
   const treesOf = (pairs: LinkPair[]): Seg[][] => {
     const out: Seg[][] = [];
@@ -426,7 +476,7 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
       for (const t of targets) {
         const dirs = t.pairs.filter(isDir);
         if (dirs.length === 0) continue;
-        const hit = treeObjection(state, "read", treesOf(dirs));
+        const hit = treeObjection(state, "read", treesOf(dirs), dirsOf(dirs));
         if (hit) {
           const how = hit.effect === "deny" ? "denies" : "asks for";
           return fromRule(hit.rule.rule, "ask", `Grep searches ${t.shown} recursively, which may hold paths that ${ruleRef(hit.rule.rule)} ${how}; approve the search or narrow its path.`);
@@ -492,7 +542,15 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     for (const effect of ["deny", "ask"] as const) {
       for (const r of state.rules[effect]) {
         if (!governs(r, a.access, effect)) continue;
-        if (r.compiled === undefined || ruleShapes(r.compiled).some((s) => globMeetsShape(all, s))) {
+        // A rule whose paths the glob could reach, unless a walk of the glob's directory shows none there now.
+        const reaches = r.compiled === undefined || ruleShapes(r.compiled).some((s) => globMeetsShape(all, s));
+        const absent = reaches && r.compiled !== undefined && !a.staticOnly && coveredOnDisk(r, globRoots(prefixes), a.recursive ? all.map((g) => [...g, anySeg()]) : all) === false;
+        // A symlink the glob expands to is read through to its target: a glob whose shape misses the
+        // rule can still reach a covered file that way (`cat linked/*` with linked/cfg -> ../.env).
+        const throughLink =
+          !reaches && r.compiled !== undefined && !a.staticOnly && probe.walk !== undefined &&
+          coveredOnDisk(r, globRoots(prefixes), all, { symlinks: true, maxDepth: a.recursive ? Infinity : globDepth(all) }) !== false;
+        if ((reaches && !absent) || throughLink) {
           const verdict = effect === "deny" ? "is denied" : "needs approval";
           return fromRule(r.rule, effect, `${what}, which could match a path covered by ${ruleRef(r.rule)}, so it ${verdict}.`);
         }
@@ -503,7 +561,7 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
       }
     }
     if (a.recursive) {
-      const hit = treeObjection(state, a.access, all.map((s) => [...s, anySeg()]));
+      const hit = treeObjection(state, a.access, all.map((s) => [...s, anySeg()]), a.staticOnly ? undefined : globRoots(prefixes));
       if (hit) return fromRule(hit.rule.rule, "ask", `${what} recursively, which may reach paths that ${ruleRef(hit.rule.rule)} ${hit.effect === "deny" ? "denies" : "asks for"}.`);
     }
     if (a.access === "write") {
@@ -531,7 +589,7 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     if (q) return fromRule(q.rule.rule, "ask", `${what}${resolvedNote(a, q.pair)}, which needs approval under ${ruleRef(q.rule.rule)}.`);
     const wds = workingDirs(ctx);
     if (a.recursive) {
-      const hit = treeObjection(state, a.access, treesOf(t.pairs));
+      const hit = treeObjection(state, a.access, treesOf(t.pairs), a.staticOnly ? undefined : dirsOf(t.pairs));
       if (hit) return fromRule(hit.rule.rule, "ask", `${what} recursively, which may hold paths that ${ruleRef(hit.rule.rule)} ${hit.effect === "deny" ? "denies" : "asks for"}.`);
       if (a.access === "write") {
         // Removing or overwriting a whole tree that holds a project (its .git, .claude) or home.
@@ -591,6 +649,18 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
  * The directory a Glob call searches: its search path joined with the pattern's literal leading
  * directories (an absolute pattern, or one with `..`, leaves the search path).
  */
+/** How many levels below its literal prefix a glob can match (Infinity with `**`). */
+function globDepth(globs: Seg[][]): number {
+  let depth = 0;
+  for (const g of globs) depth = g.some((s) => s.any) ? Infinity : Math.max(depth, g.length - literalPrefix(g).length);
+  return depth;
+}
+
+/** The directories a glob's walk starts at: its literal prefix, as written and resolved. */
+function globRoots(prefixes: { link: string[]; target: string[] }[]): string[] {
+  return [...new Set(prefixes.flatMap((p) => ["/" + p.link.join("/"), "/" + p.target.join("/")]))];
+}
+
 function globBaseDir(pattern: string, searchPath: string): string {
   const joined = pattern.startsWith("/") || pattern === "~" || pattern.startsWith("~/") ? pattern : `${searchPath.replace(/\/+$/, "")}/${pattern}`;
   const parts = joined.split("/");

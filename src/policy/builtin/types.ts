@@ -40,6 +40,13 @@ export interface PolicyEnvironment {
   protectedPaths: string[];
   /** Whether a path is a directory (undefined: cannot tell). Lets a Grep of one file be judged as that file. */
   isDirectory?(absPath: string): boolean | undefined;
+  /**
+   * Visits what is under a directory now (breadth first, symlinked directories not entered, at most
+   * `maxDepth` levels down), until `visit` returns true or `limit` entries were seen. "complete" when
+   * every entry was visited. Lets a
+   * recursive read, whose tree a deny rule's shape could reach, go ahead when no denied path is there.
+   */
+  walk?(dir: string, visit: (absPath: string, kind: "file" | "dir" | "symlink") => boolean, limit: number, maxDepth?: number): "complete" | "stopped" | "incomplete";
 }
 
 /** Per request: where the agent works and in which mode. */
@@ -79,6 +86,11 @@ export interface FileAccess {
   recursive?: boolean;
   /** What does it, for messages: `cat`, `> redirect`, `sed -i`, `cp (source)`. */
   via: string;
+  /**
+   * The file system may change before this access happens (an earlier command of the same line
+   * writes files): judge globs and recursive reads by the rules alone, never by what is on disk now.
+   */
+  staticOnly?: boolean;
 }
 
 /**

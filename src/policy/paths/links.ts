@@ -116,6 +116,7 @@ export function resolveContext<T extends PathRuleContext>(ctx: T): T {
  */
 export function fsEnvironment(options: { home?: string; platform?: NodeJS.Platform; protectedPaths?: string[] } = {}): PolicyEnvironment & {
   isDirectory(absPath: string): boolean | undefined;
+  walk: NonNullable<PolicyEnvironment["walk"]>;
 } {
   return {
     home: options.home ?? os.homedir(),
@@ -130,5 +131,32 @@ export function fsEnvironment(options: { home?: string; platform?: NodeJS.Platfo
         return c === "ENOENT" || c === "ENOTDIR" ? false : undefined;
       }
     },
+    walk,
   };
+}
+
+/** See PolicyEnvironment.walk. An unreadable directory makes the walk "incomplete" (fail closed). */
+function walk(dir: string, visit: (absPath: string, kind: "file" | "dir" | "symlink") => boolean, limit: number, maxDepth = Infinity): "complete" | "stopped" | "incomplete" {
+  const queue: [string, number][] = [[dir, 1]];
+  let seen = 0;
+  for (let i = 0; i < queue.length; i++) {
+    const [d, depth] = queue[i] as [string, number];
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      // The start itself missing: nothing is there. Anything else cannot be known.
+      if (i === 0 && code(e) === "ENOENT") return "complete";
+      if (i === 0 && code(e) === "ENOTDIR") return visit(d, "file") ? "stopped" : "complete";
+      return "incomplete";
+    }
+    for (const ent of entries) {
+      if (++seen > limit) return "incomplete";
+      const abs = path.posix.join(d, ent.name);
+      const kind = ent.isSymbolicLink() ? "symlink" : ent.isDirectory() ? "dir" : "file";
+      if (visit(abs, kind)) return "stopped";
+      if (kind === "dir" && depth < maxDepth) queue.push([abs, depth + 1]);
+    }
+  }
+  return "complete";
 }
