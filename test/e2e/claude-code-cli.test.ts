@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { cli, scratch, type Scratch } from "./harness.js";
+import { cli, ROOT, scratch, type Scratch } from "./harness.js";
 
 describe("mcp-warden init --claude-code", () => {
   let s: Scratch;
@@ -112,6 +112,12 @@ describe("mcp-warden test FILE", () => {
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAIL wrong on purpose: expected allow, got deny/);
     assert.match(r.stdout, /policy tests: 1 passed, 1 failed/);
+  });
+
+  it("the bundled example policy passes its own tests", () => {
+    const r = cli(s, ["test", join(ROOT, "examples", "policy.test.json"), "--settings", join(ROOT, "examples", "claude-code.settings.json")]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /policy tests: 12 passed, 0 failed/);
   });
 
   it("exits 2 on a malformed test file", () => {
