@@ -6,7 +6,8 @@
 // no schema library on the usual path (settings texts validated before are read with JSON.parse:
 // settings/fast-load.ts). Fail closed: whatever goes wrong ends in deny, and when not even a deny
 // can be written, exit status 2, which Claude Code treats as "block this call".
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { isatty } from "node:tty";
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import { compilePolicy } from "../policy/index.js";
@@ -103,6 +104,17 @@ async function readStdin(): Promise<string> {
   return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
 }
 
+/**
+ * Without CLAUDE_PROJECT_DIR, the nearest directory from cwd upwards that holds `.mcp-warden/`, so a
+ * session that has cd'ed into a subdirectory keeps its project's rules; cwd when there is none.
+ */
+function projectDirOf(cwd: string): string {
+  for (let dir = path.posix.normalize(cwd); ; dir = path.posix.dirname(dir)) {
+    if (existsSync(path.posix.join(dir, ".mcp-warden"))) return dir;
+    if (dir === "/") return cwd;
+  }
+}
+
 /** The decision for one hook input, audited. Throws only when it cannot even decide. */
 export async function decide(text: string, cliFiles: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   let input: HookInput;
@@ -122,7 +134,7 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
   if (typeof cwd !== "string" || !cwd.startsWith("/")) return hookOutput("deny", "mcp-warden: the hook input has no absolute cwd");
 
   // Settings belong to the project, not to whichever subdirectory the agent has cd'ed into.
-  const projectDir = typeof env.CLAUDE_PROJECT_DIR === "string" && env.CLAUDE_PROJECT_DIR.startsWith("/") ? env.CLAUDE_PROJECT_DIR : cwd;
+  const projectDir = typeof env.CLAUDE_PROJECT_DIR === "string" && env.CLAUDE_PROJECT_DIR.startsWith("/") ? env.CLAUDE_PROJECT_DIR : projectDirOf(cwd);
   let compiled;
   try {
     compiled = compileSettings(await loadSettingsFast({ cwd: projectDir, env, cliFiles }), env);

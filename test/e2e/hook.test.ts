@@ -145,6 +145,12 @@ describe("mcp-warden hook with project settings", () => {
     const r = runHook(s, hookJson(s, "Bash", { command: "curl -s https://x.example" }, { cwd: join(s.project, "src") }), { env: { CLAUDE_PROJECT_DIR: s.project } });
     assert.equal(r.answer?.hookSpecificOutput.permissionDecision, "deny");
   });
+
+  it("finds the project's settings from a subdirectory without CLAUDE_PROJECT_DIR too", () => {
+    const r = runHook(s, hookJson(s, "Bash", { command: "curl -s https://x.example" }, { cwd: join(s.project, "src") }));
+    assert.equal(r.answer?.hookSpecificOutput.permissionDecision, "deny");
+    assert.match(r.answer?.hookSpecificOutput.permissionDecisionReason ?? "", /\.mcp-warden\/settings\.json/);
+  });
 });
 
 describe("mcp-warden hook fails closed", () => {
