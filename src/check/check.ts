@@ -4,7 +4,7 @@
 import * as z from "zod/v4";
 import type { Verdict } from "../policy/types.js";
 import { parseSettingsObject, resolveSettings, SettingsError } from "../settings/index.js";
-import { compileSettings, judgeToolCall, type CompiledSettings } from "./judge.js";
+import { compileSettings, judgeEgress, judgeToolCall, type CompiledSettings } from "./judge.js";
 
 export { compileSettings, judgeToolCall, type CompiledSettings } from "./judge.js";
 
@@ -55,7 +55,7 @@ export function judge(request: unknown, env: NodeJS.ProcessEnv): CheckAnswer {
     const req = parsed.data as CheckRequest;
     const c = compile(id, req.settings, env);
     if ("tool" in req) return answer(id, judgeToolCall(c, req.tool, req.input, req.cwd ?? process.cwd()));
-    if ("url" in req) return deny(id, "not supported yet: egress checks arrive with the sandbox and egress issue");
+    if ("url" in req) return answer(id, judgeEgress(c, req.server, req.url));
     return deny(id, "not supported yet: tool-definition checks arrive with the approval and integrity issue");
   } catch (error) {
     if (error instanceof SettingsError) return deny(id, `invalid settings: ${error.message}`);

@@ -3,8 +3,9 @@
 // of the schema library so that the hook starts fast.
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
+import { compileEgressPolicy, networkSettingsOf, type EgressPolicy } from "../policy/egress/egress.js";
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
-import { compilePolicy, parseCanonical, type CompiledPolicy } from "../policy/index.js";
+import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { unenforcedCallFeature, unenforcedServerFeature } from "../policy/unenforced.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
@@ -16,12 +17,42 @@ export interface CompiledSettings {
   environment: PolicyEnvironment;
   /** Filesystem guards by server name, compiled at first use. */
   guards: Map<string, FilesystemGuard>;
+  /** Egress policies of sandboxed servers, by server name (compiled when the settings load). */
+  egress: Map<string, EgressPolicy>;
 }
 
 /** The policy, environment and guards for loaded settings (the CLI's `check`, the hook). */
 export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv): CompiledSettings {
   const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir });
-  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map() };
+  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), egress: compileEgress(settings) };
+}
+
+/** Every sandboxed server's network policy; a bad entry is a PolicyError naming the server's file. */
+function compileEgress(settings: ResolvedSettings): Map<string, EgressPolicy> {
+  const out = new Map<string, EgressPolicy>();
+  for (const server of settings.servers) {
+    const sandbox = server.entry.sandbox ?? settings.sandbox;
+    if (sandbox === undefined || sandbox.type === "none") continue;
+    try {
+      out.set(server.name, compileEgressPolicy(networkSettingsOf(sandbox) ?? {}));
+    } catch (e) {
+      const where = server.entry.sandbox ? `${server.source.file} at ${server.source.path}.sandbox` : "the global sandbox settings";
+      throw new PolicyError(`invalid sandbox network entry for server ${JSON.stringify(server.name)} (${where}): ${(e as Error).message}`, { problem: (e as Error).message });
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a server may reach a URL, as its sandbox's egress proxy will judge it (the proxy also
+ * checks the addresses a name resolves to; this judges the URL alone, without DNS).
+ */
+export function judgeEgress(c: CompiledSettings, server: string, url: string): Verdict {
+  const configured = c.settings.servers.find((s) => s.name === server);
+  if (!configured) return { decision: "deny", reason: `no server named ${JSON.stringify(server)} is configured` };
+  const policy = c.egress.get(server);
+  if (!policy) return { decision: "deny", reason: `server ${JSON.stringify(server)} has no sandbox, so mcp-warden does not filter its network; configure sandbox.network to judge its egress` };
+  return policy.decideUrl(url);
 }
 
 /**

@@ -351,7 +351,7 @@ describe("check", () => {
     );
     assert.match(answers[3]!.reason, /permisions/);
     assert.match(answers[4]!.reason, /no allow rule matches `ls`/);
-    assert.match(answers[5]!.reason, /not supported yet/);
+    assert.match(answers[5]!.reason, /no server named "web"/);
     s.cleanup();
   });
 });
