@@ -1,0 +1,75 @@
+// Types shared by the sandbox backends (bubblewrap, docker/podman, seatbelt), the egress proxy and
+// the code that starts sandboxed servers and `mcp-warden exec`.
+import type { NetworkPolicySettings } from "../policy/egress/egress.js";
+
+export type SandboxType = "bubblewrap" | "docker" | "podman" | "seatbelt";
+
+/**
+ * A sandbox as settings ask for it, normalized (the second seed's flat form folded in) and with
+ * every path absolute (`~` expanded, relative paths against the server's cwd).
+ */
+export interface SandboxPolicy {
+  type: SandboxType;
+  filesystem: {
+    /** Readable besides the read-only system directories (/usr, /bin, /lib, /etc ...). */
+    allowRead: string[];
+    /** Unreadable and unwritable, whatever else says. */
+    denyRead: string[];
+    /** Writable (and readable). */
+    allowWrite: string[];
+    /** Not writable, even under an allowWrite. */
+    denyWrite: string[];
+  };
+  network: NetworkPolicySettings;
+  limits: { cpus?: number; memory?: string; pids?: number };
+  /** Names of host environment variables passed through (besides the server's own `env`). */
+  env: string[];
+  /** Container image (docker/podman) when the server is not run from the host's files. */
+  image?: string;
+  /** docker/podman: `--runtime runsc` (gVisor). */
+  runtime?: string;
+}
+
+/** What to run inside the sandbox. */
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  /** The complete environment of the sandboxed process (the host's is never inherited). */
+  env: Record<string, string>;
+  cwd?: string;
+}
+
+export interface SandboxContext {
+  home: string;
+  /** Paths that are never readable or writable inside any sandbox (~/.ssh, ..., mcp-warden's own files). */
+  mandatoryDeny: string[];
+  /**
+   * The in-sandbox end of the egress bridge: a file descriptor number (in the child) of a connected
+   * stream socket that the bridge multiplexes connections over; undefined: no network at all.
+   */
+  egressFd?: number;
+  /** Absolute path of the bridge program (dist/src/egress/bridge-main.js) and the node binary to run it. */
+  bridge?: { node: string; script: string; port: number };
+}
+
+/** A command line that runs the spec sandboxed; spawn it with `extraFds` as stdio 3, 4, ... */
+export interface SandboxLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  /** File descriptors (in this process) the child gets as fd 3, 4, ...; closed by `cleanup`. */
+  extraFds: number[];
+  /** Removes what the launch created (temporary files, descriptors). Idempotent. */
+  cleanup(): void;
+}
+
+export type Availability = { ok: true } | { ok: false; why: string; install: string };
+
+export interface SandboxBackend {
+  readonly type: SandboxType;
+  /** Whether this backend can run here; when not, what is missing and how to install it. */
+  available(): Availability;
+  /** The command line running `spec` under `policy`. Throws (fail closed) when the policy cannot be honoured. */
+  wrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxContext): SandboxLaunch;
+}
