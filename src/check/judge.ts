@@ -7,7 +7,8 @@ import { compileEgressPolicy, networkSettingsOf, type EgressPolicy } from "../po
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
-import { unenforcedCallFeature, unenforcedServerFeature } from "../policy/unenforced.js";
+import { unenforcedCallFeature } from "../policy/unenforced.js";
+import { sandboxFor } from "../sandbox/gate.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
 
 /** Settings compiled once, with what judging a call needs beside the policy. */
@@ -66,7 +67,8 @@ export function judgeToolCall(c: CompiledSettings, tool: string, input: Record<s
   const target = parseCanonical(tool);
   const server = target && c.settings.servers.find((s) => s.name === target.server);
   if (server && target) {
-    const refusal = unenforcedServerFeature(server, c.settings.sandbox) ?? unenforcedCallFeature(server);
+    const sandbox = sandboxFor(server, c.settings, c.environment.home, cwd);
+    const refusal = (sandbox.kind === "refused" ? sandbox.verdict : undefined) ?? unenforcedCallFeature(server);
     if (refusal) return refusal;
     const objection = guardFor(c, server)?.check(target.tool, input, { cwd });
     if (objection && objection.decision !== "allow") return objection;

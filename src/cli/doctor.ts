@@ -18,6 +18,7 @@ import {
 } from "../settings/index.js";
 import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
+import { defaultSandboxType } from "../sandbox/policy.js";
 
 const REQUIRED_NODE_MAJOR = 20;
 
@@ -51,14 +52,15 @@ export interface DoctorReport {
   ok: boolean;
   node: { version: string; required: string; ok: boolean };
   platform: { os: string; arch: string; release: string };
-  sandbox: { enforced: false; note: string; bubblewrap: ToolCheck; seatbelt: ToolCheck; docker: ToolCheck; podman: ToolCheck };
+  sandbox: { enforced: true; note: string; default: string | null; bubblewrap: ToolCheck; seatbelt: ToolCheck; docker: ToolCheck; podman: ToolCheck };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
   directories: DirectoryCheck[];
   /** One line per failed requirement. */
   problems: string[];
 }
 
-const SANDBOX_NOTE = "sandboxing is not enforced by this version: a server configured with a sandbox is refused rather than run unsandboxed";
+const SANDBOX_NOTE =
+  "a server whose sandbox cannot run here is refused, never run unsandboxed; egress through the proxy needs bubblewrap (docker/podman/seatbelt sandboxes run with no network)";
 
 export async function doctorCommand(opts: { json?: boolean; cwd: string; env: NodeJS.ProcessEnv }, out: NodeJS.WritableStream): Promise<number> {
   const report = await diagnose(opts.cwd, opts.env);
@@ -100,7 +102,7 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
     ok: problems.length === 0,
     node: { version, required: `>=${REQUIRED_NODE_MAJOR}`, ok: nodeOk },
     platform: { os: process.platform, arch: process.arch, release: release() },
-    sandbox: { enforced: false, note: SANDBOX_NOTE, bubblewrap, seatbelt, docker, podman },
+    sandbox: { enforced: true, note: SANDBOX_NOTE, default: defaultSandboxType(process.platform) ?? null, bubblewrap, seatbelt, docker, podman },
     settings: settingsReport,
     directories,
     problems,

@@ -238,6 +238,19 @@ Exit: 0 all passed, 1 a test failed, 2 the file or the settings are invalid.`,
   process.exitCode = await policyTestCommand({ file, cliFiles: opts.settings, cwd: process.cwd(), env: process.env }, process.stdout);
 });
 
+settingsOption(
+  program
+    .command("exec")
+    .description("Run any command in a sandbox with the same policy as sandboxed servers; stdin, stdout, stderr and the exit status pass through.")
+    .option("--profile <name>", "a named sandbox from settings (sandboxProfiles); default: the global sandbox settings")
+    .argument("<command...>", "the command and its arguments (after --)")
+    .addHelpText("after", "\nExample: mcp-warden exec --profile build -- npm test\nWithout sandbox settings the command gets the platform's default sandbox: the working directory writable, no network, the home directory hidden." + EXIT_CODES_HELP),
+).action(async (command: string[], opts: { profile?: string; settings: string[] }) => {
+  const settings = await loadOrExit(opts.settings);
+  const { execCommand } = await import("./exec.js");
+  process.exitCode = await execCommand({ settings, profile: opts.profile, command, cwd: process.cwd(), env: process.env });
+});
+
 program
   .command("hook")
   .description("Claude Code's PreToolUse hook: read the hook JSON on stdin, print allow/ask/deny (install with `init --claude-code`).")

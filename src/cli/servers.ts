@@ -64,7 +64,7 @@ export function listServers(settings: ResolvedSettings, policy: CompiledPolicy =
   const redact = compileRedactor(settings.secrets);
   const raw = new RawEntries();
   return settings.servers.map((s) => {
-    const v = serverVerdict(policy, s, settings.sandbox);
+    const v = serverVerdict(policy, s, settings);
     // The entry as written (templates like ${TOKEN} unexpanded); the expanded one if the file changed since.
     const written = raw.get(s) ?? s.entry;
     const item: ServerListing = {
@@ -303,7 +303,7 @@ function checkEffect(opts: ServersChangeOptions, doc: JsonDocument): { rolledBac
 function effectOf(settings: ResolvedSettings, policy: CompiledPolicy, name: string): { message?: string; warning?: string } {
   const s = settings.servers.find((x) => x.name === name);
   if (!s) return { message: `server '${name}' is no longer configured` };
-  const v = serverVerdict(policy, s, settings.sandbox);
+  const v = serverVerdict(policy, s, settings);
   if (v.decision !== "allow") return { message: `a gateway will not start server '${name}': ${compileRedactor(settings.secrets).string(v.reason)}` };
   return {
     warning: `server '${name}' is still configured and allowed to run, from the ${s.source.layer} layer (${s.source.file}); change that layer too, or use --deny`,

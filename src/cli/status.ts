@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
-import { unenforcedServerFeature } from "../policy/unenforced.js";
+import { sandboxFor } from "../sandbox/gate.js";
+import { homeDir } from "../settings/paths.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
 import { isAlive, reapOrphans } from "../upstream/orphans.js";
@@ -41,7 +42,7 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
   const policy = compilePolicyOrReport(opts.settings, "status");
   if (!policy) return 2;
   const configured: ConfiguredStatus[] = opts.settings.servers.map((s) => {
-    const v = serverVerdict(policy, s, opts.settings.sandbox);
+    const v = serverVerdict(policy, s, opts.settings);
     const c: ConfiguredStatus = { name: s.name, transport: transportOf(s), state: v.decision === "allow" ? "not running" : "blocked", layer: s.source.layer, file: s.source.file };
     if (v.decision !== "allow") c.reason = redact.string(v.reason);
     return c;
@@ -196,10 +197,11 @@ export function compilePolicyOrReport(settings: ResolvedSettings, command: strin
  * Whether the gateway would start this server: the policy first (so a disabled or denied server
  * says so), then the settings it cannot enforce yet, as the gateway refuses them.
  */
-export function serverVerdict(policy: CompiledPolicy, server: ConfiguredServer, globalSandbox: ResolvedSettings["sandbox"]): Verdict {
+export function serverVerdict(policy: CompiledPolicy, server: ConfiguredServer, settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox">): Verdict {
   const v = policy.decideServer(server);
   if (v.decision !== "allow") return v;
-  return unenforcedServerFeature(server, globalSandbox) ?? v;
+  const sandbox = sandboxFor(server, settings, homeDir(process.env), process.cwd());
+  return sandbox.kind === "refused" ? sandbox.verdict : v;
 }
 
 export function transportOf(server: ConfiguredServer): string {

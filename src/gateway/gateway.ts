@@ -12,7 +12,10 @@ import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
 import { reapOrphans } from "../upstream/orphans.js";
-import { unenforcedServerFeature } from "../policy/unenforced.js";
+import { sandboxFor } from "../sandbox/gate.js";
+import { reapContainers } from "../sandbox/reap-containers.js";
+import type { AuditEntry } from "../audit/record.js";
+import { mandatoryDenies } from "../sandbox/policy.js";
 import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
 import { Upstream } from "../upstream/upstream.js";
 import { Catalog } from "./catalog.js";
@@ -80,8 +83,11 @@ export class Gateway {
     this.redactor = compileRedactor(s.secrets);
     this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets });
     this.statusFile = join(runtimeDir(opts.env), `${process.pid}.json`);
+    const mandatoryDeny = mandatoryDenies(this.environment.home, this.environment.protectedPaths);
     for (const server of s.servers) {
-      const verdict = unenforcedServerFeature(server, s.sandbox) ?? this.policy.decideServer(server);
+      let verdict = this.policy.decideServer(server);
+      const sandbox = verdict.decision === "allow" ? sandboxFor(server, s, this.environment.home, process.cwd()) : { kind: "none" as const };
+      if (sandbox.kind === "refused") verdict = sandbox.verdict;
       const transport = server.entry.type ?? (server.entry.url ? "http" : "stdio");
       if (verdict.decision !== "allow") {
         this.blocked.push({ name: server.name, reason: verdict.reason, transport });
@@ -94,6 +100,17 @@ export class Gateway {
         callTimeoutMs: s.gateway.callTimeoutMs,
         restart: s.gateway.restart,
         env: opts.env,
+        ...(sandbox.kind === "sandboxed"
+          ? {
+              sandbox: {
+                policy: sandbox.policy,
+                egress: sandbox.egress,
+                home: this.environment.home,
+                mandatoryDeny,
+                audit: (entry: AuditEntry) => this.audit.appendSoon(entry),
+              },
+            }
+          : {}),
         clientRequestHandlers: {
           elicit: (name, params, signal) => this.toClient(name, "elicitation/create", params, signal),
           sample: (name, params, signal) => this.toClient(name, "sampling/createMessage", params, signal),
@@ -122,6 +139,12 @@ export class Gateway {
     for (const what of reapOrphans(runtimeDir(this.opts.env))) {
       this.log(`stopped ${what}`);
       this.audit.append({ kind: "server", event: "reaped", detail: { what } });
+    }
+    // Containers a crashed gateway left behind (labelled with its pid), for the engines in use.
+    const engines = new Set([...this.upstreams.values()].flatMap((u) => (u.sandboxType === "docker" || u.sandboxType === "podman" ? [u.sandboxType as "docker" | "podman"] : [])));
+    for (const engine of engines) {
+      const report = await reapContainers(engine).catch((e: Error) => ({ removed: [] as string[], error: e.message }));
+      for (const id of report.removed) this.audit.append({ kind: "server", event: "reaped", detail: { what: `${engine} container ${id}` } });
     }
     this.audit.append({
       kind: "gateway",
@@ -358,7 +381,7 @@ export class Gateway {
     upstream.on("restarting", (n: number) => this.audit.append({ kind: "server", event: "restarted", server: upstream.name, detail: { attempt: n } }));
     upstream.on("failed", (why: string) => this.audit.append({ kind: "server", event: "failed", server: upstream.name, error: why }));
     upstream.on("ready", () =>
-      this.audit.append({ kind: "server", event: "started", server: upstream.name, detail: { tools: upstream.lists.tools.length, protocolVersion: upstream.protocolVersion } }),
+      this.audit.append({ kind: "server", event: "started", server: upstream.name, detail: { tools: upstream.lists.tools.length, protocolVersion: upstream.protocolVersion, sandbox: upstream.sandboxType ?? "none" } }),
     );
   }
 

@@ -1,25 +1,8 @@
 // Settings that promise protection mcp-warden does not enforce yet. A server configured with one
-// is refused, never run without it: a user who wrote a guard or a sandbox relies on it.
-// Pure: no I/O. Used by the gateway and by `check`, so both answer alike.
-import type { Settings } from "../settings/schema.js";
+// is refused, never run without it: a user who wrote a guard relies on it. (Sandboxes are enforced:
+// src/sandbox/gate.ts decides whether one can run.) Pure: no I/O. Used by the gateway and by
+// `check`, so both answer alike.
 import type { ConfiguredServer, Verdict } from "./types.js";
-
-/** A sandbox that would isolate the server (anything but type "none"). */
-function wantsSandbox(sandbox: Settings["sandbox"] | undefined): boolean {
-  return sandbox !== undefined && sandbox.type !== "none";
-}
-
-/** Why this server must not start, or undefined. */
-export function unenforcedServerFeature(server: ConfiguredServer, globalSandbox: Settings["sandbox"] | undefined): Verdict | undefined {
-  const sandbox = server.entry.sandbox ?? globalSandbox;
-  if (wantsSandbox(sandbox)) {
-    return {
-      decision: "deny",
-      reason: `a sandbox is configured for server '${server.name}' but sandboxing is not supported yet; the server is not started rather than run unsandboxed`,
-    };
-  }
-  return undefined;
-}
 
 /** Guards the gateway enforces (policy/guards/): a server configured with only these is served. */
 const ENFORCED_GUARDS: ReadonlySet<string> = new Set(["filesystem"]);

@@ -62,6 +62,10 @@ export interface ResolvedSettings {
   sandbox?: Settings["sandbox"];
   /** Carried, one per layer that sets it, for the issue that turns them into rules. */
   toolPermissions: Sourced<NonNullable<Settings["toolPermissions"]>>[];
+  /** Managed settings require a sandbox for every server. */
+  requireSandbox?: boolean;
+  /** Named sandboxes for `mcp-warden exec --profile`. */
+  sandboxProfiles?: Record<string, NonNullable<Settings["sandbox"]>>;
   /** Things ignored on purpose, one sentence each. */
   warnings: string[];
 }
@@ -83,7 +87,7 @@ export const GATEWAY_DEFAULTS = {
 
 export const AUDIT_DEFAULTS = { fsyncIntervalMs: 100 } as const;
 
-const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly"] as const;
+const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox"] as const;
 
 /** Merges layers given highest precedence first (the order of LAYER_ORDER; several files may share a layer). */
 export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): ResolvedSettings {
@@ -189,6 +193,11 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
   };
   const sandbox = pick(layers, (s) => s.sandbox)?.value;
   if (sandbox !== undefined) resolved.sandbox = sandbox;
+  resolved.requireSandbox = managed.some((l) => l.settings.requireSandbox === true);
+  // Profiles merge by name, the highest layer's profile winning whole.
+  const profiles: Record<string, NonNullable<Settings["sandbox"]>> = {};
+  for (const l of [...layers].reverse()) Object.assign(profiles, l.settings.sandboxProfiles ?? {});
+  resolved.sandboxProfiles = profiles;
   return resolved;
 }
 

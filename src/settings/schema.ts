@@ -48,6 +48,10 @@ export const SandboxSettings = z.strictObject({
     .strictObject({ cpus: z.number().positive().optional(), memory: z.string().optional(), pids: z.number().int().positive().optional() })
     .optional(),
   env: StringList.optional(),
+  /** docker/podman: the image the server runs in (required for those backends). */
+  image: z.string().min(1).optional(),
+  /** docker/podman: an OCI runtime such as "runsc" (gVisor). */
+  runtime: z.string().min(1).optional(),
   // The second seed's flat form, normalized later.
   allowNetwork: StringList.optional(),
   denyNetwork: StringList.optional(),
@@ -197,6 +201,10 @@ export const Settings = z.strictObject({
   deniedMcpServers: z.array(ServerMatcher).optional(),
   allowManagedMcpServersOnly: z.boolean().optional(),
   allowManagedPermissionRulesOnly: z.boolean().optional(),
+  /** Managed layer only: every server runs sandboxed (the platform's default backend when none is set); `type: "none"` is refused. */
+  requireSandbox: z.boolean().optional(),
+  /** Named sandboxes for `mcp-warden exec --profile NAME`. */
+  sandboxProfiles: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "a profile name is letters, digits, '-' and '_'"), SandboxSettings).optional(),
   /** Canonical tool names or globs (`mcp__github__get_*`) that are allowed without asking. */
   autoApproveTools: StringList.optional(),
   toolPermissions: ToolPermissions.optional(),

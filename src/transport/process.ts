@@ -1,6 +1,7 @@
 // An upstream stdio server as a child process in its own process group, so that stopping it
 // stops everything it spawned (npx -> sh -> node is the common case), with stderr to a log file.
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Duplex } from "node:stream";
 import { closeSync, mkdirSync, openSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
@@ -19,6 +20,15 @@ export interface ProcessSpec {
   maxMessageBytes: number;
   onProblem?: (problem: LineProblem) => void;
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /**
+   * More descriptors for the child, as fd 3, 4, ...: "pipe" makes a connected stream (a socketpair;
+   * the sandbox's egress channel), a number passes that descriptor of ours (a seccomp program).
+   */
+  extraStdio?: ("pipe" | number)[];
+  /** The parent's ends of the "pipe" entries of extraStdio, in order, once the child runs. */
+  onExtraStreams?: (streams: Duplex[]) => void;
+  /** Called once when the child has exited (temporary files and descriptors of a sandbox launch). */
+  cleanup?: () => void;
 }
 
 /** Every live child group, so a dying gateway can take them down synchronously. */
@@ -92,22 +102,33 @@ export class ProcessTransport {
       child = spawn(this.spec.command, this.spec.args, {
         cwd: this.spec.cwd,
         env: this.spec.env,
-        stdio: ["pipe", "pipe", logFd],
+        stdio: ["pipe", "pipe", logFd, ...(this.spec.extraStdio ?? [])],
         detached: true, // its own process group: killGroup reaches grandchildren
       });
+    } catch (error) {
+      this.spec.cleanup?.();
+      throw error;
     } finally {
       closeSync(logFd);
     }
     this.child = child;
-    await new Promise<void>((resolve, reject) => {
-      child.once("spawn", () => resolve());
-      child.once("error", (e) => reject(new Error(`cannot start '${this.spec.command}': ${e.message}`)));
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once("spawn", () => resolve());
+        child.once("error", (e) => reject(new Error(`cannot start '${this.spec.command}': ${e.message}`)));
+      });
+    } catch (error) {
+      this.spec.cleanup?.();
+      throw error;
+    }
+    const extra = (this.spec.extraStdio ?? []).flatMap((kind, i) => (kind === "pipe" ? [child.stdio[3 + i] as unknown as Duplex] : []));
+    if (extra.length > 0) this.spec.onExtraStreams?.(extra);
     const pgid = child.pid!;
     liveGroups.add(pgid);
     const startTicks = processStartTicks(pgid);
     if (startTicks !== undefined) this.group = { pgid, startTicks };
     child.once("exit", (code, signal) => {
+      this.spec.cleanup?.();
       this.exitInfo = { code, signal };
       this.markExited();
       // The leader is gone; kill whatever it left in the group.

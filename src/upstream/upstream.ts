@@ -7,6 +7,11 @@ import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool, 
 import * as z from "zod/v4";
 import type { ConfiguredServer } from "../policy/types.js";
 import { ProcessTransport, childEnvironment } from "../transport/process.js";
+import type { AuditEntry } from "../audit/record.js";
+import { attachEgress, type EgressHandle } from "../egress/proxy.js";
+import type { EgressPolicy } from "../policy/egress/egress.js";
+import { prepareSandboxedLaunch } from "../sandbox/launch.js";
+import type { SandboxPolicy } from "../sandbox/types.js";
 import { guessMessageId, type LineProblem } from "../transport/json-lines.js";
 import { ErrorCodes, GatewayError } from "../gateway/errors.js";
 
@@ -20,6 +25,14 @@ export interface UpstreamOptions {
   env: NodeJS.ProcessEnv;
   /** Handlers for requests the server sends to the client (elicitation, sampling, roots). */
   clientRequestHandlers: ClientRequestHandlers;
+  /** The sandbox a stdio server runs in (src/sandbox/gate.ts), and where its egress decisions go. */
+  sandbox?: {
+    policy: SandboxPolicy;
+    egress: EgressPolicy;
+    home: string;
+    mandatoryDeny: string[];
+    audit: (entry: AuditEntry) => void;
+  };
 }
 
 export interface ClientRequestHandlers {
@@ -73,6 +86,11 @@ export class Upstream extends EventEmitter {
 
   get name() {
     return this.server.name;
+  }
+
+  /** The sandbox backend this server runs in, if any. */
+  get sandboxType(): string | undefined {
+    return this.options.sandbox?.policy.type;
   }
 
   get transportKind(): "stdio" | "http" | "sse" {
@@ -188,14 +206,29 @@ export class Upstream extends EventEmitter {
     const entry = this.server.entry;
     const kind = this.transportKind;
     if (kind === "stdio") {
+      const spec = { command: entry.command!, args: entry.args ?? [], env: childEnvironment(entry.env ?? {}, this.options.env), cwd: entry.cwd };
+      const common = { stderrLog: this.stderrLog, maxMessageBytes: this.options.maxMessageBytes, onProblem: (p: LineProblem) => this.onStdoutProblem(p) };
+      const sb = this.options.sandbox;
+      if (!sb) return new ProcessTransport({ ...spec, ...common });
+      // Sandboxed: the backend's command line; the host variables the sandbox passes through join
+      // the server's own env; the egress channel (fd 3) goes to a proxy judging every connection.
+      for (const name of sb.policy.env) if (this.options.env[name] !== undefined && spec.env[name] === undefined) spec.env[name] = this.options.env[name] as string;
+      const prepared = prepareSandboxedLaunch(spec, sb.policy, { home: sb.home, mandatoryDeny: sb.mandatoryDeny, server: this.name });
+      let egress: EgressHandle | undefined;
       return new ProcessTransport({
-        command: entry.command!,
-        args: entry.args ?? [],
-        env: childEnvironment(entry.env ?? {}, this.options.env),
-        cwd: entry.cwd,
-        stderrLog: this.stderrLog,
-        maxMessageBytes: this.options.maxMessageBytes,
-        onProblem: (p: LineProblem) => this.onStdoutProblem(p),
+        ...common,
+        command: prepared.launch.command,
+        args: prepared.launch.args,
+        env: prepared.launch.env,
+        ...(prepared.launch.cwd !== undefined ? { cwd: prepared.launch.cwd } : {}),
+        extraStdio: prepared.extraStdio,
+        onExtraStreams: ([channel]) => {
+          if (prepared.egress && channel) egress = attachEgress(channel, { server: this.name, policy: sb.egress, audit: sb.audit });
+        },
+        cleanup: () => {
+          egress?.close();
+          prepared.launch.cleanup();
+        },
       });
     }
     const url = new URL(entry.url!);

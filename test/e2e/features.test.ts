@@ -44,11 +44,12 @@ describe("server control", () => {
     }
   });
 
-  test("a configured sandbox keeps the server from starting, a configured guard refuses its calls", async () => {
+  test("a sandbox that cannot run here keeps the server from starting, a configured guard refuses its calls", async () => {
     const s = scratch({
       permissions: { allow: ["mcp__boxed", "mcp__guarded"] },
       mcpServers: {
-        boxed: fixture({ sandbox: { type: "bubblewrap" }, env: { FIXTURE_PID_FILE: "${BOXED_PID}" } }),
+        // seatbelt is macOS only: on this machine the sandbox cannot run, so the server must not start unsandboxed.
+        boxed: fixture({ sandbox: { type: process.platform === "darwin" ? "docker" : "seatbelt" }, env: { FIXTURE_PID_FILE: "${BOXED_PID}" } }),
         guarded: fixture({ guards: { sql: { readOnly: true, dialect: "postgresql" } } }),
       },
     });

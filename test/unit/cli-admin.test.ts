@@ -135,7 +135,8 @@ describe("status", () => {
       mcpServers: {
         ok: { command: "node" },
         off: { command: "node", disabled: true },
-        boxed: { command: "node", sandbox: { type: "bubblewrap" } },
+        // A sandbox that cannot run on this machine (seatbelt is macOS only): the server is refused.
+        boxed: { command: "node", sandbox: { type: process.platform === "darwin" ? "bubblewrap" : "seatbelt" } },
       },
     });
     const r = cli(sc, ["status"]);
@@ -143,7 +144,7 @@ describe("status", () => {
     assert.match(r.stdout, /no running gateway/);
     assert.match(r.stdout, /ok\s+not running\s+stdio/);
     assert.match(r.stdout, /off\s+blocked: .*disabled/);
-    assert.match(r.stdout, /boxed\s+blocked: .*sandbox/);
+    assert.match(r.stdout, /boxed\s+blocked: .*sandbox cannot run here/);
 
     const j = JSON.parse(cli(sc, ["status", "--json"]).stdout);
     assert.deepEqual(j.gateways, []);
@@ -518,7 +519,8 @@ describe("doctor", () => {
     assert.equal(j.node.version, process.versions.node);
     assert.equal(j.node.ok, true);
     assert.equal(j.platform.os, process.platform);
-    assert.equal(j.sandbox.enforced, false);
+    assert.equal(j.sandbox.enforced, true);
+    assert.equal(j.sandbox.default, process.platform === "linux" ? "bubblewrap" : process.platform === "darwin" ? "seatbelt" : null);
     for (const k of ["bubblewrap", "seatbelt", "docker", "podman"]) assert.equal(typeof j.sandbox[k].found, "boolean", k);
     assert.equal(j.settings.ok, true);
     assert.equal(j.settings.servers, 1);

@@ -1,0 +1,462 @@
+// The docker and podman sandbox backends: the server runs in a throw-away container.
+//
+// `wrap` builds `<engine> run --rm -i <hardening> -- <image> <command> <args...>`:
+//
+// - Hardening: `--read-only --network none --user <uid:gid> --cap-drop ALL --security-opt
+//   no-new-privileges --pids-limit <n> --cpus <n> --memory <m>` (1 CPU, 2 GB and 512 processes unless
+//   `policy.limits` says otherwise; swap is not added on top of the memory limit), `--tmpfs /tmp`,
+//   `--log-driver none` (the server's stdout is MCP traffic: the engine must not keep a copy in its
+//   logs or the journal), optional `--runtime` (gVisor's `runsc`) from `policy.runtime`.
+//   Every valued flag is written as one `--flag=value` argument so no value can be taken for a flag.
+// - The user: the gateway's own uid:gid (so allowWrite mounts stay writable), or 65534:65534
+//   (nobody) when the gateway runs as root; never root. Podman, when the gateway is not root, also
+//   gets `--userns keep-id` so that uid is the caller's own uid on the host, not a subordinate one.
+// - Files: allowRead paths are read-only bind mounts, allowWrite paths read-write ones, at the same
+//   path inside as outside. Deny wins: an allowed path equal to or under a denyRead/mandatoryDeny
+//   path is not mounted at all; one under a denyWrite path is mounted read-only. A denied path
+//   inside an allowed mount is masked: a directory by an empty read-only tmpfs, a file (or anything
+//   else) by /dev/null, read-only; a denyWrite path inside a writable mount is re-mounted read-only over
+//   itself. A denied path that does not exist under a *writable* mount cannot be masked without
+//   creating it on the host (the engine would create the mount point), and the server could create
+//   it itself: `wrap` throws (fail closed) and says to create it or narrow allowWrite. Paths are
+//   compared by their real path (symlinks resolved); an allowed path that does not exist is not
+//   mounted. A path with a comma, a double quote or a control character cannot be written into a
+//   `--mount` value safely and is refused.
+// - Environment: exactly `spec.env`, as `--env=NAME=VALUE` arguments; the engine client's own
+//   environment (`SandboxLaunch.env`) is a short list of the host's variables the client itself
+//   needs (PATH, HOME, DOCKER_HOST, XDG_RUNTIME_DIR, ...), none of which reaches the container.
+//   Podman also gets `--http-proxy=false` (it would copy the host's proxy variables in) and, when
+//   local, `--env-host=false` (containers.conf could turn on copying the whole host environment).
+//   The values are visible in the engine client's command line (`ps`) to other users of this host;
+//   an env file would hide them but docker and podman parse env files differently (podman unquotes
+//   values), so one format cannot carry every value to both.
+// - Network: `--network none`, always. The egress bridge hands the server a descriptor (fd 3) that
+//   cannot cross into a container through `docker run -i`, so egress through mcp-warden's proxy is
+//   not available for containers yet: a policy that allows any domain, localhost or a Unix socket is
+//   refused (fail closed) instead of run without its network.
+// - Identity: containers are named `mcp-warden-<server>-<gateway pid>-<random>` and labelled
+//   `mcp-warden=1`, `mcp-warden.gateway-pid=<pid>`, `mcp-warden.gateway-host=<hostname>`,
+//   `mcp-warden.server=<name>`. The server name and gateway pid come from the backend's options
+//   (`containerBackend(engine, { server, gatewayPid })`), or per launch from `ctx.server`
+//   (ContainerSandboxContext), which wins. `--rm` removes the container when it ends;
+//   `cleanup()` force-removes it (for a client killed before the container ended), so call it
+//   after the server has exited, or to stop it; `reapContainers` (reap-containers.ts) removes the
+//   ones left behind by a gateway that died.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { realpathSync, statSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
+import path from "node:path";
+import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
+
+export type ContainerEngine = "docker" | "podman";
+
+export const LABEL = "mcp-warden";
+export const PID_LABEL = "mcp-warden.gateway-pid";
+export const HOST_LABEL = "mcp-warden.gateway-host";
+export const SERVER_LABEL = "mcp-warden.server";
+
+/** Limits a container gets unless `policy.limits` says otherwise. */
+export const DEFAULT_CONTAINER_LIMITS: Readonly<{ cpus: number; memory: string; pids: number }> = { cpus: 1, memory: "2g", pids: 512 };
+/** The user a container runs as when the gateway itself runs as root. */
+export const NOBODY = "65534:65534";
+
+/** Host variables the engine *client* may need (sockets, contexts, registry credentials); never the container's. */
+export const ENGINE_CLIENT_ENV: readonly string[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "TMPDIR",
+  "XDG_RUNTIME_DIR",
+  "XDG_CONFIG_HOME",
+  "XDG_DATA_HOME",
+  "DBUS_SESSION_BUS_ADDRESS",
+  "DOCKER_HOST",
+  "DOCKER_CONTEXT",
+  "DOCKER_CONFIG",
+  "DOCKER_CERT_PATH",
+  "DOCKER_TLS_VERIFY",
+  "CONTAINER_HOST",
+  "CONTAINER_CONNECTION",
+  "CONTAINER_SSHKEY",
+  "CONTAINERS_CONF",
+  "CONTAINERS_STORAGE_CONF",
+  "CONTAINERS_REGISTRIES_CONF",
+  "REGISTRY_AUTH_FILE",
+];
+
+/** The engine client's environment: the listed host variables that are set, nothing else. */
+export function engineEnvironment(host: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ENGINE_CLIENT_ENV) {
+    const v = host[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+export interface ContainerBackendOptions {
+  /** The engine executable; default: the engine's name, looked up on PATH. */
+  executable?: string;
+  /** The server's name, for the `mcp-warden.server` label and the container name (ctx.server wins). */
+  server?: string;
+  /** The gateway's pid for the `mcp-warden.gateway-pid` label; default process.pid. */
+  gatewayPid?: number;
+  /** The host name for the `mcp-warden.gateway-host` label; default os.hostname(). */
+  hostname?: string;
+  /** "uid:gid" inside the container; default the gateway's own, or 65534:65534 when that is root. Root is refused. */
+  user?: string;
+  /** Where the engine client's environment is taken from (ENGINE_CLIENT_ENV names only); default process.env. */
+  hostEnv?: NodeJS.ProcessEnv;
+  /** Podman only: `--userns` value; default "keep-id" when the gateway is not root; null: none. */
+  podmanUserns?: string | null;
+  /** Podman only: whether the client talks to a remote service (no `--env-host` flag there); default: guessed. */
+  podmanRemote?: boolean;
+  /** How long `available()` waits for `<engine> info`; default 5000 ms. */
+  infoTimeoutMs?: number;
+  /** Whether `cleanup()` runs `<engine> rm -f <name>`; default true. */
+  removeOnCleanup?: boolean;
+}
+
+/** A SandboxContext that may name the server being launched (overrides the backend's `server` option). */
+export interface ContainerSandboxContext extends SandboxContext {
+  server?: string;
+}
+
+/** What `wrap` returns for a container: a SandboxLaunch plus the container's name. */
+export interface ContainerLaunch extends SandboxLaunch {
+  containerName: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+// A character that cannot be written into a `--mount` value safely (its CSV fields) or that no
+// sane path has: control characters, the comma (field separator) and the double quote (CSV quoting).
+const UNSAFE_MOUNT_CHAR = /[\u0000-\u001f\u007f,"]/;
+
+function checkPath(p: string, what: string): string {
+  if (!path.posix.isAbsolute(p)) throw new Error(`container sandbox: ${what} ${JSON.stringify(p)} is not an absolute path`);
+  if (UNSAFE_MOUNT_CHAR.test(p))
+    throw new Error(`container sandbox: ${what} ${JSON.stringify(p)} contains a comma, a double quote or a control character, which cannot be passed to the engine safely; refusing to start`);
+  return path.posix.normalize(p).replace(/(.)\/+$/, "$1");
+}
+
+type Kind = "dir" | "file" | "missing";
+
+interface Resolved {
+  /** As given, normalized. */
+  given: string;
+  /** Symlinks resolved; for a missing path, its nearest existing ancestor's real path plus the rest. */
+  real: string;
+  kind: Kind;
+}
+
+function resolvePath(p: string): Resolved {
+  let real: string;
+  let kind: Kind;
+  try {
+    real = realpathSync(p);
+    kind = statSync(real).isDirectory() ? "dir" : "file";
+  } catch {
+    kind = "missing";
+    let dir = path.posix.dirname(p);
+    const rest = [path.posix.basename(p)];
+    for (;;) {
+      try {
+        real = path.posix.join(realpathSync(dir), ...rest);
+        break;
+      } catch {
+        if (dir === "/") {
+          real = p;
+          break;
+        }
+        rest.unshift(path.posix.basename(dir));
+        dir = path.posix.dirname(dir);
+      }
+    }
+  }
+  return { given: p, real, kind };
+}
+
+/** Whether `p` is `base` or inside it. */
+function within(p: string, base: string): boolean {
+  return p === base || base === "/" || p.startsWith(`${base}/`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+const ENV_NAME = /^[^=\u0000]+$/;
+const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
+const RUNTIME = /^[A-Za-z0-9/][A-Za-z0-9._\-/]*$/;
+const MEMORY = /^\d+(\.\d+)?([kKmMgGtT]([iI]?[bB])?|[bB])?$/;
+const USER = /^\d+(:\d+)?$/;
+
+function fail(engine: ContainerEngine, why: string): never {
+  throw new Error(`${engine} sandbox: ${why}`);
+}
+
+interface NetworkWithSockets {
+  allowedDomains?: string[];
+  allowLocalhost?: boolean;
+  allowUnixSockets?: string[];
+}
+
+function checkNetwork(engine: ContainerEngine, policy: SandboxPolicy): void {
+  const n = policy.network as NetworkWithSockets;
+  const wants: string[] = [];
+  if ((n.allowedDomains ?? []).length > 0) wants.push(`allowedDomains (${(n.allowedDomains ?? []).join(", ")})`);
+  if (n.allowLocalhost === true) wants.push("allowLocalhost");
+  if ((n.allowUnixSockets ?? []).length > 0) wants.push("allowUnixSockets");
+  if (wants.length > 0)
+    fail(
+      engine,
+      `the policy allows network access (${wants.join("; ")}), but egress through mcp-warden's proxy is not available for containers yet ` +
+        `(the egress bridge's descriptor cannot cross into a container), so a container only ever gets no network at all. ` +
+        `Remove the network allowances, or use the bubblewrap or seatbelt sandbox for this server; refusing to start it without the network it asked for`,
+    );
+}
+
+function defaultUser(): string {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid === undefined || gid === undefined || uid === 0) return NOBODY;
+  return `${uid}:${gid}`;
+}
+
+function limitsOf(engine: ContainerEngine, policy: SandboxPolicy): { cpus: string; memory: string; pids: string } {
+  const cpus = policy.limits.cpus ?? DEFAULT_CONTAINER_LIMITS.cpus;
+  const memory = policy.limits.memory ?? DEFAULT_CONTAINER_LIMITS.memory;
+  const pids = policy.limits.pids ?? DEFAULT_CONTAINER_LIMITS.pids;
+  if (typeof cpus !== "number" || !Number.isFinite(cpus) || cpus <= 0) fail(engine, `limits.cpus must be a positive number, not ${JSON.stringify(cpus)}`);
+  if (typeof memory !== "string" || !MEMORY.test(memory)) fail(engine, `limits.memory must be a size like "512m" or "2g", not ${JSON.stringify(memory)}`);
+  if (typeof pids !== "number" || !Number.isSafeInteger(pids) || pids <= 0) fail(engine, `limits.pids must be a positive integer, not ${JSON.stringify(pids)}`);
+  return { cpus: String(cpus), memory, pids: String(pids) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mounts
+
+interface Mount {
+  /** Path inside the container. */
+  dst: string;
+  /** Host path (real). */
+  src: string;
+  writable: boolean;
+}
+
+/** `--mount` arguments and whether a mount is at /tmp, for the filesystem part of the policy. */
+function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxContext): { args: string[]; tmpTaken: boolean } {
+  const fsPolicy = policy.filesystem;
+  const hidden = [...fsPolicy.denyRead, ...ctx.mandatoryDeny].map((p) => resolvePath(checkPath(p, "denied path")));
+  const frozen = fsPolicy.denyWrite.map((p) => resolvePath(checkPath(p, "denyWrite path")));
+
+  // The allowed mounts, deny first: hidden ancestors drop a mount, frozen ancestors make it read-only.
+  const byDst = new Map<string, Mount>();
+  const add = (p: string, writable: boolean) => {
+    const r = resolvePath(checkPath(p, writable ? "allowWrite path" : "allowRead path"));
+    if (r.given === "/" || r.real === "/") fail(engine, `the whole file system ("/") cannot be mounted into a container; allow narrower paths`);
+    if (r.kind === "missing") return;
+    if (hidden.some((h) => within(r.real, h.real) || within(r.given, h.given))) return;
+    const w = writable && !frozen.some((f) => within(r.real, f.real) || within(r.given, f.given));
+    const prev = byDst.get(r.given);
+    byDst.set(r.given, { dst: r.given, src: r.real, writable: w || (prev?.writable ?? false) });
+  };
+  for (const p of fsPolicy.allowRead) add(p, false);
+  for (const p of fsPolicy.allowWrite) add(p, true);
+  const mounts = [...byDst.values()];
+
+  // The mount that decides what happens at a path inside the container: the deepest one holding it.
+  const holder = (dst: string): Mount | undefined => {
+    let best: Mount | undefined;
+    for (const m of mounts) if (within(dst, m.dst) && (best === undefined || m.dst.length > best.dst.length)) best = m;
+    return best;
+  };
+  // Where a host path (real) appears inside the container: once per mount holding it.
+  const placesOf = (r: Resolved): string[] => {
+    const out = new Set<string>();
+    for (const m of mounts) if (r.real !== m.src && within(r.real, m.src)) out.add(m.dst + r.real.slice(m.src.length));
+    return [...out];
+  };
+
+  const masks = new Map<string, string>();
+  const masked = (place: string) => [...masks.keys()].some((m) => within(place, m));
+  const refuse = (r: Resolved, place: string, what: string) =>
+    fail(
+      engine,
+      `${what} ${JSON.stringify(r.given)} does not exist, and it lies in the writable mount ${JSON.stringify(holder(place)?.dst)}: ` +
+        `the server could create it, and masking it would create it on the host. Create it first, or narrow allowWrite; refusing to start`,
+    );
+  // Hide what exists (a directory under an empty read-only tmpfs, anything else under /dev/null).
+  for (const r of hidden) {
+    if (r.kind === "missing") continue;
+    for (const place of placesOf(r))
+      masks.set(place, r.kind === "dir" ? `type=tmpfs,dst=${place},readonly,tmpfs-mode=0` : `type=bind,src=/dev/null,dst=${place},readonly`);
+  }
+  // Freeze what exists and is writable (not already hidden): the same path again, read-only.
+  for (const r of frozen) {
+    if (r.kind === "missing") continue;
+    for (const place of placesOf(r)) if (!masked(place) && holder(place)?.writable) masks.set(place, `type=bind,src=${r.real},dst=${place},readonly`);
+  }
+  // What does not exist can only be left alone where nothing may be created.
+  for (const r of [...hidden, ...frozen]) {
+    if (r.kind !== "missing") continue;
+    for (const place of placesOf(r)) if (!masked(place) && holder(place)?.writable) refuse(r, place, frozen.includes(r) ? "the denyWrite path" : "the denied path");
+  }
+
+  const args: string[] = [];
+  for (const m of mounts.sort((a, b) => a.dst.localeCompare(b.dst))) args.push(`--mount=type=bind,src=${m.src},dst=${m.dst}${m.writable ? "" : ",readonly"}`);
+  for (const [, spec] of [...masks].sort(([a], [b]) => a.localeCompare(b))) args.push(`--mount=${spec}`);
+  return { args, tmpTaken: byDst.has("/tmp") };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backend
+
+const serverPart = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40) || "server";
+
+function engineInstall(engine: ContainerEngine): { missing: string; start: string } {
+  if (engine === "docker")
+    return {
+      missing: "Install Docker Engine (https://docs.docker.com/engine/install/) or Docker Desktop (macOS, Windows), so that `docker` is on PATH.",
+      start:
+        "Start the daemon (`sudo systemctl start docker` on Linux, or open Docker Desktop), and make sure your user can reach it (the `docker` group, or rootless Docker); `docker info` must answer.",
+    };
+  return {
+    missing: "Install Podman (https://podman.io/docs/installation: `sudo apt-get install podman`, `sudo dnf install podman`, `brew install podman`), so that `podman` is on PATH.",
+    start: "Make `podman info` work: on macOS and Windows run `podman machine init && podman machine start`; on Linux check the user's subuid/subgid ranges and storage.",
+  };
+}
+
+export interface ContainerBackend extends SandboxBackend {
+  readonly type: ContainerEngine;
+  wrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: ContainerSandboxContext): ContainerLaunch;
+}
+
+/** A docker or podman backend. */
+export function containerBackend(engine: ContainerEngine, opts: ContainerBackendOptions = {}): ContainerBackend {
+  const executable = opts.executable ?? engine;
+  const hostEnv = opts.hostEnv ?? process.env;
+
+  const available = (): Availability => {
+    const format = engine === "docker" ? "{{.ServerVersion}}" : "{{.Version.Version}}";
+    const timeout = opts.infoTimeoutMs ?? 5000;
+    const r = spawnSync(executable, ["info", "--format", format], {
+      env: engineEnvironment(hostEnv),
+      encoding: "utf8",
+      timeout,
+      killSignal: "SIGKILL",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 1024 * 1024,
+    });
+    const help = engineInstall(engine);
+    const err = r.error as NodeJS.ErrnoException | undefined;
+    if (err?.code === "ENOENT") return { ok: false, why: `${engine} is not installed (no \`${executable}\` found on PATH)`, install: help.missing };
+    if (err?.code === "ETIMEDOUT" || r.signal !== null)
+      return { ok: false, why: `\`${executable} info\` did not answer within ${timeout} ms (is the ${engine} service hung or starting?)`, install: help.start };
+    if (err) return { ok: false, why: `\`${executable} info\` could not be run: ${err.message}`, install: help.missing };
+    const version = (r.stdout ?? "").trim();
+    if (r.status !== 0 || version === "" || version.includes("<no value>")) {
+      const said = (r.stderr ?? "").trim().split("\n").filter((l) => l.trim() !== "").slice(-2).join(" ").slice(0, 400);
+      return { ok: false, why: `${engine} is installed but its service does not answer${said ? `: ${said}` : ` (\`${executable} info\` exited with ${r.status})`}`, install: help.start };
+    }
+    return { ok: true };
+  };
+
+  const wrap = (spec: LaunchSpec, policy: SandboxPolicy, ctx: ContainerSandboxContext): ContainerLaunch => {
+    if (policy.type !== engine) fail(engine, `the policy is for the ${policy.type} sandbox, not ${engine}`);
+    const image = policy.image;
+    if (image === undefined || image === "")
+      fail(engine, `no image: a ${engine} sandbox needs \`sandbox.image\` (for example "node:22-slim") and has no default; refusing to start the server`);
+    if (!IMAGE.test(image)) fail(engine, `${JSON.stringify(image)} is not a valid image reference`);
+    if (policy.runtime !== undefined && !RUNTIME.test(policy.runtime)) fail(engine, `${JSON.stringify(policy.runtime)} is not a valid runtime name`);
+    if (typeof spec.command !== "string" || spec.command === "") fail(engine, "no command to run");
+    checkNetwork(engine, policy);
+
+    const user = opts.user ?? defaultUser();
+    if (!USER.test(user)) fail(engine, `the container user must be a numeric uid or uid:gid, not ${JSON.stringify(user)}`);
+    if (user.split(":").some((n) => Number(n) === 0)) fail(engine, `the container must not run as root (user ${user})`);
+    const server = ctx.server ?? opts.server ?? "server";
+    if (/[\u0000-\u001f\u007f]/.test(server)) fail(engine, `the server name ${JSON.stringify(server)} contains a control character`);
+    const pid = opts.gatewayPid ?? process.pid;
+    const host = opts.hostname ?? osHostname();
+    const name = `mcp-warden-${serverPart(server)}-${pid}-${randomBytes(4).toString("hex")}`;
+    const limits = limitsOf(engine, policy);
+    const { args: mounts, tmpTaken } = mountArgs(engine, policy, ctx);
+    const engineEnv = engineEnvironment(hostEnv);
+
+    const args = [
+      "run",
+      "--rm",
+      "-i",
+      `--name=${name}`,
+      `--label=${LABEL}=1`,
+      `--label=${PID_LABEL}=${pid}`,
+      `--label=${HOST_LABEL}=${host}`,
+      `--label=${SERVER_LABEL}=${server}`,
+      "--read-only",
+      "--network=none",
+      `--user=${user}`,
+      "--cap-drop=ALL",
+      "--security-opt=no-new-privileges",
+      `--pids-limit=${limits.pids}`,
+      `--cpus=${limits.cpus}`,
+      `--memory=${limits.memory}`,
+      `--memory-swap=${limits.memory}`,
+      "--log-driver=none",
+    ];
+    if (engine === "podman") {
+      const uid = process.getuid?.();
+      const userns = opts.podmanUserns === undefined ? (uid !== undefined && uid !== 0 ? "keep-id" : null) : opts.podmanUserns;
+      if (userns !== null) args.push(`--userns=${userns}`);
+      args.push("--http-proxy=false");
+      const remote = opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
+      if (!remote) args.push("--env-host=false");
+    }
+    if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
+    if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
+    args.push(...mounts);
+    for (const [k, v] of Object.entries(spec.env)) {
+      if (!ENV_NAME.test(k)) fail(engine, `invalid environment variable name ${JSON.stringify(k)}`);
+      if (v.includes("\u0000")) fail(engine, `the value of ${k} contains a NUL character`);
+      args.push(`--env=${k}=${v}`);
+    }
+    if (spec.cwd !== undefined) {
+      if (!path.posix.isAbsolute(spec.cwd) || /[\u0000-\u001f\u007f]/.test(spec.cwd)) fail(engine, `the working directory ${JSON.stringify(spec.cwd)} must be an absolute path without control characters`);
+      args.push(`--workdir=${spec.cwd}`);
+    }
+    // `--` ends the engine's options; the image is the first argument after it and everything
+    // after the image is the container's command line, which the engine does not interpret.
+    args.push("--", image, spec.command, ...spec.args);
+
+    let cleaned = false;
+    return {
+      command: executable,
+      args,
+      env: engineEnv,
+      extraFds: [],
+      containerName: name,
+      cleanup() {
+        if (cleaned) return;
+        cleaned = true;
+        if (opts.removeOnCleanup === false) return;
+        // A real process: `<engine> rm -f <name>`, not waited for. After `--rm` did its job it only
+        // reports that no such container exists.
+        try {
+          const p = spawn(executable, ["rm", "-f", name], { env: engineEnv, stdio: "ignore", detached: true });
+          p.on("error", () => {});
+          p.unref();
+        } catch {
+          // nothing to clean up with; the reaper will find the container by its labels
+        }
+      },
+    };
+  };
+
+  return { type: engine, available, wrap };
+}
+
+export const docker = containerBackend("docker");
+export const podman = containerBackend("podman");

@@ -1,0 +1,38 @@
+// Whether and how a configured server runs sandboxed: the one answer the gateway, `check` and
+// `status` share. A server whose sandbox cannot run does not start (fail closed), with what is
+// missing and how to fix it.
+import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
+import type { ConfiguredServer, Verdict } from "../policy/types.js";
+import type { ResolvedSettings } from "../settings/resolve.js";
+import { backendAvailability } from "./launch.js";
+import { chooseSandbox } from "./policy.js";
+import type { SandboxPolicy } from "./types.js";
+
+export type SandboxDecision =
+  | { kind: "none" }
+  | { kind: "sandboxed"; policy: SandboxPolicy; egress: EgressPolicy }
+  | { kind: "refused"; verdict: Verdict };
+
+const refuse = (reason: string): SandboxDecision => ({ kind: "refused", verdict: { decision: "deny", reason } });
+
+/** `home`: the user's home directory (for `~` in sandbox paths). `cwd`: the gateway's. */
+export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox">, home: string, cwd: string): SandboxDecision {
+  const entry = server.entry;
+  const remote = entry.url !== undefined;
+  if (remote) {
+    // A sandbox confines a local process; a remote server's own settings cannot ask for one.
+    if (entry.sandbox !== undefined && entry.sandbox.type !== "none")
+      return refuse(`server '${server.name}' is remote (${entry.type ?? "http"}); a sandbox applies to stdio servers only — remove its sandbox settings`);
+    return { kind: "none" };
+  }
+  const choice = chooseSandbox(entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: entry.cwd ?? cwd, serverCwd: entry.cwd, requireSandbox: settings.requireSandbox === true });
+  if (choice.refused !== undefined) return refuse(`server '${server.name}' is not started: ${choice.refused}`);
+  if (choice.policy === undefined) return { kind: "none" };
+  const available = backendAvailability(choice.policy.type);
+  if (!available.ok) return refuse(`server '${server.name}' is not started: its ${choice.policy.type} sandbox cannot run here (${available.why}). To fix: ${available.install}`);
+  try {
+    return { kind: "sandboxed", policy: choice.policy, egress: compileEgressPolicy(choice.policy.network) };
+  } catch (error) {
+    return refuse(`server '${server.name}' is not started: invalid sandbox network settings: ${(error as Error).message}`);
+  }
+}
