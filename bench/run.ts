@@ -12,6 +12,7 @@ import { AuditLog, type AuditEntry } from "../src/audit/index.js";
 import { AUDIT_DEFAULTS } from "../src/settings/index.js";
 import { FIXTURE, ROOT, scratch, type Scratch } from "../test/e2e/harness.js";
 import { runHookBench, type HookBenchResult } from "./hook.js";
+import { runSandboxBench, type SandboxBenchResult } from "./sandbox.js";
 import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { median, open, procRssMiB, sequential, startupMs, summarize, throughput, type Conn, type Route, type ThroughputSample } from "./stdio.js";
 
@@ -197,9 +198,11 @@ async function main() {
   const policy = await runPolicyBench();
   log("  hook benchmark …");
   const hook = runHookBench(QUICK ? 5 : 31);
+  log("  sandbox start-up benchmark …");
+  const sandbox = await runSandboxBench(QUICK ? 3 : 11);
 
   const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, { rss, auditOnDisk, loadBefore, loadAfter: load() });
-  writeFileSync(OUT, renderDoc(started, result, hook));
+  writeFileSync(OUT, renderDoc(started, result, hook, sandbox));
   log("");
   log(result.summary);
   log("");
@@ -280,7 +283,7 @@ function analyse(
 
 // ---- the document -------------------------------------------------------------------------------
 
-function renderDoc(started: Date, a: Analysis, hook: HookBenchResult): string {
+function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, sandbox: SandboxBenchResult): string {
   const { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted } = a;
   const cpu = cpus();
   const model = cpu[0]?.model.trim() ?? "unknown";
@@ -424,10 +427,36 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult): string {
     `Start-up: a fresh gateway reaches its first tool result in ${f1(startup.gateway)} ms against ${f1(startup.direct)} ms for the bare server (${f1(startup.gateway - startup.direct)} ms more): a second Node.js process to load, settings and policy to compile, the audit segment to open, and the upstream's spawn, handshake (with the era probe) and item lists before the first call is forwarded. It is paid once per session.`,
     "",
     ...hookSection(hook),
+    ...sandboxSection(sandbox),
     `Reproduce with \`npm run bench\` (a minute or two). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
     "",
   );
   return lines.join("\n");
+}
+
+/** What a sandbox adds to starting a server, and to running a command. */
+function sandboxSection(r: SandboxBenchResult): string[] {
+  const out = ["## Sandbox start-up", ""];
+  if (!r.available || !r.gateway || !r.command) {
+    out.push(`Not measured: bubblewrap cannot run on this machine (${r.why ?? "unknown"}).`, "");
+    return out;
+  }
+  const added = r.gateway.sandboxed - r.gateway.unsandboxed;
+  const launch = r.command.sandboxed - r.command.bare;
+  const target = 30;
+  out.push(
+    `Medians of ${r.runs} interleaved runs (the command pair ${r.runs * 2}). A server start is the time from spawning \`mcp-warden run\` to the first tool result of the fixture server, which the gateway starts unsandboxed or in a bubblewrap sandbox (new namespaces, read-only system mounts, the seccomp filter; no network, so no egress bridge).`,
+    "",
+    "| | without sandbox | with bubblewrap | added |",
+    "|---|---:|---:|---:|",
+    `| gateway start to first tool result | ${f1(r.gateway.unsandboxed)} ms | ${f1(r.gateway.sandboxed)} ms | ${f1(added)} ms |`,
+    `| \`/bin/true\` launched directly vs. in the sandbox | ${f1(r.command.bare)} ms | ${f1(r.command.sandboxed)} ms | ${f1(launch)} ms |`,
+    `| \`mcp-warden exec -- /bin/true\` (the whole CLI) | ${f1(r.command.bare)} ms | ${f1(r.command.exec)} ms | ${f1(r.command.exec - r.command.bare)} ms |`,
+    "",
+    `Target (at most ${target} ms added per start): ${added <= target && launch <= target ? "**met**" : "**missed**"}, ${f1(Math.max(added, launch))} ms at worst for the sandbox itself. The first start after boot or an upgrade also probes that bubblewrap works (two test sandboxes, about 20 ms); a success is remembered in the state directory. \`mcp-warden exec\` pays a whole mcp-warden start (Node.js, the command line, loading and validating settings) on top of the sandbox: that, not the sandbox, is most of its ${f1(r.command.exec - r.command.bare)} ms.`,
+    "",
+  );
+  return out;
 }
 
 /** The PreToolUse hook: process start to answer, against this machine's floor for any Node.js process. */

@@ -4,6 +4,9 @@
 import * as z from "zod/v4";
 import type { Verdict } from "../policy/types.js";
 import { parseSettingsObject, resolveSettings, SettingsError } from "../settings/index.js";
+import { join } from "node:path";
+import { gatewaySandboxRefusal } from "../sandbox/gate.js";
+import { stateDir } from "../settings/paths.js";
 import { compileSettings, judgeEgress, judgeToolCall, type CompiledSettings } from "./judge.js";
 
 export { compileSettings, judgeToolCall, type CompiledSettings } from "./judge.js";
@@ -37,7 +40,7 @@ function compile(requestId: string, raw: Record<string, unknown>, env: NodeJS.Pr
   if (!hit) {
     const file = `<check request ${requestId}>`;
     const settings = resolveSettings([{ layer: "request", file, settings: parseSettingsObject(raw, file) }], { env });
-    hit = compileSettings(settings, env);
+    hit = compileSettings(settings, env, gatewaySandboxRefusal(join(stateDir(env), "cache")));
     if (compiled.size > 256) compiled.clear();
     compiled.set(key, hit);
   }

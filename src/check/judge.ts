@@ -8,7 +8,7 @@ import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/f
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { unenforcedCallFeature } from "../policy/unenforced.js";
-import { sandboxFor } from "../sandbox/gate.js";
+import { chooseSandbox } from "../sandbox/policy.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
 
 /** Settings compiled once, with what judging a call needs beside the policy. */
@@ -20,12 +20,27 @@ export interface CompiledSettings {
   guards: Map<string, FilesystemGuard>;
   /** Egress policies of sandboxed servers, by server name (compiled when the settings load). */
   egress: Map<string, EgressPolicy>;
+  /** Why a server's sandbox keeps it from starting, as the gateway would refuse it (see SandboxGate). */
+  sandboxRefusal: SandboxGate;
 }
 
+/**
+ * Whether a server's sandbox keeps it from starting. `check` and `test` pass the gateway's own gate
+ * (src/sandbox/gate.ts: settings, then whether the backend runs here); the default here answers from
+ * the settings alone, so that the hook, which judges before every tool call, loads no sandbox backend.
+ */
+export type SandboxGate = (server: ConfiguredServer, settings: ResolvedSettings, home: string, cwd: string) => Verdict | undefined;
+
+const settingsOnlyGate: SandboxGate = (server, settings, home, cwd) => {
+  if (server.entry.url !== undefined) return undefined;
+  const refused = chooseSandbox(server.entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: server.entry.cwd ?? cwd, serverCwd: server.entry.cwd, requireSandbox: settings.requireSandbox === true }).refused;
+  return refused === undefined ? undefined : { decision: "deny", reason: `server '${server.name}' is not started: ${refused}` };
+};
+
 /** The policy, environment and guards for loaded settings (the CLI's `check`, the hook). */
-export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv): CompiledSettings {
+export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv, sandboxRefusal: SandboxGate = settingsOnlyGate): CompiledSettings {
   const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir });
-  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), egress: compileEgress(settings) };
+  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), egress: compileEgress(settings), sandboxRefusal };
 }
 
 /** Every sandboxed server's network policy; a bad entry is a PolicyError naming the server's file. */
@@ -67,8 +82,7 @@ export function judgeToolCall(c: CompiledSettings, tool: string, input: Record<s
   const target = parseCanonical(tool);
   const server = target && c.settings.servers.find((s) => s.name === target.server);
   if (server && target) {
-    const sandbox = sandboxFor(server, c.settings, c.environment.home, cwd);
-    const refusal = (sandbox.kind === "refused" ? sandbox.verdict : undefined) ?? unenforcedCallFeature(server);
+    const refusal = c.sandboxRefusal(server, c.settings, c.environment.home, cwd) ?? unenforcedCallFeature(server);
     if (refusal) return refusal;
     const objection = guardFor(c, server)?.check(target.tool, input, { cwd });
     if (objection && objection.decision !== "allow") return objection;

@@ -13,6 +13,8 @@ import { prepareSandboxedLaunch } from "../sandbox/launch.js";
 import { chooseSandbox, mandatoryDenies } from "../sandbox/policy.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
 import { childEnvironment } from "../transport/process.js";
+import { stateDir } from "../settings/paths.js";
+import { join } from "node:path";
 
 export interface ExecOptions {
   settings: ResolvedSettings;
@@ -55,6 +57,7 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
     prepared = prepareSandboxedLaunch({ command, args, env: childEnvironment(passthrough, env), cwd }, policy, {
       home: environment.home,
       mandatoryDeny: mandatoryDenies(environment.home, environment.protectedPaths),
+      cacheDir: join(stateDir(env), "cache"),
     });
   } catch (error) {
     return fail((error as Error).message, 1);

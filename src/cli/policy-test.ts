@@ -1,11 +1,13 @@
 // `mcp-warden test FILE`: policy unit tests written by users. Each test is a `check` request plus
 // the decision it must get, so a change to the rules can be checked before it reaches anyone.
 import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import * as z from "zod/v4";
 import { judge, judgeToolCall, compileSettings, type CompiledSettings } from "../check/check.js";
 import { PolicyError } from "../policy/index.js";
 import { loadSettings, SettingsError } from "../settings/index.js";
+import { gatewaySandboxRefusal } from "../sandbox/gate.js";
+import { stateDir } from "../settings/paths.js";
 
 const PolicyTest = z.strictObject({
   name: z.string().optional(),
@@ -72,7 +74,7 @@ export async function policyTestCommand(opts: PolicyTestOptions, out: NodeJS.Wri
   let layered: CompiledSettings | undefined;
   if (tests.some((t) => t.settings === undefined)) {
     try {
-      layered = compileSettings(loadSettings({ cwd: opts.cwd, env: opts.env, cliFiles: opts.cliFiles }), opts.env);
+      layered = compileSettings(loadSettings({ cwd: opts.cwd, env: opts.env, cliFiles: opts.cliFiles }), opts.env, gatewaySandboxRefusal(join(stateDir(opts.env), "cache")));
     } catch (error) {
       if (error instanceof SettingsError || error instanceof PolicyError) {
         process.stderr.write(`mcp-warden test: settings error: ${error.message}\n`);

@@ -117,7 +117,11 @@ Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_CODE
     process.exit(EXIT.usage);
   }
   const settings = await loadOrExit(opts.settings);
-  const verdict = judgeToolCall(compileSettings(settings, process.env), opts.tool, input as Record<string, unknown>, process.cwd());
+  const { gatewaySandboxRefusal } = await import("../sandbox/gate.js");
+  const { stateDir } = await import("../settings/paths.js");
+  const { join } = await import("node:path");
+  const compiled = compileSettings(settings, process.env, gatewaySandboxRefusal(join(stateDir(process.env), "cache")));
+  const verdict = judgeToolCall(compiled, opts.tool, input as Record<string, unknown>, process.cwd());
   process.stdout.write(JSON.stringify({ decision: verdict.decision, reason: verdict.reason, rule: verdict.rule, source: verdict.source }) + "\n");
   process.exitCode = verdict.decision === "allow" ? EXIT.ok : verdict.decision === "ask" ? EXIT.ask : EXIT.denyOrFailed;
 });

@@ -10,7 +10,7 @@ import { AuditLog } from "../audit/index.js";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
-import { runtimeDir } from "../settings/paths.js";
+import { runtimeDir, stateDir } from "../settings/paths.js";
 import { reapOrphans } from "../upstream/orphans.js";
 import { sandboxFor } from "../sandbox/gate.js";
 import { reapContainers } from "../sandbox/reap-containers.js";
@@ -86,7 +86,7 @@ export class Gateway {
     const mandatoryDeny = mandatoryDenies(this.environment.home, this.environment.protectedPaths);
     for (const server of s.servers) {
       let verdict = this.policy.decideServer(server);
-      const sandbox = verdict.decision === "allow" ? sandboxFor(server, s, this.environment.home, process.cwd()) : { kind: "none" as const };
+      const sandbox = verdict.decision === "allow" ? sandboxFor(server, s, this.environment.home, process.cwd(), join(stateDir(opts.env), "cache")) : { kind: "none" as const };
       if (sandbox.kind === "refused") verdict = sandbox.verdict;
       const transport = server.entry.type ?? (server.entry.url ? "http" : "stdio");
       if (verdict.decision !== "allow") {

@@ -15,8 +15,11 @@ export type SandboxDecision =
 
 const refuse = (reason: string): SandboxDecision => ({ kind: "refused", verdict: { decision: "deny", reason } });
 
-/** `home`: the user's home directory (for `~` in sandbox paths). `cwd`: the gateway's. */
-export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox">, home: string, cwd: string): SandboxDecision {
+/**
+ * `home`: the user's home directory (for `~` in sandbox paths). `cwd`: the gateway's. `cacheDir`:
+ * where a successful backend probe is remembered (mcp-warden's state cache).
+ */
+export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox">, home: string, cwd: string, cacheDir?: string): SandboxDecision {
   const entry = server.entry;
   const remote = entry.url !== undefined;
   if (remote) {
@@ -28,11 +31,19 @@ export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSett
   const choice = chooseSandbox(entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: entry.cwd ?? cwd, serverCwd: entry.cwd, requireSandbox: settings.requireSandbox === true });
   if (choice.refused !== undefined) return refuse(`server '${server.name}' is not started: ${choice.refused}`);
   if (choice.policy === undefined) return { kind: "none" };
-  const available = backendAvailability(choice.policy.type);
+  const available = backendAvailability(choice.policy.type, cacheDir);
   if (!available.ok) return refuse(`server '${server.name}' is not started: its ${choice.policy.type} sandbox cannot run here (${available.why}). To fix: ${available.install}`);
   try {
     return { kind: "sandboxed", policy: choice.policy, egress: compileEgressPolicy(choice.policy.network) };
   } catch (error) {
     return refuse(`server '${server.name}' is not started: invalid sandbox network settings: ${(error as Error).message}`);
   }
+}
+
+/** The gateway's refusal, as `check` and `test` report it (the judge's SandboxGate). */
+export function gatewaySandboxRefusal(cacheDir: string): (server: ConfiguredServer, settings: ResolvedSettings, home: string, cwd: string) => Verdict | undefined {
+  return (server, settings, home, cwd) => {
+    const d = sandboxFor(server, settings, home, cwd, cacheDir);
+    return d.kind === "refused" ? d.verdict : undefined;
+  };
 }

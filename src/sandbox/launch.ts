@@ -1,6 +1,10 @@
 // Turns a command and a SandboxPolicy into what to spawn: the backend's wrapped command line, the
 // extra descriptors (the seccomp program, the egress channel) and the cleanup. Shared by the
 // gateway (sandboxed stdio servers) and `mcp-warden exec`.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bubblewrap } from "./bubblewrap.js";
 import { docker, podman } from "./container.js";
@@ -16,10 +20,44 @@ const BACKENDS: Record<SandboxType, SandboxBackend> = { bubblewrap, docker, podm
 
 const availability = new Map<SandboxType, Availability>();
 
-/** Whether a backend works here (asked once per process: it runs a test sandbox). */
-export function backendAvailability(type: SandboxType): Availability {
+/**
+ * A success of bubblewrap's probe (two test sandboxes, ~20 ms) is remembered on disk for the same
+ * bwrap binary, kernel, user and Node, so a gateway start does not pay it again. Only successes: a
+ * failure is probed again next time. A stale success costs nothing in safety: a sandbox that then
+ * fails to start fails closed, as the server's start.
+ */
+function probeMarker(type: SandboxType, cacheDir: string | undefined): string | undefined {
+  if (type !== "bubblewrap" || cacheDir === undefined) return undefined;
+  for (const bwrap of ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"]) {
+    try {
+      const st = statSync(bwrap);
+      const key = createHash("sha256").update([bwrap, st.size, st.mtimeMs, st.ino, release(), process.getuid?.() ?? -1, process.version].join("\0")).digest("hex").slice(0, 32);
+      return join(cacheDir, `sandbox-${type}-${key}.ok`);
+    } catch {
+      // Not at this location.
+    }
+  }
+  return undefined;
+}
+
+/** Whether a backend works here (asked once per process; bubblewrap's success is also remembered in `cacheDir`). */
+export function backendAvailability(type: SandboxType, cacheDir?: string): Availability {
   let a = availability.get(type);
-  if (a === undefined) availability.set(type, (a = BACKENDS[type].available()));
+  if (a !== undefined) return a;
+  const marker = probeMarker(type, cacheDir);
+  if (marker !== undefined && existsSync(marker)) a = { ok: true };
+  else {
+    a = BACKENDS[type].available();
+    if (a.ok && marker !== undefined) {
+      try {
+        mkdirSync(dirname(marker), { recursive: true, mode: 0o700 });
+        writeFileSync(marker, "", { mode: 0o600 });
+      } catch {
+        // Only speed is lost.
+      }
+    }
+  }
+  availability.set(type, a);
   return a;
 }
 
@@ -41,11 +79,13 @@ export interface LaunchContext {
   mandatoryDeny: string[];
   /** The server's name (container backends label and name containers with it). */
   server?: string;
+  /** Where a successful backend probe is remembered (see backendAvailability). */
+  cacheDir?: string;
 }
 
 /** The command line and descriptors running `spec` in its sandbox. Throws (fail closed) when the sandbox cannot run. */
 export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, ctx: LaunchContext): PreparedLaunch {
-  const available = backendAvailability(policy.type);
+  const available = backendAvailability(policy.type, ctx.cacheDir);
   if (!available.ok) throw new Error(`the ${policy.type} sandbox cannot run here: ${available.why}. To fix: ${available.install}`);
   const egress = needsEgress(policy);
   // The egress proxy reaches a sandbox through an inherited channel and an in-sandbox bridge; only
