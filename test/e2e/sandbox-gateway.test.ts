@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { backendAvailability } from "../../src/sandbox/launch.js";
-import { auditRecords, connect, FILESYSTEM, ROOT, scratch, type Connected, type Scratch } from "./harness.js";
+import { auditRecords, cli, connect, FILESYSTEM, ROOT, scratch, type Connected, type Scratch } from "./harness.js";
 
 const available = process.platform === "linux" ? backendAvailability("bubblewrap") : { ok: false as const, why: "not Linux", install: "" };
 
@@ -74,5 +74,21 @@ describe("a sandboxed server-filesystem behind the gateway", { skip: available.o
   it("records that the server runs sandboxed", () => {
     const started = auditRecords(s).find((r) => r.kind === "server" && r.event === "started" && r.server === "fs");
     assert.equal((started?.detail as { sandbox?: string } | undefined)?.sandbox, "bubblewrap");
+  });
+});
+
+describe("managed requireSandbox", () => {
+  it("refuses a server whose sandbox type is none, naming the managed rule", () => {
+    const s = scratch({ mcpServers: { loose: { command: "node", args: ["x.js"], sandbox: { type: "none" } } } });
+    try {
+      writeFileSync(join(s.dir, "managed", "managed-settings.json"), JSON.stringify({ requireSandbox: true }));
+      const r = cli(s, ["status", "--json", "--settings", s.settingsFile]);
+      assert.equal(r.code, 0, r.stderr);
+      const loose = (JSON.parse(r.stdout) as { configured: { name: string; state: string; reason?: string }[] }).configured.find((x) => x.name === "loose");
+      assert.equal(loose?.state, "blocked");
+      assert.match(JSON.stringify(loose), /requireSandbox/);
+    } finally {
+      s.cleanup();
+    }
   });
 });

@@ -496,3 +496,22 @@ test("readSettingsFile reads one file and fails on a missing one", (t) => {
   assert.deepEqual(readSettingsFile(file), { permissions: { allow: ["A"] } });
   throwsSettingsError(() => readSettingsFile(join(w.root, "missing.json")), { includes: ["not found"] });
 });
+
+test("requireSandbox counts only in managed settings; elsewhere it is ignored with a warning", (t) => {
+  const w = world(t);
+  w.write(w.files.project, { requireSandbox: true });
+  const ignored = w.load();
+  assert.equal(ignored.requireSandbox, false);
+  assert.ok(ignored.warnings.some((m) => m.startsWith(w.files.project) && m.includes("'requireSandbox' is only honoured in managed")));
+  w.write(w.files.managed, { requireSandbox: true });
+  assert.equal(w.load().requireSandbox, true);
+});
+
+test("sandbox profiles merge by name, the higher layer's profile winning whole", (t) => {
+  const w = world(t);
+  w.write(w.files.user, { sandboxProfiles: { build: { allowWrite: ["./dist"] }, lint: { type: "none" } } });
+  w.write(w.files.project, { sandboxProfiles: { build: { filesystem: { allowWrite: ["./out"] } } } });
+  const r = w.load();
+  assert.deepEqual(r.sandboxProfiles?.build, { filesystem: { allowWrite: ["./out"] } });
+  assert.deepEqual(r.sandboxProfiles?.lint, { type: "none" });
+});
