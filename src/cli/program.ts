@@ -248,7 +248,7 @@ settingsOption(
     .description("Run any command in a sandbox with the same policy as sandboxed servers; stdin, stdout, stderr and the exit status pass through.")
     .option("--profile <name>", "a named sandbox from settings (sandboxProfiles); default: the global sandbox settings")
     .argument("<command...>", "the command and its arguments (after --)")
-    .addHelpText("after", "\nExample: mcp-warden exec --profile build -- npm test\nWithout sandbox settings the command gets the platform's default sandbox: the working directory writable, no network, the home directory hidden." + EXIT_CODES_HELP),
+    .addHelpText("after", "\nExample: mcp-warden exec --profile build -- npm test\nWithout sandbox settings the command gets the platform's default sandbox: the working directory writable (unless it is the home directory or above it), no network, the rest of the home directory hidden." + EXIT_CODES_HELP),
 ).action(async (command: string[], opts: { profile?: string; settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   const { execCommand } = await import("./exec.js");

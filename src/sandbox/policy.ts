@@ -8,7 +8,8 @@
 //   `allowExecute` entries become readable (running a program needs reading it), `allowNetwork`/
 //   `denyNetwork` join the network lists.
 // - Paths: `~` is the home directory; relative paths are relative to the server's `cwd` (else the
-//   gateway's). Writes default to the server's own `cwd` when it has one.
+//   gateway's). Writes default to the server's own `cwd` when it has one (never when that is the
+//   home directory, `/` or an ancestor of home).
 // - Mandatory denies, whatever the settings say: credentials in the home directory, shell start-up
 //   files, and mcp-warden's own settings, state (pins, caches) and audit log.
 import path from "node:path";
@@ -98,7 +99,14 @@ export function chooseSandbox(own: SandboxSettings | undefined, global: SandboxS
   const fs = s.filesystem ?? {};
   const list = (...xs: (string[] | undefined)[]) => [...new Set(xs.flatMap((x) => x ?? []).map((p) => absolute(p, ctx)))];
   const allowWrite = list(fs.allowWrite, s.allowWrite);
-  if (allowWrite.length === 0 && ctx.serverCwd !== undefined) allowWrite.push(absolute(ctx.serverCwd, ctx));
+  // The working directory is writable by default, unless it is the home directory, `/` or an
+  // ancestor of home: then a default would hand over far more than a project (~/.local/bin, autostart).
+  if (allowWrite.length === 0 && ctx.serverCwd !== undefined) {
+    const cwd = absolute(ctx.serverCwd, ctx);
+    const home = path.posix.resolve(ctx.home);
+    const holdsHome = home === cwd || home.startsWith(cwd === "/" ? "/" : `${cwd}/`);
+    if (!holdsHome) allowWrite.push(cwd);
+  }
   const policy: SandboxPolicy = {
     type,
     filesystem: {

@@ -26,6 +26,10 @@ describe("chooseSandbox", () => {
     const c = chooseSandbox({}, undefined, { ...ctx, serverCwd: "/srv/app", baseDir: "/srv/app" });
     assert.deepEqual(c.policy?.filesystem.allowWrite, ["/srv/app"]);
   });
+  it("does not make the home directory, / or an ancestor of home writable by default", () => {
+    for (const cwd of ["/home/u", "/", "/home"]) assert.deepEqual(chooseSandbox({}, undefined, { ...ctx, serverCwd: cwd, baseDir: cwd }).policy?.filesystem.allowWrite, [], cwd);
+    assert.deepEqual(chooseSandbox({}, undefined, { ...ctx, serverCwd: "/home/u/project", baseDir: "/home/u/project" }).policy?.filesystem.allowWrite, ["/home/u/project"]);
+  });
   it("with requireSandbox, sandboxes servers that set none and refuses type none", () => {
     const req = { ...ctx, requireSandbox: true };
     assert.equal(chooseSandbox(undefined, undefined, req).policy?.type, "bubblewrap");
