@@ -47,7 +47,10 @@ export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessE
 function compileEgress(settings: ResolvedSettings): Map<string, EgressPolicy> {
   const out = new Map<string, EgressPolicy>();
   for (const server of settings.servers) {
-    const sandbox = server.entry.sandbox ?? settings.sandbox;
+    // Remote servers are not sandboxed; a local one is when settings give it a sandbox, or managed
+    // settings require one (then with no network unless its settings allow some).
+    if (server.entry.url !== undefined) continue;
+    const sandbox = server.entry.sandbox ?? settings.sandbox ?? (settings.requireSandbox ? {} : undefined);
     if (sandbox === undefined || sandbox.type === "none") continue;
     try {
       out.set(server.name, compileEgressPolicy(networkSettingsOf(sandbox) ?? {}));
