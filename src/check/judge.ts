@@ -3,7 +3,7 @@
 // of the schema library so that the hook starts fast.
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
-import { compileEgressPolicy, networkSettingsOf, type EgressPolicy } from "../policy/egress/egress.js";
+import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
@@ -40,20 +40,23 @@ const settingsOnlyGate: SandboxGate = (server, settings, home, cwd) => {
 /** The policy, environment and guards for loaded settings (the CLI's `check`, the hook). */
 export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv, sandboxRefusal: SandboxGate = settingsOnlyGate): CompiledSettings {
   const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir });
-  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), egress: compileEgress(settings), sandboxRefusal };
+  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), egress: compileEgress(settings, environment.home), sandboxRefusal };
 }
 
-/** Every sandboxed server's network policy; a bad entry is a PolicyError naming the server's file. */
-function compileEgress(settings: ResolvedSettings): Map<string, EgressPolicy> {
+/**
+ * Every sandboxed server's network policy, from the same sandbox choice the gateway makes
+ * (chooseSandbox: remote servers none, requireSandbox without settings = no network). A bad entry is
+ * a PolicyError naming the server's file.
+ */
+function compileEgress(settings: ResolvedSettings, home: string): Map<string, EgressPolicy> {
   const out = new Map<string, EgressPolicy>();
   for (const server of settings.servers) {
-    // Remote servers are not sandboxed; a local one is when settings give it a sandbox, or managed
-    // settings require one (then with no network unless its settings allow some).
     if (server.entry.url !== undefined) continue;
-    const sandbox = server.entry.sandbox ?? settings.sandbox ?? (settings.requireSandbox ? {} : undefined);
-    if (sandbox === undefined || sandbox.type === "none") continue;
+    const cwd = server.entry.cwd ?? process.cwd();
+    const policy = chooseSandbox(server.entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: cwd, serverCwd: server.entry.cwd, requireSandbox: settings.requireSandbox === true }).policy;
+    if (policy === undefined) continue;
     try {
-      out.set(server.name, compileEgressPolicy(networkSettingsOf(sandbox) ?? {}));
+      out.set(server.name, compileEgressPolicy(policy.network));
     } catch (e) {
       const where = server.entry.sandbox ? `${server.source.file} at ${server.source.path}.sandbox` : "the global sandbox settings";
       throw new PolicyError(`invalid sandbox network entry for server ${JSON.stringify(server.name)} (${where}): ${(e as Error).message}`, { problem: (e as Error).message });

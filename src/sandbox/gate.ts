@@ -42,8 +42,14 @@ export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSett
 
 /** The gateway's refusal, as `check` and `test` report it (the judge's SandboxGate). */
 export function gatewaySandboxRefusal(cacheDir: string): (server: ConfiguredServer, settings: ResolvedSettings, home: string, cwd: string) => Verdict | undefined {
+  // Per server entry: a batch of checks asks about the same servers again and again.
+  const known = new WeakMap<ConfiguredServer, Verdict | null>();
   return (server, settings, home, cwd) => {
-    const d = sandboxFor(server, settings, home, cwd, cacheDir);
-    return d.kind === "refused" ? d.verdict : undefined;
+    let v = known.get(server);
+    if (v === undefined) {
+      const d = sandboxFor(server, settings, home, cwd, cacheDir);
+      known.set(server, (v = d.kind === "refused" ? d.verdict : null));
+    }
+    return v ?? undefined;
   };
 }

@@ -14,6 +14,7 @@
 //   files, and mcp-warden's own settings, state (pins, caches) and audit log.
 import path from "node:path";
 import { networkSettingsOf } from "../policy/egress/egress.js";
+import { HOME_STARTUP_FILES } from "../policy/paths/protected.js";
 import type { Settings } from "../settings/schema.js";
 import type { SandboxPolicy, SandboxType } from "./types.js";
 
@@ -26,7 +27,10 @@ export interface SandboxChoice {
   refused?: string;
 }
 
-/** Home-relative paths no sandbox ever exposes. */
+/**
+ * Home-relative paths no sandbox ever exposes: credentials, and the start-up files that the policy
+ * also protects from the agent's edits (paths/protected.ts), so both lists stay one.
+ */
 export const MANDATORY_HOME_DENIES: readonly string[] = [
   ".ssh",
   ".aws",
@@ -39,21 +43,9 @@ export const MANDATORY_HOME_DENIES: readonly string[] = [
   ".git-credentials",
   ".npmrc",
   ".pypirc",
-  ".bashrc",
-  ".bash_profile",
-  ".bash_login",
-  ".bash_logout",
-  ".profile",
-  ".zshrc",
-  ".zprofile",
-  ".zshenv",
-  ".zlogin",
-  ".zlogout",
-  ".config/fish",
-  ".gitconfig",
-  ".config/git",
   ".claude",
   ".claude.json",
+  ...HOME_STARTUP_FILES,
 ];
 
 /** Every path a sandbox must hide: the home-relative list plus mcp-warden's own files. */

@@ -1,7 +1,7 @@
 // zod validation failures as SettingsError messages. Kept apart from errors.ts so that code which
 // never validates (the hook's fast path) does not load zod.
 import * as z from "zod/v4";
-import { formatPath, joinPath, SettingsError, type SettingsIssue } from "./errors.js";
+import { formatPath, SettingsError, type SettingsIssue } from "./errors.js";
 
 /** Turns a zod failure into a SettingsError: first issue's path on the error, every issue in the message. */
 export function settingsErrorFromZod(file: string, error: z.ZodError, input: unknown, schema: z.ZodType): SettingsError {

@@ -157,7 +157,6 @@ export class Upstream extends EventEmitter {
   }
 
   private async connect(protocol: string): Promise<void> {
-    const entry = this.server.entry;
     const client = new Client(
       { name: "mcp-warden", version: "0.1.0" },
       {

@@ -86,6 +86,11 @@ describe("mcp-warden hook with project settings", () => {
     assert.equal(d.permissionDecision, "ask");
   });
 
+  it("keeps mcp-warden's mode: a session in bypassPermissions mode does not turn an ask into allow", () => {
+    const d = decisionOf(s, "Bash", { command: "make build" }, { permission_mode: "bypassPermissions" });
+    assert.equal(d.permissionDecision, "ask");
+  });
+
   it("denies reading a file a Read rule denies, through the Read tool and through cat", () => {
     assert.equal(decisionOf(s, "Read", { file_path: join(s.project, ".env") }).permissionDecision, "deny");
     assert.equal(decisionOf(s, "Bash", { command: "git status && cat .env" }).permissionDecision, "deny");

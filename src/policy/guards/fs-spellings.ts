@@ -6,6 +6,7 @@
 // Only lstat/readlink/realpath (synchronous): no file is opened.
 import fs from "node:fs";
 import path from "node:path";
+import { physicalTarget } from "../paths/links.js";
 
 /** A spelling of a requested path: lexical absolute form, and the `..`-keeping walk when it differs. */
 export interface Spelling {
@@ -20,7 +21,6 @@ export interface Spelling {
 const PERCENT = /%[0-9a-fA-F]{2}/;
 const PERCENT_RUN = /(?:%[0-9a-fA-F]{2})+/g;
 const FILE_URI = /^file:/i;
-const MAX_HOPS = 40;
 
 /**
  * Every byte-exact reading of `input` a server might take: as given; percent-decoded (plain paths
@@ -70,55 +70,8 @@ export function lexical(p: string, cwd: string, home: string): { link: string; p
   return { link, physical: "/" + segs.join("/") };
 }
 
-function code(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/**
- * Where an absolute path really leads, byte-exact: paths/links.ts resolveLinks without its final
- * Unicode normalization (same walk: realpath of the deepest existing ancestor, dangling symlinks
- * followed, `..` after a symlink climbing from its target). Throws when it cannot know (a loop,
- * EACCES, EIO): the caller fails closed.
- */
-export function exactTarget(absPath: string): string {
-  let current = absPath;
-  for (let hop = 0; hop <= MAX_HOPS; hop++) {
-    const next = resolveOnce(current);
-    if (next.done) return next.path;
-    current = next.path;
-  }
-  throw new Error(`too many levels of symbolic links: ${absPath}`);
-}
-
-function resolveOnce(p: string): { done: boolean; path: string } {
-  const comps = p.split("/").filter((c) => c !== "" && c !== ".");
-  for (let k = comps.length; k >= 0; k--) {
-    const ancestor = "/" + comps.slice(0, k).join("/");
-    let real: string;
-    try {
-      real = fs.realpathSync.native(ancestor);
-    } catch (e) {
-      const c = code(e);
-      if (c === "ENOENT" || c === "ENOTDIR") continue;
-      if (c === "ELOOP") throw new Error(`too many levels of symbolic links: ${ancestor}`);
-      throw new Error(`cannot resolve ${ancestor}: ${(e as Error).message}`);
-    }
-    if (k === comps.length) return { done: true, path: real };
-    const rest = comps.slice(k + 1);
-    const first = path.posix.join(real, comps[k] as string);
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.lstatSync(first);
-    } catch (e) {
-      const c = code(e);
-      if (c !== "ENOENT" && c !== "ENOTDIR") throw new Error(`cannot inspect ${first}: ${(e as Error).message}`);
-    }
-    if (st?.isSymbolicLink()) return { done: false, path: path.posix.resolve(real, fs.readlinkSync(first), ...rest) };
-    // `..` left in `rest` after a missing component: lexical from here (nothing below exists to follow).
-    return { done: true, path: path.posix.join(first, ...rest) };
-  }
-  return { done: true, path: path.posix.normalize(p) };
-}
+/** The byte-exact symlink target (paths/links.ts physicalTarget). Throws when it cannot know: the caller fails closed. */
+export const exactTarget = physicalTarget;
 
 /** Whether something exists at p (without following a final symlink). */
 export function exists(p: string): boolean {

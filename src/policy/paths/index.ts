@@ -4,7 +4,7 @@ export type { CanonicalPath } from "./canonical.js";
 export { allowMatches, compilePathRule, denyMatches, isCaseInsensitivePlatform, ruleCovers } from "./rules.js";
 export type { CompiledPathRule, LinkPair, PathAnchor, PathRuleContext, PathRuleLayout, PathRuleOptions } from "./rules.js";
 export { fsEnvironment, resolveContext, resolveLinks, resolveRequest } from "./links.js";
-export { isProtectedPath, protectedReason, protectedShapes } from "./protected.js";
+export { HOME_STARTUP_FILES, isProtectedPath, protectedReason, protectedShapes } from "./protected.js";
 export { anySeg, bashGlobShapes, expandBraces, globMeetsShape, literalPrefix, litSeg, overlaps, pathSegs, ruleShapes } from "./shapes.js";
 export type { Seg, Shape } from "./shapes.js";
 export type { ProtectedPathContext } from "./protected.js";

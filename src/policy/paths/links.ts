@@ -29,10 +29,19 @@ export function resolveLinks(absPath: string): LinkPair {
   // link: the lexical path. The walk keeps `..` segments (canonicalizeRequestPath's `physical`) so that
   // `..` after a symlink climbs from the symlink's target, as the kernel does.
   const link = path.posix.normalize(absPath).replace(/(.)\/$/, "$1").normalize("NFC");
+  return { link, target: physicalTarget(absPath).normalize("NFC") };
+}
+
+/**
+ * resolveLinks' target, spelled byte for byte as the file system has it (no Unicode normalization):
+ * for checks that must tell an NFD name from an NFC one on a file system that does. Throws as
+ * resolveLinks does.
+ */
+export function physicalTarget(absPath: string): string {
   let current = absPath;
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
     const next = resolveOnce(current);
-    if (next.done) return { link, target: next.path.normalize("NFC") };
+    if (next.done) return next.path;
     current = next.path;
   }
   throw new Error(`resolveLinks: too many levels of symbolic links: ${absPath}`);

@@ -30,7 +30,7 @@ const PROTECTED_DIRS: ReadonlyMap<string, string> = new Map([
 const PROTECTED_FILES: ReadonlyMap<string, string> = new Map([[".mcp.json", "an .mcp.json file (MCP server configuration)"]]);
 
 /** Paths relative to home: shell start-up files (and git's global config, which can run code). */
-const HOME_FILES: readonly string[] = [
+export const HOME_STARTUP_FILES: readonly string[] = [
   ".bashrc",
   ".bash_profile",
   ".bash_login",
@@ -92,7 +92,7 @@ export function isProtectedPath(absPath: string, ctx: ProtectedPathContext): str
   const home = comps(ctx.home.normalize("NFC")).map(fold);
   if (within(p, home)) {
     const rel = p.slice(home.length);
-    for (const f of HOME_FILES) {
+    for (const f of HOME_STARTUP_FILES) {
       if (within(rel, comps(fold(f)))) return `a shell start-up file in home (~/${f})`;
     }
   }
@@ -119,7 +119,7 @@ export function protectedShapes(ctx: ProtectedPathContext, homes: readonly strin
   for (const [name, reason] of PROTECTED_DIRS) out.push({ shape: { segs: [anySeg(), litSeg(name), anySeg()], nocase: true }, reason });
   for (const [name, reason] of PROTECTED_FILES) out.push({ shape: { segs: [anySeg(), litSeg(name)], nocase: true }, reason });
   for (const home of homes) {
-    for (const f of HOME_FILES) {
+    for (const f of HOME_STARTUP_FILES) {
       out.push({ shape: { segs: [...pathSegs(home), ...pathSegs(`/${f}`), anySeg()], nocase: true }, reason: `a shell start-up file in home (~/${f})` });
     }
   }
