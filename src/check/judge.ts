@@ -4,6 +4,7 @@
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
+import { remoteEgressFor } from "../policy/egress/remote.js";
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
@@ -51,7 +52,12 @@ export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessE
 function compileEgress(settings: ResolvedSettings, home: string): Map<string, EgressPolicy> {
   const out = new Map<string, EgressPolicy>();
   for (const server of settings.servers) {
-    if (server.entry.url !== undefined) continue;
+    if (server.entry.url !== undefined) {
+      // A remote server: the policy the gateway's own connections to it obey (a refused one has none).
+      const remote = remoteEgressFor(server, settings.sandbox);
+      if ("egress" in remote) out.set(server.name, remote.egress);
+      continue;
+    }
     const cwd = server.entry.cwd ?? process.cwd();
     const policy = chooseSandbox(server.entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: cwd, serverCwd: server.entry.cwd, requireSandbox: settings.requireSandbox === true }).policy;
     if (policy === undefined) continue;
@@ -66,13 +72,18 @@ function compileEgress(settings: ResolvedSettings, home: string): Map<string, Eg
 }
 
 /**
- * Whether a server may reach a URL, as its sandbox's egress proxy will judge it (the proxy also
- * checks the addresses a name resolves to; this judges the URL alone, without DNS).
+ * Whether a server may reach a URL, as its sandbox's egress proxy will judge it, or for a remote
+ * server, whether the gateway's own client may connect there (both also check the addresses a name
+ * resolves to; this judges the URL alone, without DNS).
  */
 export function judgeEgress(c: CompiledSettings, server: string, url: string): Verdict {
   const configured = c.settings.servers.find((s) => s.name === server);
   if (!configured) return { decision: "deny", reason: `no server named ${JSON.stringify(server)} is configured` };
   const policy = c.egress.get(server);
+  if (!policy && configured.entry.url !== undefined) {
+    const remote = remoteEgressFor(configured, c.settings.sandbox);
+    return { decision: "deny", reason: "refused" in remote ? remote.refused : `server ${JSON.stringify(server)} has no network policy` };
+  }
   if (!policy) return { decision: "deny", reason: `server ${JSON.stringify(server)} has no sandbox, so mcp-warden does not filter its network; configure sandbox.network to judge its egress` };
   return policy.decideUrl(url);
 }

@@ -2,24 +2,17 @@
 // Every multiplexed connection the in-sandbox bridge opens is one proxy request, sniffed from its
 // first bytes: SOCKS5 (0x05), HTTP CONNECT, or plain HTTP with an absolute-form request line.
 //
-// The decision is the pure core's (src/policy/egress/egress.ts), never re-implemented here:
-//   1. decideHost / decideUrl on the name the client asked for (deny or ask: refused);
-//   2. the name is resolved ONCE (IP literals are not resolved);
-//   3. decideAddresses on what it resolved to (a name pointing at loopback, a private network or
-//      cloud metadata is refused unless an entry allows that address);
-//   4. the proxy connects to exactly the first checked address, never to the name again, so a DNS
-//      answer that changes between the check and the connect (rebinding) cannot move the target.
-// Each decision is audited with the host, port, address and protocol; never a path, query, header
-// or body (they may carry credentials).
-import { promises as dns } from "node:dns";
-import * as net from "node:net";
+// The decision is the pure core's (src/policy/egress/egress.ts), never re-implemented here, and the
+// sequence (judge the name, resolve once, judge the addresses, connect to exactly the checked
+// address, audit) is connect.ts's, shared with the gateway's own connections to remote servers.
+import type * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { AuditEntry } from "../audit/record.js";
 import type { EgressPolicy } from "../policy/egress/egress.js";
-import type { Verdict } from "../policy/types.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS, type EgressProtocol, judgeAndConnect, type Refusal, refuseAudit, safeAudit } from "./connect.js";
 import { Mux, MuxProtocolError, splice } from "./mux.js";
 
-export type EgressProtocol = "socks5" | "http-connect" | "http";
+export type { EgressProtocol } from "./connect.js";
 
 export interface EgressOptions {
   /** The server whose sandbox this channel belongs to (audit records name it). */
@@ -47,7 +40,7 @@ export interface EgressHandle {
 /** Request heads (request line and headers) and SOCKS handshakes larger than this are refused. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_HEADERS = 100;
-const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = DEFAULT_CONNECT_TIMEOUT_MS;
 
 /** Judges and relays every connection the bridge opens on `channel` (a sandbox's fd 3, our end). */
 export function attachEgress(channel: Duplex, opts: EgressOptions): EgressHandle {
@@ -595,192 +588,6 @@ export class ChunkedFramer implements BodyFramer {
     }
     return i;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deciding and connecting
-
-type Refusal = { ok: false; kind: "policy" | "audit" | "resolve" | "refused" | "unreachable" | "timeout"; reason: string };
-type Outcome = { ok: true; socket: net.Socket; address: string } | Refusal;
-
-interface Detail {
-  host?: string;
-  port?: number;
-  address?: string;
-  protocol?: EgressProtocol;
-}
-
-function safeAudit(audit: EgressOptions["audit"], entry: AuditEntry): boolean {
-  if (!audit) return true;
-  try {
-    audit(entry);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function printable(host: string): string {
-  return host.length > 300 ? `${host.slice(0, 300)}...` : host;
-}
-
-function entry(ctx: Ctx, v: Verdict, d: Detail, extra: Partial<AuditEntry> = {}): AuditEntry {
-  const detail: Record<string, unknown> = {};
-  if (d.host !== undefined) detail.host = printable(d.host);
-  if (d.port !== undefined) detail.port = d.port;
-  if (d.address !== undefined) detail.address = d.address;
-  if (d.protocol !== undefined) detail.protocol = d.protocol;
-  const e: AuditEntry = { kind: "request", event: "egress", server: ctx.server, decision: v.decision, reason: v.reason, ...extra, detail };
-  if (v.rule !== undefined) e.rule = v.rule;
-  return e;
-}
-
-/** Audits a refusal (a policy verdict, or a request the proxy could not read). */
-function refuseAudit(ctx: Ctx, v: Verdict | undefined, reason: string, d: Detail) {
-  safeAudit(ctx.audit, entry(ctx, v ?? { decision: "deny", reason }, d, { outcome: "denied" }));
-}
-
-/** The name as the policy judged it: `[::1]` → `::1`, lower case, no trailing dot, IPv4 in dotted form. */
-function canonicalHost(host: string): string | undefined {
-  const inner = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  try {
-    const h = new URL(`http://${net.isIP(inner) === 6 ? `[${inner}]` : inner}/`).hostname;
-    return (h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h).toLowerCase().replace(/\.$/, "");
-  } catch {
-    return undefined;
-  }
-}
-
-async function defaultResolve(host: string): Promise<string[]> {
-  const all = await dns.lookup(host, { all: true, verbatim: true });
-  return all.map((a) => a.address);
-}
-
-function defaultConnect(address: string, port: number): net.Socket {
-  return net.connect({ host: address, port, allowHalfOpen: true, noDelay: true });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(Object.assign(new Error(`${what} took longer than ${ms} ms`), { code: "ETIMEDOUT" })), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
-
-async function judgeAndConnect(ctx: Ctx, protocol: EgressProtocol, host: string, port: number, first: Verdict, conn: Duplex): Promise<Outcome> {
-  const timeoutMs = ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const d: Detail = { host, port, protocol };
-  if (first.decision !== "allow") {
-    // "ask" is refused too: nothing can approve a connection yet.
-    refuseAudit(ctx, first, first.reason, d);
-    return { ok: false, kind: "policy", reason: first.decision === "ask" ? `${first.reason}; approval is not available, so the connection is refused` : first.reason };
-  }
-  const name = canonicalHost(host);
-  if (name === undefined) {
-    // Unreachable when the policy allowed the host, but never connect to something unparsed.
-    const reason = `${JSON.stringify(printable(host))} is not a valid host`;
-    refuseAudit(ctx, undefined, reason, d);
-    return { ok: false, kind: "policy", reason };
-  }
-
-  let addresses: string[];
-  if (net.isIP(name) !== 0) {
-    addresses = [name];
-  } else {
-    try {
-      const got = await withTimeout((ctx.resolve ?? defaultResolve)(name), timeoutMs, `resolving ${name}`);
-      addresses = Array.isArray(got) ? got.map((a) => String(a)) : [];
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException)?.code;
-      const reason = `${name} could not be resolved${code ? ` (${code})` : ""}`;
-      refuseAudit(ctx, undefined, reason, d);
-      return { ok: false, kind: code === "ETIMEDOUT" ? "timeout" : "resolve", reason };
-    }
-  }
-  const checked = ctx.policy.decideAddresses(name, addresses);
-  if (checked.decision !== "allow") {
-    refuseAudit(ctx, checked, checked.reason, d);
-    return { ok: false, kind: "policy", reason: checked.reason };
-  }
-  const address = addresses[0] as string;
-  d.address = address;
-  // Written before connecting; an audit log that cannot record the decision refuses it.
-  if (!safeAudit(ctx.audit, entry(ctx, first, d))) return { ok: false, kind: "audit", reason: "the decision could not be audited" };
-  if (conn.destroyed) return { ok: false, kind: "unreachable", reason: "the client went away" };
-
-  let socket: net.Socket;
-  try {
-    socket = (ctx.connect ?? defaultConnect)(address, port);
-  } catch (err) {
-    return connectFailed(ctx, d, err as Error);
-  }
-  ctx.track.add(socket);
-  socket.once("close", () => ctx.track.delete(socket));
-  socket.on("error", () => {});
-  const onClientGone = () => socket.destroy();
-  conn.once("close", onClientGone);
-  try {
-    await connected(socket, timeoutMs);
-  } catch (err) {
-    socket.destroy();
-    return connectFailed(ctx, d, err as Error);
-  } finally {
-    conn.off("close", onClientGone);
-  }
-  if (conn.destroyed) {
-    socket.destroy();
-    return { ok: false, kind: "unreachable", reason: "the client went away" };
-  }
-  return { ok: true, socket, address };
-}
-
-function connectFailed(ctx: Ctx, d: Detail, err: Error): Refusal {
-  const code = (err as NodeJS.ErrnoException).code;
-  const reason = `connecting to ${d.address}:${d.port} failed${code ? ` (${code})` : ""}`;
-  safeAudit(ctx.audit, entry(ctx, { decision: "allow", reason }, d, { outcome: "error", error: err.message }));
-  return { ok: false, kind: code === "ECONNREFUSED" ? "refused" : code === "ETIMEDOUT" ? "timeout" : "unreachable", reason };
-}
-
-function connected(socket: net.Socket, timeoutMs: number): Promise<void> {
-  if (!socket.connecting && !socket.destroyed && socket.readyState === "open") return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      cleanup();
-      reject(Object.assign(new Error(`connecting took longer than ${timeoutMs} ms`), { code: "ETIMEDOUT" }));
-    }, timeoutMs);
-    t.unref();
-    const onConnect = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new Error("the connection closed before it was established"));
-    };
-    const cleanup = () => {
-      clearTimeout(t);
-      socket.off("connect", onConnect);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-    };
-    socket.once("connect", onConnect);
-    socket.once("error", onError);
-    socket.once("close", onClose);
-  });
 }
 
 /** Tunnel: the bytes the client sent early first, then both ways until both sides end. */

@@ -111,6 +111,7 @@ export class Gateway {
               },
             }
           : {}),
+        ...(sandbox.kind === "remote" ? { remoteEgress: { policy: sandbox.egress, audit: (entry: AuditEntry) => this.audit.appendSoon(entry) } } : {}),
         clientRequestHandlers: {
           elicit: (name, params, signal) => this.toClient(name, "elicitation/create", params, signal),
           sample: (name, params, signal) => this.toClient(name, "sampling/createMessage", params, signal),

@@ -2,6 +2,7 @@
 // `status` share. A server whose sandbox cannot run does not start (fail closed), with what is
 // missing and how to fix it.
 import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
+import { remoteEgressFor } from "../policy/egress/remote.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
 import { backendAvailability } from "./launch.js";
@@ -11,6 +12,8 @@ import type { SandboxPolicy } from "./types.js";
 export type SandboxDecision =
   | { kind: "none" }
   | { kind: "sandboxed"; policy: SandboxPolicy; egress: EgressPolicy }
+  /** A remote server: no sandbox, but the gateway's own connections to it are judged by `egress`. */
+  | { kind: "remote"; egress: EgressPolicy }
   | { kind: "refused"; verdict: Verdict };
 
 const refuse = (reason: string): SandboxDecision => ({ kind: "refused", verdict: { decision: "deny", reason } });
@@ -23,10 +26,8 @@ export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSett
   const entry = server.entry;
   const remote = entry.url !== undefined;
   if (remote) {
-    // A sandbox confines a local process; a remote server's own settings cannot ask for one.
-    if (entry.sandbox !== undefined && entry.sandbox.type !== "none")
-      return refuse(`server '${server.name}' is remote (${entry.type ?? "http"}); a sandbox applies to stdio servers only — remove its sandbox settings`);
-    return { kind: "none" };
+    const r = remoteEgressFor(server, settings.sandbox);
+    return "refused" in r ? refuse(r.refused) : { kind: "remote", egress: r.egress };
   }
   const choice = chooseSandbox(entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: entry.cwd ?? cwd, serverCwd: entry.cwd, requireSandbox: settings.requireSandbox === true });
   if (choice.refused !== undefined) return refuse(`server '${server.name}' is not started: ${choice.refused}`);

@@ -9,6 +9,7 @@ import type { ConfiguredServer } from "../policy/types.js";
 import { ProcessTransport, childEnvironment } from "../transport/process.js";
 import type { AuditEntry } from "../audit/record.js";
 import { attachEgress, type EgressHandle } from "../egress/proxy.js";
+import { type CheckedFetch, checkedFetch } from "../egress/remote-fetch.js";
 import type { EgressPolicy } from "../policy/egress/egress.js";
 import { prepareSandboxedLaunch } from "../sandbox/launch.js";
 import type { SandboxPolicy } from "../sandbox/types.js";
@@ -31,6 +32,11 @@ export interface UpstreamOptions {
     egress: EgressPolicy;
     home: string;
     mandatoryDeny: string[];
+    audit: (entry: AuditEntry) => void;
+  };
+  /** A remote server: the policy every connection to it obeys (src/egress/remote-fetch.ts), and where its decisions go. */
+  remoteEgress?: {
+    policy: EgressPolicy;
     audit: (entry: AuditEntry) => void;
   };
 }
@@ -65,6 +71,8 @@ export class Upstream extends EventEmitter {
   readonly stderrLog: string;
   private client: Client | undefined;
   private transport: ProcessTransport | Transport | undefined;
+  /** A remote server's connections (closed with the transport). */
+  private remoteFetch: CheckedFetch | undefined;
   private starting: Promise<void> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -232,7 +240,13 @@ export class Upstream extends EventEmitter {
     }
     const url = new URL(entry.url!);
     const requestInit = { headers: entry.headers ?? {} };
-    return kind === "sse" ? new SSEClientTransport(url, { requestInit }) : new StreamableHTTPClientTransport(url, { requestInit });
+    // Without a policy (only in-process tests build upstreams that way) nothing would judge the
+    // connection, so none is made.
+    const egress = this.options.remoteEgress;
+    if (!egress) throw new Error("no network policy for a remote server");
+    this.remoteFetch = checkedFetch({ server: this.name, policy: egress.policy, audit: egress.audit });
+    const fetch = this.remoteFetch.fetch;
+    return kind === "sse" ? new SSEClientTransport(url, { requestInit, fetch }) : new StreamableHTTPClientTransport(url, { requestInit, fetch });
   }
 
   /**
@@ -458,6 +472,9 @@ export class Upstream extends EventEmitter {
     this.transport = undefined;
     await client?.close().catch(() => undefined);
     if (transport instanceof ProcessTransport) await transport.close().catch(() => undefined);
+    const remoteFetch = this.remoteFetch;
+    this.remoteFetch = undefined;
+    await remoteFetch?.close();
   }
 
   async stop(): Promise<void> {

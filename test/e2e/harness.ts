@@ -60,11 +60,18 @@ export interface Connected {
   close(): Promise<void>;
 }
 
-/** Starts `mcp-warden run` and connects an SDK client to it, in the legacy or the 2026-07-28 era. */
-export async function connect(s: Scratch, opts: { era?: "legacy" | "modern"; elicitation?: (params: Record<string, unknown>) => Record<string, unknown> } = {}): Promise<Connected> {
+/**
+ * Starts `mcp-warden run` and connects an SDK client to it, in the legacy or the 2026-07-28 era.
+ * `wrap`: a command line the gateway runs under (e.g. bwrap giving it its own /etc/hosts).
+ */
+export async function connect(
+  s: Scratch,
+  opts: { era?: "legacy" | "modern"; elicitation?: (params: Record<string, unknown>) => Record<string, unknown>; wrap?: string[] } = {},
+): Promise<Connected> {
+  const command = [...(opts.wrap ?? []), process.execPath, CLI, "run", "--settings", s.settingsFile];
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, "run", "--settings", s.settingsFile],
+    command: command[0] as string,
+    args: command.slice(1),
     env: s.env as Record<string, string>,
     cwd: s.project,
     stderr: "pipe",

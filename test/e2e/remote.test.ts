@@ -5,9 +5,11 @@
 // no server side for it.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { backendAvailability } from "../../src/sandbox/launch.js";
 import { auditRecords, cli, connect, ROOT, scratch, waitForExit, type Connected, type Scratch } from "./harness.js";
 
 const HTTP_FIXTURE = join(ROOT, "dist/test/fixtures/http-fixture-server.js");
@@ -327,5 +329,77 @@ describe("a legacy HTTP+SSE upstream", () => {
       await sse.stop();
       s.cleanup();
     }
+  });
+});
+
+// The gateway's own connections obey the egress checks. DNS here is a hosts file that only the
+// gateway sees: it runs under bubblewrap with the whole host bound in (network included) and its
+// own /etc/hosts, so no outside resolver or address is involved.
+const bwrap = process.platform === "linux" ? backendAvailability("bubblewrap") : { ok: false as const, why: "not Linux", install: "" };
+
+describe("the gateway's own connections to remote servers are judged like a sandbox's egress", { skip: bwrap.ok ? false : `bubblewrap unavailable (needed for a private /etc/hosts): ${bwrap.why}` }, () => {
+  let fixture: HttpFixture;
+  let s: Scratch;
+  let c: Connected;
+
+  before(async () => {
+    fixture = await startHttpFixture();
+    s = scratch({
+      permissions: { allow: ["mcp__rebound__echo", "mcp__corp__echo", "mcp__literal__echo"] },
+      mcpServers: {
+        // A public-looking name whose DNS answer is loopback: the SSRF / rebinding shape.
+        rebound: { type: "http", url: `http://mcp.rebound.test:${fixture.port}/mcp` },
+        // The same answer, allowed by an explicit CIDR entry (a private corporate host).
+        corp: { type: "http", url: `http://mcp.corp.test:${fixture.port}/mcp`, sandbox: { network: { allowedDomains: ["127.0.0.1/32"] } } },
+        // What the user wrote: an address, allowed as written.
+        literal: { type: "http", url: `http://127.0.0.1:${fixture.port}/mcp` },
+      },
+    });
+    const hosts = join(s.dir, "hosts");
+    writeFileSync(hosts, "127.0.0.1 localhost\n::1 localhost\n127.0.0.1 mcp.rebound.test\n127.0.0.1 mcp.corp.test\n");
+    c = await within(BOUNDED_MS * 2, "connecting", connect(s, { wrap: ["bwrap", "--dev-bind", "/", "/", "--ro-bind", hosts, "/etc/hosts", "--die-with-parent", "--"] }));
+  });
+
+  after(async () => {
+    await c?.close().catch(() => undefined);
+    await fixture?.stop();
+    s?.cleanup();
+  });
+
+  test("a name that resolves to loopback is refused; the same name with a CIDR entry, and a literal address, are served", async () => {
+    const names = (await within(BOUNDED_MS, "tools/list", c.client.listTools())).tools.map((t) => t.name);
+    assert.ok(names.includes("corp__echo") && names.includes("literal__echo"), names.join(", "));
+    assert.ok(!names.some((n) => n.startsWith("rebound__")), `the refused server lists no tools: ${names.join(", ")}`);
+    for (const server of ["corp", "literal"]) {
+      const r = await within(BOUNDED_MS, `echo on ${server}`, c.client.callTool({ name: `${server}__echo`, arguments: { text: server } }));
+      assert.deepEqual(r.content, [{ type: "text", text: `echo: ${server}` }]);
+    }
+    await assert.rejects(within(BOUNDED_MS, "echo on rebound", c.client.callTool({ name: "rebound__echo", arguments: { text: "x" } })), (e: Error & { code?: number }) => {
+      assert.equal(e.code, -32052);
+      assert.match(e.message, /mcp-warden refused the connection to mcp\.rebound\.test:\d+: mcp\.rebound\.test resolves to 127\.0\.0\.1, which is loopback/);
+      return true;
+    });
+  });
+
+  test("each decision is in the audit log with server, host, port and address", async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    const egress = auditRecords(s).filter((r) => r.event === "egress");
+    const refused = egress.find((r) => r.server === "rebound" && r.decision === "deny");
+    assert.ok(refused, "the refusal is audited");
+    assert.deepEqual(refused.detail, { host: "mcp.rebound.test", port: fixture.port, protocol: "mcp-upstream" });
+    const allowed = egress.find((r) => r.server === "corp" && r.decision === "allow");
+    assert.deepEqual(allowed?.detail, { host: "mcp.corp.test", port: fixture.port, address: "127.0.0.1", protocol: "mcp-upstream" });
+  });
+
+  test("check --batch answers a remote server's URLs with the same policy", () => {
+    const lines = [
+      { id: 1, server: "literal", url: `http://127.0.0.1:${fixture.port}/mcp` },
+      { id: 2, server: "literal", url: "http://169.254.169.254/latest/meta-data/" },
+      { id: 3, server: "corp", url: `http://mcp.corp.test:${fixture.port}/other` },
+      { id: 4, server: "corp", url: "http://elsewhere.test/" },
+    ];
+    const r = cli(s, ["check", "--batch", "--settings", s.settingsFile], lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: number; decision: string });
+    assert.deepEqual(answers.map((a) => [a.id, a.decision]), [[1, "allow"], [2, "deny"], [3, "allow"], [4, "deny"]], r.stdout + r.stderr);
   });
 });
