@@ -5,7 +5,7 @@
 // no server side for it.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -392,14 +392,18 @@ describe("the gateway's own connections to remote servers are judged like a sand
   });
 
   test("check --batch answers a remote server's URLs with the same policy", () => {
+    // The batch contract: each line carries its own complete settings (the scratch file's servers).
+    const settings = { mcpServers: (JSON.parse(readFileSync(s.settingsFile, "utf8")) as { mcpServers: unknown }).mcpServers };
     const lines = [
-      { id: 1, server: "literal", url: `http://127.0.0.1:${fixture.port}/mcp` },
-      { id: 2, server: "literal", url: "http://169.254.169.254/latest/meta-data/" },
-      { id: 3, server: "corp", url: `http://mcp.corp.test:${fixture.port}/other` },
-      { id: 4, server: "corp", url: "http://elsewhere.test/" },
+      { id: "1", settings, server: "literal", url: `http://127.0.0.1:${fixture.port}/mcp` },
+      { id: "2", settings, server: "literal", url: "http://169.254.169.254/latest/meta-data/" },
+      { id: "3", settings, server: "corp", url: `http://mcp.corp.test:${fixture.port}/other` },
+      { id: "4", settings, server: "corp", url: "http://elsewhere.test/" },
     ];
-    const r = cli(s, ["check", "--batch", "--settings", s.settingsFile], lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
-    const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: number; decision: string });
-    assert.deepEqual(answers.map((a) => [a.id, a.decision]), [[1, "allow"], [2, "deny"], [3, "allow"], [4, "deny"]], r.stdout + r.stderr);
+    const r = cli(s, ["check", "--batch"], lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; decision: string; reason: string });
+    assert.deepEqual(answers.map((a) => [a.id, a.decision]), [["1", "allow"], ["2", "deny"], ["3", "allow"], ["4", "deny"]], r.stdout + r.stderr);
+    assert.match(answers[1]!.reason, /link-local \(cloud metadata\)/);
+    assert.match(answers[3]!.reason, /elsewhere\.test:80 is not in allowedDomains/);
   });
 });
