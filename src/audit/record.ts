@@ -4,7 +4,7 @@ import * as crypto from "node:crypto";
 import { createHash } from "node:crypto";
 import type { Decision, Source } from "../policy/types.js";
 
-export const AUDIT_KINDS = ["call", "list", "request", "server", "gateway", "decision"] as const;
+export const AUDIT_KINDS = ["call", "list", "request", "server", "gateway", "decision", "approval", "integrity"] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 export const AUDIT_OUTCOMES = ["ok", "error", "tool-error", "denied", "timeout", "cancelled"] as const;

@@ -261,6 +261,38 @@ program
   .option("--settings <file>", "an extra settings file (repeatable)", collect, []);
 // (`hook` is run by src/cli.ts before this module loads; it is declared here for --help.)
 
+const approvals = program.command("approvals").description("Answer the questions running gateways are holding calls for (`ask` rules).");
+approvals
+  .command("list")
+  .description("List pending questions: server, tool, arguments, time left, and the page URL.")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const { approvalsCommand } = await import("./approvals.js");
+    process.exitCode = await approvalsCommand("list", { json: opts.json, env: process.env }, process.stdout, process.stderr);
+  });
+approvals
+  .command("approve <id>")
+  .description("Let the held call through: once (default), for this session, or always (an allow rule in the local settings layer).")
+  .option("--session", "allow this tool for the rest of the gateway's session")
+  .option("--always", "also write an allow rule to the local settings layer")
+  .action(async (id: string, opts: { session?: boolean; always?: boolean }) => {
+    if (opts.session && opts.always) {
+      process.stderr.write("mcp-warden: choose one of --session and --always\n");
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    const { approvalsCommand } = await import("./approvals.js");
+    const scope = opts.always ? "always" : opts.session ? "session" : "once";
+    process.exitCode = await approvalsCommand("approve", { id, scope, env: process.env }, process.stdout, process.stderr);
+  });
+approvals
+  .command("deny <id>")
+  .description("Refuse the held call.")
+  .action(async (id: string) => {
+    const { approvalsCommand } = await import("./approvals.js");
+    process.exitCode = await approvalsCommand("deny", { id, env: process.env }, process.stdout, process.stderr);
+  });
+
 program
   .command("doctor")
   .description("Report what this machine supports: Node, sandbox backends, settings files, state directories.")

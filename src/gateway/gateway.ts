@@ -1,6 +1,6 @@
 // The gateway: an MCP server to the client (stdio, both protocol eras, via the SDK's serveStdio)
 // and an MCP client to every configured upstream. Every forwarded request runs the pipeline.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -19,7 +19,7 @@ import { mandatoryDenies } from "../sandbox/policy.js";
 import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
 import { Upstream } from "../upstream/upstream.js";
 import { Catalog } from "./catalog.js";
-import { InputBroker, type InputMethod } from "./input-broker.js";
+import { type AskInFlow, InputBroker, type InputMethod } from "./input-broker.js";
 import { ErrorCodes, GatewayError } from "./errors.js";
 import { runPipeline, type ClientIdentity, type ForwardedMethod, type RequestContext, type Stage } from "./pipeline.js";
 import { askStage } from "./stages/ask.js";
@@ -28,6 +28,11 @@ import { decideStage } from "./stages/decide.js";
 import { forwardStage } from "./stages/forward.js";
 import { guardStage } from "./stages/guard.js";
 import { fsEnvironment } from "../adapters/fs-environment.js";
+import { startApprovalPage, type ApprovalPage } from "../adapters/approval-page.js";
+import { ApprovalBroker } from "../approvals/broker.js";
+import { isObject, readJsonDocument, validateSettingsData, writeJsonDocument } from "../cli/settings-edit.js";
+import { serverIdentity } from "../policy/integrity/pins.js";
+import { settingsFiles } from "../settings/paths.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
 
@@ -64,6 +69,11 @@ export class Gateway {
   readonly blocked: { name: string; reason: string; transport: string }[] = [];
   private readonly catalog: Catalog;
   private readonly inputs = new InputBroker();
+  /** Questions to a person (`ask`), answered by the client, the approval page or the CLI. */
+  private readonly approvals: ApprovalBroker;
+  /** The local approval page, started at the first question. */
+  private approvalPage: Promise<ApprovalPage> | undefined;
+  private approvalPageInfo: { url: string; token: string } | undefined;
   private readonly redactor: Redactor;
   private readonly stages: Stage[];
   private downstream: Server | undefined;
@@ -122,12 +132,24 @@ export class Gateway {
       this.upstreams.set(server.name, upstream);
     }
     this.catalog = new Catalog(this.upstreams, { separator: s.gateway.separator, prefix: s.gateway.prefix });
+    this.approvals = new ApprovalBroker({ timeoutMs: s.approvals.timeoutMs });
+    const identities = new Map(s.servers.map((server) => [server.name, serverIdentity(server.entry).digest]));
+    const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
     const services = { policy: this.policy, catalog: this.catalog, audit: this.audit };
     // The request path, in order. Read this list to see where a decision is made.
     this.stages = [
       identifyStage(services),
       decideStage(services),
-      askStage(),
+      askStage({
+        broker: this.approvals,
+        audit: this.audit,
+        policyVersion,
+        identityOf: (server) => identities.get(server) ?? "unknown",
+        pageUrl: (id) => this.approvalUrl(id),
+        announce: (rc, text) => this.announce(rc, text),
+        writeAllowRule: async (rule) => writeLocalAllowRule(rule, { cwd: process.cwd(), env: opts.env }),
+        useClient: s.approvals.client,
+      }),
       guardStage({ environment: this.environment, fileJudge: this.policy.fileJudge }),
       auditDecisionStage(services),
       forwardStage(),
@@ -266,7 +288,9 @@ export class Gateway {
               progressSent = progressSent.then(() => ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken } })).catch(() => undefined);
             },
     };
-    const run = async () => {
+    const run = async (askInFlow?: AskInFlow) => {
+      // The gateway's own questions (an `ask` rule) ride on this call, when the client can be asked.
+      if (askInFlow && this.clientSupports(ctx, "elicitation/create")) rc.askClient = (p, signal) => askInFlow("elicitation/create", p, signal);
       await runPipeline(this.stages, rc);
       if (rc.onProgress) {
         // The SDK dispatches an upstream's notifications a tick later than the response that
@@ -282,6 +306,29 @@ export class Gateway {
       return (await this.inputs.run(ctx, () => rc.target?.upstream.name, run, (m) => this.clientSupports(ctx, m))) as never;
     }
     return (await run()) as never;
+  }
+
+  /** The one-time page URL for a question, starting the page at the first one; undefined when the page is off or cannot start. */
+  private async approvalUrl(id: string): Promise<string | undefined> {
+    if (!this.opts.settings.approvals.page || this.closing) return undefined;
+    this.approvalPage ??= startApprovalPage(this.approvals).then((page) => {
+      this.approvalPageInfo = { url: page.origin, token: page.adminToken };
+      this.writeStatus();
+      return page;
+    });
+    try {
+      return (await this.approvalPage).urlFor(id);
+    } catch (e) {
+      this.log(`cannot start the approval page: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** A question waits: said on stderr, in the client's log, and as progress of the held call. */
+  private announce(rc: RequestContext, text: string) {
+    this.log(text);
+    this.downstream?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
+    rc.onProgress?.({ progress: 0, message: text });
   }
 
   /** Whether the client declared the capability an input request needs (per request in 2026-07-28). */
@@ -449,6 +496,8 @@ export class Gateway {
             servers: this.status(),
             // What a later gateway must stop if this one dies without cleaning up.
             children: [...this.upstreams.values()].flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
+            // Where `mcp-warden approvals` reaches this gateway's questions (the file is 0600).
+            ...(this.approvalPageInfo ? { approvals: this.approvalPageInfo } : {}),
           }),
           null,
           2,
@@ -471,6 +520,8 @@ export class Gateway {
     if (!this.closing) {
       this.closing = (async () => {
         clearTimeout(this.statusTimer);
+        this.approvals.close();
+        await this.approvalPage?.then((p) => p.close()).catch(() => undefined);
         await Promise.all([...this.upstreams.values()].map((u) => u.stop().catch(() => undefined)));
         this.audit.append({ kind: "gateway", event: "stopped", reason });
         this.audit.close();
@@ -507,3 +558,14 @@ function decodeCursor(s: string): { k: string; o: number; g: number } | undefine
 }
 
 export type { Tool };
+
+/** "Always allow": adds `rule` to `permissions.allow` of the local settings layer (never managed). */
+function writeLocalAllowRule(rule: string, where: { cwd: string; env: NodeJS.ProcessEnv }): string {
+  const file = settingsFiles(where).local;
+  const doc = readJsonDocument(file);
+  const data = structuredClone(doc.data);
+  const permissions = isObject(data.permissions) ? data.permissions : (data.permissions = {});
+  const allow = Array.isArray(permissions.allow) ? (permissions.allow as unknown[]) : (permissions.allow = []);
+  if (!allow.includes(rule)) allow.push(rule);
+  return writeJsonDocument(doc, data, validateSettingsData).written;
+}

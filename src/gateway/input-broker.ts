@@ -12,6 +12,9 @@ import { ErrorCodes, GatewayError } from "./errors.js";
 
 export type InputMethod = "elicitation/create" | "sampling/createMessage" | "roots/list";
 
+/** Asks the client for input within one call's flow (the gateway's own questions, e.g. an approval). */
+export type AskInFlow = (method: InputMethod, params: Record<string, unknown> | undefined, signal: AbortSignal) => Promise<Record<string, unknown>>;
+
 interface PendingInput {
   request: { method: InputMethod; params?: Record<string, unknown> };
   resolve(result: Record<string, unknown>): void;
@@ -51,7 +54,12 @@ export class InputBroker {
    * Runs `forward` for a new call, or resumes the flow named by the verified requestState, and
    * returns when the call is done (its result) or needs input (an input_required result).
    */
-  async run<T>(ctx: ServerContext, server: () => string | undefined, forward: () => Promise<T>, canAsk: (method: InputMethod) => boolean): Promise<T | Record<string, unknown>> {
+  async run<T>(
+    ctx: ServerContext,
+    server: () => string | undefined,
+    forward: (askInFlow: AskInFlow) => Promise<T>,
+    canAsk: (method: InputMethod) => boolean,
+  ): Promise<T | Record<string, unknown>> {
     const state = ctx.mcpReq.requestState<{ flow: string } | undefined>();
     let flow: Flow;
     if (state && typeof state === "object" && typeof state.flow === "string") {
@@ -63,7 +71,7 @@ export class InputBroker {
       flow = { id: randomUUID(), server, done: Promise.resolve(), outcome: undefined, queued: [], asked: new Map(), wake: undefined, timer: undefined };
       this.flows.set(flow.id, flow);
       const f = flow;
-      f.done = forward().then(
+      f.done = forward((method, params, signal) => this.enqueue(f, method, params, signal)).then(
         (value) => void (f.outcome = { value }),
         (error: unknown) => void (f.outcome = { error: error ?? new Error("failed") }),
       );
@@ -116,10 +124,24 @@ export class InputBroker {
   requestInput(server: string, method: InputMethod, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> | undefined {
     const flow = [...this.flows.values()].find((f) => f.server() === server);
     if (!flow) return undefined;
+    return this.enqueue(flow, method, params, signal);
+  }
+
+  /** Queues an input request on one flow; the flow's next round shows it to the client. */
+  private enqueue(flow: Flow, method: InputMethod, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const input: PendingInput = { request: { method, ...(params ? { params } : {}) }, resolve, reject };
       flow.queued.push(input);
-      signal.addEventListener("abort", () => reject(new GatewayError(ErrorCodes.cancelled, "the server withdrew its request")), { once: true });
+      signal.addEventListener(
+        "abort",
+        () => {
+          // Not shown yet: never show it. Shown already: a late answer is ignored.
+          const i = flow.queued.indexOf(input);
+          if (i >= 0) flow.queued.splice(i, 1);
+          reject(new GatewayError(ErrorCodes.cancelled, "the request was withdrawn"));
+        },
+        { once: true },
+      );
       flow.wake?.();
     });
   }

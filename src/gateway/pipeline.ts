@@ -23,6 +23,8 @@ export interface RequestContext {
   readonly startedAt: number;
   /** Relays upstream progress to the client when the client asked for it. */
   readonly onProgress?: (p: { progress: number; total?: number; message?: string }) => void;
+  /** Asks the client a question within this call (elicitation), when the client supports it. */
+  askClient?: (params: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>;
   /** Set by identify: which upstream and which of its items. */
   target?: { upstream: Upstream; name: string; canonical: string };
   /** Set by decide (and possibly changed by ask and guard). */

@@ -48,6 +48,14 @@ export interface AuditConfig {
   fsyncIntervalMs: number;
 }
 
+export interface ApprovalConfig {
+  timeoutMs: number;
+  client: boolean;
+  page: boolean;
+}
+
+export const APPROVAL_DEFAULTS: ApprovalConfig = { timeoutMs: 120_000, client: true, page: true };
+
 export interface ResolvedSettings {
   /** Files read, highest precedence first. */
   files: { layer: LayerName; file: string }[];
@@ -56,6 +64,8 @@ export interface ResolvedSettings {
   servers: ConfiguredServer[];
   gateway: GatewayConfig;
   audit: AuditConfig;
+  /** How `ask` reaches a person (each field from the highest layer that sets it). */
+  approvals: ApprovalConfig;
   /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
   secrets: string[];
   /** Global sandbox default, from the highest layer that sets one (not enforced yet). */
@@ -187,6 +197,11 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     servers,
     gateway,
     audit,
+    approvals: {
+      timeoutMs: pick(layers, (s) => s.approvals?.timeoutMs)?.value ?? APPROVAL_DEFAULTS.timeoutMs,
+      client: pick(layers, (s) => s.approvals?.client)?.value ?? APPROVAL_DEFAULTS.client,
+      page: pick(layers, (s) => s.approvals?.page)?.value ?? APPROVAL_DEFAULTS.page,
+    },
     secrets: collectSecrets(servers, substituted),
     toolPermissions,
     warnings,

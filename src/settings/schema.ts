@@ -182,6 +182,16 @@ export const AuditSettings = z.strictObject({
   fsyncIntervalMs: z.number().int().nonnegative().optional(),
 });
 
+/** How `ask` reaches a person. */
+export const ApprovalSettings = z.strictObject({
+  /** How long a held call waits for an answer, in milliseconds; then it is denied. */
+  timeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
+  /** Ask through the client's elicitation when the client supports it. */
+  client: z.boolean().optional(),
+  /** Serve the local approval page (and the `mcp-warden approvals` API) on 127.0.0.1. */
+  page: z.boolean().optional(),
+});
+
 /** Tool-specific lists in the second seed's form; normalized into permission rules. */
 export const ToolPermissions = z.record(
   z.string(),
@@ -211,6 +221,7 @@ export const Settings = z.strictObject({
   sandbox: SandboxSettings.optional(),
   gateway: GatewaySettings.optional(),
   audit: AuditSettings.optional(),
+  approvals: ApprovalSettings.optional(),
 });
 
 /** `managed-mcp.json`: the exclusive server set, in `.mcp.json` form. */

@@ -40,6 +40,9 @@ export function scratch(settings: Record<string, unknown>): Scratch {
     ...settings,
     audit: { dir: auditDir, fsyncIntervalMs: 50, ...(settings.audit as object) },
     gateway: { logDir, ...(settings.gateway as object) },
+    // No approval page unless a test asks for one: an `ask` then ends at once (no channel) instead
+    // of waiting out the approval timeout. test/e2e/approvals.test.ts turns the page on.
+    approvals: { page: false, ...(settings.approvals as object) },
   };
   const settingsFile = join(dir, "settings.json");
   writeFileSync(settingsFile, JSON.stringify(merged, null, 2));

@@ -1,0 +1,141 @@
+// Pending human approvals and the grants they leave behind. One broker per gateway process; the
+// channels that can answer (the client's elicitation, the local approval page, `mcp-warden
+// approvals`) all call answer(), and the first answer wins. No I/O here besides timers: the page,
+// the CLI and the settings writer are adapters around it.
+//
+// An approval is for one held request: its id names exactly that request, the request's arguments
+// are fixed (the held call is forwarded with the arguments that were shown, never with a retry's),
+// and it expires. A session grant binds the server's identity, the tool and the policy version, so it
+// cannot carry over to a server whose launch configuration changed or to changed rules.
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+
+export type ApprovalAnswer = "allow-once" | "allow-session" | "allow-always" | "deny";
+export const APPROVAL_ANSWERS: readonly ApprovalAnswer[] = ["allow-once", "allow-session", "allow-always", "deny"];
+
+/** Who answered: a person through one of the channels, or nobody. */
+export type AnsweredBy = "client" | "page" | "cli" | "timeout" | "cancelled" | "unreachable";
+
+export interface ApprovalRequest {
+  /** `call`: a tool call an ask rule holds; `tool-change`: a changed tool definition; `server`: a new or changed launch configuration. */
+  kind: "call" | "tool-change" | "server";
+  server: string;
+  /** Digest of the server's launch configuration (command and arguments, or URL). */
+  serverIdentity: string;
+  /** The canonical tool name (`mcp__server__tool`), for calls and tool changes. */
+  tool?: string;
+  /** The call's arguments, exactly as they will be forwarded. */
+  arguments?: Record<string, unknown>;
+  /** sha256 of the canonical arguments, shown so a person can compare two questions. */
+  argumentsDigest?: string;
+  /** Why a person is asked (the rule's reason, or what changed). */
+  reason: string;
+  rule?: string;
+  ruleFile?: string;
+  /** For tool and server changes: what changed, rendered for a person. */
+  diff?: string;
+  policyVersion: string;
+  /** Which answers make sense (a tool change cannot be "always allowed" as a rule). */
+  answers: readonly ApprovalAnswer[];
+}
+
+export interface PendingApproval extends ApprovalRequest {
+  id: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface ApprovalResult {
+  answer: ApprovalAnswer;
+  by: AnsweredBy;
+}
+
+interface Entry {
+  pending: PendingApproval;
+  settle(result: ApprovalResult): void;
+}
+
+export interface BrokerOptions {
+  /** How long a question waits for an answer before it is denied. */
+  timeoutMs: number;
+  now?: () => number;
+}
+
+/** Events: "opened" (PendingApproval), "settled" (PendingApproval, ApprovalResult). */
+export class ApprovalBroker extends EventEmitter {
+  private readonly pending = new Map<string, Entry>();
+  private readonly sessionGrants = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: BrokerOptions) {
+    super();
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Holds a request until a person answers, the timeout passes (deny) or `signal` aborts (deny).
+   * `result` never rejects.
+   */
+  open(request: ApprovalRequest, signal?: AbortSignal): { id: string; pending: PendingApproval; result: Promise<ApprovalResult> } {
+    const id = randomBytes(6).toString("hex");
+    const createdAt = this.now();
+    const pending: PendingApproval = { ...request, id, createdAt, expiresAt: createdAt + this.opts.timeoutMs };
+    let settle!: (r: ApprovalResult) => void;
+    const result = new Promise<ApprovalResult>((resolve) => (settle = resolve));
+    const timer = setTimeout(() => finish({ answer: "deny", by: "timeout" }), this.opts.timeoutMs);
+    timer.unref();
+    const onAbort = () => finish({ answer: "deny", by: "cancelled" });
+    const finish = (r: ApprovalResult) => {
+      if (!this.pending.has(id)) return;
+      this.pending.delete(id);
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      settle(r);
+      this.emit("settled", pending, r);
+    };
+    this.pending.set(id, { pending, settle: finish });
+    if (signal?.aborted) finish({ answer: "deny", by: "cancelled" });
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    if (this.pending.has(id)) this.emit("opened", pending);
+    return { id, pending, result };
+  }
+
+  list(): PendingApproval[] {
+    return [...this.pending.values()].map((e) => e.pending);
+  }
+
+  get(id: string): PendingApproval | undefined {
+    return this.pending.get(id)?.pending;
+  }
+
+  /** A person's answer. Refused when the question is gone (answered, expired) or the answer does not apply. */
+  answer(id: string, answer: ApprovalAnswer, by: Exclude<AnsweredBy, "timeout" | "cancelled" | "unreachable">): { ok: true } | { ok: false; reason: string } {
+    const entry = this.pending.get(id);
+    if (!entry) return { ok: false, reason: `no pending approval ${JSON.stringify(id)} (already answered, expired or never asked)` };
+    if (!entry.pending.answers.includes(answer)) return { ok: false, reason: `${answer} is not an answer to this question (choose ${entry.pending.answers.join(", ")})` };
+    entry.settle({ answer, by });
+    return { ok: true };
+  }
+
+  /** Ends a question without a person (no channel could reach one). */
+  abandon(id: string, by: "unreachable" | "cancelled"): void {
+    this.pending.get(id)?.settle({ answer: "deny", by });
+  }
+
+  /** Denies everything pending (the gateway is stopping). */
+  close(): void {
+    for (const e of [...this.pending.values()]) e.settle({ answer: "deny", by: "cancelled" });
+  }
+
+  grantSession(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion">): void {
+    this.sessionGrants.add(grantKey(request));
+  }
+
+  hasSessionGrant(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion">): boolean {
+    return this.sessionGrants.has(grantKey(request));
+  }
+}
+
+function grantKey(r: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion">): string {
+  return JSON.stringify([r.serverIdentity, r.tool ?? "", r.policyVersion]);
+}

@@ -1,0 +1,238 @@
+// `ask` end to end: the real gateway holds a call an ask rule covers until a person answers, through
+// a real SDK client's elicitation (2025-era and 2026-07-28 clients), or, for a client that cannot be
+// asked, through the local approval page (real HTTP) and `mcp-warden approvals` (the real CLI).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { auditRecords, CLI, connect, FIXTURE, scratch, waitFor, type Connected, type Scratch } from "./harness.js";
+
+const run = promisify(execFile);
+const BOUNDED_MS = 20_000;
+
+/** The CLI, asynchronously (the gateway keeps serving the waiting client meanwhile). */
+async function warden(s: Scratch, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { cwd: s.project, env: s.env, timeout: 30_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+/** `askRule`: echo is asked by an explicit ask rule; otherwise it asks because no rule matches it. */
+function settings(approvals: Record<string, unknown>, askRule = true) {
+  return {
+    permissions: { allow: ["mcp__fx__create_issue"], ...(askRule ? { ask: ["mcp__fx__echo"] } : {}) },
+    approvals,
+    mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
+  };
+}
+
+type Elicited = { message: string; requestedSchema: { properties: { decision: { oneOf: { const: string }[] } } } };
+
+describe("ask through the client's elicitation", () => {
+  let s: Scratch;
+  let legacy: Connected;
+  let modern: Connected;
+  const asked: Elicited[] = [];
+  const answers: Record<string, unknown>[] = [];
+  const answer = (params: Record<string, unknown>) => {
+    asked.push(params as unknown as Elicited);
+    return answers.shift() ?? { action: "decline" };
+  };
+
+  before(async () => {
+    s = scratch(settings({ page: false, timeoutMs: 15_000 }));
+    legacy = await connect(s, { elicitation: answer });
+    modern = await connect(s, { era: "modern", elicitation: answer });
+  });
+  after(async () => {
+    await legacy?.close().catch(() => undefined);
+    await modern?.close().catch(() => undefined);
+    s?.cleanup();
+  });
+
+  test("allow once lets exactly that call through; the question shows server, tool, rule and the arguments made visible", async () => {
+    asked.length = 0;
+    answers.push({ action: "accept", content: { decision: "allow-once" } });
+    const payload = `hello${" ".repeat(300)}then\u200bhidden`;
+    const r = await legacy.client.callTool({ name: "fx__echo", arguments: { text: payload } });
+    assert.deepEqual(r.content, [{ type: "text", text: `echo: ${payload}` }]);
+    assert.equal(asked.length, 1);
+    const q = asked[0]!;
+    assert.match(q.message, /Server: fx/);
+    assert.match(q.message, /Tool: mcp__fx__echo/);
+    assert.match(q.message, /mcp__fx__echo/);
+    assert.match(q.message, /settings\.json/, "the rule's file is named");
+    assert.ok(!q.message.includes(" ".repeat(300)), "the padding is compacted, not shown raw");
+    assert.ok(!q.message.includes("\u200b"), "the zero-width character is made visible");
+    assert.match(q.message, /hidden/);
+    // An ask rule outranks allow rules, so "always allow" is not offered for it.
+    assert.deepEqual(q.requestedSchema.properties.decision.oneOf.map((o) => o.const), ["allow-once", "allow-session", "deny"]);
+    // Once means once: the next call asks again, and a declined form refuses it.
+    answers.push({ action: "decline" });
+    await assert.rejects(legacy.client.callTool({ name: "fx__echo", arguments: { text: "again" } }), (e: Error & { code?: number }) => {
+      assert.equal(e.code, -32051);
+      assert.match(e.message, /denied by a person \(client\)/);
+      return true;
+    });
+    assert.equal(asked.length, 2);
+  });
+
+  test("a 2026-07-28 client is asked through an input_required round, and a deny refuses", async () => {
+    asked.length = 0;
+    answers.push({ action: "accept", content: { decision: "allow-once" } });
+    const r = await modern.client.callTool({ name: "fx__echo", arguments: { text: "modern" } });
+    assert.deepEqual(r.content, [{ type: "text", text: "echo: modern" }]);
+    answers.push({ action: "accept", content: { decision: "deny" } });
+    await assert.rejects(modern.client.callTool({ name: "fx__echo", arguments: { text: "no" } }), (e: Error & { code?: number }) => e.code === -32051);
+    assert.equal(asked.length, 2);
+  });
+
+  test("an accepted form with an unknown decision is a deny", async () => {
+    answers.push({ action: "accept", content: { decision: "allow-forever-and-ever" } });
+    await assert.rejects(legacy.client.callTool({ name: "fx__echo", arguments: { text: "x" } }), (e: Error & { code?: number }) => e.code === -32051);
+  });
+
+  test("allow for this session stops the questions for that tool, and both are audited", async () => {
+    asked.length = 0;
+    answers.push({ action: "accept", content: { decision: "allow-session" } });
+    for (const text of ["one", "two", "three"]) {
+      const r = await legacy.client.callTool({ name: "fx__echo", arguments: { text } });
+      assert.deepEqual(r.content, [{ type: "text", text: `echo: ${text}` }]);
+    }
+    assert.equal(asked.length, 1, "asked once for the session");
+    await new Promise((r) => setTimeout(r, 200));
+    const records = auditRecords(s);
+    const answered = records.filter((r) => r.kind === "approval" && r.event === "answered");
+    assert.ok(answered.some((r) => (r.detail as Record<string, unknown>).answer === "allow-session" && (r.detail as Record<string, unknown>).by === "client"));
+    assert.ok(records.some((r) => r.kind === "approval" && r.event === "asked" && r.tool === "mcp__fx__echo"));
+  });
+});
+
+describe("ask with a client that cannot be asked: the approval page and the CLI", () => {
+  let s: Scratch;
+  let c: Connected;
+  const logs: string[] = [];
+
+  before(async () => {
+    // No rule matches echo: it asks by default, so "always allow" is offered.
+    s = scratch(settings({ page: true, timeoutMs: 15_000 }, false));
+    c = await connect(s);
+    c.client.setNotificationHandler("notifications/message", (n) => void logs.push(String((n.params as { data?: unknown }).data)));
+  });
+  after(async () => {
+    await c?.close().catch(() => undefined);
+    s?.cleanup();
+  });
+
+  /** Starts a held call and waits until the CLI lists its question. */
+  async function held(text: string) {
+    const call = c.client.callTool({ name: "fx__echo", arguments: { text } }).then(
+      (r) => ({ ok: true as const, r }),
+      (e: Error & { code?: number }) => ({ ok: false as const, e }),
+    );
+    const deadline = Date.now() + BOUNDED_MS;
+    for (;;) {
+      const r = await warden(s, ["approvals", "list", "--json"]);
+      const parsed = r.code === 0 ? (JSON.parse(r.stdout) as { approvals: { id: string; tool: string; url: string; arguments: unknown }[] }) : undefined;
+      const question = parsed?.approvals.find((a) => JSON.stringify(a.arguments).includes(text));
+      if (question) return { call, question };
+      if (Date.now() > deadline) throw new Error(`the question did not appear in \`approvals list\` within ${BOUNDED_MS} ms: ${r.stdout}${r.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  test("approvals approve releases exactly the held call", async () => {
+    const { call, question } = await held("via cli");
+    assert.equal(question.tool, "mcp__fx__echo");
+    const r = await warden(s, ["approvals", "approve", question.id]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const result = await call;
+    assert.ok(result.ok, "the call went through");
+    assert.deepEqual(result.r.content, [{ type: "text", text: "echo: via cli" }]);
+    // The question is gone: approving it again fails.
+    assert.notEqual((await warden(s, ["approvals", "approve", question.id])).code, 0);
+  });
+
+  test("the pending call's message names the page; a POST with its one-time token answers it", async () => {
+    logs.length = 0;
+    const { call, question } = await held("via page");
+    await waitFor("the announcement", () => logs.find((l) => l.includes(question.id)));
+    assert.ok(logs.some((l) => l.includes(question.url)), "the log message carries the page URL");
+    const url = new URL(question.url);
+    const token = url.searchParams.get("t")!;
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /via page/);
+    const post = await fetch(new URL(`/a/${question.id}`, url), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t: token, answer: "allow-once" }) });
+    assert.equal(post.status, 200);
+    const result = await call;
+    assert.ok(result.ok);
+    assert.deepEqual(result.r.content, [{ type: "text", text: "echo: via page" }]);
+  });
+
+  test("approvals deny refuses the held call", async () => {
+    const { call, question } = await held("to deny");
+    assert.equal((await warden(s, ["approvals", "deny", question.id])).code, 0);
+    const result = await call;
+    assert.ok(!result.ok);
+    assert.equal(result.e.code, -32051);
+    assert.match(result.e.message, /denied by a person \(cli\)/);
+  });
+
+  test("always allow writes an allow rule to the local settings layer, which a new gateway obeys without asking", async () => {
+    const { call, question } = await held("always");
+    assert.equal((await warden(s, ["approvals", "approve", question.id, "--always"])).code, 0);
+    assert.ok((await call).ok);
+    const local = join(s.project, ".mcp-warden", "settings.local.json");
+    assert.ok(existsSync(local), "the local layer file was written");
+    assert.deepEqual((JSON.parse(readFileSync(local, "utf8")) as { permissions: { allow: string[] } }).permissions.allow, ["mcp__fx__echo"]);
+    // A fresh gateway, in the same project, loads the rule: no question.
+    const fresh = await connect(s);
+    try {
+      const r = await fresh.client.callTool({ name: "fx__echo", arguments: { text: "later" } });
+      assert.deepEqual(r.content, [{ type: "text", text: "echo: later" }]);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe("ask fails closed", () => {
+  test("no answer before the timeout is a deny", async () => {
+    const s = scratch(settings({ page: true, timeoutMs: 1500 }));
+    const c = await connect(s);
+    try {
+      await assert.rejects(c.client.callTool({ name: "fx__echo", arguments: { text: "nobody" } }), (e: Error & { code?: number }) => {
+        assert.equal(e.code, -32051);
+        assert.match(e.message, /nobody answered before the approval timeout/);
+        return true;
+      });
+    } finally {
+      await c.close();
+      s.cleanup();
+    }
+  });
+
+  test("with no channel (client cannot be asked, page off) the call is denied at once", async () => {
+    const s = scratch(settings({ page: false }));
+    const c = await connect(s);
+    try {
+      const started = Date.now();
+      await assert.rejects(c.client.callTool({ name: "fx__echo", arguments: { text: "x" } }), (e: Error & { code?: number }) => {
+        assert.equal(e.code, -32051);
+        assert.match(e.message, /no approval channel is available/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 10_000, "not held until a timeout");
+    } finally {
+      await c.close();
+      s.cleanup();
+    }
+  });
+});
