@@ -5,6 +5,7 @@ import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
 import { remoteEgressFor } from "../policy/egress/remote.js";
+import { compileSecretScanner, type SecretScanner } from "../policy/integrity/secrets.js";
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
@@ -19,6 +20,8 @@ export interface CompiledSettings {
   environment: PolicyEnvironment;
   /** Filesystem guards by server name, compiled at first use. */
   guards: Map<string, FilesystemGuard>;
+  /** Compiled at the first MCP call judged (the hook rarely needs it). */
+  secretScanner?: SecretScanner;
   /** Egress policies of sandboxed servers, by server name (compiled when the settings load). */
   egress: Map<string, EgressPolicy>;
   /** Why a server's sandbox keeps it from starting, as the gateway would refuse it (see SandboxGate). */
@@ -103,6 +106,13 @@ export function judgeToolCall(c: CompiledSettings, tool: string, input: Record<s
     if (refusal) return refusal;
     const objection = guardFor(c, server)?.check(target.tool, input, { cwd });
     if (objection && objection.decision !== "allow") return objection;
+  }
+  // Secrets in an MCP call's arguments, as the gateway's secrets stage judges them (configured or not).
+  if (target && c.settings.secretScanning.arguments === "block") {
+    c.secretScanner ??= compileSecretScanner({ values: c.settings.secretScanning.values, formats: c.settings.secretScanning.formats });
+    const findings = c.secretScanner.scan(input, "arguments");
+    if (findings.length)
+      return { decision: "deny", reason: `the arguments contain a secret (${findings.slice(0, 5).map((f) => `${f.kind} at ${f.path}`).join(", ")}); mcp-warden does not let secrets leave through tool calls` };
   }
   return verdict;
 }

@@ -23,6 +23,7 @@ import { type AskInFlow, InputBroker, type InputMethod } from "./input-broker.js
 import { ErrorCodes, GatewayError } from "./errors.js";
 import { runPipeline, type ClientIdentity, type ForwardedMethod, type RequestContext, type Stage } from "./pipeline.js";
 import { askStage } from "./stages/ask.js";
+import { secretArgumentsStage, secretResultsStage, secretScannerFor } from "./stages/secrets.js";
 import { auditDecisionStage, auditOutcomeStage } from "./stages/audit.js";
 import { decideStage } from "./stages/decide.js";
 import { forwardStage } from "./stages/forward.js";
@@ -134,12 +135,14 @@ export class Gateway {
     this.catalog = new Catalog(this.upstreams, { separator: s.gateway.separator, prefix: s.gateway.prefix });
     this.approvals = new ApprovalBroker({ timeoutMs: s.approvals.timeoutMs });
     const identities = new Map(s.servers.map((server) => [server.name, serverIdentity(server.entry).digest]));
+    const secrets = secretScannerFor(s.secretScanning);
     const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
     const services = { policy: this.policy, catalog: this.catalog, audit: this.audit };
     // The request path, in order. Read this list to see where a decision is made.
     this.stages = [
       identifyStage(services),
       decideStage(services),
+      secretArgumentsStage(s.secretScanning, secrets, this.audit),
       askStage({
         broker: this.approvals,
         audit: this.audit,
@@ -153,6 +156,7 @@ export class Gateway {
       guardStage({ environment: this.environment, fileJudge: this.policy.fileJudge }),
       auditDecisionStage(services),
       forwardStage(),
+      secretResultsStage(s.secretScanning, secrets, this.audit),
       auditOutcomeStage(services),
     ];
   }

@@ -29,6 +29,8 @@ export interface RequestContext {
   target?: { upstream: Upstream; name: string; canonical: string };
   /** Set by decide (and possibly changed by ask and guard). */
   verdict?: Verdict;
+  /** What the audit log records as the arguments, when they had to be redacted (a secret was found). */
+  auditArguments?: unknown;
   /** Params to send upstream (the item name translated back). */
   upstreamParams?: Record<string, unknown>;
   /** Set by forward just before sending: from here on an outcome record is owed. */

@@ -54,6 +54,14 @@ export interface ApprovalConfig {
   page: boolean;
 }
 
+export interface SecretScanningConfig {
+  arguments: "block" | "redact" | "off";
+  results: "block" | "redact" | "off";
+  /** Named secret values to look for (never logged): servers' headers, secret-named env entries, `secretScanning.values`. */
+  values: { name: string; value: string }[];
+  formats: boolean;
+}
+
 export const APPROVAL_DEFAULTS: ApprovalConfig = { timeoutMs: 120_000, client: true, page: true };
 
 export interface ResolvedSettings {
@@ -66,6 +74,8 @@ export interface ResolvedSettings {
   audit: AuditConfig;
   /** How `ask` reaches a person (each field from the highest layer that sets it). */
   approvals: ApprovalConfig;
+  /** Secrets in flight (each field from the highest layer that sets it; `values` from every layer). */
+  secretScanning: SecretScanningConfig;
   /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
   secrets: string[];
   /** Global sandbox default, from the highest layer that sets one (not enforced yet). */
@@ -201,6 +211,12 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
       timeoutMs: pick(layers, (s) => s.approvals?.timeoutMs)?.value ?? APPROVAL_DEFAULTS.timeoutMs,
       client: pick(layers, (s) => s.approvals?.client)?.value ?? APPROVAL_DEFAULTS.client,
       page: pick(layers, (s) => s.approvals?.page)?.value ?? APPROVAL_DEFAULTS.page,
+    },
+    secretScanning: {
+      arguments: pick(layers, (s) => s.secretScanning?.arguments)?.value ?? "block",
+      results: pick(layers, (s) => s.secretScanning?.results)?.value ?? "redact",
+      values: namedSecrets(servers, layers.flatMap((l) => l.settings.secretScanning?.values ?? []), opts.env),
+      formats: pick(layers, (s) => s.secretScanning?.formats)?.value ?? true,
     },
     secrets: collectSecrets(servers, substituted),
     toolPermissions,
@@ -356,6 +372,27 @@ function dirSetting(layers: SettingsLayer[], get: (s: Settings) => string | unde
 }
 
 /** Whole env and header values, the credential after an auth scheme, and every substituted variable. */
+/** A name that says its value is a credential (`GITHUB_TOKEN`, `DB_PASSWORD`, `API_KEY`...). */
+const SECRET_NAME = /(?:^|[_-])(?:token|secret|password|passwd|pwd|key|apikey|credentials?|auth|pat)(?:$|[_-])/i;
+
+/** The secret values scanned for in flight, each with a name for messages (the value is never shown). */
+function namedSecrets(servers: ConfiguredServer[], envNames: string[], env: NodeJS.ProcessEnv): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (const s of servers) {
+    for (const [k, v] of Object.entries(s.entry.headers ?? {})) {
+      out.push({ name: `${s.name} header ${k}`, value: v });
+      const credential = /^\s*[A-Za-z][\w-]*\s+(\S.*)$/.exec(v)?.[1];
+      if (credential) out.push({ name: `${s.name} header ${k}`, value: credential });
+    }
+    for (const [k, v] of Object.entries(s.entry.env ?? {})) if (SECRET_NAME.test(k)) out.push({ name: `${s.name} env ${k}`, value: v });
+  }
+  for (const name of envNames) {
+    const v = env[name];
+    if (v) out.push({ name: `$${name}`, value: v });
+  }
+  return out.filter((x) => x.value !== "");
+}
+
 function collectSecrets(servers: ConfiguredServer[], substituted: Set<string>): string[] {
   const found = new Set<string>(substituted);
   for (const s of servers) {

@@ -192,6 +192,20 @@ export const ApprovalSettings = z.strictObject({
   page: z.boolean().optional(),
 });
 
+const SecretAction = z.enum(["block", "redact", "off"]);
+
+/** Secrets in flight: tool-call arguments and results scanned for configured secrets and common formats. */
+export const SecretScanningSettings = z.strictObject({
+  /** What a secret in a call's arguments does: refuse the call (default), forward it redacted, or nothing. */
+  arguments: SecretAction.optional(),
+  /** What a secret in a result does: redact it (default), replace the result with an error, or nothing. */
+  results: SecretAction.optional(),
+  /** Environment variables whose values are secrets (besides servers' headers and secret-named env entries). */
+  values: StringList.optional(),
+  /** Detect common formats (private keys, cloud and forge tokens); default true. */
+  formats: z.boolean().optional(),
+});
+
 /** Tool-specific lists in the second seed's form; normalized into permission rules. */
 export const ToolPermissions = z.record(
   z.string(),
@@ -222,6 +236,7 @@ export const Settings = z.strictObject({
   gateway: GatewaySettings.optional(),
   audit: AuditSettings.optional(),
   approvals: ApprovalSettings.optional(),
+  secretScanning: SecretScanningSettings.optional(),
 });
 
 /** `managed-mcp.json`: the exclusive server set, in `.mcp.json` form. */

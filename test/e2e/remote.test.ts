@@ -101,6 +101,9 @@ describe("a gateway in front of a remote streamable HTTP server and one that is 
       permissions: {
         allow: ["mcp__remote__echo", "mcp__remote__whoami", "mcp__remote__progress", "mcp__remote2025__echo", "mcp__remote2025__whoami", "mcp__remote2025__progress", "mcp__down__echo"],
       },
+      // The token passes through here on purpose, to prove the audit log's own redaction; scanning in
+      // flight (which would block or redact it) is tested in secrets.test.ts.
+      secretScanning: { arguments: "off", results: "off" },
       mcpServers: {
         remote: { type: "http", url: `http://127.0.0.1:${fixture.port}/mcp`, headers: { Authorization: "Bearer ${REMOTE_TOKEN}" } },
         remote2025: {

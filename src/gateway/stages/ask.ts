@@ -86,7 +86,8 @@ export function askStage(services: AskServices): Stage {
       if (v.decision !== "ask") return;
       const target = ctx.target!;
       const server = target.upstream.name;
-      const args = (ctx.params.arguments as Record<string, unknown> | undefined) ?? {};
+      // What will be forwarded (redacted already if a secret was found and the setting says so).
+      const args = ((ctx.upstreamParams ?? ctx.params).arguments as Record<string, unknown> | undefined) ?? {};
       const request: ApprovalRequest = {
         kind: "call",
         server,

@@ -22,7 +22,7 @@ export function auditDecisionStage({ audit }: StageServices): Stage {
         method: ctx.method,
         server: ctx.target?.upstream.name,
         tool: ctx.method === "tools/call" ? ctx.target?.canonical : undefined,
-        arguments: ctx.method === "tools/call" ? ctx.params.arguments : ctx.params,
+        arguments: ctx.auditArguments !== undefined ? ctx.auditArguments : ctx.method === "tools/call" ? ctx.params.arguments : ctx.params,
         decision: v?.decision ?? "deny",
         reason: v?.reason ?? ctx.error?.message,
         rule: v?.rule,

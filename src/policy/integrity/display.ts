@@ -15,6 +15,8 @@
 //   right after an escape or run, and a digit right after a run count.
 // Combining marks stay on the letter they decorate, up to 3 in a row; more (a "Zalgo" stack that
 // can paint over neighbouring lines) or a mark with nothing to attach to are escaped.
+// Emoji sequences show their joiners and variation selectors (👨\u{200D}👩, ❤\u{FE0F}): noisy, but
+// those are the characters that smuggle hidden data.
 
 export interface DisplayOptions {
   /** Columns per line; default 100. Long values wrap onto continuation lines; nothing is cut. */
@@ -73,15 +75,13 @@ function visibleTokens(s: string): Token[] {
       continue;
     }
     const isMark = MARK.test(ch);
-    const mustEscape =
-      ESCAPED.test(ch) ||
-      (isMark && (previous !== "base" || marks >= MAX_MARKS_PER_BASE)) ||
-      (ch === "×" && (previous === "escape" || previous === "count")) ||
-      (previous === "count" && ch >= "0" && ch <= "9");
-    if (mustEscape) {
+    const hidden = ESCAPED.test(ch) || (isMark && (previous !== "base" || marks >= MAX_MARKS_PER_BASE));
+    // Visible, but read as part of the notation here: only this one character is escaped.
+    const ambiguous = (ch === "×" && (previous === "escape" || previous === "count")) || (previous === "count" && ch >= "0" && ch <= "9");
+    if (hidden || ambiguous) {
       const escape = escapeOf(ch);
       const lineFeed = ch === "\n";
-      if (run >= 2) {
+      if (hidden && run >= 2) {
         tokens.push({ text: `${escape}×${run}`, width: escape.length + 1 + String(run).length, lineFeed });
         previous = "count";
         i = j;
