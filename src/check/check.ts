@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { gatewaySandboxRefusal } from "../sandbox/gate.js";
 import { stateDir } from "../settings/paths.js";
 import { compileSettings, judgeEgress, judgeToolCall, type CompiledSettings } from "./judge.js";
+import { canonicalToolName } from "../policy/index.js";
+import { judgeToolDefinition, pinOf } from "../policy/integrity/definitions.js";
+import type { PinnedTool } from "../policy/integrity/pins.js";
 
 export { compileSettings, judgeToolCall, type CompiledSettings } from "./judge.js";
 
@@ -47,6 +50,19 @@ function compile(requestId: string, raw: Record<string, unknown>, env: NodeJS.Pr
   return hit;
 }
 
+/** A listed tool definition: exposed (allow), needs re-approval (ask) or hidden (deny), as the gateway judges it. */
+function judgeDefinition(c: CompiledSettings, server: string, tool: Record<string, unknown>, pinned: Record<string, unknown> | undefined): Verdict {
+  const name = typeof tool.name === "string" ? tool.name : "";
+  const policy = c.policy.decideTool({ tool: canonicalToolName(server, name), input: {} });
+  let pin: PinnedTool | undefined;
+  try {
+    pin = pinned === undefined ? undefined : pinOf(pinned);
+  } catch (e) {
+    return { decision: "deny", reason: `the pinned definition cannot be read: ${(e as Error).message}` };
+  }
+  return judgeToolDefinition(tool, pin, { server, policy });
+}
+
 /** Judges one request object. Never throws: whatever cannot be judged is denied with the reason. */
 export function judge(request: unknown, env: NodeJS.ProcessEnv): CheckAnswer {
   const id = typeof (request as { id?: unknown })?.id === "string" ? (request as { id: string }).id : "";
@@ -59,7 +75,7 @@ export function judge(request: unknown, env: NodeJS.ProcessEnv): CheckAnswer {
     const c = compile(id, req.settings, env);
     if ("tool" in req) return answer(id, judgeToolCall(c, req.tool, req.input, req.cwd ?? process.cwd()));
     if ("url" in req) return answer(id, judgeEgress(c, req.server, req.url));
-    return deny(id, "not supported yet: tool-definition checks arrive with the approval and integrity issue");
+    return answer(id, judgeDefinition(c, req.server, req.toolDefinition, req.pinned));
   } catch (error) {
     if (error instanceof SettingsError) return deny(id, `invalid settings: ${error.message}`);
     return deny(id, `cannot judge this request: ${(error as Error).message}`);
