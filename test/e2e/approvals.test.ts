@@ -93,9 +93,14 @@ describe("ask through the client's elicitation", () => {
     assert.equal(asked.length, 2);
   });
 
-  test("an accepted form with an unknown decision is a deny", async () => {
+  test("an accepted form with an unknown decision, or one the question did not offer, is a deny at once", async () => {
     answers.push({ action: "accept", content: { decision: "allow-forever-and-ever" } });
     await assert.rejects(legacy.client.callTool({ name: "fx__echo", arguments: { text: "x" } }), (e: Error & { code?: number }) => e.code === -32051);
+    // "always" is not offered for a rule that asks; answering it anyway must not hold the call open.
+    const started = Date.now();
+    answers.push({ action: "accept", content: { decision: "allow-always" } });
+    await assert.rejects(legacy.client.callTool({ name: "fx__echo", arguments: { text: "y" } }), (e: Error & { code?: number }) => e.code === -32051 && /denied by a person \(client\)/.test(e.message));
+    assert.ok(Date.now() - started < 10_000, "not held until the 15 s approval timeout");
   });
 
   test("allow for this session stops the questions for that tool, and both are audited", async () => {

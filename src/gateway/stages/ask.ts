@@ -120,7 +120,10 @@ export function askStage(services: AskServices): Stage {
           channels.push("client");
           ctx
             .askClient(elicitationFor(request, id, url), stop.signal)
-            .then((r) => services.broker.answer(id, answerFromElicitation(r), "client"))
+            .then((r) => {
+              // An answer this question does not offer is a deny, not a question left open.
+              if (!services.broker.answer(id, answerFromElicitation(r), "client").ok) services.broker.answer(id, "deny", "client");
+            })
             // The client could not ask (or the question was withdrawn): the other channels stay open.
             .catch(() => undefined);
         }
