@@ -74,15 +74,16 @@ export class ApprovalBroker extends EventEmitter {
 
   /**
    * Holds a request until a person answers, the timeout passes (deny) or `signal` aborts (deny).
+   * `timeoutMs`: this question's own limit (a changed tool waits longer than a held call).
    * `result` never rejects.
    */
-  open(request: ApprovalRequest, signal?: AbortSignal): { id: string; pending: PendingApproval; result: Promise<ApprovalResult> } {
+  open(request: ApprovalRequest, signal?: AbortSignal, timeoutMs = this.opts.timeoutMs): { id: string; pending: PendingApproval; result: Promise<ApprovalResult> } {
     const id = randomBytes(6).toString("hex");
     const createdAt = this.now();
-    const pending: PendingApproval = { ...request, id, createdAt, expiresAt: createdAt + this.opts.timeoutMs };
+    const pending: PendingApproval = { ...request, id, createdAt, expiresAt: createdAt + timeoutMs };
     let settle!: (r: ApprovalResult) => void;
     const result = new Promise<ApprovalResult>((resolve) => (settle = resolve));
-    const timer = setTimeout(() => finish({ answer: "deny", by: "timeout" }), this.opts.timeoutMs);
+    const timer = setTimeout(() => finish({ answer: "deny", by: "timeout" }), timeoutMs);
     timer.unref();
     const onAbort = () => finish({ answer: "deny", by: "cancelled" });
     const finish = (r: ApprovalResult) => {

@@ -293,6 +293,30 @@ approvals
     process.exitCode = await approvalsCommand("deny", { id, env: process.env }, process.stdout, process.stderr);
   });
 
+const pins = program.command("pins").description("Pinned tool definitions and approved server launch configurations.");
+pins
+  .command("list [server]")
+  .description("List approved servers and their pinned tools.")
+  .option("--json", "print JSON")
+  .action(async (server: string | undefined, opts: { json?: boolean }) => {
+    const { pinsCommand } = await import("./pins.js");
+    process.exitCode = await pinsCommand("list", { server, json: opts.json, env: process.env }, process.stdout, process.stderr);
+  });
+pins
+  .command("approve <server> [tool]")
+  .description("Approve what a running gateway holds back for this server: its changed tools, or its changed launch configuration.")
+  .action(async (server: string, tool: string | undefined) => {
+    const { pinsCommand } = await import("./pins.js");
+    process.exitCode = await pinsCommand("approve", { server, tool, env: process.env }, process.stdout, process.stderr);
+  });
+pins
+  .command("reset <server> [tool]")
+  .description("Forget a server's pins (or one tool's); they are pinned again on first use.")
+  .action(async (server: string, tool: string | undefined) => {
+    const { pinsCommand } = await import("./pins.js");
+    process.exitCode = await pinsCommand("reset", { server, tool, env: process.env }, process.stdout, process.stderr);
+  });
+
 program
   .command("doctor")
   .description("Report what this machine supports: Node, sandbox backends, settings files, state directories.")

@@ -33,6 +33,8 @@ import { startApprovalPage, type ApprovalPage } from "../adapters/approval-page.
 import { ApprovalBroker } from "../approvals/broker.js";
 import { isObject, readJsonDocument, validateSettingsData, writeJsonDocument } from "../cli/settings-edit.js";
 import { serverIdentity } from "../policy/integrity/pins.js";
+import { filePinStore } from "../adapters/pin-store.js";
+import { IntegrityGate } from "./integrity.js";
 import { settingsFiles } from "../settings/paths.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
@@ -72,6 +74,8 @@ export class Gateway {
   private readonly inputs = new InputBroker();
   /** Questions to a person (`ask`), answered by the client, the approval page or the CLI. */
   private readonly approvals: ApprovalBroker;
+  /** Which upstream tools may be exposed (pins, identity, poisoning). */
+  private readonly integrity: IntegrityGate;
   /** The local approval page, started at the first question. */
   private approvalPage: Promise<ApprovalPage> | undefined;
   private approvalPageInfo: { url: string; token: string } | undefined;
@@ -137,7 +141,24 @@ export class Gateway {
     const identities = new Map(s.servers.map((server) => [server.name, serverIdentity(server.entry).digest]));
     const secrets = secretScannerFor(s.secretScanning);
     const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
-    const services = { policy: this.policy, catalog: this.catalog, audit: this.audit };
+    this.integrity = new IntegrityGate({
+      store: s.integrity.pins ? filePinStore(join(stateDir(opts.env), "pins.json")) : undefined,
+      scan: s.integrity.scanDefinitions,
+      broker: this.approvals,
+      audit: this.audit,
+      policy: this.policy,
+      policyVersion,
+      upstreams: () => this.upstreams.values(),
+      announce: (text) => {
+        this.log(text);
+        this.downstream?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
+        // A question about a tool or a server waits on the page and in `mcp-warden approvals` too.
+        void this.approvalUrl("").catch(() => undefined);
+      },
+      onChange: () => this.listChanged("tools"),
+      questionTimeoutMs: 24 * 3600_000,
+    });
+    const services = { policy: this.policy, catalog: this.catalog, audit: this.audit, integrity: this.integrity };
     // The request path, in order. Read this list to see where a decision is made.
     this.stages = [
       identifyStage(services),
@@ -276,6 +297,7 @@ export class Gateway {
     const params = (rawParams ?? {}) as Record<string, unknown>;
     const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
     if (method !== "completion/complete") await this.startAll();
+    await this.reviewsSettled();
     // Progress is relayed in order, and all of it before the result.
     let progressSent: Promise<unknown> = Promise.resolve();
     const rc: RequestContext = {
@@ -344,11 +366,13 @@ export class Gateway {
 
   private async listTools(cursor: string | undefined) {
     await this.startAll();
+    await this.reviewsSettled();
     let hidden = 0;
     const tools = this.catalog.tools((upstream, tool) => {
       const v = this.policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
-      if (v.decision === "deny") hidden++;
-      return v.decision !== "deny";
+      const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream.name, tool.name) === undefined;
+      if (!shown) hidden++;
+      return shown;
     });
     if (cursor === undefined) this.audit.append({ kind: "list", method: "tools/list", detail: { listed: tools.length, hidden } });
     return this.page("tools", tools, cursor);
@@ -411,11 +435,9 @@ export class Gateway {
     upstream.on("state", () => this.scheduleStatus());
     upstream.on("log", (message: string) => this.log(`${upstream.name}: ${message}`));
     upstream.on("listChanged", (kind: "tools" | "prompts" | "resources") => {
-      this.listGeneration++;
-      const d = this.downstream;
-      if (!d) return;
-      const send = kind === "tools" ? d.sendToolListChanged() : kind === "prompts" ? d.sendPromptListChanged() : d.sendResourceListChanged();
-      send.catch(() => undefined);
+      // A new tool list is reviewed (pins, poisoning) before the client is told to list again.
+      const reviewed = kind === "tools" ? this.integrity.review(upstream) : Promise.resolve();
+      void reviewed.then(() => this.listChanged(kind));
     });
     upstream.on("notification", (n: { method: string; params?: Record<string, unknown> }) => {
       const d = this.downstream;
@@ -432,9 +454,27 @@ export class Gateway {
     });
     upstream.on("restarting", (n: number) => this.audit.append({ kind: "server", event: "restarted", server: upstream.name, detail: { attempt: n } }));
     upstream.on("failed", (why: string) => this.audit.append({ kind: "server", event: "failed", server: upstream.name, error: why }));
-    upstream.on("ready", () =>
-      this.audit.append({ kind: "server", event: "started", server: upstream.name, detail: { tools: upstream.lists.tools.length, protocolVersion: upstream.protocolVersion, sandbox: upstream.sandboxType ?? "none" } }),
-    );
+    upstream.on("ready", () => {
+      this.audit.append({ kind: "server", event: "started", server: upstream.name, detail: { tools: upstream.lists.tools.length, protocolVersion: upstream.protocolVersion, sandbox: upstream.sandboxType ?? "none" } });
+      // Started synchronously, so no request can see this server's tools before their review.
+      void this.integrity.review(upstream);
+    });
+  }
+
+  private listChanged(kind: "tools" | "prompts" | "resources") {
+    this.listGeneration++;
+    const d = this.downstream;
+    if (!d) return;
+    const send = kind === "tools" ? d.sendToolListChanged() : kind === "prompts" ? d.sendPromptListChanged() : d.sendResourceListChanged();
+    send.catch(() => undefined);
+  }
+
+  /** Waits, bounded, for integrity reviews under way (a tool is hidden until its review ends). */
+  private async reviewsSettled(): Promise<void> {
+    if (!this.integrity.busy) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.integrity.settled(), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
   }
 
   /** A line from the client that is not a usable message: answer it, keep serving. */

@@ -74,6 +74,8 @@ export interface ResolvedSettings {
   audit: AuditConfig;
   /** How `ask` reaches a person (each field from the highest layer that sets it). */
   approvals: ApprovalConfig;
+  /** Tool pins and the poisoning scan (each field from the highest layer that sets it). */
+  integrity: { pins: boolean; scanDefinitions: boolean };
   /** Secrets in flight (each field from the highest layer that sets it; `values` from every layer). */
   secretScanning: SecretScanningConfig;
   /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
@@ -201,6 +203,13 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
   const files = layers.map((l) => ({ layer: l.layer, file: l.file }));
   if (opts.managedMcp) files.unshift({ layer: "managed", file: opts.managedMcp.file });
 
+  // A cloned repository's project settings must not switch off the protections against its own
+  // servers: integrity and secret-scanning switches count from the other layers only.
+  const protectionLayers = layers.filter((l) => l.layer !== "project");
+  for (const l of layers)
+    if (l.layer === "project" && (l.settings.integrity !== undefined || ["arguments", "results", "formats"].some((k) => l.settings.secretScanning?.[k as "arguments"] !== undefined)))
+      warnings.push(`${l.file}: 'integrity' and 'secretScanning' switches are ignored in project settings (a repository cannot turn off protections against its own servers)`);
+
   const resolved: ResolvedSettings = {
     files,
     policy,
@@ -212,11 +221,15 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
       client: pick(layers, (s) => s.approvals?.client)?.value ?? APPROVAL_DEFAULTS.client,
       page: pick(layers, (s) => s.approvals?.page)?.value ?? APPROVAL_DEFAULTS.page,
     },
+    integrity: {
+      pins: pick(protectionLayers, (s) => s.integrity?.pins)?.value ?? true,
+      scanDefinitions: pick(protectionLayers, (s) => s.integrity?.scanDefinitions)?.value ?? true,
+    },
     secretScanning: {
-      arguments: pick(layers, (s) => s.secretScanning?.arguments)?.value ?? "block",
-      results: pick(layers, (s) => s.secretScanning?.results)?.value ?? "redact",
+      arguments: pick(protectionLayers, (s) => s.secretScanning?.arguments)?.value ?? "block",
+      results: pick(protectionLayers, (s) => s.secretScanning?.results)?.value ?? "redact",
       values: namedSecrets(servers, layers.flatMap((l) => l.settings.secretScanning?.values ?? []), opts.env),
-      formats: pick(layers, (s) => s.secretScanning?.formats)?.value ?? true,
+      formats: pick(protectionLayers, (s) => s.secretScanning?.formats)?.value ?? true,
     },
     secrets: collectSecrets(servers, substituted),
     toolPermissions,

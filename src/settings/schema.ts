@@ -206,6 +206,14 @@ export const SecretScanningSettings = z.strictObject({
   formats: z.boolean().optional(),
 });
 
+/** What servers tell the model: tool pins and the poisoning scan. */
+export const IntegritySettings = z.strictObject({
+  /** Pin tool definitions and server launch configurations; changes need a person's approval (default true). */
+  pins: z.boolean().optional(),
+  /** Hide tools whose definitions carry poisoning signs (default true). */
+  scanDefinitions: z.boolean().optional(),
+});
+
 /** Tool-specific lists in the second seed's form; normalized into permission rules. */
 export const ToolPermissions = z.record(
   z.string(),
@@ -237,6 +245,7 @@ export const Settings = z.strictObject({
   audit: AuditSettings.optional(),
   approvals: ApprovalSettings.optional(),
   secretScanning: SecretScanningSettings.optional(),
+  integrity: IntegritySettings.optional(),
 });
 
 /** `managed-mcp.json`: the exclusive server set, in `.mcp.json` form. */

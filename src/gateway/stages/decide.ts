@@ -4,11 +4,17 @@ import { ErrorCodes, GatewayError } from "../errors.js";
 import type { RequestContext, Stage } from "../pipeline.js";
 import type { StageServices } from "./services.js";
 
-export function decideStage({ policy }: StageServices): Stage {
+export function decideStage({ policy, integrity }: StageServices): Stage {
   return {
     name: "decide",
     run(ctx: RequestContext) {
       const target = ctx.target!;
+      // A tool hidden by the integrity review (changed since approved, poisoned, server not approved).
+      const hidden = ctx.method === "tools/call" ? integrity?.hiddenReason(target.upstream.name, target.name) : undefined;
+      if (hidden !== undefined) {
+        ctx.verdict = { decision: "deny", reason: `hidden by mcp-warden: ${hidden}` };
+        throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${hidden}`, { decision: "deny", reason: hidden });
+      }
       const verdict =
         ctx.method === "tools/call"
           ? policy.decideTool({ tool: target.canonical, input: (ctx.params.arguments as Record<string, unknown>) ?? {} })

@@ -7,4 +7,6 @@ export interface StageServices {
   policy: CompiledPolicy;
   catalog: Catalog;
   audit: AuditLog;
+  /** Which tools may be exposed (hidden ones are refused). */
+  integrity?: { hiddenReason(server: string, tool: string): string | undefined };
 }

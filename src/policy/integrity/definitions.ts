@@ -12,6 +12,8 @@ import { scanToolDefinition, type ScanContext, type ToolDefinition } from "./poi
 export interface DefinitionContext extends ScanContext {
   /** The permission rules' verdict on the tool's canonical name (a deny hides it). */
   policy?: Verdict;
+  /** Scan for poisoning (default true; settings `integrity.scanDefinitions`). */
+  scan?: boolean;
 }
 
 /** A pin made from an approved definition (as `check --batch` receives it). */
@@ -23,7 +25,7 @@ export function pinOf(definition: Record<string, unknown>): PinnedTool {
 export function judgeToolDefinition(tool: Record<string, unknown>, pinned: PinnedTool | undefined, context: DefinitionContext = {}): Verdict {
   if (typeof tool.name !== "string" || tool.name === "") return { decision: "deny", reason: "the tool definition has no name" };
   if (context.policy?.decision === "deny") return { ...context.policy, reason: `hidden: ${context.policy.reason}` };
-  const findings = scanToolDefinition(tool as ToolDefinition, context);
+  const findings = context.scan === false ? [] : scanToolDefinition(tool as ToolDefinition, context);
   if (findings.length) {
     const shown = findings
       .slice(0, 3)

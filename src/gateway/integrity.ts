@@ -1,0 +1,180 @@
+// Which of an upstream's tools the client may see: the integrity review after every tool list.
+//   - Server identity: a server whose launch configuration (command, arguments, cwd, or URL) is not
+//     the one approved for its name, or a new server from the project layer (a cloned repository
+//     cannot approve its own servers), exposes nothing until a person approves it.
+//   - Each tool (policy/integrity/definitions.ts): hidden when poisoned or denied; hidden with a
+//     question showing the difference when it changed since it was pinned; pinned on first sight
+//     otherwise. A reconnect that serves the same definitions changes nothing.
+// Until a server's first review ends, none of its tools is exposed (fail closed); a pin store that
+// cannot be read hides the server's tools rather than trusting them.
+import type { PinStore, ServerPins } from "../adapters/pin-store.js";
+import type { AuditLog } from "../audit/index.js";
+import type { ApprovalBroker } from "../approvals/broker.js";
+import { canonicalToolName, type CompiledPolicy } from "../policy/index.js";
+import { judgeToolDefinition } from "../policy/integrity/definitions.js";
+import { canonicalToolDefinition, diffIdentities, type PinnedTool, renderDiff, serverIdentity, toolDigest } from "../policy/integrity/pins.js";
+import type { Upstream } from "../upstream/upstream.js";
+
+export interface IntegrityOptions {
+  /** undefined: pinning is off (the poisoning scan still runs). */
+  store: PinStore | undefined;
+  /** Scan definitions for poisoning (settings `integrity.scanDefinitions`). */
+  scan: boolean;
+  broker: ApprovalBroker;
+  audit: AuditLog;
+  policy: CompiledPolicy;
+  policyVersion: string;
+  /** All upstreams, for shadowing checks (names of other servers' tools). */
+  upstreams: () => Iterable<Upstream>;
+  /** Tells the person a question waits (stderr, client log). */
+  announce: (text: string, questionId: string) => void;
+  /** The exposed tools of a server changed: the client is told to list again. */
+  onChange: (server: string) => void;
+  /** How long a question about a changed tool or server stays open. */
+  questionTimeoutMs: number;
+}
+
+interface ServerState {
+  reviewed: boolean;
+  /** Tool name → why it is hidden. */
+  hidden: Map<string, string>;
+  /** Why the whole server is hidden (identity not approved, store unreadable). */
+  blocked?: string;
+  running?: Promise<void>;
+  again?: boolean;
+}
+
+export class IntegrityGate {
+  private readonly servers = new Map<string, ServerState>();
+  /** Open questions by what they are about, so a repeated review does not ask twice. */
+  private readonly asking = new Set<string>();
+
+  constructor(private readonly opts: IntegrityOptions) {}
+
+  /** Why a tool is not exposed, or undefined when it is. */
+  hiddenReason(server: string, tool: string): string | undefined {
+    const s = this.servers.get(server);
+    if (!s?.reviewed) return `the tools of server '${server}' have not been reviewed yet`;
+    if (s.blocked) return s.blocked;
+    return s.hidden.get(tool);
+  }
+
+  /** Whether a review is under way (the request path skips waiting when none is). */
+  get busy(): boolean {
+    for (const s of this.servers.values()) if (s.running) return true;
+    return false;
+  }
+
+  /** Waits (bounded by the caller) for reviews under way. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.servers.values()].map((s) => s.running?.catch(() => undefined)));
+  }
+
+  /** Reviews an upstream's current tool list; runs again if asked while running. */
+  review(upstream: Upstream): Promise<void> {
+    let s = this.servers.get(upstream.name);
+    if (!s) this.servers.set(upstream.name, (s = { reviewed: false, hidden: new Map() }));
+    const state = s;
+    if (state.running) {
+      state.again = true;
+      return state.running;
+    }
+    state.running = (async () => {
+      do {
+        state.again = false;
+        await this.reviewOnce(upstream, state).catch((e: Error) => {
+          // Fail closed: nothing of this server is exposed when its review fails.
+          state.blocked = `the integrity review of server '${upstream.name}' failed: ${e.message}`;
+          state.reviewed = true;
+        });
+      } while (state.again);
+    })().finally(() => {
+      state.running = undefined;
+    });
+    return state.running;
+  }
+
+  private async reviewOnce(upstream: Upstream, state: ServerState): Promise<void> {
+    const before = JSON.stringify([state.blocked, [...state.hidden]]);
+    const wasReviewed = state.reviewed;
+    const name = upstream.name;
+    const identity = serverIdentity(upstream.server.entry);
+    const store = this.opts.store;
+    let record: ServerPins | undefined;
+    if (store) {
+      record = await store.getServer(identity.digest);
+      if (!record) {
+        const previous = (await store.list()).find((r) => r.serverName === name);
+        if (previous || upstream.server.source.layer === "project") {
+          const why = previous
+            ? `server '${name}' was approved with another launch configuration; it exposes nothing until this one is approved`
+            : `server '${name}' comes from the project's settings (${upstream.server.source.file}), which cannot approve their own servers; it exposes nothing until a person approves it`;
+          state.blocked = why;
+          state.hidden.clear();
+          state.reviewed = true;
+          const diff = previous ? renderDiff(diffIdentities(previous.identity, identity)) : `+ ${JSON.stringify({ command: identity.command, args: identity.args, cwd: identity.cwd, url: identity.url })}`;
+          this.askAbout(`server:${name}:${identity.digest}`, { kind: "server", server: name, serverIdentity: identity.digest, reason: why, diff }, async () => {
+            await store.approveServer(identity, name, "approval");
+            this.review(upstream).catch(() => undefined);
+          });
+          this.notifyIfChanged(name, state, before, wasReviewed);
+          return;
+        }
+        await store.approveServer(identity, name, "first use");
+        record = await store.getServer(identity.digest);
+      }
+    }
+    state.blocked = undefined;
+    const others = [...this.opts.upstreams()].flatMap((u) => u.lists.tools.map((t) => ({ server: u.name, name: t.name })));
+    const hidden = new Map<string, string>();
+    const newPins: PinnedTool[] = [];
+    for (const tool of upstream.lists.tools) {
+      const definition = tool as unknown as Record<string, unknown>;
+      const pinned = record?.tools[tool.name];
+      const policy = this.opts.policy.decideTool({ tool: canonicalToolName(name, tool.name), input: {} });
+      // Denied tools are hidden by the listing anyway; the review is about what would be exposed.
+      if (policy.decision === "deny") continue;
+      const v = judgeToolDefinition(definition, pinned, { server: name, otherTools: others, scan: this.opts.scan });
+      if (v.decision === "deny") {
+        hidden.set(tool.name, v.reason);
+        this.audited(name, tool.name, "hidden", v.reason);
+      } else if (v.decision === "ask") {
+        hidden.set(tool.name, `${tool.name} changed since it was approved; it is hidden until a person approves the new definition`);
+        const digest = toolDigest(canonicalToolDefinition(definition));
+        this.askAbout(`tool:${name}:${tool.name}:${digest}`, { kind: "tool-change", server: name, serverIdentity: identity.digest, tool: canonicalToolName(name, tool.name), reason: v.reason.split("\n")[0] ?? v.reason, diff: v.reason.split("\n").slice(1).join("\n") }, async () => {
+          if (store) await store.pinTools(identity.digest, [{ name: tool.name, digest, definition: canonicalToolDefinition(definition), approvedAt: new Date().toISOString(), approvedBy: "approval" }]);
+          this.review(upstream).catch(() => undefined);
+        });
+      } else if (store && !pinned) {
+        const canonical = canonicalToolDefinition(definition);
+        newPins.push({ name: tool.name, digest: toolDigest(canonical), definition: canonical, approvedAt: new Date().toISOString(), approvedBy: "first use" });
+      }
+    }
+    if (store && newPins.length) await store.pinTools(identity.digest, newPins);
+    state.hidden = hidden;
+    state.reviewed = true;
+    this.notifyIfChanged(name, state, before, wasReviewed);
+  }
+
+  private notifyIfChanged(server: string, state: ServerState, before: string, wasReviewed: boolean) {
+    if (wasReviewed && JSON.stringify([state.blocked, [...state.hidden]]) !== before) this.opts.onChange(server);
+  }
+
+  private audited(server: string, tool: string, event: string, reason: string) {
+    this.opts.audit.append({ kind: "integrity", event: `tool-${event}`, server, tool: canonicalToolName(server, tool), reason });
+  }
+
+  /** Opens a question (once per subject) whose approval runs `onAllow`. */
+  private askAbout(key: string, q: { kind: "server" | "tool-change"; server: string; serverIdentity: string; tool?: string; reason: string; diff: string }, onAllow: () => Promise<void>) {
+    if (this.asking.has(key)) return;
+    this.asking.add(key);
+    const { id, result } = this.opts.broker.open({ ...q, policyVersion: this.opts.policyVersion, answers: ["allow-once", "deny"] }, undefined, this.opts.questionTimeoutMs);
+    this.opts.audit.append({ kind: "approval", event: "asked", server: q.server, tool: q.tool, reason: q.reason, detail: { approval: id, subject: q.kind } });
+    this.opts.announce(`${q.reason} (question ${id}): run \`mcp-warden approvals list\` to see the difference, \`mcp-warden approvals approve ${id}\` to approve`, id);
+    void result.then(async (r) => {
+      this.asking.delete(key);
+      this.opts.audit.append({ kind: "approval", event: "answered", server: q.server, tool: q.tool, decision: r.answer === "deny" ? "deny" : "allow", detail: { approval: id, answer: r.answer, by: r.by, subject: q.kind } });
+      if (r.answer !== "deny") await onAllow().catch((e: Error) => this.opts.announce(`approving ${q.kind} of '${q.server}' failed: ${e.message}`, id));
+    });
+  }
+}
