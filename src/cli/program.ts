@@ -137,6 +137,17 @@ settingsOption(
   process.exitCode = await statusCommand({ settings, env: process.env, json: opts.json }, process.stdout);
 });
 
+settingsOption(
+  program
+    .command("scan")
+    .description("Start every configured server as the gateway would, list its tools, and report poisoned or changed definitions (exit 1 when any is flagged).")
+    .option("--json", "print JSON"),
+).action(async (opts: { json?: boolean; settings: string[] }) => {
+  const settings = await loadOrExit(opts.settings);
+  const { scanCommand } = await import("./scan.js");
+  process.exitCode = await scanCommand({ settings, env: process.env, json: opts.json }, process.stdout);
+});
+
 const audit = program
   .command("audit")
   .description("Query the audit log (and `audit verify` to check its hash chain).")

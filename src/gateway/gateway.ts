@@ -12,12 +12,10 @@ import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir, stateDir } from "../settings/paths.js";
 import { reapOrphans } from "../upstream/orphans.js";
-import { sandboxFor } from "../sandbox/gate.js";
 import { reapContainers } from "../sandbox/reap-containers.js";
 import type { AuditEntry } from "../audit/record.js";
-import { mandatoryDenies } from "../sandbox/policy.js";
 import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
-import { Upstream } from "../upstream/upstream.js";
+import type { Upstream } from "../upstream/upstream.js";
 import { Catalog } from "./catalog.js";
 import { type AskInFlow, InputBroker, type InputMethod } from "./input-broker.js";
 import { ErrorCodes, GatewayError } from "./errors.js";
@@ -35,6 +33,7 @@ import { isObject, readJsonDocument, validateSettingsData, writeJsonDocument } f
 import { serverIdentity } from "../policy/integrity/pins.js";
 import { filePinStore } from "../adapters/pin-store.js";
 import { IntegrityGate } from "./integrity.js";
+import { planUpstreams } from "./upstreams.js";
 import { settingsFiles } from "../settings/paths.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
@@ -98,43 +97,25 @@ export class Gateway {
     this.redactor = compileRedactor(s.secrets);
     this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets });
     this.statusFile = join(runtimeDir(opts.env), `${process.pid}.json`);
-    const mandatoryDeny = mandatoryDenies(this.environment.home, this.environment.protectedPaths);
-    for (const server of s.servers) {
-      let verdict = this.policy.decideServer(server);
-      const sandbox = verdict.decision === "allow" ? sandboxFor(server, s, this.environment.home, process.cwd(), join(stateDir(opts.env), "cache")) : { kind: "none" as const };
-      if (sandbox.kind === "refused") verdict = sandbox.verdict;
-      const transport = server.entry.type ?? (server.entry.url ? "http" : "stdio");
-      if (verdict.decision !== "allow") {
-        this.blocked.push({ name: server.name, reason: verdict.reason, transport });
-        this.audit.append({ kind: "server", event: "blocked", server: server.name, decision: "deny", reason: verdict.reason, rule: verdict.rule, ruleSource: verdict.source });
-        continue;
-      }
-      const upstream = new Upstream(server, {
-        logDir: s.gateway.logDir,
-        maxMessageBytes: s.gateway.maxMessageBytes,
-        callTimeoutMs: s.gateway.callTimeoutMs,
-        restart: s.gateway.restart,
-        env: opts.env,
-        ...(sandbox.kind === "sandboxed"
-          ? {
-              sandbox: {
-                policy: sandbox.policy,
-                egress: sandbox.egress,
-                home: this.environment.home,
-                mandatoryDeny,
-                audit: (entry: AuditEntry) => this.audit.appendSoon(entry),
-              },
-            }
-          : {}),
-        ...(sandbox.kind === "remote" ? { remoteEgress: { policy: sandbox.egress, audit: (entry: AuditEntry) => this.audit.appendSoon(entry) } } : {}),
-        clientRequestHandlers: {
-          elicit: (name, params, signal) => this.toClient(name, "elicitation/create", params, signal),
-          sample: (name, params, signal) => this.toClient(name, "sampling/createMessage", params, signal),
-          listRoots: (name, signal) => this.toClient(name, "roots/list", {}, signal),
-        },
-      });
+    const plan = planUpstreams(s, {
+      env: opts.env,
+      policy: this.policy,
+      home: this.environment.home,
+      protectedPaths: this.environment.protectedPaths,
+      audit: (entry: AuditEntry) => this.audit.appendSoon(entry),
+      clientRequestHandlers: {
+        elicit: (name, params, signal) => this.toClient(name, "elicitation/create", params, signal),
+        sample: (name, params, signal) => this.toClient(name, "sampling/createMessage", params, signal),
+        listRoots: (name, signal) => this.toClient(name, "roots/list", {}, signal),
+      },
+    });
+    for (const { server, verdict } of plan.blocked) {
+      this.blocked.push({ name: server.name, reason: verdict.reason, transport: server.entry.type ?? (server.entry.url ? "http" : "stdio") });
+      this.audit.append({ kind: "server", event: "blocked", server: server.name, decision: "deny", reason: verdict.reason, rule: verdict.rule, ruleSource: verdict.source });
+    }
+    for (const [name, upstream] of plan.upstreams) {
       this.watch(upstream);
-      this.upstreams.set(server.name, upstream);
+      this.upstreams.set(name, upstream);
     }
     this.catalog = new Catalog(this.upstreams, { separator: s.gateway.separator, prefix: s.gateway.prefix });
     this.approvals = new ApprovalBroker({ timeoutMs: s.approvals.timeoutMs });

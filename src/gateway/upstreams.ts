@@ -1,0 +1,59 @@
+// The upstreams a gateway (or `mcp-warden scan`) runs for its settings: the policy decides whether a
+// server may run at all, then src/sandbox/gate.ts whether and how it is sandboxed (or, for a remote
+// server, which network policy its connections obey). One place, so `scan` starts servers exactly as
+// the gateway would.
+import { join } from "node:path";
+import type { AuditEntry } from "../audit/record.js";
+import type { CompiledPolicy } from "../policy/index.js";
+import type { ConfiguredServer, Verdict } from "../policy/types.js";
+import { sandboxFor } from "../sandbox/gate.js";
+import { mandatoryDenies } from "../sandbox/policy.js";
+import type { ResolvedSettings } from "../settings/index.js";
+import { stateDir } from "../settings/paths.js";
+import { type ClientRequestHandlers, Upstream } from "../upstream/upstream.js";
+
+export interface UpstreamPlan {
+  upstreams: Map<string, Upstream>;
+  /** Servers that do not run, and why. */
+  blocked: { server: ConfiguredServer; verdict: Verdict }[];
+}
+
+export function planUpstreams(
+  s: ResolvedSettings,
+  ctx: {
+    env: NodeJS.ProcessEnv;
+    policy: CompiledPolicy;
+    home: string;
+    protectedPaths: string[];
+    /** Where sandbox egress and remote-connection decisions go. */
+    audit: (entry: AuditEntry) => void;
+    clientRequestHandlers: ClientRequestHandlers;
+  },
+): UpstreamPlan {
+  const mandatoryDeny = mandatoryDenies(ctx.home, ctx.protectedPaths);
+  const upstreams = new Map<string, Upstream>();
+  const blocked: UpstreamPlan["blocked"] = [];
+  for (const server of s.servers) {
+    let verdict = ctx.policy.decideServer(server);
+    const sandbox = verdict.decision === "allow" ? sandboxFor(server, s, ctx.home, process.cwd(), join(stateDir(ctx.env), "cache")) : { kind: "none" as const };
+    if (sandbox.kind === "refused") verdict = sandbox.verdict;
+    if (verdict.decision !== "allow") {
+      blocked.push({ server, verdict });
+      continue;
+    }
+    upstreams.set(
+      server.name,
+      new Upstream(server, {
+        logDir: s.gateway.logDir,
+        maxMessageBytes: s.gateway.maxMessageBytes,
+        callTimeoutMs: s.gateway.callTimeoutMs,
+        restart: s.gateway.restart,
+        env: ctx.env,
+        ...(sandbox.kind === "sandboxed" ? { sandbox: { policy: sandbox.policy, egress: sandbox.egress, home: ctx.home, mandatoryDeny, audit: ctx.audit } } : {}),
+        ...(sandbox.kind === "remote" ? { remoteEgress: { policy: sandbox.egress, audit: ctx.audit } } : {}),
+        clientRequestHandlers: ctx.clientRequestHandlers,
+      }),
+    );
+  }
+  return { upstreams, blocked };
+}
