@@ -22,6 +22,7 @@ import { ErrorCodes, GatewayError } from "./errors.js";
 import { runPipeline, type ClientIdentity, type ForwardedMethod, type RequestContext, type Stage } from "./pipeline.js";
 import { askStage } from "./stages/ask.js";
 import { secretArgumentsStage, secretResultsStage, secretScannerFor } from "./stages/secrets.js";
+import { resultsStage } from "./stages/results.js";
 import { auditDecisionStage, auditOutcomeStage } from "./stages/audit.js";
 import { decideStage } from "./stages/decide.js";
 import { forwardStage } from "./stages/forward.js";
@@ -159,6 +160,7 @@ export class Gateway {
       auditDecisionStage(services),
       forwardStage(),
       secretResultsStage(s.secretScanning, secrets, this.audit),
+      resultsStage(s.integrity),
       auditOutcomeStage(services),
     ];
   }

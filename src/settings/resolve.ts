@@ -75,7 +75,7 @@ export interface ResolvedSettings {
   /** How `ask` reaches a person (each field from the highest layer that sets it). */
   approvals: ApprovalConfig;
   /** Tool pins and the poisoning scan (each field from the highest layer that sets it). */
-  integrity: { pins: boolean; scanDefinitions: boolean };
+  integrity: { pins: boolean; scanDefinitions: boolean; maxResultBytes: number; stripControlCharacters: boolean };
   /** Secrets in flight (each field from the highest layer that sets it; `values` from every layer). */
   secretScanning: SecretScanningConfig;
   /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
@@ -224,6 +224,8 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     integrity: {
       pins: pick(protectionLayers, (s) => s.integrity?.pins)?.value ?? true,
       scanDefinitions: pick(protectionLayers, (s) => s.integrity?.scanDefinitions)?.value ?? true,
+      maxResultBytes: pick(protectionLayers, (s) => s.integrity?.maxResultBytes)?.value ?? 1024 * 1024,
+      stripControlCharacters: pick(protectionLayers, (s) => s.integrity?.stripControlCharacters)?.value ?? false,
     },
     secretScanning: {
       arguments: pick(protectionLayers, (s) => s.secretScanning?.arguments)?.value ?? "block",

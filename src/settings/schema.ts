@@ -212,6 +212,10 @@ export const IntegritySettings = z.strictObject({
   pins: z.boolean().optional(),
   /** Hide tools whose definitions carry poisoning signs (default true). */
   scanDefinitions: z.boolean().optional(),
+  /** Largest tool result passed to the client, in bytes of JSON (default 1 MiB); a larger one becomes an error result. */
+  maxResultBytes: z.number().int().positive().optional(),
+  /** Remove control characters and ANSI escapes from text results (default false). */
+  stripControlCharacters: z.boolean().optional(),
 });
 
 /** Tool-specific lists in the second seed's form; normalized into permission rules. */

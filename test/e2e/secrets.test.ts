@@ -105,3 +105,33 @@ describe("secrets in results", () => {
     assert.ok(!records.map((x) => JSON.stringify(x)).join("\n").includes(GITHUB_TOKEN), "the audit log holds the token");
   });
 });
+
+describe("results are bounded and, on request, stripped of control characters", () => {
+  let s: Scratch;
+  let c: Connected;
+  before(async () => {
+    s = scratch({
+      permissions: { allow: ["mcp__fx__echo", "mcp__fx__huge"] },
+      integrity: { maxResultBytes: 50_000, stripControlCharacters: true },
+      mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
+    });
+    c = await connect(s);
+  });
+  after(async () => {
+    await c?.close();
+    s?.cleanup();
+  });
+
+  test("a result over integrity.maxResultBytes becomes an error result saying why; a smaller one passes", async () => {
+    const big = await c.client.callTool({ name: "fx__huge", arguments: { bytes: 60_000 } });
+    assert.equal(big.isError, true);
+    assert.match(text(big), /withheld this result: \d+ bytes exceed integrity\.maxResultBytes \(50000\)/);
+    const small = await c.client.callTool({ name: "fx__huge", arguments: { bytes: 40_000 } });
+    assert.equal(text(small).length, 40_000);
+  });
+
+  test("ANSI escapes and control characters are removed from text results; tabs and newlines stay", async () => {
+    const r = await c.client.callTool({ name: "fx__echo", arguments: { text: "a\u001b[2J\u001b]8;;http://x\u0007link\u001b]8;;\u0007\tb\nc\u0007\u0000d" } });
+    assert.equal(text(r), "echo: alink\tb\ncd");
+  });
+});
