@@ -28,7 +28,7 @@ import { decideStage } from "./stages/decide.js";
 import { forwardStage } from "./stages/forward.js";
 import { guardStage } from "./stages/guard.js";
 import { fsEnvironment } from "../adapters/fs-environment.js";
-import { startApprovalPage, type ApprovalPage } from "../adapters/approval-page.js";
+import type { ApprovalPage } from "../adapters/approval-page.js";
 import { ApprovalBroker } from "../approvals/broker.js";
 import { isObject, readJsonDocument, validateSettingsData, writeJsonDocument } from "../cli/settings-edit.js";
 import { serverIdentity } from "../policy/integrity/pins.js";
@@ -320,7 +320,8 @@ export class Gateway {
   /** The one-time page URL for a question, starting the page at the first one; undefined when the page is off or cannot start. */
   private async approvalUrl(id: string): Promise<string | undefined> {
     if (!this.opts.settings.approvals.page || this.closing) return undefined;
-    this.approvalPage ??= startApprovalPage(this.approvals).then((page) => {
+    // Loaded at the first question: most sessions never ask.
+    this.approvalPage ??= import("../adapters/approval-page.js").then((m) => m.startApprovalPage(this.approvals)).then((page) => {
       this.approvalPageInfo = { url: page.origin, token: page.adminToken };
       this.writeStatus();
       return page;
@@ -353,7 +354,7 @@ export class Gateway {
     let hidden = 0;
     const tools = this.catalog.tools((upstream, tool) => {
       const v = this.policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
-      const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream.name, tool.name) === undefined;
+      const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream.name, tool.name, tool) === undefined;
       if (!shown) hidden++;
       return shown;
     });

@@ -40,6 +40,12 @@ interface ServerState {
   hidden: Map<string, string>;
   /** Why the whole server is hidden (identity not approved, store unreadable). */
   blocked?: string;
+  /**
+   * The very tool objects the last review let through. A list the upstream fetched since (after a
+   * list_changed or a restart) holds new objects, which stay hidden until their own review ends, so
+   * no definition reaches the client unreviewed, even between a refresh and its review.
+   */
+  reviewedTools: WeakSet<object>;
   running?: Promise<void>;
   again?: boolean;
 }
@@ -51,12 +57,15 @@ export class IntegrityGate {
 
   constructor(private readonly opts: IntegrityOptions) {}
 
-  /** Why a tool is not exposed, or undefined when it is. */
-  hiddenReason(server: string, tool: string): string | undefined {
+  /** Why a tool is not exposed, or undefined when it is. `item`: the tool object as listed now. */
+  hiddenReason(server: string, tool: string, item?: object): string | undefined {
     const s = this.servers.get(server);
     if (!s?.reviewed) return `the tools of server '${server}' have not been reviewed yet`;
     if (s.blocked) return s.blocked;
-    return s.hidden.get(tool);
+    const hidden = s.hidden.get(tool);
+    if (hidden !== undefined) return hidden;
+    if (item !== undefined && !s.reviewedTools.has(item)) return `the definition of ${tool} has not been reviewed yet`;
+    return undefined;
   }
 
   /** Whether a review is under way (the request path skips waiting when none is). */
@@ -73,7 +82,7 @@ export class IntegrityGate {
   /** Reviews an upstream's current tool list; runs again if asked while running. */
   review(upstream: Upstream): Promise<void> {
     let s = this.servers.get(upstream.name);
-    if (!s) this.servers.set(upstream.name, (s = { reviewed: false, hidden: new Map() }));
+    if (!s) this.servers.set(upstream.name, (s = { reviewed: false, hidden: new Map(), reviewedTools: new WeakSet() }));
     const state = s;
     if (state.running) {
       state.again = true;
@@ -128,7 +137,9 @@ export class IntegrityGate {
     const others = [...this.opts.upstreams()].flatMap((u) => u.lists.tools.map((t) => ({ server: u.name, name: t.name })));
     const hidden = new Map<string, string>();
     const newPins: PinnedTool[] = [];
-    for (const tool of upstream.lists.tools) {
+    const reviewed = new WeakSet<object>();
+    const tools = upstream.lists.tools;
+    for (const tool of tools) {
       const definition = tool as unknown as Record<string, unknown>;
       const pinned = record?.tools[tool.name];
       const policy = this.opts.policy.decideTool({ tool: canonicalToolName(name, tool.name), input: {} });
@@ -145,13 +156,19 @@ export class IntegrityGate {
           if (store) await store.pinTools(identity.digest, [{ name: tool.name, digest, definition: canonicalToolDefinition(definition), approvedAt: new Date().toISOString(), approvedBy: "approval" }]);
           this.review(upstream).catch(() => undefined);
         });
-      } else if (store && !pinned) {
-        const canonical = canonicalToolDefinition(definition);
-        newPins.push({ name: tool.name, digest: toolDigest(canonical), definition: canonical, approvedAt: new Date().toISOString(), approvedBy: "first use" });
+      } else {
+        reviewed.add(tool);
+        if (store && !pinned) {
+          const canonical = canonicalToolDefinition(definition);
+          newPins.push({ name: tool.name, digest: toolDigest(canonical), definition: canonical, approvedAt: new Date().toISOString(), approvedBy: "first use" });
+        }
       }
     }
     if (store && newPins.length) await store.pinTools(identity.digest, newPins);
+    // The list changed while this review ran: review again rather than vouch for objects not seen.
+    if (upstream.lists.tools !== tools) state.again = true;
     state.hidden = hidden;
+    state.reviewedTools = reviewed;
     state.reviewed = true;
     this.notifyIfChanged(name, state, before, wasReviewed);
   }

@@ -26,7 +26,7 @@ export interface RequestContext {
   /** Asks the client a question within this call (elicitation), when the client supports it. */
   askClient?: (params: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>;
   /** Set by identify: which upstream and which of its items. */
-  target?: { upstream: Upstream; name: string; canonical: string };
+  target?: { upstream: Upstream; name: string; canonical: string; /** The listed item (a tool's definition object). */ item?: object };
   /** Set by decide (and possibly changed by ask and guard). */
   verdict?: Verdict;
   /** What the audit log records as the arguments, when they had to be redacted (a secret was found). */

@@ -9,7 +9,7 @@ import type { ConfiguredServer } from "../policy/types.js";
 import { ProcessTransport, childEnvironment } from "../transport/process.js";
 import type { AuditEntry } from "../audit/record.js";
 import { attachEgress, type EgressHandle } from "../egress/proxy.js";
-import { type CheckedFetch, checkedFetch } from "../egress/remote-fetch.js";
+import type { CheckedFetch } from "../egress/remote-fetch.js";
 import type { EgressPolicy } from "../policy/egress/egress.js";
 import { prepareSandboxedLaunch } from "../sandbox/launch.js";
 import type { SandboxPolicy } from "../sandbox/types.js";
@@ -244,7 +244,13 @@ export class Upstream extends EventEmitter {
     // connection, so none is made.
     const egress = this.options.remoteEgress;
     if (!egress) throw new Error("no network policy for a remote server");
-    this.remoteFetch = checkedFetch({ server: this.name, policy: egress.policy, audit: egress.audit });
+    // undici is loaded at the first remote connection, not at every gateway start (it costs ~50 ms).
+    const made = import("../egress/remote-fetch.js").then((m) => m.checkedFetch({ server: this.name, policy: egress.policy, audit: egress.audit }));
+    let resolved: CheckedFetch | undefined;
+    this.remoteFetch = {
+      fetch: async (url, init) => (resolved ??= await made).fetch(url, init),
+      close: async () => (await made.catch(() => undefined))?.close(),
+    };
     const fetch = this.remoteFetch.fetch;
     return kind === "sse" ? new SSEClientTransport(url, { requestInit, fetch }) : new StreamableHTTPClientTransport(url, { requestInit, fetch });
   }

@@ -9,12 +9,6 @@ export function decideStage({ policy, integrity }: StageServices): Stage {
     name: "decide",
     run(ctx: RequestContext) {
       const target = ctx.target!;
-      // A tool hidden by the integrity review (changed since approved, poisoned, server not approved).
-      const hidden = ctx.method === "tools/call" ? integrity?.hiddenReason(target.upstream.name, target.name) : undefined;
-      if (hidden !== undefined) {
-        ctx.verdict = { decision: "deny", reason: `hidden by mcp-warden: ${hidden}` };
-        throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${hidden}`, { decision: "deny", reason: hidden });
-      }
       const verdict =
         ctx.method === "tools/call"
           ? policy.decideTool({ tool: target.canonical, input: (ctx.params.arguments as Record<string, unknown>) ?? {} })
@@ -27,6 +21,14 @@ export function decideStage({ policy, integrity }: StageServices): Stage {
           reason: verdict.reason,
           rule: verdict.rule,
         });
+      }
+      // A tool hidden by the integrity review (changed since approved, poisoned, server not
+      // approved), after the rules so a denied tool's error names its rule; before ask, so nobody
+      // is asked about a tool that may not be exposed.
+      const hidden = ctx.method === "tools/call" ? integrity?.hiddenReason(target.upstream.name, target.name, target.item) : undefined;
+      if (hidden !== undefined) {
+        ctx.verdict = { decision: "deny", reason: `hidden by mcp-warden: ${hidden}` };
+        throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${hidden}`, { decision: "deny", reason: hidden });
       }
     },
   };

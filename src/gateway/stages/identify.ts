@@ -16,7 +16,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
           const exposed = String(p.name);
           const found = catalog.findTool(exposed);
           if (!found) throw unknown(catalog, "tool", exposed);
-          ctx.target = { upstream: found.upstream, name: found.name, canonical: canonicalToolName(found.upstream.name, found.name) };
+          ctx.target = { upstream: found.upstream, name: found.name, canonical: canonicalToolName(found.upstream.name, found.name), item: found.tool };
           ctx.upstreamParams = { ...p, name: found.name };
           return;
         }

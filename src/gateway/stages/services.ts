@@ -8,5 +8,5 @@ export interface StageServices {
   catalog: Catalog;
   audit: AuditLog;
   /** Which tools may be exposed (hidden ones are refused). */
-  integrity?: { hiddenReason(server: string, tool: string): string | undefined };
+  integrity?: { hiddenReason(server: string, tool: string, item?: object): string | undefined };
 }
