@@ -18,7 +18,8 @@ await build({
   define: { "import.meta.url": "__bundleUrl" },
   banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = require;' },
   // The full settings loader is the second bundle below, required only for a settings text never validated before.
-  external: ["./load.js"],
+  // The secret scanner is loaded (as the ES module next to the bundle's sources) only for MCP tools.
+  external: ["./load.js", "../policy/integrity/secrets.js"],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",
@@ -38,4 +39,16 @@ await build({
   minifySyntax: true,
   logLevel: "warning",
 });
-console.log(`wrote ${dist}main.bundle.cjs and ${dist}settings-load.bundle.cjs`);
+// The secret scanner, required by the hook only for MCP tools (it is the largest module it uses).
+await build({
+  entryPoints: [fileURLToPath(new URL("../src/policy/integrity/secrets.js", import.meta.url))],
+  outfile: dist + "secrets.bundle.cjs",
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: "warning",
+});
+console.log(`wrote ${dist}main.bundle.cjs, ${dist}settings-load.bundle.cjs and ${dist}secrets.bundle.cjs`);

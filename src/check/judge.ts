@@ -5,7 +5,17 @@ import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
 import { remoteEgressFor } from "../policy/egress/remote.js";
-import { compileSecretScanner, type SecretScanner } from "../policy/integrity/secrets.js";
+import type { SecretScanner, SecretScannerOptions } from "../policy/integrity/secrets.js";
+
+/**
+ * The secret scanner is provided by the entry point rather than imported here: it is the largest
+ * module of the hook's bundle, and the hook needs it only for MCP tools (src/hook/main.ts loads it
+ * then; check.ts provides it at once). Without one, an MCP call is refused, never waved through.
+ */
+let scannerFactory: ((opts: SecretScannerOptions) => SecretScanner) | undefined;
+export function provideSecretScanner(factory: (opts: SecretScannerOptions) => SecretScanner): void {
+  scannerFactory = factory;
+}
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
@@ -109,7 +119,8 @@ export function judgeToolCall(c: CompiledSettings, tool: string, input: Record<s
   }
   // Secrets in an MCP call's arguments, as the gateway's secrets stage judges them (configured or not).
   if (target && c.settings.secretScanning.arguments === "block") {
-    c.secretScanner ??= compileSecretScanner({ values: c.settings.secretScanning.values, formats: c.settings.secretScanning.formats });
+    if (!scannerFactory) return { decision: "deny", reason: "the secret scanner is not loaded, so the call cannot be checked for secrets" };
+    c.secretScanner ??= scannerFactory({ values: c.settings.secretScanning.values, formats: c.settings.secretScanning.formats });
     const findings = c.secretScanner.scan(input, "arguments");
     if (findings.length)
       return { decision: "deny", reason: `the arguments contain a secret (${findings.slice(0, 5).map((f) => `${f.kind} at ${f.path}`).join(", ")}); mcp-warden does not let secrets leave through tool calls` };

@@ -13,7 +13,10 @@ import { fsEnvironment } from "../adapters/fs-environment.js";
 import { compilePolicy } from "../policy/index.js";
 import type { PolicyInput } from "../policy/types.js";
 import { appendShared } from "../audit/log.js";
-import { compileSettings, judgeToolCall } from "../check/judge.js";
+import { compileSettings, judgeToolCall, provideSecretScanner } from "../check/judge.js";
+
+/** Defined by the hook bundle's banner (scripts/bundle-hook.ts): a synchronous require next to the bundle. */
+declare const __wardenRequire: ((id: string) => unknown) | undefined;
 import type { Verdict } from "../policy/types.js";
 import { loadSettingsFast } from "../settings/fast-load.js";
 
@@ -140,6 +143,17 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
     compiled = compileSettings(await loadSettingsFast({ cwd: projectDir, env, cliFiles }), env);
   } catch (error) {
     return hookOutput("deny", `mcp-warden: settings error, every call is refused until it is fixed: ${(error as Error).message}`);
+  }
+  // Arguments of MCP tools are checked for secrets; the scanner is loaded only for them.
+  if (tool.startsWith("mcp__")) {
+    try {
+      // In the bundle (run from a V8 code cache, where import() is unavailable) it is a CommonJS
+      // bundle of its own next to this one; unbundled, the ES module.
+      const secrets = (typeof __wardenRequire === "function" ? __wardenRequire("./secrets.bundle.cjs") : await import("../policy/integrity/secrets.js")) as typeof import("../policy/integrity/secrets.js");
+      provideSecretScanner(secrets.compileSecretScanner);
+    } catch {
+      // Unloaded, judgeToolCall refuses MCP calls it cannot check.
+    }
   }
   const verdict = judgeToolCall(compiled, tool, args as Record<string, unknown>, cwd);
   try {

@@ -116,6 +116,16 @@ describe("mcp-warden hook with project settings", () => {
     assert.equal(decisionOf(s, "mcp__github__delete_repo", {}).permissionDecision, "deny");
   });
 
+  it("denies an allowed MCP call whose arguments carry a secret (a configured one, or a private key), as the gateway does", () => {
+    const configured = decisionOf(s, "mcp__github__get_issue", { number: 1, note: `token ${SECRET}` });
+    assert.equal(configured.permissionDecision, "deny");
+    assert.match(configured.permissionDecisionReason ?? "", /secret \(configured:github env GITHUB_TOKEN at arguments\.note\)/);
+    const key = ["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW", "-----END OPENSSH PRIVATE KEY-----"].join("\n");
+    assert.equal(decisionOf(s, "mcp__github__get_issue", { number: 1, body: key }).permissionDecision, "deny");
+    // The reason never quotes the secret.
+    assert.ok(!(configured.permissionDecisionReason ?? "").includes(SECRET));
+  });
+
   it("records every decision in the audit log, with the session, and never the configured secret", () => {
     const before = auditRecords(s).filter((r) => r.kind === "decision").length;
     decisionOf(s, "Bash", { command: `echo ${SECRET}` });
