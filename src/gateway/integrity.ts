@@ -145,7 +145,11 @@ export class IntegrityGate {
       const policy = this.opts.policy.decideTool({ tool: canonicalToolName(name, tool.name), input: {} });
       // Denied tools are hidden by the listing anyway; the review is about what would be exposed.
       if (policy.decision === "deny") continue;
-      const v = judgeToolDefinition(definition, pinned, { server: name, otherTools: others, scan: this.opts.scan });
+      // A definition that matches its pin passed the scan when it was pinned (only clean definitions
+      // are pinned), so it is not scanned again at every start: the scanner's first use in a process
+      // costs far more than a review. New and changed definitions are always scanned.
+      const unchanged = pinned !== undefined && toolDigest(canonicalToolDefinition(definition)) === pinned.digest;
+      const v = judgeToolDefinition(definition, pinned, { server: name, otherTools: others, scan: this.opts.scan && !unchanged });
       if (v.decision === "deny") {
         hidden.set(tool.name, v.reason);
         this.audited(name, tool.name, "hidden", v.reason);

@@ -1454,3 +1454,4 @@ function isOwnTool(name: string, context: ScanContext | undefined): boolean {
   const lower = name.normalize("NFKC").toLowerCase();
   return context.otherTools.some((t) => t?.server === context.server && typeof t.name === "string" && t.name.normalize("NFKC").toLowerCase() === lower);
 }
+
