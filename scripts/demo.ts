@@ -15,7 +15,16 @@ const state = mkdtempSync(join(tmpdir(), "mcp-warden-demo-"));
 const env = { ...process.env, XDG_STATE_HOME: state, MEMORY_FILE_PATH: join(state, "memory.jsonl") } as Record<string, string>;
 
 const transport = new StdioClientTransport({ command: process.execPath, args: [cli, "run", "--settings", "examples/settings.json"], cwd: root, env, stderr: "pipe" });
-const client = new Client({ name: "mcp-warden-demo", version: "1.0.0" });
+// The demo client can be asked (elicitation), as Claude Code can: it plays the person, approving
+// the first question once and declining the second, and prints what it was shown.
+const client = new Client({ name: "mcp-warden-demo", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
+const answers = ["allow-once", "deny"];
+client.setRequestHandler("elicitation/create", async (req) => {
+  const message = String((req.params as { message?: unknown }).message ?? "");
+  const answer = answers.shift() ?? "deny";
+  console.log(`\n  [the person is asked]\n    ${message.split("\n").slice(0, 4).join("\n    ")}\n  [and answers: ${answer}]`);
+  return answer === "deny" ? { action: "decline" } : { action: "accept", content: { decision: answer } };
+});
 await client.connect(transport);
 
 const tools = (await client.listTools()).tools.map((t) => t.name);
