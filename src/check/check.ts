@@ -7,7 +7,8 @@ import { parseSettingsObject, resolveSettings, SettingsError } from "../settings
 import { join } from "node:path";
 import { gatewaySandboxRefusal } from "../sandbox/gate.js";
 import { stateDir } from "../settings/paths.js";
-import { compileSettings, judgeEgress, judgeToolCall, provideSecretScanner, type CompiledSettings } from "./judge.js";
+import { compileSettings, judgeEgress, judgeToolCall, provideSecretScanner, provideSqlGuard, type CompiledSettings } from "./judge.js";
+import { compileSqlGuard, loadSqlParser } from "../policy/guards/sql.js";
 import { compileSecretScanner } from "../policy/integrity/secrets.js";
 import { canonicalToolName } from "../policy/index.js";
 import { judgeToolDefinition, pinOf } from "../policy/integrity/definitions.js";
@@ -36,6 +37,9 @@ const DefinitionCheck = z.strictObject({
 export type CheckRequest = z.infer<typeof ToolCheck> | z.infer<typeof UrlCheck> | z.infer<typeof DefinitionCheck>;
 
 provideSecretScanner(compileSecretScanner);
+// PostgreSQL's parser (WASM) for SQL guards; without it, SQL-guarded calls are refused, not judged.
+await loadSqlParser().catch(() => undefined);
+provideSqlGuard(compileSqlGuard);
 
 /** Compiled settings by their text: a batch usually repeats the same settings many times. */
 const compiled = new Map<string, CompiledSettings>();

@@ -5,6 +5,7 @@ import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
 import { remoteEgressFor } from "../policy/egress/remote.js";
+import { type CallGuards, compileCallGuards, type SqlGuardFactory } from "../policy/guards/call-guards.js";
 import type { SecretScanner, SecretScannerOptions } from "../policy/integrity/secrets.js";
 
 /**
@@ -13,6 +14,11 @@ import type { SecretScanner, SecretScannerOptions } from "../policy/integrity/se
  * then; check.ts provides it at once). Without one, an MCP call is refused, never waved through.
  */
 let scannerFactory: ((opts: SecretScannerOptions) => SecretScanner) | undefined;
+/** Likewise the SQL guard (PostgreSQL's parser, loaded asynchronously by check.ts; the hook does not carry it). */
+let sqlGuardFactory: SqlGuardFactory | undefined;
+export function provideSqlGuard(factory: SqlGuardFactory): void {
+  sqlGuardFactory = factory;
+}
 export function provideSecretScanner(factory: (opts: SecretScannerOptions) => SecretScanner): void {
   scannerFactory = factory;
 }
@@ -30,6 +36,8 @@ export interface CompiledSettings {
   environment: PolicyEnvironment;
   /** Filesystem guards by server name, compiled at first use. */
   guards: Map<string, FilesystemGuard>;
+  /** SQL and argument guards by server name (null: none), compiled at first use. */
+  callGuards: Map<string, CallGuards | null>;
   /** Compiled at the first MCP call judged (the hook rarely needs it). */
   secretScanner?: SecretScanner;
   /** Egress policies of sandboxed servers, by server name (compiled when the settings load). */
@@ -54,7 +62,7 @@ const settingsOnlyGate: SandboxGate = (server, settings, home, cwd) => {
 /** The policy, environment and guards for loaded settings (the CLI's `check`, the hook). */
 export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv, sandboxRefusal: SandboxGate = settingsOnlyGate): CompiledSettings {
   const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir });
-  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), egress: compileEgress(settings, environment.home), sandboxRefusal };
+  return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), callGuards: new Map(), egress: compileEgress(settings, environment.home), sandboxRefusal };
 }
 
 /**
@@ -116,6 +124,10 @@ export function judgeToolCall(c: CompiledSettings, tool: string, input: Record<s
     if (refusal) return refusal;
     const objection = guardFor(c, server)?.check(target.tool, input, { cwd });
     if (objection && objection.decision !== "allow") return objection;
+    let calls = c.callGuards.get(server.name);
+    if (calls === undefined) c.callGuards.set(server.name, (calls = compileCallGuards(server, c.environment, sqlGuardFactory) ?? null));
+    const constraint = calls?.check(target.tool, input, { cwd });
+    if (constraint && constraint.decision !== "allow") return constraint;
   }
   // Secrets in an MCP call's arguments, as the gateway's secrets stage judges them (configured or not).
   if (target && c.settings.secretScanning.arguments === "block") {

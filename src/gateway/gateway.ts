@@ -35,6 +35,7 @@ import { serverIdentity } from "../policy/integrity/pins.js";
 import { filePinStore } from "../adapters/pin-store.js";
 import { IntegrityGate } from "./integrity.js";
 import { planUpstreams } from "./upstreams.js";
+import { loadSqlParser } from "../policy/guards/sql.js";
 import { settingsFiles } from "../settings/paths.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
@@ -167,6 +168,8 @@ export class Gateway {
 
   /** Starts serving the client; eager upstreams start in the background. */
   async start(): Promise<void> {
+    // PostgreSQL's parser (WASM) for SQL guards; if it cannot load, those guards refuse every call.
+    if (this.opts.settings.servers.some((x) => x.entry.guards?.sql)) await loadSqlParser().catch((e: Error) => this.log(`cannot load the SQL parser: ${e.message}`));
     for (const what of reapOrphans(runtimeDir(this.opts.env))) {
       this.log(`stopped ${what}`);
       this.audit.append({ kind: "server", event: "reaped", detail: { what } });

@@ -5,7 +5,7 @@
 import type { ConfiguredServer, Verdict } from "./types.js";
 
 /** Guards the gateway enforces (policy/guards/): a server configured with only these is served. */
-const ENFORCED_GUARDS: ReadonlySet<string> = new Set(["filesystem"]);
+const ENFORCED_GUARDS: ReadonlySet<string> = new Set(["filesystem", "sql", "arguments"]);
 
 /** Why calls to this server must be refused, or undefined. `filesystem` is enforced; `sql` and `arguments` are not yet. */
 export function unenforcedCallFeature(server: ConfiguredServer): Verdict | undefined {

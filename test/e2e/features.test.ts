@@ -44,13 +44,17 @@ describe("server control", () => {
     }
   });
 
-  test("a sandbox that cannot run here keeps the server from starting, a configured guard refuses its calls", async () => {
+  test("a sandbox that cannot run here keeps the server from starting; SQL and argument guards judge their servers' calls", async () => {
     const s = scratch({
-      permissions: { allow: ["mcp__boxed", "mcp__guarded"] },
+      permissions: { allow: ["mcp__boxed", "mcp__guarded", "mcp__mysql", "mcp__pinned"] },
       mcpServers: {
         // seatbelt is macOS only: on this machine the sandbox cannot run, so the server must not start unsandboxed.
         boxed: fixture({ sandbox: { type: process.platform === "darwin" ? "docker" : "seatbelt" }, env: { FIXTURE_PID_FILE: "${BOXED_PID}" } }),
         guarded: fixture({ guards: { sql: { readOnly: true, dialect: "postgresql" } } }),
+        // A dialect without a real parser here is refused, never guessed.
+        mysql: fixture({ guards: { sql: { readOnly: true, dialect: "mysql" } } }),
+        // Argument constraints: echo's text is pinned to one value.
+        pinned: fixture({ guards: { arguments: { echo: { text: { enum: ["ok"] } } } } }),
       },
     });
     s.env.BOXED_PID = join(s.dir, "boxed.pid");
@@ -59,7 +63,13 @@ describe("server control", () => {
       const names = (await c.client.listTools()).tools.map((t) => t.name);
       assert.ok(!names.some((n) => n.startsWith("boxed__")));
       assert.ok(!existsSync(s.env.BOXED_PID));
-      await assert.rejects(c.client.callTool({ name: "guarded__echo", arguments: { text: "x" } }), /guards \(sql\) are configured .* not supported yet/);
+      // The SQL guard judges the call's `sql` argument with PostgreSQL's parser (the fixture's echo ignores it).
+      await assert.rejects(c.client.callTool({ name: "guarded__echo", arguments: { text: "x", sql: "SELECT 1; DROP TABLE users" } }), /Denied by mcp-warden/);
+      const ok = await c.client.callTool({ name: "guarded__echo", arguments: { text: "read", sql: "SELECT count(*) FROM users" } });
+      assert.deepEqual(ok.content, [{ type: "text", text: "echo: read" }]);
+      await assert.rejects(c.client.callTool({ name: "mysql__echo", arguments: { text: "x", sql: "SELECT 1" } }), /mysql/i);
+      await assert.rejects(c.client.callTool({ name: "pinned__echo", arguments: { text: "other" } }), /guards\.arguments\.echo\.text\.enum/);
+      assert.deepEqual((await c.client.callTool({ name: "pinned__echo", arguments: { text: "ok" } })).content, [{ type: "text", text: "echo: ok" }]);
     } finally {
       await c.close();
       s.cleanup();

@@ -152,8 +152,8 @@ describe("filesystem guard, end to end with the reference filesystem server", ()
     assert.ok(existsSync(join(s.project, "moved.txt")));
   });
 
-  test("a server whose sql guard is not enforced yet still has every call refused", async () => {
-    await assert.rejects(call("sqlish__echo", { text: "x" }), /guards \(sql\) are configured .* not supported yet/);
+  test("a server with an sql guard for a dialect without a parser here has its SQL calls refused", async () => {
+    await assert.rejects(call("sqlish__echo", { text: "x", query: "select 1" }), /dialect|parser|refuse/i);
   });
 
   test("refusals are audited as denials naming the guard", async () => {

@@ -7,6 +7,8 @@ import type { FileJudge, PolicyEnvironment } from "../../policy/builtin/types.js
 import { compileFilesystemPathGuard, type FilesystemPathGuard } from "../../policy/guards/filesystem.js";
 import type { ConfiguredServer, Verdict } from "../../policy/types.js";
 import { unenforcedCallFeature } from "../../policy/unenforced.js";
+import { type CallGuards, compileCallGuards } from "../../policy/guards/call-guards.js";
+import { compileSqlGuard } from "../../policy/guards/sql.js";
 import { looksLikePathName, looksLikePathValue } from "../../policy/guards/fs-tools.js";
 import { ErrorCodes, GatewayError } from "../errors.js";
 import type { RequestContext, Stage } from "../pipeline.js";
@@ -24,6 +26,8 @@ export function guardStage(options: GuardStageOptions = {}): Stage {
   let environment = options.environment;
   // One compiled guard per server (the settings of a running gateway do not change).
   const guards = new WeakMap<ConfiguredServer, FilesystemPathGuard>();
+  // SQL and argument guards per server (null: none configured).
+  const callGuards = new WeakMap<ConfiguredServer, CallGuards | null>();
   const guardFor = (server: ConfiguredServer): FilesystemPathGuard | undefined => {
     const config = server.entry.guards?.filesystem;
     if (config === undefined) return undefined;
@@ -42,14 +46,13 @@ export function guardStage(options: GuardStageOptions = {}): Stage {
       const server = ctx.target!.upstream.server;
       const refusal = unenforcedCallFeature(server);
       if (refusal) refuse(ctx, refusal);
+      // Relative paths are relative to the server's own working directory (where the upstream runs).
+      const base = options.cwd ?? process.cwd();
+      const cwd = server.entry.cwd ? path.resolve(base, server.entry.cwd) : base;
       let verdict: Verdict | undefined;
       try {
         const guard = guardFor(server);
-        if (!guard) return;
-        // Relative paths are relative to the server's own working directory (where the upstream runs).
-        const base = options.cwd ?? process.cwd();
-        const cwd = server.entry.cwd ? path.resolve(base, server.entry.cwd) : base;
-        verdict = judge(ctx, guard, cwd);
+        if (guard) verdict = judge(ctx, guard, cwd);
       } catch (e) {
         // Fail closed: an exception here must not leave the allow of decide standing.
         verdict = { decision: "deny", reason: `the filesystem guard failed: ${(e as Error)?.message ?? String(e)}` };
@@ -57,6 +60,26 @@ export function guardStage(options: GuardStageOptions = {}): Stage {
       if (verdict && verdict.decision !== "allow") {
         refuse(ctx, verdict.source ? verdict : { ...verdict, source: { ...server.source, path: `${server.source.path}.guards.filesystem` } });
       }
+      // Read-only SQL and argument constraints, on the arguments exactly as they will be forwarded.
+      if (ctx.method !== "tools/call") return;
+      let calls = callGuards.get(server);
+      if (calls === undefined) {
+        environment ??= fsEnvironment({ env: process.env });
+        callGuards.set(server, (calls = compileCallGuards(server, environment, compileSqlGuard) ?? null));
+      }
+      if (!calls) return;
+      const params = ctx.upstreamParams ?? ctx.params;
+      const args = params.arguments;
+      let objection: Verdict | undefined;
+      try {
+        objection =
+          typeof args === "object" && args !== null && !Array.isArray(args)
+            ? calls.check(ctx.target!.name, args as Record<string, unknown>, { cwd })
+            : { decision: "deny", reason: "tool arguments are not an object; the server's guards cannot judge them" };
+      } catch (e) {
+        objection = { decision: "deny", reason: `the server's guards failed: ${(e as Error)?.message ?? String(e)}` };
+      }
+      if (objection && objection.decision !== "allow") refuse(ctx, objection);
     },
   };
 }
@@ -111,7 +134,7 @@ function refuse(ctx: RequestContext, verdict: Verdict): never {
   if (verdict.decision === "ask") {
     throw new GatewayError(
       ErrorCodes.needsApproval,
-      `${ctx.target!.canonical} needs approval (${verdict.reason}), and mcp-warden cannot ask yet, so the call is refused.`,
+      `${ctx.target!.canonical} needs approval (${verdict.reason}); a server guard's question comes after the approval stage, so the call is refused.`,
       { decision: "ask", reason: verdict.reason, rule: verdict.rule },
     );
   }
