@@ -73,7 +73,8 @@ export const GuardSettings = z.strictObject({
       readOnly: z.boolean(),
       dialect: z.string(),
       functions: z.strictObject({ allow: StringList.optional() }).optional(),
-      arguments: StringList.optional(),
+      /** The arguments holding SQL (default `sql` and `query`): one list for every tool, or per tool name (`*` for the rest). */
+      arguments: z.union([StringList, z.record(z.string(), StringList)]).optional(),
     })
     .optional(),
   arguments: z

@@ -20,16 +20,29 @@ export function compileCallGuards(server: ConfiguredServer, env: PolicyEnvironme
   const where = (key: string) => ({ ...server.source, path: `${server.source.path}.guards.${key}` });
   const checks: ((tool: string, input: Record<string, unknown>, ctx: { cwd: string }) => Verdict | undefined)[] = [];
   if (guards.sql) {
-    let sql: SqlGuard | undefined;
-    let refusal: string | undefined;
-    try {
-      if (!sqlFactory) refusal = "the SQL guard is not available here, so calls to this server are refused";
-      else sql = sqlFactory(guards.sql);
-    } catch (e) {
-      // An unsupported dialect, or a bad setting: refused, never guessed.
-      refusal = (e as Error).message;
-    }
-    checks.push((tool, input) => (refusal !== undefined ? { decision: "deny", reason: refusal, source: where("sql") } : withSource(sql!.check(tool, input), where("sql"))));
+    const config = guards.sql;
+    // The SQL argument names: one list for all tools, or per tool (exact name, else `*`, else the defaults).
+    const perTool = config.arguments !== undefined && !Array.isArray(config.arguments) ? config.arguments : undefined;
+    const compiled = new Map<string, SqlGuard | string>();
+    const guardFor = (tool: string): SqlGuard | string => {
+      const names = perTool ? (Object.hasOwn(perTool, tool) ? perTool[tool] : perTool["*"]) : (config.arguments as string[] | undefined);
+      const key = JSON.stringify(names ?? null);
+      let g = compiled.get(key);
+      if (g === undefined) {
+        try {
+          g = sqlFactory ? sqlFactory({ ...config, arguments: names }) : "the SQL guard is not available here, so calls to this server are refused";
+        } catch (e) {
+          // An unsupported dialect, or a bad setting: refused, never guessed.
+          g = (e as Error).message;
+        }
+        compiled.set(key, g);
+      }
+      return g;
+    };
+    checks.push((tool, input) => {
+      const g = guardFor(tool);
+      return typeof g === "string" ? { decision: "deny", reason: g, source: where("sql") } : withSource(g.check(tool, input), where("sql"));
+    });
   }
   if (guards.arguments) {
     let compiled: ReturnType<typeof compileArgumentGuard> | undefined;
