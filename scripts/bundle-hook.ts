@@ -6,49 +6,34 @@ import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 
 const dist = fileURLToPath(new URL("../src/hook/", import.meta.url));
+/** What every bundle shares: one CommonJS file for Node 20, whitespace and syntax minified. */
+const common = { bundle: true, platform: "node", format: "cjs", target: "node20", minifyWhitespace: true, minifySyntax: true, logLevel: "warning" } as const;
 await build({
+  ...common,
   entryPoints: [dist + "main.js"],
   outfile: dist + "main.bundle.cjs",
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
   // The bundle sits where main.js does (dist/src/hook/), so URLs computed from import.meta.url
   // (the schema fingerprint) resolve to the same files.
   define: { "import.meta.url": "__bundleUrl" },
   banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = require;' },
   // The full settings loader is the second bundle below, required only for a settings text never validated before.
-  // The secret scanner is loaded (as the ES module next to the bundle's sources) only for MCP tools.
+  // The secret scanner is its own bundle (the third below), required only for MCP tools; the
+  // unbundled hook's dynamic import of the ES module stays out of this one.
   external: ["./load.js", "../policy/integrity/secrets.js"],
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: "warning",
 });
 // The full settings loader with zod, for the hook's rare slow path (fast-load.ts). CommonJS so that
 // the hook, itself compiled from a code cache (src/cli.cts), can require it without a dynamic import.
 await build({
+  ...common,
   entryPoints: [fileURLToPath(new URL("../src/settings/load.js", import.meta.url))],
   outfile: dist + "settings-load.bundle.cjs",
-  bundle: true,
   // jsonc-parser's UMD build loads its parts with a require esbuild cannot follow; its ES build bundles cleanly.
   mainFields: ["module", "main"],
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: "warning",
 });
 // The secret scanner, required by the hook only for MCP tools (it is the largest module it uses).
 await build({
+  ...common,
   entryPoints: [fileURLToPath(new URL("../src/policy/integrity/secrets.js", import.meta.url))],
   outfile: dist + "secrets.bundle.cjs",
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: "warning",
 });
 console.log(`wrote ${dist}main.bundle.cjs, ${dist}settings-load.bundle.cjs and ${dist}secrets.bundle.cjs`);

@@ -133,10 +133,9 @@ export class Gateway {
       policyVersion,
       upstreams: () => this.upstreams.values(),
       announce: (text) => {
-        this.log(text);
-        this.downstream?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
+        this.announce(text);
         // A question about a tool or a server waits on the page and in `mcp-warden approvals` too.
-        void this.approvalUrl("").catch(() => undefined);
+        void this.ensureApprovalPage();
       },
       onChange: () => this.listChanged("tools"),
       questionTimeoutMs: 24 * 3600_000,
@@ -153,7 +152,7 @@ export class Gateway {
         policyVersion,
         identityOf: (server) => identities.get(server) ?? "unknown",
         pageUrl: (id) => this.approvalUrl(id),
-        announce: (rc, text) => this.announce(rc, text),
+        announce: (rc, text) => this.announce(text, rc),
         writeAllowRule: async (rule) => writeLocalAllowRule(rule, { cwd: process.cwd(), env: opts.env }),
         useClient: s.approvals.client,
       }),
@@ -322,6 +321,11 @@ export class Gateway {
 
   /** The one-time page URL for a question, starting the page at the first one; undefined when the page is off or cannot start. */
   private async approvalUrl(id: string): Promise<string | undefined> {
+    return (await this.ensureApprovalPage())?.urlFor(id);
+  }
+
+  /** The approval page (and the API `mcp-warden approvals` uses), started at the first question; undefined when off or failed. */
+  private async ensureApprovalPage(): Promise<ApprovalPage | undefined> {
     if (!this.opts.settings.approvals.page || this.closing) return undefined;
     // Loaded at the first question: most sessions never ask.
     this.approvalPage ??= import("../adapters/approval-page.js").then((m) => m.startApprovalPage(this.approvals)).then((page) => {
@@ -330,18 +334,18 @@ export class Gateway {
       return page;
     });
     try {
-      return (await this.approvalPage).urlFor(id);
+      return await this.approvalPage;
     } catch (e) {
       this.log(`cannot start the approval page: ${(e as Error).message}`);
       return undefined;
     }
   }
 
-  /** A question waits: said on stderr, in the client's log, and as progress of the held call. */
-  private announce(rc: RequestContext, text: string) {
+  /** A question waits: said on stderr, in the client's log, and as progress of the held call if any. */
+  private announce(text: string, rc?: RequestContext) {
     this.log(text);
     this.downstream?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
-    rc.onProgress?.({ progress: 0, message: text });
+    rc?.onProgress?.({ progress: 0, message: text });
   }
 
   /** Whether the client declared the capability an input request needs (per request in 2026-07-28). */

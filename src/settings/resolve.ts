@@ -1,5 +1,6 @@
 // Merging settings layers into what the gateway and the policy core use. Pure: no file I/O, so
 // `check --batch` can resolve a single "request" layer the same way the gateway resolves files.
+import { isSecretName } from "../policy/integrity/secret-names.js";
 import { dirname, isAbsolute, resolve } from "node:path";
 import {
   LAYER_ORDER,
@@ -387,8 +388,14 @@ function dirSetting(layers: SettingsLayer[], get: (s: Settings) => string | unde
 }
 
 /** Whole env and header values, the credential after an auth scheme, and every substituted variable. */
-/** A name that says its value is a credential (`GITHUB_TOKEN`, `DB_PASSWORD`, `API_KEY`...). */
-const SECRET_NAME = /(?:^|[_-])(?:token|secret|password|passwd|pwd|key|apikey|credentials?|auth|pat)(?:$|[_-])/i;
+/**
+ * An env entry whose name says its value is a credential: the scanner's own name test, plus names
+ * ending in KEY or PAT (`OPENAI_KEY`, `GITHUB_PAT`), which in an environment almost always are.
+ */
+const isSecretEnvName = (name: string) => isSecretName(name) || /(?:^|[_-])(?:key|pat)$/i.test(name);
+
+/** The credential of an `Authorization`-style header value (`Bearer abc` → `abc`). */
+const headerCredential = (value: string) => /^\s*[A-Za-z][\w-]*\s+(\S.*)$/.exec(value)?.[1];
 
 /** The secret values scanned for in flight, each with a name for messages (the value is never shown). */
 function namedSecrets(servers: ConfiguredServer[], envNames: string[], env: NodeJS.ProcessEnv): { name: string; value: string }[] {
@@ -396,10 +403,10 @@ function namedSecrets(servers: ConfiguredServer[], envNames: string[], env: Node
   for (const s of servers) {
     for (const [k, v] of Object.entries(s.entry.headers ?? {})) {
       out.push({ name: `${s.name} header ${k}`, value: v });
-      const credential = /^\s*[A-Za-z][\w-]*\s+(\S.*)$/.exec(v)?.[1];
+      const credential = headerCredential(v);
       if (credential) out.push({ name: `${s.name} header ${k}`, value: credential });
     }
-    for (const [k, v] of Object.entries(s.entry.env ?? {})) if (SECRET_NAME.test(k)) out.push({ name: `${s.name} env ${k}`, value: v });
+    for (const [k, v] of Object.entries(s.entry.env ?? {})) if (isSecretEnvName(k)) out.push({ name: `${s.name} env ${k}`, value: v });
   }
   for (const name of envNames) {
     const v = env[name];
@@ -413,7 +420,7 @@ function collectSecrets(servers: ConfiguredServer[], substituted: Set<string>): 
   for (const s of servers) {
     for (const value of [...Object.values(s.entry.env ?? {}), ...Object.values(s.entry.headers ?? {})]) found.add(value);
     for (const value of Object.values(s.entry.headers ?? {})) {
-      const credential = /^\s*[A-Za-z][\w-]*\s+(\S.*)$/.exec(value)?.[1];
+      const credential = headerCredential(value);
       if (credential) found.add(credential);
     }
   }

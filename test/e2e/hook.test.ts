@@ -240,3 +240,36 @@ describe("mcp-warden hook fails closed", () => {
     assert.equal(shell?.permissionDecision, "ask", "nor does a broad Bash allow");
   });
 });
+
+describe("mcp-warden hook and server guards", () => {
+  let s: Scratch;
+  before(() => {
+    s = scratch({});
+    mkdirSync(join(s.project, ".mcp-warden"), { recursive: true });
+    writeFileSync(
+      join(s.project, ".mcp-warden", "settings.json"),
+      JSON.stringify({
+        permissions: { allow: ["mcp__db__query", "mcp__gh__create_issue"] },
+        mcpServers: {
+          db: { command: "true", guards: { sql: { readOnly: true, dialect: "postgresql" } } },
+          gh: { command: "true", guards: { arguments: { create_issue: { owner: { enum: ["acme"] } } } } },
+        },
+        audit: { dir: s.auditDir },
+      }),
+    );
+  });
+  after(() => s.cleanup());
+
+  it("refuses calls to an SQL-guarded server, even a plain SELECT: the hook does not carry PostgreSQL's parser", () => {
+    const d = decisionOf(s, "mcp__db__query", { sql: "SELECT 1" });
+    assert.equal(d.permissionDecision, "deny");
+    assert.match(d.permissionDecisionReason ?? "", /SQL guard is not available here/);
+  });
+
+  it("enforces argument constraints as the gateway does", () => {
+    assert.equal(decisionOf(s, "mcp__gh__create_issue", { owner: "acme", title: "x" }).permissionDecision, "allow");
+    const d = decisionOf(s, "mcp__gh__create_issue", { owner: "evil", title: "x" });
+    assert.equal(d.permissionDecision, "deny");
+    assert.match(d.permissionDecisionReason ?? "", /guards\.arguments\.create_issue\.owner\.enum/);
+  });
+});

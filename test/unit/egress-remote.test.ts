@@ -282,12 +282,15 @@ describe("redirects from a remote server", () => {
     assert.equal((e.detail as Record<string, unknown>).port, target.port);
   });
 
-  test("a redirect loop ends after the limit", async () => {
+  test("a redirect loop ends after the limit: 5 by default, or as configured", async () => {
     const f = checkedFetch({ server: "remote", policy: policy(origin.url("127.0.0.1")), maxRedirects: 3 });
+    const byDefault = checkedFetch({ server: "remote", policy: policy(origin.url("127.0.0.1")) });
     try {
       await assert.rejects(f.fetch(origin.url("127.0.0.1", "/loop")), /more than 3 redirects/);
+      await assert.rejects(byDefault.fetch(origin.url("127.0.0.1", "/loop")), /more than 5 redirects/);
     } finally {
       await f.close();
+      await byDefault.close();
     }
   });
 });

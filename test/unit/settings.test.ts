@@ -515,3 +515,34 @@ test("sandbox profiles merge by name, the higher layer's profile winning whole",
   assert.deepEqual(r.sandboxProfiles?.build, { filesystem: { allowWrite: ["./out"] } });
   assert.deepEqual(r.sandboxProfiles?.lint, { type: "none" });
 });
+
+test("project settings cannot switch integrity or secret scanning off; the user's layer can, and a warning names the project file", () => {
+  const layer = (name: "project" | "user", file: string, settings: object) => ({ layer: name, file, settings: parseSettingsText(JSON.stringify(settings), file) });
+  const off = { integrity: { pins: false, scanDefinitions: false }, secretScanning: { arguments: "off", results: "off", formats: false } };
+  const fromProject = resolveSettings([layer("project", "/p/.mcp-warden/settings.json", off)], { env: {} });
+  assert.deepEqual(fromProject.integrity, { pins: true, scanDefinitions: true, maxResultBytes: 1024 * 1024, stripControlCharacters: false });
+  assert.equal(fromProject.secretScanning.arguments, "block");
+  assert.equal(fromProject.secretScanning.results, "redact");
+  assert.equal(fromProject.secretScanning.formats, true);
+  assert.ok(fromProject.warnings.some((w) => w.includes("/p/.mcp-warden/settings.json") && /cannot turn off protections/.test(w)));
+  const fromUser = resolveSettings([layer("user", "/home/u/.config/mcp-warden/settings.json", off)], { env: {} });
+  assert.equal(fromUser.integrity.pins, false);
+  assert.equal(fromUser.secretScanning.arguments, "off");
+});
+
+test("secret values scanned for: header values and their credentials, secret-named env entries, listed variables; never other env values", () => {
+  const file = "/u/settings.json";
+  const settings = parseSettingsText(
+    JSON.stringify({
+      secretScanning: { values: ["EXTRA_CREDENTIAL_VAR"] },
+      mcpServers: {
+        s: { command: "x", env: { GITHUB_TOKEN: "ghp-value-123456", OPENAI_KEY: "key-value-123456", MEMORY_FILE_PATH: "/tmp/memory.jsonl" } },
+        r: { url: "https://mcp.example.com/", headers: { Authorization: "Bearer header-token-123456" } },
+      },
+    }),
+    file,
+  );
+  const r = resolveSettings([{ layer: "user", file, settings }], { env: { EXTRA_CREDENTIAL_VAR: "listed-value-123456" } });
+  const values = r.secretScanning.values.map((v) => v.value).sort();
+  assert.deepEqual(values, ["Bearer header-token-123456", "ghp-value-123456", "header-token-123456", "key-value-123456", "listed-value-123456"]);
+});

@@ -124,8 +124,11 @@ export function askStage(services: AskServices): Stage {
               // An answer this question does not offer is a deny, not a question left open.
               if (!services.broker.answer(id, answerFromElicitation(r), "client").ok) services.broker.answer(id, "deny", "client");
             })
-            // The client could not ask (or the question was withdrawn): the other channels stay open.
-            .catch(() => undefined);
+            // The client could not ask (or the question was withdrawn): the other channels stay open;
+            // with none, the question ends now rather than at the timeout.
+            .catch(() => {
+              if (channels.length === 1) services.broker.abandon(id, "unreachable");
+            });
         }
         services.audit.append({
           kind: "approval",

@@ -28,8 +28,9 @@ export function secretArgumentsStage(config: SecretScanningConfig, scanner: Secr
       const params = ctx.upstreamParams ?? ctx.params;
       const args = params.arguments;
       if (args === undefined) return;
+      // Scanning does not copy; the redacted copy is made only for the rare call that holds a secret.
+      if (!scanner.scan(args, "arguments").length) return;
       const { value: redacted, findings } = scanner.redact(args, "arguments");
-      if (!findings.length) return;
       // Recorded redacted whatever the setting: the audit log never holds the secret.
       ctx.auditArguments = redacted;
       audit.append({
@@ -62,8 +63,8 @@ export function secretResultsStage(config: SecretScanningConfig, scanner: Secret
     always: true,
     run(ctx: RequestContext) {
       if (config.results === "off" || !ctx.result || ctx.error) return;
+      if (!scanner.scan(ctx.result, "result").length) return;
       const { value: redacted, findings } = scanner.redact(ctx.result, "result");
-      if (!findings.length) return;
       audit.append({
         kind: "integrity",
         event: "secret-in-result",
