@@ -47,7 +47,18 @@ export interface GatewayConfig {
 export interface AuditConfig {
   dir: string;
   fsyncIntervalMs: number;
+  /** Keyed mode: the HMAC key file that signs the audit checkpoint (managed, command-line or user settings only). */
+  hmacKeyFile?: string;
 }
+
+export type ClientRequestActionName = "allow" | "duringCalls" | "ask" | "deny";
+export interface ClientRequestConfig {
+  sampling: ClientRequestActionName;
+  elicitation: ClientRequestActionName;
+  roots: ClientRequestActionName;
+}
+/** Defaults a security team can accept: a server may not use the user's model unasked, may ask the user only while the user waits on one of its calls. */
+export const CLIENT_REQUEST_DEFAULTS: ClientRequestConfig = { sampling: "ask", elicitation: "duringCalls", roots: "allow" };
 
 export interface ApprovalConfig {
   timeoutMs: number;
@@ -76,7 +87,9 @@ export interface ResolvedSettings {
   /** How `ask` reaches a person (each field from the highest layer that sets it). */
   approvals: ApprovalConfig;
   /** Tool pins and the poisoning scan (each field from the highest layer that sets it). */
-  integrity: { pins: boolean; scanDefinitions: boolean; maxResultBytes: number; stripControlCharacters: boolean };
+  integrity: { pins: boolean; scanDefinitions: boolean; maxResultBytes: number; stripControlCharacters: boolean; keepLogControlCharacters: boolean };
+  /** Requests servers send to the client, global (each server's own `clientRequests` overrides per kind: see clientRequestsFor). */
+  clientRequests: ClientRequestConfig;
   /** Secrets in flight (each field from the highest layer that sets it; `values` from every layer). */
   secretScanning: SecretScanningConfig;
   /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
@@ -172,6 +185,8 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     dir: dirSetting(layers, (s) => s.audit?.dir, "audit.dir") ?? defaultAuditDir(opts.env),
     fsyncIntervalMs: pick(layers, (s) => s.audit?.fsyncIntervalMs)?.value ?? AUDIT_DEFAULTS.fsyncIntervalMs,
   };
+  const hmacKeyFile = pick(layers, (s) => s.audit?.hmacKeyFile);
+  if (hmacKeyFile) audit.hmacKeyFile = isAbsolute(hmacKeyFile.value) ? hmacKeyFile.value : resolve(dirname(hmacKeyFile.layer.file), hmacKeyFile.value);
 
   const deniedMcpServers = layers.flatMap((l) => sourced(l, l.settings.deniedMcpServers, "deniedMcpServers"));
   let allowedMcpServers: Sourced<ServerMatcher>[] | undefined;
@@ -227,6 +242,12 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
       scanDefinitions: pick(protectionLayers, (s) => s.integrity?.scanDefinitions)?.value ?? true,
       maxResultBytes: pick(protectionLayers, (s) => s.integrity?.maxResultBytes)?.value ?? 1024 * 1024,
       stripControlCharacters: pick(protectionLayers, (s) => s.integrity?.stripControlCharacters)?.value ?? false,
+      keepLogControlCharacters: pick(protectionLayers, (s) => s.integrity?.keepLogControlCharacters)?.value ?? false,
+    },
+    clientRequests: {
+      sampling: pick(layers, (s) => s.clientRequests?.sampling)?.value ?? CLIENT_REQUEST_DEFAULTS.sampling,
+      elicitation: pick(layers, (s) => s.clientRequests?.elicitation)?.value ?? CLIENT_REQUEST_DEFAULTS.elicitation,
+      roots: pick(layers, (s) => s.clientRequests?.roots)?.value ?? CLIENT_REQUEST_DEFAULTS.roots,
     },
     secretScanning: {
       arguments: pick(protectionLayers, (s) => s.secretScanning?.arguments)?.value ?? "block",
@@ -264,6 +285,16 @@ function src(l: SettingsLayer, path: string): Source {
 
 function sourced<T>(l: SettingsLayer, list: readonly T[] | undefined, base: string): Sourced<T>[] {
   return (list ?? []).map((value, i) => ({ value, source: src(l, `${base}[${i}]`) }));
+}
+
+/** A server's requests to the client: its own `clientRequests` per kind, else the global setting. */
+export function clientRequestsFor(server: ConfiguredServer, settings: Pick<ResolvedSettings, "clientRequests">): ClientRequestConfig {
+  const own = server.entry.clientRequests ?? {};
+  return {
+    sampling: own.sampling ?? settings.clientRequests.sampling,
+    elicitation: own.elicitation ?? settings.clientRequests.elicitation,
+    roots: own.roots ?? settings.clientRequests.roots,
+  };
 }
 
 /** The value from the highest layer that sets it, with that layer. */

@@ -95,6 +95,20 @@ export const GuardSettings = z.strictObject({
 
 const StartupMode = z.enum(["eager", "lazy"]);
 
+/**
+ * What a server's own request to the client (sampling, elicitation, roots) may do:
+ * `allow` in and outside calls; `duringCalls` only while one of the server's calls is open (denied
+ * outside); `ask` a person first (approval page, `mcp-warden approvals`); `deny` never.
+ */
+export const ClientRequestAction = z.enum(["allow", "duringCalls", "ask", "deny"]);
+
+/** Requests servers send to the client, by kind. Defaults: sampling ask, elicitation duringCalls, roots allow. */
+export const ClientRequestSettings = z.strictObject({
+  sampling: ClientRequestAction.optional(),
+  elicitation: ClientRequestAction.optional(),
+  roots: ClientRequestAction.optional(),
+});
+
 /** One upstream server, in the shape of Claude Code's `.mcp.json` entries plus mcp-warden's own fields. */
 export const ServerEntry = z
   .strictObject({
@@ -124,6 +138,8 @@ export const ServerEntry = z
       .optional(),
     sandbox: SandboxSettings.optional(),
     guards: GuardSettings.optional(),
+    /** This server's requests to the client; each kind not set here comes from the global `clientRequests`. */
+    clientRequests: ClientRequestSettings.optional(),
   })
   .superRefine((entry, ctx) => {
     const type = entry.type ?? (entry.url ? "http" : "stdio");
@@ -181,6 +197,12 @@ export const AuditSettings = z.strictObject({
   /** Directory of the audit log (default: $XDG_STATE_HOME/mcp-warden/audit). */
   dir: z.string().optional(),
   fsyncIntervalMs: z.number().int().nonnegative().optional(),
+  /**
+   * Keyed mode: a file holding the HMAC key (at least 32 bytes) that signs the audit checkpoint, so
+   * that whoever cannot read the key cannot rewrite or cut the log unnoticed. Managed, command-line
+   * or user settings only.
+   */
+  hmacKeyFile: z.string().min(1).optional(),
 });
 
 /** How `ask` reaches a person. */
@@ -217,6 +239,8 @@ export const IntegritySettings = z.strictObject({
   maxResultBytes: z.number().int().positive().optional(),
   /** Remove control characters and ANSI escapes from text results (default false). */
   stripControlCharacters: z.boolean().optional(),
+  /** Forward servers' log messages with their control characters and escape sequences (default false: removed). */
+  keepLogControlCharacters: z.boolean().optional(),
 });
 
 /** Tool-specific lists in the second seed's form; normalized into permission rules. */
@@ -251,6 +275,8 @@ export const Settings = z.strictObject({
   approvals: ApprovalSettings.optional(),
   secretScanning: SecretScanningSettings.optional(),
   integrity: IntegritySettings.optional(),
+  /** Requests servers send to the client (sampling, elicitation, roots): allowed, asked or denied. */
+  clientRequests: ClientRequestSettings.optional(),
 });
 
 /** `managed-mcp.json`: the exclusive server set, in `.mcp.json` form. */
