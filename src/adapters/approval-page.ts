@@ -390,6 +390,7 @@ const KIND_HEADINGS: Record<PendingApproval["kind"], string> = {
   call: "A tool call is waiting for your approval",
   "tool-change": "A tool's definition changed",
   server: "A server's launch configuration is new or changed",
+  "client-request": "A server asks to use your client",
 };
 
 function approvalPage(title: string, p: PendingApproval, token: string): string {
@@ -397,6 +398,7 @@ function approvalPage(title: string, p: PendingApproval, token: string): string 
   const row = (k: string, v: string) => rows.push(`<dt>${esc(k)}</dt><dd>${v}</dd>`);
   row("Server", `<code>${show(p.server)}</code>`);
   if (p.tool !== undefined) row("Tool", `<code>${show(p.tool)}</code>`);
+  if (p.method !== undefined) row("Request", `<code>${show(p.method)}</code>`);
   row("Reason", show(p.reason));
   if (p.rule !== undefined) row("Rule", `<code>${show(p.rule)}</code>${p.ruleFile !== undefined ? ` in <code>${show(p.ruleFile)}</code>` : ""}`);
   else if (p.ruleFile !== undefined) row("Rule file", `<code>${show(p.ruleFile)}</code>`);

@@ -17,8 +17,13 @@ export const APPROVAL_ANSWERS: readonly ApprovalAnswer[] = ["allow-once", "allow
 export type AnsweredBy = "client" | "page" | "cli" | "timeout" | "cancelled" | "unreachable";
 
 export interface ApprovalRequest {
-  /** `call`: a tool call an ask rule holds; `tool-change`: a changed tool definition; `server`: a new or changed launch configuration. */
-  kind: "call" | "tool-change" | "server";
+  /**
+   * `call`: a tool call an ask rule holds; `tool-change`: a changed tool definition; `server`: a new
+   * or changed launch configuration; `client-request`: a server's sampling, elicitation or roots request.
+   */
+  kind: "call" | "tool-change" | "server" | "client-request";
+  /** For client requests: the JSON-RPC method the server sent. */
+  method?: string;
   server: string;
   /** Digest of the server's launch configuration (command and arguments, or URL). */
   serverIdentity: string;

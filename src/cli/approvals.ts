@@ -246,7 +246,7 @@ function indent(text: string, by: string): string {
 /** One pending approval for a terminal: every string from the gateway made visible first. */
 function formatApproval(a: Listed, gatewayPid: number): string {
   const v = (s: unknown) => visibleText(String(s));
-  const lines = [`${v(a.id)}  ${v(a.server)}${a.tool !== undefined ? `  ${v(a.tool)}` : ""}  expires in ${timeLeft(a.expiresAt - Date.now())}  (gateway pid ${gatewayPid})`];
+  const lines = [`${v(a.id)}  ${v(a.server)}${a.tool !== undefined ? `  ${v(a.tool)}` : ""}${a.method !== undefined ? `  ${v(a.method)}` : ""}  expires in ${timeLeft(a.expiresAt - Date.now())}  (gateway pid ${gatewayPid})`];
   lines.push(`  reason: ${v(a.reason)}`);
   if (a.rule !== undefined) lines.push(`  rule: ${v(a.rule)}${a.ruleFile !== undefined ? ` (${v(a.ruleFile)})` : ""}`);
   if (a.arguments !== undefined) {

@@ -140,12 +140,15 @@ settingsOption(
 settingsOption(
   program
     .command("scan")
-    .description("Start every configured server as the gateway would, list its tools, and report poisoned or changed definitions (exit 1 when any is flagged).")
-    .option("--json", "print JSON"),
-).action(async (opts: { json?: boolean; settings: string[] }) => {
+    .description(
+      "Start every configured server as the gateway would, list its tools, and report poisoned or changed definitions (exit 1 when any is flagged). Servers waiting for approval (a project's own, a changed launch configuration) are not started.",
+    )
+    .option("--json", "print JSON")
+    .option("--include-unapproved", "also start servers whose launch configuration nobody approved yet: this RUNS the commands a project's settings name (in their configured sandbox)"),
+).action(async (opts: { json?: boolean; includeUnapproved?: boolean; settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   const { scanCommand } = await import("./scan.js");
-  process.exitCode = await scanCommand({ settings, env: process.env, json: opts.json }, process.stdout);
+  process.exitCode = await scanCommand({ settings, env: process.env, json: opts.json, includeUnapproved: opts.includeUnapproved === true }, process.stdout);
 });
 
 const audit = program

@@ -31,9 +31,11 @@ import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { ApprovalPage } from "../adapters/approval-page.js";
 import { ApprovalBroker } from "../approvals/broker.js";
 import { isObject, readJsonDocument, validateSettingsData, writeJsonDocument } from "../cli/settings-edit.js";
-import { serverIdentity } from "../policy/integrity/pins.js";
+import { launchIdentity } from "./launch-approval.js";
 import { filePinStore } from "../adapters/pin-store.js";
 import { IntegrityGate } from "./integrity.js";
+import { ClientRequestGate } from "./client-requests.js";
+import { safeName, stripControls, stripControlsDeep } from "./terminal-text.js";
 import { planUpstreams } from "./upstreams.js";
 import { loadSqlParser } from "../policy/guards/sql.js";
 import { settingsFiles } from "../settings/paths.js";
@@ -77,6 +79,8 @@ export class Gateway {
   private readonly approvals: ApprovalBroker;
   /** Which upstream tools may be exposed (pins, identity, poisoning). */
   private readonly integrity: IntegrityGate;
+  /** Servers' requests to the client (sampling, elicitation, roots): policy, audit, secrets. */
+  private readonly clientRequests: ClientRequestGate;
   /** The local approval page, started at the first question. */
   private approvalPage: Promise<ApprovalPage> | undefined;
   private approvalPageInfo: { url: string; token: string } | undefined;
@@ -106,9 +110,9 @@ export class Gateway {
       protectedPaths: this.environment.protectedPaths,
       audit: (entry: AuditEntry) => this.audit.appendSoon(entry),
       clientRequestHandlers: {
-        elicit: (name, params, signal) => this.toClient(name, "elicitation/create", params, signal),
-        sample: (name, params, signal) => this.toClient(name, "sampling/createMessage", params, signal),
-        listRoots: (name, signal) => this.toClient(name, "roots/list", {}, signal),
+        elicit: (name, params, signal) => this.clientRequests.handle(name, "elicitation/create", params, signal),
+        sample: (name, params, signal) => this.clientRequests.handle(name, "sampling/createMessage", params, signal),
+        listRoots: (name, signal) => this.clientRequests.handle(name, "roots/list", {}, signal),
       },
     });
     for (const { server, verdict } of plan.blocked) {
@@ -121,11 +125,12 @@ export class Gateway {
     }
     this.catalog = new Catalog(this.upstreams, { separator: s.gateway.separator, prefix: s.gateway.prefix });
     this.approvals = new ApprovalBroker({ timeoutMs: s.approvals.timeoutMs });
-    const identities = new Map(s.servers.map((server) => [server.name, serverIdentity(server.entry).digest]));
+    const identities = new Map(s.servers.map((server) => [server.name, launchIdentity(server).digest]));
     const secrets = secretScannerFor(s.secretScanning);
     const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
     this.integrity = new IntegrityGate({
-      store: s.integrity.pins ? filePinStore(join(stateDir(opts.env), "pins.json")) : undefined,
+      store: filePinStore(join(stateDir(opts.env), "pins.json")),
+      pins: s.integrity.pins,
       scan: s.integrity.scanDefinitions,
       broker: this.approvals,
       audit: this.audit,
@@ -138,7 +143,25 @@ export class Gateway {
         void this.ensureApprovalPage();
       },
       onChange: () => this.listChanged("tools"),
+      onLaunchApproved: (upstream) => void this.startApproved(upstream),
       questionTimeoutMs: 24 * 3600_000,
+    });
+    // Every server's launch waits for its approval (checked before each start and restart).
+    for (const upstream of this.upstreams.values()) upstream.setLaunchApproval(() => this.integrity.approveLaunch(upstream));
+    this.clientRequests = new ClientRequestGate({
+      settings: s,
+      audit: this.audit,
+      broker: this.approvals,
+      scanner: secrets,
+      policyVersion,
+      identityOf: (server) => identities.get(server) ?? "unknown",
+      inCall: (server) => this.inputs.hasOpenCall(server),
+      canAsk: () => s.approvals.page,
+      announce: (text) => {
+        this.announce(text);
+        void this.ensureApprovalPage();
+      },
+      send: (server, method, params, signal) => this.toClient(server, method, params, signal),
     });
     const services = { policy: this.policy, catalog: this.catalog, audit: this.audit, integrity: this.integrity };
     // The request path, in order. Read this list to see where a decision is made.
@@ -296,7 +319,9 @@ export class Gateway {
         progressToken === undefined
           ? undefined
           : (p) => {
-              progressSent = progressSent.then(() => ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken } })).catch(() => undefined);
+              // A progress message is a server's text on the client's screen too.
+              const shown = typeof p.message === "string" && !this.opts.settings.integrity.keepLogControlCharacters ? { ...p, message: stripControls(p.message) } : p;
+              progressSent = progressSent.then(() => ctx.mcpReq.notify({ method: "notifications/progress", params: { ...shown, progressToken } })).catch(() => undefined);
             },
     };
     const run = async (askInFlow?: AskInFlow) => {
@@ -410,7 +435,6 @@ export class Gateway {
   private async toClient(server: string, method: InputMethod, params: Record<string, unknown>, signal: AbortSignal) {
     const downstream = this.downstream;
     if (!downstream) throw new GatewayError(ErrorCodes.unavailable, "no client connected");
-    this.audit.append({ kind: "request", event: "to-client", server, method, arguments: method === "roots/list" ? undefined : params });
     const inCall = this.inputs.requestInput(server, method, method === "roots/list" ? undefined : params, signal);
     if (inCall) return inCall;
     const caps = downstream.getClientCapabilities() ?? {};
@@ -420,6 +444,22 @@ export class Gateway {
     if (method === "elicitation/create") return (await downstream.elicitInput(params as never, { signal })) as Record<string, unknown>;
     if (method === "sampling/createMessage") return (await downstream.createMessage(params as never, { signal })) as Record<string, unknown>;
     return (await downstream.listRoots(undefined, { signal })) as Record<string, unknown>;
+  }
+
+  /** A person approved a server that was waiting: start it, and tell the client its lists changed. */
+  private async startApproved(upstream: Upstream) {
+    if (this.closing) return;
+    try {
+      await upstream.ensureStarted();
+      await this.integrity.review(upstream);
+    } catch (e) {
+      this.log((e as Error).message);
+      return;
+    }
+    this.audit.append({ kind: "server", event: "approved", server: upstream.name });
+    this.listChanged("tools");
+    this.listChanged("prompts");
+    this.listChanged("resources");
   }
 
   private watch(upstream: Upstream) {
@@ -434,8 +474,11 @@ export class Gateway {
       const d = this.downstream;
       if (!d) return;
       if (n.method === "notifications/message" && n.params) {
-        const logger = typeof n.params.logger === "string" ? `${upstream.name}/${n.params.logger}` : upstream.name;
-        d.sendLoggingMessage({ ...(n.params as Record<string, unknown>), logger } as never).catch(() => undefined);
+        // A terminal shows these: the logger name never carries escapes or invisible characters, the
+        // data not unless integrity.keepLogControlCharacters says so.
+        const logger = typeof n.params.logger === "string" ? `${upstream.name}/${safeName(n.params.logger)}` : upstream.name;
+        const params = this.opts.settings.integrity.keepLogControlCharacters ? n.params : (stripControlsDeep(n.params) as Record<string, unknown>);
+        d.sendLoggingMessage({ ...params, logger } as never).catch(() => undefined);
       } else if (n.method === "notifications/resources/updated" && n.params) {
         d.sendResourceUpdated(n.params as never).catch(() => undefined);
       }
@@ -547,7 +590,8 @@ export class Gateway {
 
   /** Diagnostics on stderr, with configured secrets removed (errors can quote URLs and headers). */
   private log(message: string) {
-    process.stderr.write(`mcp-warden: ${this.redactor.string(message)}\n`);
+    // Messages can quote what a server sent: no escapes, and one line per message.
+    process.stderr.write(`mcp-warden: ${stripControls(this.redactor.string(message)).replace(/\n/g, " ")}\n`);
   }
 
   /** Stops every upstream (process groups included), closes the audit log. Idempotent. */

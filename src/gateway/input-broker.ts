@@ -127,6 +127,12 @@ export class InputBroker {
     return this.enqueue(flow, method, params, signal);
   }
 
+  /** Whether a call of `server` is open now (an input request of that server can ride on it). */
+  hasOpenCall(server: string): boolean {
+    for (const f of this.flows.values()) if (f.server() === server) return true;
+    return false;
+  }
+
   /** Queues an input request on one flow; the flow's next round shows it to the client. */
   private enqueue(flow: Flow, method: InputMethod, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {

@@ -1,7 +1,8 @@
-// Which of an upstream's tools the client may see: the integrity review after every tool list.
-//   - Server identity: a server whose launch configuration (command, arguments, cwd, or URL) is not
-//     the one approved for its name, or a new server from the project layer (a cloned repository
-//     cannot approve its own servers), exposes nothing until a person approves it.
+// Which of an upstream's items the client may see, and whether a server may start at all.
+//   - Launch approval (before anything runs, src/gateway/launch-approval.ts): a server whose launch
+//     identity is not approved under its name and layer (a new server from the project or local
+//     layer, a changed launch configuration) is not spawned and not connected to until a person
+//     approves it; the question waits on the approval page and in `mcp-warden approvals`.
 //   - Each tool (policy/integrity/definitions.ts): hidden when poisoned or denied; hidden with a
 //     question showing the difference when it changed since it was pinned; pinned on first sight
 //     otherwise. A reconnect that serves the same definitions changes nothing.
@@ -12,12 +13,15 @@ import type { AuditLog } from "../audit/index.js";
 import type { ApprovalBroker } from "../approvals/broker.js";
 import { canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import { judgeToolDefinition } from "../policy/integrity/definitions.js";
-import { canonicalToolDefinition, diffIdentities, type PinnedTool, renderDiff, serverIdentity, toolDigest } from "../policy/integrity/pins.js";
+import { canonicalToolDefinition, type PinnedTool, toolDigest } from "../policy/integrity/pins.js";
 import type { Upstream } from "../upstream/upstream.js";
+import { launchIdentity, launchStatus, REPOSITORY_LAYERS } from "./launch-approval.js";
 
 export interface IntegrityOptions {
-  /** undefined: pinning is off (the poisoning scan still runs). */
-  store: PinStore | undefined;
+  /** Approved servers and tool pins. Launch approvals of project and local servers use it even with pins off. */
+  store: PinStore;
+  /** Pin tools and hold changed launch configurations of the user's own servers (settings `integrity.pins`). */
+  pins: boolean;
   /** Scan definitions for poisoning (settings `integrity.scanDefinitions`). */
   scan: boolean;
   broker: ApprovalBroker;
@@ -30,6 +34,8 @@ export interface IntegrityOptions {
   announce: (text: string, questionId: string) => void;
   /** The exposed tools of a server changed: the client is told to list again. */
   onChange: (server: string) => void;
+  /** A person approved a server's launch: start it and tell the client. */
+  onLaunchApproved: (upstream: Upstream) => void;
   /** How long a question about a changed tool or server stays open. */
   questionTimeoutMs: number;
 }
@@ -53,7 +59,9 @@ interface ServerState {
 export class IntegrityGate {
   private readonly servers = new Map<string, ServerState>();
   /** Open questions by what they are about, so a repeated review does not ask twice. */
-  private readonly asking = new Set<string>();
+  private readonly asking = new Map<string, string>();
+  /** Launch questions a person denied: not asked again while this gateway runs. */
+  private readonly declined = new Set<string>();
 
   constructor(private readonly opts: IntegrityOptions) {}
 
@@ -77,6 +85,34 @@ export class IntegrityGate {
   /** Waits (bounded by the caller) for reviews under way. */
   async settled(): Promise<void> {
     await Promise.all([...this.servers.values()].map((s) => s.running?.catch(() => undefined)));
+  }
+
+  /**
+   * Whether `upstream` may start now (Upstream's approveLaunch): undefined, or why it waits. Opens
+   * (once) the question a person answers; approving it records the identity and starts the server.
+   */
+  async approveLaunch(upstream: Upstream): Promise<string | undefined> {
+    const store = this.opts.store;
+    const server = upstream.server;
+    const status = await launchStatus(store, server);
+    if (status.status === "approved") return undefined;
+    if (status.status === "first-use") {
+      if (this.opts.pins) await store.approveServer(status.identity, server.name, "first use");
+      return undefined;
+    }
+    // With pins off, only the repository's own servers wait: the user chose not to hold changes of theirs.
+    if (!this.opts.pins && !REPOSITORY_LAYERS.has(server.source.layer)) return undefined;
+    const key = `server:${server.name}:${status.identity.digest}`;
+    if (this.declined.has(key)) return `${status.why}. A person declined it; it stays stopped until the gateway restarts`;
+    const id = this.askAbout(
+      key,
+      { kind: "server", server: server.name, serverIdentity: status.identity.digest, reason: status.why, diff: status.diff },
+      async () => {
+        await store.approveServer(status.identity, server.name, "approval");
+        this.opts.onLaunchApproved(upstream);
+      },
+    );
+    return `${status.why}. Run \`mcp-warden approvals list\` to see its launch configuration and \`mcp-warden approvals approve ${id}\` to let it start`;
   }
 
   /** Reviews an upstream's current tool list; runs again if asked while running. */
@@ -107,30 +143,18 @@ export class IntegrityGate {
     const before = JSON.stringify([state.blocked, [...state.hidden]]);
     const wasReviewed = state.reviewed;
     const name = upstream.name;
-    const identity = serverIdentity(upstream.server.entry);
-    const store = this.opts.store;
+    const identity = launchIdentity(upstream.server);
+    const store = this.opts.pins ? this.opts.store : undefined;
     let record: ServerPins | undefined;
     if (store) {
       record = await store.getServer(identity.digest);
+      // Started only after approveLaunch recorded it; gone now means it was reset while running.
       if (!record) {
-        const previous = (await store.list()).find((r) => r.serverName === name);
-        if (previous || upstream.server.source.layer === "project") {
-          const why = previous
-            ? `server '${name}' was approved with another launch configuration; it exposes nothing until this one is approved`
-            : `server '${name}' comes from the project's settings (${upstream.server.source.file}), which cannot approve their own servers; it exposes nothing until a person approves it`;
-          state.blocked = why;
-          state.hidden.clear();
-          state.reviewed = true;
-          const diff = previous ? renderDiff(diffIdentities(previous.identity, identity)) : `+ ${JSON.stringify({ command: identity.command, args: identity.args, cwd: identity.cwd, url: identity.url })}`;
-          this.askAbout(`server:${name}:${identity.digest}`, { kind: "server", server: name, serverIdentity: identity.digest, reason: why, diff }, async () => {
-            await store.approveServer(identity, name, "approval");
-            this.review(upstream).catch(() => undefined);
-          });
-          this.notifyIfChanged(name, state, before, wasReviewed);
-          return;
-        }
-        await store.approveServer(identity, name, "first use");
-        record = await store.getServer(identity.digest);
+        state.blocked = `server '${name}' is not approved (its approval was removed while it ran); restart the gateway to be asked again`;
+        state.hidden.clear();
+        state.reviewed = true;
+        this.notifyIfChanged(name, state, before, wasReviewed);
+        return;
       }
     }
     state.blocked = undefined;
@@ -185,17 +209,20 @@ export class IntegrityGate {
     this.opts.audit.append({ kind: "integrity", event: `tool-${event}`, server, tool: canonicalToolName(server, tool), reason });
   }
 
-  /** Opens a question (once per subject) whose approval runs `onAllow`. */
-  private askAbout(key: string, q: { kind: "server" | "tool-change"; server: string; serverIdentity: string; tool?: string; reason: string; diff: string }, onAllow: () => Promise<void>) {
-    if (this.asking.has(key)) return;
-    this.asking.add(key);
+  /** Opens a question (once per subject) whose approval runs `onAllow`; returns its id. */
+  private askAbout(key: string, q: { kind: "server" | "tool-change"; server: string; serverIdentity: string; tool?: string; reason: string; diff: string }, onAllow: () => Promise<void>): string {
+    const open = this.asking.get(key);
+    if (open !== undefined) return open;
     const { id, result } = this.opts.broker.open({ ...q, policyVersion: this.opts.policyVersion, answers: ["allow-once", "deny"] }, undefined, this.opts.questionTimeoutMs);
+    this.asking.set(key, id);
     this.opts.audit.append({ kind: "approval", event: "asked", server: q.server, tool: q.tool, reason: q.reason, detail: { approval: id, subject: q.kind } });
     this.opts.announce(`${q.reason} (question ${id}): run \`mcp-warden approvals list\` to see the difference, \`mcp-warden approvals approve ${id}\` to approve`, id);
     void result.then(async (r) => {
       this.asking.delete(key);
       this.opts.audit.append({ kind: "approval", event: "answered", server: q.server, tool: q.tool, decision: r.answer === "deny" ? "deny" : "allow", detail: { approval: id, answer: r.answer, by: r.by, subject: q.kind } });
+      if (r.answer === "deny" && r.by !== "timeout" && r.by !== "cancelled" && q.kind === "server") this.declined.add(key);
       if (r.answer !== "deny") await onAllow().catch((e: Error) => this.opts.announce(`approving ${q.kind} of '${q.server}' failed: ${e.message}`, id));
     });
+    return id;
   }
 }

@@ -16,7 +16,8 @@ import type { SandboxPolicy } from "../sandbox/types.js";
 import { guessMessageId, type LineProblem } from "../transport/json-lines.js";
 import { ErrorCodes, GatewayError } from "../gateway/errors.js";
 
-export type UpstreamState = "stopped" | "starting" | "ready" | "restarting" | "failed";
+/** `awaiting-approval`: its launch configuration waits for a person; nothing of it runs. */
+export type UpstreamState = "stopped" | "awaiting-approval" | "starting" | "ready" | "restarting" | "failed";
 
 export interface UpstreamOptions {
   logDir: string;
@@ -26,6 +27,11 @@ export interface UpstreamOptions {
   env: NodeJS.ProcessEnv;
   /** Handlers for requests the server sends to the client (elicitation, sampling, roots). */
   clientRequestHandlers: ClientRequestHandlers;
+  /**
+   * Asked before every start (and restart), before any process is spawned or connection opened:
+   * undefined lets it start; a reason keeps it in `awaiting-approval` (src/gateway/launch-approval.ts).
+   */
+  approveLaunch?: () => Promise<string | undefined>;
   /** The sandbox a stdio server runs in (src/sandbox/gate.ts), and where its egress decisions go. */
   sandbox?: {
     policy: SandboxPolicy;
@@ -86,7 +92,7 @@ export class Upstream extends EventEmitter {
 
   constructor(
     readonly server: ConfiguredServer,
-    private readonly options: UpstreamOptions,
+    private options: UpstreamOptions,
   ) {
     super();
     this.stderrLog = join(options.logDir, `${server.name}.stderr.log`);
@@ -94,6 +100,11 @@ export class Upstream extends EventEmitter {
 
   get name() {
     return this.server.name;
+  }
+
+  /** Sets the check every start must pass first (the gateway's launch approval). */
+  setLaunchApproval(check: () => Promise<string | undefined>): void {
+    this.options.approveLaunch = check;
   }
 
   /** The sandbox backend this server runs in, if any. */
@@ -131,10 +142,13 @@ export class Upstream extends EventEmitter {
     return this.starting;
   }
 
-  /** Starts a never-started server, or joins a start under way; undefined when neither applies. */
+  /**
+   * Starts a never-started server (or one waiting for approval, which may have been given since),
+   * or joins a start under way; undefined when neither applies.
+   */
   startIfIdle(): Promise<void> | undefined {
     if (this.starting) return this.starting.catch(() => undefined);
-    if (this.state === "stopped" && !this.stopping) return this.ensureStarted().catch(() => undefined);
+    if ((this.state === "stopped" || this.state === "awaiting-approval") && !this.stopping) return this.ensureStarted().catch(() => undefined);
     return undefined;
   }
 
@@ -143,6 +157,16 @@ export class Upstream extends EventEmitter {
   }
 
   private async start(): Promise<void> {
+    // Approval comes before anything runs: no process, no connection, so no message of an
+    // unapproved server can reach the client. Waiting for a person is not a crash: no restart backoff.
+    const waiting = this.options.approveLaunch ? await this.options.approveLaunch().catch((e: Error) => `the approval of server '${this.name}' cannot be checked: ${e.message}`) : undefined;
+    if (waiting !== undefined) {
+      const changed = this.state !== "awaiting-approval" || this.lastError !== waiting;
+      this.state = "awaiting-approval";
+      this.lastError = waiting;
+      if (changed) this.emit("state");
+      throw new GatewayError(ErrorCodes.unavailable, waiting);
+    }
     this.state = this.restarts > 0 ? "restarting" : "starting";
     this.emit("state");
     const protocol = this.server.entry.protocol ?? "auto";

@@ -11,6 +11,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const CLI = join(ROOT, "dist/src/cli.cjs");
 export const FIXTURE = join(ROOT, "dist/test/fixtures/fixture-server.js");
+export const HOSTILE = join(ROOT, "dist/test/fixtures/hostile-server.js");
 const pkg = (name: string) => join(ROOT, "node_modules/@modelcontextprotocol", name, "dist/index.js");
 export const EVERYTHING = pkg("server-everything");
 export const FILESYSTEM = pkg("server-filesystem");
@@ -69,7 +70,17 @@ export interface Connected {
  */
 export async function connect(
   s: Scratch,
-  opts: { era?: "legacy" | "modern"; elicitation?: (params: Record<string, unknown>) => Record<string, unknown>; wrap?: string[] } = {},
+  opts: {
+    era?: "legacy" | "modern";
+    elicitation?: (params: Record<string, unknown>) => Record<string, unknown>;
+    /** Declares sampling and answers sampling/createMessage with this. */
+    sampling?: (params: Record<string, unknown>) => Record<string, unknown>;
+    /** Declares roots and answers roots/list with these. */
+    roots?: { uri: string; name?: string }[];
+    /** Every notifications/message the client receives. */
+    onLog?: (params: Record<string, unknown>) => void;
+    wrap?: string[];
+  } = {},
 ): Promise<Connected> {
   const command = [...(opts.wrap ?? []), process.execPath, CLI, "run", "--settings", s.settingsFile];
   const transport = new StdioClientTransport({
@@ -84,13 +95,29 @@ export async function connect(
   const client = new Client(
     { name: "e2e-client", version: "1.0.0" },
     {
-      capabilities: opts.elicitation ? { elicitation: { form: {} } } : {},
+      capabilities: {
+        ...(opts.elicitation ? { elicitation: { form: {} } } : {}),
+        ...(opts.sampling ? { sampling: {} } : {}),
+        ...(opts.roots ? { roots: { listChanged: true } } : {}),
+      },
       ...(opts.era === "modern" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {}),
     },
   );
   if (opts.elicitation) {
     const answer = opts.elicitation;
     client.setRequestHandler("elicitation/create", async (req) => answer(req.params as Record<string, unknown>) as never);
+  }
+  if (opts.sampling) {
+    const answer = opts.sampling;
+    client.setRequestHandler("sampling/createMessage", async (req) => answer(req.params as Record<string, unknown>) as never);
+  }
+  if (opts.roots) {
+    const roots = opts.roots;
+    client.setRequestHandler("roots/list", async () => ({ roots }) as never);
+  }
+  if (opts.onLog) {
+    const onLog = opts.onLog;
+    client.setNotificationHandler("notifications/message", (n) => onLog(n.params as Record<string, unknown>));
   }
   await client.connect(transport, { timeout: 30_000 });
   return {
@@ -181,3 +208,32 @@ export function rawGateway(s: Scratch) {
 
 export const INIT = (id: number) =>
   JSON.stringify({ jsonrpc: "2.0", id, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } });
+
+/** Runs the real CLI in the scratch project; never throws for a non-zero exit. */
+export function wardenCli(s: Scratch, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? s.project, env: s.env, encoding: "utf8", timeout: opts.timeoutMs ?? 30_000 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+export interface PendingQuestion {
+  id: string;
+  kind: string;
+  server: string;
+  tool?: string;
+  method?: string;
+  reason: string;
+  diff?: string;
+  arguments?: Record<string, unknown>;
+}
+
+/** Polls `mcp-warden approvals list --json` (bounded) until a question matching `match` is pending. */
+export async function waitForQuestion(s: Scratch, match: (q: PendingQuestion) => boolean, ms = 20_000): Promise<PendingQuestion> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = wardenCli(s, ["approvals", "list", "--json"]);
+    const found = r.code === 0 ? (JSON.parse(r.stdout) as { approvals: PendingQuestion[] }).approvals.find(match) : undefined;
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no such question within ${ms} ms: ${r.stdout}${r.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

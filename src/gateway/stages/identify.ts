@@ -65,6 +65,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
 /** An unknown name, unless it names a server that is down: then say so, with its last error. */
 function unknown(catalog: Catalog, kind: string, exposed: string): GatewayError {
   const upstream = catalog.upstreamOf(exposed);
+  if (upstream?.state === "awaiting-approval") return new GatewayError(ErrorCodes.unavailable, upstream.lastError ?? `server '${upstream.name}' waits for a person's approval; run \`mcp-warden approvals list\``);
   if (upstream && upstream.state !== "ready") {
     return new GatewayError(ErrorCodes.unavailable, `server '${upstream.name}' ${upstream.state === "failed" ? "has failed" : `is ${upstream.state}`}${upstream.lastError ? `: ${upstream.lastError}` : ""}`);
   }

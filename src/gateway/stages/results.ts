@@ -3,14 +3,9 @@
 // integrity.stripControlCharacters, control characters and ANSI escapes are removed from text
 // content (a terminal-rendering client would otherwise act on them). Runs after the secrets stage.
 import type { RequestContext, Stage } from "../pipeline.js";
+import { stripControls } from "../terminal-text.js";
 
-/** ANSI escape sequences (CSI, OSC up to BEL or ST, and two-character escapes), then C0/C1 controls except tab and newline. */
-const ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])|\u009b[0-?]*[ -/]*[@-~]/g;
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
-export function stripControls(text: string): string {
-  return text.replace(ANSI, "").replace(CONTROL, "");
-}
+export { stripControls };
 
 export function resultsStage(opts: { maxResultBytes: number; stripControlCharacters: boolean }): Stage {
   return {
