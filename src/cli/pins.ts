@@ -79,7 +79,7 @@ export async function pinsCommand(action: "list" | "approve" | "reset", opts: Pi
   if (code !== 0) return code;
   const tool = opts.tool === undefined ? undefined : opts.tool.startsWith("mcp__") ? opts.tool : `mcp__${opts.server}__${opts.tool}`;
   const pending = (JSON.parse(listed) as { approvals: { id: string; kind: string; server: string; tool?: string }[] }).approvals.filter(
-    (a) => a.kind !== "call" && a.server === opts.server && (tool === undefined || a.tool === tool),
+    (a) => (a.kind === "server" || a.kind === "tool-change") && a.server === opts.server && (tool === undefined || a.tool === tool),
   );
   if (!pending.length) return fail(1, `nothing of server ${visibleText(opts.server)}${tool ? ` (${visibleText(tool)})` : ""} waits for approval`);
   for (const a of pending) {
