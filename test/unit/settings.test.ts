@@ -520,7 +520,7 @@ test("project settings cannot switch integrity or secret scanning off; the user'
   const layer = (name: "project" | "user", file: string, settings: object) => ({ layer: name, file, settings: parseSettingsText(JSON.stringify(settings), file) });
   const off = { integrity: { pins: false, scanDefinitions: false }, secretScanning: { arguments: "off", results: "off", formats: false } };
   const fromProject = resolveSettings([layer("project", "/p/.mcp-warden/settings.json", off)], { env: {} });
-  assert.deepEqual(fromProject.integrity, { pins: true, scanDefinitions: true, maxResultBytes: 1024 * 1024, stripControlCharacters: false });
+  assert.deepEqual(fromProject.integrity, { pins: true, scanDefinitions: true, maxResultBytes: 1024 * 1024, stripControlCharacters: false, keepLogControlCharacters: false });
   assert.equal(fromProject.secretScanning.arguments, "block");
   assert.equal(fromProject.secretScanning.results, "redact");
   assert.equal(fromProject.secretScanning.formats, true);
