@@ -1,6 +1,8 @@
 // One decision for a tool call, as the gateway makes it: the policy, the refusal of settings not
 // enforced yet, and the server's guards. Shared by `check`, `check --batch` and the hook; kept free
 // of the schema library so that the hook starts fast.
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.js";
@@ -24,7 +26,7 @@ export function provideSecretScanner(factory: (opts: SecretScannerOptions) => Se
 }
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
-import type { ConfiguredServer, Verdict } from "../policy/types.js";
+import type { ConfiguredServer, ToolRequest, Verdict } from "../policy/types.js";
 import { unenforcedCallFeature } from "../policy/unenforced.js";
 import { chooseSandbox } from "../sandbox/policy.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
@@ -109,13 +111,37 @@ export function judgeEgress(c: CompiledSettings, server: string, url: string): V
   return policy.decideUrl(url);
 }
 
+/** The nearest directory at or above `cwd` (absolute) that holds `.mcp-warden/`; undefined when none does. */
+export function findProjectRoot(cwd: string): string | undefined {
+  for (let dir = path.posix.normalize(cwd); ; dir = path.posix.dirname(dir)) {
+    if (existsSync(path.posix.join(dir, ".mcp-warden"))) return dir;
+    if (dir === "/") return undefined;
+  }
+}
+
+/**
+ * The project root of `check`, `check --batch` and `test`: the directory holding `.mcp-warden/` at or
+ * above cwd, else cwd itself (the policy still refuses `/`, home and its ancestors as a root).
+ */
+export function checkProjectRoot(cwd: string): string | undefined {
+  if (!cwd.startsWith("/")) return undefined;
+  return findProjectRoot(cwd) ?? path.posix.normalize(cwd);
+}
+
 /**
  * The gateway's decision for a tool call, minus what needs a live server: the policy, then the
  * refusal of settings that are not enforced yet, then the server's guards. Built-in tools (Bash,
- * Read...) are judged relative to `cwd`, the agent's working directory.
+ * Read...) are judged relative to `cwd`, the agent's working directory, with the project root and
+ * `additionalDirectories` as working directories. `projectRoot` omitted: check's rule
+ * (checkProjectRoot); null: there is no project root (the hook without one).
  */
-export function judgeToolCall(c: CompiledSettings, tool: string, input: Record<string, unknown>, cwd: string): Verdict {
-  const verdict = c.policy.decideTool({ tool, input, cwd });
+export function judgeToolCall(c: CompiledSettings, tool: string, input: Record<string, unknown>, cwd: string, projectRoot?: string | null): Verdict {
+  const request: ToolRequest = { tool, input, cwd };
+  if (!tool.startsWith("mcp__")) {
+    const root = projectRoot === undefined ? checkProjectRoot(cwd) : projectRoot;
+    if (root !== null && root !== undefined) request.projectRoot = root;
+  }
+  const verdict = c.policy.decideTool(request);
   if (verdict.decision === "deny") return verdict;
   const target = parseCanonical(tool);
   const server = target && c.settings.servers.find((s) => s.name === target.server);

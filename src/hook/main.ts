@@ -6,14 +6,13 @@
 // no schema library on the usual path (settings texts validated before are read with JSON.parse:
 // settings/fast-load.ts). Fail closed: whatever goes wrong ends in deny, and when not even a deny
 // can be written, exit status 2, which Claude Code treats as "block this call".
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { isatty } from "node:tty";
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import { compilePolicy } from "../policy/index.js";
 import type { PolicyInput } from "../policy/types.js";
 import { appendShared } from "../audit/log.js";
-import { compileSettings, judgeToolCall, provideSecretScanner } from "../check/judge.js";
+import { compileSettings, findProjectRoot, judgeToolCall, provideSecretScanner } from "../check/judge.js";
 
 /** Defined by the hook bundle's banner (scripts/bundle-hook.ts): a synchronous require next to the bundle. */
 declare const __wardenRequire: ((id: string) => unknown) | undefined;
@@ -107,17 +106,6 @@ async function readStdin(): Promise<string> {
   return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
 }
 
-/**
- * Without CLAUDE_PROJECT_DIR, the nearest directory from cwd upwards that holds `.mcp-warden/`, so a
- * session that has cd'ed into a subdirectory keeps its project's rules; cwd when there is none.
- */
-function projectDirOf(cwd: string): string {
-  for (let dir = path.posix.normalize(cwd); ; dir = path.posix.dirname(dir)) {
-    if (existsSync(path.posix.join(dir, ".mcp-warden"))) return dir;
-    if (dir === "/") return cwd;
-  }
-}
-
 /** The decision for one hook input, audited. Throws only when it cannot even decide. */
 export async function decide(text: string, cliFiles: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   let input: HookInput;
@@ -136,11 +124,14 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
   if (typeof args !== "object" || args === null || Array.isArray(args)) return hookOutput("deny", "mcp-warden: the hook input's tool_input is not an object");
   if (typeof cwd !== "string" || !cwd.startsWith("/")) return hookOutput("deny", "mcp-warden: the hook input has no absolute cwd");
 
-  // Settings belong to the project, not to whichever subdirectory the agent has cd'ed into.
-  const projectDir = typeof env.CLAUDE_PROJECT_DIR === "string" && env.CLAUDE_PROJECT_DIR.startsWith("/") ? env.CLAUDE_PROJECT_DIR : projectDirOf(cwd);
+  // Settings belong to the project, not to whichever subdirectory the agent has cd'ed into: the
+  // project is CLAUDE_PROJECT_DIR, else the nearest directory at or above cwd holding `.mcp-warden/`.
+  // It is also the root of the working directories; without one there is none (never the cwd alone,
+  // which a `cd` can move anywhere). Settings are then looked up from cwd, as before.
+  const projectRoot = typeof env.CLAUDE_PROJECT_DIR === "string" && env.CLAUDE_PROJECT_DIR.startsWith("/") ? env.CLAUDE_PROJECT_DIR : findProjectRoot(cwd);
   let compiled;
   try {
-    compiled = compileSettings(await loadSettingsFast({ cwd: projectDir, env, cliFiles }), env);
+    compiled = compileSettings(await loadSettingsFast({ cwd: projectRoot ?? cwd, env, cliFiles }), env);
   } catch (error) {
     return hookOutput("deny", `mcp-warden: settings error, every call is refused until it is fixed: ${(error as Error).message}`);
   }
@@ -155,9 +146,10 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
       // Unloaded, judgeToolCall refuses MCP calls it cannot check.
     }
   }
-  const verdict = judgeToolCall(compiled, tool, args as Record<string, unknown>, cwd);
+  const verdict = judgeToolCall(compiled, tool, args as Record<string, unknown>, cwd, projectRoot ?? null);
   try {
     const detail: Record<string, unknown> = { via: "hook", cwd };
+    if (projectRoot !== undefined) detail.projectRoot = projectRoot;
     if (typeof input.session_id === "string") detail.sessionId = input.session_id;
     if (typeof input.permission_mode === "string") detail.permissionMode = input.permission_mode;
     if (typeof input.tool_use_id === "string") detail.toolUseId = input.tool_use_id;
@@ -210,5 +202,5 @@ export function warmUp(): void {
     ["WebSearch", { query: "xyz" }],
     ["mcp__a__b", {}],
   ];
-  for (const [tool, args] of calls) policy.decideTool({ tool, input: args, cwd });
+  for (const [tool, args] of calls) policy.decideTool({ tool, input: args, cwd, projectRoot: cwd });
 }

@@ -429,7 +429,7 @@ class Policy implements CompiledPolicy {
     if (!name.startsWith(MCP_PREFIX)) {
       const input = req.input;
       if (input === null || typeof input !== "object" || Array.isArray(input)) return verdict("deny", `malformed request: the input of ${name} is not an object`);
-      return this.builtin().decide(name, input, req.cwd);
+      return this.builtin().decide(name, input, req.cwd, req.projectRoot);
     }
     const parts = parseCanonical(name);
     if (parts === undefined) return MALFORMED_MCP_NAME;

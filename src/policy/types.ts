@@ -49,7 +49,7 @@ export interface PolicyInput {
   exclusiveManagedServers: boolean;
   /** `toolPermissions` blocks (the second seed's form), one per layer; normalized into rules by the compiler. */
   toolPermissions?: Sourced<ToolPermissionsBlock>[];
-  /** `permissions.additionalDirectories`: working directories besides cwd (reads inside are allowed by default). */
+  /** `permissions.additionalDirectories`: working directories besides the project root (reads inside are allowed by default). */
   additionalDirectories?: Sourced<string>[];
 }
 
@@ -72,4 +72,9 @@ export interface ToolRequest {
   input: Record<string, unknown>;
   /** The agent's working directory (absolute); built-in tools cannot be judged without it. */
   cwd?: string;
+  /**
+   * The project's directory (absolute): with `permissions.additionalDirectories`, the working
+   * directories of built-in tools (never `/`, home or an ancestor of home). Absent: there is none.
+   */
+  projectRoot?: string;
 }

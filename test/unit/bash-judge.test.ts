@@ -1,6 +1,7 @@
 // The Bash judge (src/policy/builtin/bash.ts): rule forms, compound commands, wrappers, assignments,
 // the fail-closed paths, pipe patterns, file rules and the verdict's fields.
 import assert from "node:assert/strict";
+import { posix } from "node:path";
 import { describe, it } from "node:test";
 import { compileBashRules } from "../../src/policy/builtin/bash.js";
 import type { BuiltinContext, BuiltinRule, BuiltinVerdict, FileAccess, FileJudge } from "../../src/policy/builtin/types.js";
@@ -28,7 +29,10 @@ function rules(r: { allow?: string[]; ask?: string[]; deny?: string[]; denylist?
   return out;
 }
 
-/** A FileJudge that objects to nothing and records what it was asked. */
+/**
+ * A FileJudge that objects to nothing and records what it was asked. Its working-directory test is
+ * lexical (no symlinks here; the real one is tested in builtin-working-dirs.test.ts).
+ */
 function recorder(verdict?: (a: FileAccess) => BuiltinVerdict | undefined, deny = false): FileJudge & { seen: FileAccess[] } {
   const seen: FileAccess[] = [];
   return {
@@ -38,6 +42,10 @@ function recorder(verdict?: (a: FileAccess) => BuiltinVerdict | undefined, deny 
       return verdict?.(a);
     },
     hasDeny: () => deny,
+    insideWorkingDirectories(dir, ctx) {
+      const abs = dir === "~" || dir.startsWith("~/") ? `/home/user${dir.slice(1)}` : posix.resolve(ctx.cwd, dir);
+      return ctx.workingDirectories.some((d) => abs === d || abs.startsWith(`${d}/`));
+    },
   };
 }
 
@@ -217,6 +225,27 @@ describe("cd", () => {
     assert.equal(decision({ allow: ["Bash(npm test:*)"] }, "cd ~ && npm test"), "ask");
     assert.equal(decision({ allow: ["Bash(npm test:*)"] }, 'cd "$D" && npm test'), "ask");
   });
+  it("cd outside the working directories asks even under a blanket Bash allow, naming the directory", () => {
+    for (const c of ["cd /tmp", "cd ..", "cd", "cd ~/.ssh", "(cd /etc && ls)", "pushd /tmp", "command cd /tmp", "cd -P /tmp", "ls; cd /tmp && ls"]) {
+      const v = decide({ allow: ["Bash"] }, c);
+      assert.equal(v.decision, "ask", c);
+      assert.match(v.reason, /not inside the working directories/, c);
+    }
+  });
+  it("cd to a directory known only at run time asks under a blanket Bash allow", () => {
+    for (const c of ["cd -", 'cd "$D"', "pushd +1", "popd", "pushd", "cd a b", "cd -x"]) assert.equal(decision({ allow: ["Bash"] }, c), "ask", c);
+  });
+  it("cd into a working directory, in any spelling bash accepts, needs no rule", () => {
+    for (const c of ["cd src", "cd -- src", "cd -P src", "pushd src", "cd /home/user/project", "cd ./src/../lib"]) assert.equal(decision({}, c), "allow", c);
+  });
+  it("an allow rule without * that names the cd waives the ask; a wildcard one does not", () => {
+    assert.equal(decision({ allow: ["Bash(cd /tmp/build)"] }, "cd /tmp/build"), "allow");
+    assert.equal(decision({ allow: ["Bash(cd:*)"] }, "cd /tmp/build"), "ask");
+  });
+  it("a file judge that cannot tell where a directory is makes every cd ask", () => {
+    const blind: FileJudge = { checkAccess: () => undefined, hasDeny: () => false };
+    assert.equal(decision({ allow: ["Bash"] }, "cd src", blind), "ask");
+  });
 });
 
 describe("leading assignments", () => {
@@ -279,7 +308,7 @@ describe("pipe patterns match the data flow", () => {
   it("a list pattern in a deny rule matches when every part is in the line", () => {
     const d = { deny: ["Bash(cd / && rm *)"], allow: ["Bash"] };
     assert.equal(decision(d, "cd / && rm -rf x"), "deny");
-    assert.equal(decision(d, "cd /tmp; ls"), "allow");
+    assert.equal(decision(d, "cd src; ls"), "allow");
   });
 });
 

@@ -42,7 +42,7 @@ function decide(tool: string, input: Record<string, unknown>) {
     deniedMcpServers: [],
     exclusiveManagedServers: false,
   };
-  return compilePolicy(policy, fsEnvironment({ env: { HOME: join(root, "home") } })).decideTool({ tool, input, cwd: project });
+  return compilePolicy(policy, fsEnvironment({ env: { HOME: join(root, "home") } })).decideTool({ tool, input, cwd: project, projectRoot: project });
 }
 const bash = (command: string) => decide("Bash", { command }).decision;
 

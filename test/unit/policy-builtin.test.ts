@@ -59,8 +59,9 @@ function policy(o: Opts) {
   return compilePolicy(input, env);
 }
 
+/** A call as the hook makes it in `project` (its project root), from `cwd`. */
 function decide(o: Opts, tool: string, input: Record<string, unknown>, cwd = project): Verdict {
-  return policy(o).decideTool({ tool, input, cwd });
+  return policy(o).decideTool({ tool, input, cwd, projectRoot: project });
 }
 
 describe("toolPermissions (the second seed's form) in the same engine", () => {

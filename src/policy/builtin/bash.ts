@@ -8,7 +8,6 @@
 // line over 10,000 characters) is never allowed: it asks, or is denied when a deny rule could match
 // it. Files the commands read and write go to the Read/Edit rules (FileJudge). Programs that run code
 // or write files through their arguments (bash-exec-args.ts) are allowed only by an exact rule.
-import path from "node:path";
 import { analyzeCommand, type Analysis, type CompoundRedirects, type Flow, type SimpleCommand } from "../shell/index.js";
 import { describeSource, PolicyError } from "../rules.js";
 import { fold } from "../glob.js";
@@ -211,7 +210,7 @@ class BashJudge {
     }
     // 4. Allow: every command must be allowed.
     const exactAllowed: boolean[] = [];
-    const allowed = this.allowUnits(line, outcomes, ctx, exactAllowed);
+    const allowed = this.allowUnits(line, outcomes, ctx, files, exactAllowed);
     for (let k = outcomes.length - 1; k >= 0; k--) {
       const w = (outcomes[k] as Outcome).waivedByExactAllowOf;
       if (w !== undefined && exactAllowed[w]) outcomes.splice(k, 1);
@@ -416,7 +415,7 @@ class BashJudge {
   // -------------------------------------------------------------------------------------------
   // Allow.
 
-  private allowUnits(line: Line, outcomes: Outcome[], ctx: BuiltinContext, exactAllowed: boolean[]): Array<{ text: string; rule?: BuiltinRule }> {
+  private allowUnits(line: Line, outcomes: Outcome[], ctx: BuiltinContext, files: FileJudge, exactAllowed: boolean[]): Array<{ text: string; rule?: BuiltinRule }> {
     const result: Array<{ text: string; rule?: BuiltinRule }> = [];
     const hasChildren = new Set<number>();
     for (const u of line.units) if (u.parent !== undefined && !u.fromValue) hasChildren.add(u.parent);
@@ -435,7 +434,22 @@ class BashJudge {
         return;
       }
       // `cd src`: changing into a working directory needs no rule (later paths are checked against it).
-      if (cdWithinWorkingDirectories(c, ctx) && unsafe.length === 0) return;
+      // Anywhere else (by its real path: a symlink to ~/.ssh is outside) asks, whatever rule matches,
+      // unless an allow rule without `*` names this very command (`Bash(cd /tmp/build)`).
+      if (DIRECTORY_CHANGERS.has(c.program)) {
+        const dir = directoryOperand(c);
+        if (dir !== undefined && files.insideWorkingDirectories?.(dir, ctx) === true) {
+          if (unsafe.length === 0) return;
+        } else {
+          const where = dir === undefined ? "a directory known only at run time" : short(dir);
+          outcomes.push({
+            decision: "ask",
+            reason: `\`${unitText(u)}\` changes to ${where}, which is not inside the working directories; later calls would work there`,
+            rank: RANK.file,
+            waivedByExactAllowOf: i,
+          });
+        }
+      }
       const strings = allowStrings(c);
       const dangerous = u.findings[0];
       let matchedButDangerous: Compiled | undefined;
@@ -505,16 +519,27 @@ function stdinText(line: Line, i: number): string | undefined {
   return undefined;
 }
 
-/** `cd DIR` / `pushd DIR` to a static path inside one of the working directories. */
-function cdWithinWorkingDirectories(c: SimpleCommand, ctx: BuiltinContext): boolean {
-  if ((c.program !== "cd" && c.program !== "pushd") || c.argv.length !== 2 || c.dynamicArgs.length > 0) return false;
-  const target = c.argv[1] as string;
-  if (target.startsWith("-") || target.startsWith("~")) return false;
-  const abs = path.posix.resolve(ctx.cwd, target);
-  return ctx.workingDirectories.some((d) => {
-    const base = path.posix.resolve(d);
-    return abs === base || abs.startsWith(base === "/" ? "/" : `${base}/`);
-  });
+/** Builtins that change the shell's directory, which later calls of the session inherit. */
+const DIRECTORY_CHANGERS: ReadonlySet<string> = new Set(["cd", "pushd", "popd"]);
+
+/**
+ * The directory `cd`/`pushd` changes to, as written (`~`, relative or absolute); undefined when it
+ * cannot be known before the line runs: `-` (OLDPWD), `+N`/`-N` (the directory stack), `popd`, a
+ * `pushd` without operand, a word that is not static, more than one operand. A relative operand is
+ * judged against the cwd; CDPATH, which bash may search first, is not known here, and the next call's
+ * cwd is judged again anyway.
+ */
+function directoryOperand(c: SimpleCommand): string | undefined {
+  if (c.program === "popd") return undefined;
+  let k = 1;
+  while (k < c.argv.length && /^-[LPe@]+$/.test(c.argv[k] as string)) k++;
+  const ended = c.argv[k] === "--";
+  if (ended) k++;
+  const operands = c.argv.length - k;
+  if (operands === 0) return c.program === "cd" ? "~" : undefined;
+  const t = c.argv[k] as string;
+  if (operands > 1 || c.dynamicArgs.includes(k) || t === "" || (!ended && t.startsWith("-")) || /^[+-]\d+$/.test(t)) return undefined;
+  return t;
 }
 
 /** `NAME=value` settings of a command: leading assignments and the arguments of export/declare/... */

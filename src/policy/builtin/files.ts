@@ -19,7 +19,9 @@
 // are judged by the directory they list.
 //
 // Rules anchored at the working directory (`./x`, `x/y`, bare names for allows, `/x` without a
-// settings root) are compiled per request cwd and cached (a bounded LRU); the others once.
+// settings root) are compiled per request cwd and cached (a bounded LRU); the others once. When the
+// cwd lies outside the working directories (BuiltinContext.cwdOutside), allow rules anchored at it do
+// not apply and nothing counts as inside: a `cd` must not carry the defaults along (working-dirs.ts).
 import path from "node:path";
 import {
   allowMatches,
@@ -229,11 +231,14 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
   }
 
   const cache = new Map<string, CwdState>();
-  const stateFor = (cwd: string): CwdState => {
-    const hit = cache.get(cwd);
+  const stateFor = (ctx: BuiltinContext): CwdState => {
+    const cwd = ctx.cwd;
+    const outside = ctx.cwdOutside !== undefined;
+    const key = `${outside ? "o" : "i"}${cwd}`;
+    const hit = cache.get(key);
     if (hit) {
-      cache.delete(cwd);
-      cache.set(cwd, hit);
+      cache.delete(key);
+      cache.set(key, hit);
       return hit;
     }
     if (typeof cwd !== "string" || !cwd.startsWith("/")) throw new Error(`the working directory is not an absolute path: ${JSON.stringify(cwd)}`);
@@ -247,20 +252,23 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     };
     const homes = realHome === home ? [home] : [home, realHome];
     const protect = homes.map((h) => ({ cwd, home: h, extra: env.protectedPaths }));
+    // From a cwd outside the working directories, `Read(./**)` would allow whatever the cwd holds.
+    const allowSpecs = outside ? specs.allow.filter((s) => s.rule.specifier === undefined || s.fixed !== undefined) : specs.allow;
     const state: CwdState = {
-      rules: { deny: specs.deny.map(compileFor), ask: specs.ask.map(compileFor), allow: specs.allow.map(compileFor) },
+      rules: { deny: specs.deny.map(compileFor), ask: specs.ask.map(compileFor), allow: allowSpecs.map(compileFor) },
       protect,
       protectShapes: protectedShapes({ cwd, home, extra: env.protectedPaths }, homes),
     };
-    cache.set(cwd, state);
+    cache.set(key, state);
     if (cache.size > MAX_CWDS) cache.delete(cache.keys().next().value as string);
     return state;
   };
 
-  // Working directories as component lists, in both spellings (as given and resolved).
+  // Working directories as component lists, in both spellings (as given and resolved). None given:
+  // nothing is inside (never the cwd by default).
   const wdCache = new Map<string, string[][]>();
   const workingDirs = (ctx: BuiltinContext): string[][] => {
-    const dirs = Array.isArray(ctx.workingDirectories) && ctx.workingDirectories.length > 0 ? ctx.workingDirectories : [ctx.cwd];
+    const dirs = Array.isArray(ctx.workingDirectories) ? ctx.workingDirectories : [];
     const key = dirs.join("\0");
     const hit = wdCache.get(key);
     if (hit) return hit;
@@ -281,6 +289,10 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     const t = components(p.target);
     return wds.some((d) => within(l, d)) && wds.some((d) => within(t, d));
   };
+  /** Inside for the defaults of this call: never when the call's cwd is outside (see cwdOutside). */
+  const insideForCall = (p: LinkPair, wds: string[][], ctx: BuiltinContext): boolean => ctx.cwdOutside === undefined && insideWorkingDirs(p, wds);
+  /** Why the call's paths count as outside, for reasons: ` (why)` or "". */
+  const outsideNote = (ctx: BuiltinContext): string => (ctx.cwdOutside === undefined ? "" : ` (${ctx.cwdOutside})`);
 
   /** Every reading of a path argument, resolved. Throws (caller: deny) when symlinks cannot be resolved. */
   const readTarget = (raw: string, param: string, ctx: BuiltinContext): Target | { error: string } => {
@@ -413,7 +425,7 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
   const decideTool = (tool: string, input: Record<string, unknown>, ctx: BuiltinContext): BuiltinVerdict => {
     const access: Access = READ_TOOLS.has(tool) ? "read" : "write";
     if (input === null || typeof input !== "object") return deny(`${tool} call has no input object.`);
-    const state = stateFor(ctx.cwd);
+    const state = stateFor(ctx);
 
     const toolRule = (effect: Effect): CompiledParamRule | undefined => toolRules[effect].find((r) => r.test(tool, input));
     const toolDeny = toolRule("deny");
@@ -499,9 +511,9 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
           allowedBy ??= r;
           continue;
         }
-        if (defaultAllows && insideWorkingDirs(p, wds)) continue;
-        const where = insideWorkingDirs(p, wds) ? "inside" : "outside";
-        const hint = access === "write" && where === "inside" ? "edits need approval in this mode" : `it is ${where} the working directories`;
+        if (defaultAllows && insideForCall(p, wds, ctx)) continue;
+        const where = insideForCall(p, wds, ctx) ? "inside" : "outside";
+        const hint = access === "write" && where === "inside" ? "edits need approval in this mode" : `it is ${where} the working directories${outsideNote(ctx)}`;
         return { decision: "ask", reason: `${verb} ${describePair(p)} matches no ${access === "read" ? "Read" : "Edit"} rule, and ${hint}.`, unmatched: true };
       }
     }
@@ -566,10 +578,10 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     }
     if (a.access === "write") {
       const wds = workingDirs(ctx);
-      const inside = prefixes.every((p) => wds.some((d) => within(p.link, d)) && wds.some((d) => within(p.target, d)));
+      const inside = ctx.cwdOutside === undefined && prefixes.every((p) => wds.some((d) => within(p.link, d)) && wds.some((d) => within(p.target, d)));
       const allowed = prefixes.every((p) => state.rules.allow.some((r) => governs(r, "write", "allow") && allowsTree(r, p.link) && allowsTree(r, p.target)));
       // unmatched: a default, not a rule; an exact Bash allow naming the command may waive it (bash.ts).
-      if (!inside && !allowed) return { decision: "ask", reason: `${what}, which may be outside the working directories, and no Edit rule allows it.`, unmatched: true };
+      if (!inside && !allowed) return { decision: "ask", reason: `${what}, which may be outside the working directories${outsideNote(ctx)}, and no Edit rule allows it.`, unmatched: true };
     }
     return undefined;
   };
@@ -603,8 +615,8 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     if (a.access === "write" && !t.pairs.every((p) => HARMLESS_WRITES.test(p.link))) {
       if (!t.exact) return { decision: "ask", reason: `${what}, a path in decomposed Unicode that may lie outside the working directories.` };
       for (const p of t.pairs) {
-        if (insideWorkingDirs(p, wds) || firstAllow(state, "write", p) !== undefined) continue;
-        return { decision: "ask", reason: `${what}${resolvedNote(a, p)}, outside the working directories, and no Edit rule allows it.`, unmatched: true };
+        if (insideForCall(p, wds, ctx) || firstAllow(state, "write", p) !== undefined) continue;
+        return { decision: "ask", reason: `${what}${resolvedNote(a, p)}, outside the working directories${outsideNote(ctx)}, and no Edit rule allows it.`, unmatched: true };
       }
     }
     return undefined;
@@ -616,7 +628,7 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     }
     const via = typeof a.via === "string" && a.via !== "" ? a.via : "a command";
     const what = `${via} ${a.access === "read" ? "reads" : "writes"} ${a.path}`;
-    const state = stateFor(ctx.cwd);
+    const state = stateFor(ctx);
     if (a.kind === "unknown") return unknownAccess(a, state, what);
     if (a.kind === "glob") return checkGlob(a, ctx, state, what);
     if (a.kind === "literal") return checkLiteral(a, ctx, state, what);
@@ -641,6 +653,19 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     },
     hasDeny(access) {
       return specs.deny.some((s) => ruleCovers({ tool: s.kind }, access, "deny"));
+    },
+    insideWorkingDirectories(dir, ctx) {
+      // Where the directory really is decides, whatever the call's cwd: `cd /project/src` from
+      // outside leads back in. Every reading, link and target, must be inside.
+      try {
+        if (typeof dir !== "string") return false;
+        const t = readTarget(dir, "path", ctx);
+        if ("error" in t || !t.exact) return false;
+        const wds = workingDirs(ctx);
+        return t.pairs.every((p) => insideWorkingDirs(p, wds));
+      } catch {
+        return false;
+      }
     },
   };
 }

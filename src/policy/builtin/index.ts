@@ -11,6 +11,7 @@ import { compileFileRules, FILE_TOOLS, type FilePolicy } from "./files.js";
 import { compileParamRules, type ParamPolicy } from "./params.js";
 import type { BuiltinContext, BuiltinRule, BuiltinVerdict, FileJudge, Mode, PolicyEnvironment } from "./types.js";
 import { compileWebFetchRules, type WebFetchPolicy } from "./web.js";
+import { workingContext } from "./working-dirs.js";
 
 export type { BuiltinContext, BuiltinRule, BuiltinVerdict, FileAccess, FileJudge, PolicyEnvironment } from "./types.js";
 export { FILE_TOOLS } from "./files.js";
@@ -24,7 +25,11 @@ export const AGENT_INTERNAL_TOOLS: ReadonlySet<string> = new Set(["TodoWrite", "
 
 
 export interface BuiltinPolicy {
-  decide(tool: string, input: Record<string, unknown>, cwd: string | undefined): Verdict;
+  /**
+   * projectRoot: the project's directory as the caller found it (see ToolRequest.projectRoot);
+   * undefined: there is none, and only additionalDirectories are working directories.
+   */
+  decide(tool: string, input: Record<string, unknown>, cwd: string | undefined, projectRoot?: string): Verdict;
   /** The Read/Edit rules as a judge of single paths, for guards on MCP servers' path arguments. */
   readonly files: FileJudge | undefined;
 }
@@ -33,7 +38,7 @@ export interface BuiltinOptions {
   mode: Mode;
   /** `bypassPermissions` is disabled by settings: asks stay asks. */
   bypassDisabled: boolean;
-  /** `permissions.additionalDirectories`: absolute, or relative to the request's cwd, or `~/...`. */
+  /** `permissions.additionalDirectories`: absolute, `~/...`, or relative to the project root. */
   additionalDirectories: string[];
 }
 
@@ -59,16 +64,10 @@ export function compileBuiltinPolicy(rules: BuiltinRule[], env: PolicyEnvironmen
   const web: WebFetchPolicy = compileWebFetchRules(byJudge.web);
   const params: ParamPolicy = compileParamRules(byJudge.params);
   const files: FilePolicy | undefined = env === undefined ? undefined : compileFileRules(byJudge.files, env);
-  const home = env?.home;
 
-  const contextFor = (cwd: string): BuiltinContext => {
-    const dirs = [cwd];
-    for (const d of opts.additionalDirectories) {
-      if (d === "~" || d.startsWith("~/")) {
-        if (home !== undefined) dirs.push(path.posix.join(home, d.slice(1)));
-      } else dirs.push(path.posix.resolve(cwd, d));
-    }
-    return { cwd, workingDirectories: dirs, mode: opts.mode };
+  const contextFor = (cwd: string, projectRoot: string | undefined): BuiltinContext => {
+    if (env === undefined) return { cwd, workingDirectories: [], mode: opts.mode, cwdOutside: "there is no file-system environment to resolve working directories" };
+    return workingContext({ cwd, projectRoot, additionalDirectories: opts.additionalDirectories, mode: opts.mode }, env);
   };
 
   const applyMode = (v: BuiltinVerdict): Verdict => {
@@ -84,11 +83,11 @@ export function compileBuiltinPolicy(rules: BuiltinRule[], env: PolicyEnvironmen
 
   return {
     files,
-    decide(tool, input, cwd) {
+    decide(tool, input, cwd, projectRoot) {
       try {
         if (typeof cwd !== "string" || !cwd.startsWith("/"))
           return frozen("deny", `cannot judge built-in tool ${tool}: the request has no absolute working directory`);
-        const ctx = contextFor(path.posix.normalize(cwd));
+        const ctx = contextFor(path.posix.normalize(cwd), typeof projectRoot === "string" ? projectRoot : undefined);
         if (tool === "Bash") {
           if (files === undefined) return frozen("deny", "cannot judge Bash: no file-system environment to check the files it touches");
           return applyMode(bash.decide(input, ctx, files));

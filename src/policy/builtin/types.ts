@@ -51,11 +51,20 @@ export interface PolicyEnvironment {
 
 /** Per request: where the agent works and in which mode. */
 export interface BuiltinContext {
-  /** Absolute working directory of the agent. */
+  /** Absolute working directory of the call: relative paths are resolved against it. */
   cwd: string;
-  /** cwd plus `permissions.additionalDirectories`, absolute. Reads inside are allowed by default. */
+  /**
+   * The project root and `permissions.additionalDirectories`, absolute (each also counts by its real
+   * path). Reads inside are allowed by default. Empty: nothing is inside.
+   */
   workingDirectories: string[];
   mode: Mode;
+  /**
+   * Set when the call's cwd does not really lie inside the working directories (working-dirs.ts): the
+   * call is judged as outside them (no working-directory default, no allow rule anchored at cwd). The
+   * text says why, for reasons shown to the user.
+   */
+  cwdOutside?: string;
 }
 
 /**
@@ -102,4 +111,9 @@ export interface FileJudge {
   checkAccess(a: FileAccess, ctx: BuiltinContext): BuiltinVerdict | undefined;
   /** Whether any deny rule governs this kind of access (for fail-closed answers on what cannot be resolved). */
   hasDeny(access: "read" | "write"): boolean;
+  /**
+   * Whether a directory (absolute, `~/...` or relative to ctx.cwd) lies inside the working
+   * directories as written and with symlinks resolved (`cd DIR`). Absent or false: judge it as outside.
+   */
+  insideWorkingDirectories?(dir: string, ctx: BuiltinContext): boolean;
 }
