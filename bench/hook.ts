@@ -91,11 +91,11 @@ export function runHookBench(runs = 31): HookBenchResult {
     };
     const policy = compilePolicy(input, fsEnvironment({ env }));
     const micro = (req: { tool: string; input: Record<string, unknown> }) => {
-      for (let i = 0; i < 2000; i++) policy.decideTool({ ...req, cwd: project });
+      for (let i = 0; i < 2000; i++) policy.decideTool({ ...req, cwd: project, projectRoot: project });
       const xs: number[] = [];
       for (let i = 0; i < 20000; i++) {
         const t = process.hrtime.bigint();
-        policy.decideTool({ ...req, cwd: project });
+        policy.decideTool({ ...req, cwd: project, projectRoot: project });
         xs.push(Number(process.hrtime.bigint() - t) / 1e3);
       }
       return { p50: r1(median(xs)), p99: r1(pct(xs, 0.99)) };

@@ -17,6 +17,7 @@ import { networkSettingsOf } from "../policy/egress/egress.js";
 import { HOME_STARTUP_FILES } from "../policy/paths/protected.js";
 import type { Settings } from "../settings/schema.js";
 import type { SandboxPolicy, SandboxType } from "./types.js";
+import { holdsHome } from "../policy/builtin/working-dirs.js";
 
 type SandboxSettings = NonNullable<Settings["sandbox"]>;
 
@@ -96,8 +97,7 @@ export function chooseSandbox(own: SandboxSettings | undefined, global: SandboxS
   if (allowWrite.length === 0 && ctx.serverCwd !== undefined) {
     const cwd = absolute(ctx.serverCwd, ctx);
     const home = path.posix.resolve(ctx.home);
-    const holdsHome = home === cwd || home.startsWith(cwd === "/" ? "/" : `${cwd}/`);
-    if (!holdsHome) allowWrite.push(cwd);
+    if (!holdsHome(cwd, home)) allowWrite.push(cwd);
   }
   const policy: SandboxPolicy = {
     type,
