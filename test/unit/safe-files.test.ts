@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { assertSafeFile, createExclusiveNoFollow, ensurePrivateDir, openAppendNoFollow, UnsafeFileError, writeFileAtomic } from "../../src/adapters/safe-files.js";
+import { loadSettingsFast } from "../../src/settings/fast-load.js";
 
 const isRoot = process.getuid?.() === 0;
 const OTHER_UID = 4242;
@@ -144,5 +145,25 @@ describe("safe-files", () => {
     writeFileSync(join(d, "state.json", "inner"), "x");
     assert.throws(() => writeFileAtomic(join(d, "state.json"), "{}"), unsafe(/is a directory/));
     assert.deepEqual(readdirSync(d), ["state.json"]);
+  });
+
+  test("settings-validation markers are created new: dangling links planted at their (predictable) names are not followed to create their targets", async () => {
+    const d = fresh();
+    const settingsFile = join(d, "settings.json");
+    writeFileSync(settingsFile, JSON.stringify({ permissions: { deny: ["Bash(curl:*)"] } }));
+    mkdirSync(join(d, "managed"));
+    const envFor = (state: string) => ({ HOME: d, XDG_CONFIG_HOME: join(d, "config"), XDG_STATE_HOME: join(d, state), MCP_WARDEN_MANAGED_DIR: join(d, "managed") });
+    const markers = (state: string) => join(d, state, "mcp-warden", "cache", "validated");
+    // A first load shows which names the markers of this text get (a repository can compute them too).
+    await loadSettingsFast({ cwd: d, env: envFor("state-a"), cliFiles: [settingsFile] });
+    const names = readdirSync(markers("state-a"));
+    assert.ok(names.length > 0);
+    mkdirSync(markers("state-b"), { recursive: true, mode: 0o700 });
+    // A link to an existing file would pass for a marker; a dangling one is what a writer follows.
+    const targets = names.map((_, i) => join(d, `created-through-marker-${i}`));
+    names.forEach((name, i) => symlinkSync(targets[i]!, join(markers("state-b"), name)));
+    await loadSettingsFast({ cwd: d, env: envFor("state-b"), cliFiles: [settingsFile] });
+    for (const target of targets) assert.equal(existsSync(target), false, `${target} was created through a marker's link`);
+    for (const name of names) assert.ok(lstatSync(join(markers("state-b"), name)).isSymbolicLink());
   });
 });
