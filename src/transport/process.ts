@@ -91,7 +91,7 @@ export class ProcessTransport {
 
   async start(): Promise<void> {
     installExitHook();
-    let log: StderrLog;
+    let log: StderrLog | undefined;
     let child: ChildProcess;
     try {
       // Before the spawn: a log that is a link (or not ours) refuses the start, with the file named.
@@ -108,6 +108,7 @@ export class ProcessTransport {
         detached: true, // its own process group: killGroup reaches grandchildren
       });
     } catch (error) {
+      log?.close();
       this.spec.cleanup?.();
       throw error;
     }

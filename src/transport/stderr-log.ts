@@ -108,6 +108,11 @@ export class StderrLog {
     this.onProblem?.(`${why}; the server's further stderr output is discarded until it restarts`);
   }
 
+  /** Closes the file without reading anything (a spawn that failed). */
+  close() {
+    this.closeFile();
+  }
+
   private closeFile() {
     if (this.fd === undefined) return;
     const fd = this.fd;
