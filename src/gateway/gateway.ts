@@ -1,7 +1,7 @@
 // The gateway: an MCP server to the client (stdio, both protocol eras, via the SDK's serveStdio)
 // and an MCP client to every configured upstream. Every forwarded request runs the pipeline.
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
@@ -41,6 +41,7 @@ import { loadSqlParser } from "../policy/guards/sql.js";
 import { settingsFiles } from "../settings/paths.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
+import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
 
 export const VERSION = "0.1.0";
 
@@ -560,10 +561,10 @@ export class Gateway {
   private writeStatus() {
     if (this.closing) return;
     try {
-      mkdirSync(runtimeDir(this.opts.env), { recursive: true, mode: 0o700 });
-      const tmp = `${this.statusFile}.tmp`;
-      writeFileSync(
-        tmp,
+      ensurePrivateDir(runtimeDir(this.opts.env));
+      // A fresh temp file renamed over the status file: a link planted at either name is never written through.
+      writeFileAtomic(
+        this.statusFile,
         JSON.stringify(
           this.redactor.value({
             pid: process.pid,
@@ -580,9 +581,7 @@ export class Gateway {
           null,
           2,
         ),
-        { mode: 0o600 },
       );
-      renameSync(tmp, this.statusFile);
     } catch (e) {
       this.log(`cannot write status file: ${(e as Error).message}`);
     }

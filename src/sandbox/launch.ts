@@ -2,10 +2,11 @@
 // extra descriptors (the seccomp program, the egress channel) and the cleanup. Shared by the
 // gateway (sandboxed stdio servers) and `mcp-warden exec`.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, statSync } from "node:fs";
 import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createExclusiveNoFollow, ensurePrivateDir } from "../adapters/safe-files.js";
 import { bubblewrap } from "./bubblewrap.js";
 import { docker, podman } from "./container.js";
 import { seatbelt } from "./seatbelt.js";
@@ -50,8 +51,9 @@ export function backendAvailability(type: SandboxType, cacheDir?: string): Avail
     a = BACKENDS[type].available();
     if (a.ok && marker !== undefined) {
       try {
-        mkdirSync(dirname(marker), { recursive: true, mode: 0o700 });
-        writeFileSync(marker, "", { mode: 0o600 });
+        ensurePrivateDir(dirname(marker));
+        // Created new, never through a link planted at its name.
+        closeSync(createExclusiveNoFollow(marker));
       } catch {
         // Only speed is lost.
       }

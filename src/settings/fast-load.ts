@@ -10,8 +10,9 @@
 // state directory, which the policy protects from the agent's edits. Any miss falls back to the full
 // loader (load.ts), which then records the texts it validated.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createExclusiveNoFollow, ensurePrivateDir } from "../adapters/safe-files.js";
 import { readSettingsLayers, type LoadedLayers, type LoadOptions } from "./files.js";
 import { stateDir } from "./paths.js";
 import { resolveSettings, type ResolvedSettings } from "./resolve.js";
@@ -90,10 +91,18 @@ async function loadAndRemember(opts: LoadOptions, dir: string): Promise<LoadedLa
     },
   });
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const name of validated) writeFileSync(join(dir, name), "", { mode: 0o600 });
+    ensurePrivateDir(dir);
+    // A marker is an empty file created new (never through a link planted at its name); one that
+    // exists already, whatever it is, is left alone.
+    for (const name of validated) {
+      try {
+        closeSync(createExclusiveNoFollow(join(dir, name)));
+      } catch {
+        // Taken already: the next run validates again if it is not a marker of ours.
+      }
+    }
   } catch {
-    // A read-only state directory only costs speed: the next run validates again.
+    // A read-only (or unsafe) state directory only costs speed: the next run validates again.
   }
   return loaded;
 }

@@ -1,11 +1,10 @@
 // An upstream stdio server as a child process in its own process group, so that stopping it
 // stops everything it spawned (npx -> sh -> node is the common case), with stderr to a log file.
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Duplex } from "node:stream";
-import { closeSync, mkdirSync, openSync, renameSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import type { Duplex, Readable } from "node:stream";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { JsonLinesTransport, type LineProblem } from "./json-lines.js";
+import { StderrLog } from "./stderr-log.js";
 import { processStartTicks } from "../upstream/orphans.js";
 
 /** Variables a server gets from the gateway's environment; everything else must be configured. */
@@ -17,6 +16,10 @@ export interface ProcessSpec {
   env: Record<string, string>;
   cwd?: string;
   stderrLog: string;
+  /** Size at which the stderr log is rotated while the server runs (default 10 MiB; tests make it small). */
+  stderrLogMaxBytes?: number;
+  /** The stderr log had to stop while the server runs; without it, reported through the transport's onerror. */
+  onLogProblem?: (message: string) => void;
   maxMessageBytes: number;
   onProblem?: (problem: LineProblem) => void;
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
@@ -42,16 +45,8 @@ function installExitHook() {
   });
 }
 
-/** A chatty server must not fill the disk: past this size its log moves to `<log>.1` at the next start. */
-const MAX_LOG_BYTES = 10 * 1024 * 1024;
-
-function rotateIfLarge(file: string) {
-  try {
-    if (statSync(file).size > MAX_LOG_BYTES) renameSync(file, `${file}.1`);
-  } catch {
-    /* no log yet */
-  }
-}
+/** How long an exited server's stderr may stay open (a grandchild outside its group) before the log stops reading it. */
+const STDERR_LINGER_MS = 2000;
 
 export function killGroup(pgid: number, signal: NodeJS.Signals) {
   try {
@@ -79,6 +74,8 @@ export class ProcessTransport {
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** Resolves when the child has exited (its stdout may close a moment earlier). */
   readonly exited: Promise<void>;
+  /** Resolves when the child's stderr has been written to its log to the end and the log closed. */
+  private logDrained: Promise<void> = Promise.resolve();
   private markExited!: () => void;
 
   constructor(private readonly spec: ProcessSpec) {
@@ -94,24 +91,30 @@ export class ProcessTransport {
 
   async start(): Promise<void> {
     installExitHook();
-    mkdirSync(dirname(this.spec.stderrLog), { recursive: true, mode: 0o700 });
-    rotateIfLarge(this.spec.stderrLog);
-    const logFd = openSync(this.spec.stderrLog, "a", 0o600);
+    let log: StderrLog | undefined;
     let child: ChildProcess;
     try {
+      // Before the spawn: a log that is a link (or not ours) refuses the start, with the file named.
+      log = StderrLog.open(this.spec.stderrLog, {
+        ...(this.spec.stderrLogMaxBytes !== undefined ? { maxBytes: this.spec.stderrLogMaxBytes } : {}),
+        onProblem: (message) => (this.spec.onLogProblem ? this.spec.onLogProblem(message) : this.onerror?.(new Error(message))),
+      });
+      // stderr is a pipe the gateway reads and writes to the log, never the file itself: the child
+      // could otherwise grow it without bound, and a descriptor to it would outlive any check.
       child = spawn(this.spec.command, this.spec.args, {
         cwd: this.spec.cwd,
         env: this.spec.env,
-        stdio: ["pipe", "pipe", logFd, ...(this.spec.extraStdio ?? [])],
+        stdio: ["pipe", "pipe", "pipe", ...(this.spec.extraStdio ?? [])],
         detached: true, // its own process group: killGroup reaches grandchildren
       });
     } catch (error) {
+      log?.close();
       this.spec.cleanup?.();
       throw error;
-    } finally {
-      closeSync(logFd);
     }
     this.child = child;
+    const stderr = child.stderr as Readable;
+    this.logDrained = log.pump(stderr);
     try {
       await new Promise<void>((resolve, reject) => {
         child.once("spawn", () => resolve());
@@ -134,6 +137,8 @@ export class ProcessTransport {
       // The leader is gone; kill whatever it left in the group.
       killGroup(pgid, "SIGKILL");
       liveGroups.delete(pgid);
+      // Its stderr ends once the group is gone; a process that left the group may hold it open.
+      setTimeout(() => stderr.destroy(), STDERR_LINGER_MS).unref();
       this.spec.onExit?.(code, signal);
     });
     const lines = new JsonLinesTransport(child.stdout!, child.stdin!, {
@@ -160,6 +165,7 @@ export class ProcessTransport {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       await this.lines?.close();
+      await this.logDrained;
       return;
     }
     const pgid = child.pid!;
@@ -170,5 +176,7 @@ export class ProcessTransport {
     await exited;
     clearTimeout(timer);
     await this.lines?.close();
+    // The tail of stderr (why it failed, often) is in the log before close() returns.
+    await this.logDrained;
   }
 }
