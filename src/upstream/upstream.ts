@@ -238,7 +238,12 @@ export class Upstream extends EventEmitter {
     const kind = this.transportKind;
     if (kind === "stdio") {
       const spec = { command: entry.command!, args: entry.args ?? [], env: childEnvironment(entry.env ?? {}, this.options.env), cwd: entry.cwd };
-      const common = { stderrLog: this.stderrLog, maxMessageBytes: this.options.maxMessageBytes, onProblem: (p: LineProblem) => this.onStdoutProblem(p) };
+      const common = {
+        stderrLog: this.stderrLog,
+        maxMessageBytes: this.options.maxMessageBytes,
+        onProblem: (p: LineProblem) => this.onStdoutProblem(p),
+        onLogProblem: (message: string) => this.emit("log", `stderr log: ${message}`),
+      };
       const sb = this.options.sandbox;
       if (!sb) return new ProcessTransport({ ...spec, ...common });
       // Sandboxed: the backend's command line; the host variables the sandbox passes through join
