@@ -147,9 +147,9 @@ export function toolPin(tool: Record<string, unknown>, approval: { approvedAt?: 
 /**
  * A pin whose definition and digest agree, as a fresh copy with an explicit version. `stored`: read
  * from the pin file, where an absent version is 1 and a version 1 definition holds only
- * PINNED_TOOL_FIELDS. From a caller (not stored), a pin without a version is version 2 when its
- * digest is the version 2 digest of its definition, else version 1 (callers written before the
- * version field). Throws PinInputError naming the problem.
+ * PINNED_TOOL_FIELDS. From a caller (not stored), a tool pin without a version is version 2 when
+ * its digest is the version 2 digest of its definition, else version 1 (callers written before the
+ * version field); other kinds are always version 2. Throws PinInputError naming the problem.
  */
 export function verifyPin(kind: PinKind, raw: unknown, stored: boolean): PinnedTool {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PinInputError("is not an object");
@@ -172,7 +172,7 @@ export function verifyPin(kind: PinKind, raw: unknown, stored: boolean): PinnedT
   let version: PinVersion;
   if (r.version !== undefined) version = r.version as PinVersion;
   else if (stored) version = 1;
-  else version = domainDigest(DOMAINS[kind], definition) === r.digest ? 2 : 1;
+  else version = kind !== "tools" || domainDigest(DOMAINS[kind], definition) === r.digest ? 2 : 1;
   if (version === 1) {
     if (kind !== "tools") throw new PinInputError(`is a version 1 pin, but only tools had version 1 pins (a ${NOUNS[kind]} pin needs "version": 2)`);
     // In the file a version 1 definition is exactly the pinned fields; from a caller, extra fields
