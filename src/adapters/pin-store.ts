@@ -2,7 +2,11 @@
 // can implement it later); filePinStore keeps them in one JSON file, e.g. <stateDir>/pins.json.
 //
 // The file, and why:
-// - `{"version": 1, "servers": {"<identity digest>": ServerPins}}`, 2-space indented, mode 0600.
+// - `{"version": 2, "servers": {"<identity digest>": ServerPins}}`, 2-space indented, mode 0600. Each
+//   server record holds its identity (server-identity.ts: version 2, or a version 1 identity recorded
+//   before) and three maps of pins by name: tools, prompts, resourceTemplates. Version 1 files (tools
+//   only, version 1 identities) are read as they are (no prompts or templates pinned) and written back
+//   as version 2 at the next change.
 //   Read strictly: unknown fields, a newer version, a digest that does not match what it covers or
 //   any other inconsistency is a PinStoreError, never an empty store (fail closed: the caller then
 //   exposes nothing). A missing file is an empty store: nothing is pinned yet.
@@ -26,24 +30,55 @@ import { lstat, mkdir, open, readdir, rename, rmdir, unlink, utimes, type FileHa
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { canonicalToolDefinition, PinInputError, serverIdentity, toolDigest, type PinnedTool, type ServerIdentity } from "../policy/integrity/pins.js";
+import {
+  isLegacyIdentity,
+  PIN_KINDS,
+  PinInputError,
+  setsCodeChangingEnv,
+  verifyPin,
+  verifyServerIdentity,
+  type AnyServerIdentity,
+  type PinKind,
+  type PinnedTool,
+  type ServerIdentity,
+} from "../policy/integrity/pins.js";
 
 export interface ServerPins {
-  identity: ServerIdentity;
+  /** Version 2 (name, layer, launch, code-changing env values, env and header names), or a version 1 identity. */
+  identity: AnyServerIdentity;
   serverName: string;
   approvedAt: string;
   approvedBy?: string;
-  /** Tool name → pin. A null-prototype object: a lookup of "constructor" finds nothing. */
+  /** "migrated": copied by adoptLegacy from the version 1 record `migratedFrom`. */
+  note?: string;
+  /** The version 1 identity digest this record was copied from. */
+  migratedFrom?: string;
+  /** Name → pin, one map per kind. Null-prototype objects: a lookup of "constructor" finds nothing. */
   tools: Record<string, PinnedTool>;
+  prompts: Record<string, PinnedTool>;
+  resourceTemplates: Record<string, PinnedTool>;
 }
 
 export interface PinStore {
   getServer(identityDigest: string): Promise<ServerPins | undefined>;
   /** Approves (or re-approves) a launch configuration; pins already recorded under it are kept. */
-  approveServer(identity: ServerIdentity, serverName: string, by?: string): Promise<void>;
-  /** Adds or replaces these tools' pins. The server must be approved first. */
+  approveServer(identity: AnyServerIdentity, serverName: string, by?: string): Promise<void>;
+  /**
+   * When nothing is recorded under `identity` but a version 1 record under `legacyDigest` has the
+   * same server name, copies that record (pins included, approvedBy kept, note "migrated") under the
+   * new identity and returns it: an upgrade asks nobody again. Not when the identity sets a
+   * code-changing env variable (the old identity never covered it), nor when the old record was only
+   * approved on first use and the server now comes from the project or local layer (never trusted on
+   * first use). Otherwise undefined.
+   */
+  adoptLegacy(identity: ServerIdentity, legacyDigest: string): Promise<ServerPins | undefined>;
+  /** Adds or replaces these pins of one kind. The server must be approved first. */
+  pinItems(identityDigest: string, kind: PinKind, pins: PinnedTool[]): Promise<void>;
+  /** pinItems(identityDigest, "tools", tools). */
   pinTools(identityDigest: string, tools: PinnedTool[]): Promise<void>;
   resetServer(identityDigest: string): Promise<void>;
+  resetItem(identityDigest: string, kind: PinKind, name: string): Promise<void>;
+  /** resetItem(identityDigest, "tools", toolName). */
   resetTool(identityDigest: string, toolName: string): Promise<void>;
   /** Every approved server, by name, then digest. */
   list(): Promise<ServerPins[]>;
@@ -69,12 +104,13 @@ export interface FilePinStoreOptions {
   lockStaleMs?: number;
 }
 
-export const PIN_FILE_VERSION = 1;
+export const PIN_FILE_VERSION = 2;
 /** A larger pin file is refused rather than read: bounds memory and time on a hostile file. */
 const MAX_FILE_BYTES = 64 << 20;
 /** Within this long of a file's mtime, its stat is not trusted to identify its content. */
 const RACY_MS = 2000;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const KIND_LABELS: Record<PinKind, string> = { tools: "tool", prompts: "prompt", resourceTemplates: "resource template" };
 
 interface State {
   servers: Map<string, ServerPins>;
@@ -149,6 +185,7 @@ export function filePinStore(path: string, options: FilePinStoreOptions = {}): P
       const checked = checkIdentity(identity, "approveServer");
       if (typeof serverName !== "string" || serverName === "") throw new PinStoreError("invalid-argument", "approveServer: serverName must be a non-empty string");
       if (by !== undefined && typeof by !== "string") throw new PinStoreError("invalid-argument", "approveServer: 'by' must be a string");
+      if (!isLegacyIdentity(checked) && checked.name !== serverName) throw new PinStoreError("invalid-argument", `approveServer: the identity is that of server ${JSON.stringify(checked.name)}, not ${JSON.stringify(serverName)}`);
       const approvedAt = new Date().toISOString();
       await mutate((state) => {
         const existing = state.servers.get(checked.digest);
@@ -158,45 +195,96 @@ export function filePinStore(path: string, options: FilePinStoreOptions = {}): P
           approvedAt,
           ...(by !== undefined ? { approvedBy: by } : {}),
           tools: existing ? existing.tools : nullRecord(),
+          prompts: existing ? existing.prompts : nullRecord(),
+          resourceTemplates: existing ? existing.resourceTemplates : nullRecord(),
         });
         return true;
       });
     },
 
-    async pinTools(identityDigest, tools) {
-      if (!Array.isArray(tools)) throw new PinStoreError("invalid-argument", "pinTools: tools must be a list");
-      const pins = tools.map((t, i) => checkPin(t, `pinTools: tool ${i}`));
-      const names = new Set<string>();
-      for (const p of pins) {
-        if (names.has(p.name)) throw new PinStoreError("invalid-argument", `pinTools: tool ${JSON.stringify(p.name)} is given twice`);
-        names.add(p.name);
-      }
+    async adoptLegacy(identity, legacyDigest) {
+      const checked = checkIdentity(identity, "adoptLegacy");
+      if (isLegacyIdentity(checked)) throw new PinStoreError("invalid-argument", "adoptLegacy: the identity must be a version 2 identity (serverIdentity({ name, layer, entry }))");
+      if (typeof legacyDigest !== "string" || !DIGEST.test(legacyDigest)) throw new PinStoreError("invalid-argument", "adoptLegacy: legacyDigest must be a sha256:<hex> digest");
+      if (setsCodeChangingEnv(checked)) return undefined; // cheap refusal before taking the lock
+      let adopted: ServerPins | undefined;
       await mutate((state) => {
-        const server = state.servers.get(identityDigest);
-        if (!server) throw new PinStoreError("invalid-argument", `pinTools: no approved server with identity ${identityDigest}; approve the server first`);
-        const next = nullRecord<PinnedTool>();
-        for (const [name, pin] of Object.entries(server.tools)) setOwn(next, name, pin);
-        for (const p of pins) setOwn(next, p.name, p);
-        state.servers.set(identityDigest, { ...server, tools: next });
-        return pins.length > 0;
+        adopted = undefined;
+        if (state.servers.has(checked.digest)) return false;
+        const old = state.servers.get(legacyDigest);
+        if (!old || !isLegacyIdentity(old.identity) || old.serverName !== checked.name) return false;
+        // A version 1 approval "on first use" never involved a person; the project and local layers
+        // are never trusted on first use, so such a server is asked about again.
+        if ((checked.layer === "project" || checked.layer === "local") && (old.approvedBy === undefined || old.approvedBy === "first use")) return false;
+        adopted = deepFreeze({
+          identity: checked,
+          serverName: old.serverName,
+          approvedAt: old.approvedAt,
+          ...(old.approvedBy !== undefined ? { approvedBy: old.approvedBy } : {}),
+          note: "migrated",
+          migratedFrom: legacyDigest,
+          tools: copyRecord(old.tools),
+          prompts: copyRecord(old.prompts),
+          resourceTemplates: copyRecord(old.resourceTemplates),
+        });
+        state.servers.set(checked.digest, adopted);
+        return true;
       });
+      return adopted;
+    },
+
+    async pinItems(identityDigest, kind, items) {
+      await pinItems(identityDigest, kind, items, "pinItems");
+    },
+
+    async pinTools(identityDigest, tools) {
+      await pinItems(identityDigest, "tools", tools, "pinTools");
     },
 
     async resetServer(identityDigest) {
       await mutate((state) => state.servers.delete(identityDigest));
     },
 
+    async resetItem(identityDigest, kind, name) {
+      await resetItem(identityDigest, kind, name);
+    },
+
     async resetTool(identityDigest, toolName) {
-      await mutate((state) => {
-        const server = state.servers.get(identityDigest);
-        if (!server || !Object.hasOwn(server.tools, toolName)) return false;
-        const next = nullRecord<PinnedTool>();
-        for (const [name, pin] of Object.entries(server.tools)) if (name !== toolName) setOwn(next, name, pin);
-        state.servers.set(identityDigest, { ...server, tools: next });
-        return true;
-      });
+      await resetItem(identityDigest, "tools", toolName);
     },
   };
+
+  async function pinItems(identityDigest: string, kind: PinKind, items: PinnedTool[], op: string): Promise<void> {
+    if (!PIN_KINDS.includes(kind)) throw new PinStoreError("invalid-argument", `${op}: unknown kind ${JSON.stringify(kind)}`);
+    const label = KIND_LABELS[kind];
+    if (!Array.isArray(items)) throw new PinStoreError("invalid-argument", `${op}: the pins must be a list`);
+    const pins = items.map((t, i) => checkPin(kind, t, `${op}: ${label} ${i}`));
+    const names = new Set<string>();
+    for (const p of pins) {
+      if (names.has(p.name)) throw new PinStoreError("invalid-argument", `${op}: ${label} ${JSON.stringify(p.name)} is given twice`);
+      names.add(p.name);
+    }
+    await mutate((state) => {
+      const server = state.servers.get(identityDigest);
+      if (!server) throw new PinStoreError("invalid-argument", `${op}: no approved server with identity ${identityDigest}; approve the server first`);
+      const next = copyRecord(server[kind]);
+      for (const p of pins) setOwn(next, p.name, p);
+      state.servers.set(identityDigest, { ...server, [kind]: next });
+      return pins.length > 0;
+    });
+  }
+
+  async function resetItem(identityDigest: string, kind: PinKind, itemName: string): Promise<void> {
+    if (!PIN_KINDS.includes(kind)) throw new PinStoreError("invalid-argument", `resetItem: unknown kind ${JSON.stringify(kind)}`);
+    await mutate((state) => {
+      const server = state.servers.get(identityDigest);
+      if (!server || !Object.hasOwn(server[kind], itemName)) return false;
+      const next = nullRecord<PinnedTool>();
+      for (const [name, pin] of Object.entries(server[kind])) if (name !== itemName) setOwn(next, name, pin);
+      state.servers.set(identityDigest, { ...server, [kind]: next });
+      return true;
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -248,49 +336,85 @@ function parsePinFile(text: string, file = "pin file"): State {
   if (typeof data.version !== "number" || !Number.isSafeInteger(data.version)) return bad("'version' is missing or not an integer");
   if (data.version > PIN_FILE_VERSION)
     throw new PinStoreError("version", `the pin file ${file} has version ${data.version}, written by a newer mcp-warden; this one reads version ${PIN_FILE_VERSION}. Upgrade mcp-warden.`);
-  if (data.version !== PIN_FILE_VERSION) return bad(`unsupported version ${data.version}`);
+  if (data.version !== 1 && data.version !== 2) return bad(`unsupported version ${data.version}`);
+  // Version 1: tools only, version 1 identities, no migration fields.
+  const v1 = data.version === 1;
   onlyKeys(data, ["version", "servers"], [], "the top level", bad);
   if (!isRecord(data.servers)) return bad("'servers' is not an object");
   const servers = new Map<string, ServerPins>();
   for (const [digest, raw] of Object.entries(data.servers)) {
     const where = `servers[${JSON.stringify(digest)}]`;
     if (!isRecord(raw)) return bad(`${where} is not an object`);
-    onlyKeys(raw, ["identity", "serverName", "approvedAt", "tools"], ["approvedBy"], where, bad);
-    let identity: ServerIdentity;
+    if (v1) onlyKeys(raw, ["identity", "serverName", "approvedAt", "tools"], ["approvedBy"], where, bad);
+    else onlyKeys(raw, ["identity", "serverName", "approvedAt", "tools", "prompts", "resourceTemplates"], ["approvedBy", "note", "migratedFrom"], where, bad);
+    let identity: AnyServerIdentity;
     try {
       identity = checkIdentity(raw.identity, where);
     } catch (e) {
       return bad((e as Error).message);
     }
     if (identity.digest !== digest) return bad(`${where}: the key is not the identity's digest`);
+    if (v1 && !isLegacyIdentity(identity)) return bad(`${where}: a version 2 identity in a version 1 file`);
     if (typeof raw.serverName !== "string" || raw.serverName === "") return bad(`${where}.serverName is not a non-empty string`);
+    if (!isLegacyIdentity(identity) && identity.name !== raw.serverName) return bad(`${where}.serverName is not the identity's name`);
     if (typeof raw.approvedAt !== "string" || raw.approvedAt === "") return bad(`${where}.approvedAt is not a non-empty string`);
     if (raw.approvedBy !== undefined && typeof raw.approvedBy !== "string") return bad(`${where}.approvedBy is not a string`);
-    if (!isRecord(raw.tools)) return bad(`${where}.tools is not an object`);
-    const tools = nullRecord<PinnedTool>();
-    for (const [name, pinRaw] of Object.entries(raw.tools)) {
-      let pin: PinnedTool;
-      try {
-        pin = checkPin(pinRaw, `${where}.tools[${JSON.stringify(name)}]`, true);
-      } catch (e) {
-        return bad((e as Error).message);
+    if (raw.note !== undefined && typeof raw.note !== "string") return bad(`${where}.note is not a string`);
+    if (raw.migratedFrom !== undefined && (typeof raw.migratedFrom !== "string" || !DIGEST.test(raw.migratedFrom))) return bad(`${where}.migratedFrom is not a digest`);
+    const maps = {} as Record<PinKind, Record<string, PinnedTool>>;
+    for (const kind of PIN_KINDS) {
+      maps[kind] = nullRecord<PinnedTool>();
+      if (v1 && kind !== "tools") continue;
+      const entries = raw[kind];
+      if (!isRecord(entries)) return bad(`${where}.${kind} is not an object`);
+      for (const [name, pinRaw] of Object.entries(entries)) {
+        let pin: PinnedTool;
+        try {
+          pin = checkPin(kind, pinRaw, `${where}.${kind}[${JSON.stringify(name)}]`, true);
+        } catch (e) {
+          return bad((e as Error).message);
+        }
+        if (pin.name !== name) return bad(`${where}.${kind}[${JSON.stringify(name)}]: the key is not the ${KIND_LABELS[kind]}'s name`);
+        setOwn(maps[kind], name, pin);
       }
-      if (pin.name !== name) return bad(`${where}.tools[${JSON.stringify(name)}]: the key is not the tool's name`);
-      setOwn(tools, name, pin);
     }
-    servers.set(digest, deepFreeze({ identity, serverName: raw.serverName, approvedAt: raw.approvedAt, ...(raw.approvedBy !== undefined ? { approvedBy: raw.approvedBy } : {}), tools }));
+    servers.set(
+      digest,
+      deepFreeze({
+        identity,
+        serverName: raw.serverName,
+        approvedAt: raw.approvedAt,
+        ...(raw.approvedBy !== undefined ? { approvedBy: raw.approvedBy } : {}),
+        ...(raw.note !== undefined ? { note: raw.note } : {}),
+        ...(raw.migratedFrom !== undefined ? { migratedFrom: raw.migratedFrom } : {}),
+        ...maps,
+      }),
+    );
   }
   return { servers };
 }
 
+/** Always the current version: a version 1 file is upgraded at its first change. */
 function serialize(state: State): string {
   const servers: Record<string, unknown> = {};
   const sorted = [...state.servers.keys()].sort();
   for (const digest of sorted) {
     const s = state.servers.get(digest)!;
-    const tools: Record<string, unknown> = {};
-    for (const name of Object.keys(s.tools).sort()) setOwn(tools, name, s.tools[name]);
-    servers[digest] = { identity: s.identity, serverName: s.serverName, approvedAt: s.approvedAt, ...(s.approvedBy !== undefined ? { approvedBy: s.approvedBy } : {}), tools };
+    const maps: Record<string, Record<string, unknown>> = {};
+    for (const kind of PIN_KINDS) {
+      const pins: Record<string, unknown> = {};
+      for (const name of Object.keys(s[kind]).sort()) setOwn(pins, name, s[kind][name]);
+      maps[kind] = pins;
+    }
+    servers[digest] = {
+      identity: s.identity,
+      serverName: s.serverName,
+      approvedAt: s.approvedAt,
+      ...(s.approvedBy !== undefined ? { approvedBy: s.approvedBy } : {}),
+      ...(s.note !== undefined ? { note: s.note } : {}),
+      ...(s.migratedFrom !== undefined ? { migratedFrom: s.migratedFrom } : {}),
+      ...maps,
+    };
   }
   return `${JSON.stringify({ version: PIN_FILE_VERSION, servers }, null, 2)}\n`;
 }
@@ -312,54 +436,31 @@ function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** An identity that is exactly what serverIdentity() makes of its own fields, digest included. */
-function checkIdentity(raw: unknown, where: string): ServerIdentity {
-  const invalid = (what: string): never => {
-    throw new PinStoreError("invalid-argument", `${where}: identity ${what}`);
-  };
-  if (!isRecord(raw)) return invalid("is not an object");
-  const allowed = raw.kind === "stdio" ? ["kind", "command", "args", "cwd", "digest"] : raw.kind === "remote" ? ["kind", "url", "digest"] : invalid("has no valid 'kind'");
-  for (const k of Object.keys(raw)) if (!allowed.includes(k)) invalid(`has an unknown or misplaced field ${JSON.stringify(k)}`);
-  let fresh: ServerIdentity;
+/** An identity that is exactly what serverIdentity() (or, for version 1, legacyServerIdentity()) makes of its own fields, digest included. */
+function checkIdentity(raw: unknown, where: string): AnyServerIdentity {
   try {
-    fresh = raw.kind === "stdio" ? serverIdentity({ type: "stdio", command: raw.command as string, args: raw.args as string[], cwd: raw.cwd as string | undefined }) : serverIdentity({ type: "http", url: raw.url as string });
+    return verifyServerIdentity(raw);
   } catch (e) {
-    if (e instanceof PinInputError) return invalid(e.message);
+    if (e instanceof PinInputError) throw new PinStoreError("invalid-argument", `${where}: identity ${e.message}`);
     throw e;
   }
-  if (raw.kind === "stdio" && !Array.isArray(raw.args)) invalid("has no 'args'");
-  if (raw.kind === "remote" && fresh.url !== raw.url) invalid("url is not canonical");
-  if (fresh.digest !== raw.digest) invalid("digest does not match its fields");
-  return fresh;
 }
 
-/** A pin whose definition is canonical and whose digest matches it; a copy made of fresh values. */
-function checkPin(raw: unknown, where: string, fromFile = false): PinnedTool {
-  const invalid = (what: string): never => {
-    throw new PinStoreError("invalid-argument", `${where} ${what}`);
-  };
-  if (!isRecord(raw)) return invalid("is not an object");
-  for (const k of Object.keys(raw)) if (!["name", "digest", "definition", "approvedAt", "approvedBy"].includes(k)) invalid(`has an unknown field ${JSON.stringify(k)}`);
-  if (typeof raw.name !== "string" || raw.name === "") invalid("has no non-empty 'name'");
-  if (typeof raw.digest !== "string" || !DIGEST.test(raw.digest)) invalid("has no valid 'digest'");
-  if (typeof raw.approvedAt !== "string" || raw.approvedAt === "") invalid("has no non-empty 'approvedAt'");
-  if (raw.approvedBy !== undefined && typeof raw.approvedBy !== "string") invalid("has a 'approvedBy' that is not a string");
-  if (!isRecord(raw.definition)) return invalid("has no 'definition' object");
-  let definition: Record<string, unknown>;
-  let digest: string;
+/** A pin whose definition is canonical and whose digest matches it; a frozen copy made of fresh values. */
+function checkPin(kind: PinKind, raw: unknown, where: string, fromFile = false): PinnedTool {
   try {
-    definition = canonicalToolDefinition(raw.definition);
-    digest = toolDigest(definition);
+    return deepFreeze(verifyPin(kind, raw, fromFile));
   } catch (e) {
-    if (e instanceof PinInputError) return invalid(`has a definition that cannot be pinned: ${e.message}`);
+    if (e instanceof PinInputError) throw new PinStoreError("invalid-argument", `${where} ${e.message}`);
     throw e;
   }
-  // In the file the definition must be exactly the canonical one; from a caller, extra fields are
-  // dropped (canonicalToolDefinition keeps only the pinned fields) but the digest must still agree.
-  if (fromFile && Object.keys(raw.definition).some((k) => !Object.hasOwn(definition, k))) invalid("has a definition with fields that are not pinned");
-  if (digest !== raw.digest) invalid("has a digest that does not match its definition");
-  if (definition.name !== raw.name) invalid("has a name that differs from its definition's name");
-  return deepFreeze({ name: raw.name as string, digest, definition, approvedAt: raw.approvedAt as string, ...(raw.approvedBy !== undefined ? { approvedBy: raw.approvedBy as string } : {}) });
+}
+
+/** A null-prototype copy of a map of pins (the pins themselves are frozen and shared). */
+function copyRecord(pins: Readonly<Record<string, PinnedTool>>): Record<string, PinnedTool> {
+  const next = nullRecord<PinnedTool>();
+  for (const [name, pin] of Object.entries(pins)) setOwn(next, name, pin);
+  return next;
 }
 
 /** Iterative (definitions may be deep); objects are already bounded by canonicalization. */

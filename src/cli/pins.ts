@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import { join } from "node:path";
 import { filePinStore, type ServerPins } from "../adapters/pin-store.js";
 import { visibleText } from "../policy/integrity/display.js";
+import { PIN_KINDS } from "../policy/integrity/pins.js";
 import { stateDir } from "../settings/paths.js";
 import { approvalsCommand } from "./approvals.js";
 
@@ -46,7 +47,10 @@ export async function pinsCommand(action: "list" | "approve" | "reset", opts: Pi
     for (const r of shown) {
       const launch = r.identity.kind === "remote" ? r.identity.url : [r.identity.command, ...(r.identity.args ?? [])].join(" ");
       out.write(`${visibleText(r.serverName)}: ${visibleText(launch ?? "")} (approved ${r.approvedAt}${r.approvedBy ? ` by ${r.approvedBy}` : ""})\n`);
-      for (const t of Object.values(r.tools)) out.write(`  ${visibleText(t.name)}  ${t.digest.slice(0, 19)}…  ${t.approvedAt}${t.approvedBy ? ` (${t.approvedBy})` : ""}\n`);
+      for (const kind of PIN_KINDS) {
+        const label = kind === "tools" ? "" : kind === "prompts" ? "prompt " : "template ";
+        for (const t of Object.values(r[kind])) out.write(`  ${label}${visibleText(t.name)}  ${t.digest.slice(0, 19)}…  ${t.approvedAt}${t.approvedBy ? ` (${t.approvedBy})` : ""}\n`);
+      }
     }
     return 0;
   }
@@ -58,12 +62,12 @@ export async function pinsCommand(action: "list" | "approve" | "reset", opts: Pi
     try {
       for (const r of mine) {
         if (opts.tool === undefined) await store.resetServer(r.identity.digest);
-        else await store.resetTool(r.identity.digest, opts.tool);
+        else for (const kind of PIN_KINDS) await store.resetItem(r.identity.digest, kind, opts.tool);
       }
     } catch (e) {
       return fail(1, (e as Error).message);
     }
-    out.write(`reset ${opts.tool ? `the pin of ${visibleText(opts.tool)} of ` : "every pin of "}${visibleText(opts.server)}; a running gateway applies it at its next review of the server\n`);
+    out.write(`reset ${opts.tool ? `the pins named ${visibleText(opts.tool)} (tool, prompt, template) of ` : "every pin of "}${visibleText(opts.server)}; a running gateway applies it at its next review of the server\n`);
     return 0;
   }
 

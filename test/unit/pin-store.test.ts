@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { filePinStore, PinStoreError, type PinStore } from "../../src/adapters/pin-store.js";
-import { canonicalToolDefinition, serverIdentity, toolDigest, type PinnedTool } from "../../src/policy/integrity/pins.js";
+import { canonicalToolDefinition, legacyServerIdentity, legacyToolDigest, makePin, serverIdentity, toolDigest, type PinnedTool } from "../../src/policy/integrity/pins.js";
 
 const STORE_URL = new URL("../../src/adapters/pin-store.js", import.meta.url).href;
 const PINS_URL = new URL("../../src/policy/integrity/pins.js", import.meta.url).href;
@@ -22,12 +22,13 @@ function tempDir(): string {
   return d;
 }
 
-const github = serverIdentity({ command: "npx", args: ["-y", "@modelcontextprotocol/server-github"] });
-const remote = serverIdentity({ url: "https://mcp.example.com/mcp" });
+const githubEntry = { command: "npx", args: ["-y", "@modelcontextprotocol/server-github"] };
+const github = serverIdentity({ name: "github", layer: "user", entry: githubEntry });
+const remote = serverIdentity({ name: "remote", layer: "user", entry: { url: "https://mcp.example.com/mcp" } });
 
 function pin(name: string, description = `does ${name}`, by?: string): PinnedTool {
   const definition = canonicalToolDefinition({ name, description, inputSchema: { type: "object", properties: { q: { type: "string" } }, required: ["q"] } });
-  return { name, digest: toolDigest(definition), definition, approvedAt: "2026-01-01T00:00:00.000Z", ...(by ? { approvedBy: by } : {}) };
+  return { name, version: 2, digest: toolDigest(definition), definition, approvedAt: "2026-01-01T00:00:00.000Z", ...(by ? { approvedBy: by } : {}) };
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<PinStoreError> {
@@ -89,11 +90,13 @@ describe("round trip", () => {
     assert.equal(Object.keys((await store.getServer(github.digest))!.tools).length, 2, "others kept");
 
     // Re-approving the same identity keeps its pins.
-    await store.approveServer(github, "gh");
+    await store.approveServer(github, "github");
     const again = await store.getServer(github.digest);
-    assert.equal(again!.serverName, "gh");
+    assert.equal(again!.serverName, "github");
     assert.equal(again!.approvedBy, undefined);
     assert.equal(Object.keys(again!.tools).length, 2);
+    // A version 2 identity belongs to its server name.
+    await rejectsWith(store.approveServer(github, "gh"), "invalid-argument", /identity is that of server "github"/);
 
     await store.resetTool(github.digest, "create_issue");
     await store.resetTool(github.digest, "not-there");
@@ -104,24 +107,38 @@ describe("round trip", () => {
     assert.deepEqual((await filePinStore(file).list()).map((p) => p.serverName), ["remote"]);
   });
 
-  test("the on-disk format: version 1, servers by identity digest, tools by name; no secrets", async () => {
+  test("the on-disk format: version 2, servers by identity digest, pins by kind and name; env and header names only, no secrets", async () => {
     const file = join(tempDir(), "pins.json");
     const secret = "ghp_THIS_IS_A_SECRET_TOKEN_123";
-    const entry = { command: "npx", args: ["-y", "@modelcontextprotocol/server-github"], env: { GITHUB_TOKEN: secret } };
-    const identity = serverIdentity(entry);
+    const entry = { ...githubEntry, env: { GITHUB_TOKEN: secret, NODE_OPTIONS: "--max-old-space-size=512" } };
+    const identity = serverIdentity({ name: "github", layer: "project", entry });
     const store = filePinStore(file);
     await store.approveServer(identity, "github");
     await store.pinTools(identity.digest, [pin("create_issue")]);
+    await store.pinItems(identity.digest, "prompts", [makePin("prompts", { name: "triage", arguments: [{ name: "issue", required: true }] }, { approvedAt: "2026-01-01T00:00:00.000Z" })]);
     const text = readFileSync(file, "utf8");
     assert.ok(!text.includes(secret));
-    const data = JSON.parse(text) as { version: number; servers: Record<string, { identity: unknown; serverName: string; approvedAt: string; tools: Record<string, PinnedTool> }> };
+    const data = JSON.parse(text) as { version: number; servers: Record<string, Record<string, unknown> & { tools: Record<string, PinnedTool>; prompts: Record<string, PinnedTool> }> };
     assert.deepEqual(Object.keys(data), ["version", "servers"]);
-    assert.equal(data.version, 1);
+    assert.equal(data.version, 2);
     assert.deepEqual(Object.keys(data.servers), [identity.digest]);
     const s = data.servers[identity.digest]!;
-    assert.deepEqual(s.identity, { kind: "stdio", command: "npx", args: ["-y", "@modelcontextprotocol/server-github"], digest: identity.digest });
-    assert.deepEqual(Object.keys(s), ["identity", "serverName", "approvedAt", "tools"]);
+    assert.deepEqual(s.identity, {
+      version: 2,
+      name: "github",
+      layer: "project",
+      kind: "stdio",
+      command: "npx",
+      args: ["-y", "@modelcontextprotocol/server-github"],
+      env: { NODE_OPTIONS: "--max-old-space-size=512" },
+      envNames: ["GITHUB_TOKEN"],
+      headerNames: [],
+      digest: identity.digest,
+    });
+    assert.deepEqual(Object.keys(s), ["identity", "serverName", "approvedAt", "tools", "prompts", "resourceTemplates"]);
     assert.deepEqual(s.tools.create_issue, pin("create_issue"));
+    assert.equal(s.prompts.triage!.version, 2);
+    assert.deepEqual(s.resourceTemplates, {});
   });
 
   test("returned pins are frozen, and tool lookups do not reach Object.prototype", async () => {
@@ -149,7 +166,8 @@ describe("round trip", () => {
     const store = filePinStore(file);
     await rejectsWith(store.pinTools(github.digest, [pin("x")]), "invalid-argument", /approve the server first/);
     await rejectsWith(store.approveServer({ ...github, digest: remote.digest }, "github"), "invalid-argument", /digest does not match/);
-    await rejectsWith(store.approveServer({ ...github, env: { A: "b" } } as never, "github"), "invalid-argument", /unknown or misplaced field "env"/);
+    await rejectsWith(store.approveServer({ ...github, env: { NODE_OPTIONS: "--require /tmp/x.js" } }, "github"), "invalid-argument", /digest does not match/);
+    await rejectsWith(store.approveServer({ ...legacyServerIdentity(githubEntry), env: { A: "b" } } as never, "github"), "invalid-argument", /unknown or misplaced field "env"/);
     await rejectsWith(store.approveServer(github, ""), "invalid-argument");
     await store.approveServer(github, "github");
     await rejectsWith(store.pinTools(github.digest, [{ ...pin("x"), digest: pin("y").digest }]), "invalid-argument", /digest that does not match its definition/);
@@ -214,36 +232,64 @@ describe("fail closed on a bad file", () => {
       ["version 0", { version: 0, servers: {} }],
       ["version as text", { version: "1", servers: {} }],
       ["unknown top-level field", { ...data, extra: true }],
-      ["servers not an object", { version: 1, servers: [] }],
-      ["unknown server field", { version: 1, servers: { [github.digest]: { ...server(), note: "x" } } }],
-      ["server under another digest", { version: 1, servers: { [remote.digest]: server() } }],
-      ["identity edited", { version: 1, servers: { [github.digest]: { ...server(), identity: { ...github, args: ["-y", "@evil/x"] } } } }],
-      ["identity with env", { version: 1, servers: { [github.digest]: { ...server(), identity: { ...github, env: { A: "1" } } } } }],
+      ["servers not an object", { version: 2, servers: [] }],
+      ["unknown server field", { version: 2, servers: { [github.digest]: { ...server(), comment: "x" } } }],
+      ["serverName is not the identity's name", { version: 2, servers: { [github.digest]: { ...server(), serverName: "other" } } }],
+      ["migratedFrom not a digest", { version: 2, servers: { [github.digest]: { ...server(), migratedFrom: "x" } } }],
+      ["no prompts map", (() => {
+        const s = server();
+        delete s.prompts;
+        return { version: 2, servers: { [github.digest]: s } };
+      })()],
+      ["a prompt pin without a version (only tools had version 1)", (() => {
+        const s = server();
+        const p = makePin("prompts", { name: "p" }, { approvedAt: "x" }) as unknown as Record<string, unknown>;
+        delete p.version;
+        s.prompts = { p };
+        return { version: 2, servers: { [github.digest]: s } };
+      })()],
+      ["a template pinned as a tool (digest domains differ)", (() => {
+        const s = server();
+        s.resourceTemplates = { t: makePin("tools", { name: "t", uriTemplate: "file:///{p}" }, { approvedAt: "x" }) };
+        return { version: 2, servers: { [github.digest]: s } };
+      })()],
+      ["version 1 file with a version 2 server record", { version: 1, servers: { [github.digest]: server() } }],
+      ["server under another digest", { version: 2, servers: { [remote.digest]: server() } }],
+      ["identity edited", { version: 2, servers: { [github.digest]: { ...server(), identity: { ...github, args: ["-y", "@evil/x"] } } } }],
+      ["identity with a code-changing value added", { version: 2, servers: { [github.digest]: { ...server(), identity: { ...github, env: { LD_PRELOAD: "/tmp/x.so" } } } } }],
+      ["identity with a secret value stored", { version: 2, servers: { [github.digest]: { ...server(), identity: { ...github, env: { GITHUB_TOKEN: "ghp_x" } } } } }],
+      ["identity with an unsorted env name list", { version: 2, servers: { [github.digest]: { ...server(), identity: { ...github, envNames: ["B", "A"] } } } }],
       ["tool description edited", (() => {
         const s = server();
         ((s.tools as Record<string, Record<string, Record<string, unknown>>>).create_issue!.definition!).description = "tampered";
-        return { version: 1, servers: { [github.digest]: s } };
+        return { version: 2, servers: { [github.digest]: s } };
       })()],
       ["tool under another name", (() => {
         const s = server();
         const tools = s.tools as Record<string, unknown>;
         s.tools = { other: tools.create_issue };
-        return { version: 1, servers: { [github.digest]: s } };
+        return { version: 2, servers: { [github.digest]: s } };
       })()],
       ["unknown tool field", (() => {
         const s = server();
         (s.tools as Record<string, Record<string, unknown>>).create_issue!.note = 1;
-        return { version: 1, servers: { [github.digest]: s } };
+        return { version: 2, servers: { [github.digest]: s } };
       })()],
-      ["unpinned field in a definition", (() => {
+      ["a field added to a version 2 definition", (() => {
         const s = server();
         ((s.tools as Record<string, Record<string, Record<string, unknown>>>).create_issue!.definition!)._meta = {};
-        return { version: 1, servers: { [github.digest]: s } };
+        return { version: 2, servers: { [github.digest]: s } };
+      })()],
+      ["unpinned field in a version 1 definition", (() => {
+        const legacy = legacyServerIdentity(githubEntry);
+        const definition = { name: "x", _meta: {} };
+        const tool = { name: "x", digest: legacyToolDigest(definition), definition, approvedAt: "x" };
+        return { version: 1, servers: { [legacy.digest]: { identity: legacy, serverName: "github", approvedAt: "x", tools: { x: tool } } } };
       })()],
       ["missing approvedAt", (() => {
         const s = server();
         delete s.approvedAt;
-        return { version: 1, servers: { [github.digest]: s } };
+        return { version: 2, servers: { [github.digest]: s } };
       })()],
     ];
     for (const [what, value] of variants) {
@@ -253,7 +299,7 @@ describe("fail closed on a bad file", () => {
   });
 
   test("a newer version is its own error, even with fields this version does not know", async () => {
-    const { store } = await withFile(JSON.stringify({ version: 2, servers: {}, shards: [] }));
+    const { store } = await withFile(JSON.stringify({ version: 3, servers: {}, shards: [] }));
     await rejectsWith(store.getServer(github.digest), "version", /newer mcp-warden/);
   });
 
@@ -451,7 +497,7 @@ describe("stale locks", () => {
       const { serverIdentity, canonicalToolDefinition, toolDigest } = await import(process.argv[2]);
       const [file, id] = process.argv.slice(3);
       const store = filePinStore(file, { lockWaitMs: 30000 });
-      const gh = serverIdentity({ command: "npx", args: ["-y", "@modelcontextprotocol/server-github"] });
+      const gh = serverIdentity({ name: "github", layer: "user", entry: { command: "npx", args: ["-y", "@modelcontextprotocol/server-github"] } });
       let buffered = "";
       let queue = Promise.resolve();
       process.stdin.on("data", (d) => {

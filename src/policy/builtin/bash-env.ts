@@ -79,3 +79,40 @@ export const SOURCED_ENV_NAMES: ReadonlySet<string> = new Set(["BASH_ENV", "ENV"
 
 /** Builtins whose `NAME=value` arguments set variables. */
 export const DECLARING_BUILTINS: ReadonlySet<string> = new Set(["export", "declare", "typeset", "local", "readonly"]);
+
+/**
+ * Variables that change what code a program loads or runs, beyond the command-line ones above: the
+ * dynamic loader, language runtimes' search paths and start-up hooks, package registries (which
+ * decide what `npx -y` or `uvx` fetches), git's helpers and configuration. Shared with the server
+ * identity (policy/integrity/pins.ts), which covers these variables' values.
+ */
+export const CODE_LOADING_ENV_NAMES: ReadonlySet<string> = new Set([
+  "PATH", "HOME", "XDG_CONFIG_HOME", "SHELLOPTS", "BASHOPTS", "ZDOTDIR", "GCONV_PATH",
+  "NODE_OPTIONS", "NODE_PATH",
+  "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONEXECUTABLE", "PYTHONPLATLIBDIR",
+  "PYTHONSAFEPATH", "PYTHONNOUSERSITE", "PYTHONBREAKPOINT", "PYTHONWARNINGS",
+  "PERL5LIB", "PERLLIB", "PERL5OPT", "PERL5DB", "RUBYOPT", "RUBYLIB", "GEM_PATH", "GEM_HOME", "BUNDLE_GEMFILE",
+  "JAVA_HOME", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
+  "GIT_EXEC_PATH", "GIT_TEMPLATE_DIR", "GIT_DIR", "PHPRC", "PHP_INI_SCAN_DIR", "DOTNET_STARTUP_HOOKS",
+  "R_PROFILE", "R_PROFILE_USER",
+]);
+
+/** Name prefixes of code-loading variables (`LD_PRELOAD`, `DYLD_INSERT_LIBRARIES`, `npm_config_node_options`...). */
+export const CODE_LOADING_ENV_PREFIXES: readonly string[] = [
+  "LD_", "DYLD_", "NPM_CONFIG_", "YARN_", "PIP_", "UV_", "GIT_CONFIG", "LUA_", "CORECLR_", "COR_",
+];
+
+/**
+ * Whether setting this variable can change what code a program runs: the command-line variables,
+ * the start-up files (`BASH_ENV`), and the code-loading ones. Case-insensitive (Windows' environment
+ * is, and npm reads both `npm_config_*` and `NPM_CONFIG_*`), so the set errs on the side of covering.
+ */
+export function isCodeChangingEnvName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return (
+    COMMAND_ENV_NAMES.has(upper) ||
+    SOURCED_ENV_NAMES.has(upper) ||
+    CODE_LOADING_ENV_NAMES.has(upper) ||
+    CODE_LOADING_ENV_PREFIXES.some((p) => upper.startsWith(p))
+  );
+}

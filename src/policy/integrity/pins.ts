@@ -1,41 +1,68 @@
-// Pinning tool definitions and server identity (rug-pull and MCPoison defence). Pure: no I/O.
+// Pinning what servers list: tool definitions, prompts and resource templates (rug-pull and MCPoison
+// defence). Pure: no I/O. Server identity lives in server-identity.ts, the canonical JSON and the
+// differences in canonical.ts; both are re-exported here.
 //
-// What a tool pin covers: the fields the model reads or that shape what it may send, and nothing
-// else: name, title, description, inputSchema, outputSchema, annotations (PINNED_TOOL_FIELDS).
-// Left out, on purpose:
-//   - `_meta`: protocol metadata a server may vary per response (vendor keys, session data); pinning
-//     it would raise an approval on reconnects that change nothing the model sees.
-//   - `icons`: display only, and icon URLs are often signed or rotated.
-//   - `execution` (task support): how the call is transported, not what the model reads or sends.
-//   The gateway should therefore expose only the pinned fields (the canonical definition), so that an
-//   unpinned field can never carry text to the client that nobody approved.
+// What a pin covers (version 2): the whole definition object as the server lists it and the gateway
+// passes it on, every field, unknown ones too: `_meta`, `icons`, `execution`, `title`,
+// `outputSchema`... Anything the client receives may carry text to the user or the model, so a field
+// outside the pin could change after approval with nobody asked (issue 11, a `_meta` rug pull).
 //
-// Canonical form: object keys sorted (UTF-16 code unit order), arrays keep their order, with one
-// exception: a JSON Schema `required` list (in a schema position, not inside `default`, `enum`,
-// `const` or `examples` data) is sorted and de-duplicated. `required` is a set by definition and
-// servers often build it from a hash map or set, so its order changes between runs without meaning
-// anything. `enum` (and `type` lists, `prefixItems`, `examples`...) stay ordered: the order is visible
-// to the model, enum values are arbitrary JSON that has no natural order, and a reordering is rare
-// enough that asking about it costs little.
+// Version 1 pins (tools only) covered name, title, description, inputSchema, outputSchema and
+// annotations (PINNED_TOOL_FIELDS). A stored pin without a version is version 1. When its version 1
+// digest still matches the current definition, the status is "upgrade": the definition is the one a
+// person approved as far as the old pin could tell, and the caller re-pins the WHOLE definition as
+// version 2 once it has passed the poisoning scan (definitions.ts), since the fields outside the old
+// pin were never reviewed. A version 1 pin that does not match is "changed"; the difference shown then
+// compares the old pinned fields with the whole current definition, so the fields the old pin did not
+// cover show as added: the person sees everything the approval will pin.
 //
-// Bounded work: canonicalization is iterative (no recursion on input depth), refuses nesting deeper
-// than CANONICAL_LIMITS.maxDepth, more than maxNodes values or maxChars characters of strings and
-// keys (shared references count each time they are reached, so a DAG cannot blow up quietly), and
-// throws on cycles and on values JSON cannot carry.
-import { createHash } from "node:crypto";
+// Canonical form (canonical.ts): keys sorted, arrays in order, `required` sorted and de-duplicated
+// only in a tool's schema positions (a prompt argument's `required` is a boolean: data); bounded work,
+// cycles and non-JSON values refused with PinInputError.
+import { canonicalize, diffDefinitions, domainDigest, isPlainObject, PinInputError, type DefinitionDiff } from "./canonical.js";
 
-/** The tool fields a pin covers. */
+export { CANONICAL_LIMITS, canonicalJson, diffDefinitions, PinInputError, renderDiff, type DefinitionChange, type DefinitionDiff } from "./canonical.js";
+export {
+  CODE_LOADING_ENV_NAMES,
+  CODE_LOADING_ENV_PREFIXES,
+  diffIdentities,
+  isCodeChangingEnvName,
+  isLegacyIdentity,
+  legacyServerIdentity,
+  serverIdentity,
+  setsCodeChangingEnv,
+  verifyServerIdentity,
+  type AnyServerIdentity,
+  type LegacyServerIdentity,
+  type ServerEntryLike,
+  type ServerIdentity,
+  type ServerIdentityInput,
+} from "./server-identity.js";
+
+/** The tool fields a version 1 pin covered. A version 2 pin covers every field. */
 export const PINNED_TOOL_FIELDS = ["name", "title", "description", "inputSchema", "outputSchema", "annotations"] as const;
 
-export const CANONICAL_LIMITS = Object.freeze({ maxDepth: 100, maxNodes: 200_000, maxChars: 8 * 1024 * 1024 });
+/** The version new pins are made with. */
+export const PIN_VERSION = 2;
+export type PinVersion = 1 | 2;
 
-/** A tool definition or server entry that cannot be pinned (not JSON, too deep, too large, cyclic). */
-export class PinInputError extends Error {
-  override name = "PinInputError";
-}
+/** What a server lists that is pinned; the pin store keeps one map of pins per kind. */
+export type PinKind = "tools" | "prompts" | "resourceTemplates";
+export const PIN_KINDS: readonly PinKind[] = ["tools", "prompts", "resourceTemplates"];
 
+const DOMAINS: Record<PinKind, string> = {
+  tools: "mcp-warden/tool-definition/v2",
+  prompts: "mcp-warden/prompt-definition/v2",
+  resourceTemplates: "mcp-warden/resource-template-definition/v2",
+};
+const LEGACY_TOOL_DOMAIN = "mcp-warden/tool-definition/v1";
+const NOUNS: Record<PinKind, string> = { tools: "tool", prompts: "prompt", resourceTemplates: "resource template" };
+
+/** A pin of a tool, a prompt or a resource template (the same shape for each kind). */
 export interface PinnedTool {
   name: string;
+  /** 2: the whole definition; 1 (tools only): PINNED_TOOL_FIELDS. Absent in a stored pin means 1. */
+  version?: PinVersion;
   /** "sha256:<hex>" of the canonical definition. */
   digest: string;
   /** The canonical definition that was pinned, kept so a diff can be shown. */
@@ -43,209 +70,51 @@ export interface PinnedTool {
   approvedAt: string;
   approvedBy?: string;
 }
-
-export interface ServerIdentity {
-  kind: "stdio" | "remote";
-  command?: string;
-  args?: string[];
-  cwd?: string;
-  url?: string;
-  /** "sha256:<hex>" of the other fields. */
-  digest: string;
-}
-
-export type PinStatus = { status: "new" } | { status: "same" } | { status: "changed"; diff: DefinitionDiff };
-
-export interface DefinitionChange {
-  path: string;
-  before?: unknown;
-  after?: unknown;
-  kind: "added" | "removed" | "changed";
-}
-
-export interface DefinitionDiff {
-  changes: DefinitionChange[];
-  /** One line, e.g. "description changed; inputSchema.properties.bcc added". */
-  summary: string;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Canonical JSON
+export type PinnedItem = PinnedTool;
 
 /**
- * Where a value sits, so `required` is sorted only where JSON Schema defines it:
- * data (anything not a schema), schema, a map of name → schema, a list of schemas, `items` (a schema
- * or a list of schemas), `dependencies` (name → schema or list of names), the tool object itself.
+ * new: nothing pinned under this name; same: the digest matches; upgrade: a version 1 pin whose
+ * digest matches (re-pin as version 2 after the scan); changed: with the difference.
  */
-type Ctx = "data" | "schema" | "schemaMap" | "schemaList" | "schemaOrList" | "dependencies" | "required" | "tool";
-
-const SCHEMA_MAP_KEYWORDS = new Set(["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"]);
-const SCHEMA_KEYWORDS = new Set([
-  "additionalProperties", "additionalItems", "contains", "propertyNames", "not", "if", "then", "else",
-  "unevaluatedItems", "unevaluatedProperties", "contentSchema",
-]);
-const SCHEMA_LIST_KEYWORDS = new Set(["allOf", "anyOf", "oneOf", "prefixItems"]);
-
-function childCtx(parent: Ctx, key: string | number): Ctx {
-  switch (parent) {
-    case "tool":
-      return key === "inputSchema" || key === "outputSchema" ? "schema" : "data";
-    case "schema":
-      if (typeof key !== "string") return "data";
-      if (key === "required") return "required";
-      if (key === "items") return "schemaOrList";
-      if (key === "dependencies") return "dependencies";
-      if (SCHEMA_MAP_KEYWORDS.has(key)) return "schemaMap";
-      if (SCHEMA_KEYWORDS.has(key)) return "schema";
-      if (SCHEMA_LIST_KEYWORDS.has(key)) return "schemaList";
-      return "data"; // enum, const, default, examples, description, unknown keywords: data
-    case "schemaMap":
-    case "schemaList":
-      return "schema";
-    case "dependencies":
-      return "schema"; // an array value here is a list of names: arrays of strings are left as they are
-    default:
-      return "data";
-  }
-}
-
-interface Frame {
-  src: Record<string, unknown> | unknown[];
-  out: Record<string, unknown> | unknown[];
-  keys: string[] | undefined; // undefined for arrays
-  i: number;
-  ctx: Ctx;
-  depth: number;
-  /** This container's key in its parent (undefined for the root), for error messages. */
-  at: string | number | undefined;
-}
-
-function isPlainObject(v: object): v is Record<string, unknown> {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  // defineProperty for "__proto__": assigned, it would replace the prototype instead of being data.
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
-}
-
-/**
- * A canonical deep copy of a JSON value: keys sorted, `required` sorted where `ctx` says it is a
- * schema keyword. Throws PinInputError on cycles, non-JSON values and inputs past CANONICAL_LIMITS.
- */
-function canonicalize(value: unknown, rootCtx: Ctx): unknown {
-  let nodes = 0;
-  let chars = 0;
-  const stack: Frame[] = [];
-  const ancestors = new Set<object>();
-  const where = (key: string | number | undefined): string => {
-    const path: (string | number)[] = [];
-    for (const f of stack) if (f.at !== undefined) path.push(f.at);
-    if (key !== undefined) path.push(key);
-    return `at ${formatPath(path) || "(root)"}`;
-  };
-  const fail = (message: string, key: string | number | undefined): never => {
-    throw new PinInputError(`${message} (${where(key)})`);
-  };
-  const count = (n: number, c: number, key: string | number | undefined): void => {
-    nodes += n;
-    chars += c;
-    if (nodes > CANONICAL_LIMITS.maxNodes) fail(`definition has more than ${CANONICAL_LIMITS.maxNodes} values`, key);
-    if (chars > CANONICAL_LIMITS.maxChars) fail(`definition has more than ${CANONICAL_LIMITS.maxChars} characters of text`, key);
-  };
-
-  // The copy of a leaf; for an object or array a fresh container, pushed as a frame to fill later.
-  // SKIP: an undefined property, dropped as JSON.stringify would drop it.
-  const SKIP = Symbol("skip");
-  const visit = (v: unknown, ctx: Ctx, depth: number, key: string | number | undefined, inArray: boolean): unknown => {
-    switch (typeof v) {
-      case "string":
-        count(1, v.length, key);
-        return v;
-      case "boolean":
-        count(1, 0, key);
-        return v;
-      case "number":
-        if (!Number.isFinite(v)) fail(`${String(v)} is not a JSON number`, key);
-        count(1, 0, key);
-        return Object.is(v, -0) ? 0 : v;
-      case "undefined":
-        // In an array JSON would turn it into null silently: refuse instead.
-        if (inArray) fail("undefined in an array is not JSON", key);
-        return SKIP;
-      case "object": {
-        if (v === null) {
-          count(1, 0, key);
-          return null;
-        }
-        if (ancestors.has(v)) fail("definition contains a cycle", key);
-        if (depth > CANONICAL_LIMITS.maxDepth) fail(`definition is nested deeper than ${CANONICAL_LIMITS.maxDepth} levels`, key);
-        const isArray = Array.isArray(v);
-        if (!isArray && !isPlainObject(v)) fail(`a ${Object.prototype.toString.call(v)} is not JSON`, key);
-        const keys = isArray ? undefined : Object.keys(v).sort();
-        count(1, keys ? keys.reduce((n, k) => n + k.length, 0) : 0, key);
-        // `items` holding one schema is itself a schema; holding a list, each element is one.
-        const effective: Ctx = ctx === "schemaOrList" ? (isArray ? "schemaList" : "schema") : ctx;
-        const out: Record<string, unknown> | unknown[] = isArray ? [] : {};
-        ancestors.add(v);
-        stack.push({ src: v as Record<string, unknown> | unknown[], out, keys, i: 0, ctx: effective, depth, at: key });
-        return out;
-      }
-      default:
-        return fail(`a ${typeof v} is not JSON`, key);
-    }
-  };
-
-  const root = visit(value, rootCtx, 1, undefined, false);
-  if (root === SKIP) throw new PinInputError("undefined is not JSON");
-  while (stack.length) {
-    const f = stack[stack.length - 1]!;
-    const length = f.keys ? f.keys.length : (f.src as unknown[]).length;
-    if (f.i >= length) {
-      stack.pop();
-      ancestors.delete(f.src);
-      if (f.ctx === "required") sortRequired(f.out);
-      continue;
-    }
-    const key: string | number = f.keys ? f.keys[f.i]! : f.i;
-    f.i++;
-    const child = f.keys ? (f.src as Record<string, unknown>)[key as string] : (f.src as unknown[])[key as number];
-    // A container child is linked into `out` now and filled when its frame (pushed by visit) runs.
-    const copy = visit(child, childCtx(f.ctx, key), f.depth + 1, key, !f.keys);
-    if (copy === SKIP) continue;
-    if (f.keys) setOwn(f.out as Record<string, unknown>, key as string, copy);
-    else (f.out as unknown[]).push(copy);
-  }
-  return root;
-}
-
-/** `required` is a set: sorted and de-duplicated, but only when it is a list of strings. */
-function sortRequired(list: Record<string, unknown> | unknown[]): void {
-  if (!Array.isArray(list) || !list.every((x) => typeof x === "string")) return;
-  const sorted = [...new Set(list as string[])].sort();
-  list.length = 0;
-  list.push(...sorted);
-}
-
-function sha256(domain: string, value: unknown): string {
-  // The domain string keeps a tool digest from ever equalling a server digest of the same JSON.
-  return `sha256:${createHash("sha256").update(`${domain}\n`).update(JSON.stringify(value)).digest("hex")}`;
-}
-
-/** A canonical deep copy of any JSON value (keys sorted, arrays in order). */
-export function canonicalJson(value: unknown): unknown {
-  return canonicalize(value, "data");
-}
+export type PinStatus = { status: "new" } | { status: "same" } | { status: "upgrade" } | { status: "changed"; diff: DefinitionDiff };
 
 // ---------------------------------------------------------------------------------------------------
-// Tools
+// Canonical definitions and digests
 
-/** Only the pinned fields of a tool, canonical. Throws PinInputError for a tool that cannot be pinned. */
+/** The whole definition, canonical. Throws PinInputError for one that cannot be pinned. */
+export function canonicalDefinition(kind: PinKind, item: Record<string, unknown>): Record<string, unknown> {
+  const noun = NOUNS[kind];
+  if (typeof item !== "object" || item === null || Array.isArray(item) || !isPlainObject(item)) throw new PinInputError(`a ${noun} definition must be a JSON object`);
+  if (typeof item.name !== "string" || item.name === "") throw new PinInputError(`a ${noun} definition needs a non-empty string 'name'`);
+  if (kind === "resourceTemplates" && typeof item.uriTemplate !== "string") throw new PinInputError(`a ${noun} definition needs a string 'uriTemplate'`);
+  return canonicalize(item, kind === "tools" ? "tool" : "data") as Record<string, unknown>;
+}
+
+/** The version 2 digest of a definition of this kind. */
+export function definitionDigest(kind: PinKind, item: Record<string, unknown>): string {
+  return domainDigest(DOMAINS[kind], canonicalDefinition(kind, item));
+}
+
+/** The whole tool definition, canonical (version 2). */
 export function canonicalToolDefinition(tool: Record<string, unknown>): Record<string, unknown> {
-  if (typeof tool !== "object" || tool === null || Array.isArray(tool) || !isPlainObject(tool)) throw new PinInputError("a tool definition must be a JSON object");
-  if (typeof tool.name !== "string" || tool.name === "") throw new PinInputError("a tool definition needs a non-empty string 'name'");
+  return canonicalDefinition("tools", tool);
+}
+
+export function toolDigest(tool: Record<string, unknown>): string {
+  return definitionDigest("tools", tool);
+}
+
+export function promptDigest(prompt: Record<string, unknown>): string {
+  return definitionDigest("prompts", prompt);
+}
+
+export function resourceTemplateDigest(template: Record<string, unknown>): string {
+  return definitionDigest("resourceTemplates", template);
+}
+
+/** Only the fields a version 1 pin covered, canonical. */
+export function legacyCanonicalToolDefinition(tool: Record<string, unknown>): Record<string, unknown> {
+  canonicalDefinition("tools", tool); // the same checks (and limits) on the whole definition
   const picked: Record<string, unknown> = {};
   for (const field of PINNED_TOOL_FIELDS) {
     if (Object.hasOwn(tool, field) && tool[field] !== undefined) picked[field] = tool[field];
@@ -253,24 +122,100 @@ export function canonicalToolDefinition(tool: Record<string, unknown>): Record<s
   return canonicalize(picked, "tool") as Record<string, unknown>;
 }
 
-export function toolDigest(tool: Record<string, unknown>): string {
-  return sha256("mcp-warden/tool-definition/v1", canonicalToolDefinition(tool));
+/** The version 1 digest: what a stored version 1 pin holds. */
+export function legacyToolDigest(tool: Record<string, unknown>): string {
+  return domainDigest(LEGACY_TOOL_DOMAIN, legacyCanonicalToolDefinition(tool));
 }
 
-/** new: nothing pinned under this name; same: the digest matches; changed: with the difference. */
-export function comparePin(pinned: PinnedTool | undefined, tool: Record<string, unknown>): PinStatus {
-  const definition = canonicalToolDefinition(tool);
+/** A version 2 pin of a definition as it is listed now. */
+export function makePin(kind: PinKind, item: Record<string, unknown>, approval: { approvedAt?: string; approvedBy?: string } = {}): PinnedTool {
+  const definition = canonicalDefinition(kind, item);
+  return {
+    name: definition.name as string,
+    version: 2,
+    digest: domainDigest(DOMAINS[kind], definition),
+    definition,
+    approvedAt: approval.approvedAt ?? new Date().toISOString(),
+    ...(approval.approvedBy !== undefined ? { approvedBy: approval.approvedBy } : {}),
+  };
+}
+
+export function toolPin(tool: Record<string, unknown>, approval: { approvedAt?: string; approvedBy?: string } = {}): PinnedTool {
+  return makePin("tools", tool, approval);
+}
+
+/**
+ * A pin whose definition and digest agree, as a fresh copy with an explicit version. `stored`: read
+ * from the pin file, where an absent version is 1 and a version 1 definition holds only
+ * PINNED_TOOL_FIELDS. From a caller (not stored), a tool pin without a version is version 2 when
+ * its digest is the version 2 digest of its definition, else version 1 (callers written before the
+ * version field); other kinds are always version 2. Throws PinInputError naming the problem.
+ */
+export function verifyPin(kind: PinKind, raw: unknown, stored: boolean): PinnedTool {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PinInputError("is not an object");
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!["name", "version", "digest", "definition", "approvedAt", "approvedBy"].includes(k)) throw new PinInputError(`has an unknown field ${JSON.stringify(k)}`);
+  if (typeof r.name !== "string" || r.name === "") throw new PinInputError("has no non-empty 'name'");
+  if (typeof r.digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(r.digest)) throw new PinInputError("has no valid 'digest'");
+  if (typeof r.approvedAt !== "string" || r.approvedAt === "") throw new PinInputError("has no non-empty 'approvedAt'");
+  if (r.approvedBy !== undefined && typeof r.approvedBy !== "string") throw new PinInputError("has a 'approvedBy' that is not a string");
+  if (r.version !== undefined && r.version !== 1 && r.version !== 2) throw new PinInputError(`has an unknown version ${JSON.stringify(r.version)}`);
+  if (typeof r.definition !== "object" || r.definition === null || Array.isArray(r.definition)) throw new PinInputError("has no 'definition' object");
+  const rawDefinition = r.definition as Record<string, unknown>;
+  let definition: Record<string, unknown>;
+  try {
+    definition = canonicalDefinition(kind, rawDefinition);
+  } catch (e) {
+    if (e instanceof PinInputError) throw new PinInputError(`has a definition that cannot be pinned: ${e.message}`);
+    throw e;
+  }
+  let version: PinVersion;
+  if (r.version !== undefined) version = r.version as PinVersion;
+  else if (stored) version = 1;
+  else version = kind !== "tools" || domainDigest(DOMAINS[kind], definition) === r.digest ? 2 : 1;
+  if (version === 1) {
+    if (kind !== "tools") throw new PinInputError(`is a version 1 pin, but only tools had version 1 pins (a ${NOUNS[kind]} pin needs "version": 2)`);
+    // In the file a version 1 definition is exactly the pinned fields; from a caller, extra fields
+    // are dropped, but the digest must still agree.
+    if (stored && Object.keys(rawDefinition).some((k) => !(PINNED_TOOL_FIELDS as readonly string[]).includes(k))) throw new PinInputError("has a version 1 definition with fields that version 1 did not pin");
+    definition = legacyCanonicalToolDefinition(rawDefinition);
+    if (domainDigest(LEGACY_TOOL_DOMAIN, definition) !== r.digest) throw new PinInputError("has a digest that does not match its definition");
+  } else if (domainDigest(DOMAINS[kind], definition) !== r.digest) {
+    throw new PinInputError("has a digest that does not match its definition");
+  }
+  if (definition.name !== r.name) throw new PinInputError("has a name that differs from its definition's name");
+  return { name: r.name, version, digest: r.digest, definition, approvedAt: r.approvedAt, ...(r.approvedBy !== undefined ? { approvedBy: r.approvedBy as string } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Comparing with a pin
+
+/** How a listed definition compares with its pin (see PinStatus). Throws PinInputError for an unpinnable definition or a malformed pin. */
+export function compareDefinition(kind: PinKind, pinned: PinnedTool | undefined, item: Record<string, unknown>): PinStatus {
+  const definition = canonicalDefinition(kind, item);
   if (pinned === undefined) return { status: "new" };
   if (typeof pinned !== "object" || pinned === null || typeof pinned.digest !== "string" || typeof pinned.definition !== "object" || pinned.definition === null)
-    throw new PinInputError("comparePin: the pin is malformed");
-  if (sha256("mcp-warden/tool-definition/v1", definition) === pinned.digest) return { status: "same" };
+    throw new PinInputError("the pin is malformed");
+  // Pins from the store always carry their version; one built by a caller without it may be either
+  // (the two digests are domain-separated, so at most one can match).
+  const version = pinned.version;
+  if (version !== undefined && version !== 2 && !(version === 1 && kind === "tools"))
+    throw new PinInputError(`the pin has a version (${String(version)}) that a ${NOUNS[kind]} pin cannot have`);
+  if (version !== 1 && domainDigest(DOMAINS[kind], definition) === pinned.digest) return { status: "same" };
+  if (version !== 2 && kind === "tools" && domainDigest(LEGACY_TOOL_DOMAIN, legacyCanonicalToolDefinition(item)) === pinned.digest) return { status: "upgrade" };
   return { status: "changed", diff: diffDefinitions(pinned.definition, definition) };
+}
+
+/** compareDefinition for tools. */
+export function comparePin(pinned: PinnedTool | undefined, tool: Record<string, unknown>): PinStatus {
+  return compareDefinition("tools", pinned, tool);
 }
 
 export interface ToolListEntry {
   name: string;
+  /** The version 2 digest. */
   digest: string;
-  /** The canonical definition: what the gateway should expose (and pin, once approved). */
+  /** The canonical definition: what the gateway exposes (and pins, once approved). */
   definition: Record<string, unknown>;
   status: PinStatus;
   /**
@@ -313,9 +258,8 @@ export function compareToolList(pinned: Readonly<Record<string, PinnedTool>> | u
     }
     try {
       const definition = canonicalToolDefinition(tool);
-      const digest = sha256("mcp-warden/tool-definition/v1", definition);
-      const pin = pinOf(name!);
-      const status: PinStatus = pin === undefined ? { status: "new" } : pin.digest === digest ? { status: "same" } : { status: "changed", diff: diffDefinitions(pin.definition, definition) };
+      const digest = domainDigest(DOMAINS.tools, definition);
+      const status = compareDefinition("tools", pinOf(name!), tool);
       result.tools.push({ name: name!, digest, definition, status });
     } catch (e) {
       if (!(e instanceof PinInputError)) throw e;
@@ -344,151 +288,4 @@ export function compareToolList(pinned: Readonly<Record<string, PinnedTool>> | u
     if (left.length === 1 && unpaired.length === 1) unpaired[0]!.replaces = { name: left[0]!.name, diff: diffDefinitions(left[0]!.definition, unpaired[0]!.definition) };
   }
   return result;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Server identity
-
-/**
- * The identity a server's approval is bound to: for stdio the command, arguments and cwd; for
- * remote servers the URL (WHATWG-canonical: lowercase host, default port dropped; fragment and
- * user:password dropped, since the fragment is never sent and credentials are secrets).
- * Not part of identity: `env` values and `headers`, which may hold secrets and must never be stored
- * in the pin file (and rotating a token must not need a re-approval); the remote transport type
- * (http / sse), which changes how, not whom, we talk to. Pass the entry after ${VAR} expansion.
- */
-export function serverIdentity(entry: { command?: string; args?: string[]; cwd?: string; url?: string; type?: string }): ServerIdentity {
-  if (typeof entry !== "object" || entry === null) throw new PinInputError("a server entry must be an object");
-  const type = entry.type ?? (entry.url !== undefined && entry.url !== "" ? "http" : "stdio");
-  if (type === "stdio") {
-    if (typeof entry.command !== "string" || entry.command === "") throw new PinInputError("a stdio server needs a non-empty 'command'");
-    const args = entry.args ?? [];
-    if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) throw new PinInputError("'args' must be a list of strings");
-    if (entry.cwd !== undefined && typeof entry.cwd !== "string") throw new PinInputError("'cwd' must be a string");
-    const fields = { kind: "stdio" as const, command: entry.command, args: [...args], ...(entry.cwd !== undefined ? { cwd: entry.cwd } : {}) };
-    return { ...fields, digest: sha256("mcp-warden/server-identity/v1", canonicalJson(fields)) };
-  }
-  if (type !== "http" && type !== "streamable-http" && type !== "sse") throw new PinInputError(`unknown server type ${JSON.stringify(type)}`);
-  if (typeof entry.url !== "string" || entry.url === "") throw new PinInputError(`a ${type} server needs a 'url'`);
-  const fields = { kind: "remote" as const, url: canonicalUrl(entry.url) };
-  return { ...fields, digest: sha256("mcp-warden/server-identity/v1", canonicalJson(fields)) };
-}
-
-function canonicalUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new PinInputError(`server url does not parse: ${JSON.stringify(raw)}`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new PinInputError(`server url must be http or https: ${JSON.stringify(raw)}`);
-  u.username = "";
-  u.password = "";
-  u.hash = "";
-  return u.href;
-}
-
-/** What changed between an approved launch configuration and the current one (digests left out). */
-export function diffIdentities(before: ServerIdentity, after: ServerIdentity): DefinitionDiff {
-  const strip = ({ digest: _d, ...rest }: ServerIdentity): Record<string, unknown> => rest;
-  return diffDefinitions(strip(before), strip(after));
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Differences
-
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-function formatPath(path: readonly (string | number)[]): string {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    // Quoted with JSON escapes, so a key holding a newline or a dot cannot forge another path.
-    else if (IDENTIFIER.test(seg)) out += out === "" ? seg : `.${seg}`;
-    else out += `[${safeJson(seg)}]`;
-  }
-  return out;
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * Every difference between two JSON objects, path by path in sorted key order. Arrays compare
- * element by element (an insertion shows as changes up to the end: nothing is hidden). Both sides
- * are canonicalized first, so the limits and cycle checks apply here too.
- */
-export function diffDefinitions(before: Record<string, unknown>, after: Record<string, unknown>): DefinitionDiff {
-  type Item = { change: DefinitionChange } | { path: (string | number)[]; a: unknown; b: unknown };
-  const changes: DefinitionChange[] = [];
-  // Iterative, in document order: the items of one level are pushed in reverse, so they pop in order.
-  const stack: Item[] = [{ path: [], a: canonicalJson(before), b: canonicalJson(after) }];
-  while (stack.length) {
-    const item = stack.pop()!;
-    if ("change" in item) {
-      changes.push(item.change);
-      continue;
-    }
-    const { path, a: x, b: y } = item;
-    const level: Item[] = [];
-    const pair = (p: (string | number)[], hasA: boolean, hasB: boolean, va: unknown, vb: unknown): void => {
-      if (!hasB) level.push({ change: { path: formatPath(p), before: va, kind: "removed" } });
-      else if (!hasA) level.push({ change: { path: formatPath(p), after: vb, kind: "added" } });
-      else level.push({ path: p, a: va, b: vb });
-    };
-    if (isObj(x) && isObj(y)) {
-      for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) pair([...path, k], Object.hasOwn(x, k), Object.hasOwn(y, k), x[k], y[k]);
-    } else if (Array.isArray(x) && Array.isArray(y)) {
-      for (let i = 0; i < Math.max(x.length, y.length); i++) pair([...path, i], i < x.length, i < y.length, x[i], y[i]);
-    } else if (!sameJson(x, y)) {
-      changes.push({ path: formatPath(path) || "(root)", before: x, after: y, kind: "changed" });
-    }
-    for (let i = level.length - 1; i >= 0; i--) stack.push(level[i]!);
-  }
-  return { changes, summary: summarize(changes) };
-}
-
-function sameJson(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (typeof x !== "object" || typeof y !== "object" || x === null || y === null) return false;
-  return JSON.stringify(x) === JSON.stringify(y); // both canonical, so equal text means equal values
-}
-
-const SUMMARY_ITEMS = 8;
-
-function summarize(changes: readonly DefinitionChange[]): string {
-  if (!changes.length) return "no changes";
-  const parts = changes.slice(0, SUMMARY_ITEMS).map((c) => `${c.path} ${c.kind}`);
-  if (changes.length > SUMMARY_ITEMS) parts.push(`and ${changes.length - SUMMARY_ITEMS} more`);
-  return parts.join("; ");
-}
-
-/**
- * JSON text with every invisible or direction-changing character escaped as \uXXXX: controls
- * (C0, C1), format characters (zero-width, bidi overrides) and line/paragraph separators, so a
- * reviewer sees every character that is there and a value cannot fake extra diff lines.
- */
-function safeJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? "undefined";
-  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (ch) => {
-    let out = "";
-    for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
-    return out;
-  });
-}
-
-/**
- * Line based and complete: a header with the summary, then per change a "~ path (kind)" line and
- * "- before" / "+ after" lines with the values as single-line JSON, never shortened.
- */
-export function renderDiff(diff: DefinitionDiff): string {
-  if (!diff.changes.length) return "no changes\n";
-  const lines: string[] = [`${diff.changes.length} change${diff.changes.length === 1 ? "" : "s"}: ${diff.summary}`];
-  for (const c of diff.changes) {
-    lines.push(`~ ${c.path} (${c.kind})`);
-    if (c.kind !== "added") lines.push(`- ${safeJson(c.before)}`);
-    if (c.kind !== "removed") lines.push(`+ ${safeJson(c.after)}`);
-  }
-  return lines.join("\n") + "\n";
 }
