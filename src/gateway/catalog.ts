@@ -15,6 +15,11 @@ export interface ItemRef {
   name: string;
 }
 
+/** The listed item a request reaches through (a resource, or the template its URI matched). */
+export interface ListedSource {
+  source: { kind: "resources" | "resourceTemplates"; name: string; item: object };
+}
+
 export class Catalog {
   constructor(
     private readonly upstreams: ReadonlyMap<string, Upstream>,
@@ -56,22 +61,29 @@ export class Catalog {
     return ref && prompt ? { ...ref, prompt } : undefined;
   }
 
-  /** The server of a resource URI: a listed resource first, else exactly one matching template. */
-  findResource(uri: string): ItemRef | "ambiguous" | undefined {
+  /**
+   * The server of a resource URI: a listed resource first, else exactly one matching template; with
+   * the listed object it came from (for the integrity review's verdict on it).
+   */
+  findResource(uri: string): (ItemRef & ListedSource) | "ambiguous" | undefined {
     for (const upstream of this.upstreams.values()) {
-      if (upstream.lists.resources.some((r) => r.uri === uri)) return { upstream, name: uri };
+      const resource = upstream.lists.resources.find((r) => r.uri === uri);
+      if (resource) return { upstream, name: uri, source: { kind: "resources", name: uri, item: resource } };
     }
-    const matches: Upstream[] = [];
+    const matches: { upstream: Upstream; template: ResourceTemplate }[] = [];
     for (const upstream of this.upstreams.values()) {
-      if (upstream.lists.resourceTemplates.some((t) => templateMatches(t.uriTemplate, uri))) matches.push(upstream);
+      const template = upstream.lists.resourceTemplates.find((t) => templateMatches(t.uriTemplate, uri));
+      if (template) matches.push({ upstream, template });
     }
     if (matches.length > 1) return "ambiguous";
-    return matches[0] ? { upstream: matches[0], name: uri } : undefined;
+    const m = matches[0];
+    return m ? { upstream: m.upstream, name: uri, source: { kind: "resourceTemplates", name: m.template.name, item: m.template } } : undefined;
   }
 
-  findResourceTemplate(uriTemplate: string): ItemRef | undefined {
+  findResourceTemplate(uriTemplate: string): (ItemRef & ListedSource) | undefined {
     for (const upstream of this.upstreams.values()) {
-      if (upstream.lists.resourceTemplates.some((t) => t.uriTemplate === uriTemplate)) return { upstream, name: uriTemplate };
+      const template = upstream.lists.resourceTemplates.find((t) => t.uriTemplate === uriTemplate);
+      if (template) return { upstream, name: uriTemplate, source: { kind: "resourceTemplates", name: template.name, item: template } };
     }
     return undefined;
   }
@@ -86,21 +98,20 @@ export class Catalog {
     return out;
   }
 
-  prompts(visible: (upstream: Upstream) => boolean): Prompt[] {
+  prompts(visible: (upstream: Upstream, prompt: Prompt) => boolean): Prompt[] {
     const out: Prompt[] = [];
     for (const upstream of this.upstreams.values()) {
-      if (!visible(upstream)) continue;
-      for (const p of upstream.lists.prompts) out.push({ ...p, name: this.exposedName(upstream.name, p.name) });
+      for (const p of upstream.lists.prompts) if (visible(upstream, p)) out.push({ ...p, name: this.exposedName(upstream.name, p.name) });
     }
     return out;
   }
 
-  resources(visible: (upstream: Upstream) => boolean): Resource[] {
-    return [...this.upstreams.values()].filter(visible).flatMap((u) => u.lists.resources);
+  resources(visible: (upstream: Upstream, resource: Resource) => boolean): Resource[] {
+    return [...this.upstreams.values()].flatMap((u) => u.lists.resources.filter((r) => visible(u, r)));
   }
 
-  resourceTemplates(visible: (upstream: Upstream) => boolean): ResourceTemplate[] {
-    return [...this.upstreams.values()].filter(visible).flatMap((u) => u.lists.resourceTemplates);
+  resourceTemplates(visible: (upstream: Upstream, template: ResourceTemplate) => boolean): ResourceTemplate[] {
+    return [...this.upstreams.values()].flatMap((u) => u.lists.resourceTemplates.filter((t) => visible(u, t)));
   }
 }
 

@@ -33,7 +33,7 @@ import { ApprovalBroker } from "../approvals/broker.js";
 import { isObject, readJsonDocument, validateSettingsData, writeJsonDocument } from "../cli/settings-edit.js";
 import { launchIdentity } from "./launch-approval.js";
 import { filePinStore } from "../adapters/pin-store.js";
-import { IntegrityGate } from "./integrity.js";
+import { IntegrityGate, type ItemKind } from "./integrity.js";
 import { ClientRequestGate } from "./client-requests.js";
 import { safeName, stripControls, stripControlsDeep } from "./terminal-text.js";
 import { planUpstreams } from "./upstreams.js";
@@ -255,17 +255,23 @@ export class Gateway {
     );
     this.downstream = server;
     server.setRequestHandler("tools/list", async (req) => this.listTools(req.params?.cursor));
+    // What the integrity review let through, of servers the rules do not deny whole.
+    const shown = (kind: ItemKind) => (u: Upstream, item: { name?: string; uri?: string }) =>
+      this.serverItemsAllowed(u.name) && this.integrity.hiddenReason(u.name, String(kind === "resources" ? item.uri : item.name), item, kind) === undefined;
     server.setRequestHandler("prompts/list", async (req) => {
       await this.startAll();
-      return this.page("prompts", this.catalog.prompts((u) => this.serverItemsAllowed(u.name)), req.params?.cursor, "prompts/list");
+      await this.reviewsSettled();
+      return this.page("prompts", this.catalog.prompts(shown("prompts")), req.params?.cursor, "prompts/list");
     });
     server.setRequestHandler("resources/list", async (req) => {
       await this.startAll();
-      return this.page("resources", this.catalog.resources((u) => this.serverItemsAllowed(u.name)), req.params?.cursor, "resources/list");
+      await this.reviewsSettled();
+      return this.page("resources", this.catalog.resources(shown("resources")), req.params?.cursor, "resources/list");
     });
     server.setRequestHandler("resources/templates/list", async (req) => {
       await this.startAll();
-      const templates = this.catalog.resourceTemplates((u) => this.serverItemsAllowed(u.name));
+      await this.reviewsSettled();
+      const templates = this.catalog.resourceTemplates(shown("resourceTemplates"));
       return this.page("resourceTemplates", templates, req.params?.cursor, "resources/templates/list") as never;
     });
     // The client's roots changed: tell every upstream (2025 era; 2026-07-28 servers ask per call).
@@ -467,8 +473,8 @@ export class Gateway {
     upstream.on("state", () => this.scheduleStatus());
     upstream.on("log", (message: string) => this.log(`${upstream.name}: ${message}`));
     upstream.on("listChanged", (kind: "tools" | "prompts" | "resources") => {
-      // A new tool list is reviewed (pins, poisoning) before the client is told to list again.
-      const reviewed = kind === "tools" ? this.integrity.review(upstream) : Promise.resolve();
+      // A new list is reviewed (pins, poisoning) before the client is told to list again.
+      const reviewed = this.integrity.review(upstream);
       void reviewed.then(() => this.listChanged(kind));
     });
     upstream.on("notification", (n: { method: string; params?: Record<string, unknown> }) => {

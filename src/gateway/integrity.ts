@@ -3,17 +3,18 @@
 //     identity is not approved under its name and layer (a new server from the project or local
 //     layer, a changed launch configuration) is not spawned and not connected to until a person
 //     approves it; the question waits on the approval page and in `mcp-warden approvals`.
-//   - Each tool (policy/integrity/definitions.ts): hidden when poisoned or denied; hidden with a
-//     question showing the difference when it changed since it was pinned; pinned on first sight
-//     otherwise. A reconnect that serves the same definitions changes nothing.
+//   - Each tool, prompt and resource template (policy/integrity/definitions.ts), every field of it:
+//     hidden when poisoned or denied; hidden with a question showing the difference when it changed
+//     since it was pinned; pinned on first sight otherwise. A reconnect that serves the same
+//     definitions changes nothing. Resources (often dynamic lists) are scanned, not pinned.
 // Until a server's first review ends, none of its tools is exposed (fail closed); a pin store that
 // cannot be read hides the server's tools rather than trusting them.
 import type { PinStore, ServerPins } from "../adapters/pin-store.js";
 import type { AuditLog } from "../audit/index.js";
 import type { ApprovalBroker } from "../approvals/broker.js";
 import { canonicalToolName, type CompiledPolicy } from "../policy/index.js";
-import { judgeToolDefinition } from "../policy/integrity/definitions.js";
-import { canonicalToolDefinition, type PinnedTool, toolDigest } from "../policy/integrity/pins.js";
+import { type DefinitionVerdict, judgePromptDefinition, judgeResource, judgeResourceTemplate, judgeToolDefinition } from "../policy/integrity/definitions.js";
+import { makePin, type PinKind, type PinnedTool } from "../policy/integrity/pins.js";
 import type { Upstream } from "../upstream/upstream.js";
 import { launchIdentity, launchStatus, REPOSITORY_LAYERS } from "./launch-approval.js";
 
@@ -40,21 +41,27 @@ export interface IntegrityOptions {
   questionTimeoutMs: number;
 }
 
+/** What the client sees of a server, by list. */
+export type ItemKind = PinKind | "resources";
+
 interface ServerState {
   reviewed: boolean;
-  /** Tool name → why it is hidden. */
+  /** `<kind>:<name or uri>` → why it is hidden. */
   hidden: Map<string, string>;
-  /** Why the whole server is hidden (identity not approved, store unreadable). */
+  /** Why the whole server is hidden (not approved, store unreadable). */
   blocked?: string;
   /**
-   * The very tool objects the last review let through. A list the upstream fetched since (after a
+   * The very item objects the last review let through. A list the upstream fetched since (after a
    * list_changed or a restart) holds new objects, which stay hidden until their own review ends, so
    * no definition reaches the client unreviewed, even between a refresh and its review.
    */
-  reviewedTools: WeakSet<object>;
+  reviewedItems: WeakSet<object>;
   running?: Promise<void>;
   again?: boolean;
 }
+
+const NOUN: Record<ItemKind, string> = { tools: "tool", prompts: "prompt", resourceTemplates: "resource template", resources: "resource" };
+const hiddenKey = (kind: ItemKind, name: string) => `${kind}:${name}`;
 
 export class IntegrityGate {
   private readonly servers = new Map<string, ServerState>();
@@ -65,14 +72,17 @@ export class IntegrityGate {
 
   constructor(private readonly opts: IntegrityOptions) {}
 
-  /** Why a tool is not exposed, or undefined when it is. `item`: the tool object as listed now. */
-  hiddenReason(server: string, tool: string, item?: object): string | undefined {
+  /**
+   * Why an item is not exposed, or undefined when it is. `name`: a tool's, prompt's or template's
+   * name, a resource's URI; `item`: the object as listed now.
+   */
+  hiddenReason(server: string, name: string, item?: object, kind: ItemKind = "tools"): string | undefined {
     const s = this.servers.get(server);
-    if (!s?.reviewed) return `the tools of server '${server}' have not been reviewed yet`;
+    if (!s?.reviewed) return `the ${NOUN[kind]}s of server '${server}' have not been reviewed yet`;
     if (s.blocked) return s.blocked;
-    const hidden = s.hidden.get(tool);
+    const hidden = s.hidden.get(hiddenKey(kind, name));
     if (hidden !== undefined) return hidden;
-    if (item !== undefined && !s.reviewedTools.has(item)) return `the definition of ${tool} has not been reviewed yet`;
+    if (item !== undefined && !s.reviewedItems.has(item)) return `the definition of ${NOUN[kind]} ${name} has not been reviewed yet`;
     return undefined;
   }
 
@@ -115,10 +125,10 @@ export class IntegrityGate {
     return `${status.why}. Run \`mcp-warden approvals list\` to see its launch configuration and \`mcp-warden approvals approve ${id}\` to let it start`;
   }
 
-  /** Reviews an upstream's current tool list; runs again if asked while running. */
+  /** Reviews an upstream's current lists; runs again if asked while running. */
   review(upstream: Upstream): Promise<void> {
     let s = this.servers.get(upstream.name);
-    if (!s) this.servers.set(upstream.name, (s = { reviewed: false, hidden: new Map(), reviewedTools: new WeakSet() }));
+    if (!s) this.servers.set(upstream.name, (s = { reviewed: false, hidden: new Map(), reviewedItems: new WeakSet() }));
     const state = s;
     if (state.running) {
       state.again = true;
@@ -160,53 +170,92 @@ export class IntegrityGate {
     state.blocked = undefined;
     const others = [...this.opts.upstreams()].flatMap((u) => u.lists.tools.map((t) => ({ server: u.name, name: t.name })));
     const hidden = new Map<string, string>();
-    const newPins: PinnedTool[] = [];
     const reviewed = new WeakSet<object>();
-    const tools = upstream.lists.tools;
-    for (const tool of tools) {
-      const definition = tool as unknown as Record<string, unknown>;
-      const pinned = record?.tools[tool.name];
-      const policy = this.opts.policy.decideTool({ tool: canonicalToolName(name, tool.name), input: {} });
-      // Denied tools are hidden by the listing anyway; the review is about what would be exposed.
-      if (policy.decision === "deny") continue;
-      // A definition that matches its pin passed the scan when it was pinned (only clean definitions
-      // are pinned), so it is not scanned again at every start: the scanner's first use in a process
-      // costs far more than a review. New and changed definitions are always scanned.
-      const unchanged = pinned !== undefined && toolDigest(canonicalToolDefinition(definition)) === pinned.digest;
-      const v = judgeToolDefinition(definition, pinned, { server: name, otherTools: others, scan: this.opts.scan && !unchanged });
-      if (v.decision === "deny") {
-        hidden.set(tool.name, v.reason);
-        this.audited(name, tool.name, "hidden", v.reason);
-      } else if (v.decision === "ask") {
-        hidden.set(tool.name, `${tool.name} changed since it was approved; it is hidden until a person approves the new definition`);
-        const digest = toolDigest(canonicalToolDefinition(definition));
-        this.askAbout(`tool:${name}:${tool.name}:${digest}`, { kind: "tool-change", server: name, serverIdentity: identity.digest, tool: canonicalToolName(name, tool.name), reason: v.reason.split("\n")[0] ?? v.reason, diff: v.reason.split("\n").slice(1).join("\n") }, async () => {
-          if (store) await store.pinTools(identity.digest, [{ name: tool.name, digest, definition: canonicalToolDefinition(definition), approvedAt: new Date().toISOString(), approvedBy: "approval" }]);
-          this.review(upstream).catch(() => undefined);
-        });
-      } else {
-        reviewed.add(tool);
-        if (store && !pinned) {
-          const canonical = canonicalToolDefinition(definition);
-          newPins.push({ name: tool.name, digest: toolDigest(canonical), definition: canonical, approvedAt: new Date().toISOString(), approvedBy: "first use" });
+    const lists = upstream.lists;
+    const judges: Record<PinKind, typeof judgeToolDefinition> = { tools: judgeToolDefinition, prompts: judgePromptDefinition, resourceTemplates: judgeResourceTemplate };
+    for (const kind of ["tools", "prompts", "resourceTemplates"] as const) {
+      const newPins: PinnedTool[] = [];
+      const items = lists[kind] as unknown as Record<string, unknown>[];
+      // Two items under one name: which one a request reaches is unknown, so neither is exposed.
+      const counts = new Map<string, number>();
+      for (const item of items) if (typeof item.name === "string") counts.set(item.name, (counts.get(item.name) ?? 0) + 1);
+      for (const item of items) {
+        const itemName = String(item.name);
+        if ((counts.get(itemName) ?? 0) > 1) {
+          hidden.set(hiddenKey(kind, itemName), `server '${name}' lists more than one ${NOUN[kind]} named ${JSON.stringify(itemName)}; none of them is exposed`);
+          continue;
+        }
+        // Denied tools are hidden by the listing anyway; the review is about what would be exposed.
+        if (kind === "tools" && this.opts.policy.decideTool({ tool: canonicalToolName(name, itemName), input: {} }).decision === "deny") continue;
+        const pinned = record?.[kind]?.[itemName];
+        // A definition matching its (version 2) pin was scanned when pinned: not again at every start,
+        // the scanner's first use in a process costs far more than a review.
+        const v = judges[kind](item, pinned, { server: name, otherTools: others, scan: this.opts.scan, trustPinned: true });
+        if (v.decision === "deny") {
+          hidden.set(hiddenKey(kind, itemName), v.reason);
+          this.audited(name, kind, itemName, "hidden", v.reason);
+        } else if (v.decision === "ask") {
+          hidden.set(hiddenKey(kind, itemName), `${NOUN[kind]} ${itemName} changed since it was approved; it is hidden until a person approves the new definition`);
+          this.askAboutChange(upstream, identity.digest, kind, item, v);
+        } else {
+          reviewed.add(item);
+          if (store && v.repin) newPins.push(makePin(kind, item, { approvedBy: pinned ? "first use (every field)" : "first use" }));
         }
       }
+      if (store && newPins.length) await store.pinItems(identity.digest, kind, newPins);
     }
-    if (store && newPins.length) await store.pinTools(identity.digest, newPins);
-    // The list changed while this review ran: review again rather than vouch for objects not seen.
-    if (upstream.lists.tools !== tools) state.again = true;
+    for (const resource of lists.resources as unknown as Record<string, unknown>[]) {
+      const v = this.resourceVerdict(name, resource);
+      if (v.decision === "deny") {
+        hidden.set(hiddenKey("resources", String(resource.uri)), v.reason);
+        this.audited(name, "resources", String(resource.uri), "hidden", v.reason);
+      } else reviewed.add(resource);
+    }
+    // A list changed while this review ran: review again rather than vouch for objects not seen.
+    if (upstream.lists !== lists) state.again = true;
     state.hidden = hidden;
-    state.reviewedTools = reviewed;
+    state.reviewedItems = reviewed;
     state.reviewed = true;
     this.notifyIfChanged(name, state, before, wasReviewed);
+  }
+
+  /** Resources are scanned, not pinned; a resource listed again with the same text is not rescanned. */
+  private readonly resourceCache = new Map<string, DefinitionVerdict>();
+  private resourceVerdict(server: string, resource: Record<string, unknown>): DefinitionVerdict {
+    const key = `${server}\0${JSON.stringify(resource)}`;
+    let v = this.resourceCache.get(key);
+    if (!v) {
+      v = judgeResource(resource, { server, scan: this.opts.scan });
+      // Bounded: a server listing ever-new resources must not grow the gateway without end.
+      if (this.resourceCache.size >= 10_000) this.resourceCache.clear();
+      this.resourceCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** A changed definition waits for a person; approving it pins the new definition and reviews again. */
+  private askAboutChange(upstream: Upstream, identityDigest: string, kind: PinKind, item: Record<string, unknown>, v: DefinitionVerdict) {
+    const name = upstream.name;
+    const itemName = String(item.name);
+    const store = this.opts.pins ? this.opts.store : undefined;
+    const reason = v.reason.split("\n")[0] ?? v.reason;
+    this.askAbout(
+      `${kind}:${name}:${itemName}:${v.digest ?? ""}`,
+      { kind: "tool-change", server: name, serverIdentity: identityDigest, tool: canonicalToolName(name, itemName), reason: kind === "tools" ? reason : `${NOUN[kind]} ${reason}`, diff: v.reason.split("\n").slice(1).join("\n") },
+      async () => {
+        if (store) await store.pinItems(identityDigest, kind, [makePin(kind, item, { approvedBy: "approval" })]);
+        this.review(upstream).catch(() => undefined);
+      },
+    );
   }
 
   private notifyIfChanged(server: string, state: ServerState, before: string, wasReviewed: boolean) {
     if (wasReviewed && JSON.stringify([state.blocked, [...state.hidden]]) !== before) this.opts.onChange(server);
   }
 
-  private audited(server: string, tool: string, event: string, reason: string) {
-    this.opts.audit.append({ kind: "integrity", event: `tool-${event}`, server, tool: canonicalToolName(server, tool), reason });
+  private audited(server: string, kind: ItemKind, name: string, event: string, reason: string) {
+    const what = kind === "tools" ? "tool" : kind === "prompts" ? "prompt" : kind === "resources" ? "resource" : "resource-template";
+    this.opts.audit.append({ kind: "integrity", event: `${what}-${event}`, server, tool: kind === "resources" ? undefined : canonicalToolName(server, name), reason, ...(kind === "resources" ? { detail: { uri: name } } : {}) });
   }
 
   /** Opens a question (once per subject) whose approval runs `onAllow`; returns its id. */

@@ -9,7 +9,8 @@
 //     cannot approve their own servers), or one whose identity differs from the one approved under
 //     its name (a changed command, arguments, cwd, URL, code-changing environment, layer).
 import type { PinStore, ServerPins } from "../adapters/pin-store.js";
-import { diffIdentities, renderDiff, serverIdentity, type ServerIdentity } from "../policy/integrity/pins.js";
+import { renderDiff } from "../policy/integrity/pins.js";
+import { diffIdentities, legacyServerIdentity, serverIdentity, type ServerIdentity } from "../policy/integrity/server-identity.js";
 import type { ConfiguredServer, LayerName } from "../policy/types.js";
 
 /** Layers whose files a repository can bring: their servers always need a person's approval. */
@@ -22,13 +23,15 @@ export type LaunchStatus =
 
 /** The identity a server's approval is bound to. One place, so the gateway, `scan` and `pins` agree. */
 export function launchIdentity(server: ConfiguredServer): ServerIdentity {
-  return serverIdentity(server.entry);
+  return serverIdentity({ name: server.name, layer: server.source.layer, entry: server.entry });
 }
 
 /** What a server's launch needs, from the pin store. Reads only. */
 export async function launchStatus(store: PinStore, server: ConfiguredServer): Promise<LaunchStatus> {
   const identity = launchIdentity(server);
-  const record = await store.getServer(identity.digest);
+  // An approval recorded before identities covered name, layer and environment is carried over when
+  // nothing it did not cover is set (pin-store adoptLegacy decides, under its lock).
+  const record = (await store.getServer(identity.digest)) ?? (await store.adoptLegacy(identity, legacyServerIdentity(server.entry).digest));
   if (record) return { status: "approved", identity, record };
   const previous = (await store.list()).find((r) => r.serverName === server.name);
   if (previous) {

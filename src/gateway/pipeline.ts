@@ -3,6 +3,7 @@
 // Stages marked `always` run even then (audit needs to record denials and failures too).
 import type { Verdict } from "../policy/types.js";
 import type { Upstream } from "../upstream/upstream.js";
+import type { ItemKind } from "./integrity.js";
 import { toGatewayError, type GatewayError } from "./errors.js";
 
 export type ForwardedMethod = "tools/call" | "prompts/get" | "resources/read" | "resources/subscribe" | "resources/unsubscribe" | "completion/complete";
@@ -26,7 +27,13 @@ export interface RequestContext {
   /** Asks the client a question within this call (elicitation), when the client supports it. */
   askClient?: (params: Record<string, unknown>, signal: AbortSignal) => Promise<Record<string, unknown>>;
   /** Set by identify: which upstream and which of its items. */
-  target?: { upstream: Upstream; name: string; canonical: string; /** The listed item (a tool's definition object). */ item?: object };
+  target?: {
+    upstream: Upstream;
+    name: string;
+    canonical: string;
+    /** The listed item a request reaches: the tool, the prompt, the resource or the template its URI matched (the integrity review judged that object). */
+    listed?: { kind: ItemKind; name: string; item: object };
+  };
   /** Set by decide (and possibly changed by ask and guard). */
   verdict?: Verdict;
   /** What the audit log records as the arguments, when they had to be redacted (a secret was found). */

@@ -94,7 +94,8 @@ describe("tool pins", () => {
   });
 
   test("a definition changed across restarts is hidden; the same definitions after a reconnect are not a change", async () => {
-    const s = scratch({ permissions: { allow: ["mcp__fx__echo"] }, mcpServers: { fx: fx() } });
+    // The variable is set from the start: adding a variable's name would be a new launch configuration.
+    const s = scratch({ permissions: { allow: ["mcp__fx__echo"] }, mcpServers: { fx: fx({ env: { FIXTURE_ECHO_DESCRIPTION: "Echo the text back." } }) } });
     try {
       const first = await connect(s);
       assert.ok((await toolNames(first)).includes("fx__echo"));
@@ -103,7 +104,6 @@ describe("tool pins", () => {
       const again = await connect(s);
       assert.ok((await toolNames(again)).includes("fx__echo"));
       await again.close();
-      // Now the server describes echo differently.
       // Now the server describes echo differently (a harmless change: only the pin can catch it).
       writeFileSync(s.settingsFile, JSON.stringify({ ...settingsOf(s), mcpServers: { fx: fx({ env: { FIXTURE_ECHO_DESCRIPTION: "Echo the text back, politely." } }) } }));
       const later = await connect(s);
@@ -195,7 +195,7 @@ describe("server identity", () => {
 
 describe("mcp-warden scan", () => {
   test("reports each configured server's tools as the gateway would treat them, without pinning anything", async () => {
-    const s = scratch({ permissions: { allow: ["mcp__fx__echo"], deny: ["mcp__fx__delete*"] }, mcpServers: { fx: fx() } });
+    const s = scratch({ permissions: { allow: ["mcp__fx__echo"], deny: ["mcp__fx__delete*"] }, mcpServers: { fx: fx({ env: { FIXTURE_ECHO_DESCRIPTION: "Echo the text back." } }) } });
     try {
       const clean = await warden(s, ["scan", "--json", "--settings", s.settingsFile]);
       assert.equal(clean.code, 0, clean.stdout + clean.stderr);

@@ -349,7 +349,7 @@ describe("durability", () => {
       const { filePinStore } = await import(process.argv[1]);
       const { serverIdentity, canonicalToolDefinition, toolDigest } = await import(process.argv[2]);
       const store = filePinStore(process.argv[3]);
-      const id = serverIdentity({ command: "node", args: ["server.js"] });
+      const id = serverIdentity({ name: "s", layer: "user", entry: { command: "node", args: ["server.js"] } });
       await store.approveServer(id, "s");
       process.stdout.write("ready\\n");
       for (let i = 0; ; i++) {
@@ -372,7 +372,7 @@ describe("durability", () => {
     assert.ok(reads > 10);
     const store = filePinStore(file, { lockStaleMs: 60_000 });
     // The killed writer may have left its lock (its pid is dead: broken at once) and a temp file.
-    const server = await store.getServer(serverIdentity({ command: "node", args: ["server.js"] }).digest);
+    const server = await store.getServer(serverIdentity({ name: "s", layer: "user", entry: { command: "node", args: ["server.js"] } }).digest);
     assert.ok(server && Object.keys(server.tools).length > 0);
     await store.approveServer(github, "github");
     assert.deepEqual(readdirSync(dir).sort(), ["pins.json"]);
@@ -382,7 +382,7 @@ describe("durability", () => {
 describe("concurrency", () => {
   test("writers in several processes at once lose no update", async () => {
     const file = join(tempDir(), "pins.json");
-    const shared = serverIdentity({ command: "node", args: ["shared.js"] });
+    const shared = serverIdentity({ name: "shared", layer: "user", entry: { command: "node", args: ["shared.js"] } });
     await filePinStore(file).approveServer(shared, "shared");
     const WRITERS = 6;
     const EACH = 12;
@@ -391,10 +391,10 @@ describe("concurrency", () => {
       const { serverIdentity, canonicalToolDefinition, toolDigest } = await import(process.argv[2]);
       const [file, id, each] = process.argv.slice(3);
       const store = filePinStore(file, { lockWaitMs: 60000 });
-      const shared = serverIdentity({ command: "node", args: ["shared.js"] });
+      const shared = serverIdentity({ name: "shared", layer: "user", entry: { command: "node", args: ["shared.js"] } });
       process.stdout.write("ready\\n");
       await new Promise((r) => process.stdin.once("data", r));
-      await store.approveServer(serverIdentity({ command: "node", args: ["own-" + id + ".js"] }), "own" + id);
+      await store.approveServer(serverIdentity({ name: "own" + id, layer: "user", entry: { command: "node", args: ["own-" + id + ".js"] } }), "own" + id);
       for (let j = 0; j < Number(each); j++) {
         const definition = canonicalToolDefinition({ name: "w" + id + "_t" + j, description: "tool " + j });
         await store.pinTools(shared.digest, [{ name: definition.name, digest: toolDigest(definition), definition, approvedAt: new Date().toISOString() }]);

@@ -22,10 +22,11 @@ export function decideStage({ policy, integrity }: StageServices): Stage {
           rule: verdict.rule,
         });
       }
-      // A tool hidden by the integrity review (changed since approved, poisoned, server not
+      // An item hidden by the integrity review (changed since approved, poisoned, server not
       // approved), after the rules so a denied tool's error names its rule; before ask, so nobody
-      // is asked about a tool that may not be exposed.
-      const hidden = ctx.method === "tools/call" ? integrity?.hiddenReason(target.upstream.name, target.name, target.item) : undefined;
+      // is asked about something that may not be exposed. Prompts, resources and templates too.
+      const listed = target.listed;
+      const hidden = listed ? integrity?.hiddenReason(target.upstream.name, listed.name, listed.item, listed.kind) : undefined;
       if (hidden !== undefined) {
         ctx.verdict = { decision: "deny", reason: `hidden by mcp-warden: ${hidden}` };
         throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${hidden}`, { decision: "deny", reason: hidden });

@@ -16,7 +16,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
           const exposed = String(p.name);
           const found = catalog.findTool(exposed);
           if (!found) throw unknown(catalog, "tool", exposed);
-          ctx.target = { upstream: found.upstream, name: found.name, canonical: canonicalToolName(found.upstream.name, found.name), item: found.tool };
+          ctx.target = { upstream: found.upstream, name: found.name, canonical: canonicalToolName(found.upstream.name, found.name), listed: { kind: "tools", name: found.name, item: found.tool } };
           ctx.upstreamParams = { ...p, name: found.name };
           return;
         }
@@ -24,7 +24,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
           const exposed = String(p.name);
           const found = catalog.findPrompt(exposed);
           if (!found) throw unknown(catalog, "prompt", exposed);
-          ctx.target = { upstream: found.upstream, name: found.name, canonical: `mcp__${found.upstream.name}` };
+          ctx.target = { upstream: found.upstream, name: found.name, canonical: `mcp__${found.upstream.name}`, listed: { kind: "prompts", name: found.name, item: found.prompt } };
           ctx.upstreamParams = { ...p, name: found.name };
           return;
         }
@@ -35,7 +35,7 @@ export function identifyStage({ catalog }: StageServices): Stage {
           const found = catalog.findResource(uri);
           if (found === "ambiguous") throw new GatewayError(ErrorCodes.invalidParams, `Resource ${uri} matches templates of several servers`);
           if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown resource: ${uri}`);
-          ctx.target = { upstream: found.upstream, name: uri, canonical: `mcp__${found.upstream.name}` };
+          ctx.target = { upstream: found.upstream, name: uri, canonical: `mcp__${found.upstream.name}`, listed: found.source };
           ctx.upstreamParams = p;
           return;
         }
@@ -44,14 +44,14 @@ export function identifyStage({ catalog }: StageServices): Stage {
           if (ref?.type === "ref/prompt" && typeof ref.name === "string") {
             const found = catalog.findPrompt(ref.name);
             if (!found) throw new GatewayError(ErrorCodes.invalidParams, `Unknown prompt: ${ref.name}`);
-            ctx.target = { upstream: found.upstream, name: found.name, canonical: `mcp__${found.upstream.name}` };
+            ctx.target = { upstream: found.upstream, name: found.name, canonical: `mcp__${found.upstream.name}`, listed: { kind: "prompts", name: found.name, item: found.prompt } };
             ctx.upstreamParams = { ...p, ref: { ...ref, name: found.name } };
             return;
           }
           if (ref?.type === "ref/resource" && typeof ref.uri === "string") {
             const found = catalog.findResourceTemplate(ref.uri) ?? catalog.findResource(ref.uri);
             if (!found || found === "ambiguous") throw new GatewayError(ErrorCodes.invalidParams, `Unknown resource template: ${ref.uri}`);
-            ctx.target = { upstream: found.upstream, name: ref.uri, canonical: `mcp__${found.upstream.name}` };
+            ctx.target = { upstream: found.upstream, name: ref.uri, canonical: `mcp__${found.upstream.name}`, listed: found.source };
             ctx.upstreamParams = p;
             return;
           }

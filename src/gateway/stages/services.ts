@@ -2,11 +2,12 @@
 import type { AuditLog } from "../../audit/index.js";
 import type { CompiledPolicy } from "../../policy/index.js";
 import type { Catalog } from "../catalog.js";
+import type { ItemKind } from "../integrity.js";
 
 export interface StageServices {
   policy: CompiledPolicy;
   catalog: Catalog;
   audit: AuditLog;
-  /** Which tools may be exposed (hidden ones are refused). */
-  integrity?: { hiddenReason(server: string, tool: string, item?: object): string | undefined };
+  /** Which items may be exposed (hidden ones are refused). */
+  integrity?: { hiddenReason(server: string, name: string, item?: object, kind?: ItemKind): string | undefined };
 }

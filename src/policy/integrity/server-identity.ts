@@ -81,16 +81,8 @@ export function isLegacyIdentity(identity: AnyServerIdentity): identity is Legac
 }
 
 /** The version 2 identity of a server (see the top of this file). Throws PinInputError on a bad entry. */
-export function serverIdentity(input: ServerIdentityInput): ServerIdentity;
-/**
- * @deprecated The version 1 identity, kept only until every caller passes { name, layer, entry }:
- * call legacyServerIdentity(entry) for migration, serverIdentity({ name, layer, entry }) otherwise.
- */
-export function serverIdentity(entry: ServerEntryLike): LegacyServerIdentity;
-export function serverIdentity(input: ServerIdentityInput | ServerEntryLike): AnyServerIdentity {
-  // A settings entry is a strict object without `entry` or `layer` keys, so the two forms cannot mix.
-  if (typeof input === "object" && input !== null && Object.hasOwn(input, "entry") && Object.hasOwn(input, "layer")) return identityV2(input as ServerIdentityInput);
-  return legacyServerIdentity(input as ServerEntryLike);
+export function serverIdentity(input: ServerIdentityInput): ServerIdentity {
+  return identityV2(input);
 }
 
 /** The version 1 identity (launch fields only), as recorded before version 2. */
