@@ -7,7 +7,7 @@ import { SettingsError } from "./errors.js";
 import { homeDir, settingsFiles } from "./paths.js";
 import type { ManagedMcp, SettingsLayer } from "./resolve.js";
 import type { Settings } from "./schema.js";
-import { isTrusted, readTrustStore, sha256Hex, type TrustStore } from "./trust.js";
+import { isTrustedDigest, readTrustStore, sha256Hex, type TrustStore } from "./trust.js";
 
 export interface LoadOptions {
   cwd: string;
@@ -57,7 +57,7 @@ export function readSettingsLayers(opts: LoadOptions, parse: LayerParsers): Load
       store = t.store;
       if (t.warning) warnings.push(t.warning);
     }
-    l.trusted = isTrusted(store, file, bytes);
+    l.trusted = isTrustedDigest(store, file, l.sha256!);
     const root = realPath(opts.cwd);
     if (root !== undefined) l.projectRoot = root;
     if (!l.trusted && root !== undefined) l.realDirectories = realDirectories(l.settings.permissions?.additionalDirectories ?? [], root, opts.env);

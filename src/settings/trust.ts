@@ -8,7 +8,7 @@
 // never crashes and never trusts by accident.
 import { createHash } from "node:crypto";
 import { readFileSync, realpathSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
 import { stateDir } from "./paths.js";
 
@@ -89,19 +89,35 @@ export function trustKey(file: string): { key: string; project: string } | undef
 
 /** True when the store holds a record for this file, in this project, with the digest of exactly these bytes. */
 export function isTrusted(store: TrustStore, file: string, bytes: Uint8Array | string): boolean {
+  return isTrustedDigest(store, file, sha256Hex(bytes));
+}
+
+/** isTrusted, given the hex SHA-256 of the bytes. */
+export function isTrustedDigest(store: TrustStore, file: string, sha256: string): boolean {
   const where = trustKey(file);
   if (!where) return false;
   const rec = Object.hasOwn(store.files, where.key) ? store.files[where.key] : undefined;
-  return rec !== undefined && rec.project === where.project && rec.sha256 === sha256Hex(bytes);
+  return rec !== undefined && rec.project === where.project && rec.sha256 === sha256;
 }
 
-/** Records trust for these files with these exact contents. Throws on I/O errors. */
-export function recordTrust(env: NodeJS.ProcessEnv, entries: { file: string; bytes: Uint8Array | string }[], now = new Date()): void {
+/** A project or local settings file (`<dir>/.mcp-warden/settings.json` or `settings.local.json`), which a repository may have written. */
+export function isRepositorySettingsFile(file: string): boolean {
+  const name = basename(file);
+  return basename(dirname(resolve(file))) === ".mcp-warden" && (name === "settings.json" || name === "settings.local.json");
+}
+
+/**
+ * Records trust for these files with these exact contents: their bytes, or the digest of the bytes
+ * the user was shown (so a change made meanwhile is not trusted). Throws on I/O errors.
+ */
+export function recordTrust(env: NodeJS.ProcessEnv, entries: ({ file: string; bytes: Uint8Array | string } | { file: string; sha256: string })[], now = new Date()): void {
   updateStore(env, (store) => {
-    for (const { file, bytes } of entries) {
-      const where = trustKey(file);
-      if (!where) throw new Error(`cannot resolve the real path of ${file}`);
-      store.files[where.key] = { sha256: sha256Hex(bytes), trustedAt: now.toISOString(), project: where.project };
+    for (const e of entries) {
+      const where = trustKey(e.file);
+      if (!where) throw new Error(`cannot resolve the real path of ${e.file}`);
+      const sha256 = "sha256" in e ? e.sha256 : sha256Hex(e.bytes);
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a SHA-256 digest: ${JSON.stringify(sha256)}`);
+      store.files[where.key] = { sha256, trustedAt: now.toISOString(), project: where.project };
     }
   });
 }
