@@ -198,8 +198,11 @@ const ALLOW_GROUPS: readonly (readonly string[])[] = [
 export function narrowSandbox(base: Sandbox | undefined, untrusted: Sandbox, ctx: SandboxContext, warnings: string[]): Sandbox | undefined {
   const say = (field: string, value: unknown, why: string) => warnings.push(note(ctx.layer, field ? `${ctx.at}.${field}` : ctx.at, value, why, "trust"));
   if (untrusted.type === "none") {
-    if (base !== undefined && base.type !== "none") say("type", "none", `ignored: untrusted ${ctx.layer.layer} settings cannot remove the sandbox (type ${JSON.stringify(base.type ?? "default")} stays)`);
-    return base;
+    // No sandbox to restrict further; with one, its type stays and the rest still adds restrictions.
+    if (base === undefined || base.type === "none") return base;
+    say("type", "none", `ignored: untrusted ${ctx.layer.layer} settings cannot remove the sandbox (type ${JSON.stringify(base.type ?? "default")} stays)`);
+    const { type: _none, ...rest } = untrusted;
+    untrusted = rest;
   }
   if (base === undefined || base.type === "none") {
     if (!ctx.global) return untrusted;
