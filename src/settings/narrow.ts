@@ -190,34 +190,25 @@ const ALLOW_GROUPS: readonly (readonly string[])[] = [
 
 /**
  * `untrusted` applied to `base` (the trusted sandbox, or what earlier untrusted layers left): only
- * restrictions are added. Without a base (or a base of type none) any sandbox is stricter than none,
- * so `untrusted` is taken whole, except type none; the global one also not as a container (the
- * repository would choose the image the user's servers run in) and without network allowances
- * (remote servers, unsandboxed, may reach their own host only).
+ * restrictions are added. A server's own sandbox with no trusted global one to narrow is taken whole
+ * (any sandbox is stricter than none; its type none changes nothing). The global one, with no
+ * trusted sandbox (or one of type none), narrows the default sandbox instead: it also confines
+ * `mcp-warden exec`, whose default is strict, and remote servers, which unsandboxed may reach their
+ * own host only; so it adds restrictions but allows nothing the default does not, and cannot choose
+ * a container image the user's servers would run in.
  */
 export function narrowSandbox(base: Sandbox | undefined, untrusted: Sandbox, ctx: SandboxContext, warnings: string[]): Sandbox | undefined {
   const say = (field: string, value: unknown, why: string) => warnings.push(note(ctx.layer, field ? `${ctx.at}.${field}` : ctx.at, value, why, "trust"));
+  if (base === undefined || base.type === "none") {
+    if (!ctx.global) return untrusted.type === "none" ? base : untrusted;
+    if (untrusted.type === "none") return base;
+    base = {};
+  }
   if (untrusted.type === "none") {
-    // No sandbox to restrict further; with one, its type stays and the rest still adds restrictions.
-    if (base === undefined || base.type === "none") return base;
+    // The type stays; the rest still adds restrictions.
     say("type", "none", `ignored: untrusted ${ctx.layer.layer} settings cannot remove the sandbox (type ${JSON.stringify(base.type ?? "default")} stays)`);
     const { type: _none, ...rest } = untrusted;
     untrusted = rest;
-  }
-  if (base === undefined || base.type === "none") {
-    if (!ctx.global) return untrusted;
-    if (untrusted.type === "docker" || untrusted.type === "podman" || untrusted.image !== undefined || untrusted.runtime !== undefined) {
-      say("", untrusted.type ?? untrusted.image, "ignored: untrusted settings cannot choose a container image or runtime for your servers");
-      return base;
-    }
-    const out = structuredClone(untrusted);
-    for (const f of ["network.allowedDomains", "allowNetwork", "network.allowLocalhost"]) {
-      const v = getPath(out as Json, f.split("."));
-      if (v === undefined) continue;
-      say(f, v, "ignored: with no trusted sandbox, network allowances from untrusted settings would widen what remote servers may reach");
-      deletePath(out as Json, f.split("."));
-    }
-    return out;
   }
 
   const out = structuredClone(base) as Json;

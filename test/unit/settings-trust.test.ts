@@ -198,11 +198,26 @@ describe("the global sandbox from an untrusted layer", () => {
     assert.deepEqual(chooseSandbox(undefined, r.sandbox, { ...ctx, serverCwd: "/repo" }).policy!.filesystem.allowWrite, ["/a/out"]);
   });
 
-  test("with no trusted sandbox, a bubblewrap one is taken (stricter than none), without network allowances; type none and containers are not", () => {
-    const taken = resolve(project({ sandbox: { filesystem: { allowRead: ["/x"] }, network: { allowedDomains: ["evil.example"], allowLocalhost: true } } }));
-    assert.deepEqual(taken.sandbox, { filesystem: { allowRead: ["/x"] }, network: {} });
-    assert.equal(resolve(project({ sandbox: { type: "docker", image: "attacker/image" } })).sandbox, undefined);
+  test("with no trusted sandbox it narrows the default sandbox: restrictions added, nothing allowed the default does not allow, no container", () => {
+    const taken = resolve(
+      project({ sandbox: { type: "docker", image: "attacker/image", filesystem: { allowRead: ["~"], denyRead: ["/srv"] }, network: { allowedDomains: ["evil.example"], allowLocalhost: true }, limits: { pids: 10 } } }),
+    );
+    const s = chooseSandbox(undefined, taken.sandbox, ctx).policy!;
+    const plain = chooseSandbox({}, undefined, ctx).policy!;
+    assert.equal(s.type, plain.type, "the default backend, not the repository's container");
+    assert.equal(s.image, undefined);
+    assert.deepEqual(s.filesystem, { ...plain.filesystem, denyRead: ["/srv"] });
+    assert.deepEqual(s.network.allowedDomains ?? [], []);
+    assert.notEqual(s.network.allowLocalhost, true);
+    assert.deepEqual(s.limits, { pids: 10 });
+    // A repository's `type: none` cannot make `mcp-warden exec` or a user's server less confined either.
+    assert.equal(resolve(project({ sandbox: { type: "none" } })).sandbox, undefined);
     assert.equal(resolve(project({ sandbox: { type: "none" } }), user({ sandbox: { type: "none" } })).sandbox?.type, "none");
+  });
+
+  test("a new server's own sandbox, with no trusted sandbox to narrow, is taken whole (its own server, approved before it runs)", () => {
+    const r = resolve(project({ mcpServers: { p: { command: "p", sandbox: { type: "bubblewrap", filesystem: { allowRead: ["/data"] } } } } }));
+    assert.deepEqual(r.servers[0]?.entry.sandbox, { type: "bubblewrap", filesystem: { allowRead: ["/data"] } });
   });
 });
 
