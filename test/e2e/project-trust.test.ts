@@ -260,6 +260,27 @@ describe("mcp-warden trust", () => {
     }
   });
 
+  it("`init` trusts the project file it creates, and says so when it adds to one that is not trusted", () => {
+    const s = scratch({});
+    try {
+      writeUser(s, {});
+      writeFileSync(join(s.project, ".mcp.json"), JSON.stringify({ mcpServers: { a: { command: "a" } } }));
+      const first = cli(s, ["init"]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /settings\.json \(trusted: you wrote it with mcp-warden\)/);
+      assert.deepEqual(JSON.parse(cli(s, ["status", "--json"]).stdout).untrustedFiles, []);
+
+      changeOneByte(join(s.project, ".mcp-warden", "settings.json"));
+      writeFileSync(join(s.project, ".mcp.json"), JSON.stringify({ mcpServers: { b: { command: "b" } } }));
+      const second = cli(s, ["init"]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /is not trusted, so it stays untrusted/);
+      assert.equal(JSON.parse(cli(s, ["status", "--json"]).stdout).untrustedFiles.length, 1);
+    } finally {
+      s.cleanup();
+    }
+  });
+
   it("`servers disable` keeps a trusted project file trusted, and leaves an untrusted one untrusted", () => {
     const s = scratch({});
     try {
