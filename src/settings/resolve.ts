@@ -105,7 +105,7 @@ export interface ResolvedSettings {
   secretScanning: SecretScanningConfig;
   /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
   secrets: string[];
-  /** Global sandbox default, from the highest layer that sets one (not enforced yet). */
+  /** The global sandbox: the highest trusted layer's, narrowed by untrusted project and local layers (narrow.ts). */
   sandbox?: Settings["sandbox"];
   /** Carried, one per layer that sets it, for the issue that turns them into rules. */
   toolPermissions: Sourced<NonNullable<Settings["toolPermissions"]>>[];
