@@ -36,6 +36,8 @@ export interface SettingsFileCheck {
   exists: boolean;
   ok?: boolean;
   error?: string;
+  /** Project and local files: false until the user trusts their content (`mcp-warden trust`); until then they may only tighten. */
+  trusted?: boolean;
 }
 
 export interface DirectoryCheck {
@@ -191,6 +193,8 @@ function checkSettings(cwd: string, env: NodeJS.ProcessEnv): DoctorReport["setti
     if (!(err instanceof PolicyError)) throw err;
     return { ok: false, error: err.message, servers: resolved.servers.length, warnings: resolved.warnings, files, resolved };
   }
+  for (const f of files)
+    if ((f.kind === "project" || f.kind === "local") && f.ok) f.trusted = !resolved.untrustedFiles.some((u) => u.file === f.file);
   return { ok: true, servers: resolved.servers.length, warnings: resolved.warnings, files, resolved };
 }
 
@@ -252,7 +256,9 @@ function formatReport(r: DoctorReport): string {
   lines.push("settings");
   for (const f of r.settings.files) {
     if (!f.exists) row("--", `${f.kind}: ${f.file} (absent)`);
-    else if (f.ok) row("ok", `${f.kind}: ${f.file}`);
+    else if (f.ok && f.trusted === false)
+      row("warn", `${f.kind}: ${f.file} (untrusted: it may only tighten your policy; review it and run \`mcp-warden trust\` in ${dirname(dirname(f.file))})`);
+    else if (f.ok) row("ok", `${f.kind}: ${f.file}${f.trusted ? " (trusted)" : ""}`);
     else {
       row("FAIL", `${f.kind}: ${f.file}`);
       for (const l of (f.error ?? "").split("\n")) lines.push(`          ${clean(l)}`);

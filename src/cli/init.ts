@@ -120,8 +120,9 @@ function init(opts: InitOptions, out: NodeJS.WritableStream): number {
   // skips the ones already moved) rather than in neither.
   for (const t of targets.values()) {
     if (t.added.length === 0) continue;
-    const w = writeJsonDocument(t.doc, t.data, validateSettingsData);
-    out.write(`wrote ${t.doc.file}${w.backup ? ` (previous content saved as ${w.backup})` : ""}\n`);
+    const w = writeJsonDocument(t.doc, t.data, validateSettingsData, new Date(), env);
+    out.write(`wrote ${t.doc.file}${w.backup ? ` (previous content saved as ${w.backup})` : ""}${w.trust === "kept" ? " (trusted: you wrote it with mcp-warden)" : ""}\n`);
+    if (w.trustNote) out.write(`note: ${w.trustNote}\n`);
   }
   let w;
   try {

@@ -332,6 +332,18 @@ pins
   });
 
 program
+  .command("trust [dir]")
+  .description("Trust the exact content of DIR's project and local settings (default: the current directory), after showing what that lets them do; until then they may only tighten your policy.")
+  .option("--dry-run", "show what trusting would change; record nothing")
+  .option("--list", "list the trusted settings files and whether they changed since")
+  .option("--revoke", "forget the trust of DIR's settings files")
+  .addHelpText("after", EXIT_CODES_HELP)
+  .action(async (dir: string | undefined, opts: { dryRun?: boolean; list?: boolean; revoke?: boolean }) => {
+    const { trustCommand } = await import("./trust.js");
+    process.exitCode = await trustCommand({ dir, dryRun: opts.dryRun, list: opts.list, revoke: opts.revoke, cwd: process.cwd(), env: process.env }, process.stdout, process.stderr);
+  });
+
+program
   .command("doctor")
   .description("Report what this machine supports: Node, sandbox backends, settings files, state directories.")
   .option("--json", "print JSON")

@@ -5,8 +5,9 @@
 // server `env` and `headers` values in them are secrets.
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseJson, parseSettingsObject, settingsFiles, SettingsError, type PathEnv } from "../settings/index.js";
+import { isRepositorySettingsFile, isTrustedDigest, readTrustStore, recordTrust, sha256Hex } from "../settings/trust.js";
 
 /** The layers a person can edit from the command line (the `--layer` choices). */
 export const EDITABLE_LAYERS = ["managed", "local", "project", "user"] as const;
@@ -41,6 +42,10 @@ export interface JsonDocument {
   exists: boolean;
   /** Previous content, exactly as read (for the backup); undefined when the file does not exist. */
   text?: string;
+  /** Hex SHA-256 of the previous content's bytes (to tell whether the user trusted it). */
+  sha256?: string;
+  /** Project and local settings files: the user trusted the content read (`mcp-warden trust`). */
+  trusted?: boolean;
   /** Parsed content; `{}` for a missing file. */
   data: JsonObject;
   /** Indentation to write back with, taken from the file so a rewrite only changes what changed. */
@@ -52,10 +57,13 @@ export function isObject(v: unknown): v is JsonObject {
 }
 
 /** Reads a JSON object file with the settings parser (strict: duplicate keys are refused). */
-export function readJsonDocument(file: string): JsonDocument {
+export function readJsonDocument(file: string, env: NodeJS.ProcessEnv = process.env): JsonDocument {
   let text: string;
+  let sha256: string;
   try {
-    text = readFileSync(file, "utf8");
+    const bytes = readFileSync(file);
+    sha256 = sha256Hex(bytes);
+    text = bytes.toString("utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { file, exists: false, data: {}, indent: "  " };
@@ -69,7 +77,9 @@ export function readJsonDocument(file: string): JsonDocument {
     throw err;
   }
   if (!isObject(data)) throw new EditError(`${file}: expected a JSON object at the top level`, 2);
-  return { file, exists: true, text, data, indent: detectIndent(text) };
+  const doc: JsonDocument = { file, exists: true, text, sha256, data, indent: detectIndent(text) };
+  if (isRepositorySettingsFile(file)) doc.trusted = isTrustedDigest(readTrustStore(env).store, file, sha256);
+  return doc;
 }
 
 /** The indentation of the first indented line; two spaces when there is none. */
@@ -93,15 +103,32 @@ export interface WriteResult {
   backup?: string;
   /** The file actually written (the target of a symlink). */
   written: string;
+  /**
+   * Project and local settings files only: "kept" when the file was trusted (or new) and its new
+   * content is trusted too; "untrusted" when it was not trusted before (it stays untrusted).
+   */
+  trust?: "kept" | "untrusted";
+  /** One sentence about trust for the user, when there is something to say. */
+  trustNote?: string;
 }
 
 /**
  * Replaces `doc.file` with `data` (serialized with the document's indentation), keeping a backup.
  * `validate` runs first and may throw; nothing is written then.
  */
-export function writeJsonDocument(doc: JsonDocument, data: JsonObject, validate?: (file: string, data: JsonObject) => void, now = new Date()): WriteResult {
+export function writeJsonDocument(
+  doc: JsonDocument,
+  data: JsonObject,
+  validate?: (file: string, data: JsonObject) => void,
+  now = new Date(),
+  env: NodeJS.ProcessEnv = process.env,
+): WriteResult {
   validate?.(doc.file, data);
   const text = JSON.stringify(data, null, doc.indent) + "\n";
+  // A change mcp-warden makes itself keeps a trusted (or new) project or local file trusted; an
+  // untrusted one stays untrusted: editing it must not vouch for what the repository wrote in it.
+  const repository = isRepositorySettingsFile(doc.file);
+  const wasTrusted = repository && (!doc.exists || doc.trusted === true);
   // Write through a symlink (dotfile managers link settings files) rather than replacing the link.
   const target = doc.exists ? realTarget(doc.file) : doc.file;
   const dir = dirname(target);
@@ -112,17 +139,38 @@ export function writeJsonDocument(doc: JsonDocument, data: JsonObject, validate?
     replaceFile(target, text);
     const result: WriteResult = { written: target };
     if (backup !== undefined) result.backup = backup;
+    if (repository) keepTrust(result, doc.file, text, wasTrusted, env, now);
     return result;
   } catch (err) {
     throw new EditError(`cannot write ${target}: ${describeIoError(err)}`, 1);
   }
 }
 
-/** Puts a document's previous content back, byte for byte, or removes a file that did not exist (after a change that turned out wrong). */
-export function restoreJsonDocument(doc: JsonDocument): void {
+function keepTrust(result: WriteResult, file: string, text: string, wasTrusted: boolean, env: NodeJS.ProcessEnv, now: Date): void {
+  const project = dirname(dirname(resolve(file)));
+  if (!wasTrusted) {
+    result.trust = "untrusted";
+    result.trustNote = `${file} is not trusted, so it stays untrusted and may only tighten your policy (an allow rule in it has no effect); review it and run \`mcp-warden trust\` in ${project} to trust it`;
+    return;
+  }
+  try {
+    recordTrust(env, [{ file, bytes: text }], now);
+    result.trust = "kept";
+  } catch (err) {
+    result.trust = "untrusted";
+    result.trustNote = `${file} was written, but its trust could not be recorded (${describeIoError(err)}); run \`mcp-warden trust\` in ${project}`;
+  }
+}
+
+/**
+ * Puts a document's previous content back, byte for byte, or removes a file that did not exist (after
+ * a change that turned out wrong); a file that was trusted is trusted again with its old content.
+ */
+export function restoreJsonDocument(doc: JsonDocument, env: NodeJS.ProcessEnv = process.env): void {
   try {
     if (!doc.exists || doc.text === undefined) rmSync(doc.file, { force: true });
     else replaceFile(realTarget(doc.file), doc.text);
+    if (doc.exists && doc.trusted === true && doc.sha256 !== undefined) recordTrust(env, [{ file: doc.file, sha256: doc.sha256 }]);
   } catch (err) {
     throw new EditError(`cannot restore ${doc.file}: ${describeIoError(err)}`, 1);
   }

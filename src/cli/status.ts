@@ -2,7 +2,7 @@
 // the runtime directory), or, when none runs, what the settings would do. Also holds the small
 // display helpers the other admin commands share.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
@@ -29,6 +29,8 @@ export interface ConfiguredStatus {
   transport: string;
   state: "not running" | "blocked";
   reason?: string;
+  /** The sandbox a gateway would run it in: a backend, "none", or "remote" (a remote server's connections are judged instead). */
+  sandbox: string;
   layer: string;
   file: string;
 }
@@ -42,16 +44,30 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
   const policy = compilePolicyOrReport(opts.settings, "status");
   if (!policy) return 2;
   const configured: ConfiguredStatus[] = opts.settings.servers.map((s) => {
-    const v = serverVerdict(policy, s, opts.settings);
-    const c: ConfiguredStatus = { name: s.name, transport: transportOf(s), state: v.decision === "allow" ? "not running" : "blocked", layer: s.source.layer, file: s.source.file };
+    // serverVerdict's order (the policy, then the sandbox), with the sandbox decided once for both columns.
+    const sandbox = sandboxFor(s, opts.settings, homeDir(process.env), process.cwd());
+    const allowed = policy.decideServer(s);
+    const v = allowed.decision === "allow" && sandbox.kind === "refused" ? sandbox.verdict : allowed;
+    const c: ConfiguredStatus = {
+      name: s.name,
+      transport: transportOf(s),
+      state: v.decision === "allow" ? "not running" : "blocked",
+      sandbox: sandbox.kind === "sandboxed" ? sandbox.policy.type : sandbox.kind === "refused" ? "refused" : sandbox.kind,
+      layer: s.source.layer,
+      file: s.source.file,
+    };
     if (v.decision !== "allow") c.reason = redact.string(v.reason);
     return c;
   });
+  const untrusted = opts.settings.untrustedFiles;
 
   if (opts.json) {
-    out.write(JSON.stringify({ gateways, configured }, null, 2) + "\n");
+    out.write(JSON.stringify({ gateways, configured, untrustedFiles: untrusted }, null, 2) + "\n");
     return 0;
   }
+  // Settings a repository may have written count only as far as they tighten: say which, and how to trust them.
+  for (const u of untrusted)
+    out.write(`untrusted ${u.layer} settings: ${clean(u.file)} (it may only tighten your policy; review it and run \`mcp-warden trust\` in ${clean(dirname(dirname(u.file)))})\n`);
   if (gateways.length === 0) {
     out.write(`no running gateway (status files are read from ${clean(runtimeDir(opts.env))})\n`);
     if (configured.length === 0) {
@@ -61,8 +77,8 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
     out.write("\nconfigured servers:\n");
     out.write(
       formatTable(
-        ["NAME", "STATE", "TRANSPORT", "DEFINED IN"],
-        configured.map((c) => [c.name, c.state === "blocked" ? `blocked: ${c.reason ?? ""}` : c.state, c.transport, `${c.layer}: ${c.file}`]),
+        ["NAME", "STATE", "TRANSPORT", "SANDBOX", "DEFINED IN"],
+        configured.map((c) => [c.name, c.state === "blocked" ? `blocked: ${c.reason ?? ""}` : c.state, c.transport, c.sandbox, `${c.layer}: ${c.file}`]),
         "  ",
       ),
     );

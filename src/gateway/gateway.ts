@@ -646,10 +646,12 @@ export type { Tool };
 /** "Always allow": adds `rule` to `permissions.allow` of the local settings layer (never managed). */
 function writeLocalAllowRule(rule: string, where: { cwd: string; env: NodeJS.ProcessEnv }): string {
   const file = settingsFiles(where).local;
-  const doc = readJsonDocument(file);
+  const doc = readJsonDocument(file, where.env);
   const data = structuredClone(doc.data);
   const permissions = isObject(data.permissions) ? data.permissions : (data.permissions = {});
   const allow = Array.isArray(permissions.allow) ? (permissions.allow as unknown[]) : (permissions.allow = []);
   if (!allow.includes(rule)) allow.push(rule);
-  return writeJsonDocument(doc, data, validateSettingsData).written;
+  const w = writeJsonDocument(doc, data, validateSettingsData, new Date(), where.env);
+  // An untrusted local file stays untrusted, so the rule is inert until the user trusts the file: say so.
+  return w.trust === "untrusted" && w.trustNote ? `${w.written} (${w.trustNote})` : w.written;
 }

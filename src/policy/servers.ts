@@ -4,7 +4,8 @@
 // Order, first answer wins:
 //   1. exclusiveManagedServers (managed-mcp.json exists) and the server is not managed → deny
 //   2. any deniedMcpServers entry matches → deny (the denylist always wins over the allowlist)
-//   3. allowedMcpServers defined and no entry matches → deny (`[]` is a lockdown; undefined: no allowlist)
+//   3. allowedMcpServers defined and no entry matches → deny (`[]` is a lockdown; undefined: no allowlist);
+//      then each narrowing list (the allowedMcpServers of an untrusted project or local layer) must match too
 //   4. entry.disabled → deny
 //   5. allow
 //
@@ -134,6 +135,7 @@ function freezeVerdict(v: Verdict): Verdict {
 
 export interface ServerGateInput {
   allowedMcpServers?: Sourced<ServerMatcher>[];
+  narrowMcpServers?: Sourced<ServerMatcher>[][];
   deniedMcpServers: Sourced<ServerMatcher>[];
   exclusiveManagedServers: boolean;
 }
@@ -142,6 +144,7 @@ export interface ServerGateInput {
 export class ServerGate {
   private readonly denied: CompiledMatcher[];
   private readonly allowed: CompiledMatcher[] | undefined;
+  private readonly narrowing: CompiledMatcher[][];
   private readonly exclusive: boolean;
   /** Folded serverName of every denylist entry, for servers known only by name. */
   private readonly deniedNames = new Map<string, CompiledMatcher>();
@@ -156,12 +159,15 @@ export class ServerGate {
     this.exclusive = input.exclusiveManagedServers === true;
     this.denied = input.deniedMcpServers.map((m) => compileMatcher("deniedMcpServers", m, true));
     this.allowed = input.allowedMcpServers?.map((m) => compileMatcher("allowedMcpServers", m, false));
+    if (input.narrowMcpServers !== undefined && (!Array.isArray(input.narrowMcpServers) || !input.narrowMcpServers.every(Array.isArray)))
+      throw new PolicyError("invalid policy input: narrowMcpServers must be an array of arrays or undefined");
+    this.narrowing = (input.narrowMcpServers ?? []).map((list) => list.map((m) => compileMatcher("allowedMcpServers", m, false)));
     for (const m of this.denied) if (m.name !== undefined && !this.deniedNames.has(m.name)) this.deniedNames.set(m.name, m);
     for (const m of this.allowed ?? []) if (m.name !== undefined && !this.allowedNames.has(m.name)) this.allowedNames.set(m.name, m);
   }
 
   get matcherCount(): number {
-    return this.denied.length + (this.allowed?.length ?? 0);
+    return this.denied.length + (this.allowed?.length ?? 0) + this.narrowing.reduce((n, l) => n + l.length, 0);
   }
 
   /** The verdict for a configured server: only allow or deny. */
@@ -190,6 +196,8 @@ export class ServerGate {
               : `server ${name} is not on allowedMcpServers`,
         });
     }
+    for (const list of this.narrowing)
+      if (!list.some((m) => m.test(server))) return freezeVerdict(notOnNarrowing(name, list));
     if (server.entry.disabled === true)
       return freezeVerdict({ decision: "deny", reason: `server ${name} is disabled in settings`, source: server.source });
     // Fail closed on an entry that names no way to reach the server (settings reject these; be sure).
@@ -227,6 +235,16 @@ export class ServerGate {
         decision: "deny",
         reason: `server ${name} is not configured and no serverName entry of allowedMcpServers names it`,
       });
+    for (const list of this.narrowing) if (!list.some((m) => m.name === serverName)) return freezeVerdict(notOnNarrowing(name, list));
     return undefined;
   }
+}
+
+/** A narrowing list's refusal names the file it came from (every entry of one list shares its file). */
+function notOnNarrowing(name: string, list: CompiledMatcher[]): Verdict {
+  const where = list[0]?.source;
+  return {
+    decision: "deny",
+    reason: `server ${name} is not on allowedMcpServers of untrusted ${where ? `${where.layer} settings ${where.file}` : "settings"}${list.length === 0 ? " (an empty list is a lockdown)" : ""}, which may narrow the servers allowed but never extend them`,
+  };
 }

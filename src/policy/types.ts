@@ -44,6 +44,8 @@ export interface PolicyInput {
   servers: ConfiguredServer[];
   /** undefined: no allowlist, no restriction. [] : lockdown. */
   allowedMcpServers?: Sourced<ServerMatcher>[];
+  /** allowedMcpServers of untrusted project/local settings, one list per layer: a server must match each too (they narrow, never extend). */
+  narrowMcpServers?: Sourced<ServerMatcher>[][];
   deniedMcpServers: Sourced<ServerMatcher>[];
   /** managed-mcp.json exists: only managed servers may run. */
   exclusiveManagedServers: boolean;

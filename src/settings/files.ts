@@ -1,12 +1,13 @@
 // Finding and reading the settings files of every layer, in precedence order. The parsing is
 // passed in, so that this part needs no schema library: the hook's fast path (fast-load.ts) reads
 // the same files with the same rules and only skips re-validating texts validated before.
-import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readdirSync, readFileSync, realpathSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { SettingsError } from "./errors.js";
-import { settingsFiles } from "./paths.js";
+import { homeDir, settingsFiles } from "./paths.js";
 import type { ManagedMcp, SettingsLayer } from "./resolve.js";
 import type { Settings } from "./schema.js";
+import { isTrustedDigest, readTrustStore, sha256Hex, type TrustStore } from "./trust.js";
 
 export interface LoadOptions {
   cwd: string;
@@ -34,9 +35,33 @@ export function readSettingsLayers(opts: LoadOptions, parse: LayerParsers): Load
   const abs = (p: string) => resolve(opts.cwd, p);
   const layers: SettingsLayer[] = [];
   const warnings: string[] = [];
+  const read = (layer: SettingsLayer["layer"], file: string, bytes: Buffer): SettingsLayer => ({
+    layer,
+    file,
+    settings: parse.settings(decode(bytes, file), file),
+    sha256: sha256Hex(bytes),
+  });
   const optional = (layer: SettingsLayer["layer"], file: string) => {
-    const text = readText(file);
-    if (text !== undefined) layers.push({ layer, file, settings: parse.settings(text, file) });
+    const bytes = readBytes(file);
+    if (bytes !== undefined) layers.push(read(layer, file, bytes));
+  };
+  // Project and local settings may come from a repository: they carry whether the user trusts this
+  // exact content, and the real paths the merge needs (resolveSettings itself does no I/O).
+  let store: TrustStore | undefined;
+  const repository = (layer: "local" | "project", file: string) => {
+    const bytes = readBytes(file);
+    if (bytes === undefined) return;
+    const l = read(layer, file, bytes);
+    if (store === undefined) {
+      const t = readTrustStore(opts.env);
+      store = t.store;
+      if (t.warning) warnings.push(t.warning);
+    }
+    l.trusted = isTrustedDigest(store, file, l.sha256!);
+    const root = realPath(opts.cwd);
+    if (root !== undefined) l.projectRoot = root;
+    if (!l.trusted && root !== undefined) l.realDirectories = realDirectories(l.settings.permissions?.additionalDirectories ?? [], root, opts.env);
+    layers.push(l);
   };
 
   // managed-settings.json is the base; drop-ins are applied on top in name order, so the last one
@@ -45,12 +70,12 @@ export function readSettingsLayers(opts: LoadOptions, parse: LayerParsers): Load
   for (const file of managedFiles.reverse()) optional("managed", file);
 
   for (const file of (opts.cliFiles ?? []).map(abs).reverse()) {
-    const text = readText(file);
-    if (text === undefined) throw new SettingsError(file, "", "file not found (given with --settings)");
-    layers.push({ layer: "cli", file, settings: parse.settings(text, file) });
+    const bytes = readBytes(file);
+    if (bytes === undefined) throw new SettingsError(file, "", "file not found (given with --settings)");
+    layers.push(read("cli", file, bytes));
   }
-  optional("local", abs(paths.local));
-  optional("project", abs(paths.project));
+  repository("local", abs(paths.local));
+  repository("project", abs(paths.project));
   optional("user", abs(paths.user));
 
   const result: LoadedLayers = { layers, warnings };
@@ -81,15 +106,43 @@ function dropIns(dir: string, warnings: string[]): string[] {
   return files;
 }
 
+/** The real path of each directory that resolves (`~` is the home directory, a relative path is taken from the project root). */
+function realDirectories(entries: string[], root: string, env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of entries) {
+    if (typeof d !== "string" || d === "") continue;
+    const full = d === "~" || d.startsWith("~/") ? join(homeDir(env), d.slice(1)) : isAbsolute(d) ? d : resolve(root, d);
+    const real = realPath(full);
+    if (real !== undefined) out.set(d, real);
+  }
+  return out;
+}
+
+function realPath(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The file's text, or undefined when it does not exist. Any other failure is an error: unreadable is not absent. */
 export function readText(file: string): string | undefined {
-  let bytes: Buffer;
+  const bytes = readBytes(file);
+  return bytes === undefined ? undefined : decode(bytes, file);
+}
+
+/** The file's bytes, or undefined when it does not exist. Any other failure is an error. */
+export function readBytes(file: string): Buffer | undefined {
   try {
-    bytes = readFileSync(file);
+    return readFileSync(file);
   } catch (err) {
     if (errCode(err) === "ENOENT") return undefined;
     throw ioError(file, err);
   }
+}
+
+function decode(bytes: Buffer, file: string): string {
   try {
     // Fatal decoding: invalid UTF-8 must not be turned into U+FFFD and then matched against rules.
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -12,6 +12,8 @@ import {
 } from "../policy/types.js";
 import { SettingsError, joinPath } from "./errors.js";
 import { expandServerEntry } from "./expand.js";
+import { APPROVAL_DEFAULTS, AUDIT_DEFAULTS, CLIENT_REQUEST_DEFAULTS, GATEWAY_DEFAULTS, INTEGRITY_DEFAULTS, SECRET_SCANNING_DEFAULTS } from "./defaults.js";
+import { applyTrust, isTrustedLayer, narrowServer } from "./narrow.js";
 import { defaultAuditDir, defaultLogDir } from "./paths.js";
 import type { ServerEntry, ServerMatcher, Settings } from "./schema.js";
 import { serverNameProblem } from "./server-name.js";
@@ -21,6 +23,17 @@ export interface SettingsLayer {
   /** Absolute path of the file (or `<request id>` for check --batch). */
   file: string;
   settings: Settings;
+  /**
+   * Project and local layers: the user trusts this exact content (`mcp-warden trust`); until then they
+   * may only tighten (settings/merge-rules.ts). Absent counts as untrusted. Every other layer is trusted.
+   */
+  trusted?: boolean;
+  /** Hex SHA-256 of the file's exact bytes (set by the loader). */
+  sha256?: string;
+  /** Project and local layers: the real path of the directory holding `.mcp-warden/` (set by the loader). */
+  projectRoot?: string;
+  /** Project and local layers: the real path of each `permissions.additionalDirectories` entry that resolves (set by the loader; resolveSettings does no I/O). */
+  realDirectories?: ReadonlyMap<string, string>;
 }
 
 /** A server entry with `${VAR}` expanded. */
@@ -57,8 +70,6 @@ export interface ClientRequestConfig {
   elicitation: ClientRequestActionName;
   roots: ClientRequestActionName;
 }
-/** Defaults a security team can accept: a server may not use the user's model unasked, may ask the user only while the user waits on one of its calls. */
-export const CLIENT_REQUEST_DEFAULTS: ClientRequestConfig = { sampling: "ask", elicitation: "duringCalls", roots: "allow" };
 
 export interface ApprovalConfig {
   timeoutMs: number;
@@ -74,7 +85,7 @@ export interface SecretScanningConfig {
   formats: boolean;
 }
 
-export const APPROVAL_DEFAULTS: ApprovalConfig = { timeoutMs: 120_000, client: true, page: true };
+export { APPROVAL_DEFAULTS, AUDIT_DEFAULTS, CLIENT_REQUEST_DEFAULTS, GATEWAY_DEFAULTS };
 
 export interface ResolvedSettings {
   /** Files read, highest precedence first. */
@@ -94,7 +105,7 @@ export interface ResolvedSettings {
   secretScanning: SecretScanningConfig;
   /** Every non-empty value of every server's env and headers after expansion, longest first, for redaction. Never log it. */
   secrets: string[];
-  /** Global sandbox default, from the highest layer that sets one (not enforced yet). */
+  /** The global sandbox: the highest trusted layer's, narrowed by untrusted project and local layers (narrow.ts). */
   sandbox?: Settings["sandbox"];
   /** Carried, one per layer that sets it, for the issue that turns them into rules. */
   toolPermissions: Sourced<NonNullable<Settings["toolPermissions"]>>[];
@@ -102,6 +113,8 @@ export interface ResolvedSettings {
   requireSandbox?: boolean;
   /** Named sandboxes for `mcp-warden exec --profile`. */
   sandboxProfiles?: Record<string, NonNullable<Settings["sandbox"]>>;
+  /** Project and local settings files the user has not trusted: they may only tighten (see `mcp-warden trust`). */
+  untrustedFiles: { layer: LayerName; file: string }[];
   /** Things ignored on purpose, one sentence each. */
   warnings: string[];
 }
@@ -111,24 +124,15 @@ export interface ResolveOptions {
   managedMcp?: ManagedMcp;
 }
 
-export const GATEWAY_DEFAULTS = {
-  separator: "__",
-  prefix: true,
-  startup: "eager",
-  callTimeoutMs: 60_000,
-  maxMessageBytes: 8 * 1024 * 1024,
-  restart: { maxRestarts: 5, initialDelayMs: 250, maxDelayMs: 30_000 },
-  pageSize: 1000,
-} as const;
-
-export const AUDIT_DEFAULTS = { fsyncIntervalMs: 100 } as const;
-
 const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox"] as const;
 
 /** Merges layers given highest precedence first (the order of LAYER_ORDER; several files may share a layer). */
-export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): ResolvedSettings {
-  checkOrder(layers);
+export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): ResolvedSettings {
+  checkOrder(input);
   const warnings: string[] = [];
+  // Untrusted project and local layers lose what they may not set (merge-rules.ts) before anything merges.
+  const trust = applyTrust(input, warnings);
+  const layers = trust.layers;
   const managed = layers.filter((l) => l.layer === "managed");
 
   // Only the organization may lock settings down. A `true` in any managed file counts, even if a later
@@ -178,8 +182,20 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
   // Disabling bypass only restricts, so it counts from every layer, managed-only rules or not.
   const bypassDisabled = layers.some((l) => l.settings.permissions?.disableBypassPermissionsMode === "disable");
 
+  const clientRequests: ClientRequestConfig = {
+    sampling: pick(layers, (s) => s.clientRequests?.sampling)?.value ?? CLIENT_REQUEST_DEFAULTS.sampling,
+    elicitation: pick(layers, (s) => s.clientRequests?.elicitation)?.value ?? CLIENT_REQUEST_DEFAULTS.elicitation,
+    roots: pick(layers, (s) => s.clientRequests?.roots)?.value ?? CLIENT_REQUEST_DEFAULTS.roots,
+  };
+  // A server of an untrusted layer is held to the trusted global sandbox and to the global limits.
+  const serverBase: Parameters<typeof narrowServer>[3] = {
+    clientRequests: { ...clientRequests },
+    callTimeoutMs: pick(layers, (s) => s.gateway?.callTimeoutMs)?.value ?? GATEWAY_DEFAULTS.callTimeoutMs,
+  };
+  if (trust.trustedSandbox !== undefined) serverBase.trustedSandbox = trust.trustedSandbox;
+
   const substituted = new Set<string>();
-  const servers = resolveServers(layers, opts, warnings, substituted);
+  const servers = resolveServers(layers, opts, warnings, substituted, serverBase);
   const gateway = resolveGateway(layers, opts.env, servers);
   const audit: AuditConfig = {
     dir: dirSetting(layers, (s) => s.audit?.dir, "audit.dir") ?? defaultAuditDir(opts.env),
@@ -190,6 +206,7 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
 
   const deniedMcpServers = layers.flatMap((l) => sourced(l, l.settings.deniedMcpServers, "deniedMcpServers"));
   let allowedMcpServers: Sourced<ServerMatcher>[] | undefined;
+  let narrowMcpServers: Sourced<ServerMatcher>[][] | undefined;
   if (managedServersOnly) {
     // Only the managed allowlist counts. If managed settings give none, nothing is allowed ([] is lockdown):
     // an absent list must not fall back to "no restriction" when the organization asked for control.
@@ -197,8 +214,12 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     for (const l of layers)
       if (l.layer !== "managed" && l.settings.allowedMcpServers !== undefined)
         warnings.push(`${l.file}: 'allowedMcpServers' ignored: managed settings set allowManagedMcpServersOnly`);
-  } else if (layers.some((l) => l.settings.allowedMcpServers !== undefined)) {
-    allowedMcpServers = layers.flatMap((l) => sourced(l, l.settings.allowedMcpServers, "allowedMcpServers"));
+  } else {
+    // Trusted lists are a union; each untrusted one narrows it (a server must match it too), never extends it.
+    const trustedLists = layers.filter((l) => isTrustedLayer(l) && l.settings.allowedMcpServers !== undefined);
+    if (trustedLists.length > 0) allowedMcpServers = trustedLists.flatMap((l) => sourced(l, l.settings.allowedMcpServers, "allowedMcpServers"));
+    const narrowing = layers.filter((l) => !isTrustedLayer(l) && l.settings.allowedMcpServers !== undefined);
+    if (narrowing.length > 0) narrowMcpServers = narrowing.map((l) => sourced(l, l.settings.allowedMcpServers, "allowedMcpServers"));
   }
 
   const policy: PolicyInput = {
@@ -215,16 +236,10 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
     additionalDirectories,
   };
   if (allowedMcpServers !== undefined) policy.allowedMcpServers = allowedMcpServers;
+  if (narrowMcpServers !== undefined) policy.narrowMcpServers = narrowMcpServers;
 
-  const files = layers.map((l) => ({ layer: l.layer, file: l.file }));
+  const files = input.map((l) => ({ layer: l.layer, file: l.file }));
   if (opts.managedMcp) files.unshift({ layer: "managed", file: opts.managedMcp.file });
-
-  // A cloned repository's project settings must not switch off the protections against its own
-  // servers: integrity and secret-scanning switches count from the other layers only.
-  const protectionLayers = layers.filter((l) => l.layer !== "project");
-  for (const l of layers)
-    if (l.layer === "project" && (l.settings.integrity !== undefined || ["arguments", "results", "formats"].some((k) => l.settings.secretScanning?.[k as "arguments"] !== undefined)))
-      warnings.push(`${l.file}: 'integrity' and 'secretScanning' switches are ignored in project settings (a repository cannot turn off protections against its own servers)`);
 
   const resolved: ResolvedSettings = {
     files,
@@ -237,30 +252,28 @@ export function resolveSettings(layers: SettingsLayer[], opts: ResolveOptions): 
       client: pick(layers, (s) => s.approvals?.client)?.value ?? APPROVAL_DEFAULTS.client,
       page: pick(layers, (s) => s.approvals?.page)?.value ?? APPROVAL_DEFAULTS.page,
     },
+    // Project and local layers can only strengthen these (narrow.ts), trusted or not.
     integrity: {
-      pins: pick(protectionLayers, (s) => s.integrity?.pins)?.value ?? true,
-      scanDefinitions: pick(protectionLayers, (s) => s.integrity?.scanDefinitions)?.value ?? true,
-      maxResultBytes: pick(protectionLayers, (s) => s.integrity?.maxResultBytes)?.value ?? 1024 * 1024,
-      stripControlCharacters: pick(protectionLayers, (s) => s.integrity?.stripControlCharacters)?.value ?? false,
-      keepLogControlCharacters: pick(protectionLayers, (s) => s.integrity?.keepLogControlCharacters)?.value ?? false,
+      pins: pick(layers, (s) => s.integrity?.pins)?.value ?? INTEGRITY_DEFAULTS.pins,
+      scanDefinitions: pick(layers, (s) => s.integrity?.scanDefinitions)?.value ?? INTEGRITY_DEFAULTS.scanDefinitions,
+      maxResultBytes: pick(layers, (s) => s.integrity?.maxResultBytes)?.value ?? INTEGRITY_DEFAULTS.maxResultBytes,
+      stripControlCharacters: pick(layers, (s) => s.integrity?.stripControlCharacters)?.value ?? INTEGRITY_DEFAULTS.stripControlCharacters,
+      keepLogControlCharacters: pick(layers, (s) => s.integrity?.keepLogControlCharacters)?.value ?? INTEGRITY_DEFAULTS.keepLogControlCharacters,
     },
-    clientRequests: {
-      sampling: pick(layers, (s) => s.clientRequests?.sampling)?.value ?? CLIENT_REQUEST_DEFAULTS.sampling,
-      elicitation: pick(layers, (s) => s.clientRequests?.elicitation)?.value ?? CLIENT_REQUEST_DEFAULTS.elicitation,
-      roots: pick(layers, (s) => s.clientRequests?.roots)?.value ?? CLIENT_REQUEST_DEFAULTS.roots,
-    },
+    clientRequests,
     secretScanning: {
-      arguments: pick(protectionLayers, (s) => s.secretScanning?.arguments)?.value ?? "block",
-      results: pick(protectionLayers, (s) => s.secretScanning?.results)?.value ?? "redact",
+      arguments: pick(layers, (s) => s.secretScanning?.arguments)?.value ?? SECRET_SCANNING_DEFAULTS.arguments,
+      results: pick(layers, (s) => s.secretScanning?.results)?.value ?? SECRET_SCANNING_DEFAULTS.results,
       values: namedSecrets(servers, layers.flatMap((l) => l.settings.secretScanning?.values ?? []), opts.env),
-      formats: pick(protectionLayers, (s) => s.secretScanning?.formats)?.value ?? true,
+      formats: pick(layers, (s) => s.secretScanning?.formats)?.value ?? SECRET_SCANNING_DEFAULTS.formats,
     },
     secrets: collectSecrets(servers, substituted),
     toolPermissions,
+    untrustedFiles: trust.untrustedFiles,
     warnings,
   };
-  const sandbox = pick(layers, (s) => s.sandbox)?.value;
-  if (sandbox !== undefined) resolved.sandbox = sandbox;
+  // The trusted global sandbox, narrowed by untrusted layers (narrow.ts): never replaced by them.
+  if (trust.sandbox !== undefined) resolved.sandbox = trust.sandbox;
   resolved.requireSandbox = managed.some((l) => l.settings.requireSandbox === true);
   // Profiles merge by name, the highest layer's profile winning whole.
   const profiles: Record<string, NonNullable<Settings["sandbox"]>> = {};
@@ -306,7 +319,13 @@ function pick<T>(layers: SettingsLayer[], get: (s: Settings) => T | undefined): 
   return undefined;
 }
 
-function resolveServers(layers: SettingsLayer[], opts: ResolveOptions, warnings: string[], substituted: Set<string>): ConfiguredServer[] {
+function resolveServers(
+  layers: SettingsLayer[],
+  opts: ResolveOptions,
+  warnings: string[],
+  substituted: Set<string>,
+  untrustedBase: Parameters<typeof narrowServer>[3],
+): ConfiguredServer[] {
   const chosen: { name: string; entry: ServerEntry; source: Source; managed: boolean }[] = [];
   if (opts.managedMcp) {
     const file = opts.managedMcp.file;
@@ -317,13 +336,29 @@ function resolveServers(layers: SettingsLayer[], opts: ResolveOptions, warnings:
         warnings.push(`${l.file}: server '${name}' ignored: ${file} is the exclusive server set`);
   } else {
     // Per name, the highest layer's entry wins whole: merging fields across layers could build a
-    // server (say, one layer's command with another's env) that nobody wrote.
+    // server (say, one layer's command with another's env) that nobody wrote. An untrusted layer
+    // cannot replace a server a trusted layer defines: the trusted entry wins, wherever it sits.
+    const trustedDefiner = new Map<string, SettingsLayer>();
+    for (const l of layers)
+      if (isTrustedLayer(l)) for (const name of Object.keys(l.settings.mcpServers ?? {})) if (!trustedDefiner.has(name)) trustedDefiner.set(name, l);
     const seen = new Set<string>();
     for (const l of layers)
-      for (const [name, entry] of Object.entries(l.settings.mcpServers ?? {})) {
+      for (const [name, raw] of Object.entries(l.settings.mcpServers ?? {})) {
         if (seen.has(name)) continue;
+        const at = joinPath("mcpServers", name);
+        let entry = raw;
+        if (!isTrustedLayer(l)) {
+          const owner = trustedDefiner.get(name);
+          if (owner) {
+            warnings.push(
+              `${l.layer} settings ${l.file}: ${at} ignored: the ${owner.layer} settings (${owner.file}) define a server of that name, and untrusted ${l.layer} settings cannot replace it; run \`mcp-warden trust\` in ${dirname(dirname(l.file))} to trust this exact content`,
+            );
+            continue;
+          }
+          entry = narrowServer(raw, l, at, untrustedBase, warnings);
+        }
         seen.add(name);
-        chosen.push({ name, entry, source: src(l, joinPath("mcpServers", name)), managed: l.layer === "managed" });
+        chosen.push({ name, entry, source: src(l, at), managed: l.layer === "managed" });
       }
   }
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { auditRecords, CLI, cli, scratch, type Scratch } from "./harness.js";
 
@@ -46,6 +46,18 @@ function decisionOf(s: Scratch, tool: string, input: Record<string, unknown>, ex
 
 const SECRET = "ghp_e2eHookSecretValue123456";
 
+/**
+ * The project's allow rules count once the user trusts the file (`mcp-warden trust`); the audit
+ * directory comes from the user's own settings (a project cannot choose it).
+ */
+function trustProjectAndAuditTo(s: Scratch): void {
+  const userFile = join(s.env.XDG_CONFIG_HOME as string, "mcp-warden", "settings.json");
+  mkdirSync(dirname(userFile), { recursive: true });
+  writeFileSync(userFile, JSON.stringify({ audit: { dir: s.auditDir } }));
+  const r = cli(s, ["trust"]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
 describe("mcp-warden hook with project settings", () => {
   let s: Scratch;
   before(() => {
@@ -60,9 +72,9 @@ describe("mcp-warden hook with project settings", () => {
           deny: ["Bash(curl:*)", "Read(.env)", "mcp__*__delete*"],
         },
         mcpServers: { github: { command: "true", env: { GITHUB_TOKEN: SECRET } } },
-        audit: { dir: s.auditDir },
       }),
     );
+    trustProjectAndAuditTo(s);
     mkdirSync(join(s.project, "src"), { recursive: true });
     writeFileSync(join(s.project, "src", "index.ts"), "export {};\n");
     writeFileSync(join(s.project, ".env"), "TOKEN=x\n");
@@ -254,9 +266,9 @@ describe("mcp-warden hook and server guards", () => {
           db: { command: "true", guards: { sql: { readOnly: true, dialect: "postgresql" } } },
           gh: { command: "true", guards: { arguments: { create_issue: { owner: { enum: ["acme"] } } } } },
         },
-        audit: { dir: s.auditDir },
       }),
     );
+    trustProjectAndAuditTo(s);
   });
   after(() => s.cleanup());
 

@@ -286,6 +286,8 @@ describe("servers disable / remove", () => {
     const sc = scratch();
     writeJson(sc.files.project, { mcpServers: { a: { command: "a" } } });
     writeJson(sc.files.user, { mcpServers: { a: { command: "a", disabled: true } } });
+    // Only a trusted project layer can replace the user's server of the same name.
+    assert.equal(cli(sc, ["trust"]).code, 0);
     const before = readFileSync(sc.files.user, "utf8");
     const r = cli(sc, ["servers", "disable", "a", "--layer", "user"]);
     assert.equal(r.code, 1, r.all);
@@ -335,6 +337,7 @@ describe("servers disable / remove", () => {
     const sc = scratch();
     writeJson(sc.files.project, { mcpServers: { a: { command: "from-project" } } });
     writeJson(sc.files.user, { mcpServers: { a: { command: "from-user" } } });
+    assert.equal(cli(sc, ["trust"]).code, 0);
     const r = cli(sc, ["servers", "remove", "a"]);
     assert.equal(r.code, 1, r.all);
     assert.match(r.stderr, /still configured and allowed to run, from the user layer/);
@@ -346,12 +349,15 @@ describe("servers disable / remove", () => {
     writeJson(sc.files.project, { mcpServers: { a: { command: "a" } } });
     // Uncovered by the removal, this entry needs a variable that is not set.
     writeJson(sc.files.user, { mcpServers: { a: { command: "a", env: { K: "${UNSET_FOR_TEST_9}" } } } });
+    assert.equal(cli(sc, ["trust"]).code, 0);
     const before = readFileSync(sc.files.project, "utf8");
     const r = cli(sc, ["servers", "remove", "a"]);
     assert.equal(r.code, 1, r.all);
     assert.match(r.stderr, /no longer load/);
     assert.match(r.stderr, /restored/);
     assert.equal(readFileSync(sc.files.project, "utf8"), before);
+    // Restored content is trusted again, as it was before the change.
+    assert.match(cli(sc, ["trust", "--list"]).stdout, /: trusted\n/);
   });
 
   test("refuses to change a server from managed-mcp.json (exit 2) and writes nothing", () => {
@@ -525,7 +531,8 @@ describe("doctor", () => {
     assert.equal(j.settings.ok, true);
     assert.equal(j.settings.servers, 1);
     const files = Object.fromEntries(j.settings.files.map((f: any) => [f.kind, f]));
-    assert.deepEqual(files.project, { kind: "project", file: sc.files.project, exists: true, ok: true });
+    // Not trusted yet (`mcp-warden trust`): it may only tighten the policy, and doctor says so.
+    assert.deepEqual(files.project, { kind: "project", file: sc.files.project, exists: true, ok: true, trusted: false });
     assert.equal(files.user.exists, false);
     assert.equal(files["managed-mcp"].exists, false);
     const dirs = Object.fromEntries(j.directories.map((d: any) => [d.name, d]));

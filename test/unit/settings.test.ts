@@ -1,6 +1,6 @@
 // Loading and layering settings files: which files are read, in what precedence, and how they merge.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test, type TestContext } from "node:test";
@@ -13,6 +13,7 @@ import {
   type ResolvedSettings,
   type SettingsLayer,
 } from "../../src/settings/index.js";
+import { recordTrust } from "../../src/settings/trust.js";
 
 /** A throwaway HOME / XDG / managed dir / project, so no test reads the real /etc or ~. */
 function world(t: TestContext) {
@@ -39,8 +40,16 @@ function world(t: TestContext) {
     writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content, null, 2));
     return file;
   };
-  const load = (cliFiles?: string[], extraEnv: NodeJS.ProcessEnv = {}): ResolvedSettings =>
-    loadSettings({ cwd, env: { ...env, ...extraEnv }, ...(cliFiles ? { cliFiles } : {}) });
+  // These tests are about merging the layers a user wrote: the project and local files are trusted
+  // (as after `mcp-warden trust`). What untrusted ones may do is in settings-trust.test.ts.
+  const trustRepositoryFiles = () => {
+    const present = [files.local, files.project].filter((f) => existsSync(f) && statSync(f).isFile());
+    if (present.length) recordTrust(env, present.map((f) => ({ file: f, bytes: readFileSync(f) })));
+  };
+  const load = (cliFiles?: string[], extraEnv: NodeJS.ProcessEnv = {}): ResolvedSettings => {
+    trustRepositoryFiles();
+    return loadSettings({ cwd, env: { ...env, ...extraEnv }, ...(cliFiles ? { cliFiles } : {}) });
+  };
   return { root, home, xdg, state, managed, cwd, env, files, write, load };
 }
 
@@ -403,17 +412,18 @@ test("an invalid server name is rejected at mcpServers.<name>", (t) => {
 
 test("relative audit.dir and logDir resolve against the directory of the file that set them", (t) => {
   const w = world(t);
-  w.write(w.files.project, { audit: { dir: "audit-here" } });
+  // audit.dir and logDir come from managed, command-line and user settings only (never a project's).
+  const cli = w.write(w.files.cli("conf/extra.json"), { audit: { dir: "audit-here" } });
   w.write(w.files.user, { audit: { dir: "/ignored/lower/layer" }, gateway: { logDir: "../logs" } });
-  const r = w.load();
-  assert.equal(r.audit.dir, join(w.cwd, ".mcp-warden", "audit-here"));
+  const r = w.load([cli]);
+  assert.equal(r.audit.dir, join(w.root, "conf", "audit-here"));
   assert.equal(r.gateway.logDir, join(w.xdg, "logs"));
 });
 
 test("a leading ~ in audit.dir is refused rather than taken as a directory named '~'", (t) => {
   const w = world(t);
-  w.write(w.files.project, { audit: { dir: "~/audit" } });
-  throwsSettingsError(() => w.load(), { file: w.files.project, path: "audit.dir" });
+  w.write(w.files.user, { audit: { dir: "~/audit" } });
+  throwsSettingsError(() => w.load(), { file: w.files.user, path: "audit.dir" });
 });
 
 test("gateway fields merge per field across layers, restart included", (t) => {
