@@ -256,6 +256,7 @@ function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream): n
   if (effect.rolledBack) return 1;
   out.write(`${file} (${layer} layer):\n${changes.map((c) => `  ${c}\n`).join("")}`);
   out.write(written.backup ? `  previous content saved as ${written.backup}\n` : `  (new file)\n`);
+  if (written.trustNote) out.write(`  ${written.trustNote}\n`);
   if (effect.message) out.write(`${effect.message}\n`);
   if (effect.warning) process.stderr.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
   reportRunningGateways(env, out);
