@@ -87,10 +87,19 @@ describe("upstream lifecycle", () => {
     writeFileSync(s.env.CANCELS, "");
     const c = await connect(s);
     try {
+      // Counted as they arrive on the wire, before the response: the SDK client itself dispatches a
+      // notification a microtask after a response read in the same chunk, and then drops it.
       const seen: number[] = [];
-      const r = await c.client.callTool({ name: "fixture__slow", arguments: { ms: 200, steps: 4 } }, { onprogress: (p) => seen.push(p.progress) });
+      const sdk = c.transport.onmessage!;
+      c.transport.onmessage = (m, extra) => {
+        const n = m as { method?: string; params?: { progress?: number } };
+        if (n.method === "notifications/progress" && typeof n.params?.progress === "number") seen.push(n.params.progress);
+        if ((m as { id?: unknown }).id !== undefined && "result" in (m as object)) seen.push(-1);
+        sdk(m, extra);
+      };
+      const r = await c.client.callTool({ name: "fixture__slow", arguments: { ms: 200, steps: 4 } }, { onprogress: () => undefined });
       assert.deepEqual(r.content, [{ type: "text", text: "slept 200 ms" }]);
-      assert.deepEqual(seen, [1, 2, 3, 4]);
+      assert.deepEqual(seen, [1, 2, 3, 4, -1], "all four progress notifications, then the result");
       const abort = new AbortController();
       const pending = c.client.callTool({ name: "fixture__slow", arguments: { ms: 10_000, steps: 2 } }, { signal: abort.signal });
       setTimeout(() => abort.abort(), 300);
