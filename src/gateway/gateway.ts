@@ -1,7 +1,6 @@
 // The gateway: an MCP server to the client (stdio, both protocol eras, via the SDK's serveStdio)
 // and an MCP client to every configured upstream. Every forwarded request runs the pipeline.
 import { createHash, randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
@@ -28,20 +27,20 @@ import { decideStage } from "./stages/decide.js";
 import { forwardStage } from "./stages/forward.js";
 import { guardStage } from "./stages/guard.js";
 import { fsEnvironment } from "../adapters/fs-environment.js";
-import type { ApprovalPage } from "../adapters/approval-page.js";
 import { ApprovalBroker } from "../approvals/broker.js";
-import { isObject, readJsonDocument, validateSettingsData, writeJsonDocument } from "../cli/settings-edit.js";
 import { launchIdentity } from "./launch-approval.js";
 import { filePinStore } from "../adapters/pin-store.js";
 import { IntegrityGate, type ItemKind } from "./integrity.js";
+import { pageOf } from "./paging.js";
+import { ApprovalPageHost } from "./approval-page-host.js";
+import { serverStatuses, StatusFile, type ServerStatus } from "./status-file.js";
+import { writeLocalAllowRule } from "../adapters/local-rules.js";
 import { ClientRequestGate } from "./client-requests.js";
 import { safeName, stripControls, stripControlsDeep } from "./terminal-text.js";
 import { planUpstreams } from "./upstreams.js";
 import { loadSqlParser } from "../policy/guards/sql.js";
-import { settingsFiles } from "../settings/paths.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
-import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
 
 export const VERSION = "0.1.0";
 
@@ -54,20 +53,7 @@ export interface GatewayOptions {
   onExit?: () => void;
 }
 
-export interface ServerStatus {
-  name: string;
-  state: string;
-  transport: string;
-  tools: number;
-  prompts: number;
-  resources: number;
-  restarts: number;
-  protocolVersion?: string;
-  lastError?: string;
-  sandbox: string;
-  stderrLog?: string;
-  blockedBy?: string;
-}
+export type { ServerStatus } from "./status-file.js";
 
 export class Gateway {
   readonly policy: CompiledPolicy;
@@ -83,16 +69,14 @@ export class Gateway {
   /** Servers' requests to the client (sampling, elicitation, roots): policy, audit, secrets. */
   private readonly clientRequests: ClientRequestGate;
   /** The local approval page, started at the first question. */
-  private approvalPage: Promise<ApprovalPage> | undefined;
-  private approvalPageInfo: { url: string; token: string } | undefined;
+  private readonly approvalPage: ApprovalPageHost;
   private readonly redactor: Redactor;
   private readonly stages: Stage[];
   private downstream: Server | undefined;
   private handle: StdioServerHandle | undefined;
   private transport: JsonLinesTransport | undefined;
-  private readonly statusFile: string;
+  private readonly statusFile: StatusFile;
   private readonly environment: PolicyEnvironment;
-  private statusTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   /** Changes whenever a list changes, so stale pagination cursors are refused. */
   private listGeneration = 0;
@@ -103,7 +87,23 @@ export class Gateway {
     this.policy = compilePolicy(s.policy, this.environment);
     this.redactor = compileRedactor(s.secrets);
     this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets });
-    this.statusFile = join(runtimeDir(opts.env), `${process.pid}.json`);
+    this.statusFile = new StatusFile(
+      opts.env,
+      () =>
+        this.redactor.value({
+          pid: process.pid,
+          cwd: process.cwd(),
+          updatedAt: new Date().toISOString(),
+          settingsFiles: this.opts.settings.files,
+          auditFile: this.audit.file,
+          servers: this.status(),
+          // What a later gateway must stop if this one dies without cleaning up.
+          children: [...this.upstreams.values()].flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
+          // Where `mcp-warden approvals` reaches this gateway's questions (the file is 0600).
+          ...(this.approvalPage.info ? { approvals: this.approvalPage.info } : {}),
+        }) as Record<string, unknown>,
+      (message) => this.log(message),
+    );
     const plan = planUpstreams(s, {
       env: opts.env,
       policy: this.policy,
@@ -126,6 +126,7 @@ export class Gateway {
     }
     this.catalog = new Catalog(this.upstreams, { separator: s.gateway.separator, prefix: s.gateway.prefix });
     this.approvals = new ApprovalBroker({ timeoutMs: s.approvals.timeoutMs });
+    this.approvalPage = new ApprovalPageHost(this.approvals, s.approvals.page, () => this.statusFile.write(), (message) => this.log(message));
     const identities = new Map(s.servers.map((server) => [server.name, launchIdentity(server).digest]));
     const secrets = secretScannerFor(s.secretScanning);
     const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
@@ -141,7 +142,7 @@ export class Gateway {
       announce: (text) => {
         this.announce(text);
         // A question about a tool or a server waits on the page and in `mcp-warden approvals` too.
-        void this.ensureApprovalPage();
+        void this.approvalPage.ensure();
       },
       onChange: () => this.listChanged("tools"),
       onLaunchApproved: (upstream) => void this.startApproved(upstream),
@@ -160,7 +161,7 @@ export class Gateway {
       canAsk: () => s.approvals.page,
       announce: (text) => {
         this.announce(text);
-        void this.ensureApprovalPage();
+        void this.approvalPage.ensure();
       },
       send: (server, method, params, signal) => this.toClient(server, method, params, signal),
     });
@@ -175,7 +176,7 @@ export class Gateway {
         audit: this.audit,
         policyVersion,
         identityOf: (server) => identities.get(server) ?? "unknown",
-        pageUrl: (id) => this.approvalUrl(id),
+        pageUrl: (id) => this.approvalPage.urlFor(id),
         announce: (rc, text) => this.announce(text, rc),
         writeAllowRule: async (rule) => writeLocalAllowRule(rule, { cwd: process.cwd(), env: opts.env }),
         useClient: s.approvals.client,
@@ -225,7 +226,7 @@ export class Gateway {
     // serveStdio owns the transport's callbacks; learn about the end of stdin from the stream.
     this.opts.input.once("end", () => void this.close("client closed the connection"));
     this.opts.input.once("close", () => void this.close("client closed the connection"));
-    this.writeStatus();
+    this.statusFile.write();
   }
 
   private eagerStarted = false;
@@ -351,28 +352,6 @@ export class Gateway {
     return (await run()) as never;
   }
 
-  /** The one-time page URL for a question, starting the page at the first one; undefined when the page is off or cannot start. */
-  private async approvalUrl(id: string): Promise<string | undefined> {
-    return (await this.ensureApprovalPage())?.urlFor(id);
-  }
-
-  /** The approval page (and the API `mcp-warden approvals` uses), started at the first question; undefined when off or failed. */
-  private async ensureApprovalPage(): Promise<ApprovalPage | undefined> {
-    if (!this.opts.settings.approvals.page || this.closing) return undefined;
-    // Loaded at the first question: most sessions never ask.
-    this.approvalPage ??= import("../adapters/approval-page.js").then((m) => m.startApprovalPage(this.approvals)).then((page) => {
-      this.approvalPageInfo = { url: page.origin, token: page.adminToken };
-      this.writeStatus();
-      return page;
-    });
-    try {
-      return await this.approvalPage;
-    } catch (e) {
-      this.log(`cannot start the approval page: ${(e as Error).message}`);
-      return undefined;
-    }
-  }
-
   /** A question waits: said on stderr, in the client's log, and as progress of the held call if any. */
   private announce(text: string, rc?: RequestContext) {
     this.log(text);
@@ -401,21 +380,14 @@ export class Gateway {
     return this.page("tools", tools, cursor);
   }
 
-  /** Pages a merged list; the cursor carries an offset and the list generation it belongs to. */
+  /** Pages a merged list (paging.ts); a bad cursor is the client's error. */
   private page<K extends string, T>(key: K, items: T[], cursor: string | undefined, audited?: string): { [P in K]: T[] } & { nextCursor?: string } {
     if (audited && cursor === undefined) this.audit.append({ kind: "list", method: audited, detail: { listed: items.length } });
-    const size = this.opts.settings.gateway.pageSize;
-    let offset = 0;
-    if (cursor !== undefined) {
-      const decoded = decodeCursor(cursor);
-      if (!decoded || decoded.g !== this.listGeneration || decoded.k !== key) {
-        throw toProtocolError(new GatewayError(ErrorCodes.invalidParams, "Invalid or stale cursor; list again from the start"));
-      }
-      offset = decoded.o;
+    try {
+      return pageOf(key, items, cursor, { size: this.opts.settings.gateway.pageSize, generation: this.listGeneration });
+    } catch (e) {
+      throw e instanceof GatewayError ? toProtocolError(e) : e;
     }
-    const slice = items.slice(offset, offset + size);
-    const next = offset + size < items.length ? encodeCursor({ k: key, o: offset + size, g: this.listGeneration }) : undefined;
-    return { [key]: slice, ...(next ? { nextCursor: next } : {}) } as never;
   }
 
   private serverItemsAllowed(server: string): boolean {
@@ -470,7 +442,7 @@ export class Gateway {
   }
 
   private watch(upstream: Upstream) {
-    upstream.on("state", () => this.scheduleStatus());
+    upstream.on("state", () => this.statusFile.schedule());
     upstream.on("log", (message: string) => this.log(`${upstream.name}: ${message}`));
     upstream.on("listChanged", (kind: "tools" | "prompts" | "resources") => {
       // A new list is reviewed (pins, poisoning) before the client is told to list again.
@@ -532,65 +504,7 @@ export class Gateway {
   }
 
   status(): ServerStatus[] {
-    const out: ServerStatus[] = [];
-    for (const u of this.upstreams.values()) {
-      out.push({
-        name: u.name,
-        state: u.state,
-        transport: u.transportKind,
-        tools: u.lists.tools.length,
-        prompts: u.lists.prompts.length,
-        resources: u.lists.resources.length,
-        restarts: u.restarts,
-        protocolVersion: u.protocolVersion,
-        lastError: u.lastError,
-        sandbox: "none",
-        stderrLog: u.transportKind === "stdio" ? u.stderrLog : undefined,
-      });
-    }
-    for (const b of this.blocked) {
-      out.push({ name: b.name, state: "blocked", transport: b.transport, tools: 0, prompts: 0, resources: 0, restarts: 0, sandbox: "none", blockedBy: b.reason });
-    }
-    return out;
-  }
-
-  private scheduleStatus() {
-    if (this.statusTimer) return;
-    this.statusTimer = setTimeout(() => {
-      this.statusTimer = undefined;
-      this.writeStatus();
-    }, 50);
-    this.statusTimer.unref();
-  }
-
-  /** The live status `mcp-warden status` reads; written atomically. */
-  private writeStatus() {
-    if (this.closing) return;
-    try {
-      ensurePrivateDir(runtimeDir(this.opts.env));
-      // A fresh temp file renamed over the status file: a link planted at either name is never written through.
-      writeFileAtomic(
-        this.statusFile,
-        JSON.stringify(
-          this.redactor.value({
-            pid: process.pid,
-            cwd: process.cwd(),
-            updatedAt: new Date().toISOString(),
-            settingsFiles: this.opts.settings.files,
-            auditFile: this.audit.file,
-            servers: this.status(),
-            // What a later gateway must stop if this one dies without cleaning up.
-            children: [...this.upstreams.values()].flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
-            // Where `mcp-warden approvals` reaches this gateway's questions (the file is 0600).
-            ...(this.approvalPageInfo ? { approvals: this.approvalPageInfo } : {}),
-          }),
-          null,
-          2,
-        ),
-      );
-    } catch (e) {
-      this.log(`cannot write status file: ${(e as Error).message}`);
-    }
+    return serverStatuses(this.upstreams.values(), this.blocked);
   }
 
   /** Diagnostics on stderr, with configured secrets removed (errors can quote URLs and headers). */
@@ -603,13 +517,12 @@ export class Gateway {
   close(reason: string): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
-        clearTimeout(this.statusTimer);
         this.approvals.close();
-        await this.approvalPage?.then((p) => p.close()).catch(() => undefined);
+        await this.approvalPage.close();
         await Promise.all([...this.upstreams.values()].map((u) => u.stop().catch(() => undefined)));
         this.audit.append({ kind: "gateway", event: "stopped", reason });
         this.audit.close();
-        rmSync(this.statusFile, { force: true });
+        this.statusFile.remove();
         await this.handle?.close().catch(() => undefined);
         this.opts.onExit?.();
       })();
@@ -627,31 +540,4 @@ function toProtocolError(e: GatewayError): Error {
   return new ProtocolError(e.code, e.message, e.data);
 }
 
-function encodeCursor(c: { k: string; o: number; g: number }): string {
-  return Buffer.from(JSON.stringify(c)).toString("base64url");
-}
-
-function decodeCursor(s: string): { k: string; o: number; g: number } | undefined {
-  try {
-    const c = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as { k: unknown; o: unknown; g: unknown };
-    if (typeof c.k === "string" && Number.isInteger(c.o) && (c.o as number) >= 0 && Number.isInteger(c.g)) return c as never;
-  } catch {
-    /* fall through */
-  }
-  return undefined;
-}
-
 export type { Tool };
-
-/** "Always allow": adds `rule` to `permissions.allow` of the local settings layer (never managed). */
-function writeLocalAllowRule(rule: string, where: { cwd: string; env: NodeJS.ProcessEnv }): string {
-  const file = settingsFiles(where).local;
-  const doc = readJsonDocument(file, where.env);
-  const data = structuredClone(doc.data);
-  const permissions = isObject(data.permissions) ? data.permissions : (data.permissions = {});
-  const allow = Array.isArray(permissions.allow) ? (permissions.allow as unknown[]) : (permissions.allow = []);
-  if (!allow.includes(rule)) allow.push(rule);
-  const w = writeJsonDocument(doc, data, validateSettingsData, new Date(), where.env);
-  // An untrusted local file stays untrusted, so the rule is inert until the user trusts the file: say so.
-  return w.trust === "untrusted" && w.trustNote ? `${w.written} (${w.trustNote})` : w.written;
-}

@@ -91,12 +91,12 @@ describe("upstream lifecycle", () => {
       // notification a microtask after a response read in the same chunk, and then drops it.
       const seen: number[] = [];
       const sdk = c.transport.onmessage!;
-      c.transport.onmessage = (m, extra) => {
+      c.transport.onmessage = ((m: unknown, ...rest: unknown[]) => {
         const n = m as { method?: string; params?: { progress?: number } };
         if (n.method === "notifications/progress" && typeof n.params?.progress === "number") seen.push(n.params.progress);
         if ((m as { id?: unknown }).id !== undefined && "result" in (m as object)) seen.push(-1);
-        sdk(m, extra);
-      };
+        (sdk as (...args: unknown[]) => void)(m, ...rest);
+      }) as typeof sdk;
       const r = await c.client.callTool({ name: "fixture__slow", arguments: { ms: 200, steps: 4 } }, { onprogress: () => undefined });
       assert.deepEqual(r.content, [{ type: "text", text: "slept 200 ms" }]);
       assert.deepEqual(seen, [1, 2, 3, 4, -1], "all four progress notifications, then the result");
