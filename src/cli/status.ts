@@ -7,7 +7,9 @@ import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { sandboxFor } from "../sandbox/gate.js";
-import { homeDir } from "../settings/paths.js";
+import { homeDir, stateDir } from "../settings/paths.js";
+import { filePinStore } from "../adapters/pin-store.js";
+import { launchStatus, REPOSITORY_LAYERS } from "../gateway/launch-approval.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
 import { isAlive, reapOrphans } from "../upstream/orphans.js";
@@ -27,7 +29,8 @@ export interface GatewayStatus {
 export interface ConfiguredStatus {
   name: string;
   transport: string;
-  state: "not running" | "blocked";
+  /** awaiting approval: its launch needs a person's approval first (a project's own server, a changed launch configuration). */
+  state: "not running" | "blocked" | "awaiting approval";
   reason?: string;
   /** The sandbox a gateway would run it in: a backend, "none", or "remote" (a remote server's connections are judged instead). */
   sandbox: string;
@@ -59,6 +62,22 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
     if (v.decision !== "allow") c.reason = redact.string(v.reason);
     return c;
   });
+  // Whether a gateway would start it at once, or wait for a person (src/gateway/launch-approval.ts).
+  const store = filePinStore(join(stateDir(opts.env), "pins.json"));
+  for (const c of configured) {
+    if (c.state !== "not running") continue;
+    const server = opts.settings.servers.find((s) => s.name === c.name)!;
+    try {
+      const launch = await launchStatus(store, server);
+      if (launch.status === "needs-approval" && (opts.settings.integrity.pins || REPOSITORY_LAYERS.has(server.source.layer))) {
+        c.state = "awaiting approval";
+        c.reason = `${redact.string(launch.why)}; a running gateway asks for it (\`mcp-warden approvals list\`)`;
+      }
+    } catch (e) {
+      c.state = "blocked";
+      c.reason = `its approval cannot be checked: ${redact.string((e as Error).message)}`;
+    }
+  }
   const untrusted = opts.settings.untrustedFiles;
 
   if (opts.json) {
@@ -78,7 +97,7 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
     out.write(
       formatTable(
         ["NAME", "STATE", "TRANSPORT", "SANDBOX", "DEFINED IN"],
-        configured.map((c) => [c.name, c.state === "blocked" ? `blocked: ${c.reason ?? ""}` : c.state, c.transport, c.sandbox, `${c.layer}: ${c.file}`]),
+        configured.map((c) => [c.name, c.state === "not running" ? c.state : `${c.state}: ${c.reason ?? ""}`, c.transport, c.sandbox, `${c.layer}: ${c.file}`]),
         "  ",
       ),
     );
