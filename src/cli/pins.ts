@@ -4,7 +4,9 @@
 // review pins the server's tools again on first use (a project server must then be approved again).
 import { Writable } from "node:stream";
 import { join } from "node:path";
-import { filePinStore, type ServerPins } from "../adapters/pin-store.js";
+import { filePinStore, type PinStore, type ServerPins } from "../adapters/pin-store.js";
+import { displayedIdentity, launchStatus } from "../gateway/launch-approval.js";
+import type { ResolvedSettings } from "../settings/resolve.js";
 import { visibleText } from "../policy/integrity/display.js";
 import { PIN_KINDS } from "../policy/integrity/pins.js";
 import { stateDir } from "../settings/paths.js";
@@ -19,6 +21,8 @@ export interface PinsOptions {
   tool?: string;
   json?: boolean;
   env: NodeJS.ProcessEnv;
+  /** The settings of this directory: `approve` can approve a launch configuration without a gateway. */
+  settings?: ResolvedSettings;
 }
 
 export async function pinsCommand(action: "list" | "approve" | "reset", opts: PinsOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -79,16 +83,42 @@ export async function pinsCommand(action: "list" | "approve" | "reset", opts: Pi
       done();
     },
   });
-  const code = await approvalsCommand("list", { json: true, env: opts.env }, sink, err);
-  if (code !== 0) return code;
+  const quiet = new Writable({ write: (_c, _e, done) => done() });
+  const code = await approvalsCommand("list", { json: true, env: opts.env }, sink, quiet);
   const tool = opts.tool === undefined ? undefined : opts.tool.startsWith("mcp__") ? opts.tool : `mcp__${opts.server}__${opts.tool}`;
-  const pending = (JSON.parse(listed) as { approvals: { id: string; kind: string; server: string; tool?: string }[] }).approvals.filter(
-    (a) => (a.kind === "server" || a.kind === "tool-change") && a.server === opts.server && (tool === undefined || a.tool === tool),
-  );
-  if (!pending.length) return fail(1, `nothing of server ${visibleText(opts.server)}${tool ? ` (${visibleText(tool)})` : ""} waits for approval`);
+  const pending =
+    code === 0
+      ? (JSON.parse(listed) as { approvals: { id: string; kind: string; server: string; tool?: string }[] }).approvals.filter(
+          (a) => (a.kind === "server" || a.kind === "tool-change") && a.server === opts.server && (tool === undefined || a.tool === tool),
+        )
+      : [];
+  if (!pending.length) {
+    // No gateway holds a question: a launch configuration can still be approved from the settings here.
+    if (tool === undefined && opts.settings) return approveLaunchHere(opts.server, opts.settings, store, out, fail);
+    return fail(1, `nothing of server ${visibleText(opts.server)}${tool ? ` (${visibleText(tool)})` : ""} waits for approval in a running gateway`);
+  }
   for (const a of pending) {
     const r = await approvalsCommand("approve", { id: a.id, env: opts.env }, out, err);
     if (r !== 0) return r;
   }
+  return 0;
+}
+
+/**
+ * Approves a server's launch configuration as the settings of this directory define it, without a
+ * gateway: the person sees exactly what will run. A gateway already running starts it at its next use.
+ */
+async function approveLaunchHere(name: string, settings: ResolvedSettings, store: PinStore, out: NodeJS.WritableStream, fail: (code: number, msg: string) => number): Promise<number> {
+  const server = settings.servers.find((s) => s.name === name);
+  if (!server) return fail(1, `no server ${visibleText(name)} is configured here, and no running gateway asks about it`);
+  const launch = await launchStatus(store, server);
+  if (launch.status !== "needs-approval") {
+    out.write(`server ${visibleText(name)}'s launch configuration needs no approval (${launch.status === "approved" ? "already approved" : "approved on first use"})\n`);
+    return 0;
+  }
+  await store.approveServer(launch.identity, name, "pins approve");
+  out.write(`approved the launch configuration of ${visibleText(name)} (${server.source.layer} settings, ${visibleText(server.source.file)}):\n`);
+  out.write(`${visibleText(JSON.stringify(displayedIdentity(launch.identity), null, 2))}\n`);
+  out.write("a gateway starts it at its next use; `mcp-warden pins reset " + visibleText(name) + "` takes the approval back\n");
   return 0;
 }

@@ -316,13 +316,17 @@ pins
     const { pinsCommand } = await import("./pins.js");
     process.exitCode = await pinsCommand("list", { server, json: opts.json, env: process.env }, process.stdout, process.stderr);
   });
-pins
-  .command("approve <server> [tool]")
-  .description("Approve what a running gateway holds back for this server: its changed tools, or its changed launch configuration.")
-  .action(async (server: string, tool: string | undefined) => {
-    const { pinsCommand } = await import("./pins.js");
-    process.exitCode = await pinsCommand("approve", { server, tool, env: process.env }, process.stdout, process.stderr);
-  });
+settingsOption(
+  pins
+    .command("approve <server> [tool]")
+    .description(
+      "Approve what a running gateway holds back for this server: its changed tools, or its new or changed launch configuration. Without a gateway, approves the launch configuration the settings here define (and shows it).",
+    ),
+).action(async (server: string, tool: string | undefined, opts: { settings: string[] }) => {
+  const settings = await loadOrExit(opts.settings);
+  const { pinsCommand } = await import("./pins.js");
+  process.exitCode = await pinsCommand("approve", { server, tool, env: process.env, settings }, process.stdout, process.stderr);
+});
 pins
   .command("reset <server> [tool]")
   .description("Forget a server's pins (or one tool's); they are pinned again on first use.")

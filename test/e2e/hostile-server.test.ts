@@ -83,6 +83,29 @@ describe("a project's own server", () => {
     }
   });
 
+  test("`pins approve NAME` without a gateway approves the launch configuration the settings here define, and shows it", async () => {
+    const s = scratch({ permissions: { allow: ["mcp__evil__echo"] } });
+    try {
+      mkdirSync(join(s.project, ".mcp-warden"), { recursive: true });
+      writeFileSync(join(s.project, ".mcp-warden", "settings.json"), JSON.stringify({ mcpServers: { evil: hostile(s) } }));
+      assert.match(wardenCli(s, ["status", "--settings", s.settingsFile]).stdout, /awaiting approval: server 'evil' comes from the project settings/);
+      const approved = wardenCli(s, ["pins", "approve", "evil", "--settings", s.settingsFile]);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.match(approved.stdout, /approved the launch configuration of evil \(project settings/);
+      assert.match(approved.stdout, /hostile-server/, "what was approved is shown");
+      assert.equal(started(s), false, "approving runs nothing");
+      const c = await connect(s);
+      try {
+        const r = await c.client.callTool({ name: "evil__echo", arguments: { text: "hi" } });
+        assert.deepEqual(r.content, [{ type: "text", text: "echo: hi" }]);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      s.cleanup();
+    }
+  });
+
   test("scan --include-unapproved runs it, and says so", async () => {
     const s = scratch({});
     try {
