@@ -1,20 +1,26 @@
 // The audit log writer. Design, and its limits:
 // - One segment file per process (and per AuditLog), so concurrent gateways never interleave
 //   writes into one hash chain. Each segment is its own chain; its first record names the newest
-//   other segment and the hash of that segment's last line at open time. That link is best effort:
-//   a segment created concurrently (between our directory listing and our file creation) is not
-//   linked, and nothing ever links to the newest segment, so deleting the newest segment, or lines
-//   at the end of any segment, cannot be detected from the files alone.
-// - The chain is unkeyed SHA-256: it shows edits, deletions and reordering by anyone who does not
-//   rewrite every later hash; it does not stop someone who can rewrite the whole directory.
+//   other segment and the hash of that segment's last line at open time (best effort: a segment
+//   created concurrently is not linked).
+// - The checkpoint (checkpoint.ts) holds every segment's head: a writer records its head there when
+//   it opens, after every fsync and when it closes. Deleting a segment or cutting its tail is then
+//   visible to `audit verify` unless the checkpoint is rewritten to match; in keyed mode
+//   (hmacKeyFile) that rewrite needs the key. Records written after the last checkpoint update
+//   (at most one fsync interval, or what a crash left) are reported as not yet covered.
+// - The chain itself is unkeyed SHA-256: it shows edits, deletions and reordering by anyone who does
+//   not rewrite every later hash (and the checkpoint).
 // - append() writes the whole line with one synchronous write on an O_APPEND descriptor, so when it
 //   returns the record is in the kernel and survives the process being killed. Durability against
 //   power loss comes from fsync, on an interval (or after every append when the interval is 0).
-// - Fail closed: once a write or fsync fails the log refuses further appends, so a caller that
-//   audits before acting stops acting.
-import { closeSync, constants, fsync, fsyncSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+// - Fail closed: once a write, an fsync or a checkpoint update fails the log refuses further
+//   appends, so a caller that audits before acting stops acting.
+import { closeSync, constants, fsync, fsyncSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, isSegmentName, SEGMENT_START_EVENT, segmentFileName, type AuditEntry, type AuditRecord } from "./record.js";
+import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
+import { releaseLock, takeLock } from "./lock.js";
+import { cleanCheckpointLeftovers, CheckpointError, readAuditKey, updateCheckpoint, type AuditKey, type Head } from "./checkpoint.js";
+import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, isSegmentName, SEGMENT_START_EVENT, segmentFileName, type AuditEntry, type AuditRecord, type SegmentStartDetail } from "./record.js";
 import { compileRedactor, type Redactor } from "./redact.js";
 import { listSegments } from "./query.js";
 
@@ -24,7 +30,16 @@ export interface AuditLogOptions {
   fsyncIntervalMs: number;
   /** Values to replace with [REDACTED] wherever they appear (values shorter than 4 are ignored). */
   secrets?: readonly string[];
+  /** Keyed mode: absolute path of the HMAC key (at least 32 bytes) that signs the checkpoint. */
+  hmacKeyFile?: string;
 }
+
+/** How long open() and close() wait for the checkpoint lock (updates take milliseconds). */
+const CHECKPOINT_WAIT_MS = 5000;
+/** A checkpoint update retried this long without getting the lock fails the log (fail closed). */
+const CHECKPOINT_LAG_LIMIT_MS = 15_000;
+/** Retry delay after finding the checkpoint lock held, between fsyncs. */
+const CHECKPOINT_RETRY_MS = 20;
 
 // Segment names carry a millisecond timestamp and the pid; two logs opened by one process in the
 // same millisecond would collide, so names within a process are made strictly increasing.
@@ -33,6 +48,9 @@ let lastSegmentMs = 0;
 export class AuditLog {
   /** Absolute path of this process's segment. */
   readonly file: string;
+  readonly #dir: string;
+  readonly #name: string;
+  readonly #key: AuditKey | undefined;
   #fd: number;
   #seq = 0;
   #prev = GENESIS_PREV;
@@ -46,32 +64,63 @@ export class AuditLog {
   /** Chained but not yet written (appendSoon), oldest first. */
   #pending: string[] = [];
   #flushScheduled = false;
+  /** The last record written to the file, and the last one known fsynced. */
+  #written: Head | undefined;
+  #synced: Head | undefined;
+  /** The head last recorded in the checkpoint. */
+  #checkpointed: Head | undefined;
+  /** Since when a synced head waits for the checkpoint lock; a retry timer while it does. */
+  #checkpointDueSince: number | undefined;
+  #checkpointRetry: NodeJS.Timeout | undefined;
 
-  private constructor(file: string, fd: number, redactor: Redactor, fsyncIntervalMs: number) {
-    this.file = file;
+  private constructor(dir: string, name: string, fd: number, redactor: Redactor, fsyncIntervalMs: number, key: AuditKey | undefined) {
+    this.#dir = dir;
+    this.#name = name;
+    this.file = join(dir, name);
     this.#fd = fd;
     this.#redactor = redactor;
     this.#fsyncEveryAppend = fsyncIntervalMs === 0;
+    this.#key = key;
   }
 
+  /**
+   * Opens a new segment and records it in the checkpoint. Throws (the caller must not start) when
+   * the directory, the key or the checkpoint is unusable; AuditKeyError says how to make a key.
+   */
   static open(opts: AuditLogOptions): AuditLog {
     if (typeof opts.dir !== "string" || opts.dir === "") throw new Error("audit log: dir is required");
     if (!Number.isSafeInteger(opts.fsyncIntervalMs) || opts.fsyncIntervalMs < 0)
       throw new Error(`audit log: fsyncIntervalMs must be a non-negative integer, got ${String(opts.fsyncIntervalMs)}`);
+    // Before anything is created: a gateway with an unusable key must not start at all.
+    const key = opts.hmacKeyFile !== undefined ? readAuditKey(opts.hmacKeyFile) : undefined;
     const dir = resolve(opts.dir);
-    // 0700 applies only to directories created here; an existing directory keeps the mode its owner chose.
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // 0700 applies only to directories created here; an existing directory keeps the mode its owner
+    // chose, but must be a real directory of ours (not a symlink planted in its place).
+    ensurePrivateDir(dir);
+    cleanCheckpointLeftovers(dir);
     const previous = newestSegment(dir);
     const { fd, name } = createSegment(dir);
-    const log = new AuditLog(join(dir, name), fd, compileRedactor(opts.secrets), opts.fsyncIntervalMs);
+    const log = new AuditLog(dir, name, fd, compileRedactor(opts.secrets), opts.fsyncIntervalMs, key);
     try {
       // Not redacted: it holds only our own file name and a hash, and a short numeric secret that
       // happened to occur in a file name must not break the link verify depends on.
-      log.#write({ kind: "gateway", event: SEGMENT_START_EVENT, detail: { previousSegment: previous?.name ?? null, previousHash: previous?.lastHash ?? null } }, false, true);
+      log.#write({ kind: "gateway", event: SEGMENT_START_EVENT, detail: segmentStart(previous, key) }, false, true);
+      fsyncSync(fd);
       syncDirectory(dir);
+      log.#synced = log.#written;
+      if (!updateCheckpoint(dir, new Map([[name, log.#synced!]]), key, CHECKPOINT_WAIT_MS))
+        throw new CheckpointError(`could not take the audit checkpoint lock in ${dir} within ${CHECKPOINT_WAIT_MS} ms; another mcp-warden is writing (if none is running, remove ${join(dir, "checkpoint.lock")})`);
+      log.#checkpointed = log.#synced;
     } catch (e) {
       log.#closed = true;
       closeSync(fd);
+      // Unrecorded in the checkpoint, the segment would look like evidence of a deleted checkpoint;
+      // it holds nothing but its segment-start.
+      try {
+        unlinkSync(log.file);
+      } catch {
+        // Already gone.
+      }
       throw e;
     }
     if (opts.fsyncIntervalMs > 0) {
@@ -141,19 +190,35 @@ export class AuditLog {
       this.#failure = e as Error;
       throw e;
     }
-    if (!this.#fsyncEveryAppend) this.#dirty = true;
+    // Everything chained is now written: the head is the last chained record.
+    this.#written = { seq: this.#seq - 1, hash: this.#prev };
+    if (this.#fsyncEveryAppend) {
+      this.#synced = this.#written;
+      this.#checkpoint();
+    } else {
+      this.#dirty = true;
+    }
   }
 
-  /** fsyncs and closes. Idempotent. Throws if the final fsync fails (records may not be on disk). */
+  /** fsyncs, records the final head in the checkpoint and closes. Idempotent. Throws if the final fsync fails. */
   close(): void {
     if (this.#closed) return;
     if (!this.#failure) this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#checkpointRetry);
     try {
       fsyncSync(this.#fd);
     } finally {
       closeSync(this.#fd);
+    }
+    if (this.#failure) return;
+    this.#synced = this.#written;
+    try {
+      // Best effort: the records are on disk; a head not recorded is reported by verify as not yet covered.
+      if (this.#synced && this.#synced !== this.#checkpointed) updateCheckpoint(this.#dir, new Map([[this.#name, this.#synced]]), this.#key, CHECKPOINT_WAIT_MS);
+    } catch {
+      // Nothing more will be appended: there is nothing left to refuse.
     }
   }
 
@@ -161,12 +226,58 @@ export class AuditLog {
     if (!this.#dirty || this.#fsyncInFlight || this.#closed) return;
     this.#dirty = false;
     this.#fsyncInFlight = true;
+    const head = this.#written;
     fsync(this.#fd, (err) => {
       this.#fsyncInFlight = false;
       // After close the descriptor is gone and close() did its own fsync; an error then means nothing.
-      if (err && !this.#closed) this.#failure ??= err;
+      if (this.#closed) return;
+      if (err) {
+        this.#failure ??= err;
+        return;
+      }
+      this.#synced = head;
+      this.#checkpoint();
     });
   }
+
+  /**
+   * Records the synced head in the checkpoint without waiting for its lock: when another process
+   * holds it, retries shortly (the event loop is never blocked on another process). A head that
+   * cannot be recorded for CHECKPOINT_LAG_LIMIT_MS, or a checkpoint that cannot be written, fails
+   * the log: records the checkpoint does not cover could be cut without a trace.
+   */
+  #checkpoint(): void {
+    if (this.#closed || this.#failure || !this.#synced || this.#synced === this.#checkpointed) return;
+    const head = this.#synced;
+    let done: boolean;
+    try {
+      done = updateCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key, 0);
+    } catch (e) {
+      this.#failure ??= e as Error;
+      return;
+    }
+    if (done) {
+      this.#checkpointed = head;
+      this.#checkpointDueSince = undefined;
+      return;
+    }
+    this.#checkpointDueSince ??= Date.now();
+    if (Date.now() - this.#checkpointDueSince > CHECKPOINT_LAG_LIMIT_MS) {
+      this.#failure ??= new CheckpointError(`could not record the audit checkpoint in ${this.#dir} for ${CHECKPOINT_LAG_LIMIT_MS} ms: its lock is held (if no mcp-warden is writing, remove ${join(this.#dir, "checkpoint.lock")})`);
+      return;
+    }
+    if (this.#checkpointRetry === undefined) {
+      this.#checkpointRetry = setTimeout(() => {
+        this.#checkpointRetry = undefined;
+        this.#checkpoint();
+      }, CHECKPOINT_RETRY_MS).unref();
+    }
+  }
+}
+
+/** The segment-start record's detail for a segment opened after `previous`, in this key mode. */
+function segmentStart(previous: { name: string; lastHash: string | null } | undefined, key: AuditKey | undefined): SegmentStartDetail & Record<string, unknown> {
+  return { previousSegment: previous?.name ?? null, previousHash: previous?.lastHash ?? null, checkpointed: true, keyId: key?.id ?? null };
 }
 
 function writeAll(fd: number, buf: Buffer): void {
@@ -192,23 +303,27 @@ function createSegment(dir: string): { fd: number; name: string } {
   }
 }
 
-/** The newest existing segment and the hash of its last complete line (null when it has none yet). */
+/** The newest existing segment and the hash of its last complete line (null when it has none, or it cannot be read). */
 function newestSegment(dir: string): { name: string; lastHash: string | null } | undefined {
   const name = listSegments(dir).at(-1);
   if (name === undefined) return undefined;
-  return { name, lastHash: lastLineHash(join(dir, name)) };
-}
-
-/** Reads backwards from the end, so opening next to a large segment stays cheap. */
-function lastLineHash(path: string): string | null {
-  const line = lastLine(path);
-  return line === null ? null : hashLine(line);
-}
-
-function lastLine(path: string): Buffer | null {
-  const fd = openSync(path, "r");
+  let lastHash: string | null = null;
   try {
-    let end = fstatSync(fd).size;
+    const line = lastLine(join(dir, name));
+    lastHash = line === null ? null : hashLine(line);
+  } catch {
+    // A planted symlink, FIFO or unreadable file: verify reports it; a writer still starts.
+  }
+  return { name, lastHash };
+}
+
+/** Reads backwards from the end, so opening next to a large segment stays cheap. Refuses anything but a regular file. */
+function lastLine(path: string): Buffer | null {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+    let end = st.size;
     let tail = Buffer.alloc(0); // always the last (size - end) bytes of the file
     while (end > 0) {
       const size = Math.min(64 * 1024, end);
@@ -244,12 +359,13 @@ function syncDirectory(dir: string): void {
 
 // ---------------------------------------------------------------------------------------------------
 // Short-lived processes (the PreToolUse hook: one process per tool call) would leave one segment per
-// call. They share one segment instead, appended under a lock file: take the lock (O_EXCL), read the
-// last line for its hash and seq, append, fsync, release. Segments rotate past SHARED_SEGMENT_BYTES.
+// call. They share one segment instead, appended under a lock (lock.ts): take the lock, read the last
+// line for its hash and seq, append, fsync, record the head in the checkpoint, release. Segments
+// rotate past SHARED_SEGMENT_BYTES.
 
 const SHARED_SEGMENT_BYTES = 8 << 20;
 const LOCK_WAIT_MS = 3000;
-/** A lock older than this belongs to a process that died holding it. */
+/** A lock older than this belongs to a process that hung holding it (a dead holder's is broken at once). */
 const LOCK_STALE_MS = 10_000;
 
 export interface SharedAppendOptions extends AuditLogOptions {
@@ -257,31 +373,26 @@ export interface SharedAppendOptions extends AuditLogOptions {
   owner: string;
 }
 
-/** Appends one record to the owner's shared segment, fsynced. Throws (fail closed) when it cannot. */
+/** Appends one record to the owner's shared segment, fsynced and checkpointed. Throws (fail closed) when it cannot. */
 export function appendShared(opts: SharedAppendOptions, entry: AuditEntry): AuditRecord {
   if (!/^[a-z][a-z0-9-]*$/.test(opts.owner)) throw new Error(`audit log: invalid shared owner ${JSON.stringify(opts.owner)}`);
   if (typeof entry !== "object" || entry === null || !isAuditKind(entry.kind)) throw new TypeError("audit entry has an invalid kind");
+  const key = opts.hmacKeyFile !== undefined ? readAuditKey(opts.hmacKeyFile) : undefined;
   const dir = resolve(opts.dir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = join(dir, `${opts.owner}.lock`);
-  takeLock(lock);
+  ensurePrivateDir(dir);
+  const lock = takeLock(join(dir, `${opts.owner}.lock`), LOCK_WAIT_MS, LOCK_STALE_MS);
   try {
     const pointer = join(dir, `${opts.owner}.current`);
-    let name: string | undefined;
-    try {
-      const text = readFileSync(pointer, "utf8").trim();
-      if (isSegmentName(text)) name = text;
-    } catch {
-      // No shared segment yet.
-    }
+    let name = readPointer(pointer);
     let fd: number | undefined;
     let prev = GENESIS_PREV;
     let seq = 0;
     if (name !== undefined) {
       try {
         // No O_CREAT: append only to a segment that exists; O_NOFOLLOW: never through a planted symlink.
-        fd = openSync(join(dir, name), constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
-        if (fstatSync(fd).size >= SHARED_SEGMENT_BYTES) {
+        fd = openSync(join(dir, name), constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        const st = fstatSync(fd);
+        if (!st.isFile() || st.size >= SHARED_SEGMENT_BYTES) {
           closeSync(fd);
           fd = undefined;
         } else {
@@ -315,14 +426,16 @@ export function appendShared(opts: SharedAppendOptions, entry: AuditEntry): Audi
       seq++;
       return record;
     };
+    let created = false;
     if (fd === undefined) {
       const previous = newestSegment(dir);
-      const created = createSegment(dir);
-      fd = created.fd;
-      name = created.name;
+      const segment = createSegment(dir);
+      fd = segment.fd;
+      name = segment.name;
+      created = true;
       prev = GENESIS_PREV;
       seq = 0;
-      chain({ kind: "gateway", event: SEGMENT_START_EVENT, detail: { previousSegment: previous?.name ?? null, previousHash: previous?.lastHash ?? null } }, false);
+      chain({ kind: "gateway", event: SEGMENT_START_EVENT, detail: segmentStart(previous, key) }, false);
     }
     const record = chain(entry, true);
     try {
@@ -331,33 +444,30 @@ export function appendShared(opts: SharedAppendOptions, entry: AuditEntry): Audi
     } finally {
       closeSync(fd);
     }
-    writeFileSync(pointer, `${name}\n`, { mode: 0o600 });
+    if (created) syncDirectory(dir);
+    // Written atomically through a fresh temp file: a symlink planted at the pointer is replaced, not followed.
+    writeFileAtomic(pointer, `${name!}\n`);
+    if (!updateCheckpoint(dir, new Map([[name!, { seq: seq - 1, hash: prev }]]), key, LOCK_WAIT_MS))
+      throw new CheckpointError(`could not take the audit checkpoint lock in ${dir} within ${LOCK_WAIT_MS} ms; another mcp-warden is writing (if none is running, remove ${join(dir, "checkpoint.lock")})`);
     return record;
   } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      // Already gone: nothing to release.
-    }
+    releaseLock(lock);
   }
 }
 
-function takeLock(lock: string): void {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
+/** The shared segment named by the pointer file, read without following a symlink; undefined if none. */
+function readPointer(pointer: string): string | undefined {
+  try {
+    if (!lstatSync(pointer).isFile()) return undefined;
+    const fd = openSync(pointer, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
-      closeSync(openSync(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const buf = Buffer.alloc(128);
+      const text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("utf8").trim();
+      return isSegmentName(text) ? text : undefined;
+    } finally {
+      closeSync(fd);
     }
-    try {
-      if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
-    } catch {
-      // Released meanwhile.
-    }
-    if (Date.now() > deadline) throw new Error(`audit log: could not take the lock ${lock} within ${LOCK_WAIT_MS} ms`);
-    Atomics.wait(sleeper, 0, 0, 2);
+  } catch {
+    return undefined; // no shared segment yet
   }
 }
