@@ -11,11 +11,11 @@
 // unkeyed while the writer has a key, or is keyed with another key, is moved aside (kept, for
 // forensics) and a fresh one is started that records the replacement (`replaced`), which verify
 // reports. A writer without a key refuses a keyed checkpoint (it could not sign), fail closed.
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import { writeFileAtomic } from "../adapters/safe-files.js";
-import { releaseLock, removeAbandonedStaging, stillHeld, tryTakeLock } from "./lock.js";
+import { releaseLock, removeAbandonedStaging, stillHeld, tryTakeLock, type HeldLock } from "./lock.js";
 import { isHash, isSegmentName } from "./record.js";
 
 export const CHECKPOINT_FILE = "checkpoint.json";
@@ -247,36 +247,52 @@ export function readCheckpoint(dir: string): CheckpointRead {
 // ---------------------------------------------------------------------------------------------------
 // Updating
 
-/**
- * Records `heads` (segment name → head) in the checkpoint, under its lock. A head never moves back:
- * an entry already further along is kept. Waits at most `waitMs` for the lock and returns false when
- * it is still held then (nothing written). Throws CheckpointError when the checkpoint cannot be
- * written, or is keyed while this writer has no key.
- */
-export function updateCheckpoint(dir: string, heads: ReadonlyMap<string, Head>, key: AuditKey | undefined, waitMs: number): boolean {
-  let lock;
+/** Takes the checkpoint's lock, waiting at most `waitMs`; undefined when another process still holds it. */
+export function lockCheckpoint(dir: string, waitMs: number): HeldLock | undefined {
   try {
-    lock = tryTakeLock(join(dir, LOCK_NAME), waitMs, CHECKPOINT_LOCK_STALE_MS);
+    return tryTakeLock(join(dir, LOCK_NAME), waitMs, CHECKPOINT_LOCK_STALE_MS);
   } catch (e) {
     throw new CheckpointError(`cannot lock the audit checkpoint in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * Under the lock: the new checkpoint text with `heads` (segment name → head) recorded. A head never
+ * moves back: an entry already further along is kept. Throws CheckpointError when the checkpoint is
+ * keyed and this writer has no key, or an untrusted one cannot be moved aside.
+ */
+export function nextCheckpointText(dir: string, heads: ReadonlyMap<string, Head>, key: AuditKey | undefined): string {
+  const cp = trustedBase(dir, key);
+  for (const [name, head] of heads) {
+    const old = cp.segments.get(name);
+    if (!old || old.seq <= head.seq) cp.segments.set(name, head);
+  }
+  cp.updated = new Date().toISOString();
+  return serializeCheckpoint(cp, key);
+}
+
+/** Under the lock: replaces the checkpoint with `text`; false (nothing written) when the lock was lost. */
+export function commitCheckpoint(dir: string, text: string, lock: HeldLock): boolean {
+  // Lease: no waiter judges our lock stale for CHECKPOINT_LOCK_STALE_MS/2 more; the write takes milliseconds.
+  if (!stillHeld(lock, CHECKPOINT_LOCK_STALE_MS)) return false;
+  try {
+    writeFileAtomic(join(dir, CHECKPOINT_FILE), text);
+  } catch (e) {
+    throw new CheckpointError(`cannot write the audit checkpoint ${join(dir, CHECKPOINT_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  return true;
+}
+
+/**
+ * Records `heads` in the checkpoint, under its lock, synchronously. Waits at most `waitMs` for the
+ * lock and returns false when it is still held then (nothing written). Throws CheckpointError when
+ * the checkpoint cannot be written, or is keyed while this writer has no key.
+ */
+export function updateCheckpoint(dir: string, heads: ReadonlyMap<string, Head>, key: AuditKey | undefined, waitMs: number): boolean {
+  const lock = lockCheckpoint(dir, waitMs);
   if (!lock) return false;
   try {
-    const cp = trustedBase(dir, key);
-    for (const [name, head] of heads) {
-      const old = cp.segments.get(name);
-      if (!old || old.seq <= head.seq) cp.segments.set(name, head);
-    }
-    cp.updated = new Date().toISOString();
-    const text = serializeCheckpoint(cp, key);
-    // Lease: no waiter judges our lock stale for CHECKPOINT_LOCK_STALE_MS/2 more; the write takes milliseconds.
-    if (!stillHeld(lock, CHECKPOINT_LOCK_STALE_MS)) return false;
-    try {
-      writeFileAtomic(join(dir, CHECKPOINT_FILE), text);
-    } catch (e) {
-      throw new CheckpointError(`cannot write the audit checkpoint ${join(dir, CHECKPOINT_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-    }
-    return true;
+    return commitCheckpoint(dir, nextCheckpointText(dir, heads, key), lock);
   } finally {
     releaseLock(lock);
   }
@@ -311,7 +327,26 @@ function trustedBase(dir: string, key: AuditKey | undefined): Omit<Checkpoint, "
   return fresh([{ at: new Date().toISOString(), reason, file, keyId: oldKeyId }]);
 }
 
-/** Removes lock staging directories of writers that died; called when a writer opens. */
+/**
+ * Removes what writers that died mid-update left: lock staging directories, and temp files of an
+ * atomic replace (`.<12 hex>.tmp`, as safe-files names them) older than the lock's staleness, which
+ * no live writer can still be about to rename. Called when a writer opens.
+ */
 export function cleanCheckpointLeftovers(dir: string): void {
   removeAbandonedStaging(join(dir, LOCK_NAME), CHECKPOINT_LOCK_STALE_MS);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^\.[0-9a-f]{12}\.tmp$/.test(name)) continue;
+    try {
+      const st = lstatSync(join(dir, name));
+      if (st.isFile() && Date.now() - st.mtimeMs > CHECKPOINT_LOCK_STALE_MS) unlinkSync(join(dir, name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
 }

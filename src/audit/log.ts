@@ -18,8 +18,9 @@
 import { closeSync, constants, fsync, fsyncSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
-import { releaseLock, takeLock } from "./lock.js";
-import { cleanCheckpointLeftovers, CheckpointError, readAuditKey, updateCheckpoint, type AuditKey, type Head } from "./checkpoint.js";
+import { releaseLock } from "./lock.js";
+import { cleanCheckpointLeftovers, CheckpointError, commitCheckpoint, lockCheckpoint, nextCheckpointText, readAuditKey, type AuditKey, type Head } from "./checkpoint.js";
+import { CheckpointWriter } from "./checkpoint-writer.js";
 import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, isSegmentName, SEGMENT_START_EVENT, segmentFileName, type AuditEntry, type AuditRecord, type SegmentStartDetail } from "./record.js";
 import { compileRedactor, type Redactor } from "./redact.js";
 import { listSegments } from "./query.js";
@@ -36,10 +37,6 @@ export interface AuditLogOptions {
 
 /** How long open() and close() wait for the checkpoint lock (updates take milliseconds). */
 const CHECKPOINT_WAIT_MS = 5000;
-/** A checkpoint update retried this long without getting the lock fails the log (fail closed). */
-const CHECKPOINT_LAG_LIMIT_MS = 15_000;
-/** Retry delay after finding the checkpoint lock held, between fsyncs. */
-const CHECKPOINT_RETRY_MS = 20;
 
 // Segment names carry a millisecond timestamp and the pid; two logs opened by one process in the
 // same millisecond would collide, so names within a process are made strictly increasing.
@@ -48,9 +45,7 @@ let lastSegmentMs = 0;
 export class AuditLog {
   /** Absolute path of this process's segment. */
   readonly file: string;
-  readonly #dir: string;
-  readonly #name: string;
-  readonly #key: AuditKey | undefined;
+  readonly #checkpoint: CheckpointWriter;
   #fd: number;
   #seq = 0;
   #prev = GENESIS_PREV;
@@ -64,23 +59,16 @@ export class AuditLog {
   /** Chained but not yet written (appendSoon), oldest first. */
   #pending: string[] = [];
   #flushScheduled = false;
-  /** The last record written to the file, and the last one known fsynced. */
+  /** The last record written to the file. */
   #written: Head | undefined;
-  #synced: Head | undefined;
-  /** The head last recorded in the checkpoint. */
-  #checkpointed: Head | undefined;
-  /** Since when a synced head waits for the checkpoint lock; a retry timer while it does. */
-  #checkpointDueSince: number | undefined;
-  #checkpointRetry: NodeJS.Timeout | undefined;
 
   private constructor(dir: string, name: string, fd: number, redactor: Redactor, fsyncIntervalMs: number, key: AuditKey | undefined) {
-    this.#dir = dir;
-    this.#name = name;
     this.file = join(dir, name);
     this.#fd = fd;
     this.#redactor = redactor;
     this.#fsyncEveryAppend = fsyncIntervalMs === 0;
-    this.#key = key;
+    // A checkpoint that cannot be kept fails the log, as a failed write does.
+    this.#checkpoint = new CheckpointWriter(dir, name, key, (e) => (this.#failure ??= e));
   }
 
   /**
@@ -107,10 +95,7 @@ export class AuditLog {
       log.#write({ kind: "gateway", event: SEGMENT_START_EVENT, detail: segmentStart(previous, key) }, false, true);
       fsyncSync(fd);
       syncDirectory(dir);
-      log.#synced = log.#written;
-      if (!updateCheckpoint(dir, new Map([[name, log.#synced!]]), key, CHECKPOINT_WAIT_MS))
-        throw new CheckpointError(`could not take the audit checkpoint lock in ${dir} within ${CHECKPOINT_WAIT_MS} ms; another mcp-warden is writing (if none is running, remove ${join(dir, "checkpoint.lock")})`);
-      log.#checkpointed = log.#synced;
+      log.#checkpoint.recordNow(log.#written!, CHECKPOINT_WAIT_MS);
     } catch (e) {
       log.#closed = true;
       closeSync(fd);
@@ -192,12 +177,8 @@ export class AuditLog {
     }
     // Everything chained is now written: the head is the last chained record.
     this.#written = { seq: this.#seq - 1, hash: this.#prev };
-    if (this.#fsyncEveryAppend) {
-      this.#synced = this.#written;
-      this.#checkpoint();
-    } else {
-      this.#dirty = true;
-    }
+    if (this.#fsyncEveryAppend) this.#checkpoint.recordSoon(this.#written);
+    else this.#dirty = true;
   }
 
   /** fsyncs, records the final head in the checkpoint and closes. Idempotent. Throws if the final fsync fails. */
@@ -206,19 +187,15 @@ export class AuditLog {
     if (!this.#failure) this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
-    clearTimeout(this.#checkpointRetry);
+    let synced = false;
     try {
       fsyncSync(this.#fd);
+      synced = true;
     } finally {
       closeSync(this.#fd);
-    }
-    if (this.#failure) return;
-    this.#synced = this.#written;
-    try {
-      // Best effort: the records are on disk; a head not recorded is reported by verify as not yet covered.
-      if (this.#synced && this.#synced !== this.#checkpointed) updateCheckpoint(this.#dir, new Map([[this.#name, this.#synced]]), this.#key, CHECKPOINT_WAIT_MS);
-    } catch {
-      // Nothing more will be appended: there is nothing left to refuse.
+      // Only a head known on disk is recorded. Best effort: a head not recorded is reported by
+      // verify as not yet covered, and nothing more will be appended, so there is nothing to refuse.
+      this.#checkpoint.close(synced && !this.#failure ? this.#written : undefined, CHECKPOINT_WAIT_MS);
     }
   }
 
@@ -231,47 +208,9 @@ export class AuditLog {
       this.#fsyncInFlight = false;
       // After close the descriptor is gone and close() did its own fsync; an error then means nothing.
       if (this.#closed) return;
-      if (err) {
-        this.#failure ??= err;
-        return;
-      }
-      this.#synced = head;
-      this.#checkpoint();
+      if (err) this.#failure ??= err;
+      else if (head) this.#checkpoint.recordSoon(head);
     });
-  }
-
-  /**
-   * Records the synced head in the checkpoint without waiting for its lock: when another process
-   * holds it, retries shortly (the event loop is never blocked on another process). A head that
-   * cannot be recorded for CHECKPOINT_LAG_LIMIT_MS, or a checkpoint that cannot be written, fails
-   * the log: records the checkpoint does not cover could be cut without a trace.
-   */
-  #checkpoint(): void {
-    if (this.#closed || this.#failure || !this.#synced || this.#synced === this.#checkpointed) return;
-    const head = this.#synced;
-    let done: boolean;
-    try {
-      done = updateCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key, 0);
-    } catch (e) {
-      this.#failure ??= e as Error;
-      return;
-    }
-    if (done) {
-      this.#checkpointed = head;
-      this.#checkpointDueSince = undefined;
-      return;
-    }
-    this.#checkpointDueSince ??= Date.now();
-    if (Date.now() - this.#checkpointDueSince > CHECKPOINT_LAG_LIMIT_MS) {
-      this.#failure ??= new CheckpointError(`could not record the audit checkpoint in ${this.#dir} for ${CHECKPOINT_LAG_LIMIT_MS} ms: its lock is held (if no mcp-warden is writing, remove ${join(this.#dir, "checkpoint.lock")})`);
-      return;
-    }
-    if (this.#checkpointRetry === undefined) {
-      this.#checkpointRetry = setTimeout(() => {
-        this.#checkpointRetry = undefined;
-        this.#checkpoint();
-      }, CHECKPOINT_RETRY_MS).unref();
-    }
   }
 }
 
@@ -359,17 +298,16 @@ function syncDirectory(dir: string): void {
 
 // ---------------------------------------------------------------------------------------------------
 // Short-lived processes (the PreToolUse hook: one process per tool call) would leave one segment per
-// call. They share one segment instead, appended under a lock (lock.ts): take the lock, read the last
-// line for its hash and seq, append, fsync, record the head in the checkpoint, release. Segments
-// rotate past SHARED_SEGMENT_BYTES.
+// call. They share one segment instead, appended under the checkpoint's lock (one lock for both: the
+// head must be recorded by whoever appended it, before anyone appends after it): take the lock, read
+// the last line for its hash and seq, append, fsync, record the head in the checkpoint, release.
+// Segments rotate past SHARED_SEGMENT_BYTES.
 
 const SHARED_SEGMENT_BYTES = 8 << 20;
 const LOCK_WAIT_MS = 3000;
-/** A lock older than this belongs to a process that hung holding it (a dead holder's is broken at once). */
-const LOCK_STALE_MS = 10_000;
 
 export interface SharedAppendOptions extends AuditLogOptions {
-  /** Names the shared segment's pointer and lock files: `<owner>.current`, `<owner>.lock`. */
+  /** Names the shared segment's pointer file: `<owner>.current`. */
   owner: string;
 }
 
@@ -380,10 +318,12 @@ export function appendShared(opts: SharedAppendOptions, entry: AuditEntry): Audi
   const key = opts.hmacKeyFile !== undefined ? readAuditKey(opts.hmacKeyFile) : undefined;
   const dir = resolve(opts.dir);
   ensurePrivateDir(dir);
-  const lock = takeLock(join(dir, `${opts.owner}.lock`), LOCK_WAIT_MS, LOCK_STALE_MS);
+  const lock = lockCheckpoint(dir, LOCK_WAIT_MS);
+  if (!lock) throw new CheckpointError(`could not take the audit checkpoint lock in ${dir} within ${LOCK_WAIT_MS} ms; another mcp-warden is writing (if none is running, remove ${join(dir, "checkpoint.lock")})`);
   try {
     const pointer = join(dir, `${opts.owner}.current`);
-    let name = readPointer(pointer);
+    const pointed = readPointer(pointer);
+    let name = pointed;
     let fd: number | undefined;
     let prev = GENESIS_PREV;
     let seq = 0;
@@ -438,17 +378,24 @@ export function appendShared(opts: SharedAppendOptions, entry: AuditEntry): Audi
       chain({ kind: "gateway", event: SEGMENT_START_EVENT, detail: segmentStart(previous, key) }, false);
     }
     const record = chain(entry, true);
+    let checkpoint: string;
     try {
+      // Before anything is written: a checkpoint this writer may not update (keyed, and no key here)
+      // must not leave records behind that it does not name.
+      checkpoint = nextCheckpointText(dir, new Map([[name!, { seq: seq - 1, hash: prev }]]), key);
       writeAll(fd, Buffer.from(lines.join(""), "utf8"));
       fsyncSync(fd);
-    } finally {
+    } catch (e) {
       closeSync(fd);
+      if (created) unlinkSync(join(dir, name!));
+      throw e;
     }
+    closeSync(fd);
     if (created) syncDirectory(dir);
-    // Written atomically through a fresh temp file: a symlink planted at the pointer is replaced, not followed.
-    writeFileAtomic(pointer, `${name!}\n`);
-    if (!updateCheckpoint(dir, new Map([[name!, { seq: seq - 1, hash: prev }]]), key, LOCK_WAIT_MS))
-      throw new CheckpointError(`could not take the audit checkpoint lock in ${dir} within ${LOCK_WAIT_MS} ms; another mcp-warden is writing (if none is running, remove ${join(dir, "checkpoint.lock")})`);
+    // Only when it changes; atomically through a fresh temp file: a symlink planted at the pointer is replaced, not followed.
+    if (name !== pointed) writeFileAtomic(pointer, `${name!}\n`);
+    if (!commitCheckpoint(dir, checkpoint, lock))
+      throw new CheckpointError(`lost the audit checkpoint lock in ${dir} while appending (this process stalled for seconds); the record is written but not checkpointed`);
     return record;
   } finally {
     releaseLock(lock);
