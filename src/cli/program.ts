@@ -177,12 +177,14 @@ audit
   .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
   .addHelpText("after", "\nExit codes of verify: 0 intact, 1 something altered or removed, 2 usage or settings error, 3 nothing found altered but not proven complete.")
   .action(async (opts: { dir?: string; keyFile?: string; json?: boolean; settings: string[] }, cmd: Command) => {
-    const explicitDir = opts.dir ?? (cmd.parent?.opts() as { dir?: string }).dir;
+    // Options `audit` also has are parsed by it wherever they stand: take them from there too.
+    const parent = (cmd.parent?.opts() ?? {}) as { dir?: string; json?: boolean; settings?: string[] };
+    const explicitDir = opts.dir ?? parent.dir;
     // Settings give the directory and the key; with both on the command line they are not needed.
-    const settings = explicitDir !== undefined && opts.keyFile !== undefined ? undefined : await loadOrExit(opts.settings);
+    const settings = explicitDir !== undefined && opts.keyFile !== undefined ? undefined : await loadOrExit([...(parent.settings ?? []), ...opts.settings]);
     const dir = explicitDir ?? settings!.audit.dir;
     const { auditVerifyCommand } = await import("./audit.js");
-    process.exitCode = await auditVerifyCommand({ dir, json: opts.json, keyFile: opts.keyFile ?? settings?.audit.hmacKeyFile }, process.stdout);
+    process.exitCode = await auditVerifyCommand({ dir, json: opts.json ?? parent.json, keyFile: opts.keyFile ?? settings?.audit.hmacKeyFile }, process.stdout);
   });
 
 const servers = program.command("servers").description("List servers, or take one out of service now (incident response).");
