@@ -9,7 +9,7 @@ import { constants, renameSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { CHECKPOINT_FILE, CHECKPOINT_LOCK_STALE_MS, CheckpointError, commitCheckpoint, lockCheckpoint, nextCheckpointText, updateCheckpoint, type AuditKey, type Head } from "./checkpoint.js";
+import { CHECKPOINT_FILE, CHECKPOINT_LOCK_STALE_MS, CheckpointError, commitCheckpoint, lockCheckpoint, prepareCheckpoint, removeObsolete, updateCheckpoint, type AuditKey, type Head, type PreparedCheckpoint } from "./checkpoint.js";
 import { releaseLock, stillHeld, type HeldLock } from "./lock.js";
 
 /** A head that cannot be recorded this long (the lock always held) fails the writer: fail closed. */
@@ -45,9 +45,12 @@ export class CheckpointWriter {
     this.#onFailure = onFailure;
   }
 
-  /** Records `head` now, waiting at most `waitMs` for the lock. Throws CheckpointError when it cannot. */
-  recordNow(head: Head, waitMs: number): void {
-    if (!updateCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key, waitMs))
+  /**
+   * Records `head` now, waiting at most `waitMs` for the lock, and seals the segments `seal` names.
+   * Throws CheckpointError when it cannot.
+   */
+  recordNow(head: Head, waitMs: number, seal?: (name: string) => boolean): void {
+    if (!updateCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key, waitMs, seal))
       throw new CheckpointError(`could not take the audit checkpoint lock in ${this.#dir} within ${waitMs} ms; another mcp-warden is writing (if none is running, remove ${join(this.#dir, "checkpoint.lock")})`);
     this.#recorded = head;
   }
@@ -61,8 +64,9 @@ export class CheckpointWriter {
   }
 
   /**
-   * Records the final head synchronously (waiting at most `waitMs`) and stops. Returns false when
-   * it could not (the records are written; verify then counts them as not yet covered).
+   * Records the final head synchronously (waiting at most `waitMs`), seals the segment (nobody
+   * writes it any more) and stops. Returns false when it could not (the records are written;
+   * verify then counts them as not yet covered).
    */
   close(head: Head | undefined, waitMs: number): boolean {
     this.#stopped = true;
@@ -75,15 +79,16 @@ export class CheckpointWriter {
       // Its write is dropped; removed here too, since the process may exit before it completes.
       rmSync(flight.tmp, { force: true });
     }
-    if (head === undefined || head === this.#recorded) {
+    if (head === undefined) {
       if (flight) releaseLock(flight.lock);
       return true;
     }
+    const own = (name: string) => name === this.#name;
     try {
-      if (!flight) return updateCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key, waitMs);
+      if (!flight) return updateCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key, waitMs, own);
       // The update in flight holds the lock: record the newer head under it; its own write is dropped.
       try {
-        return commitCheckpoint(this.#dir, nextCheckpointText(this.#dir, new Map([[this.#name, head]]), this.#key), flight.lock);
+        return commitCheckpoint(this.#dir, prepareCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key, own), flight.lock);
       } finally {
         releaseLock(flight.lock);
       }
@@ -96,18 +101,18 @@ export class CheckpointWriter {
     const head = this.#wanted;
     if (this.#stopped || head === undefined || head === this.#recorded) return;
     let lock: HeldLock | undefined;
-    let text: string;
+    let prepared: PreparedCheckpoint;
     try {
       lock = lockCheckpoint(this.#dir, 0);
       if (!lock) return this.#busy();
-      text = nextCheckpointText(this.#dir, new Map([[this.#name, head]]), this.#key);
+      prepared = prepareCheckpoint(this.#dir, new Map([[this.#name, head]]), this.#key);
     } catch (e) {
       if (lock) releaseLock(lock);
       return this.#fail(e as Error);
     }
     const flight: Flight = { lock, head, tmp: join(this.#dir, `.${randomBytes(6).toString("hex")}.tmp`), superseded: false };
     this.#flight = flight;
-    writeTemp(flight.tmp, text).then(
+    writeTemp(flight.tmp, prepared.text).then(
       () => {
         const tmp = flight.tmp;
         if (flight.superseded) return rmSync(tmp, { force: true });
@@ -116,6 +121,7 @@ export class CheckpointWriter {
           // Synchronous from the check to the rename: close() cannot run in between.
           if (stillHeld(flight.lock, CHECKPOINT_LOCK_STALE_MS)) {
             renameSync(tmp, join(this.#dir, CHECKPOINT_FILE));
+            removeObsolete(this.#dir, prepared);
             committed = true;
           } else {
             rmSync(tmp, { force: true });

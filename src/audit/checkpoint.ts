@@ -1,8 +1,14 @@
-// The audit checkpoint: the head (last seq, hash of the last line) of every segment's chain, kept in
-// one file next to the segments, `checkpoint.json`. Writers update their own segment's head after
-// every fsync, so `audit verify` can tell a deleted segment or a cut tail from a log that simply
-// ended. Several processes write one audit directory at once (gateways, the hook, short CLI runs):
-// each update is a read-modify-write under a lock (lock.ts), replacing the file atomically.
+// The audit checkpoint: the head (last seq, hash of the last line) of every segment's chain, kept
+// next to the segments in `checkpoint.json`. Writers update their own segment's head after every
+// fsync, so `audit verify` can tell a deleted segment or a cut tail from a log that simply ended.
+// Several processes write one audit directory at once (gateways, the hook, short CLI runs): each
+// update is a read-modify-write under a lock (lock.ts), replacing the file atomically.
+//
+// So that an update costs the same with ten thousand segments as with one, the heads of segments
+// nobody writes any more (their writer closed, or died) are "sealed": moved to a second file,
+// `checkpoint.sealed-<digest>.json`, named by and checked against the SHA-256 the checkpoint holds
+// (`sealed`). It is rewritten only when a segment is sealed, as a new file, so a crash never leaves
+// the checkpoint naming a file that does not match. A head in the checkpoint overrides a sealed one.
 //
 // Keyed mode: with `audit.hmacKeyFile` the checkpoint carries an HMAC-SHA256 over its content, so it
 // cannot be rewritten consistently with a cut segment by anyone who cannot read the key.
@@ -50,12 +56,21 @@ export interface ReplacedNote {
   keyId: string | null;
 }
 
+/** Where the sealed heads are: a file named after (and checked against) the SHA-256 of its bytes. */
+export interface SealedRef {
+  file: string;
+  count: number;
+  digest: string;
+}
+
 export interface Checkpoint {
   v: 1;
   /** First 8 bytes (hex) of SHA-256 of the key that signs it; null when unkeyed. */
   keyId: string | null;
   updated: string;
+  /** Heads of the segments still written (or not yet sealed). */
   segments: Map<string, Head>;
+  sealed: SealedRef | null;
   replaced: ReplacedNote[];
   /** HMAC-SHA256 (hex) over the canonical body; present exactly when keyId is. */
   hmac: string | null;
@@ -135,18 +150,23 @@ function readAll(fd: number, size: number): Buffer {
 // ---------------------------------------------------------------------------------------------------
 // Format
 
+function sortedHeads(heads: ReadonlyMap<string, Head>): Record<string, Head> {
+  const out: Record<string, Head> = {};
+  for (const name of [...heads.keys()].sort()) {
+    const h = heads.get(name)!;
+    out[name] = { seq: h.seq, hash: h.hash };
+  }
+  return out;
+}
+
 /** The signed content, in a fixed field order with segments sorted by name. */
 function canonicalBody(cp: Omit<Checkpoint, "hmac">): Record<string, unknown> {
-  const segments: Record<string, Head> = {};
-  for (const name of [...cp.segments.keys()].sort()) {
-    const h = cp.segments.get(name)!;
-    segments[name] = { seq: h.seq, hash: h.hash };
-  }
   return {
     v: 1,
     keyId: cp.keyId,
     updated: cp.updated,
-    segments,
+    segments: sortedHeads(cp.segments),
+    sealed: cp.sealed && { file: cp.sealed.file, count: cp.sealed.count, digest: cp.sealed.digest },
     replaced: cp.replaced.map((n) => ({ at: n.at, reason: n.reason, file: n.file, keyId: n.keyId })),
   };
 }
@@ -179,19 +199,19 @@ export function parseCheckpoint(text: string): Checkpoint | string {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
   const o = value as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!["v", "keyId", "updated", "segments", "replaced", "hmac"].includes(k)) return `unknown field ${JSON.stringify(k)}`;
+  for (const k of Object.keys(o)) if (!["v", "keyId", "updated", "segments", "sealed", "replaced", "hmac"].includes(k)) return `unknown field ${JSON.stringify(k)}`;
   if (o.v !== 1) return `unsupported version ${JSON.stringify(o.v) ?? "undefined"}`;
   if (o.keyId !== null && !isKeyId(o.keyId)) return "invalid keyId";
   if (typeof o.updated !== "string" || Number.isNaN(Date.parse(o.updated))) return "invalid updated time";
   if (o.keyId === null ? o.hmac !== undefined : !isHash(o.hmac)) return o.keyId === null ? "an hmac without a keyId" : "a keyId without a valid hmac";
-  if (typeof o.segments !== "object" || o.segments === null || Array.isArray(o.segments)) return "invalid segments";
-  const segments = new Map<string, Head>();
-  for (const [name, head] of Object.entries(o.segments)) {
-    if (!isSegmentName(name)) return `invalid segment name ${JSON.stringify(name)}`;
-    const h = head as Record<string, unknown> | null;
-    if (typeof h !== "object" || h === null || Object.keys(h).length !== 2 || typeof h.seq !== "number" || !Number.isSafeInteger(h.seq) || h.seq < 0 || !isHash(h.hash))
-      return `invalid head for ${name}`;
-    segments.set(name, { seq: h.seq, hash: h.hash });
+  const segments = parseHeads(o.segments);
+  if (typeof segments === "string") return segments;
+  let sealed: SealedRef | null = null;
+  if (o.sealed !== null) {
+    const r = o.sealed as Record<string, unknown> | undefined;
+    if (typeof r !== "object" || Object.keys(r).length !== 3 || !isHash(r.digest) || r.file !== sealedFileName(r.digest) || typeof r.count !== "number" || !Number.isSafeInteger(r.count) || r.count < 0)
+      return "invalid sealed reference";
+    sealed = { file: r.file, count: r.count, digest: r.digest };
   }
   if (!Array.isArray(o.replaced) || o.replaced.length > MAX_REPLACED_NOTES) return "invalid replaced list";
   const replaced: ReplacedNote[] = [];
@@ -204,7 +224,54 @@ export function parseCheckpoint(text: string): Checkpoint | string {
     if (r.keyId !== null && !isKeyId(r.keyId)) return "invalid replaced note keyId";
     replaced.push({ at: r.at, reason: r.reason as ReplacedReason, file: r.file as string | null, keyId: r.keyId as string | null });
   }
-  return { v: 1, keyId: o.keyId as string | null, updated: o.updated, segments, replaced, hmac: (o.hmac as string | undefined) ?? null };
+  return { v: 1, keyId: o.keyId as string | null, updated: o.updated, segments, sealed, replaced, hmac: (o.hmac as string | undefined) ?? null };
+}
+
+function parseHeads(value: unknown): Map<string, Head> | string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "invalid segments";
+  const heads = new Map<string, Head>();
+  for (const [name, head] of Object.entries(value)) {
+    if (!isSegmentName(name)) return `invalid segment name ${JSON.stringify(name)}`;
+    const h = head as Record<string, unknown> | null;
+    if (typeof h !== "object" || h === null || Object.keys(h).length !== 2 || typeof h.seq !== "number" || !Number.isSafeInteger(h.seq) || h.seq < 0 || !isHash(h.hash))
+      return `invalid head for ${name}`;
+    heads.set(name, { seq: h.seq, hash: h.hash });
+  }
+  return heads;
+}
+
+const sealedFileName = (digest: string) => `checkpoint.sealed-${digest.slice(0, 16)}.json`;
+const sealedText = (heads: ReadonlyMap<string, Head>) => `${JSON.stringify({ v: 1, segments: sortedHeads(heads) })}\n`;
+
+export type SealedRead = { state: "ok"; segments: Map<string, Head> } | { state: "missing" | "damaged"; reason: string };
+
+/** Reads the sealed heads `ref` names, checking their SHA-256. Never throws. */
+export function readSealed(dir: string, ref: SealedRef): SealedRead {
+  const file = join(dir, ref.file);
+  let bytes: Buffer;
+  try {
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size > MAX_CHECKPOINT_BYTES) return { state: "damaged", reason: `${ref.file} is not a regular file of a plausible size` };
+      bytes = readAll(fd, st.size);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? { state: "missing", reason: `${ref.file} is missing` } : { state: "damaged", reason: `cannot read ${ref.file}: ${code ?? (e as Error).message}` };
+  }
+  if (createHash("sha256").update(bytes).digest("hex") !== ref.digest) return { state: "damaged", reason: `${ref.file} does not match the digest the checkpoint holds (it was rewritten)` };
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return { state: "damaged", reason: `${ref.file} is not valid JSON` };
+  }
+  const segments = parseHeads((value as { segments?: unknown } | null)?.segments);
+  if (typeof segments === "string" || segments.size !== ref.count) return { state: "damaged", reason: `${ref.file} does not hold the ${ref.count} heads the checkpoint says` };
+  return { state: "ok", segments };
 }
 
 /** unreadable: `io` when the file could not be read (permissions, I/O), else its content is damaged. */
@@ -256,31 +323,70 @@ export function lockCheckpoint(dir: string, waitMs: number): HeldLock | undefine
   }
 }
 
+export interface PreparedCheckpoint {
+  text: string;
+  /** The sealed heads file the new checkpoint no longer names: removed once it is committed. */
+  obsolete?: string;
+}
+
 /**
- * Under the lock: the new checkpoint text with `heads` (segment name → head) recorded. A head never
- * moves back: an entry already further along is kept. Throws CheckpointError when the checkpoint is
- * keyed and this writer has no key, or an untrusted one cannot be moved aside.
+ * Under the lock: the new checkpoint with `heads` (segment name → head) recorded. A head never moves
+ * back: an entry already further along is kept. Segments for which `seal` says yes are moved to the
+ * sealed heads (a new sealed file is written now; left as they were when the current sealed file
+ * cannot be trusted, which verify reports). Throws CheckpointError when the checkpoint is keyed and
+ * this writer has no key, or an untrusted one cannot be moved aside.
  */
-export function nextCheckpointText(dir: string, heads: ReadonlyMap<string, Head>, key: AuditKey | undefined): string {
+export function prepareCheckpoint(dir: string, heads: ReadonlyMap<string, Head>, key: AuditKey | undefined, seal?: (name: string) => boolean): PreparedCheckpoint {
   const cp = trustedBase(dir, key);
   for (const [name, head] of heads) {
     const old = cp.segments.get(name);
     if (!old || old.seq <= head.seq) cp.segments.set(name, head);
   }
+  let obsolete: string | undefined;
+  const sealing = seal ? [...cp.segments.keys()].filter(seal) : [];
+  const current = sealing.length === 0 ? undefined : cp.sealed ? readSealed(dir, cp.sealed) : ({ state: "ok", segments: new Map() } as const);
+  if (current?.state === "ok") {
+    const all = current.segments;
+    for (const name of sealing) {
+      all.set(name, cp.segments.get(name)!);
+      cp.segments.delete(name);
+    }
+    const text = sealedText(all);
+    const digest = createHash("sha256").update(text).digest("hex");
+    const ref: SealedRef = { file: sealedFileName(digest), count: all.size, digest };
+    try {
+      writeFileAtomic(join(dir, ref.file), text);
+    } catch (e) {
+      throw new CheckpointError(`cannot write ${join(dir, ref.file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+    if (cp.sealed && cp.sealed.file !== ref.file) obsolete = cp.sealed.file;
+    cp.sealed = ref;
+  }
   cp.updated = new Date().toISOString();
-  return serializeCheckpoint(cp, key);
+  return obsolete ? { text: serializeCheckpoint(cp, key), obsolete } : { text: serializeCheckpoint(cp, key) };
 }
 
-/** Under the lock: replaces the checkpoint with `text`; false (nothing written) when the lock was lost. */
-export function commitCheckpoint(dir: string, text: string, lock: HeldLock): boolean {
+/** Under the lock: replaces the checkpoint; false (nothing written) when the lock was lost. */
+export function commitCheckpoint(dir: string, prepared: PreparedCheckpoint, lock: HeldLock): boolean {
   // Lease: no waiter judges our lock stale for CHECKPOINT_LOCK_STALE_MS/2 more; the write takes milliseconds.
   if (!stillHeld(lock, CHECKPOINT_LOCK_STALE_MS)) return false;
   try {
-    writeFileAtomic(join(dir, CHECKPOINT_FILE), text);
+    writeFileAtomic(join(dir, CHECKPOINT_FILE), prepared.text);
   } catch (e) {
     throw new CheckpointError(`cannot write the audit checkpoint ${join(dir, CHECKPOINT_FILE)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
+  removeObsolete(dir, prepared);
   return true;
+}
+
+/** After a commit: the sealed heads file nothing names any more. Best effort: a leftover is harmless. */
+export function removeObsolete(dir: string, prepared: PreparedCheckpoint): void {
+  if (prepared.obsolete === undefined) return;
+  try {
+    unlinkSync(join(dir, prepared.obsolete));
+  } catch {
+    // Gone already.
+  }
 }
 
 /**
@@ -288,11 +394,11 @@ export function commitCheckpoint(dir: string, text: string, lock: HeldLock): boo
  * lock and returns false when it is still held then (nothing written). Throws CheckpointError when
  * the checkpoint cannot be written, or is keyed while this writer has no key.
  */
-export function updateCheckpoint(dir: string, heads: ReadonlyMap<string, Head>, key: AuditKey | undefined, waitMs: number): boolean {
+export function updateCheckpoint(dir: string, heads: ReadonlyMap<string, Head>, key: AuditKey | undefined, waitMs: number, seal?: (name: string) => boolean): boolean {
   const lock = lockCheckpoint(dir, waitMs);
   if (!lock) return false;
   try {
-    return commitCheckpoint(dir, nextCheckpointText(dir, heads, key), lock);
+    return commitCheckpoint(dir, prepareCheckpoint(dir, heads, key, seal), lock);
   } finally {
     releaseLock(lock);
   }
@@ -301,7 +407,7 @@ export function updateCheckpoint(dir: string, heads: ReadonlyMap<string, Head>, 
 /** Under the lock: the current checkpoint if this writer can trust it, else a fresh one noting why. */
 function trustedBase(dir: string, key: AuditKey | undefined): Omit<Checkpoint, "hmac"> {
   const read = readCheckpoint(dir);
-  const fresh = (replaced: ReplacedNote[]): Omit<Checkpoint, "hmac"> => ({ v: 1, keyId: key?.id ?? null, updated: "", segments: new Map(), replaced });
+  const fresh = (replaced: ReplacedNote[]): Omit<Checkpoint, "hmac"> => ({ v: 1, keyId: key?.id ?? null, updated: "", segments: new Map(), sealed: null, replaced });
   if (read.state === "missing") return fresh([]);
   if (read.state === "ok") {
     const cp = read.checkpoint;

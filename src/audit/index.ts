@@ -24,11 +24,13 @@ export {
   MIN_KEY_BYTES,
   readAuditKey,
   readCheckpoint,
+  readSealed,
   type AuditKey,
   type Checkpoint,
   type CheckpointRead,
   type Head,
   type ReplacedNote,
+  type SealedRef,
 } from "./checkpoint.js";
 export { MIN_SECRET_LENGTH, REDACTED, compileRedactor, redactValue, type Redactor } from "./redact.js";
 export {

@@ -15,11 +15,11 @@
 //   power loss comes from fsync, on an interval (or after every append when the interval is 0).
 // - Fail closed: once a write, an fsync or a checkpoint update fails the log refuses further
 //   appends, so a caller that audits before acting stops acting.
-import { closeSync, constants, fsync, fsyncSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fsync, fsyncSync, fstatSync, lstatSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
 import { releaseLock } from "./lock.js";
-import { cleanCheckpointLeftovers, CheckpointError, commitCheckpoint, lockCheckpoint, nextCheckpointText, readAuditKey, type AuditKey, type Head } from "./checkpoint.js";
+import { cleanCheckpointLeftovers, CheckpointError, commitCheckpoint, lockCheckpoint, prepareCheckpoint, readAuditKey, type AuditKey, type Head, type PreparedCheckpoint } from "./checkpoint.js";
 import { CheckpointWriter } from "./checkpoint-writer.js";
 import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, isSegmentName, SEGMENT_START_EVENT, segmentFileName, type AuditEntry, type AuditRecord, type SegmentStartDetail } from "./record.js";
 import { compileRedactor, type Redactor } from "./redact.js";
@@ -95,7 +95,8 @@ export class AuditLog {
       log.#write({ kind: "gateway", event: SEGMENT_START_EVENT, detail: segmentStart(previous, key) }, false, true);
       fsyncSync(fd);
       syncDirectory(dir);
-      log.#checkpoint.recordNow(log.#written!, CHECKPOINT_WAIT_MS);
+      // Heads of writers that died without closing are sealed now, so the checkpoint stays small.
+      log.#checkpoint.recordNow(log.#written!, CHECKPOINT_WAIT_MS, abandonedSegments(dir, name));
     } catch (e) {
       log.#closed = true;
       closeSync(fd);
@@ -211,6 +212,45 @@ export class AuditLog {
       if (err) this.#failure ??= err;
       else if (head) this.#checkpoint.recordSoon(head);
     });
+  }
+}
+
+/**
+ * Segments whose writer is gone: named with the pid of a process that no longer exists (on this
+ * host), except our own and the shared segments (`<owner>.current`), which other short-lived
+ * processes keep appending to.
+ */
+function abandonedSegments(dir: string, own: string): (name: string) => boolean {
+  // Read when first asked, i.e. under the checkpoint's lock, which pointer files are written under.
+  let shared: Set<string> | undefined;
+  const sharedSegments = (): Set<string> => {
+    const found = new Set<string>();
+    for (const f of readdirSync(dir)) {
+      if (!/^[a-z][a-z0-9-]*\.current$/.test(f)) continue;
+      const name = readPointer(join(dir, f));
+      if (name !== undefined) found.add(name);
+    }
+    return found;
+  };
+  return (name) => {
+    if (name === own) return false;
+    const pid = Number(/-(\d+)\.jsonl$/.exec(name)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) return false;
+    try {
+      shared ??= sharedSegments();
+    } catch {
+      return false; // unlistable: nothing is sealed; the next writer tries again
+    }
+    return !shared.has(name);
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
 
@@ -378,11 +418,11 @@ export function appendShared(opts: SharedAppendOptions, entry: AuditEntry): Audi
       chain({ kind: "gateway", event: SEGMENT_START_EVENT, detail: segmentStart(previous, key) }, false);
     }
     const record = chain(entry, true);
-    let checkpoint: string;
+    let checkpoint: PreparedCheckpoint;
     try {
       // Before anything is written: a checkpoint this writer may not update (keyed, and no key here)
-      // must not leave records behind that it does not name.
-      checkpoint = nextCheckpointText(dir, new Map([[name!, { seq: seq - 1, hash: prev }]]), key);
+      // must not leave records behind that it does not name. A shared segment left for a new one is sealed.
+      checkpoint = prepareCheckpoint(dir, new Map([[name!, { seq: seq - 1, hash: prev }]]), key, created && pointed !== undefined ? (n) => n === pointed : undefined);
       writeAll(fd, Buffer.from(lines.join(""), "utf8"));
       fsyncSync(fd);
     } catch (e) {

@@ -8,7 +8,7 @@
 // interval, or what a crash left): counted, not failed.
 // Pure: the caller passes what it read.
 import { join } from "node:path";
-import { CHECKPOINT_FILE, hmacMatches, type AuditKey, type CheckpointRead, type ReplacedNote } from "./checkpoint.js";
+import { CHECKPOINT_FILE, hmacMatches, type AuditKey, type CheckpointRead, type Head, type ReplacedNote } from "./checkpoint.js";
 import type { SegmentStartDetail } from "./record.js";
 
 /** What verify learnt about one segment on disk. */
@@ -52,7 +52,17 @@ export interface TailResult {
 const few = (names: string[]) => (names.length <= 3 ? names.join(", ") : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`);
 const segmentsWord = (n: number) => `${n} segment${n === 1 ? "" : "s"}`;
 
-export function checkTail(dir: string, read: CheckpointRead, facts: ReadonlyMap<string, SegmentFacts>, opts: { key?: AuditKey; keyError?: string }): TailResult {
+/**
+ * `recorded.heads`: every head the checkpoint holds, sealed ones included; `recorded.sealed`: why
+ * the sealed heads could not be read, when they could not.
+ */
+export function checkTail(
+  dir: string,
+  read: CheckpointRead,
+  recorded: { heads: ReadonlyMap<string, Head>; sealed?: string },
+  facts: ReadonlyMap<string, SegmentFacts>,
+  opts: { key?: AuditKey; keyError?: string },
+): TailResult {
   const names = [...facts.keys()];
   const problems: TailProblem[] = [];
   const unverified: string[] = [];
@@ -94,6 +104,9 @@ export function checkTail(dir: string, read: CheckpointRead, facts: ReadonlyMap<
     );
   }
 
+  if (recorded.sealed !== undefined)
+    problems.push({ file: cp.sealed!.file, reason: `the sealed heads of ${cp.sealed!.count} finished segments cannot be checked: ${recorded.sealed}; it was deleted or rewritten` });
+
   for (const note of cp.replaced) {
     const aside = note.file ? ` (the old one is ${note.file})` : "";
     if (note.reason === "hmac") problems.push({ file: CHECKPOINT_FILE, reason: `at ${note.at} a writer found the checkpoint's HMAC wrong (rewritten without the key) and started a new one${aside}: segments older than that are not covered` });
@@ -101,7 +114,7 @@ export function checkTail(dir: string, read: CheckpointRead, facts: ReadonlyMap<
   }
 
   let uncovered = 0;
-  for (const [name, head] of cp.segments) {
+  for (const [name, head] of recorded.heads) {
     const f = facts.get(name);
     if (!f) {
       problems.push({ file: name, seq: head.seq, reason: `segment missing: the checkpoint records it up to seq ${head.seq}; it was deleted or renamed` });
@@ -122,7 +135,7 @@ export function checkTail(dir: string, read: CheckpointRead, facts: ReadonlyMap<
   const unnamedLegacy: string[] = [];
   const predates = new Map<ReplacedNote, string[]>();
   for (const name of names) {
-    if (cp.segments.has(name)) continue;
+    if (recorded.heads.has(name)) continue;
     const f = facts.get(name)!;
     if (!f.start) continue; // the chain check reports a segment without a valid segment-start
     if (f.start.checkpointed !== true) {
@@ -131,7 +144,9 @@ export function checkTail(dir: string, read: CheckpointRead, facts: ReadonlyMap<
       uncovered += f.records; // created after the checkpoint was last written: live
     } else {
       const note = cp.replaced.filter((n) => f.startTime === undefined || n.at > f.startTime).at(-1);
-      if (!note) {
+      if (!note && recorded.sealed !== undefined) {
+        // Its head may be among the sealed heads that cannot be read: that problem is reported above.
+      } else if (!note) {
         retry = true;
         problems.push({ file: name, reason: "written with a checkpoint (its segment-start says so) but the checkpoint does not name it: the checkpoint was replaced or rewritten after the segment was created" });
       } else if (note.reason === "unkeyed" || note.reason === "other-key") {

@@ -9,8 +9,7 @@
 // The checkpoint then shows deleted segments and cut or rewritten tails (see tail.ts for what each
 // mode proves).
 import { join } from "node:path";
-import type { AuditKey } from "./checkpoint.js";
-import { readCheckpoint } from "./checkpoint.js";
+import { readCheckpoint, readSealed, type AuditKey, type Head } from "./checkpoint.js";
 import { readSegmentLines, listSegments, TRUNCATED_REASON } from "./query.js";
 import { type AuditRecord, GENESIS_PREV, hashLine, parseRecordLine, segmentStartDetail, type SegmentStartDetail } from "./record.js";
 import { checkTail, type CheckpointSummary, type SegmentFacts, type TailProblem } from "./tail.js";
@@ -90,9 +89,12 @@ function verifyOnce(dir: string, opts: VerifyOptions): { result: VerifyResult; r
   // The checkpoint first, then the listing: every segment it names existed before it was written,
   // so one absent from the listing was removed; a segment created after it was read is newer than it.
   const checkpoint = readCheckpoint(dir);
+  const sealed = checkpoint.state === "ok" && checkpoint.checkpoint.sealed ? readSealed(dir, checkpoint.checkpoint.sealed) : undefined;
   const names = listSegments(dir);
   const present = new Set(names);
-  const heads = checkpoint.state === "ok" ? checkpoint.checkpoint.segments : undefined;
+  // Every head the checkpoint holds: the sealed ones, overridden by those still being written.
+  let heads: Map<string, Head> | undefined;
+  if (checkpoint.state === "ok") heads = new Map([...(sealed?.state === "ok" ? sealed.segments : []), ...checkpoint.checkpoint.segments]);
 
   // Pass 1: the segment-start of each segment says which hash it expects in which other segment.
   const links = new Map<string, { previousSegment: string; previousHash: string | null }>();
@@ -143,7 +145,7 @@ function verifyOnce(dir: string, opts: VerifyOptions): { result: VerifyResult; r
     const start = starts.get(name);
     facts.set(name, { lastSeq: r.lastSeq, headHash: r.headHash, start: start?.detail, startTime: start?.time, records: r.records });
   }
-  const tail = checkTail(dir, checkpoint, facts, opts);
+  const tail = checkTail(dir, checkpoint, { heads: heads ?? new Map(), sealed: sealed?.state === "ok" || sealed === undefined ? undefined : sealed.reason }, facts, opts);
   const status = firstBroken || tail.problems.length > 0 ? "broken" : tail.unverified.length > 0 ? "unverified" : "intact";
   const result: VerifyResult = { ok: status === "intact", status, segments: names.length, records, problems: tail.problems, unverified: tail.unverified, uncovered: tail.uncovered, checkpoint: tail.checkpoint };
   if (firstBroken) result.firstBroken = firstBroken;

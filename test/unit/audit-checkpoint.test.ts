@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir, hostname } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AuditKeyError, AuditLog, CheckpointError, appendShared, readAuditKey, readCheckpoint, verifyAudit } from "../../src/audit/index.js";
+import { AuditKeyError, AuditLog, CheckpointError, appendShared, readAuditKey, readCheckpoint, readSealed, verifyAudit } from "../../src/audit/index.js";
 import { tryTakeLock, releaseLock } from "../../src/audit/lock.js";
 
 const CHILD = fileURLToPath(new URL("../fixtures/audit-writer-child.js", import.meta.url));
@@ -58,11 +58,15 @@ describe("concurrent writers", () => {
       const read = readCheckpoint(dir);
       assert.equal(read.state, "ok");
       const cp = read.state === "ok" ? read.checkpoint : undefined;
+      const sealed = cp?.sealed ? readSealed(dir, cp.sealed) : undefined;
+      assert.equal(sealed?.state, "ok");
+      const heads = new Map([...(sealed?.state === "ok" ? sealed.segments : []), ...cp!.segments]);
+      assert.equal(sealed?.state === "ok" && sealed.segments.size, 4, "the four closed logs' heads are sealed");
       const segments = readdirSync(dir).filter((f) => f.endsWith(".jsonl"));
       assert.equal(segments.length, 5, "four logs and one shared segment");
       for (const name of segments) {
         const ls = lastLines(join(dir, name));
-        assert.deepEqual(cp!.segments.get(name)?.seq, ls.length - 1, `${name}: the checkpoint holds its last record`);
+        assert.deepEqual(heads.get(name)?.seq, ls.length - 1, `${name}: the checkpoint holds its last record`);
       }
       const shared = segments.map((n) => lastLines(join(dir, n))).find((ls) => ls.length === 51);
       assert.ok(shared, "the shared segment holds its segment-start and all 50 hook records");
@@ -70,7 +74,7 @@ describe("concurrent writers", () => {
       assert.deepEqual([v.status, v.uncovered, v.problems, v.unverified], ["intact", 0, [], []]);
       assert.equal(v.checkpoint?.hmac, keyed ? "verified" : "unkeyed");
       assert.deepEqual(
-        readdirSync(dir).filter((f) => !f.endsWith(".jsonl") && f !== "checkpoint.json" && f !== "hook.current"),
+        readdirSync(dir).filter((f) => !f.endsWith(".jsonl") && f !== "checkpoint.json" && f !== "hook.current" && f !== cp!.sealed?.file),
         [],
         "no lock, staging directory or temp file is left behind",
       );

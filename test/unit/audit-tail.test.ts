@@ -30,8 +30,33 @@ function writeLog(dir: string, n: number, hmacKeyFile?: string): string {
 }
 const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean);
 const writeLines = (file: string, ls: string[]) => writeFileSync(file, ls.map((l) => `${l}\n`).join(""));
-const readCp = (dir: string) => JSON.parse(readFileSync(join(dir, CP), "utf8")) as { keyId: string | null; segments: Record<string, { seq: number; hash: string }>; hmac?: string; [k: string]: unknown };
+type Heads = Record<string, { seq: number; hash: string } | undefined>;
+const readCp = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, CP), "utf8")) as { keyId: string | null; updated: string; segments: Heads; sealed: { file: string; count: number; digest: string } | null; replaced: unknown[]; hmac?: string };
 const writeCp = (dir: string, cp: object) => writeFileSync(join(dir, CP), `${JSON.stringify(cp)}\n`);
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/**
+ * What an attacker who can write the directory, but not read the key, does to hide a cut: make the
+ * checkpoint hold `head` for `name` (undefined: drop it), consistently: the sealed heads file (a
+ * closed writer's head is there), its name and digest included. Only the HMAC cannot be redone.
+ */
+function rewriteHead(dir: string, name: string, head: { seq: number; hash: string } | undefined): ReturnType<typeof readCp> {
+  const cp = readCp(dir);
+  if (name in cp.segments) {
+    cp.segments[name] = head;
+  } else {
+    const sealed = JSON.parse(readFileSync(join(dir, cp.sealed!.file), "utf8")) as { v: 1; segments: Heads };
+    sealed.segments[name] = head;
+    const text = `${JSON.stringify(sealed)}\n`;
+    const digest = sha256(text);
+    unlinkSync(join(dir, cp.sealed!.file));
+    cp.sealed = { file: `checkpoint.sealed-${digest.slice(0, 16)}.json`, count: Object.values(sealed.segments).filter(Boolean).length, digest };
+    writeFileSync(join(dir, cp.sealed.file), text);
+  }
+  writeCp(dir, cp);
+  return cp;
+}
 const reasons = (v: { problems: { reason: string }[] }) => v.problems.map((p) => p.reason).join("\n");
 
 function keyFile(dir: string, fill = 7, name = "audit.key"): string {
@@ -129,14 +154,38 @@ describe("unkeyed: verify checks each segment's head against the checkpoint", ()
     assert.ok(v.problems.some((p) => p.file === basename(a) && /does not name it: the checkpoint was replaced or rewritten/.test(p.reason)), reasons(v));
   });
 
-  test("a segment's entry removed from the checkpoint: caught", () => {
+  test("a segment's head removed from the checkpoint (with the sealed heads' digest redone): caught", () => {
     const dir = tempDir();
     const a = writeLog(dir, 2);
     writeLog(dir, 2);
+    rewriteHead(dir, basename(a), undefined);
+    assert.ok(verifyAudit(dir, { settleMs: 0 }).problems.some((p) => p.file === basename(a) && /does not name it/.test(p.reason)));
+  });
+
+  test("the sealed heads file edited or deleted: caught by the digest the checkpoint holds", () => {
+    const dir = tempDir();
+    writeLog(dir, 2);
+    writeLog(dir, 2);
+    const { sealed } = readCp(dir);
+    assert.equal(sealed?.count, 2, "closed writers' heads are sealed");
+    writeFileSync(join(dir, sealed!.file), readFileSync(join(dir, sealed!.file), "utf8").replace(/"seq":2/, '"seq":1'));
+    assert.match(reasons(verifyAudit(dir)), /does not match the digest the checkpoint holds/);
+    unlinkSync(join(dir, sealed!.file));
+    assert.match(reasons(verifyAudit(dir)), /the sealed heads of 2 finished segments cannot be checked: .* is missing/);
+  });
+
+  test("heads of writers that died without closing are sealed by the next writer; the shared segment's is not", () => {
+    const dir = tempDir();
+    appendShared({ dir, fsyncIntervalMs: 0, owner: "hook" }, { kind: "decision" }); // written by this (live) process
     const cp = readCp(dir);
-    delete cp.segments[basename(a)];
+    const dead = "audit-20250101T000000.000-4194305.jsonl"; // pid above Linux's pid_max: no such process
+    cp.segments[dead] = { seq: 0, hash: "a".repeat(64) };
     writeCp(dir, cp);
-    assert.ok(verifyAudit(dir, { settleMs: 0 }).problems.some((p) => p.file === basename(a)));
+    writeLog(dir, 1);
+    const after = readCp(dir);
+    assert.equal(after.segments[dead], undefined);
+    assert.equal(after.sealed?.count, 2, "the dead writer's and the closed log's");
+    assert.deepEqual(Object.keys(after.segments), [readFileSync(join(dir, "hook.current"), "utf8").trim()]);
   });
 
   test("a checkpoint that is not valid JSON: broken (damaged), and the next writer keeps it aside and records that", () => {
@@ -200,9 +249,7 @@ describe("keyed: the checkpoint carries an HMAC", () => {
     const file = writeLog(dir, 4, key);
     const kept = lines(file).slice(0, -2);
     writeLines(file, kept);
-    const cp = readCp(dir);
-    cp.segments[basename(file)] = { seq: 2, hash: createHash("sha256").update(kept.at(-1)!).digest("hex") };
-    writeCp(dir, cp);
+    const cp = rewriteHead(dir, basename(file), { seq: 2, hash: sha256(kept.at(-1)!) });
     const v = verifyAudit(dir, { key: readAuditKey(key) });
     assert.equal(v.status, "broken");
     assert.deepEqual(v.problems, [{ file: CP, reason: `the checkpoint's HMAC does not match its content (key id ${cp.keyId}): it was rewritten without the key` }]);
@@ -216,11 +263,10 @@ describe("keyed: the checkpoint carries an HMAC", () => {
     const file = writeLog(dir, 4, key);
     writeLines(file, lines(file).slice(0, -1));
     const forgedKey = Buffer.alloc(32, 9);
-    const cp = readCp(dir);
+    const cp = rewriteHead(dir, basename(file), { seq: 3, hash: sha256(lines(file).at(-1)!) });
     cp.keyId = createHash("sha256").update(forgedKey).digest("hex").slice(0, 16);
-    cp.segments[basename(file)] = { seq: 3, hash: createHash("sha256").update(lines(file).at(-1)!).digest("hex") };
     delete cp.hmac;
-    const body = JSON.stringify({ v: 1, keyId: cp.keyId, updated: cp.updated, segments: cp.segments, replaced: cp.replaced });
+    const body = JSON.stringify({ v: 1, keyId: cp.keyId, updated: cp.updated, segments: cp.segments, sealed: cp.sealed, replaced: cp.replaced });
     cp.hmac = createHmac("sha256", forgedKey).update("mcp-warden audit checkpoint v1\n").update(body).digest("hex");
     writeCp(dir, cp);
     const v = verifyAudit(dir, { key: readAuditKey(key) });
@@ -234,8 +280,7 @@ describe("keyed: the checkpoint carries an HMAC", () => {
     const key = keyFile(root);
     const file = writeLog(dir, 4, key);
     writeLines(file, lines(file).slice(0, -1));
-    const cp = readCp(dir);
-    cp.segments[basename(file)] = { seq: 3, hash: createHash("sha256").update(lines(file).at(-1)!).digest("hex") };
+    const cp = rewriteHead(dir, basename(file), { seq: 3, hash: sha256(lines(file).at(-1)!) });
     cp.keyId = null;
     delete cp.hmac;
     writeCp(dir, cp);
@@ -252,9 +297,7 @@ describe("keyed: the checkpoint carries an HMAC", () => {
     const key = keyFile(root);
     const first = writeLog(dir, 4, key);
     writeLines(first, lines(first).slice(0, -1));
-    const cp = readCp(dir);
-    cp.segments[basename(first)]!.seq = 3; // consistent with the cut, HMAC left as it was
-    writeCp(dir, cp);
+    rewriteHead(dir, basename(first), { seq: 3, hash: sha256(lines(first).at(-1)!) }); // consistent with the cut, HMAC left as it was
     writeLog(dir, 1, key);
     const v = verifyAudit(dir, { key: readAuditKey(key), settleMs: 0 });
     assert.equal(v.status, "broken");

@@ -146,7 +146,11 @@ describe("AuditLog writer", () => {
     b.close();
     const start = JSON.parse(lines(b.file)[0]!);
     assert.deepEqual(start.detail, { previousSegment: basename(a.file), previousHash: sha256(aLastAtOpen), checkpointed: true, keyId: null });
-    assert.deepEqual(readdirSync(dir).sort(), [basename(a.file), basename(b.file), "checkpoint.json"].sort(), "two segments and the checkpoint, no lock or temp file left");
+    assert.deepEqual(
+      readdirSync(dir).map((f) => f.replace(/^checkpoint\.sealed-[0-9a-f]{16}\.json$/, "sealed")).sort(),
+      [basename(a.file), basename(b.file), "checkpoint.json", "sealed"].sort(),
+      "two segments, the checkpoint and the sealed heads, no lock or temp file left",
+    );
     assert.deepEqual(counts(verifyAudit(dir)), { ok: true, segments: 2, records: 2 + 4 + 1 + 4 });
   });
 
