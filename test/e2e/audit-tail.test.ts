@@ -167,13 +167,14 @@ describe("keyed mode with the real gateway", () => {
 });
 
 describe("the hook's shared segment", () => {
-  const hookJson = (s: Scratch, command: string) =>
-    JSON.stringify({ session_id: "tail", cwd: s.project, hook_event_name: "PreToolUse", permission_mode: "default", tool_name: "Bash", tool_input: { command } });
-  const runHook = (s: Scratch, command: string) => {
-    const r = spawnSync(process.execPath, [CLI, "hook", "--settings", s.settingsFile], { cwd: s.project, env: s.env, input: hookJson(s, command), encoding: "utf8", timeout: 30_000 });
+  const hookJson = (s: Scratch, tool: string, input: Record<string, unknown>, mode = "default") =>
+    JSON.stringify({ session_id: "tail", cwd: s.project, hook_event_name: "PreToolUse", permission_mode: mode, tool_name: tool, tool_input: input });
+  const runHookWith = (s: Scratch, input: string) => {
+    const r = spawnSync(process.execPath, [CLI, "hook", "--settings", s.settingsFile], { cwd: s.project, env: s.env, input, encoding: "utf8", timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout).hookSpecificOutput as { permissionDecision: string; permissionDecisionReason: string };
   };
+  const runHook = (s: Scratch, command: string) => runHookWith(s, hookJson(s, "Bash", { command }));
 
   test("(e) several hook calls, then its tail cut: exit 1, naming the segment", () => {
     const s = scratch({ permissions: { allow: ["Bash(git status:*)"] } });
@@ -201,6 +202,46 @@ describe("the hook's shared segment", () => {
       const d = runHook(s, "git status");
       assert.equal(d.permissionDecision, "deny");
       assert.match(d.permissionDecisionReason, /cannot write the audit log, so the call is refused: the audit key .* holds 8 bytes; at least 32 are needed: make one with: head -c 32/);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  test("a hook without the key, writing where a keyed gateway wrote, denies instead of overwriting the keyed checkpoint", async () => {
+    const s = gatewayScratch();
+    const settings = JSON.parse(readFileSync(s.settingsFile, "utf8"));
+    writeFileSync(join(s.dir, "keyed.json"), JSON.stringify({ ...settings, audit: { ...settings.audit, hmacKeyFile: keyFile(s) } }));
+    const plain = s.settingsFile;
+    try {
+      s.settingsFile = join(s.dir, "keyed.json");
+      await session(s, 1);
+      s.settingsFile = plain;
+      const before = readFileSync(join(s.auditDir, "checkpoint.json"), "utf8");
+      const d = runHookWith(s, hookJson(s, "Bash", { command: "git status" }));
+      assert.equal(d.permissionDecision, "deny");
+      assert.match(d.permissionDecisionReason, /is keyed \(key id [0-9a-f]{16}\) but this process has no key: set audit\.hmacKeyFile/);
+      assert.equal(readFileSync(join(s.auditDir, "checkpoint.json"), "utf8"), before);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  test("the key file is protected: writing it needs approval even under a broad Edit allow that lets a neighbouring file through", () => {
+    const s = scratch({ permissions: { allow: ["Edit(./**)"] } });
+    // Inside the project only to show the protection; the README says to keep it outside.
+    const dir = join(s.project, "keys");
+    mkdirSync(dir);
+    const key = join(dir, "audit.key");
+    writeFileSync(key, Buffer.alloc(32, 1), { mode: 0o600 });
+    const settings = JSON.parse(readFileSync(s.settingsFile, "utf8"));
+    settings.audit.hmacKeyFile = key;
+    writeFileSync(s.settingsFile, JSON.stringify(settings));
+    try {
+      const neighbour = runHookWith(s, hookJson(s, "Write", { file_path: join(dir, "notes.txt"), content: "x" }));
+      assert.equal(neighbour.permissionDecision, "allow", neighbour.permissionDecisionReason);
+      const d = runHookWith(s, hookJson(s, "Write", { file_path: key, content: "attacker's key" }));
+      assert.equal(d.permissionDecision, "ask");
+      assert.match(d.permissionDecisionReason, /mcp-warden's own files/);
     } finally {
       s.cleanup();
     }
