@@ -9,7 +9,20 @@ import { constants, renameSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { CHECKPOINT_FILE, CHECKPOINT_LOCK_STALE_MS, CheckpointError, commitCheckpoint, lockCheckpoint, prepareCheckpoint, removeObsolete, updateCheckpoint, type AuditKey, type Head, type PreparedCheckpoint } from "./checkpoint.js";
+import {
+  CHECKPOINT_FILE,
+  CHECKPOINT_LOCK_STALE_MS,
+  CheckpointError,
+  commitCheckpoint,
+  holdInBackground,
+  lockCheckpoint,
+  prepareCheckpoint,
+  removeObsolete,
+  updateCheckpoint,
+  type AuditKey,
+  type Head,
+  type PreparedCheckpoint,
+} from "./checkpoint.js";
 import { releaseLock, stillHeld, type HeldLock } from "./lock.js";
 
 /** A head that cannot be recorded this long (the lock always held) fails the writer: fail closed. */
@@ -22,8 +35,9 @@ interface Flight {
   head: Head;
   /** Its temp file, renamed over the checkpoint once written and fsynced. */
   tmp: string;
-  /** close() recorded a newer head under this flight's lock and released it. */
+  /** close(), or a synchronous taker of this process, took this flight's lock over: its write is dropped. */
   superseded: boolean;
+  unregister: () => void;
 }
 
 export class CheckpointWriter {
@@ -75,6 +89,7 @@ export class CheckpointWriter {
     const flight = this.#flight;
     this.#flight = undefined;
     if (flight) {
+      flight.unregister();
       flight.superseded = true;
       // Its write is dropped; removed here too, since the process may exit before it completes.
       rmSync(flight.tmp, { force: true });
@@ -110,8 +125,15 @@ export class CheckpointWriter {
       if (lock) releaseLock(lock);
       return this.#fail(e as Error);
     }
-    const flight: Flight = { lock, head, tmp: join(this.#dir, `.${randomBytes(6).toString("hex")}.tmp`), superseded: false };
+    const flight: Flight = { lock, head, tmp: join(this.#dir, `.${randomBytes(6).toString("hex")}.tmp`), superseded: false, unregister: () => undefined };
     this.#flight = flight;
+    flight.unregister = holdInBackground(this.#dir, lock, () => {
+      // Another writer of this process takes the lock (and releases it): this update starts again later.
+      flight.superseded = true;
+      rmSync(flight.tmp, { force: true });
+      if (this.#flight === flight) this.#flight = undefined;
+      this.#busy();
+    });
     writeTemp(flight.tmp, prepared.text).then(
       () => {
         const tmp = flight.tmp;
@@ -146,6 +168,7 @@ export class CheckpointWriter {
   }
 
   #end(flight: Flight): void {
+    flight.unregister();
     releaseLock(flight.lock);
     if (this.#flight === flight) this.#flight = undefined;
   }

@@ -314,8 +314,32 @@ export function readCheckpoint(dir: string): CheckpointRead {
 // ---------------------------------------------------------------------------------------------------
 // Updating
 
+/** The checkpoint locks this process holds across an await (checkpoint-writer.ts), by directory. */
+const backgroundHolders = new Map<string, { lock: HeldLock; yieldLock(): void }>();
+
+/**
+ * Registers `lock` as held by a background update of this process, which gives it up through
+ * `yieldLock` when a synchronous taker of this process needs it. Returns the unregistration.
+ */
+export function holdInBackground(dir: string, lock: HeldLock, yieldLock: () => void): () => void {
+  const entry = { lock, yieldLock };
+  backgroundHolders.set(dir, entry);
+  return () => {
+    if (backgroundHolders.get(dir) === entry) backgroundHolders.delete(dir);
+  };
+}
+
 /** Takes the checkpoint's lock, waiting at most `waitMs`; undefined when another process still holds it. */
 export function lockCheckpoint(dir: string, waitMs: number): HeldLock | undefined {
+  const background = backgroundHolders.get(dir);
+  if (background) {
+    // Held by a background update of this very process, which cannot finish while we wait: a
+    // waiting taker takes it over (that update is dropped and retried); a trying one finds it busy.
+    if (waitMs === 0) return undefined;
+    backgroundHolders.delete(dir);
+    background.yieldLock();
+    return background.lock;
+  }
   try {
     return tryTakeLock(join(dir, LOCK_NAME), waitMs, CHECKPOINT_LOCK_STALE_MS);
   } catch (e) {

@@ -82,6 +82,26 @@ describe("concurrent writers", () => {
   }
 });
 
+describe("several logs in one process", () => {
+  test("a log opening or closing while another log of the process updates the checkpoint in the background takes the lock over instead of waiting for it", async () => {
+    const dir = tempDir();
+    const a = AuditLog.open({ dir, fsyncIntervalMs: 0 }); // a background checkpoint update after every append
+    for (let round = 0; round < 20; round++) {
+      a.append({ kind: "call", id: `a${round}` }); // starts a background update holding the lock
+      // Without the takeover, this open would wait for a lock whose holder cannot run meanwhile, and fail after 5 s.
+      const b = AuditLog.open({ dir, fsyncIntervalMs: 0 });
+      b.append({ kind: "call", id: `b${round}` });
+      b.close();
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 100)); // a's dropped updates start again
+    a.append({ kind: "call", id: "last" });
+    a.close();
+    const v = verifyAudit(dir);
+    assert.deepEqual([v.status, v.segments, v.uncovered], ["intact", 21, 0]);
+  });
+});
+
 describe("the lock", () => {
   test("a lock held by a live process makes a second taker wait and give up after its bound", () => {
     const dir = tempDir();
