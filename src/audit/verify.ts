@@ -149,7 +149,8 @@ function verifyOnce(dir: string, opts: VerifyOptions): { result: VerifyResult; r
   const status = firstBroken || tail.problems.length > 0 ? "broken" : tail.unverified.length > 0 ? "unverified" : "intact";
   const result: VerifyResult = { ok: status === "intact", status, segments: names.length, records, problems: tail.problems, unverified: tail.unverified, uncovered: tail.uncovered, checkpoint: tail.checkpoint };
   if (firstBroken) result.firstBroken = firstBroken;
-  return { result, retry: tail.retry };
+  // A writer may have sealed more heads into a new file, and removed the one we were about to read.
+  return { result, retry: tail.retry || (sealed !== undefined && sealed.state !== "ok") };
 }
 
 function linkProblem(
