@@ -170,7 +170,9 @@ describe("the hook's shared segment", () => {
   const hookJson = (s: Scratch, tool: string, input: Record<string, unknown>, mode = "default") =>
     JSON.stringify({ session_id: "tail", cwd: s.project, hook_event_name: "PreToolUse", permission_mode: mode, tool_name: tool, tool_input: input });
   const runHookWith = (s: Scratch, input: string) => {
-    const r = spawnSync(process.execPath, [CLI, "hook", "--settings", s.settingsFile], { cwd: s.project, env: s.env, input, encoding: "utf8", timeout: 30_000 });
+    // CLAUDE_PROJECT_DIR, as Claude Code sets it: the project is the hook's working directory.
+    const env = { ...s.env, CLAUDE_PROJECT_DIR: s.project };
+    const r = spawnSync(process.execPath, [CLI, "hook", "--settings", s.settingsFile], { cwd: s.project, env, input, encoding: "utf8", timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout).hookSpecificOutput as { permissionDecision: string; permissionDecisionReason: string };
   };
