@@ -30,7 +30,7 @@ const LOCK_NAME = "checkpoint.lock";
 export const CHECKPOINT_LOCK_STALE_MS = 10_000;
 /** Larger than any real checkpoint (about 130 bytes a segment); anything bigger is not read. */
 const MAX_CHECKPOINT_BYTES = 32 << 20;
-/** Replacement notes kept (oldest dropped first); each is a rare event. */
+/** Replacement notes accepted when parsing (a writer keeps only the one of the latest replacement). */
 const MAX_REPLACED_NOTES = 100;
 const HMAC_CONTEXT = "mcp-warden audit checkpoint v1\n";
 

@@ -131,13 +131,7 @@ export function releaseLock(lock: HeldLock): void {
 function breakIfStale(path: string, staleMs: number): void {
   let names: string[];
   try {
-    const st = lstatSync(path);
-    if (st.isFile()) {
-      // An older mcp-warden's lock file (the hook's lock was one): broken by age alone.
-      if (Date.now() - st.mtimeMs > staleMs) unlinkSync(path);
-      return;
-    }
-    if (!st.isDirectory()) return; // a symlink or anything else is never ours to remove
+    if (!lstatSync(path).isDirectory()) return; // a file or a symlink is never ours to remove
     names = readdirSync(path);
   } catch {
     return; // released meanwhile
