@@ -16,7 +16,22 @@ export {
   type AuditRecord,
   type SegmentStartDetail,
 } from "./record.js";
-export { AuditLog, type AuditLogOptions } from "./log.js";
+export { AuditLog, appendShared, type AuditLogOptions, type SharedAppendOptions } from "./log.js";
+export {
+  AuditKeyError,
+  CHECKPOINT_FILE,
+  CheckpointError,
+  MIN_KEY_BYTES,
+  readAuditKey,
+  readCheckpoint,
+  readSealed,
+  type AuditKey,
+  type Checkpoint,
+  type CheckpointRead,
+  type Head,
+  type ReplacedNote,
+  type SealedRef,
+} from "./checkpoint.js";
 export { MIN_SECRET_LENGTH, REDACTED, compileRedactor, redactValue, type Redactor } from "./redact.js";
 export {
   AuditFormatError,
@@ -28,4 +43,5 @@ export {
   type AuditFilter,
   type AuditReadItem,
 } from "./query.js";
-export { verifyAudit, type BrokenRecord, type VerifyResult } from "./verify.js";
+export { verifyAudit, type BrokenRecord, type VerifyOptions, type VerifyResult, type VerifyStatus } from "./verify.js";
+export type { CheckpointSummary, TailProblem } from "./tail.js";

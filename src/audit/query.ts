@@ -1,6 +1,6 @@
 // Reading the audit log: segment listing, a byte-exact line reader (verify hashes raw bytes), the
 // record iterator, filters and time arguments for `audit query`.
-import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Decision } from "../policy/types.js";
 import { type AuditRecord, isSegmentName, parseRecordLine } from "./record.js";
@@ -31,8 +31,10 @@ const CHUNK = 64 * 1024;
 
 /** The lines of one file as raw bytes, streaming (segments can be large). */
 export function* readSegmentLines(path: string): Generator<RawLine> {
-  const fd = openSync(path, "r");
+  // Never through a symlink planted under a segment's name, never blocking on a FIFO.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: "not a regular file" });
     const chunk = Buffer.allocUnsafe(CHUNK);
     let pending: Buffer[] = [];
     let line = 0;

@@ -140,6 +140,10 @@ export interface SegmentStartDetail {
   previousSegment: string | null;
   /** SHA-256 of that segment's last complete line at that moment. */
   previousHash: string | null;
+  /** Its writer records its head in the checkpoint (absent in segments of versions without one). */
+  checkpointed?: boolean;
+  /** Id of the key signing the checkpoint (first 8 bytes of SHA-256 of the key, hex); null unkeyed. */
+  keyId?: string | null;
 }
 
 /** The segment-start detail of `r`, or a reason it is not a valid segment-start record. */
@@ -152,5 +156,11 @@ export function segmentStartDetail(r: AuditRecord): SegmentStartDetail | string 
     return "segment-start record has an invalid previousSegment";
   if (previousHash !== null && !isHash(previousHash)) return "segment-start record has an invalid previousHash";
   if (previousSegment === null && previousHash !== null) return "segment-start record has a previousHash without a previousSegment";
-  return { previousSegment, previousHash };
+  const { checkpointed, keyId } = d as Record<string, unknown>;
+  if (checkpointed !== undefined && typeof checkpointed !== "boolean") return "segment-start record has an invalid checkpointed flag";
+  if (keyId !== undefined && keyId !== null && (typeof keyId !== "string" || !/^[0-9a-f]{16}$/.test(keyId))) return "segment-start record has an invalid keyId";
+  const detail: SegmentStartDetail = { previousSegment, previousHash };
+  if (checkpointed !== undefined) detail.checkpointed = checkpointed;
+  if (keyId !== undefined) detail.keyId = keyId;
+  return detail;
 }

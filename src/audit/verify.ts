@@ -1,14 +1,18 @@
-// Verifies the audit log: each segment's hash chain, and the links between segments.
+// Verifies the audit log: each segment's hash chain, the links between segments, and the checkpoint
+// of every chain's head (tail.ts).
 // Checks per segment: every line is a complete record, seq runs 0,1,2,..., each prev is the SHA-256
 // of the line before (64 zeros first), the first record is a segment-start. Across segments: a
 // segment-start naming a previous segment requires that file to exist and to contain a line with
 // the recorded hash (not necessarily its last: that process may have kept appending).
 // When the chain breaks, the neighbouring lines are used to name the record that was tampered
 // with (modified, inserted, missing, reordered) rather than just the first line that looks wrong.
-// Limits (see log.ts): removing lines at the end of a segment, or the newest segment, is invisible.
+// The checkpoint then shows deleted segments and cut or rewritten tails (see tail.ts for what each
+// mode proves).
 import { join } from "node:path";
+import { readCheckpoint, readSealed, type AuditKey, type Head } from "./checkpoint.js";
 import { readSegmentLines, listSegments, TRUNCATED_REASON } from "./query.js";
-import { type AuditRecord, GENESIS_PREV, hashLine, parseRecordLine, segmentStartDetail } from "./record.js";
+import { type AuditRecord, GENESIS_PREV, hashLine, parseRecordLine, segmentStartDetail, type SegmentStartDetail } from "./record.js";
+import { checkTail, type CheckpointSummary, type SegmentFacts, type TailProblem } from "./tail.js";
 
 export interface BrokenRecord {
   /** Segment file name (relative to the audit directory). */
@@ -20,13 +24,36 @@ export interface BrokenRecord {
   reason: string;
 }
 
+/** intact: every check passed; broken: something was altered or removed; unverified: nothing was
+ * found altered, but the log cannot be proven complete (see `unverified`). */
+export type VerifyStatus = "intact" | "broken" | "unverified";
+
 export interface VerifyResult {
+  /** status === "intact". */
   ok: boolean;
+  status: VerifyStatus;
   segments: number;
   /** Lines that parse as records, in all segments (broken or not). */
   records: number;
   /** The first broken record, in segment (name = time) order, then line order. */
   firstBroken?: BrokenRecord;
+  /** What the checkpoint shows: deleted segments, cut or rewritten tails, a tampered checkpoint. */
+  problems: TailProblem[];
+  /** Why the log is not proven complete although nothing was found altered. */
+  unverified: string[];
+  /** Records written after the heads the checkpoint holds (the live window: not a failure). */
+  uncovered: number;
+  /** null when there is neither a segment nor a checkpoint. */
+  checkpoint: CheckpointSummary | null;
+}
+
+export interface VerifyOptions {
+  /** The key of a keyed log, to check the checkpoint's HMAC. */
+  key?: AuditKey;
+  /** Why the configured key could not be read: said in the result, and the HMAC is not checked. */
+  keyError?: string;
+  /** How long to wait for a writer that just created a segment to record it (default 1000 ms). */
+  settleMs?: number;
 }
 
 interface Line {
@@ -40,21 +67,46 @@ interface SegmentResult {
   broken?: Omit<BrokenRecord, "file">;
   /** Hashes (asked for by later segment-starts) found among this segment's lines. */
   found: Set<string>;
+  /** Hash of the first line carrying the seq asked for (the checkpoint's head), if any does. */
+  headHash?: string;
+  /** seq of the last record that parses, -1 when none does. */
+  lastSeq: number;
 }
 
-export function verifyAudit(dir: string): VerifyResult {
+export function verifyAudit(dir: string, opts: VerifyOptions = {}): VerifyResult {
+  const deadline = Date.now() + (opts.settleMs ?? 1000);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const { result, retry } = verifyOnce(dir, opts);
+    // A writer records a new segment in the checkpoint just after creating it: a segment found
+    // unrecorded may be one caught in between. Tampering stays; a writer's race resolves.
+    if (!retry || Date.now() >= deadline) return result;
+    Atomics.wait(sleeper, 0, 0, 100);
+  }
+}
+
+function verifyOnce(dir: string, opts: VerifyOptions): { result: VerifyResult; retry: boolean } {
+  // The checkpoint first, then the listing: every segment it names existed before it was written,
+  // so one absent from the listing was removed; a segment created after it was read is newer than it.
+  const checkpoint = readCheckpoint(dir);
+  const sealed = checkpoint.state === "ok" && checkpoint.checkpoint.sealed ? readSealed(dir, checkpoint.checkpoint.sealed) : undefined;
   const names = listSegments(dir);
-  if (names.length === 0) return { ok: true, segments: 0, records: 0 };
   const present = new Set(names);
+  // Every head the checkpoint holds: the sealed ones, overridden by those still being written.
+  let heads: Map<string, Head> | undefined;
+  if (checkpoint.state === "ok") heads = new Map([...(sealed?.state === "ok" ? sealed.segments : []), ...checkpoint.checkpoint.segments]);
 
   // Pass 1: the segment-start of each segment says which hash it expects in which other segment.
   const links = new Map<string, { previousSegment: string; previousHash: string | null }>();
   const wanted = new Map<string, Set<string>>();
+  const starts = new Map<string, { detail: SegmentStartDetail; time: string }>();
   for (const name of names) {
     const start = firstRecord(join(dir, name));
     if (!start) continue;
     const detail = segmentStartDetail(start);
-    if (typeof detail === "string" || detail.previousSegment === null) continue;
+    if (typeof detail === "string") continue;
+    starts.set(name, { detail, time: start.time });
+    if (detail.previousSegment === null) continue;
     links.set(name, { previousSegment: detail.previousSegment, previousHash: detail.previousHash });
     if (detail.previousHash !== null) {
       const set = wanted.get(detail.previousSegment) ?? new Set<string>();
@@ -67,7 +119,7 @@ export function verifyAudit(dir: string): VerifyResult {
   const results = new Map<string, SegmentResult>();
   let records = 0;
   for (const name of names) {
-    const r = verifySegment(join(dir, name), wanted.get(name));
+    const r = verifySegment(join(dir, name), wanted.get(name), heads?.get(name)?.seq);
     results.set(name, r);
     records += r.records;
   }
@@ -87,7 +139,18 @@ export function verifyAudit(dir: string): VerifyResult {
       break;
     }
   }
-  return firstBroken ? { ok: false, segments: names.length, records, firstBroken } : { ok: true, segments: names.length, records };
+  const facts = new Map<string, SegmentFacts>();
+  for (const name of names) {
+    const r = results.get(name)!;
+    const start = starts.get(name);
+    facts.set(name, { lastSeq: r.lastSeq, headHash: r.headHash, start: start?.detail, startTime: start?.time, records: r.records });
+  }
+  const tail = checkTail(dir, checkpoint, { heads: heads ?? new Map(), sealed: sealed?.state === "ok" || sealed === undefined ? undefined : sealed.reason }, facts, opts);
+  const status = firstBroken || tail.problems.length > 0 ? "broken" : tail.unverified.length > 0 ? "unverified" : "intact";
+  const result: VerifyResult = { ok: status === "intact", status, segments: names.length, records, problems: tail.problems, unverified: tail.unverified, uncovered: tail.uncovered, checkpoint: tail.checkpoint };
+  if (firstBroken) result.firstBroken = firstBroken;
+  // A writer may have sealed more heads into a new file, and removed the one we were about to read.
+  return { result, retry: tail.retry || (sealed !== undefined && sealed.state !== "ok") };
 }
 
 function linkProblem(
@@ -114,8 +177,8 @@ function firstRecord(path: string): AuditRecord | undefined {
   return undefined;
 }
 
-function verifySegment(path: string, wanted: Set<string> | undefined): SegmentResult {
-  const result: SegmentResult = { records: 0, found: new Set() };
+function verifySegment(path: string, wanted: Set<string> | undefined, headSeq: number | undefined): SegmentResult {
+  const result: SegmentResult = { records: 0, found: new Set(), lastSeq: -1 };
   let p2: Line | undefined;
   let p1: Line | undefined;
   // A chain mismatch at `cur`, waiting for the next line to tell which record is to blame.
@@ -137,7 +200,11 @@ function verifySegment(path: string, wanted: Set<string> | undefined): SegmentRe
       if (wanted?.has(hash)) result.found.add(hash);
       const parsed = parseRecordLine(raw.bytes.toString("utf8"));
       const cur: Line = { line: raw.line, hash, record: parsed.record };
-      if (parsed.record) result.records++;
+      if (parsed.record) {
+        result.records++;
+        result.lastSeq = parsed.record.seq;
+        if (parsed.record.seq === headSeq && result.headHash === undefined) result.headHash = hash;
+      }
       if (result.broken) continue; // keep reading: record count and wanted hashes
       if (pending) {
         fail(...diagnose(pending, cur));

@@ -63,7 +63,7 @@ const settingsOnlyGate: SandboxGate = (server, settings, home, cwd) => {
 
 /** The policy, environment and guards for loaded settings (the CLI's `check`, the hook). */
 export function compileSettings(settings: ResolvedSettings, env: NodeJS.ProcessEnv, sandboxRefusal: SandboxGate = settingsOnlyGate): CompiledSettings {
-  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir });
+  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir, auditKeyFile: settings.audit.hmacKeyFile });
   return { settings, policy: compilePolicy(settings.policy, environment), environment, guards: new Map(), callGuards: new Map(), egress: compileEgress(settings, environment.home), sandboxRefusal };
 }
 

@@ -1,9 +1,9 @@
 // `mcp-warden audit query` and `audit verify`. Commander wiring lives elsewhere; these take parsed
 // options and streams and return the exit code: 0 success, 1 the log is damaged or unreadable,
-// 2 bad arguments.
+// 2 bad arguments, 3 (verify) not proven complete.
 import { join } from "node:path";
 import type { Decision } from "../policy/types.js";
-import { AUDIT_KINDS, isAuditKind, matchRecord, parseTimeArg, readAuditLines, verifyAudit, type AuditFilter, type AuditRecord } from "../audit/index.js";
+import { AUDIT_KINDS, AuditKeyError, isAuditKind, matchRecord, parseTimeArg, readAuditKey, readAuditLines, verifyAudit, type AuditFilter, type AuditRecord, type VerifyOptions, type VerifyResult } from "../audit/index.js";
 
 export interface AuditQueryOptions {
   dir: string;
@@ -114,10 +114,36 @@ function cell(value: unknown): string {
   return String(value).replace(UNSAFE_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-export async function auditVerifyCommand(opts: { dir: string; json?: boolean }, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  let result;
+export interface AuditVerifyOptions {
+  dir: string;
+  json?: boolean;
+  /** The HMAC key of a keyed log (--key-file, else audit.hmacKeyFile). */
+  keyFile?: string;
+}
+
+/**
+ * Exit codes: 0 intact; 1 something was altered or removed (a broken chain, a deleted segment, a cut
+ * or rewritten tail, a tampered checkpoint), or the directory cannot be read; 2 bad arguments (an
+ * unusable --key-file); 3 nothing found altered but not proven complete (no checkpoint for segments
+ * of older versions, an unreadable checkpoint, a keyed checkpoint whose key is not available).
+ */
+export async function auditVerifyCommand(opts: AuditVerifyOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const verifyOpts: VerifyOptions = {};
+  if (opts.keyFile !== undefined) {
+    try {
+      verifyOpts.key = readAuditKey(opts.keyFile);
+    } catch (e) {
+      // A file that is not a usable key is refused; one we may not read leaves the HMAC unchecked, said so below.
+      if (!(e instanceof AuditKeyError) || e.reason === "invalid") {
+        err.write(`mcp-warden audit verify: ${(e as Error).message}\n`);
+        return 2;
+      }
+      verifyOpts.keyError = e.message;
+    }
+  }
+  let result: VerifyResult;
   try {
-    result = verifyAudit(opts.dir);
+    result = verifyAudit(opts.dir, verifyOpts);
   } catch (e) {
     // Could not check is not "intact".
     err.write(`mcp-warden audit verify: cannot read ${opts.dir}: ${(e as Error).message}\n`);
@@ -125,11 +151,30 @@ export async function auditVerifyCommand(opts: { dir: string; json?: boolean }, 
   }
   if (opts.json) {
     out.write(`${JSON.stringify(result)}\n`);
-  } else if (result.ok) {
-    out.write(result.records === 0 && result.segments === 0 ? "no audit records\n" : `audit log intact: ${result.records} record${result.records === 1 ? "" : "s"} in ${result.segments} segment${result.segments === 1 ? "" : "s"}\n`);
   } else {
-    const b = result.firstBroken!;
-    out.write(`audit log broken at ${join(opts.dir, b.file)}:${b.line}${b.seq !== undefined ? ` (seq ${b.seq})` : ""}: ${b.reason}\n`);
+    out.write(formatVerify(opts.dir, result));
   }
-  return result.ok ? 0 : 1;
+  return result.status === "intact" ? 0 : result.status === "broken" ? 1 : 3;
+}
+
+function formatVerify(dir: string, r: VerifyResult): string {
+  if (r.segments === 0 && r.checkpoint === null) return "no audit records\n";
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const counts = `${plural(r.records, "record")} in ${plural(r.segments, "segment")}`;
+  const lines: string[] = [];
+  if (r.status === "intact") {
+    const how = r.checkpoint?.hmac === "verified" ? "the keyed checkpoint (HMAC verified)" : "the checkpoint (unkeyed)";
+    lines.push(`audit log intact: ${counts}, every chain and every segment's head checked against ${how}`);
+  } else {
+    if (r.firstBroken) {
+      const b = r.firstBroken;
+      lines.push(`audit log broken at ${join(dir, b.file)}:${b.line}${b.seq !== undefined ? ` (seq ${b.seq})` : ""}: ${b.reason}`);
+    }
+    for (const p of r.problems) lines.push(`audit log broken at ${join(dir, p.file)}${p.seq !== undefined ? ` (seq ${p.seq})` : ""}: ${p.reason}`);
+    for (const u of r.unverified) lines.push(`audit log unverified: ${u}`);
+    if (r.status === "unverified") lines.push(`no record was found altered (${counts}), but the log is not proven complete`);
+  }
+  if (r.uncovered > 0)
+    lines.push(`${plural(r.uncovered, "record")} written after the last checkpoint update${r.checkpoint?.updated ? ` (${r.checkpoint.updated})` : ""} not yet covered by it: normal while a writer runs, or after a crash`);
+  return lines.map((l) => `${l}\n`).join("");
 }

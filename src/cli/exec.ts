@@ -37,7 +37,7 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
     sandboxSettings = settings.sandboxProfiles?.[opts.profile];
     if (sandboxSettings === undefined) return fail(`no sandbox profile named ${JSON.stringify(opts.profile)} (settings: sandboxProfiles)`);
   }
-  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir });
+  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir, auditKeyFile: settings.audit.hmacKeyFile });
   // exec exists to sandbox: without settings it still gets the platform's default sandbox, and "none" is refused.
   const choice = chooseSandbox(sandboxSettings, undefined, { home: environment.home, platform: process.platform, baseDir: cwd, serverCwd: cwd, requireSandbox: true });
   if (choice.refused !== undefined || choice.policy === undefined) return fail(choice.refused ?? "no sandbox");
@@ -64,7 +64,7 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   }
 
   // Short-lived like the hook: one shared segment for every exec, not one segment per run.
-  const record = (entry: AuditEntry) => appendShared({ dir: settings.audit.dir, fsyncIntervalMs: 0, secrets: settings.secrets, owner: "exec" }, entry);
+  const record = (entry: AuditEntry) => appendShared({ dir: settings.audit.dir, fsyncIntervalMs: 0, secrets: settings.secrets, owner: "exec", hmacKeyFile: settings.audit.hmacKeyFile }, entry);
   try {
     record({ kind: "request", event: "exec", decision: "allow", reason: `runs sandboxed (${policy.type})`, arguments: opts.command, detail: { cwd, sandbox: policy.type, profile: opts.profile ?? null } });
   } catch (error) {

@@ -4,11 +4,11 @@ import { Command, Option } from "commander";
 
 export const EXIT = {
   ok: 0,
-  /** check: deny; audit verify: chain broken; doctor: a required part is missing. */
+  /** check: deny; audit verify: something altered or removed; doctor: a required part is missing. */
   denyOrFailed: 1,
   /** Usage or settings error. */
   usage: 2,
-  /** check: ask. */
+  /** check: ask; audit verify: not proven complete. */
   ask: 3,
   /** The gateway could not start or stopped on an error. */
   runtime: 4,
@@ -17,9 +17,9 @@ export const EXIT = {
 const EXIT_CODES_HELP = `
 Exit codes:
   0  success (check: allow)
-  1  check: deny; audit verify: chain broken; doctor: something required is missing
+  1  check: deny; audit verify: something altered or removed; doctor: something required is missing
   2  usage or settings error
-  3  check: ask
+  3  check: ask; audit verify: nothing found altered, but not proven complete
   4  the gateway could not start or failed`;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -173,16 +173,21 @@ const audit = program
 
 audit
   .command("verify")
-  .description("Check the hash chain of every audit segment; name the first broken record.")
+  .description("Check the hash chain of every audit segment and every segment's head against the checkpoint; name what was altered or removed.")
   .option("--dir <dir>", "audit directory (default: from settings)")
+  .option("--key-file <file>", "HMAC key of a keyed audit log (default: audit.hmacKeyFile from settings)")
   .option("--json", "print the result as JSON")
   .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
-  .addHelpText("after", EXIT_CODES_HELP)
-  .action(async (opts: { dir?: string; json?: boolean; settings: string[] }, cmd: Command) => {
-    const parentDir = (cmd.parent?.opts() as { dir?: string }).dir;
-    const dir = opts.dir ?? parentDir ?? (await loadOrExit(opts.settings)).audit.dir;
+  .addHelpText("after", "\nExit codes of verify: 0 intact, 1 something altered or removed, 2 usage or settings error, 3 nothing found altered but not proven complete.")
+  .action(async (opts: { dir?: string; keyFile?: string; json?: boolean; settings: string[] }, cmd: Command) => {
+    // Options `audit` also has are parsed by it wherever they stand: take them from there too.
+    const parent = (cmd.parent?.opts() ?? {}) as { dir?: string; json?: boolean; settings?: string[] };
+    const explicitDir = opts.dir ?? parent.dir;
+    // Settings give the directory and the key; with both on the command line they are not needed.
+    const settings = explicitDir !== undefined && opts.keyFile !== undefined ? undefined : await loadOrExit([...(parent.settings ?? []), ...opts.settings]);
+    const dir = explicitDir ?? settings!.audit.dir;
     const { auditVerifyCommand } = await import("./audit.js");
-    process.exitCode = await auditVerifyCommand({ dir, json: opts.json }, process.stdout);
+    process.exitCode = await auditVerifyCommand({ dir, json: opts.json ?? parent.json, keyFile: opts.keyFile ?? settings?.audit.hmacKeyFile }, process.stdout);
   });
 
 const servers = program.command("servers").description("List servers, or take one out of service now (incident response).");

@@ -31,7 +31,7 @@ export interface ScanReport {
 }
 
 export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, opts: { includeUnapproved?: boolean } = {}): Promise<ScanReport> {
-  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir });
+  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir, auditKeyFile: settings.audit.hmacKeyFile });
   const policy = compilePolicy(settings.policy, environment);
   const refuse = async () => {
     throw new Error("mcp-warden scan does not answer server requests");

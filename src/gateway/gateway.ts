@@ -83,10 +83,10 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     const s = opts.settings;
-    this.environment = fsEnvironment({ env: opts.env, settingsFiles: s.files.map((f) => f.file), auditDir: s.audit.dir });
+    this.environment = fsEnvironment({ env: opts.env, settingsFiles: s.files.map((f) => f.file), auditDir: s.audit.dir, auditKeyFile: s.audit.hmacKeyFile });
     this.policy = compilePolicy(s.policy, this.environment);
     this.redactor = compileRedactor(s.secrets);
-    this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets });
+    this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets, hmacKeyFile: s.audit.hmacKeyFile });
     this.statusFile = new StatusFile(
       opts.env,
       () =>

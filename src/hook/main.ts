@@ -164,7 +164,7 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
     };
     if (verdict.rule !== undefined) entry.rule = verdict.rule;
     if (verdict.source !== undefined) entry.ruleSource = verdict.source;
-    appendShared({ dir: compiled.settings.audit.dir, fsyncIntervalMs: 0, secrets: compiled.settings.secrets, owner: "hook" }, entry);
+    appendShared({ dir: compiled.settings.audit.dir, fsyncIntervalMs: 0, secrets: compiled.settings.secrets, owner: "hook", hmacKeyFile: compiled.settings.audit.hmacKeyFile }, entry);
   } catch (error) {
     // A decision that cannot be recorded is not given: the audit log must show every allowed call.
     return hookOutput("deny", `mcp-warden: cannot write the audit log, so the call is refused: ${(error as Error).message}`);

@@ -249,7 +249,7 @@ describe("audit verify command", () => {
     writeSegment(dir, ENTRIES.slice(0, 1));
     const out = sink();
     assert.equal(await auditVerifyCommand({ dir }, out.stream), 0);
-    assert.equal(out.text(), `audit log intact: ${ENTRIES.length + 3} records in 2 segments\n`);
+    assert.equal(out.text(), `audit log intact: ${ENTRIES.length + 3} records in 2 segments, every chain and every segment's head checked against the checkpoint (unkeyed)\n`);
   });
 
   test("broken log: names file, line, seq and reason, exits 1; --json prints the result object", async () => {

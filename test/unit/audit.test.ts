@@ -7,6 +7,9 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { AuditLog, verifyAudit, type AuditEntry } from "../../src/audit/index.js";
 
+/** The outcome and the counts of a verify result (the checkpoint details are tested in audit-tail). */
+const counts = (v: { ok: boolean; segments: number; records: number }) => ({ ok: v.ok, segments: v.segments, records: v.records });
+
 const dirs: string[] = [];
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "warden-audit-"));
@@ -52,7 +55,7 @@ describe("AuditLog writer", () => {
     assert.equal(first.prev, ZEROS);
     assert.equal(first.kind, "gateway");
     assert.equal(first.event, "segment-start");
-    assert.deepEqual(first.detail, { previousSegment: null, previousHash: null });
+    assert.deepEqual(first.detail, { previousSegment: null, previousHash: null, checkpointed: true, keyId: null });
   });
 
   test("after 500 appends each prev is the sha256 of the exact previous line and seq counts up by one", () => {
@@ -65,7 +68,7 @@ describe("AuditLog writer", () => {
       assert.equal(r.seq, i);
       assert.equal(r.prev, sha256(ls[i - 1]!), `line ${i + 1}`);
     }
-    assert.deepEqual(verifyAudit(dir), { ok: true, segments: 1, records: 501 });
+    assert.deepEqual(counts(verifyAudit(dir)), { ok: true, segments: 1, records: 501 });
   });
 
   test("fields are written in the order v, seq, time, entry fields, prev, and undefined fields are left out", () => {
@@ -142,9 +145,13 @@ describe("AuditLog writer", () => {
     a.close();
     b.close();
     const start = JSON.parse(lines(b.file)[0]!);
-    assert.deepEqual(start.detail, { previousSegment: basename(a.file), previousHash: sha256(aLastAtOpen) });
-    assert.deepEqual(readdirSync(dir).sort(), [basename(a.file), basename(b.file)].sort());
-    assert.deepEqual(verifyAudit(dir), { ok: true, segments: 2, records: 2 + 4 + 1 + 4 });
+    assert.deepEqual(start.detail, { previousSegment: basename(a.file), previousHash: sha256(aLastAtOpen), checkpointed: true, keyId: null });
+    assert.deepEqual(
+      readdirSync(dir).map((f) => f.replace(/^checkpoint\.sealed-[0-9a-f]{16}\.json$/, "sealed")).sort(),
+      [basename(a.file), basename(b.file), "checkpoint.json", "sealed"].sort(),
+      "two segments, the checkpoint and the sealed heads, no lock or temp file left",
+    );
+    assert.deepEqual(counts(verifyAudit(dir)), { ok: true, segments: 2, records: 2 + 4 + 1 + 4 });
   });
 
   test("the segment link hashes the last line even when that line is larger than the 64 KiB read-back chunk", () => {
@@ -162,8 +169,8 @@ describe("AuditLog writer", () => {
 
 describe("verifyAudit detects tampering and names the first broken record", () => {
   test("a missing or empty directory verifies as empty", () => {
-    assert.deepEqual(verifyAudit(join(tempDir(), "nope")), { ok: true, segments: 0, records: 0 });
-    assert.deepEqual(verifyAudit(tempDir()), { ok: true, segments: 0, records: 0 });
+    assert.deepEqual(counts(verifyAudit(join(tempDir(), "nope"))), { ok: true, segments: 0, records: 0 });
+    assert.deepEqual(counts(verifyAudit(tempDir())), { ok: true, segments: 0, records: 0 });
   });
 
   test("an edited field: the edited record is named (line 6, seq 5)", () => {
@@ -337,7 +344,7 @@ describe("verifyAudit detects tampering and names the first broken record", () =
     const dir = tempDir();
     writeLog(dir, 1);
     appendFileSync(join(dir, "notes.txt"), "hello\n");
-    assert.deepEqual(verifyAudit(dir), { ok: true, segments: 1, records: 2 });
+    assert.deepEqual(counts(verifyAudit(dir)), { ok: true, segments: 1, records: 2 });
   });
 });
 
