@@ -202,7 +202,13 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
     fsyncIntervalMs: pick(layers, (s) => s.audit?.fsyncIntervalMs)?.value ?? AUDIT_DEFAULTS.fsyncIntervalMs,
   };
   const hmacKeyFile = pick(layers, (s) => s.audit?.hmacKeyFile);
-  if (hmacKeyFile) audit.hmacKeyFile = isAbsolute(hmacKeyFile.value) ? hmacKeyFile.value : resolve(dirname(hmacKeyFile.layer.file), hmacKeyFile.value);
+  if (hmacKeyFile) {
+    audit.hmacKeyFile = isAbsolute(hmacKeyFile.value) ? hmacKeyFile.value : resolve(dirname(hmacKeyFile.layer.file), hmacKeyFile.value);
+    // The key that makes the audit checkpoint unforgeable is never the agent's to read or change:
+    // deny rules, so every reader and writer the rules know (Read, Grep, the shell's readers and
+    // writers, symlinks to it) is refused, whatever other layers allow.
+    for (const tool of ["Read", "Edit"]) deny.push({ value: `${tool}(/${audit.hmacKeyFile})`, source: src(hmacKeyFile.layer, "audit.hmacKeyFile") });
+  }
 
   const deniedMcpServers = layers.flatMap((l) => sourced(l, l.settings.deniedMcpServers, "deniedMcpServers"));
   let allowedMcpServers: Sourced<ServerMatcher>[] | undefined;

@@ -228,8 +228,8 @@ describe("the hook's shared segment", () => {
     }
   });
 
-  test("the key file is protected: writing it needs approval even under a broad Edit allow that lets a neighbouring file through", () => {
-    const s = scratch({ permissions: { allow: ["Edit(./**)"] } });
+  test("the key file is never the agent's: reading or writing it is denied even under broad Read and Edit allows that let a neighbouring file through", () => {
+    const s = scratch({ permissions: { allow: ["Edit(./**)", "Read(./**)", "Bash(cat:*)"] } });
     // Inside the project only to show the protection; the README says to keep it outside.
     const dir = join(s.project, "keys");
     mkdirSync(dir);
@@ -242,8 +242,21 @@ describe("the hook's shared segment", () => {
       const neighbour = runHookWith(s, hookJson(s, "Write", { file_path: join(dir, "notes.txt"), content: "x" }));
       assert.equal(neighbour.permissionDecision, "allow", neighbour.permissionDecisionReason);
       const d = runHookWith(s, hookJson(s, "Write", { file_path: key, content: "attacker's key" }));
-      assert.equal(d.permissionDecision, "ask");
-      assert.match(d.permissionDecisionReason, /mcp-warden's own files/);
+      assert.equal(d.permissionDecision, "deny", d.permissionDecisionReason);
+      assert.match(d.permissionDecisionReason, /audit\.hmacKeyFile/);
+      const readNeighbour = runHookWith(s, hookJson(s, "Read", { file_path: join(dir, "notes.txt") }));
+      assert.equal(readNeighbour.permissionDecision, "allow", readNeighbour.permissionDecisionReason);
+      for (const [tool, input] of [
+        ["Read", { file_path: key }],
+        ["Bash", { command: `cat ${key}` }],
+        ["Bash", { command: "cat keys/audit.key | base64" }],
+      ] as const) {
+        const r = runHookWith(s, hookJson(s, tool, input));
+        assert.equal(r.permissionDecision, "deny", `${tool} ${JSON.stringify(input)}: ${r.permissionDecisionReason}`);
+      }
+      // A recursive search over the key's directory is put to a person (it would read the key).
+      const grep = runHookWith(s, hookJson(s, "Grep", { pattern: ".", path: dir }));
+      assert.equal(grep.permissionDecision, "ask", grep.permissionDecisionReason);
     } finally {
       s.cleanup();
     }
