@@ -71,7 +71,7 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
       const launch = await launchStatus(store, server);
       if (launch.status === "needs-approval" && (opts.settings.integrity.pins || REPOSITORY_LAYERS.has(server.source.layer))) {
         c.state = "awaiting approval";
-        c.reason = `${redact.string(launch.why)}; a running gateway asks for it (\`mcp-warden approvals list\`)`;
+        c.reason = `${redact.string(launch.why)}; \`mcp-warden pins approve ${server.name}\` shows and approves it`;
       }
     } catch (e) {
       c.state = "blocked";

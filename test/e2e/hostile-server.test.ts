@@ -183,7 +183,10 @@ describe("requests a server sends to the client", () => {
         assert.ok(got, "the server got an answer");
         assert.doesNotMatch(JSON.stringify(got), new RegExp(GITHUB_TOKEN), "the token never reached the server");
         assert.match(String(got.error?.message), /contains a secret/);
-        const auditText = readdirSync(s.auditDir).map((f) => readFileSync(join(s.auditDir, f), "utf8")).join("");
+        const auditText = readdirSync(s.auditDir, { withFileTypes: true })
+          .filter((f) => f.isFile())
+          .map((f) => readFileSync(join(s.auditDir, f.name), "utf8"))
+          .join("");
         assert.doesNotMatch(auditText, new RegExp(GITHUB_TOKEN), "the audit log does not hold the token");
         assert.ok(auditRecords(s).some((x) => x.event === "secret-in-client-answer" && x.server === "up"));
       } finally {

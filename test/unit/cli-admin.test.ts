@@ -129,7 +129,7 @@ describe("display helpers", () => {
 });
 
 describe("status", () => {
-  test("with no gateway running, lists configured servers as not running or blocked with the reason", () => {
+  test("with no gateway running, lists configured servers as awaiting approval (a project's own) or blocked, with the reason", () => {
     const sc = scratch();
     writeJson(sc.files.project, {
       mcpServers: {
@@ -142,7 +142,7 @@ describe("status", () => {
     const r = cli(sc, ["status"]);
     assert.equal(r.code, 0, r.all);
     assert.match(r.stdout, /no running gateway/);
-    assert.match(r.stdout, /ok\s+not running\s+stdio/);
+    assert.match(r.stdout, /ok\s+awaiting approval: server 'ok' comes from the project settings .* `mcp-warden pins approve ok`/);
     assert.match(r.stdout, /off\s+blocked: .*disabled/);
     assert.match(r.stdout, /boxed\s+blocked: .*sandbox cannot run here/);
 
@@ -150,7 +150,7 @@ describe("status", () => {
     assert.deepEqual(j.gateways, []);
     assert.deepEqual(
       j.configured.map((c: any) => [c.name, c.state]),
-      [["boxed", "blocked"], ["off", "blocked"], ["ok", "not running"]],
+      [["boxed", "blocked"], ["off", "blocked"], ["ok", "awaiting approval"]],
     );
   });
 
