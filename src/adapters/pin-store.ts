@@ -25,6 +25,7 @@
 //   write (as in git's racy-index rule: a later write in the same timestamp tick could keep every
 //   stat field equal), when the file is read again.
 // - Returned objects are frozen: they are the cache. Copy before changing them.
+import { isAlive } from "./process-alive.js";
 import { constants, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rmdir, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
@@ -697,19 +698,9 @@ async function isStale(path: string, lockStaleMs: number): Promise<boolean> {
   if (Date.now() - st.mtimeMs > lockStaleMs) return true;
   try {
     const holder = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    return typeof holder.pid === "number" && Number.isSafeInteger(holder.pid) && holder.pid > 0 && holder.host === hostname() && !processAlive(holder.pid);
+    return typeof holder.pid === "number" && Number.isSafeInteger(holder.pid) && holder.pid > 0 && holder.host === hostname() && !isAlive(holder.pid);
   } catch {
     return false; // an old lock file between its creation and its write: only age makes it stale
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -769,7 +760,7 @@ async function removeAbandonedStaging(staging: string, pid: number, lockStaleMs:
   }
   if (names.length === 0) {
     // A crash between mkdir and the owner file, unless its waiter is creating the owner right now.
-    if (processAlive(pid) && Date.now() - st.mtimeMs <= lockStaleMs) return;
+    if (isAlive(pid) && Date.now() - st.mtimeMs <= lockStaleMs) return;
   } else {
     for (const name of names) if (!OWNER.test(name) || !(await isStale(join(staging, name), lockStaleMs))) return;
     for (const name of names) await unlink(join(staging, name)).catch(() => undefined);

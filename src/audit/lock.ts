@@ -9,6 +9,7 @@
 // stale, only by unlinking that owner file BY ITS NAME and then rmdir(2), which fails on a non-empty
 // directory: a late breaker can never remove a newer lock. A symlink or a file at `<name>` is never
 // broken (the caller times out: fail closed).
+import { isAlive } from "../adapters/process-alive.js";
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmdirSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -177,18 +178,9 @@ function isStale(owner: string, staleMs: number): boolean {
   if (Date.now() - mtimeMs > staleMs) return true;
   try {
     const holder = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    return typeof holder.pid === "number" && Number.isSafeInteger(holder.pid) && holder.pid > 0 && holder.host === hostname() && !processAlive(holder.pid);
+    return typeof holder.pid === "number" && Number.isSafeInteger(holder.pid) && holder.pid > 0 && holder.host === hostname() && !isAlive(holder.pid);
   } catch {
     return false;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -216,7 +208,7 @@ export function removeAbandonedStaging(path: string, staleMs: number): void {
       continue;
     }
     if (!inside.every((n) => OWNER.test(n) && isStale(join(staging, n), staleMs))) continue;
-    if (inside.length === 0 && processAlive(Number(name.slice(prefix.length).split(".")[0]))) continue; // being staged right now
+    if (inside.length === 0 && isAlive(Number(name.slice(prefix.length).split(".")[0]))) continue; // being staged right now
     for (const n of inside) {
       try {
         unlinkSync(join(staging, n));

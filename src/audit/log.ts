@@ -15,6 +15,7 @@
 //   power loss comes from fsync, on an interval (or after every append when the interval is 0).
 // - Fail closed: once a write, an fsync or a checkpoint update fails the log refuses further
 //   appends, so a caller that audits before acting stops acting.
+import { isAlive } from "../adapters/process-alive.js";
 import { closeSync, constants, fsync, fsyncSync, fstatSync, lstatSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
@@ -235,7 +236,7 @@ function abandonedSegments(dir: string, own: string): (name: string) => boolean 
   return (name) => {
     if (name === own) return false;
     const pid = Number(/-(\d+)\.jsonl$/.exec(name)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) return false;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) return false;
     try {
       shared ??= sharedSegments();
     } catch {
@@ -243,15 +244,6 @@ function abandonedSegments(dir: string, own: string): (name: string) => boolean 
     }
     return !shared.has(name);
   };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
 }
 
 /** The segment-start record's detail for a segment opened after `previous`, in this key mode. */

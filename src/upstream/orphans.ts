@@ -3,6 +3,7 @@
 // them. A group is signalled only when it is provably ours: its leader is gone (so no other
 // process can hold that group id), or the leader's start time still matches what we recorded
 // (so the pid was not reused). Linux only; elsewhere nothing is reaped.
+import { isAlive } from "../adapters/process-alive.js";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
@@ -26,17 +27,7 @@ export function processStartTicks(pid: number): number | undefined {
   }
 }
 
-/** Signal 0 tests for existence without touching the process. EPERM: it exists but is not ours. */
-export function isAlive(pid: number): boolean {
-  // kill(0) and kill(-n) would address process groups; only plain positive pids are asked about.
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { isAlive } from "../adapters/process-alive.js";
 
 /** Stops the groups a dead gateway left; removes its status file. Returns what was stopped. */
 export function reapOrphans(runDir: string): string[] {

@@ -237,3 +237,9 @@ export async function waitForQuestion(s: Scratch, match: (q: PendingQuestion) =>
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** Merges `patch` into the scratch settings file (top-level fields replaced whole). */
+export function updateSettings(s: Scratch, patch: Record<string, unknown>): void {
+  const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
+  writeFileSync(s.settingsFile, JSON.stringify({ ...settings, ...patch }));
+}

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { auditRecords, connect, HOSTILE, scratch, waitFor, waitForQuestion, wardenCli, type Scratch } from "./harness.js";
+import { auditRecords, connect, HOSTILE, scratch, updateSettings, waitFor, waitForQuestion, wardenCli, type Scratch } from "./harness.js";
 
 const hostile = (s: Scratch, env: Record<string, string> = {}) => ({
   command: process.execPath,
@@ -133,8 +133,7 @@ describe("requests a server sends to the client", () => {
   test("outside any call: elicitation is refused, sampling waits for a person, roots pass; all audited", async () => {
     const s = scratch({ approvals: { page: true, timeoutMs: 60_000 } });
     try {
-      const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
-      writeFileSync(s.settingsFile, JSON.stringify({ ...settings, mcpServers: { up: hostile(s, { HOSTILE_AT_START: "elicit,sample,roots" }) } }));
+      updateSettings(s, { mcpServers: { up: hostile(s, { HOSTILE_AT_START: "elicit,sample,roots" }) } });
       const rec = recordingClient();
       const c = await connect(s, rec.opts);
       try {
@@ -172,8 +171,7 @@ describe("requests a server sends to the client", () => {
   test("a secret typed into an elicitation form during a call is not passed to the server, and not logged", async () => {
     const s = scratch({});
     try {
-      const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
-      writeFileSync(s.settingsFile, JSON.stringify({ ...settings, permissions: { allow: ["mcp__up__elicit_in_call"] }, mcpServers: { up: hostile(s) } }));
+      updateSettings(s, { permissions: { allow: ["mcp__up__elicit_in_call"] }, mcpServers: { up: hostile(s) } });
       const rec = recordingClient();
       const c = await connect(s, rec.opts);
       try {
@@ -200,11 +198,7 @@ describe("requests a server sends to the client", () => {
   test("clientRequests can deny a kind even during calls, per server", async () => {
     const s = scratch({});
     try {
-      const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
-      writeFileSync(
-        s.settingsFile,
-        JSON.stringify({ ...settings, permissions: { allow: ["mcp__up__elicit_in_call"] }, mcpServers: { up: { ...hostile(s), clientRequests: { elicitation: "deny" } } } }),
-      );
+      updateSettings(s, { permissions: { allow: ["mcp__up__elicit_in_call"] }, mcpServers: { up: { ...hostile(s), clientRequests: { elicitation: "deny" } } } });
       const rec = recordingClient();
       const c = await connect(s, rec.opts);
       try {
@@ -224,8 +218,7 @@ describe("log messages from servers", () => {
   test("reach the client without terminal escapes in the logger name or the data", async () => {
     const s = scratch({});
     try {
-      const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
-      writeFileSync(s.settingsFile, JSON.stringify({ ...settings, mcpServers: { up: hostile(s, { HOSTILE_AT_START: "log" }) } }));
+      updateSettings(s, { mcpServers: { up: hostile(s, { HOSTILE_AT_START: "log" }) } });
       const rec = recordingClient();
       const c = await connect(s, rec.opts);
       try {
@@ -247,8 +240,7 @@ describe("log messages from servers", () => {
   test("keepLogControlCharacters keeps the data's escapes, never the logger name's", async () => {
     const s = scratch({ integrity: { keepLogControlCharacters: true } });
     try {
-      const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
-      writeFileSync(s.settingsFile, JSON.stringify({ ...settings, mcpServers: { up: hostile(s, { HOSTILE_AT_START: "log" }) } }));
+      updateSettings(s, { mcpServers: { up: hostile(s, { HOSTILE_AT_START: "log" }) } });
       const rec = recordingClient();
       const c = await connect(s, rec.opts);
       try {

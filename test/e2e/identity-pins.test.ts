@@ -6,12 +6,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { connect, FIXTURE, HOSTILE, scratch, waitFor, waitForQuestion, type Scratch } from "./harness.js";
+import { connect, FIXTURE, HOSTILE, scratch, updateSettings, waitFor, waitForQuestion, type Scratch } from "./harness.js";
 
-function withServers(s: Scratch, servers: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
-  writeFileSync(s.settingsFile, JSON.stringify({ ...settings, ...extra, mcpServers: servers }));
-}
+const withServers = (s: Scratch, servers: Record<string, unknown>) => updateSettings(s, { mcpServers: servers });
 
 const marker = (s: Scratch, name: string) => join(s.dir, `${name}.started`);
 const fixture = (s: Scratch, name: string, env: Record<string, string> = {}) => ({ command: process.execPath, args: [FIXTURE], env: { FIXTURE_STARTS_FILE: marker(s, name), ...env } });
