@@ -23,7 +23,7 @@ export type LaunchStatus =
 
 /** The identity a server's approval is bound to. One place, so the gateway, `scan` and `pins` agree. */
 export function launchIdentity(server: ConfiguredServer): ServerIdentity {
-  return serverIdentity({ name: server.name, layer: server.source.layer, entry: server.entry });
+  return serverIdentity({ name: server.name, layer: server.source.layer, entry: server.entry, ...(server.variables ? { variables: server.variables } : {}) });
 }
 
 /** What a server's launch needs, from the pin store. Reads only. */

@@ -28,6 +28,8 @@ export interface ConfiguredServer {
   source: Source;
   /** Defined by managed settings or managed-mcp.json. */
   managed: boolean;
+  /** The host variables each field was filled from by `${VAR}` expansion, by field path (names only). */
+  variables?: Record<string, string[]>;
 }
 
 /** Everything the policy core needs, already merged across layers. Built by settings/resolve. */

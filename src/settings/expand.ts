@@ -108,3 +108,25 @@ function expandRecord(
   for (const [k, v] of Object.entries(record)) out[k] = expandString(v, env, at(k));
   return out;
 }
+
+/**
+ * The host variables each expandable field of an entry is filled from (`env.X` → [AWS_SECRET]), by
+ * field path, for the launch identity a person approves: a repository's server that asks for your
+ * `${AWS_SECRET_ACCESS_KEY}` says so before it runs. Names only, never values; `$$` is no reference.
+ */
+export function referencedVariables(entry: ServerEntry): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const scan = (field: string, text: string | undefined) => {
+    if (text === undefined) return;
+    const names: string[] = [];
+    for (const m of text.replace(/\$\$/g, "").matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g)) if (!names.includes(m[1]!)) names.push(m[1]!);
+    if (names.length) out[field] = names.sort();
+  };
+  scan("command", entry.command);
+  entry.args?.forEach((a, i) => scan(`args[${i}]`, a));
+  for (const [k, v] of Object.entries(entry.env ?? {})) scan(`env.${k}`, v);
+  scan("cwd", entry.cwd);
+  scan("url", entry.url);
+  for (const [k, v] of Object.entries(entry.headers ?? {})) scan(`headers.${k.toLowerCase()}`, v);
+  return out;
+}

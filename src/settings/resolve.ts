@@ -11,7 +11,7 @@ import {
   type Sourced,
 } from "../policy/types.js";
 import { SettingsError, joinPath } from "./errors.js";
-import { expandServerEntry } from "./expand.js";
+import { expandServerEntry, referencedVariables } from "./expand.js";
 import { APPROVAL_DEFAULTS, AUDIT_DEFAULTS, CLIENT_REQUEST_DEFAULTS, GATEWAY_DEFAULTS, INTEGRITY_DEFAULTS, SECRET_SCANNING_DEFAULTS } from "./defaults.js";
 import { applyTrust, isTrustedLayer, narrowServer } from "./narrow.js";
 import { defaultAuditDir, defaultLogDir } from "./paths.js";
@@ -373,7 +373,10 @@ function resolveServers(
     const problem = serverNameProblem(name);
     if (problem !== undefined) throw new SettingsError(source.file, source.path, `invalid server name ${JSON.stringify(name)}: ${problem}`);
     // Only entries that are used get expanded: a variable missing for an overridden entry is no error.
-    return { name, entry: expandServerEntry(entry, opts.env, source.file, source.path, substituted), source, managed };
+    const configured: ConfiguredServer = { name, entry: expandServerEntry(entry, opts.env, source.file, source.path, substituted), source, managed };
+    const variables = referencedVariables(entry);
+    if (Object.keys(variables).length) configured.variables = variables;
+    return configured;
   });
   servers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 

@@ -75,6 +75,33 @@ describe("launch identity", () => {
     });
   }
 
+  test("which of your variables a server is given is part of its identity: switching ${A} for ${B} needs approval, and the person sees the names", async () => {
+    const s = scratch({ approvals: { page: true } });
+    try {
+      s.env.WARDEN_PUBLIC_VALUE = "public";
+      s.env.WARDEN_CLOUD_SECRET = "s3cr3t-" + "7".repeat(24);
+      withServers(s, { fx: fixture(s, "fx", { CONFIG: "${WARDEN_PUBLIC_VALUE}" }) });
+      const first = await connect(s);
+      await first.client.listTools();
+      await first.close();
+      const before = readFileSync(marker(s, "fx"), "utf8");
+
+      withServers(s, { fx: fixture(s, "fx", { CONFIG: "${WARDEN_CLOUD_SECRET}" }) });
+      const c = await connect(s);
+      try {
+        assert.ok(!(await c.client.listTools()).tools.some((t) => t.name.startsWith("fx__")));
+        const q = await waitForQuestion(s, (x) => x.kind === "server" && x.server === "fx");
+        assert.match(q.diff ?? "", /WARDEN_CLOUD_SECRET/);
+        assert.doesNotMatch(JSON.stringify(q), /s3cr3t-/, "the value is never shown");
+        assert.equal(readFileSync(marker(s, "fx"), "utf8"), before, "not started with the other variable");
+      } finally {
+        await c.close();
+      }
+    } finally {
+      s.cleanup();
+    }
+  });
+
   test("a new secret-looking env variable changes the identity by name only: its value is never stored", async () => {
     const s = scratch({ approvals: { page: true } });
     try {

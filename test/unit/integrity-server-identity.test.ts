@@ -167,3 +167,18 @@ describe("verifyServerIdentity (what the pin store reads back)", () => {
     for (const [what, value] of bad) assert.throws(() => verifyServerIdentity(value), PinInputError, what);
   });
 });
+
+describe("host variables in the identity", () => {
+  test("which variable fills a field is identity; no references keeps the identity without the field; it reads back", () => {
+    const plain = id();
+    const a = serverIdentity({ name: "github", layer: "user", entry, variables: { "env.GITHUB_TOKEN": ["GH_TOKEN"] } });
+    const b = serverIdentity({ name: "github", layer: "user", entry, variables: { "env.GITHUB_TOKEN": ["AWS_SECRET_ACCESS_KEY"] } });
+    assert.notEqual(a.digest, plain.digest);
+    assert.notEqual(a.digest, b.digest);
+    assert.equal(serverIdentity({ name: "github", layer: "user", entry, variables: {} }).digest, plain.digest, "an empty map is no field");
+    assert.equal("variables" in plain, false);
+    assert.deepEqual(verifyServerIdentity(JSON.parse(JSON.stringify(b))), b);
+    const forged = { ...JSON.parse(JSON.stringify(b)), variables: { "env.GITHUB_TOKEN": ["GH_TOKEN"] } };
+    assert.throws(() => verifyServerIdentity(forged), /digest does not match/);
+  });
+});

@@ -1,7 +1,7 @@
 // ${VAR} expansion in server entries.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SettingsError, expandServerEntry, expandString } from "../../src/settings/index.js";
+import { SettingsError, expandServerEntry, expandString, referencedVariables } from "../../src/settings/index.js";
 
 const where = { file: "/p/settings.json", path: "mcpServers.s.args[0]" };
 const env = { HOME: "/home/u", TOKEN: "t0k", EMPTY: "" };
@@ -106,4 +106,19 @@ test("a command that expands to empty is an error", () => {
     () => expandServerEntry({ command: "${EMPTY}" }, env, "/f.json", "mcpServers.s"),
     (e: unknown) => e instanceof SettingsError && e.path === "mcpServers.s.command",
   );
+});
+
+test("referencedVariables names the host variables each field is filled from, never values; $$ is no reference", () => {
+  const refs = referencedVariables({
+    command: "node",
+    args: ["--token=${API_TOKEN}", "$${NOT_A_REF}", "${A:-x}${B}"],
+    env: { KEY: "${AWS_SECRET_ACCESS_KEY}", PLAIN: "value" },
+    cwd: "${HOME}/srv",
+  });
+  assert.deepEqual(refs, { "args[0]": ["API_TOKEN"], "args[2]": ["A", "B"], "env.KEY": ["AWS_SECRET_ACCESS_KEY"], cwd: ["HOME"] });
+  assert.deepEqual(referencedVariables({ url: "https://x.example/${PATH_PART}", headers: { Authorization: "Bearer ${TOKEN}" } }), {
+    url: ["PATH_PART"],
+    "headers.authorization": ["TOKEN"],
+  });
+  assert.deepEqual(referencedVariables({ command: "node", args: ["plain"] }), {});
 });

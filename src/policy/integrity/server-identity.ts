@@ -63,6 +63,8 @@ export interface ServerIdentity {
   envNames: string[];
   /** The names of the entry's headers, lower case, sorted. Never their values. */
   headerNames: string[];
+  /** The host variables `${VAR}` expansion filled each field from, by field path (names only); absent when none. */
+  variables?: Record<string, string[]>;
   /** "sha256:<hex>" of the other fields. */
   digest: string;
 }
@@ -74,6 +76,8 @@ export interface ServerIdentityInput {
   layer: LayerName;
   /** The server entry after ${VAR} expansion. */
   entry: ServerEntryLike;
+  /** Which host variables filled which field (settings/expand.ts referencedVariables). */
+  variables?: Record<string, string[]>;
 }
 
 export function isLegacyIdentity(identity: AnyServerIdentity): identity is LegacyServerIdentity {
@@ -97,7 +101,8 @@ function identityV2(input: ServerIdentityInput): ServerIdentity {
   const launch = launchFields(input.entry);
   const { env, envNames } = envFields(input.entry.env);
   const headerNames = headerNameList(input.entry.headers);
-  const fields = { version: 2 as const, name: input.name, layer: input.layer, ...launch, env, envNames, headerNames };
+  const variables = variableFields(input.variables);
+  const fields = { version: 2 as const, name: input.name, layer: input.layer, ...launch, env, envNames, headerNames, ...(variables ? { variables } : {}) };
   return { ...fields, digest: domainDigest(IDENTITY_V2, canonicalJson(fields)) };
 }
 
@@ -130,6 +135,18 @@ function envFields(env: unknown): { env: Record<string, string>; envNames: strin
   // Sorted, so the stored record reads the same however the settings ordered the entry.
   for (const name of codeNames.sort()) setOwn(values, name, withoutUrlCredentials((env as Record<string, string>)[name]!));
   return { env: { ...values }, envNames: names.sort() };
+}
+
+function variableFields(variables: unknown): Record<string, string[]> | undefined {
+  if (variables === undefined) return undefined;
+  if (typeof variables !== "object" || variables === null || Array.isArray(variables) || !isPlainObject(variables)) throw new PinInputError("'variables' must be an object of name lists");
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const field of Object.keys(variables).sort()) {
+    const names = (variables as Record<string, unknown>)[field];
+    if (!isStringList(names)) throw new PinInputError(`variables ${JSON.stringify(field)} must be a list of names`);
+    if (names.length) setOwn(out, field, [...new Set(names)].sort());
+  }
+  return Object.keys(out).length ? { ...out } : undefined;
 }
 
 function headerNameList(headers: unknown): string[] {
@@ -178,7 +195,7 @@ export function verifyServerIdentity(raw: unknown): AnyServerIdentity {
   if (v2 && r.version !== 2) throw new PinInputError(`has an unknown version ${JSON.stringify(r.version)}`);
   const launch = r.kind === "stdio" ? ["command", "args", "cwd"] : r.kind === "remote" ? ["url"] : undefined;
   if (!launch) throw new PinInputError("has no valid 'kind'");
-  const allowed = ["kind", "digest", ...launch, ...(v2 ? ["version", "name", "layer", "env", "envNames", "headerNames"] : [])];
+  const allowed = ["kind", "digest", ...launch, ...(v2 ? ["version", "name", "layer", "env", "envNames", "headerNames", "variables"] : [])];
   for (const k of Object.keys(r)) if (!allowed.includes(k)) throw new PinInputError(`has an unknown or misplaced field ${JSON.stringify(k)}`);
   if (r.kind === "stdio" && !Array.isArray(r.args)) throw new PinInputError("has no 'args'");
   const entry: ServerEntryLike =
@@ -194,7 +211,7 @@ export function verifyServerIdentity(raw: unknown): AnyServerIdentity {
     for (const [n, value] of Object.entries(r.env)) setOwn(env, n, value);
     const headers: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const n of r.headerNames) setOwn(headers, n, "");
-    fresh = identityV2({ name: r.name as string, layer: r.layer as LayerName, entry: { ...entry, env: { ...env }, headers: { ...headers } } });
+    fresh = identityV2({ name: r.name as string, layer: r.layer as LayerName, entry: { ...entry, env: { ...env }, headers: { ...headers } }, ...(r.variables !== undefined ? { variables: r.variables as Record<string, string[]> } : {}) });
   } else {
     fresh = legacyServerIdentity(entry);
   }
