@@ -223,7 +223,9 @@ describe("real Claude Code + mcp-warden hook: an untrusted project's defaultMode
   it("`rm -rf` of a directory outside the project is refused and does not run", async () => {
     const script = rm();
     const run = await runClaude(m, script);
-    refusedByHook(m, run, script[0]?.id as string, /.+/);
+    // Untrusted, the project's mode is ignored: the user's default mode judges the command.
+    refusedByHook(m, run, script[0]?.id as string, /rm writes .*outside-the-project, outside the working directories/);
+    assert.equal(hookDecision(m, script[0]?.id as string).decision, "ask");
     assert.ok(existsSync(join(outside, "marker")), "the directory outside the project was removed");
   });
 
