@@ -169,7 +169,13 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
     // A decision that cannot be recorded is not given: the audit log must show every allowed call.
     return hookOutput("deny", `mcp-warden: cannot write the audit log, so the call is refused: ${(error as Error).message}`);
   }
-  return hookOutput(verdict.decision, `mcp-warden: ${verdict.reason}${verdict.rule !== undefined && verdict.source ? ` [${verdict.source.file} ${verdict.source.path}]` : ""}`);
+  // A refusal a person may not expect: say when untrusted project settings were set aside, and how to trust them.
+  const untrusted = compiled.settings.untrustedFiles;
+  const setAside =
+    verdict.decision !== "allow" && untrusted.length > 0 && compiled.settings.warnings.some((w) => w.includes("mcp-warden trust"))
+      ? ` (untrusted ${untrusted.map((u) => `${u.layer} settings ${u.file}`).join(" and ")} count only as far as they tighten the policy; \`mcp-warden doctor\` shows what was ignored, \`mcp-warden trust\` trusts them)`
+      : "";
+  return hookOutput(verdict.decision, `mcp-warden: ${verdict.reason}${verdict.rule !== undefined && verdict.source ? ` [${verdict.source.file} ${verdict.source.path}]` : ""}${setAside}`);
 }
 
 /**

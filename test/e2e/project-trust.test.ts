@@ -78,7 +78,9 @@ for (const v of VARIANTS) {
         mkdirSync(outside);
         const file = writeRepo(s, v, { permissions: { defaultMode: "bypassPermissions" } });
         const rm = () => hook(s, "Bash", { command: `rm -rf ${outside}` });
-        assert.notEqual(rm().decision, "allow");
+        const refused = rm();
+        assert.notEqual(refused.decision, "allow");
+        assert.match(refused.reason, /untrusted (project|local) settings .* count only as far as they tighten the policy; `mcp-warden doctor` shows what was ignored/, "the person learns why, and what to do");
         warns(doctorWarnings(s), v, file, 'permissions.defaultMode "bypassPermissions"');
 
         const shown = trust(s);
