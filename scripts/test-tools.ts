@@ -1,6 +1,9 @@
 // Heavy tools that only the tests use, kept out of package.json so that no user's `npm install`
 // downloads them: the real Claude Code binary (test/e2e/claude-code-hook.test.ts runs the hook
-// under it). They are installed, at pinned versions, into <repo>/.cache/test-tools (gitignored).
+// under it) and the MCP Inspector's CLI, a third-party MCP client (test/e2e/init-first-run.test.ts
+// drives the gateway through it). They are installed, at pinned versions, into
+// <repo>/.cache/test-tools (gitignored); the Inspector in a directory of its own, `inspector/`, so
+// that neither npm install prunes the other's packages.
 //
 //   node dist/scripts/test-tools.js install   installs what is missing (idempotent; .ci/run calls it)
 //   node dist/scripts/test-tools.js where     prints where each tool is, or why it is not usable
@@ -17,6 +20,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 export const CLAUDE_CODE_PACKAGE = "@anthropic-ai/claude-code";
 /** Pinned: a new Claude Code may change how hooks are called; moving this is a deliberate change. */
 export const CLAUDE_CODE_VERSION = "2.1.332";
+
+export const INSPECTOR_PACKAGE = "@modelcontextprotocol/inspector";
+/**
+ * Pinned: the CLI's flags and output are what the test reads. (Its package.json asks for Node 22;
+ * its `--cli` mode runs on the Node 20 this project supports, which the test shows.)
+ */
+export const INSPECTOR_VERSION = "2.12.0";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const TEST_TOOLS_DIR = join(ROOT, ".cache", "test-tools");
@@ -53,31 +63,70 @@ export function findClaudeCode(dir: string = TEST_TOOLS_DIR): Found {
   return { ok: true, binary, version };
 }
 
-/** Installs the pinned tools into `dir` unless they are there already. Throws with npm's output on failure. */
-export function installTestTools(dir: string = TEST_TOOLS_DIR): Found {
-  const before = findClaudeCode(dir);
-  if (before.ok) return before;
+/**
+ * The pinned MCP Inspector in the cache, checked by running `mcp-inspector --version`. `binary` is
+ * its launcher script, to run with node (`node <binary> --cli ...`).
+ */
+export function findInspector(dir: string = TEST_TOOLS_DIR): Found {
+  const pkgDir = join(dir, "inspector", "node_modules", ...INSPECTOR_PACKAGE.split("/"));
+  let pkg: { version?: unknown; bin?: unknown };
+  try {
+    pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as typeof pkg;
+  } catch {
+    return { ok: false, why: `no MCP Inspector in ${join(dir, "inspector")}: ${INSTALL_HINT}` };
+  }
+  if (pkg.version !== INSPECTOR_VERSION) return { ok: false, why: `MCP Inspector ${String(pkg.version)} in ${pkgDir}, the tests pin ${INSPECTOR_VERSION}: ${INSTALL_HINT}` };
+  const bin = typeof pkg.bin === "object" && pkg.bin !== null ? (pkg.bin as Record<string, unknown>)["mcp-inspector"] : undefined;
+  if (typeof bin !== "string") return { ok: false, why: `${pkgDir}/package.json names no mcp-inspector command` };
+  const binary = join(pkgDir, bin);
+  // No HOME of the user's: the Inspector keeps a catalog under ~/.mcp-inspector.
+  const r = spawnSync(process.execPath, [binary, "--version"], { encoding: "utf8", timeout: 30_000, env: { PATH: process.env.PATH, HOME: dir } });
+  const version = /^(\d+\.\d+\.\d+)/.exec((r.stdout ?? "").trim())?.[1];
+  if (r.status !== 0 || version !== INSPECTOR_VERSION) {
+    return { ok: false, why: `${binary} --version did not answer ${INSPECTOR_VERSION} (status ${r.status}, ${(r.stdout || r.stderr || String(r.error ?? "")).trim().slice(0, 200)})` };
+  }
+  return { ok: true, binary, version };
+}
+
+/** `npm install` of one pinned package into `dir`, which gets a package.json of its own. Throws with npm's output on failure. */
+function npmInstall(dir: string, spec: string): void {
   mkdirSync(dir, { recursive: true });
-  // A package.json of its own: npm then treats the cache as a project and never walks up to the
+  // A package.json of its own: npm then treats the directory as a project and never walks up to the
   // repository's package.json (whose dependencies must not change).
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "mcp-warden-test-tools", private: true }) + "\n");
-  const r = spawnSync(
-    "npm",
-    ["install", "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", `${CLAUDE_CODE_PACKAGE}@${CLAUDE_CODE_VERSION}`],
-    { cwd: dir, encoding: "utf8", timeout: 600_000, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  if (r.status !== 0) throw new Error(`npm install of ${CLAUDE_CODE_PACKAGE}@${CLAUDE_CODE_VERSION} into ${dir} failed (status ${r.status}):\n${r.stdout}${r.stderr}${r.error ?? ""}`);
-  const after = findClaudeCode(dir);
-  if (!after.ok) throw new Error(`installed ${CLAUDE_CODE_PACKAGE}@${CLAUDE_CODE_VERSION}, but: ${after.why}`);
-  return after;
+  const r = spawnSync("npm", ["install", "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", spec], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 600_000,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (r.status !== 0) throw new Error(`npm install of ${spec} into ${dir} failed (status ${r.status}):\n${r.stdout}${r.stderr}${r.error ?? ""}`);
+}
+
+/** Installs the pinned tools into `dir` unless they are there already. Throws with npm's output on failure. */
+export function installTestTools(dir: string = TEST_TOOLS_DIR): { claudeCode: Found; inspector: Found } {
+  let claudeCode = findClaudeCode(dir);
+  if (!claudeCode.ok) {
+    npmInstall(dir, `${CLAUDE_CODE_PACKAGE}@${CLAUDE_CODE_VERSION}`);
+    claudeCode = findClaudeCode(dir);
+    if (!claudeCode.ok) throw new Error(`installed ${CLAUDE_CODE_PACKAGE}@${CLAUDE_CODE_VERSION}, but: ${claudeCode.why}`);
+  }
+  let inspector = findInspector(dir);
+  if (!inspector.ok) {
+    npmInstall(join(dir, "inspector"), `${INSPECTOR_PACKAGE}@${INSPECTOR_VERSION}`);
+    inspector = findInspector(dir);
+    if (!inspector.ok) throw new Error(`installed ${INSPECTOR_PACKAGE}@${INSPECTOR_VERSION}, but: ${inspector.why}`);
+  }
+  return { claudeCode, inspector };
 }
 
 function main(args: string[]): number {
   const command = args[0] ?? "where";
   if (command === "install") {
     try {
-      const found = installTestTools();
-      if (found.ok) process.stdout.write(`test tools: Claude Code ${found.version} at ${found.binary}\n`);
+      const { claudeCode, inspector } = installTestTools();
+      if (claudeCode.ok) process.stdout.write(`test tools: Claude Code ${claudeCode.version} at ${claudeCode.binary}\n`);
+      if (inspector.ok) process.stdout.write(`test tools: MCP Inspector ${inspector.version} at ${inspector.binary}\n`);
       return 0;
     } catch (error) {
       process.stderr.write(`test tools: ${(error as Error).message}\nCheck that the npm registry is reachable, then run this again.\n`);
@@ -85,9 +134,11 @@ function main(args: string[]): number {
     }
   }
   if (command === "where") {
-    const found = findClaudeCode();
-    process.stdout.write(found.ok ? `Claude Code ${found.version}: ${found.binary}\n` : `Claude Code: ${found.why}\n`);
-    return found.ok ? 0 : 1;
+    const claudeCode = findClaudeCode();
+    const inspector = findInspector();
+    process.stdout.write(claudeCode.ok ? `Claude Code ${claudeCode.version}: ${claudeCode.binary}\n` : `Claude Code: ${claudeCode.why}\n`);
+    process.stdout.write(inspector.ok ? `MCP Inspector ${inspector.version}: ${inspector.binary}\n` : `MCP Inspector: ${inspector.why}\n`);
+    return claudeCode.ok && inspector.ok ? 0 : 1;
   }
   process.stderr.write("usage: node dist/scripts/test-tools.js install | where\n");
   return 2;

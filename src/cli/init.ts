@@ -7,10 +7,22 @@
 //   ~/.claude.json, top-level mcpServers        → ~/.config/mcp-warden/settings.json (user layer: every project)
 //   ~/.claude.json, projects[cwd].mcpServers    → ./.mcp-warden/settings.local.json  (local layer: private,
 //                                                 so its secrets do not land in a file meant for git)
-import { existsSync, realpathSync } from "node:fs";
-import { basename, resolve } from "node:path";
+//
+// A literal secret in a server moved into the project layer (meant for version control) stays out of
+// it: the project entry reads a `${VAR}` instead, and the entry as given goes to the local layer
+// (git-ignored), which wins whole on this machine (init-secrets.ts). The person running init then
+// approves the moved servers' launch configurations (init-approve.ts) and, unless told not to, gets a
+// starter policy from the servers' tool annotations (init-starter-policy.ts): the client lists the
+// servers' tools at once.
+import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseSettingsObject, settingsFiles, SettingsError } from "../settings/index.js";
+import { visibleText } from "../policy/integrity/display.js";
+import { loadSettings, parseSettingsObject, settingsFiles, SettingsError, type ResolvedSettings } from "../settings/index.js";
+import { approveMovedServers } from "./init-approve.js";
+import { splitSecrets, type MovedSecret } from "./init-secrets.js";
+import { listToolsOf, starterRules, type StarterRules } from "./init-starter-policy.js";
+import { pinFile } from "./pins.js";
 import { EditError, isObject, jsonEqual, readJsonDocument, validateSettingsData, writeJsonDocument, type JsonDocument, type JsonObject } from "./settings-edit.js";
 import { countOf, shellWord, showUrl } from "./servers.js";
 import { clean } from "./status.js";
@@ -21,6 +33,8 @@ export const GATEWAY_ENTRY_NAME = "mcp-warden";
 export interface InitOptions {
   from?: string;
   dryRun?: boolean;
+  /** Build permission rules from the moved servers' tool annotations (default true). */
+  starterPolicy?: boolean;
   cwd: string;
   env: NodeJS.ProcessEnv;
 }
@@ -42,13 +56,26 @@ interface PlannedTarget {
   layer: TargetLayer;
   doc: JsonDocument;
   data: JsonObject;
-  added: { name: string; entry: JsonObject; from: string }[];
+  added: { name: string; entry: JsonObject; from: string; literal?: true }[];
   same: string[];
+}
+
+/** Everything init decided before writing, for the plan, the writes and what follows them. */
+interface Plan {
+  targets: Map<string, PlannedTarget>;
+  /** Servers whose literal secrets stay out of the project layer. */
+  secrets: { name: string; moved: MovedSecret[] }[];
+  /** By server name: the files its entry is (or will be) in, and the entry as shown (secrets templated). */
+  servers: Map<string, { files: string[]; shown: JsonObject; rulesFile: string }>;
+  /** Things to tell the user about the plan. */
+  notes: string[];
+  /** Settings files written by this run (a second write need not keep a backup of the first). */
+  written: Set<string>;
 }
 
 export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream): Promise<number> {
   try {
-    return init(opts, out);
+    return await init(opts, out);
   } catch (err) {
     if (err instanceof EditError) {
       process.stderr.write(`mcp-warden init: ${err.message}\n`);
@@ -58,23 +85,54 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream)
   }
 }
 
-/** `node <this install's dist/src/cli.cjs> run`, with absolute paths: the client may not have our PATH. */
-export function gatewayEntry(): { command: string; args: string[] } {
+/** The entry the client runs: `mcp-warden run`, or this install by absolute paths with its reason. */
+export interface GatewayEntry {
+  entry: { command: string; args: string[] };
+  /** `mcp-warden` on the PATH (the path found), or undefined when the entry uses absolute paths. */
+  onPath?: string;
+  /** This install's CLI (dist/src/cli.cjs). */
+  cli: string;
+}
+
+/**
+ * `mcp-warden run` when `mcp-warden` is on the PATH, so the entry works on every machine that has
+ * it; otherwise `node <this install's dist/src/cli.cjs> run`, absolute, which works on this one.
+ */
+export function gatewayEntry(env: NodeJS.ProcessEnv = process.env): GatewayEntry {
   // This module is dist/src/cli/init.js; the CLI is dist/src/cli.cjs.
   const cli = fileURLToPath(new URL("../cli.cjs", import.meta.url));
   if (!existsSync(cli)) throw new EditError(`cannot find the mcp-warden CLI at ${cli}; is this install built?`, 1);
-  return { command: process.execPath, args: [cli, "run"] };
+  const onPath = findOnPath(GATEWAY_ENTRY_NAME, env.PATH);
+  if (onPath !== undefined) return { entry: { command: GATEWAY_ENTRY_NAME, args: ["run"] }, onPath, cli };
+  return { entry: { command: process.execPath, args: [cli, "run"] }, cli };
 }
 
-function init(opts: InitOptions, out: NodeJS.WritableStream): number {
+/** The first executable file named `name` in a PATH (absolute directories only: a relative one depends on the client's cwd). */
+export function findOnPath(name: string, path: string | undefined): string | undefined {
+  for (const dir of (path ?? "").split(delimiter)) {
+    if (!isAbsolute(dir)) continue;
+    const file = join(dir, name);
+    try {
+      if (!statSync(file).isFile()) continue;
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function init(opts: InitOptions, out: NodeJS.WritableStream): Promise<number> {
   const { cwd, env } = opts;
   const sourceFile = resolve(cwd, opts.from ?? ".mcp.json");
-  const source = readJsonDocument(sourceFile);
+  const source = readJsonDocument(sourceFile, env);
   if (!source.exists) throw new EditError(`${sourceFile} does not exist${opts.from ? "" : " (give --from FILE to convert another MCP config)"}`, 1);
   const newSource = structuredClone(source.data);
   const paths = settingsFiles({ cwd, env });
   const locations = findLocations(sourceFile, newSource, cwd, paths);
-  const ours = gatewayEntry();
+  const gateway = gatewayEntry(env);
+  const ours = gateway.entry;
 
   // Validate every entry before deciding anything, and report all bad ones at once.
   const problems: string[] = [];
@@ -102,27 +160,42 @@ function init(opts: InitOptions, out: NodeJS.WritableStream): number {
     return 0;
   }
 
-  const targets = planTargets(locations, toMove);
+  const plan = planTargets(locations, toMove, paths.local, env);
 
   // The client launches the gateway in place of the servers; an existing gateway entry is kept as written.
   for (const loc of locations) {
     const existing = loc.servers[GATEWAY_ENTRY_NAME];
     loc.holder.mcpServers = { [GATEWAY_ENTRY_NAME]: isObject(existing) ? existing : ours };
   }
+  const localTarget = plan.targets.get(paths.local);
+  const ignore = localTarget && localTarget.added.length > 0 ? gitIgnorePlan(cwd, paths.local, sourceFile, plan.secrets.length > 0, localTarget.doc.exists) : undefined;
 
-  printPlan(out, sourceFile, locations, targets, opts.dryRun === true);
-  if (opts.dryRun) {
+  printPlan(out, sourceFile, locations, plan, opts.dryRun === true);
+  const dry = opts.dryRun === true;
+  if (ignore?.lines.length) out.write(`${dry ? "would add" : "adding"} to ${ignore.file} (kept out of version control): ${ignore.lines.join(", ")}\n`);
+  else if (ignore?.none) out.write(`note: no .gitignore and no git repository here; keep ${relative(cwd, paths.local)} out of version control\n`);
+  if (dry) {
+    out.write(`would approve the launch configuration of ${[...plan.servers.keys()].map(visibleText).join(", ")} (recorded in ${pinFile(env)}, as \`mcp-warden pins approve\` does)\n`);
+    if (opts.starterPolicy !== false) out.write("would then start them to build a starter policy from their tool annotations (no server is started in a dry run)\n");
     out.write("dry run: nothing was written\n");
     return 0;
   }
 
   // Settings first: if rewriting the source then fails, the servers exist in both places (a rerun
   // skips the ones already moved) rather than in neither.
-  for (const t of targets.values()) {
+  for (const t of plan.targets.values()) {
     if (t.added.length === 0) continue;
     const w = writeJsonDocument(t.doc, t.data, validateSettingsData, new Date(), env);
+    plan.written.add(t.doc.file);
     out.write(`wrote ${t.doc.file}${w.backup ? ` (previous content saved as ${w.backup})` : ""}${w.trust === "kept" ? " (trusted: you wrote it with mcp-warden)" : ""}\n`);
     if (w.trustNote) out.write(`note: ${w.trustNote}\n`);
+  }
+  if (ignore?.lines.length) {
+    try {
+      appendLines(ignore.file, ignore.lines);
+    } catch (err) {
+      out.write(`note: could not add to ${ignore.file} (${(err as Error).message}); add ${ignore.lines.join(", ")} yourself\n`);
+    }
   }
   let w;
   try {
@@ -133,8 +206,110 @@ function init(opts: InitOptions, out: NodeJS.WritableStream): number {
     throw err;
   }
   out.write(`rewrote ${sourceFile} (previous content saved as ${w.backup})\n`);
-  out.write("restart your MCP client so it launches mcp-warden; `mcp-warden servers list` shows the servers it will front\n");
+  const written = locations.map((l) => (l.holder.mcpServers as JsonObject)[GATEWAY_ENTRY_NAME]);
+  if (written.some((e) => jsonEqual(e, ours))) {
+    if (gateway.onPath === undefined)
+      out.write(
+        `note: \`mcp-warden\` is not on your PATH, so the client runs this install by absolute paths (${shellWord(process.execPath)} ${shellWord(gateway.cli)}), which work on this machine only; ` +
+          `to make the entry portable, put mcp-warden on the PATH (\`npm install -g mcp-warden\`, or \`npm install -g .\` in a checkout) and write {"command": "mcp-warden", "args": ["run"]} in its place\n`,
+      );
+    else if (safeRealpath(gateway.onPath) !== safeRealpath(gateway.cli))
+      out.write(`note: the client runs the \`mcp-warden\` on the PATH (${gateway.onPath}); this command is ${gateway.cli}. Both must be the install you mean to use\n`);
+  }
+
+  const code = await afterWrite(opts, plan, out);
+  out.write("restart your MCP client so it launches mcp-warden; `mcp-warden servers list` shows the servers it fronts\n");
+  return code;
+}
+
+/** Approves the moved servers as the written settings define them, then builds the starter policy. */
+async function afterWrite(opts: InitOptions, plan: Plan, out: NodeJS.WritableStream): Promise<number> {
+  const { cwd, env } = opts;
+  const names = () => [...plan.servers.keys()].map((n) => `\`mcp-warden pins approve ${n}\``).join(", ");
+  let settings: ResolvedSettings;
+  try {
+    settings = loadSettings({ cwd, env, cliFiles: [] });
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    out.write(`the settings do not load, so no server was approved:\n${err.message}\nfix them, then run ${names()}\n`);
+    return 1;
+  }
+  let outcomes;
+  try {
+    outcomes = await approveMovedServers(settings, new Map([...plan.servers].map(([n, s]) => [n, s.files])), env);
+  } catch (err) {
+    out.write(`could not record the approvals in ${pinFile(env)} (${(err as Error).message}); fix that, then run ${names()}\n`);
+    return 1;
+  }
+  const approved = outcomes.filter((o) => o.status === "approved" || o.status === "already");
+  if (approved.length) {
+    out.write(`approved, as you, the launch configuration of each server moved (recorded in ${pinFile(env)}; \`mcp-warden pins reset NAME\` takes one back):\n`);
+    for (const o of approved) {
+      const s = o.server!;
+      out.write(`  ${visibleText(o.name)}  ${describeEntry(plan.servers.get(o.name)!.shown)}  (${s.source.layer} settings${o.status === "already" ? ", approved before" : ""})\n`);
+    }
+  }
+  for (const o of outcomes) {
+    if (o.status === "elsewhere")
+      out.write(`note: the server '${visibleText(o.name)}' that runs here is the one in ${o.server!.source.layer} settings ${o.server!.source.file}, not the one init moved; init did not approve it\n`);
+    if (o.status === "missing") out.write(`note: no server '${visibleText(o.name)}' runs with these settings (see \`mcp-warden doctor\`); init did not approve it\n`);
+  }
+  if (opts.starterPolicy === false || approved.length === 0) return 0;
+  try {
+    await starterPolicy(settings, approved.map((o) => o.name), plan, env, out);
+  } catch (err) {
+    out.write(`could not build the starter policy: ${(err as Error).message}\nthe servers are approved; every tool is \`ask\` until you add rules (README: Permission rules for MCP tools)\n`);
+    return 1;
+  }
   return 0;
+}
+
+/** Starts the approved servers, shows the rules their annotations give, and writes them where each server is defined. */
+async function starterPolicy(settings: ResolvedSettings, names: string[], plan: Plan, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<void> {
+  out.write(`starting ${names.map(visibleText).join(", ")} to read their tool annotations (stopped afterwards)...\n`);
+  const listed = await listToolsOf(settings, env, names);
+  const byFile = new Map<string, StarterRules>();
+  out.write("starter policy from the servers' own tool annotations (claims of the servers: review them; edit the rules at any time):\n");
+  for (const l of listed) {
+    if ("error" in l) {
+      out.write(`  ${visibleText(l.name)}: could not list its tools, so no rules: ${visibleText(l.error)}\n`);
+      continue;
+    }
+    const rules = starterRules(l.name, l.tools, l.flagged);
+    out.write(`  ${visibleText(l.name)}: ${countOf(l.tools.length, "tool").slice(1, -1)}\n`);
+    for (const r of rules.allow) out.write(`    allow  ${visibleText(r)}  (readOnlyHint)\n`);
+    for (const r of rules.ask) out.write(`    ask    ${visibleText(r)}  (destructiveHint)\n`);
+    for (const t of rules.left.filter((x) => x.why)) out.write(`    -      ${visibleText(t.tool)}: default ask (${visibleText(t.why!)})\n`);
+    const plain = rules.left.filter((x) => !x.why).length;
+    if (plain) out.write(`    ${plain} other tool(s) left to the default, ask\n`);
+    const file = plan.servers.get(l.name)!.rulesFile;
+    const acc = byFile.get(file) ?? { allow: [], ask: [], left: [] };
+    acc.allow.push(...rules.allow);
+    acc.ask.push(...rules.ask);
+    byFile.set(file, acc);
+  }
+  for (const [file, rules] of byFile) {
+    const doc = readJsonDocument(file, env);
+    const data = structuredClone(doc.data);
+    const permissions = isObject(data.permissions) ? data.permissions : (data.permissions = {});
+    let added = 0;
+    for (const kind of ["allow", "ask"] as const) {
+      const list = Array.isArray(permissions[kind]) ? (permissions[kind] as unknown[]) : [];
+      for (const r of rules[kind]) if (!list.includes(r)) (list.push(r), added++);
+      if (list.length) permissions[kind] = list;
+    }
+    if (added === 0) {
+      out.write(`the starter policy adds nothing to ${file}\n`);
+      continue;
+    }
+    const w = writeJsonDocument(doc, data, validateSettingsData, new Date(), env);
+    // The previous content is what this run wrote a moment ago (its own original has a backup already).
+    if (w.backup && plan.written.has(file)) rmSync(w.backup, { force: true });
+    else if (w.backup) out.write(`previous content of ${file} saved as ${w.backup}\n`);
+    out.write(`wrote ${added} rule(s) into ${file} (permissions.allow, permissions.ask)\n`);
+    if (w.trust === "untrusted") out.write(`note: ${file} is not trusted, so its allow rules have no effect (asks still apply) until you review it and run \`mcp-warden trust\`\n`);
+    else if (w.trustNote) out.write(`note: ${w.trustNote}\n`);
+  }
 }
 
 function findLocations(sourceFile: string, data: JsonObject, cwd: string, paths: ReturnType<typeof settingsFiles>): Location[] {
@@ -171,14 +346,18 @@ function safeRealpath(p: string): string {
   }
 }
 
-/** Merges the servers into each target file; a name already there with another definition is refused. */
-function planTargets(locations: Location[], toMove: { loc: Location; name: string }[]): Map<string, PlannedTarget> {
-  const targets = new Map<string, PlannedTarget>();
+/**
+ * Merges the servers into each target file; a name already there with another definition is refused.
+ * A server bound for the project layer with literal secrets goes there with `${VAR}` references, and
+ * as given to the local layer, which wins whole on this machine.
+ */
+function planTargets(locations: Location[], toMove: { loc: Location; name: string }[], localFile: string, env: NodeJS.ProcessEnv): Plan {
+  const plan: Plan = { targets: new Map(), secrets: [], servers: new Map(), notes: [], written: new Set() };
   const clashes: string[] = [];
-  for (const { loc, name } of toMove) {
-    let t = targets.get(loc.targetFile);
+  const target = (file: string, layer: TargetLayer): PlannedTarget => {
+    let t = plan.targets.get(file);
     if (!t) {
-      const doc = readJsonDocument(loc.targetFile);
+      const doc = readJsonDocument(file, env);
       if (doc.exists)
         try {
           parseSettingsObject(doc.data, doc.file);
@@ -186,34 +365,117 @@ function planTargets(locations: Location[], toMove: { loc: Location; name: strin
           if (err instanceof SettingsError) throw new EditError(`${doc.file} is not valid settings; fix it first:\n${err.message}`, 2);
           throw err;
         }
-      t = { layer: loc.layer, doc, data: structuredClone(doc.data), added: [], same: [] };
-      targets.set(loc.targetFile, t);
+      t = { layer, doc, data: structuredClone(doc.data), added: [], same: [] };
+      plan.targets.set(file, t);
     }
-    const entry = loc.servers[name] as JsonObject;
+    return t;
+  };
+  const place = (t: PlannedTarget, name: string, entry: JsonObject, from: string, literal = false) => {
     const servers = isObject(t.data.mcpServers) ? t.data.mcpServers : (t.data.mcpServers = {});
     if (Object.hasOwn(servers, name)) {
       if (jsonEqual(servers[name], entry)) t.same.push(name);
       else clashes.push(`server '${name}' is already defined differently in ${t.doc.file}`);
-      continue;
+      return;
     }
     servers[name] = structuredClone(entry);
-    t.added.push({ name, entry, from: loc.label });
+    t.added.push({ name, entry, from, ...(literal ? { literal: true as const } : {}) });
+  };
+  for (const { loc, name } of toMove) {
+    const entry = loc.servers[name] as JsonObject;
+    const split = splitSecrets(name, entry);
+    const files = [loc.targetFile];
+    const project = loc.layer === "project" ? target(loc.targetFile, "project") : undefined;
+    const there = project && isObject(project.data.mcpServers) ? project.data.mcpServers[name] : undefined;
+    if (project && split.moved.length && there !== undefined && jsonEqual(there, entry)) {
+      // The project file holds this very entry, literals and all: nothing to move, but say so.
+      project.same.push(name);
+      plan.notes.push(
+        `server '${clean(name)}' in ${project.doc.file} already holds literal secrets (${split.moved.map((m) => clean(m.field)).join(", ")}); init leaves it as it is: move them to ${localFile} before you commit that file`,
+      );
+    } else if (project && split.moved.length) {
+      plan.secrets.push({ name, moved: split.moved });
+      place(target(loc.targetFile, "project"), name, split.shared, loc.label);
+      place(target(localFile, "local"), name, entry, loc.label, true);
+      files.push(localFile);
+    } else place(target(loc.targetFile, loc.layer), name, entry, loc.label);
+    const before = plan.servers.get(name)?.files ?? [];
+    // Shown with its secrets templated, whatever the layer: output never carries a credential.
+    plan.servers.set(name, { files: [...before, ...files], shown: split.shared, rulesFile: loc.targetFile });
   }
   if (clashes.length) throw new EditError(`${clashes.join("\n")}\nrename or remove one of the two definitions, then run init again; nothing was written`, 2);
-  return targets;
+  const local = plan.targets.get(localFile);
+  if (local?.doc.exists && local.doc.trusted !== true && local.added.some((a) => a.literal))
+    // An untrusted local file cannot replace a server a trusted layer defines: the project entry,
+    // with its `${VAR}`s unset here, would run in its place (or fail to load).
+    throw new EditError(
+      `${localFile} is not trusted, so the server entries with literal secrets that init would write there could not replace the project's; review it and run \`mcp-warden trust\` in ${dirname(dirname(localFile))}, then run init again; nothing was written`,
+      2,
+    );
+  return plan;
 }
 
-function printPlan(out: NodeJS.WritableStream, sourceFile: string, locations: Location[], targets: Map<string, PlannedTarget>, dryRun: boolean): void {
+function printPlan(out: NodeJS.WritableStream, sourceFile: string, locations: Location[], plan: Plan, dryRun: boolean): void {
   out.write(`${dryRun ? "would convert" : "converting"} ${sourceFile}\n`);
-  for (const t of targets.values()) {
+  for (const t of plan.targets.values()) {
     out.write(`  into ${t.doc.file} (${t.layer} layer${t.doc.exists ? "" : ", new file"}):\n`);
-    for (const a of t.added) out.write(`    + ${a.name}  ${describeEntry(a.entry)}  (from ${a.from})\n`);
-    for (const n of t.same) out.write(`    = ${n}  already there with the same definition\n`);
+    for (const a of t.added) out.write(`    + ${clean(a.name)}  ${describeEntry(plan.servers.get(a.name)!.shown)}  (from ${a.from}${a.literal ? "; with its literal secrets" : ""})\n`);
+    for (const n of t.same) out.write(`    = ${clean(n)}  already there with the same definition\n`);
   }
+  if (plan.secrets.length) {
+    const local = [...plan.targets.values()].find((t) => t.layer === "local")!.doc.file;
+    out.write("  literal secrets stay out of the project settings, which are meant for version control:\n");
+    for (const s of plan.secrets) out.write(`    ${clean(s.name)}: ${s.moved.map((m) => `${clean(m.field)} → \${${m.variable}}`).join(", ")}\n`);
+    const variables = [...new Set(plan.secrets.flatMap((s) => s.moved.map((m) => m.variable)))];
+    out.write(
+      `    on this machine the entries in ${local} run, with the values as they were (a server defined in several layers is taken whole from the highest); ` +
+        `anyone else using the project sets ${variables.join(", ")} in the environment their MCP client starts mcp-warden with\n`,
+    );
+  }
+  for (const n of plan.notes) out.write(`  note: ${n}\n`);
   for (const loc of locations) {
     const e = loc.holder.mcpServers as JsonObject;
     out.write(`  ${loc.label} in ${sourceFile} becomes only "${GATEWAY_ENTRY_NAME}": ${describeEntry(e[GATEWAY_ENTRY_NAME] as JsonObject)}\n`);
   }
+}
+
+/**
+ * What to add to `./.gitignore` so the local layer (and backups holding its secrets or the source's)
+ * stays out of version control: only when there is a `.gitignore` or a git repository here.
+ */
+function gitIgnorePlan(cwd: string, localFile: string, sourceFile: string, secretsMoved: boolean, localExisted: boolean): { file: string; lines: string[]; none?: true } {
+  const file = join(cwd, ".gitignore");
+  if (!existsSync(file) && !insideGitRepository(cwd)) return { file, lines: [], none: true };
+  const rel = (p: string) => relative(cwd, p).split("\\").join("/");
+  const wanted = [rel(localFile)];
+  if (localExisted) wanted.push(`${rel(localFile)}.bak-*`);
+  const src = rel(sourceFile);
+  if (secretsMoved && !src.startsWith("../") && !isAbsolute(src)) wanted.push(`${src}.bak-*`);
+  let have: string[] = [];
+  try {
+    have = readFileSync(file, "utf8").split(/\r?\n/).map((l) => l.trim());
+  } catch {
+    // no .gitignore yet
+  }
+  return { file, lines: wanted.filter((l) => !have.includes(l) && !have.includes(`/${l}`)) };
+}
+
+function insideGitRepository(dir: string): boolean {
+  for (let d = resolve(dir), i = 0; i < 256; d = dirname(d), i++) {
+    if (existsSync(join(d, ".git"))) return true;
+    if (dirname(d) === d) return false;
+  }
+  return false;
+}
+
+function appendLines(file: string, lines: string[]): void {
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  const sep = text === "" || text.endsWith("\n") ? "" : "\n";
+  writeFileSync(file, `${text}${sep}# mcp-warden init: private settings, and backups that hold secrets\n${lines.join("\n")}\n`);
 }
 
 /** Transport and command or URL, with counts in place of env and header values (they are secrets). */

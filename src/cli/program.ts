@@ -218,13 +218,14 @@ for (const [name, description] of [
 
 program
   .command("init")
-  .description("Read an existing .mcp.json (or Claude Code config), move its servers into mcp-warden settings and point the client at `mcp-warden run`, keeping a backup. With --claude-code: install `mcp-warden hook` as Claude Code's PreToolUse hook instead.")
+  .description("Read an existing .mcp.json (or Claude Code config), move its servers into mcp-warden settings (literal secrets into the git-ignored local layer), point the client at `mcp-warden run` (keeping a backup), approve the moved servers' launch configurations as you, and write a starter policy from their tool annotations. With --claude-code: install `mcp-warden hook` as Claude Code's PreToolUse hook instead.")
   .option("--from <file>", "the MCP config to convert (default: ./.mcp.json)")
   .option("--claude-code", "install the PreToolUse hook in ./.claude/settings.json (or ~/.claude/settings.json with --user)")
   .option("--user", "with --claude-code: the user's ~/.claude/settings.json")
   .option("--dry-run", "print what would change, change nothing")
+  .option("--no-starter-policy", "do not start the moved servers to build allow/ask rules from their tool annotations")
   .addHelpText("after", EXIT_CODES_HELP)
-  .action(async (opts: { from?: string; dryRun?: boolean; claudeCode?: boolean; user?: boolean }) => {
+  .action(async (opts: { from?: string; dryRun?: boolean; claudeCode?: boolean; user?: boolean; starterPolicy: boolean }) => {
     if (opts.claudeCode) {
       if (opts.from) {
         process.stderr.write("mcp-warden init: --from does not go with --claude-code\n");
@@ -239,7 +240,7 @@ program
       process.exit(EXIT.usage);
     }
     const { initCommand } = await import("./init.js");
-    process.exitCode = await initCommand({ from: opts.from, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout);
+    process.exitCode = await initCommand({ from: opts.from, dryRun: opts.dryRun, starterPolicy: opts.starterPolicy, cwd: process.cwd(), env: process.env }, process.stdout);
   });
 
 settingsOption(

@@ -404,13 +404,15 @@ describe("init", () => {
     writeJson(source, MCP_JSON);
     const original = readFileSync(source, "utf8");
 
-    const r = cli(sc, ["init"]);
+    const r = cli(sc, ["init", "--no-starter-policy"]);
     assert.equal(r.code, 0, r.all);
     assertNoSecrets(r.all);
     assert.match(r.stdout, /\+ github .*<1 env var>/);
     assert.match(r.stdout, /\+ remote .*<1 header>/);
 
-    assert.deepEqual(readJson(sc.files.project), MCP_JSON);
+    // The literal secrets stay out of the project layer (test/unit/cli-init.test.ts has the details).
+    assertNoSecrets(readFileSync(sc.files.project, "utf8"));
+    assert.deepEqual(readJson(sc.files.local), MCP_JSON);
     assert.deepEqual(readJson(source), { mcpServers: { "mcp-warden": { command: process.execPath, args: [CLI, "run"] } } });
     const backups = backupsOf(source);
     assert.equal(backups.length, 1);
@@ -426,7 +428,7 @@ describe("init", () => {
     const sc = scratch();
     const source = join(sc.project, ".mcp.json");
     writeJson(source, MCP_JSON);
-    assert.equal(cli(sc, ["init"]).code, 0);
+    assert.equal(cli(sc, ["init", "--no-starter-policy"]).code, 0);
     const snapshot = (d: string) => readdirSync(d, { recursive: true }).map(String).sort().map((n) => [n, statSync(join(d, n)).isFile() ? readFileSync(join(d, n), "utf8") : ""]);
     const before = snapshot(sc.project);
     const r = cli(sc, ["init"]);
@@ -455,7 +457,7 @@ describe("init", () => {
     const source = join(sc.project, ".mcp.json");
     writeJson(sc.files.project, { permissions: { deny: ["mcp__github__delete_repo"] }, mcpServers: { github: SECRET_SERVERS.github } });
     writeJson(source, { mcpServers: { github: SECRET_SERVERS.github, extra: { command: "x" } } });
-    const ok = cli(sc, ["init"]);
+    const ok = cli(sc, ["init", "--no-starter-policy"]);
     assert.equal(ok.code, 0, ok.all);
     assert.match(ok.stdout, /= github\s+already there/);
     const merged = readJson(sc.files.project);
@@ -492,7 +494,7 @@ describe("init", () => {
       mcpServers: { globalsrv: { command: "g" } },
       projects: { [sc.project]: { allowedTools: ["Bash"], mcpServers: { localsrv: { type: "sse", url: "https://l.example.com/sse" } } }, "/elsewhere": other },
     });
-    const r = cli(sc, ["init", "--from", claude]);
+    const r = cli(sc, ["init", "--from", claude, "--no-starter-policy"]);
     assert.equal(r.code, 0, r.all);
     assert.deepEqual(readJson(sc.files.user).mcpServers, { globalsrv: { command: "g" } });
     assert.deepEqual(readJson(sc.files.local).mcpServers, { localsrv: { type: "sse", url: "https://l.example.com/sse" } });
