@@ -85,6 +85,11 @@ export async function listToolsOf(settings: ResolvedSettings, env: NodeJS.Proces
     else if (u.server.entry.disabled === true) out.push({ name, error: "disabled in its settings" });
     else upstreams.push(u);
   }
+  // A server that closes its connection during the handshake can leave a promise of the SDK's
+  // rejected with nobody waiting for it (the gateway reports such strays; program.ts). Here the
+  // start's own outcome says what happened; a stray must not end init halfway.
+  const stray = () => undefined;
+  process.on("unhandledRejection", stray);
   const started = await Promise.allSettled(upstreams.map((u) => u.ensureStarted()));
   try {
     const others = upstreams.flatMap((u) => u.lists.tools.map((t) => ({ server: u.name, name: t.name })));
@@ -103,6 +108,7 @@ export async function listToolsOf(settings: ResolvedSettings, env: NodeJS.Proces
     }
   } finally {
     await Promise.all(upstreams.map((u) => u.stop().catch(() => undefined)));
+    process.off("unhandledRejection", stray);
   }
   return out;
 }
