@@ -14,12 +14,13 @@
 // approves the moved servers' launch configurations (init-approve.ts) and, unless told not to, gets a
 // starter policy from the servers' tool annotations (init-starter-policy.ts): the client lists the
 // servers' tools at once.
-import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, realpathSync, rmSync, statSync } from "node:fs";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { visibleText } from "../policy/integrity/display.js";
 import { loadSettings, parseSettingsObject, settingsFiles, SettingsError, type ResolvedSettings } from "../settings/index.js";
 import { approveMovedServers } from "./init-approve.js";
+import { appendLines, gitIgnorePlan } from "./init-gitignore.js";
 import { splitSecrets, type MovedSecret } from "./init-secrets.js";
 import { listToolsOf, starterRules, type StarterRules } from "./init-starter-policy.js";
 import { pinFile } from "./pins.js";
@@ -211,7 +212,7 @@ async function init(opts: InitOptions, out: NodeJS.WritableStream): Promise<numb
     if (gateway.onPath === undefined)
       out.write(
         `note: \`mcp-warden\` is not on your PATH, so the client runs this install by absolute paths (${shellWord(process.execPath)} ${shellWord(gateway.cli)}), which work on this machine only; ` +
-          `to make the entry portable, put mcp-warden on the PATH (\`npm install -g mcp-warden\`, or \`npm install -g .\` in a checkout) and write {"command": "mcp-warden", "args": ["run"]} in its place\n`,
+          `to make the entry portable, put mcp-warden on the PATH (\`npm install -g .\` in the mcp-warden checkout) and write {"command": "mcp-warden", "args": ["run"]} in its place\n`,
       );
     else if (safeRealpath(gateway.onPath) !== safeRealpath(gateway.cli))
       out.write(`note: the client runs the \`mcp-warden\` on the PATH (${gateway.onPath}); this command is ${gateway.cli}. Both must be the install you mean to use\n`);
@@ -231,14 +232,14 @@ async function afterWrite(opts: InitOptions, plan: Plan, out: NodeJS.WritableStr
     settings = loadSettings({ cwd, env, cliFiles: [] });
   } catch (err) {
     if (!(err instanceof SettingsError)) throw err;
-    out.write(`the settings do not load, so no server was approved:\n${err.message}\nfix them, then run ${names()}\n`);
+    process.stderr.write(`mcp-warden init: the settings do not load, so no server was approved:\n${err.message}\nfix them, then run ${names()}\n`);
     return 1;
   }
   let outcomes;
   try {
     outcomes = await approveMovedServers(settings, new Map([...plan.servers].map(([n, s]) => [n, s.files])), env);
   } catch (err) {
-    out.write(`could not record the approvals in ${pinFile(env)} (${(err as Error).message}); fix that, then run ${names()}\n`);
+    process.stderr.write(`mcp-warden init: could not record the approvals in ${pinFile(env)} (${(err as Error).message}); fix that, then run ${names()}\n`);
     return 1;
   }
   const approved = outcomes.filter((o) => o.status === "approved" || o.status === "already");
@@ -258,7 +259,9 @@ async function afterWrite(opts: InitOptions, plan: Plan, out: NodeJS.WritableStr
   try {
     await starterPolicy(settings, approved.map((o) => o.name), plan, env, out);
   } catch (err) {
-    out.write(`could not build the starter policy: ${(err as Error).message}\nthe servers are approved; every tool is \`ask\` until you add rules (README: Permission rules for MCP tools)\n`);
+    process.stderr.write(
+      `mcp-warden init: could not build the starter policy: ${(err as Error).message}\nthe servers are approved; every tool is \`ask\` until you add rules (README: Permission rules for MCP tools)\n`,
+    );
     return 1;
   }
   return 0;
@@ -436,46 +439,6 @@ function printPlan(out: NodeJS.WritableStream, sourceFile: string, locations: Lo
     const e = loc.holder.mcpServers as JsonObject;
     out.write(`  ${loc.label} in ${sourceFile} becomes only "${GATEWAY_ENTRY_NAME}": ${describeEntry(e[GATEWAY_ENTRY_NAME] as JsonObject)}\n`);
   }
-}
-
-/**
- * What to add to `./.gitignore` so the local layer (and backups holding its secrets or the source's)
- * stays out of version control: only when there is a `.gitignore` or a git repository here.
- */
-function gitIgnorePlan(cwd: string, localFile: string, sourceFile: string, secretsMoved: boolean, localExisted: boolean): { file: string; lines: string[]; none?: true } {
-  const file = join(cwd, ".gitignore");
-  if (!existsSync(file) && !insideGitRepository(cwd)) return { file, lines: [], none: true };
-  const rel = (p: string) => relative(cwd, p).split("\\").join("/");
-  const wanted = [rel(localFile)];
-  if (localExisted) wanted.push(`${rel(localFile)}.bak-*`);
-  const src = rel(sourceFile);
-  if (secretsMoved && !src.startsWith("../") && !isAbsolute(src)) wanted.push(`${src}.bak-*`);
-  let have: string[] = [];
-  try {
-    have = readFileSync(file, "utf8").split(/\r?\n/).map((l) => l.trim());
-  } catch {
-    // no .gitignore yet
-  }
-  return { file, lines: wanted.filter((l) => !have.includes(l) && !have.includes(`/${l}`)) };
-}
-
-function insideGitRepository(dir: string): boolean {
-  for (let d = resolve(dir), i = 0; i < 256; d = dirname(d), i++) {
-    if (existsSync(join(d, ".git"))) return true;
-    if (dirname(d) === d) return false;
-  }
-  return false;
-}
-
-function appendLines(file: string, lines: string[]): void {
-  let text = "";
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  const sep = text === "" || text.endsWith("\n") ? "" : "\n";
-  writeFileSync(file, `${text}${sep}# mcp-warden init: private settings, and backups that hold secrets\n${lines.join("\n")}\n`);
 }
 
 /** Transport and command or URL, with counts in place of env and header values (they are secrets). */
