@@ -6,6 +6,7 @@ import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,6 +69,15 @@ function cli(sc: Scratch, args: string[]) {
 /** A stdio "server" that only leaves a marker file when started (then exits: it fails to start as MCP). */
 function markerServer(marker: string) {
   return { command: process.execPath, args: ["-e", "require('fs').writeFileSync(process.env.MARKER_FILE, 'started')"], env: { MARKER_FILE: marker } };
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function pinnedNames(sc: Scratch): string[] {
@@ -178,6 +188,17 @@ describe("init (CLI)", () => {
     assert.equal(r2.code, 0, r2.all);
     assert.equal(existsSync(join(sc2.project, ".gitignore")), false);
     assert.match(r2.stdout, /no \.gitignore and no git repository here; keep \.mcp-warden\/settings\.local\.json out of version control/);
+  });
+
+  test("a server that fails to start is reported without its secrets: the URL's password and key, the header's credential", async () => {
+    const sc = scratch();
+    const port = await closedPort();
+    const remote = { type: "http", url: `http://alice:urlPassword4711@127.0.0.1:${port}/mcp?key=queryKey4712`, headers: { Authorization: "Bearer headerCred4713" } };
+    writeJson(join(sc.project, ".mcp.json"), { mcpServers: { remote } });
+    const r = cli(sc, ["init"]);
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.stdout, /remote: could not list its tools, so no rules: /);
+    for (const secret of ["urlPassword4711", "queryKey4712", "headerCred4713"]) assert.ok(!r.all.includes(secret), `init printed ${secret}:\n${r.all}`);
   });
 
   test("a project file that already holds the same entry with its literal secret is left as it is, with a note", () => {

@@ -1,7 +1,7 @@
 // init's starter policy from tool annotations: which tool gets which rule, and which gets none.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { starterRules } from "../../src/cli/init-starter-policy.js";
+import { starterRules, withoutSecrets } from "../../src/cli/init-starter-policy.js";
 import { compilePolicy, parseRule } from "../../src/policy/index.js";
 
 describe("starterRules", () => {
@@ -68,5 +68,17 @@ describe("starterRules", () => {
     });
     assert.equal(policy.decideTool({ tool: "mcp__every-thing__get-env", input: {} }).decision, "allow");
     assert.equal(policy.decideTool({ tool: "mcp__every-thing__get-envX", input: {} }).decision, "ask");
+  });
+});
+
+describe("withoutSecrets", () => {
+  test("a URL loses its userinfo, query and fragment; configured secret values are replaced", () => {
+    const message = "failed: Request cannot be constructed from a URL that includes credentials: https://alice:pw123456@h.example/mcp?key=abc#f (token tok-98765)";
+    const out = withoutSecrets(message, ["tok-98765"]);
+    assert.equal(out, "failed: Request cannot be constructed from a URL that includes credentials: https://h.example/mcp (credentials/query hidden) (token [REDACTED])");
+  });
+
+  test("a message without URLs or secrets is unchanged", () => {
+    assert.equal(withoutSecrets("server 'x' failed to start: Connection closed", ["unrelated-secret"]), "server 'x' failed to start: Connection closed");
   });
 });
