@@ -510,7 +510,8 @@ export class Gateway {
   /** Diagnostics on stderr, with configured secrets removed (errors can quote URLs and headers). */
   private log(message: string) {
     // Messages can quote what a server sent: no escapes, and one line per message.
-    process.stderr.write(`mcp-warden: ${stripControls(this.redactor.string(message)).replace(/\n/g, " ")}\n`);
+    const shown = stripControls(this.redactor.string(message)).replace(/\n/g, " ").replace(URL_CREDENTIALS, "$1[REDACTED]@");
+    process.stderr.write(`mcp-warden: ${shown}\n`);
   }
 
   /** Stops every upstream (process groups included), closes the audit log. Idempotent. */
@@ -530,6 +531,9 @@ export class Gateway {
     return this.closing;
   }
 }
+
+/** `scheme://user:password@`: credentials a URL in an error message may carry (never written to stderr). */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
 
 /** The client capability an upstream's input request needs. */
 function capabilityFor(method: InputMethod): "elicitation" | "sampling" | "roots" {

@@ -498,6 +498,11 @@ function collectSecrets(servers: ConfiguredServer[], substituted: Set<string>): 
       const credential = headerCredential(value);
       if (credential) found.add(credential);
     }
+    // A password in the URL is a credential too (sent as Basic authorization, never logged).
+    if (s.entry.url && URL.canParse(s.entry.url)) {
+      const password = new URL(s.entry.url).password;
+      if (password) for (const v of [password, decodeURIComponent(password)]) found.add(v);
+    }
   }
   // An empty string is no secret, and redacting "" would mangle every line.
   found.delete("");

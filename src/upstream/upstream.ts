@@ -268,7 +268,16 @@ export class Upstream extends EventEmitter {
       });
     }
     const url = new URL(entry.url!);
-    const requestInit = { headers: entry.headers ?? {} };
+    const headers: Record<string, string> = { ...(entry.headers ?? {}) };
+    // fetch refuses a URL with user:password: send them as Basic authorization instead (unless the
+    // entry sets its own), and keep them out of the URL that errors and logs may quote.
+    if (url.username || url.password) {
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === "authorization"))
+        headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
+      url.username = "";
+      url.password = "";
+    }
+    const requestInit = { headers };
     // Without a policy (only in-process tests build upstreams that way) nothing would judge the
     // connection, so none is made.
     const egress = this.options.remoteEgress;

@@ -410,3 +410,28 @@ describe("the gateway's own connections to remote servers are judged like a sand
     assert.match(answers[3]!.reason, /elsewhere\.test:80 is not in allowedDomains/);
   });
 });
+
+describe("a remote server whose URL carries user:password", () => {
+  test("is reached with Basic authorization (fetch refuses such URLs), and the password is in no log or audit record", async () => {
+    const fixture = await startHttpFixture();
+    const password = "pw-7c1e0b9d4f2a";
+    const s = scratch({
+      permissions: { allow: ["mcp__basic__whoami"] },
+      // The server echoes the header back: results unscanned here, so the test sees what was sent.
+      secretScanning: { results: "off" },
+      mcpServers: { basic: { type: "http", url: `http://alice:${password}@127.0.0.1:${fixture.port}/mcp` } },
+    });
+    let c: Connected | undefined;
+    try {
+      c = await within(BOUNDED_MS * 2, "connecting", connect(s));
+      const r = await within(BOUNDED_MS, "whoami", c.client.callTool({ name: "basic__whoami", arguments: {} }));
+      assert.deepEqual(texts(r), [`Basic ${Buffer.from(`alice:${password}`).toString("base64")}`]);
+      assert.doesNotMatch(c.stderr(), new RegExp(password));
+      assert.doesNotMatch(JSON.stringify(auditRecords(s)), new RegExp(password));
+    } finally {
+      await c?.close().catch(() => undefined);
+      await fixture.stop();
+      s.cleanup();
+    }
+  });
+});
