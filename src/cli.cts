@@ -66,7 +66,31 @@ function loadBundle(): HookModule | undefined {
   return mod.exports;
 }
 
+/**
+ * A reader that goes away early (`mcp-warden scan | head -1`) makes every later write to that stream
+ * fail with EPIPE, emitted as an 'error' event that would end the process with a stack trace. It is
+ * not an error of the command: from then on its output is dropped, the command ends as it would have
+ * (same exit status), and a command that reads stdin to answer it (`check --batch`) stops reading.
+ * The gateway (`run`) handles its own stdout, the MCP channel; stderr is covered here for it too.
+ * Any other write error (a full disk) ends the command with 4, saying so once.
+ */
+function guardOutput(stream: NodeJS.WriteStream, name: "stdout" | "stderr"): void {
+  let reported = false;
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") {
+      if (name === "stdout" && process.argv[2] !== "run" && !process.stdin.destroyed) process.stdin.destroy();
+      return;
+    }
+    if (reported) return;
+    reported = true;
+    if (name === "stdout") process.stderr.write(`mcp-warden: cannot write the output: ${error.message}\n`);
+    process.exit(4);
+  });
+}
+
 async function main(): Promise<void> {
+  guardOutput(process.stdout, "stdout");
+  guardOutput(process.stderr, "stderr");
   if (process.argv[2] === "hook") {
     const hook: HookModule = loadBundle() ?? ((await import("./hook/main.js")) as HookModule);
     process.exitCode = await hook.hookMain(process.argv.slice(3));
