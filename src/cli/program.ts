@@ -123,6 +123,9 @@ Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_CODE
   const compiled = compileSettings(settings, process.env, gatewaySandboxRefusal(join(stateDir(process.env), "cache")));
   const verdict = judgeToolCall(compiled, opts.tool, input as Record<string, unknown>, process.cwd());
   process.stdout.write(JSON.stringify({ decision: verdict.decision, reason: verdict.reason, rule: verdict.rule, source: verdict.source }) + "\n");
+  const { exposedNameHint } = await import("./tool-name-hint.js");
+  const hint = exposedNameHint(opts.tool, settings);
+  if (hint) process.stderr.write(`mcp-warden check: hint: ${hint.why}; try \`mcp-warden check --tool ${hint.canonical}\`\n`);
   process.exitCode = verdict.decision === "allow" ? EXIT.ok : verdict.decision === "ask" ? EXIT.ask : EXIT.denyOrFailed;
 });
 
