@@ -92,3 +92,34 @@ describe("check with a name as the client sees it", () => {
     }
   });
 });
+
+describe("each command's --help", () => {
+  const s = scratch({});
+  const help = (args: string[]) => {
+    const r = wardenCli(s, [...args, "--help"]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.slice(r.stdout.lastIndexOf("Exit"));
+  };
+
+  test("lists the command's own exit codes, not the global list", () => {
+    try {
+      const run = help(["run"]);
+      assert.match(run, /4 +the gateway could not start/);
+      assert.doesNotMatch(run, /allow|deny|verify|doctor/, "run --help says nothing of check's or verify's codes");
+      const check = help(["check"]);
+      assert.match(check, /0 +allow\n +1 +deny\n +2 +usage or settings error.*\n +3 +ask/);
+      assert.doesNotMatch(check, /gateway|verify/);
+      assert.match(help(["scan"]), /1 +something flagged: .*a server that did not start/);
+      assert.match(help(["doctor"]), /1 +something required is missing/);
+      assert.match(help(["audit", "verify"]), /3 nothing found altered but not proven complete/);
+      for (const args of [["status"], ["audit"], ["servers", "list"], ["servers", "disable"], ["init"], ["trust"], ["pins", "approve"], ["pins", "list"], ["approvals", "approve"]]) {
+        const text = help(args);
+        assert.match(text, /^Exit codes:\n +0 /, args.join(" "));
+        assert.doesNotMatch(text, /check: allow|altered or removed|gateway could not start/, args.join(" "));
+      }
+      assert.match(help([]), /each command's --help lists its own/);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
