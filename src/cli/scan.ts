@@ -31,7 +31,8 @@ export interface ScanReport {
     reason?: string;
     /** Whether its launch configuration is the approved one (pins on). */
     identity?: "approved" | "new" | "changed" | "new-project-server";
-    tools: { name: string; decision: Decision; reason: string }[];
+    /** rule: the permission rule that denies the tool (hidden on purpose, not flagged). */
+    tools: { name: string; decision: Decision; reason: string; rule?: string }[];
   }[];
   /** Everything flagged: tools hidden as poisoned or held back as changed, plus flagged servers. Non-zero: exit 1. */
   flagged: number;
@@ -108,7 +109,7 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
           scan: settings.integrity.scanDefinitions,
         });
         if (v.decision !== "allow" && rules.decision !== "deny") report.counts.tools++;
-        entry.tools.push({ name: tool.name, decision: v.decision, reason: v.reason });
+        entry.tools.push({ name: tool.name, decision: v.decision, reason: v.reason, ...(rules.decision === "deny" && rules.rule !== undefined ? { rule: rules.rule } : {}) });
       }
       report.servers.push(entry);
     }
