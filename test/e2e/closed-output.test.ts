@@ -127,3 +127,35 @@ describe("commands whose output is closed early", () => {
     assert.doesNotMatch(stderr, STACK);
   });
 });
+
+describe("the gateway with its stderr closed early", () => {
+  test("it keeps serving after a log line fails to reach stderr", async () => {
+    // A server that exits at once makes the gateway log to stderr, whose reader is gone.
+    const s = scratch({ permissions: { allow: ["mcp__fx"] }, mcpServers: { fx: { command: process.execPath, args: [FIXTURE] }, broken: { command: process.execPath, args: ["-e", "process.exit(3)"] } } });
+    const child = spawn(process.execPath, [CLI, "run", "--settings", s.settingsFile], { cwd: s.project, env: s.env, stdio: ["pipe", "pipe", "pipe"] });
+    child.stderr.destroy();
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const answered = async (id: number) => {
+      const deadline = Date.now() + BOUND_MS;
+      while (!stdout.includes(`"id":${id}`) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      return stdout.includes(`"id":${id}`);
+    };
+    try {
+      child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }) + "\n");
+      assert.ok(await answered(1), "initialized");
+      child.stdin.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
+      child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) + "\n");
+      assert.ok(await answered(2), `tools/list answered; exit ${child.exitCode}`);
+      // By now the broken server's failure has been logged (and restarted, and logged again).
+      await new Promise((r) => setTimeout(r, 1000));
+      child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "fx__echo", arguments: { text: "still here" } } }) + "\n");
+      assert.ok(await answered(3), `the gateway still answers; exit ${child.exitCode}`);
+      assert.match(stdout, /echo: still here/);
+    } finally {
+      child.stdin.end();
+      await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(undefined)));
+      s.cleanup();
+    }
+  });
+});
