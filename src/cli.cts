@@ -66,7 +66,35 @@ function loadBundle(): HookModule | undefined {
   return mod.exports;
 }
 
+/**
+ * A reader that goes away early (`mcp-warden scan | head -1`) makes every later write to that stream
+ * fail with EPIPE, emitted as an 'error' event that would end the process with a stack trace. It is
+ * not an error of the command: from then on its output is dropped, the command ends as it would have
+ * (same exit status), and a command that reads stdin to answer it (`check --batch`) stops reading.
+ * Any other write error (a full disk) ends the command, saying so once: 4, or 2 for the hook (which
+ * makes Claude Code block the call). The gateway (`run`) handles its own stdout, the MCP channel
+ * (src/transport/json-lines.ts), and closes in order; here its streams' errors are only kept from
+ * crashing it (stderr is just its log).
+ */
+function guardOutput(stream: NodeJS.WriteStream, name: "stdout" | "stderr"): void {
+  const command = process.argv[2];
+  let reported = false;
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (command === "run") return;
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") {
+      if (name === "stdout" && !process.stdin.destroyed) process.stdin.destroy();
+      return;
+    }
+    if (reported) return;
+    reported = true;
+    if (name === "stdout") process.stderr.write(`mcp-warden: cannot write the output: ${error.message}\n`);
+    process.exit(command === "hook" ? 2 : 4);
+  });
+}
+
 async function main(): Promise<void> {
+  guardOutput(process.stdout, "stdout");
+  guardOutput(process.stderr, "stderr");
   if (process.argv[2] === "hook") {
     const hook: HookModule = loadBundle() ?? ((await import("./hook/main.js")) as HookModule);
     process.exitCode = await hook.hookMain(process.argv.slice(3));

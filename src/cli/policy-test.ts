@@ -8,6 +8,7 @@ import { PolicyError } from "../policy/index.js";
 import { loadSettings, SettingsError } from "../settings/index.js";
 import { gatewaySandboxRefusal } from "../sandbox/gate.js";
 import { stateDir } from "../settings/paths.js";
+import { exposedNameHint } from "./tool-name-hint.js";
 
 const PolicyTest = z.strictObject({
   name: z.string().optional(),
@@ -101,6 +102,8 @@ export async function policyTestCommand(opts: PolicyTestOptions, out: NodeJS.Wri
     if (problems.length === 0) return;
     failed++;
     out.write(`FAIL ${name}: ${problems.join("; ")}\n     reason: ${got.reason}\n`);
+    const hint = exposedNameHint(t.tool, t.settings === undefined ? (layered as CompiledSettings).settings : { gateway: { separator: "__", prefix: true }, servers: [] });
+    if (hint) out.write(`     hint: ${hint.why}; write "tool": ${JSON.stringify(hint.canonical)}\n`);
   });
   out.write(`policy tests: ${tests.length - failed} passed, ${failed} failed\n`);
   return failed === 0 ? 0 : 1;

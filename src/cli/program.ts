@@ -15,12 +15,34 @@ export const EXIT = {
 } as const;
 
 const EXIT_CODES_HELP = `
-Exit codes:
-  0  success (check: allow)
-  1  check: deny; audit verify: something altered or removed; doctor: something required is missing
-  2  usage or settings error
-  3  check: ask; audit verify: nothing found altered, but not proven complete
-  4  the gateway could not start or failed`;
+Exit codes: 0 success, 2 usage or settings error; each command's --help lists its own.`;
+
+/** A command's own exit codes, for the end of its --help. */
+function exitCodes(...codes: [number, string][]): string {
+  return `\nExit codes:\n${codes.map(([code, meaning]) => `  ${code}  ${meaning}`).join("\n")}`;
+}
+const USAGE: [number, string] = [EXIT.usage, "usage or settings error (an invalid rule included)"];
+/** Each command's exit codes (see each command's module for where they come from). */
+const EXIT_HELP = {
+  run: exitCodes([EXIT.ok, "the client closed the connection, or a signal stopped the gateway"], USAGE, [EXIT.runtime, "the gateway could not start"]),
+  check: exitCodes([EXIT.ok, "allow"], [EXIT.denyOrFailed, "deny"], USAGE, [EXIT.ask, "ask"]) + "\nWith --batch: 0 once every line is answered (a line that cannot be judged is answered deny).",
+  status: exitCodes([EXIT.ok, "the status was shown"], USAGE),
+  scan: exitCodes(
+    [EXIT.ok, "nothing flagged"],
+    [EXIT.denyOrFailed, "something flagged: a tool hidden as poisoned or held back as changed, a server awaiting approval, a server that did not start"],
+    USAGE,
+  ),
+  audit: exitCodes([EXIT.ok, "the matching records were printed"], [EXIT.denyOrFailed, "a line of the log is damaged, or the directory cannot be read (run `mcp-warden audit verify`)"], USAGE),
+  serversList: exitCodes([EXIT.ok, "the servers were listed"], USAGE),
+  serversChange: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the settings file could not be changed (nothing was changed)"], [EXIT.usage, "usage or settings error, or no such server in that layer"]),
+  init: exitCodes([EXIT.ok, "done, or nothing to do (--dry-run changes nothing)"], [EXIT.denyOrFailed, "a file could not be read or written"], [EXIT.usage, "usage error, or a config or settings file that cannot be converted"]),
+  exec: "\nExit status: the command's own (128+N when signal N ended it); 2 usage or settings error, or no sandbox can run here; 1 the sandbox could not be prepared or the audit log written (nothing ran).",
+  hook: exitCodes([EXIT.ok, "a decision (allow, ask or deny) was printed as JSON"], [EXIT.usage, "bad command line (Claude Code then blocks the call)"]),
+  approvals: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "no running gateway answered, or no such question"], [EXIT.usage, "usage error"]),
+  pins: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "nothing to approve or reset for that server, or the pin store cannot be read or written"], USAGE),
+  trust: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the trust store cannot be updated"], [EXIT.usage, "usage error, or the settings do not load"]),
+  doctor: exitCodes([EXIT.ok, "everything required is there"], [EXIT.denyOrFailed, "something required is missing"], [EXIT.usage, "the settings do not load"]),
+};
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -56,7 +78,7 @@ settingsOption(
   program
     .command("run")
     .description("Serve MCP on stdio: start the configured upstream servers and enforce the policy on every request.")
-    .addHelpText("after", "\nPut `mcp-warden run` in your client's MCP config in place of the servers it fronts (see `mcp-warden init`)." + EXIT_CODES_HELP),
+    .addHelpText("after", "\nPut `mcp-warden run` in your client's MCP config in place of the servers it fronts (see `mcp-warden init`)." + EXIT_HELP.run),
 ).action(async (opts: { settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
@@ -94,7 +116,7 @@ settingsOption(
 Batch request: {"id": string, "settings": object, "cwd"?: string} plus one of
   {"tool": string, "input": object} | {"server": string, "url": string} |
   {"server": string, "toolDefinition": object, "pinned"?: object}
-Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_CODES_HELP,
+Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_HELP.check,
     ),
 ).action(async (opts: { tool?: string; input: string; batch?: boolean; settings: string[] }) => {
   const { runBatch, judgeToolCall, compileSettings } = await import("../check/check.js");
@@ -123,6 +145,9 @@ Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_CODE
   const compiled = compileSettings(settings, process.env, gatewaySandboxRefusal(join(stateDir(process.env), "cache")));
   const verdict = judgeToolCall(compiled, opts.tool, input as Record<string, unknown>, process.cwd());
   process.stdout.write(JSON.stringify({ decision: verdict.decision, reason: verdict.reason, rule: verdict.rule, source: verdict.source }) + "\n");
+  const { exposedNameHint } = await import("./tool-name-hint.js");
+  const hint = exposedNameHint(opts.tool, settings);
+  if (hint) process.stderr.write(`mcp-warden check: hint: ${hint.why}; try \`mcp-warden check --tool ${hint.canonical}\`\n`);
   process.exitCode = verdict.decision === "allow" ? EXIT.ok : verdict.decision === "ask" ? EXIT.ask : EXIT.denyOrFailed;
 });
 
@@ -130,7 +155,8 @@ settingsOption(
   program
     .command("status")
     .description("Show each server: state, transport, tool count, last error, sandbox (from running gateways, else from settings).")
-    .option("--json", "print JSON"),
+    .option("--json", "print JSON")
+    .addHelpText("after", EXIT_HELP.status),
 ).action(async (opts: { json?: boolean; settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   const { statusCommand } = await import("./status.js");
@@ -144,7 +170,8 @@ settingsOption(
       "Start every configured server as the gateway would, list its tools, and report poisoned or changed definitions (exit 1 when any is flagged). Servers waiting for approval (a project's own, a changed launch configuration) are not started.",
     )
     .option("--json", "print JSON")
-    .option("--include-unapproved", "also start servers whose launch configuration nobody approved yet: this RUNS the commands a project's settings name (in their configured sandbox)"),
+    .option("--include-unapproved", "also start servers whose launch configuration nobody approved yet: this RUNS the commands a project's settings name (in their configured sandbox)")
+    .addHelpText("after", EXIT_HELP.scan),
 ).action(async (opts: { json?: boolean; includeUnapproved?: boolean; settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   const { scanCommand } = await import("./scan.js");
@@ -164,7 +191,7 @@ const audit = program
   .option("--limit <n>", "at most this many records (the newest)", (v) => Number.parseInt(v, 10))
   .option("--json", "one JSON record per line")
   .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
-  .addHelpText("after", EXIT_CODES_HELP)
+  .addHelpText("after", EXIT_HELP.audit)
   .action(async (opts: { dir?: string; settings: string[]; json?: boolean; server?: string; tool?: string; decision?: string; kind?: string; since?: string; until?: string; limit?: number }) => {
     const dir = opts.dir ?? (await loadOrExit(opts.settings)).audit.dir;
     const { auditQueryCommand } = await import("./audit.js");
@@ -191,7 +218,7 @@ audit
   });
 
 const servers = program.command("servers").description("List servers, or take one out of service now (incident response).");
-settingsOption(servers.command("list").description("List configured servers, their layer and whether policy lets them run.").option("--json", "print JSON")).action(
+settingsOption(servers.command("list").description("List configured servers, their layer and whether policy lets them run.").option("--json", "print JSON").addHelpText("after", EXIT_HELP.serversList)).action(
   async (opts: { json?: boolean; settings: string[] }) => {
     const settings = await loadOrExit(opts.settings);
     const { serversListCommand } = await import("./servers.js");
@@ -208,7 +235,7 @@ for (const [name, description] of [
       .description(description)
       .addOption(new Option("--layer <layer>", "settings layer to write").choices(["managed", "local", "project", "user"]))
       .option("--deny", "also add the server to deniedMcpServers in that layer")
-      .addHelpText("after", EXIT_CODES_HELP),
+      .addHelpText("after", EXIT_HELP.serversChange),
   ).action(async (server: string, opts: { layer?: string; deny?: boolean; settings: string[] }) => {
     const settings = await loadOrExit(opts.settings);
     const { serversChangeCommand } = await import("./servers.js");
@@ -224,7 +251,7 @@ program
   .option("--user", "with --claude-code: the user's ~/.claude/settings.json")
   .option("--dry-run", "print what would change, change nothing")
   .option("--no-starter-policy", "do not start the moved servers to build allow/ask rules from their tool annotations")
-  .addHelpText("after", EXIT_CODES_HELP)
+  .addHelpText("after", EXIT_HELP.init)
   .action(async (opts: { from?: string; dryRun?: boolean; claudeCode?: boolean; user?: boolean; starterPolicy: boolean }) => {
     if (opts.claudeCode) {
       if (opts.from) {
@@ -268,7 +295,7 @@ settingsOption(
     .description("Run any command in a sandbox with the same policy as sandboxed servers; stdin, stdout, stderr and the exit status pass through.")
     .option("--profile <name>", "a named sandbox from settings (sandboxProfiles); default: the global sandbox settings")
     .argument("<command...>", "the command and its arguments (after --)")
-    .addHelpText("after", "\nExample: mcp-warden exec --profile build -- npm test\nWithout sandbox settings the command gets the platform's default sandbox: the working directory writable (unless it is the home directory or above it), no network, the rest of the home directory hidden." + EXIT_CODES_HELP),
+    .addHelpText("after", "\nExample: mcp-warden exec --profile build -- npm test\nWithout sandbox settings the command gets the platform's default sandbox: the working directory writable (unless it is the home directory or above it), no network, the rest of the home directory hidden." + EXIT_HELP.exec),
 ).action(async (command: string[], opts: { profile?: string; settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   const { execCommand } = await import("./exec.js");
@@ -278,7 +305,8 @@ settingsOption(
 program
   .command("hook")
   .description("Claude Code's PreToolUse hook: read the hook JSON on stdin, print allow/ask/deny (install with `init --claude-code`).")
-  .option("--settings <file>", "an extra settings file (repeatable)", collect, []);
+  .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+  .addHelpText("after", EXIT_HELP.hook);
 // (`hook` is run by src/cli.ts before this module loads; it is declared here for --help.)
 
 const approvals = program.command("approvals").description("Answer the questions running gateways are holding calls for (`ask` rules).");
@@ -347,7 +375,7 @@ program
   .option("--dry-run", "show what trusting would change; record nothing")
   .option("--list", "list the trusted settings files and whether they changed since")
   .option("--revoke", "forget the trust of DIR's settings files")
-  .addHelpText("after", EXIT_CODES_HELP)
+  .addHelpText("after", EXIT_HELP.trust)
   .action(async (dir: string | undefined, opts: { dryRun?: boolean; list?: boolean; revoke?: boolean }) => {
     const { trustCommand } = await import("./trust.js");
     process.exitCode = await trustCommand({ dir, dryRun: opts.dryRun, list: opts.list, revoke: opts.revoke, cwd: process.cwd(), env: process.env }, process.stdout, process.stderr);
@@ -357,11 +385,14 @@ program
   .command("doctor")
   .description("Report what this machine supports: Node, sandbox backends, settings files, state directories.")
   .option("--json", "print JSON")
-  .addHelpText("after", EXIT_CODES_HELP)
+  .addHelpText("after", EXIT_HELP.doctor)
   .action(async (opts: { json?: boolean }) => {
     const { doctorCommand } = await import("./doctor.js");
     process.exitCode = await doctorCommand({ json: opts.json, cwd: process.cwd(), env: process.env }, process.stdout);
   });
+
+// The subcommands of a group share the group's exit codes.
+for (const [group, help] of [[approvals, EXIT_HELP.approvals], [pins, EXIT_HELP.pins]] as const) for (const sub of group.commands) sub.addHelpText("after", help);
 
 program.exitOverride((err) => {
   if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(EXIT.ok);

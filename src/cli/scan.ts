@@ -4,6 +4,11 @@
 // approved here, and no tool is called; every server is stopped afterwards. A server whose launch
 // waits for a person's approval (src/gateway/launch-approval.ts) is not started unless asked to
 // (`--include-unapproved`): scanning a cloned repository must not run its code.
+//
+// Exit 1 ("flagged") when a person must look: a tool hidden as poisoned or held back as changed, a
+// server waiting for approval, and a server that could not be checked (it failed to start, or its
+// sandbox cannot run here). A CI job must not pass a server it never saw. What the rules deny on
+// purpose (a denied tool, a denied or disabled server) is reported, not flagged.
 import { join } from "node:path";
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import { filePinStore } from "../adapters/pin-store.js";
@@ -11,7 +16,7 @@ import { planUpstreams } from "../gateway/upstreams.js";
 import { canonicalToolName, compilePolicy } from "../policy/index.js";
 import { judgeToolDefinition } from "../policy/integrity/definitions.js";
 import { visibleText } from "../policy/integrity/display.js";
-import { launchStatus, type LaunchStatus } from "../gateway/launch-approval.js";
+import { launchStatus, REPOSITORY_LAYERS, type LaunchStatus } from "../gateway/launch-approval.js";
 import type { Decision } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { stateDir } from "../settings/paths.js";
@@ -21,13 +26,18 @@ export interface ScanReport {
     name: string;
     /** ran: listed its tools; blocked: the policy or its sandbox keeps it from running; failed: it did not start; awaiting-approval: not started, its launch needs a person's approval. */
     status: "ran" | "blocked" | "failed" | "awaiting-approval";
+    /** Whether this server itself counts as flagged (failed, awaiting approval, a sandbox that cannot run here). */
+    flagged?: boolean;
     reason?: string;
     /** Whether its launch configuration is the approved one (pins on). */
     identity?: "approved" | "new" | "changed" | "new-project-server";
-    tools: { name: string; decision: Decision; reason: string }[];
+    /** rule: the permission rule that denies the tool (hidden on purpose, not flagged). */
+    tools: { name: string; decision: Decision; reason: string; rule?: string }[];
   }[];
-  /** Tools hidden (deny) or held back (ask), over all servers. */
+  /** Everything flagged: tools hidden as poisoned or held back as changed, plus flagged servers. Non-zero: exit 1. */
   flagged: number;
+  /** The same, by kind. */
+  counts: { tools: number; failed: number; awaitingApproval: number };
 }
 
 export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, opts: { includeUnapproved?: boolean } = {}): Promise<ScanReport> {
@@ -45,8 +55,13 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
     clientRequestHandlers: { elicit: refuse, sample: refuse, listRoots: refuse },
   });
   const store = filePinStore(join(stateDir(env), "pins.json"));
-  const report: ScanReport = { servers: [], flagged: 0 };
-  for (const { server, verdict } of plan.blocked) report.servers.push({ name: server.name, status: "blocked", reason: verdict.reason, tools: [] });
+  const report: ScanReport = { servers: [], flagged: 0, counts: { tools: 0, failed: 0, awaitingApproval: 0 } };
+  for (const { server, verdict } of plan.blocked) {
+    // Denied or disabled by the rules: on purpose. Allowed, but its sandbox cannot run here: not checked.
+    const unchecked = policy.decideServer(server).decision === "allow";
+    report.servers.push({ name: server.name, status: "blocked", reason: verdict.reason, ...(unchecked ? { flagged: true } : {}), tools: [] });
+    if (unchecked) report.counts.failed++;
+  }
 
   // Launch approval first: a server nobody approved is reported, not run (unless asked to).
   const launches = new Map<string, LaunchStatus>();
@@ -54,9 +69,18 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
   for (const u of plan.upstreams.values()) {
     const launch = await launchStatus(store, u.server);
     launches.set(u.name, launch);
-    if (launch.status === "needs-approval" && !opts.includeUnapproved) {
-      report.servers.push({ name: u.name, status: "awaiting-approval", reason: `${launch.why}; \`mcp-warden scan --include-unapproved\` runs it anyway`, identity: launch.subject, tools: [] });
-      report.flagged++;
+    // As the gateway decides (integrity.ts approveLaunch): with pins off, only a repository's servers wait.
+    const waits = launch.status === "needs-approval" && (settings.integrity.pins || REPOSITORY_LAYERS.has(u.server.source.layer));
+    if (waits && !opts.includeUnapproved) {
+      report.servers.push({
+        name: u.name,
+        status: "awaiting-approval",
+        reason: `${launch.why}; \`mcp-warden pins approve ${u.name}\` shows and approves it, \`mcp-warden scan --include-unapproved\` runs it anyway`,
+        identity: launch.subject,
+        flagged: true,
+        tools: [],
+      });
+      report.counts.awaitingApproval++;
       continue;
     }
     upstreams.push(u);
@@ -67,7 +91,9 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
     for (const [i, u] of upstreams.entries()) {
       const outcome = started[i]!;
       if (outcome.status === "rejected") {
-        report.servers.push({ name: u.name, status: "failed", reason: (outcome.reason as Error).message, tools: [] });
+        const log = u.server.entry.url === undefined ? ` (its stderr is in ${u.stderrLog})` : "";
+        report.servers.push({ name: u.name, status: "failed", reason: `${(outcome.reason as Error).message}${log}`, flagged: true, tools: [] });
+        report.counts.failed++;
         continue;
       }
       const launch = launches.get(u.name)!;
@@ -82,14 +108,15 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
           policy: rules,
           scan: settings.integrity.scanDefinitions,
         });
-        if (v.decision !== "allow" && rules.decision !== "deny") report.flagged++;
-        entry.tools.push({ name: tool.name, decision: v.decision, reason: v.reason });
+        if (v.decision !== "allow" && rules.decision !== "deny") report.counts.tools++;
+        entry.tools.push({ name: tool.name, decision: v.decision, reason: v.reason, ...(rules.decision === "deny" && rules.rule !== undefined ? { rule: rules.rule } : {}) });
       }
       report.servers.push(entry);
     }
   } finally {
     await Promise.all(upstreams.map((u) => u.stop().catch(() => undefined)));
   }
+  report.flagged = report.counts.tools + report.counts.failed + report.counts.awaitingApproval;
   return report;
 }
 
@@ -107,6 +134,9 @@ export async function scanCommand(opts: { settings: ResolvedSettings; env: NodeJ
       out.write(`  ${label[t.decision]} ${visibleText(t.name)}${t.decision === "allow" ? "" : `: ${visibleText(firstLine)}`}\n`);
     }
   }
-  out.write(`${report.flagged} tool(s) flagged over ${report.servers.length} server(s)\n`);
+  const { tools, failed, awaitingApproval } = report.counts;
+  const servers = [failed ? `${failed} server(s) not checked (did not start)` : "", awaitingApproval ? `${awaitingApproval} server(s) awaiting approval` : ""].filter(Boolean);
+  out.write(`${tools} tool(s) flagged${servers.length ? `, ${servers.join(", ")},` : ""} over ${report.servers.length} server(s)\n`);
+  if (failed) out.write("A server that did not start could not be checked: fix what its line above says, or take it out of service with `mcp-warden servers disable NAME`.\n");
   return report.flagged ? 1 : 0;
 }

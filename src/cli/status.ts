@@ -122,7 +122,7 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
           String(s.tools),
           String(s.restarts),
           s.sandbox,
-          s.state === "blocked" ? `blocked: ${s.blockedBy ?? ""}` : s.lastError ?? "-",
+          s.state === "blocked" ? `blocked: ${s.blockedBy ?? ""}` : lastErrorText(s),
         ]),
         "  ",
       ),
@@ -212,9 +212,19 @@ function normalizeStatus(raw: unknown, redact: Redactor): GatewayStatus | undefi
       const v = str(x[k]);
       if (v !== undefined) server[k] = v;
     }
+    const crash = typeof x.lastCrash === "object" && x.lastCrash !== null ? (x.lastCrash as Record<string, unknown>) : undefined;
+    const crashError = str(crash?.error);
+    if (crashError !== undefined) server.lastCrash = { error: crashError, at: str(crash?.at) ?? "?" };
     g.servers.push(server);
   }
   return g;
+}
+
+/** The error a server is in now, else its last crash (a restart clears the first, not the second), else "-". */
+function lastErrorText(s: ServerStatus): string {
+  if (s.lastError) return s.lastError;
+  if (s.lastCrash) return `${s.lastCrash.error} (at ${s.lastCrash.at}; restarted since)`;
+  return "-";
 }
 
 /** The compiled policy, or undefined after printing why the rules do not compile (a settings error: exit 2). */

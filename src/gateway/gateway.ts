@@ -312,7 +312,9 @@ export class Gateway {
   private async forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext) {
     const params = (rawParams ?? {}) as Record<string, unknown>;
     const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
-    if (method !== "completion/complete") await this.startAll();
+    // Every request that names an item needs the lists of the servers that may own it, also as the
+    // first request after the handshake and for lazy servers (a completion included).
+    await this.startAll();
     await this.reviewsSettled();
     // Progress is relayed in order, and all of it before the result.
     let progressSent: Promise<unknown> = Promise.resolve();

@@ -17,6 +17,8 @@ export interface ServerStatus {
   restarts: number;
   protocolVersion?: string;
   lastError?: string;
+  /** The last crash, also after a successful restart. */
+  lastCrash?: { error: string; at: string };
   sandbox: string;
   stderrLog?: string;
   blockedBy?: string;
@@ -36,6 +38,7 @@ export function serverStatuses(upstreams: Iterable<Upstream>, blocked: readonly 
       restarts: u.restarts,
       protocolVersion: u.protocolVersion,
       lastError: u.lastError,
+      lastCrash: u.lastCrash,
       sandbox: u.sandboxType ?? "none",
       stderrLog: u.transportKind === "stdio" ? u.stderrLog : undefined,
     });

@@ -38,6 +38,7 @@ import { CandidateIndex, fold, Glob, GlobList } from "./glob.js";
 import { INVISIBLE_CHAR, MCP_PREFIX, nameProblem, parseCanonical, codePoint } from "./names.js";
 import { describeSource, parseRule, PolicyError, type ParsedRule } from "./rules.js";
 import { ServerGate } from "./servers.js";
+import { misspelledToolName } from "./tool-names.js";
 import { compileBuiltinPolicy, type BuiltinPolicy, type BuiltinRule, type FileJudge, type PolicyEnvironment } from "./builtin/index.js";
 import type { ConfiguredServer, Decision, PolicyInput, Source, Sourced, ToolRequest, ToolPermissionsBlock, Verdict } from "./types.js";
 
@@ -251,9 +252,22 @@ class Policy implements CompiledPolicy {
       [input.allow, "allow", this.allow, (t: string) => verdict("allow", `allowed by rule ${t}`)],
       [input.autoApprove, "autoApprove", this.allow, (t: string) => verdict("allow", `allowed by autoApproveTools entry ${t}`)],
     ] as const;
+    // Every problem of the rules is collected and reported at once (fixing them one per run is a slow
+    // loop); one problem still fails the whole compile: no policy is built with a rule left out.
+    const problems: PolicyError[] = [];
+    const collect = <T>(fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (e) {
+        // Errors with a source are the settings' (a rule, an entry); others are malformed input: at once.
+        if (!(e instanceof PolicyError) || e.source === undefined) throw e;
+        problems.push(e);
+        return undefined;
+      }
+    };
     let count = 0;
     for (const [list, name, index, make] of lists) {
-      for (const r of this.rules(list, name)) {
+      for (const r of this.rules(list, name, problems)) {
         count++;
         if (r.parsed.kind !== "mcp") {
           this.builtinRules.push(builtinRule(name === "autoApprove" ? "allow" : name, r.parsed, r.source));
@@ -264,7 +278,7 @@ class Policy implements CompiledPolicy {
       }
     }
     for (const block of input.toolPermissions ?? []) {
-      for (const extra of normalizeToolPermissions(block)) {
+      for (const extra of collect(() => normalizeToolPermissions(block)) ?? []) {
         count++;
         if ("mcp" in extra) {
           const text = extra.mcp;
@@ -279,13 +293,24 @@ class Policy implements CompiledPolicy {
     });
     // Built-in rules with a specifier are compiled now, so a bad one is reported when settings load;
     // without any, the judges are compiled at the first built-in call (the gateway never needs them).
-    if (this.builtinRules.length > 0) this.builtin();
+    if (this.builtinRules.length > 0) {
+      try {
+        this.builtin();
+      } catch (e) {
+        if (!(e instanceof PolicyError)) throw e;
+        // A judge stops at its first bad rule: compile each rule alone to name every bad one.
+        const before = problems.length;
+        for (const rule of this.builtinRules) collect(() => compileBuiltinPolicy([rule], this.env, this.builtinOptions()));
+        if (problems.length === before) problems.push(e);
+      }
+    }
     this.deny.seal();
     this.ask.seal();
     this.allow.seal();
 
     if (!Array.isArray(input.servers)) inputError("servers must be an array");
-    for (const server of input.servers) count += this.addServer(server);
+    for (const server of input.servers) count += collect(() => this.addServer(server)) ?? 0;
+    if (problems.length > 0) throw allProblems(problems);
     this.ruleCount = count;
     this.unmatched = this.applyMode(verdict("ask", "no rule matches; unmatched tools need approval"));
   }
@@ -293,34 +318,31 @@ class Policy implements CompiledPolicy {
   private readonly additionalDirectories: string[];
 
   private builtin(): BuiltinPolicy {
-    this.builtinCompiled ??= compileBuiltinPolicy(this.builtinRules, this.env, {
-      mode: this.mode,
-      bypassDisabled: this.bypass === "disabled",
-      additionalDirectories: this.additionalDirectories,
-    });
+    this.builtinCompiled ??= compileBuiltinPolicy(this.builtinRules, this.env, this.builtinOptions());
     return this.builtinCompiled;
+  }
+
+  private builtinOptions() {
+    return { mode: this.mode, bypassDisabled: this.bypass === "disabled", additionalDirectories: this.additionalDirectories };
   }
 
   get fileJudge(): FileJudge | undefined {
     return this.env === undefined ? undefined : this.builtin().files;
   }
 
-  /** Parses every rule of a list; a bad one throws PolicyError naming the rule, file and JSON path. */
-  private rules(list: Sourced<string>[], name: string): { parsed: ParsedRule; source: Source }[] {
+  /** Parses every rule of a list; each bad one adds a PolicyError naming the rule, file and JSON path to `problems`. */
+  private rules(list: Sourced<string>[], name: string, problems: PolicyError[]): { parsed: ParsedRule; source: Source }[] {
     if (!Array.isArray(list)) inputError(`${name} must be an array`);
-    return list.map((r, i) => {
+    return list.flatMap((r, i) => {
       if (!r || typeof r !== "object" || !isSource(r.source)) inputError(`${name}[${i}] needs a value and a source`);
       const source = Object.freeze({ ...r.source });
       try {
-        return { parsed: parseRule(r.value), source };
+        return [{ parsed: parseRule(r.value), source }];
       } catch (e) {
         if (!(e instanceof PolicyError)) throw e;
         const problem = e.problem ?? e.message;
-        throw new PolicyError(`invalid rule ${JSON.stringify(r.value)} in ${describeSource(source)}: ${problem}`, {
-          source,
-          rule: String(r.value),
-          problem,
-        });
+        problems.push(new PolicyError(`invalid rule ${JSON.stringify(r.value)} in ${describeSource(source)}: ${problem}`, { source, rule: String(r.value), problem }));
+        return [];
       }
     });
   }
@@ -520,6 +542,8 @@ function normalizeToolPermissions(block: Sourced<ToolPermissionsBlock>): (Builti
       continue;
     }
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tool)) fail("", `${JSON.stringify(tool)} is not a tool name`);
+    const meant = misspelledToolName(tool);
+    if (meant !== undefined) fail("", `there is no built-in tool ${JSON.stringify(tool)}; did you mean ${JSON.stringify(meant)}?`);
     if (tool !== "Bash" && (entry.allowCommands !== undefined || entry.denyCommands !== undefined))
       fail("", "allowCommands and denyCommands apply to Bash only");
     const add = (effect: BuiltinRule["effect"], field: string, list: string[] | undefined, text: (e: string) => string) => {
@@ -543,7 +567,20 @@ function normalizeToolPermissions(block: Sourced<ToolPermissionsBlock>): (Builti
 const MALFORMED_REQUEST = verdict("deny", "malformed request: the tool name is not a string");
 const MALFORMED_MCP_NAME = verdict("deny", "malformed MCP tool name: expected mcp__<server>__<tool> with a non-empty server and tool");
 
-/** Validates every rule (PolicyError names the rule, file and JSON path) and builds the indexes. */
+/** One PolicyError for every problem found: itself when there is one, else one listing them all. */
+function allProblems(problems: PolicyError[]): PolicyError {
+  const first = problems[0]!;
+  if (problems.length === 1) return first;
+  const e = new PolicyError(`${problems.length} problems in the rules:\n${problems.map((p) => `  - ${p.message}`).join("\n")}`, {
+    ...(first.source ? { source: first.source } : {}),
+    ...(first.rule !== undefined ? { rule: first.rule } : {}),
+    ...(first.problem !== undefined ? { problem: first.problem } : {}),
+  });
+  e.problems = problems;
+  return e;
+}
+
+/** Validates every rule (PolicyError names the rule, file and JSON path; all of them when several are bad) and builds the indexes. */
 export function compilePolicy(input: PolicyInput, env?: PolicyEnvironment): CompiledPolicy {
   return new Policy(input, env);
 }

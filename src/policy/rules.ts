@@ -8,6 +8,7 @@
 // In MCP rules `*` is a glob anywhere. Built-in rules are parsed and kept but not evaluated yet (the
 // permission-language issue); a request for a built-in tool is denied until then.
 import { codePoint, INVISIBLE_CHAR } from "./names.js";
+import { misspelledToolName } from "./tool-names.js";
 import type { Source } from "./types.js";
 
 export class PolicyError extends Error {
@@ -15,6 +16,8 @@ export class PolicyError extends Error {
   rule?: string;
   /** What is wrong, without the rule and location (the message has all three). */
   problem?: string;
+  /** When several rules are bad: each one's error (the message lists them all; the fields above are the first's). */
+  problems?: PolicyError[];
 
   constructor(message: string, details: { source?: Source; rule?: string; problem?: string } = {}) {
     super(message);
@@ -90,6 +93,9 @@ function parseBuiltinRule(text: string): ParsedRule {
   const name = open < 0 ? text : text.slice(0, open);
   if (!BUILTIN_NAME.test(name))
     invalid(text, `${JSON.stringify(name)} is not a tool name (a word of letters, digits and '_', or mcp__<server>[__<tool>])`);
+  // A rule for a misspelled tool would match nothing, silently (a deny that protects nothing).
+  const meant = misspelledToolName(name);
+  if (meant !== undefined) invalid(text, `there is no built-in tool ${JSON.stringify(name)}; did you mean ${JSON.stringify(meant + text.slice(name.length))}?`);
   if (open < 0) return { kind: "builtin", text, tool: name };
 
   // The specifier may hold balanced parentheses (`Bash(echo (hi))`); the closing one must end the rule.

@@ -71,6 +71,8 @@ const EMPTY_LISTS: ItemLists = { tools: [], prompts: [], resources: [], resource
 export class Upstream extends EventEmitter {
   state: UpstreamState = "stopped";
   lastError: string | undefined;
+  /** The last crash, kept after a restart succeeds (lastError is cleared then), for `mcp-warden status`. */
+  lastCrash: { error: string; at: string } | undefined;
   restarts = 0;
   lists: ItemLists = EMPTY_LISTS;
   protocolVersion: string | undefined;
@@ -442,6 +444,7 @@ export class Upstream extends EventEmitter {
   private markBroken(why: string) {
     if (this.state !== "ready" || this.stopping) return;
     this.lastError = why;
+    this.lastCrash = { error: why, at: new Date().toISOString() };
     this.lists = EMPTY_LISTS;
     this.state = "restarting";
     const client = this.client;
@@ -476,6 +479,7 @@ export class Upstream extends EventEmitter {
     this.lists = EMPTY_LISTS;
     if (wasReady) {
       this.state = "restarting";
+      this.lastCrash = { error: this.lastError, at: new Date().toISOString() };
       this.emit("crashed", this.lastError);
       this.emit("listChanged", "tools");
       this.scheduleRestart();

@@ -2,7 +2,9 @@
 // container, stdio carries MCP-style lines both ways, denied paths are hidden, and the reaper removes
 // the container of a dead gateway. Every test skips, with the reason, when the engine does not
 // answer; when only the engine's client is installed (no service), the client still checks that it
-// accepts the argument list (docker parses and validates every option before it connects).
+// accepts the argument list (docker parses and validates every option before it connects). When
+// the engine answers but the image is neither present nor can be pulled (no network), the tests
+// that need it skip, saying so.
 // The image is alpine:3 unless MCP_WARDEN_TEST_IMAGE names another (it needs sh, id, ls, cat).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -37,10 +39,21 @@ function run(launch: SandboxLaunch, input = "", timeoutMs = 120_000): Promise<{ 
   });
 }
 
+/** Why the test image cannot be had (undefined: it is present, or was just pulled). */
+function imageProblem(engine: ContainerEngine): string | undefined {
+  const env = engineEnvironment();
+  const present = () => spawnSync(engine, ["image", "inspect", IMAGE], { env, stdio: "ignore", timeout: 60_000 }).status === 0;
+  if (present()) return undefined;
+  const pull = spawnSync(engine, ["pull", "--quiet", IMAGE], { env, encoding: "utf8", timeout: 300_000, stdio: ["ignore", "pipe", "pipe"] });
+  if (pull.status === 0 && present()) return undefined;
+  const said = (pull.stderr ?? "").trim().split("\n").filter(Boolean).slice(-1)[0]?.slice(0, 300) ?? pull.error?.message ?? `exit ${pull.status}`;
+  return `${engine} answers, but there is no ${IMAGE} image here and \`${engine} pull ${IMAGE}\` failed (${said}); pull it, or set MCP_WARDEN_TEST_IMAGE to a local image that has sh, id, ls and cat`;
+}
+
 for (const engine of ["docker", "podman"] as ContainerEngine[]) {
   const availability = containerBackend(engine).available();
-  const skip = availability.ok ? false : `${engine} does not answer: ${availability.why} — ${availability.install}`;
   const clientOnly = !availability.ok && !/not installed/.test(availability.why);
+  const skip = availability.ok ? (imageProblem(engine) ?? false) : `${engine} does not answer: ${availability.why} — ${availability.install}`;
 
   describe(`${engine} sandbox against the real engine`, { timeout: 600_000 }, () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), `warden-${engine}-`)));
@@ -55,7 +68,6 @@ for (const engine of ["docker", "podman"] as ContainerEngine[]) {
       writeFileSync(join(writable, "keys/id"), "SECRET-KEY");
       // The container's user is the gateway's own, or nobody when the tests run as root.
       for (const d of [writable, join(writable, "frozen")]) chmodSync(d, 0o777);
-      if (!skip) spawnSync(engine, ["pull", "--quiet", IMAGE], { env: engineEnvironment(), stdio: "ignore", timeout: 300_000 });
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
