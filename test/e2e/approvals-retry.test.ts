@@ -136,6 +136,18 @@ describe("ask with a client that has no elicitation: approve, then retry", () =>
     ok(await echo(gw, "bound"), "bound");
   });
 
+  test("a retry before anybody answered is held on the same question, not a new one; an approval given meanwhile lets it through", async () => {
+    const id = actionable(await echo(gw, "patient"));
+    assert.equal(actionable(await echo(gw, "patient")), id, "the same question");
+    const listed = JSON.parse((await warden(s, ["approvals", "list", "--json"])).stdout) as { approvals: { id: string; arguments?: { text?: string } }[] };
+    assert.equal(listed.approvals.filter((a) => a.arguments?.text === "patient").length, 1, "one question for the call");
+    // Whether the approval lands before the retry or while it is held, the retry passes.
+    const retry = echo(gw, "patient");
+    assert.equal((await warden(s, ["approvals", "approve", id])).code, 0);
+    ok(await retry, "patient");
+    assert.deepEqual(approvalEvents(s, id), ["asked", "deferred", "deferred", "answered", "used"]);
+  });
+
   test("a denial after the call ended lets nothing through: the retry is asked again", async () => {
     const id = actionable(await echo(gw, "no"));
     assert.equal((await warden(s, ["approvals", "deny", id])).code, 0);

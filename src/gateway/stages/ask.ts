@@ -104,6 +104,10 @@ export function answerFromElicitation(result: Record<string, unknown>): Approval
 }
 
 export function askStage(services: AskServices): Stage {
+  // Questions whose call ended and nobody answered yet, by the call they are about: a retry before
+  // the answer waits on the same question instead of opening another (a retrying model would
+  // otherwise pile questions up).
+  const openQuestions = new Map<string, { id: string; expiresAt: number; handled: Promise<void> }>();
   return {
     name: "ask",
     async run(ctx: RequestContext) {
@@ -146,6 +150,20 @@ export function askStage(services: AskServices): Stage {
       const inBand = services.useClient && ctx.askClient !== undefined;
       // Out of band, the call is held only as long as the client waits; the question may outlive it.
       const detachable = !inBand && store !== undefined;
+      const waitMs = ctx.onProgress ? services.timeoutMs : Math.min(services.holdMs, services.timeoutMs);
+      const key = JSON.stringify(binding);
+      const open = detachable ? openQuestions.get(key) : undefined;
+      if (open && services.broker.get(open.id)) {
+        // Retried before anybody answered: held again on the same question.
+        const url = await services.pageUrl(open.id).catch(() => undefined);
+        const howToAnswer = `${target.canonical} needs approval (question ${open.id})${url ? `: open ${url}` : ""} or run \`mcp-warden approvals approve ${open.id}\``;
+        services.announce(ctx, howToAnswer);
+        await hold(ctx, open.handled, waitMs, howToAnswer);
+        if (ctx.signal.aborted) throw new GatewayError(ErrorCodes.cancelled, "the call was cancelled while waiting for approval");
+        if (useGrant(services, store!, ctx, binding)) return;
+        if (services.broker.get(open.id)) return endHeldCall(services, ctx, open.id, url, open.expiresAt, true);
+        // Denied or expired meanwhile: asked anew.
+      }
       const stop = new AbortController();
       const onAbort = () => stop.abort();
       ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -156,7 +174,6 @@ export function askStage(services: AskServices): Stage {
       );
       let detached = false;
       let persisted = false;
-      let keepAlive: NodeJS.Timeout | undefined;
       try {
         const channels: string[] = [];
         const url = await services.pageUrl(id).catch(() => undefined);
@@ -202,17 +219,10 @@ export function askStage(services: AskServices): Stage {
         let answer: ApprovalResult | undefined;
         if (inBand || !channels.length) answer = await result;
         else {
-          // A client that sent a progressToken is kept alive, each message saying who must act.
-          const waitMs = ctx.onProgress ? services.timeoutMs : Math.min(services.holdMs, services.timeoutMs);
-          if (ctx.onProgress) {
-            const started = Date.now();
-            keepAlive = setInterval(() => ctx.onProgress?.({ progress: Math.round((Date.now() - started) / 1000), message: `waiting for a person: ${howToAnswer}` }), PROGRESS_EVERY_MS);
-          }
-          let timer: NodeJS.Timeout | undefined;
-          answer = await Promise.race([result, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)))]);
-          clearTimeout(timer);
+          answer = await hold(ctx, result, waitMs, howToAnswer);
+          // Cancelled by the client (the question was withdrawn), or nowhere to keep the question: it ends with the call.
+          if (answer === undefined && ctx.signal.aborted) answer = await result;
           if (answer === undefined && !persisted) {
-            // Nowhere to keep the question: it ends with the call.
             services.broker.abandon(id, "timeout");
             answer = await result;
           }
@@ -223,22 +233,12 @@ export function askStage(services: AskServices): Stage {
           detached = true;
           ctx.signal.removeEventListener("abort", onAbort);
           services.broker.markCallEnded(id);
-          void result.then((late) => answeredAfterCall(services, store!, ctx, request, id, late));
-          const why = ctx.onProgress ? `nobody answered within ${formatMinutes(services.timeoutMs)}` : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
-          const text = retryInstructions({ tool: target.canonical, reason: v.reason, id, ...(url ? { url } : {}), retryWindowMs: services.retryWindowMs, why });
-          services.audit.append({
-            kind: "approval",
-            event: "deferred",
-            id: ctx.id,
-            server,
-            tool: target.canonical,
-            reason: why,
-            detail: { approval: id, heldMs: Date.now() - ctx.startedAt, answerableUntil: new Date(pending.expiresAt).toISOString(), retryWindowMs: services.retryWindowMs, argumentsDigest: request.argumentsDigest },
+          const handled = result.then((late) => answeredAfterCall(services, store!, ctx, request, id, late));
+          openQuestions.set(key, { id, expiresAt: pending.expiresAt, handled });
+          void handled.finally(() => {
+            if (openQuestions.get(key)?.id === id) openQuestions.delete(key);
           });
-          ctx.verdict = { ...v, reason: `${v.reason}; waiting for a person (question ${id}), then a retry` };
-          if (ctx.method !== "tools/call") throw new GatewayError(ErrorCodes.needsApproval, text, { decision: "ask", reason: v.reason, rule: v.rule, approval: id });
-          ctx.result = { content: [{ type: "text", text }], isError: true, _meta: { "mcp-warden/approval": { id, command: `mcp-warden approvals approve ${id}`, answerableUntil: new Date(pending.expiresAt).toISOString() } } };
-          return;
+          return endHeldCall(services, ctx, id, url, pending.expiresAt, false);
         }
         // Answered while the call was held: it applies to this call, and no retry may reuse it.
         if (persisted) store!.remove(id);
@@ -270,13 +270,65 @@ export function askStage(services: AskServices): Stage {
         const note = await grantBeyondThisCall(services, request, answer.answer);
         ctx.verdict = { ...v, decision: "allow", reason: `approved (${answer.answer}) through the ${answer.by}${note}` };
       } finally {
-        clearInterval(keepAlive);
         ctx.signal.removeEventListener("abort", onAbort);
         // Withdraws the question from the channels that did not answer (not one that outlives its call).
         if (!detached) stop.abort();
       }
     },
   };
+}
+
+/**
+ * Waits for `p` at most `ms` (undefined then, or when the client cancels). A client that sent a
+ * progressToken hears every PROGRESS_EVERY_MS who must act, which also keeps its request alive.
+ */
+async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, howToAnswer: string): Promise<T | undefined> {
+  const started = Date.now();
+  const keepAlive = ctx.onProgress
+    ? setInterval(() => ctx.onProgress?.({ progress: Math.round((Date.now() - started) / 1000), message: `waiting for a person: ${howToAnswer}` }), PROGRESS_EVERY_MS)
+    : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+        onAbort = () => resolve(undefined);
+        ctx.signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    clearInterval(keepAlive);
+    if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Ends a held call whose question stays open: a tool error saying how to approve it and that the call must be retried. */
+function endHeldCall(services: AskServices, ctx: RequestContext, id: string, url: string | undefined, answerableUntil: number, repeated: boolean): void {
+  const v = ctx.verdict!;
+  const tool = ctx.target!.canonical;
+  const why = ctx.onProgress ? `nobody answered within ${formatMinutes(Date.now() - ctx.startedAt)}` : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
+  const text = retryInstructions({ tool, reason: v.reason, id, ...(url ? { url } : {}), retryWindowMs: services.retryWindowMs, why });
+  services.audit.append({
+    kind: "approval",
+    event: "deferred",
+    id: ctx.id,
+    server: ctx.target!.upstream.name,
+    tool,
+    reason: why,
+    detail: {
+      approval: id,
+      heldMs: Date.now() - ctx.startedAt,
+      answerableUntil: new Date(answerableUntil).toISOString(),
+      retryWindowMs: services.retryWindowMs,
+      ...(repeated ? { repeated: true } : {}),
+    },
+  });
+  ctx.verdict = { ...v, reason: `${v.reason}; waiting for a person (question ${id}), then a retry` };
+  if (ctx.method !== "tools/call") throw new GatewayError(ErrorCodes.needsApproval, text, { decision: "ask", reason: v.reason, rule: v.rule, approval: id });
+  ctx.result = { content: [{ type: "text", text }], isError: true, _meta: { "mcp-warden/approval": { id, command: `mcp-warden approvals approve ${id}`, answerableUntil: new Date(answerableUntil).toISOString() } } };
 }
 
 /** "Allow for this session" and "always allow" reach past this call: a session grant, an allow rule. Returns a note for the verdict. */
