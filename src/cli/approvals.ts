@@ -144,7 +144,7 @@ async function answerStored(action: "approve" | "deny", store: HeldCallStore, op
   const entry = store.get(id, problems);
   if (!entry) return fail(1, visibleText(problems[0] ?? `no pending approval ${id} (already answered, expired or never asked; see mcp-warden approvals list)`));
   const q = entry.question;
-  const gone = `the gateway that asked (pid ${q.gateway.pid}) is no longer running`;
+  const gone = `the gateway that asked (pid ${q.gateway.pid}) ${isAlive(q.gateway.pid) ? "does not answer" : "is no longer running"}`;
   if (entry.status.state !== "pending") return fail(1, `approval ${id} is ${entry.status.state === "expired" ? "expired" : "already answered"}`);
   const answer: ApprovalAnswer = action === "deny" ? "deny" : opts.scope === "always" ? "allow-always" : opts.scope === "session" ? "allow-session" : "allow-once";
   // A session belongs to a running gateway: with none, there is no session to allow.
@@ -353,7 +353,7 @@ function indent(text: string, by: string): string {
 /** One pending approval for a terminal: every string from the gateway made visible first. */
 function formatApproval(a: Listed, gatewayPid: number): string {
   const v = (s: unknown) => visibleText(String(s));
-  const where = a.stored ? `asked by gateway pid ${gatewayPid}, no longer running` : `gateway pid ${gatewayPid}`;
+  const where = a.stored ? `asked by gateway pid ${gatewayPid}, ${isAlive(gatewayPid) ? "which does not answer" : "no longer running"}` : `gateway pid ${gatewayPid}`;
   const lines = [`${v(a.id)}  ${v(a.server)}${a.tool !== undefined ? `  ${v(a.tool)}` : ""}${a.method !== undefined ? `  ${v(a.method)}` : ""}  expires in ${timeLeft(a.expiresAt - Date.now())}  (${where})`];
   lines.push(`  reason: ${v(a.reason)}`);
   if (a.callEnded && typeof a.retryWindowMs === "number")

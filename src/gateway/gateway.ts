@@ -188,6 +188,7 @@ export class Gateway {
         retryWindowMs: s.approvals.retryWindowMs,
         gateway: { pid: process.pid, cwd: process.cwd(), auditDir: s.audit.dir, ...(s.audit.hmacKeyFile !== undefined ? { auditKeyFile: s.audit.hmacKeyFile } : {}) },
         log: (message) => this.log(message),
+        redact: (value) => this.redactor.value(value),
       }),
       guardStage({ environment: this.environment, fileJudge: this.policy.fileJudge }),
       auditDecisionStage(services),

@@ -51,6 +51,8 @@ export interface AskServices {
   gateway: AskingGateway;
   /** A line on the gateway's stderr. */
   log(message: string): void;
+  /** Removes configured secret values (as the audit log does) from what is stored on disk. */
+  redact?(value: unknown): unknown;
 }
 
 /** How often a call kept alive by progress says again who must act. */
@@ -309,7 +311,11 @@ async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, howToAnsw
 function endHeldCall(services: AskServices, ctx: RequestContext, id: string, url: string | undefined, answerableUntil: number, repeated: boolean): void {
   const v = ctx.verdict!;
   const tool = ctx.target!.canonical;
-  const why = ctx.onProgress ? `nobody answered within ${formatMinutes(Date.now() - ctx.startedAt)}` : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
+  const why = ctx.onProgress
+    ? `nobody answered within ${formatMinutes(Date.now() - ctx.startedAt)}`
+    : ctx.askClient
+      ? "asking through the client is switched off (approvals.client), so the call was not kept waiting"
+      : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
   const text = retryInstructions({ tool, reason: v.reason, id, ...(url ? { url } : {}), retryWindowMs: services.retryWindowMs, why });
   services.audit.append({
     kind: "approval",
@@ -423,7 +429,8 @@ function heldCallRecord(id: string, createdAt: number, expiresAt: number, reques
     id,
     binding,
     server: request.server,
-    arguments: request.arguments ?? {},
+    // Shown to the person who answers with no gateway running; the digest binds the real ones.
+    arguments: (services.redact ? services.redact(request.arguments ?? {}) : (request.arguments ?? {})) as Record<string, unknown>,
     reason: request.reason,
     ...(request.rule !== undefined ? { rule: request.rule } : {}),
     ...(request.ruleFile !== undefined ? { ruleFile: request.ruleFile } : {}),
