@@ -225,6 +225,28 @@ describe("approve, then retry: limits", () => {
   });
 });
 
+describe("a client that gives up", () => {
+  test("its own timeout cancels the held call, and the question stays answerable: approve, then retry passes", async () => {
+    const s = scratch(settings({ timeoutMs: 60_000 }));
+    const gw = await connectAs(s);
+    try {
+      const progress: string[] = [];
+      // Sends a progressToken (kept alive by progress), but gives up after 2 s without resetting on progress.
+      await assert.rejects(echo(gw, "impatient", { onprogress: (p: { message?: string }) => void progress.push(p.message ?? ""), timeout: 2000 }), /timed out/i);
+      const id = /approvals approve ([0-9a-f]+)/.exec(progress.join("\n"))?.[1];
+      assert.ok(id, progress.join("\n"));
+      await waitFor("the deferral after the cancellation", () => approvalEvents(s, id).includes("deferred"));
+      const deferred = auditRecords(s).find((r) => r.event === "deferred" && (r.detail as { approval?: string }).approval === id);
+      assert.match(String(deferred?.reason), /the client stopped waiting/);
+      assert.equal((await warden(s, ["approvals", "approve", id])).code, 0);
+      ok(await echo(gw, "impatient"), "impatient");
+    } finally {
+      await gw.close();
+      s.cleanup();
+    }
+  });
+});
+
 describe("approve with no gateway running", () => {
   test("the CLI answers the stored question and audits it; a new gateway lets the identical retry through once", async () => {
     const s = scratch(settings({}));

@@ -168,7 +168,9 @@ export function askStage(services: AskServices): Stage {
       }
       const stop = new AbortController();
       const onAbort = () => stop.abort();
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
+      // A cancelled call withdraws its question, unless the question can outlive it: a client that
+      // gives up (its own timeout sends a cancellation) can still be approved and retried.
+      if (!detachable) ctx.signal.addEventListener("abort", onAbort, { once: true });
       const { id, pending, result } = services.broker.open(
         detachable ? { ...request, retryWindowMs: services.retryWindowMs } : request,
         stop.signal,
@@ -222,10 +224,9 @@ export function askStage(services: AskServices): Stage {
         if (inBand || !channels.length) answer = await result;
         else {
           answer = await hold(ctx, result, waitMs, howToAnswer);
-          // Cancelled by the client (the question was withdrawn), or nowhere to keep the question: it ends with the call.
-          if (answer === undefined && ctx.signal.aborted) answer = await result;
+          // Nowhere to keep the question: it ends with the call.
           if (answer === undefined && !persisted) {
-            services.broker.abandon(id, "timeout");
+            services.broker.abandon(id, ctx.signal.aborted ? "cancelled" : "timeout");
             answer = await result;
           }
         }
@@ -311,11 +312,13 @@ async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, howToAnsw
 function endHeldCall(services: AskServices, ctx: RequestContext, id: string, url: string | undefined, answerableUntil: number, repeated: boolean): void {
   const v = ctx.verdict!;
   const tool = ctx.target!.canonical;
-  const why = ctx.onProgress
-    ? `nobody answered within ${formatMinutes(Date.now() - ctx.startedAt)}`
-    : ctx.askClient
-      ? "asking through the client is switched off (approvals.client), so the call was not kept waiting"
-      : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
+  const why = ctx.signal.aborted
+    ? "the client stopped waiting (it cancelled the call)"
+    : ctx.onProgress
+      ? `nobody answered within ${formatMinutes(Date.now() - ctx.startedAt)}`
+      : ctx.askClient
+        ? "asking through the client is switched off (approvals.client), so the call was not kept waiting"
+        : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
   const text = retryInstructions({ tool, reason: v.reason, id, ...(url ? { url } : {}), retryWindowMs: services.retryWindowMs, why });
   services.audit.append({
     kind: "approval",
