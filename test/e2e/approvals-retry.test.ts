@@ -7,6 +7,8 @@
 // answers from the stored question and the next gateway honours it. Every step is audited.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/client";
@@ -279,6 +281,33 @@ describe("approve with no gateway running", () => {
         await second.close();
       }
       assert.deepEqual(approvalEvents(s, id), ["asked", "deferred", "answered", "used"]);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  test("--always with no gateway running writes the allow rule to the local layer of the directory the gateway ran in", async () => {
+    const s = scratch(settings({}));
+    try {
+      const first = await connectAs(s);
+      // No rule matches create_issue: it asks by default, so "always allow" is offered.
+      const r = (await first.client.callTool({ name: "fx__create_issue", arguments: {} }, { timeout: CLIENT_TIMEOUT_MS })) as CallResult;
+      const id = /approvals approve ([0-9a-f]+)/.exec(r.content?.[0]?.text ?? "")?.[1];
+      assert.ok(r.isError && id, JSON.stringify(r));
+      await first.close();
+      const approved = await warden(s, ["approvals", "approve", id, "--always"]);
+      assert.equal(approved.code, 0, approved.stderr);
+      const local = join(s.project, ".mcp-warden", "settings.local.json");
+      assert.deepEqual((JSON.parse(readFileSync(local, "utf8")) as { permissions: { allow: string[] } }).permissions.allow, ["mcp__fx__create_issue"]);
+      const second = await connectAs(s);
+      try {
+        for (let i = 0; i < 2; i++) {
+          const again = (await second.client.callTool({ name: "fx__create_issue", arguments: {} }, { timeout: CLIENT_TIMEOUT_MS })) as CallResult;
+          assert.deepEqual(again.content, [{ type: "text", text: "issue created" }]);
+        }
+      } finally {
+        await second.close();
+      }
     } finally {
       s.cleanup();
     }
