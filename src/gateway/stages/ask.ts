@@ -286,6 +286,8 @@ export function askStage(services: AskServices): Stage {
  * progressToken hears every PROGRESS_EVERY_MS who must act, which also keeps its request alive.
  */
 async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, howToAnswer: string): Promise<T | undefined> {
+  // An abort listener added after the abort would never run.
+  if (ctx.signal.aborted) return undefined;
   const started = Date.now();
   const keepAlive = ctx.onProgress
     ? setInterval(() => ctx.onProgress?.({ progress: Math.round((Date.now() - started) / 1000), message: `waiting for a person: ${howToAnswer}` }), PROGRESS_EVERY_MS)
