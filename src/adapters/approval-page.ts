@@ -406,7 +406,7 @@ function approvalPage(title: string, p: PendingApproval, token: string): string 
   if (p.argumentsDigest !== undefined) row("Arguments digest", `<code>${show(p.argumentsDigest)}</code>`);
   row("Request id", `<code>${esc(p.id)}</code>`);
 
-  const parts: string[] = [`<h1>${esc(KIND_HEADINGS[p.kind] ?? "Approval needed")}</h1>`, `<p class="sub">mcp-warden is holding this request until you answer.</p>`];
+  const parts: string[] = [`<h1>${esc(KIND_HEADINGS[p.kind] ?? "Approval needed")}</h1>`, `<p class="sub">${esc(holdingNote(p))}</p>`];
   if (p.arguments !== undefined && hasHiddenCharacters(p.arguments)) {
     parts.push(`<p class="warn"><strong>Hidden characters:</strong> the arguments contain control, zero-width, bidirectional or tag characters. They are shown below as visible escapes; read them before you allow.</p>`);
   }
@@ -426,12 +426,29 @@ function approvalPage(title: string, p: PendingApproval, token: string): string 
   return layout(title, parts.join("\n"));
 }
 
+/** What happens to the request while the question is open. */
+export function holdingNote(p: PendingApproval): string {
+  const window = p.retryWindowMs !== undefined ? formatWindow(p.retryWindowMs) : undefined;
+  if (p.callEnded && window) return `The call has ended: its client could not wait for you. If you allow it, the identical call (same arguments) goes through once when it is retried within ${window} of your answer.`;
+  if (window) return `mcp-warden is holding this request until you answer. If its client stops waiting first, allowing it lets the identical call through once when it is retried within ${window}.`;
+  return "mcp-warden is holding this request until you answer.";
+}
+
+function formatWindow(ms: number): string {
+  return ms < 60_000 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${Math.round(ms / 60_000)} min`;
+}
+
 function answeredPage(title: string, p: PendingApproval, answer: ApprovalAnswer): string {
   const what = p.tool !== undefined ? `<code>${show(p.tool)}</code> on <code>${show(p.server)}</code>` : `<code>${show(p.server)}</code>`;
+  const retry = p.callEnded && p.retryWindowMs !== undefined ? ` Its call has ended: retry it, with the same arguments, within ${esc(formatWindow(p.retryWindowMs))}; it goes through once.` : "";
   const outcome: Record<ApprovalAnswer, string> = {
-    "allow-once": `Allowed once: ${what} proceeds with the arguments shown.`,
-    "allow-session": `Allowed for this session: ${what} proceeds, and later calls of it are allowed until the gateway restarts or the rules change.`,
-    "allow-always": `Always allowed: ${what} proceeds, and an allow rule is added to your local settings.`,
+    "allow-once": p.callEnded ? `Allowed once: ${what}.${retry}` : `Allowed once: ${what} proceeds with the arguments shown.`,
+    "allow-session": p.callEnded
+      ? `Allowed for this session: calls of ${what} are allowed until the gateway restarts or the rules change.${retry}`
+      : `Allowed for this session: ${what} proceeds, and later calls of it are allowed until the gateway restarts or the rules change.`,
+    "allow-always": p.callEnded
+      ? `Always allowed: an allow rule for ${what} is added to your local settings.${retry}`
+      : `Always allowed: ${what} proceeds, and an allow rule is added to your local settings.`,
     deny: `Denied: ${what} is refused.`,
   };
   return messagePage(title, answer === "deny" ? "Denied" : "Allowed", `${outcome[answer]} You can close this page.`);

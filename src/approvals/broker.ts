@@ -42,12 +42,19 @@ export interface ApprovalRequest {
   policyVersion: string;
   /** Which answers make sense (a tool change cannot be "always allowed" as a rule). */
   answers: readonly ApprovalAnswer[];
+  /**
+   * Set for a call whose client cannot be asked in band: once the call has ended (callEnded), an
+   * approval lets the identical call through once when it is retried within this long.
+   */
+  retryWindowMs?: number;
 }
 
 export interface PendingApproval extends ApprovalRequest {
   id: string;
   createdAt: number;
   expiresAt: number;
+  /** The held call was answered (with how to approve and retry); the question stays open until expiresAt. */
+  callEnded?: boolean;
 }
 
 export interface ApprovalResult {
@@ -123,9 +130,15 @@ export class ApprovalBroker extends EventEmitter {
     return { ok: true };
   }
 
-  /** Ends a question without a person (no channel could reach one). */
-  abandon(id: string, by: "unreachable" | "cancelled"): void {
+  /** Ends a question without a person (no channel could reach one, or its call could wait no longer). */
+  abandon(id: string, by: "unreachable" | "cancelled" | "timeout"): void {
     this.pending.get(id)?.settle({ answer: "deny", by });
+  }
+
+  /** The held call has ended; the question stays answerable (an approval then applies to a retry). */
+  markCallEnded(id: string): void {
+    const entry = this.pending.get(id);
+    if (entry) entry.pending.callEnded = true;
   }
 
   /** Denies everything pending (the gateway is stopping). */

@@ -2,10 +2,18 @@
 // questions running gateways hold, through each gateway's local approval API. Gateways are found by
 // their status files (`<runtimeDir>/<pid>.json`, field `approvals: {url, token}`); requests go to
 // 127.0.0.1 only, so a tampered status file cannot send the admin token anywhere else.
+//
+// A question about a call whose client could not wait also lives on disk (src/adapters/grant-store.ts):
+// when no running gateway holds it (the gateway stopped), it is listed and answered there, and the
+// answer is audited here; the next gateway lets the identical call through once when it is retried.
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { APPROVAL_ANSWERS, type ApprovalAnswer, type PendingApproval } from "../approvals/broker.js";
+import { formatMinutes } from "../approvals/retry-grants.js";
+import { HeldCallStore, type StoredHeldCall } from "../adapters/grant-store.js";
+import { writeLocalAllowRule } from "../adapters/local-rules.js";
+import { AuditLog } from "../audit/index.js";
 import { hasInvisibleCharacters, renderArguments, visibleText } from "../policy/integrity/display.js";
 import { hasHiddenCharacters, visibleLines } from "../adapters/approval-page.js";
 import { runtimeDir } from "../settings/paths.js";
@@ -29,7 +37,8 @@ interface GatewayEndpoint {
   token: string;
 }
 
-type Listed = PendingApproval & { url?: string };
+/** `stored`: a question on disk that no running gateway holds (its call has ended). */
+type Listed = PendingApproval & { url?: string; stored?: boolean };
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_RESPONSE = 8 * 1024 * 1024;
@@ -52,7 +61,15 @@ export async function approvalsCommand(action: ApprovalsAction, opts: ApprovalsO
 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const gateways = findGateways(opts.env, (m) => err.write(`mcp-warden approvals: warning: ${m}\n`));
-  if (gateways.length === 0) return fail(1, `no running gateway with an approval page (status files are read from ${visibleText(runtimeDir(opts.env))})`);
+  // Questions whose call ended, on disk; those a running gateway still holds are answered through it.
+  const store = HeldCallStore.forEnv(opts.env);
+  const problems: string[] = [];
+  const stored = store.list(problems).filter((e) => e.status.state === "pending");
+  for (const p of problems) err.write(`mcp-warden approvals: warning: ${visibleText(p)}\n`);
+  if (gateways.length === 0 && stored.length === 0) {
+    if (action !== "list" && store.get(opts.id!) !== undefined) return answerStored(action, store, opts, out, err);
+    return fail(1, `no running gateway with an approval page (status files are read from ${visibleText(runtimeDir(opts.env))}), and no stored question (${visibleText(store.dir)})`);
+  }
 
   // Every gateway's pending list; one that does not answer is reported and skipped.
   const lists: { gateway: GatewayEndpoint; approvals: Listed[] }[] = [];
@@ -65,10 +82,12 @@ export async function approvalsCommand(action: ApprovalsAction, opts: ApprovalsO
       err.write(`mcp-warden approvals: warning: gateway pid ${g.pid} did not answer: ${visibleText((e as Error).message)}\n`);
     }
   }
-  if (lists.length === 0) return fail(1, "no running gateway answered");
+  if (lists.length === 0 && stored.length === 0) return fail(1, "no running gateway answered");
+  const live = new Set(lists.flatMap((l) => l.approvals.map((a) => a.id)));
+  const orphans = stored.filter((e) => !live.has(e.question.id));
 
   if (action === "list") {
-    const all = lists.flatMap((l) => l.approvals.map((a) => ({ ...a, gateway: l.gateway.pid })));
+    const all = [...lists.flatMap((l) => l.approvals.map((a) => ({ ...a, gateway: l.gateway.pid }))), ...orphans.map(listedFromStore)];
     if (opts.json) {
       out.write(terminalSafeJson({ approvals: all }) + "\n");
       return 0;
@@ -87,6 +106,7 @@ export async function approvalsCommand(action: ApprovalsAction, opts: ApprovalsO
   const id = opts.id!;
   const answer: ApprovalAnswer = action === "deny" ? "deny" : opts.scope === "session" ? "allow-session" : opts.scope === "always" ? "allow-always" : "allow-once";
   const holder = lists.find((l) => l.approvals.some((a) => a.id === id));
+  if (!holder && store.get(id) !== undefined) return answerStored(action, store, opts, out, err);
   if (!holder) return fail(1, `no pending approval ${id} (already answered, expired or never asked; see mcp-warden approvals list)`);
   const pending = holder.approvals.find((a) => a.id === id)!;
   if (!pending.answers.includes(answer)) return fail(1, `${answer} is not an answer to approval ${id} (it accepts ${pending.answers.join(", ")})`);
@@ -105,7 +125,94 @@ export async function approvalsCommand(action: ApprovalsAction, opts: ApprovalsO
     deny: "denied",
   };
   out.write(`${done[answer]}: ${what} (approval ${id}, gateway pid ${holder.gateway.pid})\n`);
+  if (pending.callEnded && answer !== "deny" && pending.retryWindowMs !== undefined)
+    out.write(`its call has ended: retry it with the same arguments within ${formatMinutes(pending.retryWindowMs)}; it goes through once\n`);
   return 0;
+}
+
+/**
+ * Answers a question no running gateway holds, on disk: the first answer wins, it is audited in the
+ * asking gateway's audit directory, and a later gateway lets the identical call through once.
+ */
+async function answerStored(action: "approve" | "deny", store: HeldCallStore, opts: ApprovalsOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const fail = (code: number, msg: string) => {
+    err.write(`mcp-warden approvals: ${msg}\n`);
+    return code;
+  };
+  const id = opts.id!;
+  const problems: string[] = [];
+  const entry = store.get(id, problems);
+  if (!entry) return fail(1, visibleText(problems[0] ?? `no pending approval ${id} (already answered, expired or never asked; see mcp-warden approvals list)`));
+  const q = entry.question;
+  const gone = `the gateway that asked (pid ${q.gateway.pid}) ${isAlive(q.gateway.pid) ? "does not answer" : "is no longer running"}`;
+  if (entry.status.state !== "pending") return fail(1, `approval ${id} is ${entry.status.state === "expired" ? "expired" : "already answered"}`);
+  const answer: ApprovalAnswer = action === "deny" ? "deny" : opts.scope === "always" ? "allow-always" : opts.scope === "session" ? "allow-session" : "allow-once";
+  // A session belongs to a running gateway: with none, there is no session to allow.
+  if (answer === "allow-session") return fail(1, `--session needs the gateway that asked, and ${gone}: approve once (then retry the call), or use --always`);
+  if (!q.answers.includes(answer)) return fail(1, `${answer} is not an answer to approval ${id} (it accepts ${q.answers.join(", ")})`);
+  // The answer is audited, or not given: the log opens first, where the gateway that asked keeps it.
+  let audit: AuditLog;
+  try {
+    audit = AuditLog.open({ dir: q.gateway.auditDir, fsyncIntervalMs: 0, ...(q.gateway.auditKeyFile !== undefined ? { hmacKeyFile: q.gateway.auditKeyFile } : {}) });
+  } catch (e) {
+    return fail(1, `the audit log in ${visibleText(q.gateway.auditDir)} cannot be written (${visibleText((e as Error).message)}); nothing was answered`);
+  }
+  try {
+    const r = store.answer(id, { answer, by: "cli" });
+    if (!r.ok) return fail(1, `approval ${id} not answered: ${visibleText(r.reason)}`);
+    const until = r.entry.status.state === "granted" ? r.entry.status.until : undefined;
+    audit.append({
+      kind: "approval",
+      event: "answered",
+      server: q.server,
+      tool: q.binding.tool,
+      decision: answer === "deny" ? "deny" : "allow",
+      detail: { approval: id, answer, by: "cli", afterCall: true, gatewayRunning: false, ...(until !== undefined ? { retryUntil: new Date(until).toISOString() } : {}) },
+    });
+    const what = `${visibleText(q.binding.tool)} on ${visibleText(q.server)}`;
+    if (answer === "deny") {
+      out.write(`denied: ${what} (approval ${id}; ${gone})\n`);
+      return 0;
+    }
+    out.write(`allowed once: ${what} (approval ${id}; ${gone})\n`);
+    out.write(`retry the call with the same arguments within ${formatMinutes(q.retryWindowMs)}: a gateway started with the same settings lets it through once\n`);
+    if (answer === "allow-always") {
+      try {
+        out.write(`allow rule ${visibleText(q.binding.tool)} written to ${visibleText(writeLocalAllowRule(q.binding.tool, { cwd: q.gateway.cwd, env: opts.env }))}\n`);
+      } catch (e) {
+        return fail(1, `the call is allowed once, but the allow rule could not be written: ${visibleText((e as Error).message)}`);
+      }
+    }
+    return 0;
+  } finally {
+    audit.close();
+  }
+}
+
+/** A stored question as `list` shows it (as the API lists a pending one). */
+function listedFromStore(e: StoredHeldCall): Listed & { gateway: number } {
+  const q = e.question;
+  return {
+    kind: "call",
+    id: q.id,
+    server: q.server,
+    serverIdentity: q.binding.serverIdentity,
+    tool: q.binding.tool,
+    ...(q.arguments !== undefined ? { arguments: q.arguments } : {}),
+    argumentsDigest: q.binding.argumentsDigest,
+    reason: q.reason,
+    ...(q.rule !== undefined ? { rule: q.rule } : {}),
+    ...(q.ruleFile !== undefined ? { ruleFile: q.ruleFile } : {}),
+    policyVersion: q.binding.policyVersion,
+    // No running gateway: no session to allow.
+    answers: q.answers.filter((a) => a !== "allow-session"),
+    createdAt: q.createdAt,
+    expiresAt: q.expiresAt,
+    callEnded: true,
+    retryWindowMs: q.retryWindowMs,
+    stored: true,
+    gateway: q.gateway.pid,
+  };
 }
 
 /** Live gateways that publish an approval API; malformed or foreign entries are reported and skipped. */
@@ -246,13 +353,16 @@ function indent(text: string, by: string): string {
 /** One pending approval for a terminal: every string from the gateway made visible first. */
 function formatApproval(a: Listed, gatewayPid: number): string {
   const v = (s: unknown) => visibleText(String(s));
-  const lines = [`${v(a.id)}  ${v(a.server)}${a.tool !== undefined ? `  ${v(a.tool)}` : ""}${a.method !== undefined ? `  ${v(a.method)}` : ""}  expires in ${timeLeft(a.expiresAt - Date.now())}  (gateway pid ${gatewayPid})`];
+  const where = a.stored ? `asked by gateway pid ${gatewayPid}, ${isAlive(gatewayPid) ? "which does not answer" : "no longer running"}` : `gateway pid ${gatewayPid}`;
+  const lines = [`${v(a.id)}  ${v(a.server)}${a.tool !== undefined ? `  ${v(a.tool)}` : ""}${a.method !== undefined ? `  ${v(a.method)}` : ""}  expires in ${timeLeft(a.expiresAt - Date.now())}  (${where})`];
   lines.push(`  reason: ${v(a.reason)}`);
+  if (a.callEnded && typeof a.retryWindowMs === "number")
+    lines.push(`  the call has ended (its client could not wait): approving lets the identical call through once when it is retried within ${formatMinutes(a.retryWindowMs)}`);
   if (a.rule !== undefined) lines.push(`  rule: ${v(a.rule)}${a.ruleFile !== undefined ? ` (${v(a.ruleFile)})` : ""}`);
   if (a.arguments !== undefined) {
     if (hasHiddenCharacters(a.arguments)) lines.push("  warning: the arguments contain hidden characters (shown as escapes below)");
     lines.push("  arguments:", indent(renderArguments(a.arguments, { width: 96 }), "    "));
-  }
+  } else if (a.stored) lines.push("  arguments: too large to store; the digest below binds the approval to them");
   if (a.argumentsDigest !== undefined) lines.push(`  arguments digest: ${v(a.argumentsDigest)}`);
   if (a.diff !== undefined) lines.push("  changed:", indent(visibleLines(String(a.diff)), "    "));
   if (typeof a.url === "string") lines.push(`  page: ${v(a.url)}`);

@@ -2,7 +2,10 @@
 // by editing the settings layer that defines it (incident response). After a change the settings
 // are loaded again, so the command reports what a gateway will actually do, not what we hoped.
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { filePinStore } from "../adapters/pin-store.js";
+import { launchStatus, REPOSITORY_LAYERS } from "../gateway/launch-approval.js";
+import { stateDir } from "../settings/paths.js";
 import { compileRedactor } from "../audit/redact.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer } from "../policy/types.js";
@@ -30,12 +33,15 @@ export interface ServerListing {
   decision: "allow" | "deny" | "ask";
   reason: string;
   rule?: string;
+  /** Allowed by policy, but its launch configuration waits for a person's approval (a project's own server, a changed launch). */
+  awaitingApproval?: string;
 }
 
-export async function serversListCommand(opts: { settings: ResolvedSettings; json?: boolean }, out: NodeJS.WritableStream): Promise<number> {
+export async function serversListCommand(opts: { settings: ResolvedSettings; json?: boolean; env?: NodeJS.ProcessEnv }, out: NodeJS.WritableStream): Promise<number> {
   const policy = compilePolicyOrReport(opts.settings, "servers list");
   if (!policy) return 2;
   const listing = listServers(opts.settings, policy);
+  await markAwaitingApproval(opts.settings, listing, opts.env ?? process.env);
   if (opts.json) {
     out.write(JSON.stringify({ servers: listing }, null, 2) + "\n");
     return 0;
@@ -53,7 +59,7 @@ export async function serversListCommand(opts: { settings: ResolvedSettings; jso
         target(s),
         `${s.layer}: ${s.file}`,
         s.disabled ? "yes" : "no",
-        s.decision === "allow" ? "allow" : `${s.decision}: ${s.reason}`,
+        s.decision !== "allow" ? `${s.decision}: ${s.reason}` : s.awaitingApproval !== undefined ? `allow, awaiting approval: ${s.awaitingApproval}` : "allow",
       ]),
     ),
   );
@@ -90,6 +96,27 @@ export function listServers(settings: ResolvedSettings, policy: CompiledPolicy =
     }
     return item;
   });
+}
+
+/**
+ * Marks the servers a gateway would not start until a person approves their launch configuration
+ * (the same check the gateway makes, src/gateway/launch-approval.ts), with the command that does it.
+ */
+async function markAwaitingApproval(settings: ResolvedSettings, listing: ServerListing[], env: NodeJS.ProcessEnv): Promise<void> {
+  const redact = compileRedactor(settings.secrets);
+  const store = filePinStore(join(stateDir(env), "pins.json"));
+  for (const item of listing) {
+    if (item.decision !== "allow" || item.disabled) continue;
+    const server = settings.servers.find((s) => s.name === item.name)!;
+    try {
+      const launch = await launchStatus(store, server);
+      if (launch.status === "needs-approval" && (settings.integrity.pins || REPOSITORY_LAYERS.has(server.source.layer)))
+        item.awaitingApproval = `${redact.string(launch.why)}; \`mcp-warden pins approve ${server.name}\` shows and approves it`;
+    } catch (e) {
+      // Fail closed: an approval that cannot be checked is not one.
+      item.awaitingApproval = `its approval cannot be checked: ${redact.string((e as Error).message)}`;
+    }
+  }
 }
 
 /** Server entries as they stand in their files, read once per file. */

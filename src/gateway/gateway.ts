@@ -28,6 +28,7 @@ import { forwardStage } from "./stages/forward.js";
 import { guardStage } from "./stages/guard.js";
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import { ApprovalBroker } from "../approvals/broker.js";
+import { HeldCallStore } from "../adapters/grant-store.js";
 import { launchIdentity } from "./launch-approval.js";
 import { filePinStore } from "../adapters/pin-store.js";
 import { IntegrityGate, type ItemKind } from "./integrity.js";
@@ -149,7 +150,7 @@ export class Gateway {
       questionTimeoutMs: 24 * 3600_000,
     });
     // Every server's launch waits for its approval (checked before each start and restart).
-    for (const upstream of this.upstreams.values()) upstream.setLaunchApproval(() => this.integrity.approveLaunch(upstream));
+    for (const upstream of this.upstreams.values()) upstream.setLaunchApproval(() => this.launchApproval(upstream));
     this.clientRequests = new ClientRequestGate({
       settings: s,
       audit: this.audit,
@@ -180,6 +181,14 @@ export class Gateway {
         announce: (rc, text) => this.announce(text, rc),
         writeAllowRule: async (rule) => writeLocalAllowRule(rule, { cwd: process.cwd(), env: opts.env }),
         useClient: s.approvals.client,
+        // Out of band (page and CLI) only when the page is on: with it off, nobody but the client can answer.
+        ...(s.approvals.page ? { heldCalls: HeldCallStore.forEnv(opts.env) } : {}),
+        timeoutMs: s.approvals.timeoutMs,
+        holdMs: s.approvals.holdMs,
+        retryWindowMs: s.approvals.retryWindowMs,
+        gateway: { pid: process.pid, cwd: process.cwd(), auditDir: s.audit.dir, ...(s.audit.hmacKeyFile !== undefined ? { auditKeyFile: s.audit.hmacKeyFile } : {}) },
+        log: (message) => this.log(message),
+        redact: (value) => this.redactor.value(value),
       }),
       guardStage({ environment: this.environment, fileJudge: this.policy.fileJudge }),
       auditDecisionStage(services),
@@ -352,6 +361,15 @@ export class Gateway {
       return (await this.inputs.run(ctx, () => rc.target?.upstream.name, run, (m) => this.clientSupports(ctx, m))) as never;
     }
     return (await run()) as never;
+  }
+
+  /** Why a server may not start yet (naming the command and, when the page runs, its URL), or undefined. */
+  private async launchApproval(upstream: Upstream): Promise<string | undefined> {
+    const waiting = await this.integrity.approveLaunch(upstream);
+    if (waiting === undefined) return undefined;
+    const question = this.approvals.list().find((p) => p.kind === "server" && p.server === upstream.name);
+    const url = question ? await this.approvalPage.urlFor(question.id).catch(() => undefined) : undefined;
+    return url ? `${waiting}, or open ${url}` : waiting;
   }
 
   /** A question waits: said on stderr, in the client's log, and as progress of the held call if any. */

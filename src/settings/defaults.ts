@@ -14,7 +14,7 @@ export const GATEWAY_DEFAULTS = {
 
 export const AUDIT_DEFAULTS = { fsyncIntervalMs: 100 } as const;
 
-export const APPROVAL_DEFAULTS = { timeoutMs: 120_000, client: true, page: true } as const;
+export const APPROVAL_DEFAULTS = { timeoutMs: 120_000, client: true, page: true, holdMs: 45_000, retryWindowMs: 600_000 } as const;
 
 /** Defaults a security team can accept: a server may not use the user's model unasked, may ask the user only while the user waits on one of its calls. */
 export const CLIENT_REQUEST_DEFAULTS = { sampling: "ask", elicitation: "duringCalls", roots: "allow" } as const;

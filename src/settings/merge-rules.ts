@@ -156,6 +156,9 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   "approvals.timeoutMs": lower(APPROVAL_DEFAULTS.timeoutMs),
   "approvals.client": tighten({ kind: "onlyFalse" }, { fallback: APPROVAL_DEFAULTS.client }),
   "approvals.page": tighten({ kind: "onlyFalse" }, { fallback: APPROVAL_DEFAULTS.page }),
+  // A shorter hold answers the client sooner; a shorter window lets a late approval count for less time.
+  "approvals.holdMs": lower(APPROVAL_DEFAULTS.holdMs),
+  "approvals.retryWindowMs": lower(APPROVAL_DEFAULTS.retryWindowMs),
   "secretScanning.arguments": protection({ kind: "rank", order: SECRET_ACTION_ORDER }, SECRET_SCANNING_DEFAULTS.arguments),
   "secretScanning.results": protection({ kind: "rank", order: SECRET_ACTION_ORDER }, SECRET_SCANNING_DEFAULTS.results),
   // Names of variables whose values are secrets: more names only means more scanning.

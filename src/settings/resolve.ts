@@ -75,6 +75,10 @@ export interface ApprovalConfig {
   timeoutMs: number;
   client: boolean;
   page: boolean;
+  /** How long a call is held for a client that cannot be asked in band (and sent no progressToken). */
+  holdMs: number;
+  /** How long an approval given after the call ended lets the identical call through (once). */
+  retryWindowMs: number;
 }
 
 export interface SecretScanningConfig {
@@ -257,6 +261,8 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
       timeoutMs: pick(layers, (s) => s.approvals?.timeoutMs)?.value ?? APPROVAL_DEFAULTS.timeoutMs,
       client: pick(layers, (s) => s.approvals?.client)?.value ?? APPROVAL_DEFAULTS.client,
       page: pick(layers, (s) => s.approvals?.page)?.value ?? APPROVAL_DEFAULTS.page,
+      holdMs: pick(layers, (s) => s.approvals?.holdMs)?.value ?? APPROVAL_DEFAULTS.holdMs,
+      retryWindowMs: pick(layers, (s) => s.approvals?.retryWindowMs)?.value ?? APPROVAL_DEFAULTS.retryWindowMs,
     },
     // Project and local layers can only strengthen these (narrow.ts), trusted or not.
     integrity: {

@@ -213,6 +213,14 @@ export const ApprovalSettings = z.strictObject({
   client: z.boolean().optional(),
   /** Serve the local approval page (and the `mcp-warden approvals` API) on 127.0.0.1. */
   page: z.boolean().optional(),
+  /**
+   * A client that cannot be asked in band (no elicitation, or `client: false`) gets its held call
+   * answered after this long with an error saying how to approve and retry (clients give up after
+   * 60 s by default). A client that sent a progressToken is kept waiting up to `timeoutMs` instead.
+   */
+  holdMs: z.number().int().min(1000).max(3_600_000).optional(),
+  /** How long a question whose call has ended stays answerable, and an approval given then lets the identical call through (once). */
+  retryWindowMs: z.number().int().min(1000).max(86_400_000).optional(),
 });
 
 const SecretAction = z.enum(["block", "redact", "off"]);

@@ -209,15 +209,16 @@ describe("ask with a client that cannot be asked: the approval page and the CLI"
 });
 
 describe("ask fails closed", () => {
-  test("no answer before the timeout is a deny", async () => {
-    const s = scratch(settings({ page: true, timeoutMs: 1500 }));
+  test("no answer before approvals.timeoutMs: the call kept open by progress is refused, and nothing ran", async () => {
+    const s = scratch(settings({ page: true, timeoutMs: 1500, holdMs: 1000 }));
     const c = await connect(s);
     try {
-      await assert.rejects(c.client.callTool({ name: "fx__echo", arguments: { text: "nobody" } }), (e: Error & { code?: number }) => {
-        assert.equal(e.code, -32051);
-        assert.match(e.message, /nobody answered before the approval timeout/);
-        return true;
-      });
+      const r = (await c.client.callTool({ name: "fx__echo", arguments: { text: "nobody" } }, { onprogress: () => undefined })) as { isError?: boolean; content: { text: string }[] };
+      assert.equal(r.isError, true);
+      assert.match(r.content[0]!.text, /nobody answered within 2 s\. Nothing was run\./);
+      assert.ok(!JSON.stringify(r).includes("echo: nobody"));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(!auditRecords(s).some((x) => x.kind === "call" && x.event === "completed"), "nothing was forwarded");
     } finally {
       await c.close();
       s.cleanup();

@@ -6,9 +6,18 @@
 // pipeline context is fixed before the question), and an answer names this question's id. A
 // session grant binds server identity, tool and policy version; "always" also writes an allow rule
 // to the local settings layer (never managed) for later sessions.
+//
+// A client that cannot be asked in band (no elicitation, or approvals.client off) would time out
+// (60 s by default) while a person is found. Its call is held at most approvals.holdMs (or, when it
+// sent a progressToken, kept alive with progress until approvals.timeoutMs), then answered with a
+// tool error naming the command and the page that approve it. The question stays open, on disk
+// too (src/adapters/grant-store.ts), for approvals.retryWindowMs: an approval given then lets the
+// identical call (client, server identity, tool, arguments digest, policy version) through once.
 import { createHash } from "node:crypto";
 import type { AuditLog } from "../../audit/index.js";
-import { type ApprovalAnswer, type ApprovalBroker, type ApprovalRequest, APPROVAL_ANSWERS } from "../../approvals/broker.js";
+import { type ApprovalAnswer, type ApprovalBroker, type ApprovalRequest, type ApprovalResult, APPROVAL_ANSWERS } from "../../approvals/broker.js";
+import { type AskingGateway, type CallBinding, type HeldCall, formatMinutes, retryInstructions } from "../../approvals/retry-grants.js";
+import type { HeldCallStore } from "../../adapters/grant-store.js";
 import { renderArguments } from "../../policy/integrity/display.js";
 import { canonicalJson } from "../../policy/integrity/pins.js";
 import { ErrorCodes, GatewayError } from "../errors.js";
@@ -29,7 +38,25 @@ export interface AskServices {
   writeAllowRule(rule: string): Promise<string>;
   /** Whether to ask through the client (settings `approvals.client`). */
   useClient: boolean;
+  /**
+   * Questions about held calls on disk, so they outlive the call and the gateway ("approve, then
+   * retry"). Undefined when nobody can answer out of band (approvals.page off).
+   */
+  heldCalls?: Pick<HeldCallStore, "save" | "consume" | "remove" | "answer" | "prune">;
+  /** approvals.timeoutMs, approvals.holdMs, approvals.retryWindowMs. */
+  timeoutMs: number;
+  holdMs: number;
+  retryWindowMs: number;
+  /** This gateway, as recorded with a persisted question. */
+  gateway: AskingGateway;
+  /** A line on the gateway's stderr. */
+  log(message: string): void;
+  /** Removes configured secret values (as the audit log does) from what is stored on disk. */
+  redact?(value: unknown): unknown;
 }
+
+/** How often a call kept alive by progress says again who must act. */
+const PROGRESS_EVERY_MS = 10_000;
 
 /** Elicitation answers, in the order a person sees them. */
 const CHOICES: { answer: ApprovalAnswer; title: string }[] = [
@@ -79,6 +106,10 @@ export function answerFromElicitation(result: Record<string, unknown>): Approval
 }
 
 export function askStage(services: AskServices): Stage {
+  // Questions whose call ended and nobody answered yet, by the call they are about: a retry before
+  // the answer waits on the same question instead of opening another (a retrying model would
+  // otherwise pile questions up).
+  const openQuestions = new Map<string, { id: string; expiresAt: number; handled: Promise<void> }>();
   return {
     name: "ask",
     async run(ctx: RequestContext) {
@@ -107,19 +138,63 @@ export function askStage(services: AskServices): Stage {
         ctx.verdict = { ...v, decision: "allow", reason: `approved for this session (${v.reason})` };
         return;
       }
+      const binding: CallBinding = {
+        client: ctx.client.name ?? "",
+        serverIdentity: request.serverIdentity,
+        tool: target.canonical,
+        argumentsDigest: request.argumentsDigest!,
+        policyVersion: services.policyVersion,
+      };
+      const store = services.heldCalls;
+      // A person approved this very call after an earlier attempt ended: it passes, once.
+      if (store && useGrant(services, store, ctx, binding)) return;
 
+      const inBand = services.useClient && ctx.askClient !== undefined;
+      // Out of band, the call is held only as long as the client waits; the question may outlive it.
+      const detachable = !inBand && store !== undefined;
+      const waitMs = ctx.onProgress ? services.timeoutMs : Math.min(services.holdMs, services.timeoutMs);
+      const key = JSON.stringify(binding);
+      const open = detachable ? openQuestions.get(key) : undefined;
+      if (open && services.broker.get(open.id)) {
+        // Retried before anybody answered: held again on the same question.
+        const url = await services.pageUrl(open.id).catch(() => undefined);
+        const howToAnswer = `${target.canonical} needs approval (question ${open.id})${url ? `: open ${url}` : ""} or run \`mcp-warden approvals approve ${open.id}\``;
+        services.announce(ctx, howToAnswer);
+        await hold(ctx, open.handled, waitMs, howToAnswer);
+        if (ctx.signal.aborted) throw new GatewayError(ErrorCodes.cancelled, "the call was cancelled while waiting for approval");
+        if (useGrant(services, store!, ctx, binding)) return;
+        if (services.broker.get(open.id)) return endHeldCall(services, ctx, open.id, url, open.expiresAt, true);
+        // Denied or expired meanwhile: asked anew.
+      }
       const stop = new AbortController();
       const onAbort = () => stop.abort();
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
-      const { id, result } = services.broker.open(request, stop.signal);
+      // A cancelled call withdraws its question, unless the question can outlive it: a client that
+      // gives up (its own timeout sends a cancellation) can still be approved and retried.
+      if (!detachable) ctx.signal.addEventListener("abort", onAbort, { once: true });
+      const { id, pending, result } = services.broker.open(
+        detachable ? { ...request, retryWindowMs: services.retryWindowMs } : request,
+        stop.signal,
+        detachable ? Math.max(services.retryWindowMs, services.timeoutMs) : undefined,
+      );
+      let detached = false;
+      let persisted = false;
       try {
         const channels: string[] = [];
         const url = await services.pageUrl(id).catch(() => undefined);
         if (url) channels.push("page");
-        if (services.useClient && ctx.askClient) {
+        if (detachable) {
+          try {
+            store.save(heldCallRecord(id, pending.createdAt, pending.expiresAt, request, binding, services));
+            persisted = true;
+            channels.push("held-call store");
+          } catch (e) {
+            services.log(`cannot store question ${id} for \`mcp-warden approvals\`: ${(e as Error).message}`);
+          }
+        }
+        if (inBand) {
           channels.push("client");
           ctx
-            .askClient(elicitationFor(request, id, url), stop.signal)
+            .askClient!(elicitationFor(request, id, url), stop.signal)
             .then((r) => {
               // An answer this question does not offer is a deny, not a question left open.
               if (!services.broker.answer(id, answerFromElicitation(r), "client").ok) services.broker.answer(id, "deny", "client");
@@ -139,12 +214,38 @@ export function askStage(services: AskServices): Stage {
           reason: v.reason,
           rule: v.rule,
           ruleSource: v.source,
-          detail: { approval: id, channels, argumentsDigest: request.argumentsDigest },
+          detail: { approval: id, channels, argumentsDigest: request.argumentsDigest, ...(inBand ? {} : { client: binding.client, progress: ctx.onProgress !== undefined }) },
         });
+        const howToAnswer = `${target.canonical} needs approval (question ${id})${url ? `: open ${url}` : ""} or run \`mcp-warden approvals approve ${id}\``;
         if (!channels.length) services.broker.abandon(id, "unreachable");
-        else services.announce(ctx, `${target.canonical} needs approval (question ${id})${url ? `: open ${url}` : ""} or run \`mcp-warden approvals approve ${id}\``);
+        else services.announce(ctx, howToAnswer);
 
-        const answer = await result;
+        let answer: ApprovalResult | undefined;
+        if (inBand || !channels.length) answer = await result;
+        else {
+          answer = await hold(ctx, result, waitMs, howToAnswer);
+          // Nowhere to keep the question: it ends with the call.
+          if (answer === undefined && !persisted) {
+            services.broker.abandon(id, ctx.signal.aborted ? "cancelled" : "timeout");
+            answer = await result;
+          }
+        }
+
+        if (answer === undefined) {
+          // The call ends now; the question stays open (page, CLI, disk) for a retry.
+          detached = true;
+          ctx.signal.removeEventListener("abort", onAbort);
+          services.broker.markCallEnded(id);
+          const handled = result.then((late) => answeredAfterCall(services, store!, ctx, request, id, late));
+          openQuestions.set(key, { id, expiresAt: pending.expiresAt, handled });
+          void handled.finally(() => {
+            if (openQuestions.get(key)?.id === id) openQuestions.delete(key);
+          });
+          return endHeldCall(services, ctx, id, url, pending.expiresAt, false);
+        }
+        // Answered while the call was held: it applies to this call, and no retry may reuse it.
+        if (persisted) store!.remove(id);
+
         services.audit.append({
           kind: "approval",
           event: "answered",
@@ -169,22 +270,179 @@ export function askStage(services: AskServices): Stage {
             rule: v.rule,
           });
         }
-        if (answer.answer === "allow-session" || answer.answer === "allow-always") services.broker.grantSession(request);
-        let note = "";
-        if (answer.answer === "allow-always") {
-          try {
-            note = `; allow rule ${target.canonical} written to ${await services.writeAllowRule(target.canonical)}`;
-          } catch (e) {
-            // The approval of this call stands; the rule could not be kept for later sessions.
-            note = `; the allow rule could not be written: ${(e as Error).message}`;
-          }
-        }
+        const note = await grantBeyondThisCall(services, request, answer.answer);
         ctx.verdict = { ...v, decision: "allow", reason: `approved (${answer.answer}) through the ${answer.by}${note}` };
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
-        // Withdraws the question from the channels that did not answer.
-        stop.abort();
+        // Withdraws the question from the channels that did not answer (not one that outlives its call).
+        if (!detached) stop.abort();
       }
     },
+  };
+}
+
+/**
+ * Waits for `p` at most `ms` (undefined then, or when the client cancels). A client that sent a
+ * progressToken hears every PROGRESS_EVERY_MS who must act, which also keeps its request alive.
+ */
+async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, howToAnswer: string): Promise<T | undefined> {
+  // An abort listener added after the abort would never run.
+  if (ctx.signal.aborted) return undefined;
+  const started = Date.now();
+  const keepAlive = ctx.onProgress
+    ? setInterval(() => ctx.onProgress?.({ progress: Math.round((Date.now() - started) / 1000), message: `waiting for a person: ${howToAnswer}` }), PROGRESS_EVERY_MS)
+    : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+        onAbort = () => resolve(undefined);
+        ctx.signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    clearInterval(keepAlive);
+    if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Ends a held call whose question stays open: a tool error saying how to approve it and that the call must be retried. */
+function endHeldCall(services: AskServices, ctx: RequestContext, id: string, url: string | undefined, answerableUntil: number, repeated: boolean): void {
+  const v = ctx.verdict!;
+  const tool = ctx.target!.canonical;
+  const why = ctx.signal.aborted
+    ? "the client stopped waiting (it cancelled the call)"
+    : ctx.onProgress
+      ? `nobody answered within ${formatMinutes(Date.now() - ctx.startedAt)}`
+      : ctx.askClient
+        ? "asking through the client is switched off (approvals.client), so the call was not kept waiting"
+        : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
+  const text = retryInstructions({ tool, reason: v.reason, id, ...(url ? { url } : {}), retryWindowMs: services.retryWindowMs, why });
+  services.audit.append({
+    kind: "approval",
+    event: "deferred",
+    id: ctx.id,
+    server: ctx.target!.upstream.name,
+    tool,
+    reason: why,
+    detail: {
+      approval: id,
+      heldMs: Date.now() - ctx.startedAt,
+      answerableUntil: new Date(answerableUntil).toISOString(),
+      retryWindowMs: services.retryWindowMs,
+      ...(repeated ? { repeated: true } : {}),
+    },
+  });
+  ctx.verdict = { ...v, reason: `${v.reason}; waiting for a person (question ${id}), then a retry` };
+  if (ctx.method !== "tools/call") throw new GatewayError(ErrorCodes.needsApproval, text, { decision: "ask", reason: v.reason, rule: v.rule, approval: id });
+  ctx.result = { content: [{ type: "text", text }], isError: true, _meta: { "mcp-warden/approval": { id, command: `mcp-warden approvals approve ${id}`, answerableUntil: new Date(answerableUntil).toISOString() } } };
+}
+
+/** "Allow for this session" and "always allow" reach past this call: a session grant, an allow rule. Returns a note for the verdict. */
+async function grantBeyondThisCall(services: AskServices, request: ApprovalRequest, answer: ApprovalAnswer): Promise<string> {
+  if (answer === "allow-session" || answer === "allow-always") services.broker.grantSession(request);
+  if (answer !== "allow-always") return "";
+  try {
+    return `; allow rule ${request.tool} written to ${await services.writeAllowRule(request.tool!)}`;
+  } catch (e) {
+    // The approval stands; the rule could not be kept for later sessions.
+    return `; the allow rule could not be written: ${(e as Error).message}`;
+  }
+}
+
+/** Uses a stored approval of this exact call, if there is one (once); expired ones are removed and audited first. */
+function useGrant(services: AskServices, store: NonNullable<AskServices["heldCalls"]>, ctx: RequestContext, binding: CallBinding): boolean {
+  const problems: string[] = [];
+  let used;
+  try {
+    for (const gone of store.prune(problems)) {
+      if (gone.status.state !== "expired") continue;
+      services.audit.append({
+        kind: "approval",
+        event: "expired",
+        server: gone.question.server,
+        tool: gone.question.binding.tool,
+        decision: "deny",
+        reason: gone.status.granted ? "approved, but the call was not retried within the retry window" : "nobody answered before the question expired",
+        detail: { approval: gone.question.id, argumentsDigest: gone.question.binding.argumentsDigest, ...(gone.answer ? { answer: gone.answer.answer, by: gone.answer.by } : {}) },
+      });
+    }
+    used = store.consume(binding, problems);
+  } catch (e) {
+    // Fail closed: an unreadable store grants nothing; the call is asked about as usual.
+    problems.push((e as Error).message);
+  }
+  for (const p of problems) services.log(`held calls: ${p}`);
+  if (!used?.answer) return false;
+  const v = ctx.verdict!;
+  services.audit.append({
+    kind: "approval",
+    event: "used",
+    id: ctx.id,
+    server: used.question.server,
+    tool: binding.tool,
+    decision: "allow",
+    reason: `approved by a person (${used.answer.by}) after an earlier attempt ended; used once`,
+    detail: { approval: used.question.id, answer: used.answer.answer, by: used.answer.by, answeredAt: new Date(used.answer.at).toISOString(), argumentsDigest: binding.argumentsDigest },
+  });
+  ctx.verdict = { ...v, decision: "allow", reason: `approved (${used.answer.answer}) through the ${used.answer.by} after an earlier attempt (question ${used.question.id}); used once` };
+  return true;
+}
+
+/** A person answered after the call ended: the answer goes to disk, where the retry finds it. */
+async function answeredAfterCall(services: AskServices, store: NonNullable<AskServices["heldCalls"]>, ctx: RequestContext, request: ApprovalRequest, id: string, late: ApprovalResult): Promise<void> {
+  // timeout: the window is over (the store expires it); cancelled: this gateway is stopping, and the
+  // question stays on disk for `mcp-warden approvals approve` and the next gateway.
+  if (late.by === "timeout" || late.by === "cancelled" || late.by === "unreachable") return;
+  let stored: ReturnType<NonNullable<AskServices["heldCalls"]>["answer"]>;
+  try {
+    stored = store.answer(id, { answer: late.answer, by: late.by });
+  } catch (e) {
+    stored = { ok: false, reason: (e as Error).message };
+  }
+  const granted = stored.ok && stored.entry.status.state === "granted" ? stored.entry.status.until : undefined;
+  services.audit.append({
+    kind: "approval",
+    event: "answered",
+    id: ctx.id,
+    server: request.server,
+    tool: request.tool,
+    decision: late.answer === "deny" ? "deny" : "allow",
+    detail: {
+      approval: id,
+      answer: late.answer,
+      by: late.by,
+      afterCall: true,
+      ...(granted !== undefined ? { retryUntil: new Date(granted).toISOString() } : {}),
+      ...(stored.ok ? {} : { notStored: stored.reason }),
+    },
+  });
+  if (!stored.ok) services.log(`the answer to question ${id} could not be stored, so a retry will be asked again: ${stored.reason}`);
+  if (late.answer !== "deny") {
+    const note = await grantBeyondThisCall(services, request, late.answer);
+    if (note) services.log(`question ${id}${note}`);
+  }
+}
+
+function heldCallRecord(id: string, createdAt: number, expiresAt: number, request: ApprovalRequest, binding: CallBinding, services: AskServices): HeldCall {
+  return {
+    version: 1,
+    id,
+    binding,
+    server: request.server,
+    // Shown to the person who answers with no gateway running; the digest binds the real ones.
+    arguments: (services.redact ? services.redact(request.arguments ?? {}) : (request.arguments ?? {})) as Record<string, unknown>,
+    reason: request.reason,
+    ...(request.rule !== undefined ? { rule: request.rule } : {}),
+    ...(request.ruleFile !== undefined ? { ruleFile: request.ruleFile } : {}),
+    answers: [...request.answers],
+    createdAt,
+    expiresAt,
+    retryWindowMs: services.retryWindowMs,
+    gateway: services.gateway,
   };
 }
