@@ -134,14 +134,14 @@ export function formatMinutes(ms: number): string {
 
 /**
  * The text a client that could not be asked receives: who must act, how, and that the call must
- * then be retried. Written for the model as much as for a person: it names the exact command.
+ * then be retried. It reaches the model too, so it names the command a person runs but never the
+ * approval page's one-time link: that link is a capability to approve, and the agent must not hold
+ * one (`mcp-warden approvals list` shows it to the person).
  */
-export function retryInstructions(o: { tool: string; reason: string; id: string; url?: string; retryWindowMs: number; why: string }): string {
-  // The URL ends its line: a period after it would be copied into the token.
+export function retryInstructions(o: { tool: string; reason: string; id: string; retryWindowMs: number; why: string }): string {
   return [
     `mcp-warden held back ${o.tool}: it needs a person's approval (${o.reason}), and ${o.why}. Nothing was run.`,
-    `To approve it, the user runs \`mcp-warden approvals approve ${o.id}\``,
-    ...(o.url ? [`or opens ${o.url}`] : []),
+    `To approve it, the user runs \`mcp-warden approvals approve ${o.id}\` (or \`mcp-warden approvals list\`, which also shows the approval page's link).`,
     `Then call ${o.tool} again with exactly the same arguments within ${formatMinutes(o.retryWindowMs)}: it goes through once. To refuse it: \`mcp-warden approvals deny ${o.id}\``,
   ].join("\n");
 }

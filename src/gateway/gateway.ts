@@ -363,13 +363,14 @@ export class Gateway {
     return (await run()) as never;
   }
 
-  /** Why a server may not start yet (naming the command and, when the page runs, its URL), or undefined. */
+  /**
+   * Why a server may not start yet (naming the command a person runs), or undefined. The page's
+   * one-time link is announced to the person, never put in an error the model reads.
+   */
   private async launchApproval(upstream: Upstream): Promise<string | undefined> {
     const waiting = await this.integrity.approveLaunch(upstream);
     if (waiting === undefined) return undefined;
-    const question = this.approvals.list().find((p) => p.kind === "server" && p.server === upstream.name);
-    const url = question ? await this.approvalPage.urlFor(question.id).catch(() => undefined) : undefined;
-    return url ? `${waiting}, or open ${url}` : waiting;
+    return `${waiting} (\`mcp-warden approvals list\` also shows the approval page's link)`;
   }
 
   /** A question waits: said on stderr, in the client's log, and as progress of the held call if any. */

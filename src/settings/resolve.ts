@@ -14,7 +14,7 @@ import { SettingsError, joinPath } from "./errors.js";
 import { expandServerEntry, referencedVariables } from "./expand.js";
 import { APPROVAL_DEFAULTS, AUDIT_DEFAULTS, CLIENT_REQUEST_DEFAULTS, GATEWAY_DEFAULTS, INTEGRITY_DEFAULTS, SECRET_SCANNING_DEFAULTS } from "./defaults.js";
 import { applyTrust, isTrustedLayer, narrowServer } from "./narrow.js";
-import { defaultAuditDir, defaultLogDir } from "./paths.js";
+import { defaultAuditDir, defaultLogDir, runtimeDir } from "./paths.js";
 import type { ServerEntry, ServerMatcher, Settings } from "./schema.js";
 import { serverNameProblem } from "./server-name.js";
 
@@ -213,6 +213,10 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
     // writers, symlinks to it) is refused, whatever other layers allow.
     for (const tool of ["Read", "Edit"]) deny.push({ value: `${tool}(/${audit.hmacKeyFile})`, source: src(hmacKeyFile.layer, "audit.hmacKeyFile") });
   }
+  // Each running gateway's status file holds its approval page's admin token: an agent that read it
+  // could approve its own calls. mcp-warden's commands read it themselves; the agent's tools may not.
+  const running = runtimeDir(opts.env);
+  for (const tool of ["Read", "Edit"]) deny.push({ value: `${tool}(/${running}/**)`, source: { layer: "managed", file: "<mcp-warden built-in>", path: "the running gateways' status files (approval tokens)" } });
 
   const deniedMcpServers = layers.flatMap((l) => sourced(l, l.settings.deniedMcpServers, "deniedMcpServers"));
   let allowedMcpServers: Sourced<ServerMatcher>[] | undefined;

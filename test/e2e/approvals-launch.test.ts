@@ -14,7 +14,7 @@ function projectServer(s: Scratch): void {
 }
 
 describe("a server awaiting launch approval", () => {
-  test("a call to it names the approve command and the page URL, and that URL answers the question", async () => {
+  test("a call to it names the approve command, never the page's one-time link; the link `approvals list` shows answers the question", async () => {
     const s = scratch({ permissions: { allow: ["mcp__repo__echo"] }, approvals: { page: true } });
     projectServer(s);
     const c = await connect(s);
@@ -27,8 +27,10 @@ describe("a server awaiting launch approval", () => {
       assert.match(message, /does not start until a person approves it/);
       const id = /`mcp-warden approvals approve ([0-9a-f]+)`/.exec(message)?.[1];
       assert.ok(id, message);
-      const url = new URL(/or open (http:\/\/127\.0\.0\.1:\d+\/a\/[0-9a-f]+\?t=\S+)$/.exec(message)?.[1] ?? "http://invalid");
-      assert.equal(url.hostname, "127.0.0.1", message);
+      assert.doesNotMatch(message, /\?t=|http:\/\/127\.0\.0\.1/, "the model never gets a way to approve");
+      const listed = JSON.parse(wardenCli(s, ["approvals", "list", "--json"]).stdout) as { approvals: { id: string; url?: string }[] };
+      const url = new URL(listed.approvals.find((a) => a.id === id)?.url ?? "http://invalid");
+      assert.equal(url.hostname, "127.0.0.1", JSON.stringify(listed));
       const post = await fetch(new URL(`/a/${id}`, url), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t: url.searchParams.get("t")!, answer: "allow-once" }) });
       assert.equal(post.status, 200);
       // Approved: the server starts; the next call reaches it (bounded wait while it starts).

@@ -73,7 +73,8 @@ function actionable(r: CallResult): string {
   const text = r.content?.map((c) => c.text ?? "").join("\n") ?? "";
   const m = /`mcp-warden approvals approve ([0-9a-f]+)`/.exec(text);
   assert.ok(m, `the error names the approve command: ${text}`);
-  assert.match(text, /opens http:\/\/127\.0\.0\.1:\d+\/a\/[0-9a-f]+\?t=/, "and the approval page");
+  assert.match(text, /`mcp-warden approvals list`, which also shows the approval page's link/, "and where the person finds the page");
+  assert.doesNotMatch(text, /\?t=|http:\/\/127\.0\.0\.1/, "never the page's one-time link: the model must not hold a way to approve its own call");
   assert.match(text, /again with exactly the same arguments/, "and that the call must be retried");
   assert.equal((r._meta?.["mcp-warden/approval"] as { id?: string } | undefined)?.id, m[1]);
   return m[1]!;
@@ -160,7 +161,9 @@ describe("ask with a client that has no elicitation: approve, then retry", () =>
   test("the approval page answers a question whose call has ended, and says to retry", async () => {
     const r = await echo(gw, "via page");
     const id = actionable(r);
-    const url = new URL(/opens (http:\/\/\S+)/.exec(r.content![0]!.text!)![1]!);
+    // The person's channel: `approvals list` shows the page link (the tool result never does).
+    const listed = JSON.parse((await warden(s, ["approvals", "list", "--json"])).stdout) as { approvals: { id: string; url?: string }[] };
+    const url = new URL(listed.approvals.find((a) => a.id === id)!.url!);
     const page = await fetch(url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /The call has ended/);

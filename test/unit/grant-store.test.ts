@@ -187,10 +187,11 @@ describe("held-call state and text", () => {
     assert.equal(heldCallState(q, undefined, q.expiresAt).state, "expired");
   });
 
-  test("the instructions name the command, the page on a line of its own, and the retry", () => {
-    const t = retryInstructions({ tool: "mcp__fx__echo", reason: "ask rule", id: "abc123", url: "http://127.0.0.1:1/a/abc123?t=tok", retryWindowMs: 600_000, why: "this client cannot show the question" });
+  test("the instructions name the command and the retry, and never a link that could approve (they reach the model)", () => {
+    const t = retryInstructions({ tool: "mcp__fx__echo", reason: "ask rule", id: "abc123", retryWindowMs: 600_000, why: "this client cannot show the question" });
     assert.match(t, /`mcp-warden approvals approve abc123`/);
-    assert.match(t, /^or opens http:\/\/127\.0\.0\.1:1\/a\/abc123\?t=tok$/m);
+    assert.match(t, /`mcp-warden approvals list`, which also shows the approval page's link/);
+    assert.doesNotMatch(t, /http:|\?t=/);
     assert.match(t, /again with exactly the same arguments within 10 min: it goes through once/);
   });
 });

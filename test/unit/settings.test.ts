@@ -15,6 +15,9 @@ import {
 } from "../../src/settings/index.js";
 import { recordTrust } from "../../src/settings/trust.js";
 
+/** The rules that come from settings files, without mcp-warden's built-in denies (the status files' approval tokens). */
+const settingsRules = <T extends { source: { file: string } }>(rules: T[]): T[] => rules.filter((r) => r.source.file !== "<mcp-warden built-in>");
+
 /** A throwaway HOME / XDG / managed dir / project, so no test reads the real /etc or ~. */
 function world(t: TestContext) {
   const root = mkdtempSync(join(tmpdir(), "warden-settings-"));
@@ -213,7 +216,7 @@ test("managed drop-ins are read after managed-settings.json in name order; the l
   assert.equal(r.gateway.callTimeoutMs, 20);
   assert.equal(r.gateway.separator, "_");
   assert.equal(r.gateway.startup, "lazy");
-  assert.deepEqual(r.policy.deny.map((d) => d.value), ["b", "a", "base"]);
+  assert.deepEqual(settingsRules(r.policy.deny).map((d) => d.value), ["b", "a", "base"]);
   assert.ok(r.warnings.some((m) => m.includes(".hidden.json")), r.warnings.join("\n"));
 });
 
@@ -286,7 +289,7 @@ test("allowManagedPermissionRulesOnly in managed settings keeps only managed rul
   });
   const r = w.load();
   assert.deepEqual(r.policy.allow.map((a) => a.value), ["managed-allow"]);
-  assert.deepEqual(r.policy.deny.map((a) => a.value), ["managed-deny"]);
+  assert.deepEqual(settingsRules(r.policy.deny).map((a) => a.value), ["managed-deny"]);
   assert.deepEqual(r.policy.autoApprove.map((a) => a.value), ["mcp__m__*"]);
   assert.deepEqual(r.toolPermissions, []);
   assert.equal(r.policy.bypassDisabled, true, "disabling bypass only restricts, so it still counts");
@@ -476,7 +479,7 @@ test("resolveSettings works on one in-memory 'request' layer (check --batch)", (
   const file = "<check request 7>";
   const settings = parseSettingsText(JSON.stringify({ permissions: { deny: ["Bash"] }, mcpServers: { s: stdio() } }), file);
   const r = resolveSettings([{ layer: "request", file, settings }], { env: {} });
-  assert.deepEqual(r.policy.deny, [{ value: "Bash", source: { layer: "request", file, path: "permissions.deny[0]" } }]);
+  assert.deepEqual(settingsRules(r.policy.deny), [{ value: "Bash", source: { layer: "request", file, path: "permissions.deny[0]" } }]);
   assert.deepEqual(r.files, [{ layer: "request", file }]);
   assert.equal(r.servers[0]?.source.layer, "request");
 });

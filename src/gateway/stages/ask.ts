@@ -321,7 +321,10 @@ function endHeldCall(services: AskServices, ctx: RequestContext, id: string, url
       : ctx.askClient
         ? "asking through the client is switched off (approvals.client), so the call was not kept waiting"
         : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
-  const text = retryInstructions({ tool, reason: v.reason, id, ...(url ? { url } : {}), retryWindowMs: services.retryWindowMs, why });
+  // The page's one-time link is announced to the person (stderr, the client's log, progress), never put
+  // in the result the model reads: it would let the agent approve its own call.
+  void url;
+  const text = retryInstructions({ tool, reason: v.reason, id, retryWindowMs: services.retryWindowMs, why });
   services.audit.append({
     kind: "approval",
     event: "deferred",

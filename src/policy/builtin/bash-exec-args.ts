@@ -63,6 +63,8 @@ export interface ExecArgEntry {
   pathsKnown?: boolean;
   /** The program is read from standard input: a here-document or here-string is scanned as code. */
   stdinIsCode?: boolean;
+  /** Asks even in bypassPermissions mode (like writes to protected paths). */
+  keepAsk?: boolean;
 }
 
 /** Groups spellings of one program: `python3.12` → `python`, `gawk` → `awk`. */
@@ -521,7 +523,47 @@ function goFlag(names: readonly string[]): (v: ArgView) => Hit[] {
 
 const NET_GIT = ["fetch", "clone", "pull", "push", "ls-remote", "remote", "submodule", "archive", "fetch-pack", "send-pack"];
 
+/**
+ * mcp-warden's own commands that answer for a person: approving a held call or a server, forgetting
+ * pins, trusting settings. The agent must not approve its own calls, so these ask (even under a
+ * blanket Bash allow and in bypassPermissions mode) unless an allow rule names the exact command.
+ * As `mcp-warden ...`, or as `node .../cli.cjs ...` (how `init --claude-code` writes it).
+ */
+const APPROVING = new Map<string, readonly string[]>([
+  ["approvals", ["approve", "deny"]],
+  ["pins", ["approve", "reset"]],
+  ["trust", []],
+]);
+function mcpWardenApproves(v: ArgView): Hit[] {
+  let i = 1;
+  if (v.family === "node") {
+    // node [options] SCRIPT ...: the script must be mcp-warden's entry point.
+    while (i < v.argv.length && v.argv[i]!.startsWith("-")) i++;
+    const script = v.argv[i] ?? "";
+    if (!/(^|\/)(mcp-warden|cli\.c?js)$/.test(script) && !v.dynamic.has(i)) return [];
+    i++;
+  }
+  while (i < v.argv.length && v.argv[i]!.startsWith("-")) i++;
+  const sub = v.argv[i];
+  if (sub === undefined) return [];
+  if (v.dynamic.has(i)) return [{ detail: "a subcommand known only at run time" }];
+  const actions = APPROVING.get(sub);
+  if (actions === undefined) return [];
+  if (actions.length === 0) return [{ detail: sub }];
+  const action = v.argv.slice(i + 1).find((w) => !w.startsWith("-"));
+  return action !== undefined && actions.includes(action) ? [{ detail: `${sub} ${action}` }] : [];
+}
+
 export const EXEC_ARG_ENTRIES: readonly ExecArgEntry[] = [
+  {
+    id: "mcp-warden approves",
+    programs: ["mcp-warden", "node"],
+    detect: { custom: mcpWardenApproves },
+    keepAsk: true,
+    reason: "it answers for a person (approves a held call or a server, forgets pins, trusts settings), which the agent must not do for itself",
+    example: "mcp-warden approvals approve 0a1b2c3d",
+    nearMiss: "mcp-warden approvals list",
+  },
   // git
   { id: "git -c", programs: ["git"], detect: { custom: gitDashC }, value: "command", reason: "git -c sets configuration for this run, and many keys run commands (core.pager, core.sshCommand, core.fsmonitor, alias.*=!...)", example: "git -c core.pager='sh -c id' log", nearMiss: "git -c color.ui=never log" },
   { id: "git --config-env", programs: ["git"], detect: { option: ["--config-env"], at: "global" }, reason: "git --config-env sets configuration from an environment variable we cannot see", example: "git --config-env=core.pager=EVIL log", nearMiss: "git log" },

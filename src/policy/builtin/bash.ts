@@ -474,11 +474,12 @@ class BashJudge {
           decision: "ask",
           reason: `\`${unitText(u)}\`: ${dangerous.entry.reason} (${short(dangerous.hit.detail)}); only an allow rule without * that matches the whole command allows it, and ${matchedButDangerous.rule.text} has a wildcard`,
           rank: RANK.dangerous,
+          ...(dangerous.entry.keepAsk ? { keepAsk: true } : {}),
         });
       } else if (matchedButEnv) {
         outcomes.push({ decision: "ask", reason: `\`${short(c.text)}\` sets ${unsafe.join(", ")}, which may change what runs; ${matchedButEnv.rule.text} does not name it`, rank: RANK.env });
       } else if (dangerous) {
-        outcomes.push({ decision: "ask", reason: `\`${unitText(u)}\`: ${dangerous.entry.reason} (${short(dangerous.hit.detail)}), and no allow rule matches the whole command`, rank: RANK.dangerous });
+        outcomes.push({ decision: "ask", reason: `\`${unitText(u)}\`: ${dangerous.entry.reason} (${short(dangerous.hit.detail)}), and no allow rule matches the whole command`, rank: RANK.dangerous, ...(dangerous.entry.keepAsk ? { keepAsk: true } : {}) });
       } else outcomes.push({ decision: "ask", reason: `no allow rule matches \`${unitText(u)}\``, rank: RANK.unmatched });
     });
     return result;

@@ -1,0 +1,71 @@
+// The agent must not approve its own calls (issue 12's approve-then-retry hands the model a question
+// id): through the real hook, mcp-warden's approving commands ask even under a blanket Bash allow and
+// in bypassPermissions mode, in either spelling, and the running gateways' status files (which hold
+// the approval page's admin token) cannot be read. The read-only commands stay allowed.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, test } from "node:test";
+import { CLI, scratch, type Scratch } from "./harness.js";
+
+function withUserSettings(s: Scratch, settings: Record<string, unknown>): void {
+  const file = join(s.env.XDG_CONFIG_HOME as string, "mcp-warden", "settings.json");
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ audit: { dir: s.auditDir }, ...settings }));
+}
+
+function decide(s: Scratch, tool: string, input: Record<string, unknown>): { decision: string; reason: string } {
+  const stdin = JSON.stringify({ session_id: "s", cwd: s.project, permission_mode: "bypassPermissions", hook_event_name: "PreToolUse", tool_name: tool, tool_input: input });
+  const r = spawnSync(process.execPath, [CLI, "hook"], { cwd: s.project, env: { ...s.env, CLAUDE_PROJECT_DIR: s.project }, input: stdin, encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = (JSON.parse(r.stdout) as { hookSpecificOutput: { permissionDecision: string; permissionDecisionReason: string } }).hookSpecificOutput;
+  return { decision: out.permissionDecision, reason: out.permissionDecisionReason };
+}
+
+describe("the agent cannot approve its own calls", () => {
+  for (const mode of ["default", "bypassPermissions"] as const) {
+    test(`under a blanket Bash and Read allow, in ${mode} mode, approving commands ask and status files cannot be read`, () => {
+      const s = scratch({});
+      try {
+        withUserSettings(s, { permissions: { allow: ["Bash", "Read"], defaultMode: mode } });
+        mkdirSync(join(s.project, ".mcp-warden"), { recursive: true });
+        for (const command of [
+          "mcp-warden approvals approve 0a1b2c3d",
+          "mcp-warden approvals approve 0a1b2c3d --always",
+          "mcp-warden approvals deny 0a1b2c3d",
+          `node ${CLI} approvals approve 0a1b2c3d`,
+          "mcp-warden pins approve evil",
+          "mcp-warden pins reset github",
+          "mcp-warden trust",
+          "echo ok && mcp-warden approvals approve 0a1b2c3d",
+        ]) {
+          const d = decide(s, "Bash", { command });
+          assert.equal(d.decision, "ask", `${command}: ${d.reason}`);
+          assert.match(d.reason, /answers for a person/, command);
+        }
+        for (const command of ["mcp-warden approvals list", "mcp-warden pins list", "mcp-warden status --json"]) {
+          assert.equal(decide(s, "Bash", { command }).decision, "allow", `${command} only reads`);
+        }
+        const statusFile = join(s.home, ".local/state/mcp-warden/run/12345.json");
+        mkdirSync(dirname(statusFile), { recursive: true });
+        writeFileSync(statusFile, JSON.stringify({ approvals: { url: "http://127.0.0.1:1", token: "admin" } }));
+        assert.equal(decide(s, "Read", { file_path: statusFile }).decision, "deny");
+        assert.equal(decide(s, "Bash", { command: `cat ${statusFile}` }).decision, "deny");
+      } finally {
+        s.cleanup();
+      }
+    });
+  }
+
+  test("an allow rule naming the exact command lets the user pre-approve that one command", () => {
+    const s = scratch({});
+    try {
+      withUserSettings(s, { permissions: { allow: ["Bash(mcp-warden pins approve github)"] } });
+      assert.equal(decide(s, "Bash", { command: "mcp-warden pins approve github" }).decision, "allow");
+      assert.equal(decide(s, "Bash", { command: "mcp-warden pins approve evil" }).decision, "ask");
+    } finally {
+      s.cleanup();
+    }
+  });
+});
