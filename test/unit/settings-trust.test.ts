@@ -42,7 +42,7 @@ describe("untrusted layers merge only towards strict", () => {
     const r = resolve(project({ permissions: { allow: ["Bash"], deny: ["Read(.env)"], ask: ["WebFetch"] }, autoApproveTools: ["mcp__*"] }));
     assert.deepEqual(r.policy.allow, []);
     assert.deepEqual(r.policy.autoApprove, []);
-    assert.deepEqual(r.policy.deny.map((d) => d.value), ["Read(.env)"]);
+    assert.deepEqual(r.policy.deny.filter((d) => d.source.file !== "<mcp-warden built-in>").map((d) => d.value), ["Read(.env)"]);
     assert.deepEqual(r.policy.ask.map((d) => d.value), ["WebFetch"]);
   });
 
