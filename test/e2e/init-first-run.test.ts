@@ -61,6 +61,13 @@ async function connectAsMcpJson(): Promise<{ client: Client; stderr: () => strin
   return { client, stderr: () => stderr };
 }
 
+/** The user's own settings hold a call that cannot be asked for 3 s (the default is 45 s, under the SDK's 60 s). */
+function holdBriefly(): void {
+  const file = join(run.env.XDG_CONFIG_HOME!, "mcp-warden", "settings.json");
+  mkdirSync(join(run.env.XDG_CONFIG_HOME!, "mcp-warden"), { recursive: true });
+  writeFileSync(file, JSON.stringify({ approvals: { holdMs: 3000 } }));
+}
+
 function text(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.map((c) => c.text ?? "").join("\n");
@@ -166,22 +173,61 @@ describe("init: a first run leaves a working client", () => {
     }
   });
 
+  it("an ask tool, called by a client that cannot be asked, gets an actionable error in time; approved from the CLI, the retried call goes through once", async () => {
+    // Not a read-only tool: the starter policy leaves it to the default, ask. The user's own settings
+    // shorten the hold so the test does not wait out the default 45 s (still under the SDK's 60 s).
+    holdBriefly();
+    const { client } = await connectAsMcpJson();
+    try {
+      const first = await client.callTool({ name: "everything__toggle-simulated-logging", arguments: {} });
+      assert.equal(first.isError, true, text(first));
+      const id = /`mcp-warden approvals approve ([0-9a-f]+)`/.exec(text(first))?.[1];
+      assert.ok(id, text(first));
+      assert.match(text(first), /again with exactly the same arguments/);
+      const approve = spawnSync(process.execPath, [CLI, "approvals", "approve", id], { cwd: run.s.project, env: run.env, encoding: "utf8", timeout: 30_000 });
+      assert.equal(approve.status, 0, approve.stdout + approve.stderr);
+      const retried = await client.callTool({ name: "everything__toggle-simulated-logging", arguments: {} });
+      assert.equal(retried.isError, undefined, text(retried));
+      const again = await client.callTool({ name: "everything__toggle-simulated-logging", arguments: {} });
+      assert.equal(again.isError, true, "the approval let the call through once");
+    } finally {
+      await client.close();
+    }
+  });
+
   it("the MCP Inspector's CLI, started from the rewritten .mcp.json, lists the tools and calls an allowed one", { skip: skipInspector }, () => {
     assert.ok(inspector.ok, inspector.ok ? "" : inspector.why);
-    const inspect = (...args: string[]) => {
+    const inspect = (...args: string[]) => inspectWith(0, ...args);
+    /** The Inspector exits non-zero (and still prints the result) when a tool answers isError. */
+    const inspectWith = (expected: number, ...args: string[]) => {
       // The Inspector hands the server its own minimal environment; -e adds the scratch managed dir.
       const r = spawnSync(
         process.execPath,
         [inspector.binary, "--cli", "--config", projectFile(".mcp.json"), "--server", "mcp-warden", "-e", `MCP_WARDEN_MANAGED_DIR=${run.env.MCP_WARDEN_MANAGED_DIR}`, ...args],
         { cwd: run.s.project, env: run.env, encoding: "utf8", timeout: 90_000 },
       );
-      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.equal(r.status, expected, `${r.stdout}\n${r.stderr}`);
       return r.stdout;
     };
     const listed = JSON.parse(inspect("--method", "tools/list")) as { tools: { name: string }[] };
     assert.ok(listed.tools.some((t) => t.name === "everything__echo"), JSON.stringify(listed.tools.map((t) => t.name)));
     const called = JSON.parse(inspect("--method", "tools/call", "--tool-name", "everything__echo", "--tool-arg", "message=from the inspector"));
     assert.equal(text(called), "Echo: from the inspector");
+
+    // The ask flow through the Inspector (no elicitation; each run is a new gateway): an actionable
+    // error, an approval from the CLI with no gateway running, then the retried call goes through.
+    holdBriefly();
+    const names = (JSON.parse(inspect("--method", "tools/list")) as { tools: { name: string }[] }).tools.map((t) => t.name);
+    assert.ok(names.includes("everything__toggle-simulated-logging"), names.join(", "));
+    const heldOut = inspectWith(5, "--method", "tools/call", "--tool-name", "everything__toggle-simulated-logging");
+    const held = JSON.parse(heldOut) as { isError?: boolean };
+    assert.equal(held.isError, true, JSON.stringify(held));
+    const id = /`mcp-warden approvals approve ([0-9a-f]+)`/.exec(text(held))?.[1];
+    assert.ok(id, text(held));
+    const approve = spawnSync(process.execPath, [CLI, "approvals", "approve", id], { cwd: run.s.project, env: run.env, encoding: "utf8", timeout: 30_000 });
+    assert.equal(approve.status, 0, approve.stdout + approve.stderr);
+    const retried = JSON.parse(inspect("--method", "tools/call", "--tool-name", "everything__toggle-simulated-logging")) as { isError?: boolean };
+    assert.equal(retried.isError, undefined, JSON.stringify(retried));
   });
 });
 
