@@ -6,9 +6,8 @@
 // definition the poisoning scan flags gets no allow. Getting the annotations means starting the
 // servers: only those init has just approved, through the gateway's own code (planUpstreams, the
 // same sandbox and network policy), each stopped afterwards. A server that fails is reported.
-import { fsEnvironment } from "../adapters/fs-environment.js";
-import { planUpstreams } from "../gateway/upstreams.js";
-import { canonicalToolName, compilePolicy } from "../policy/index.js";
+import { planForListing } from "../gateway/upstreams.js";
+import { canonicalToolName } from "../policy/index.js";
 import { judgeToolDefinition } from "../policy/integrity/definitions.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { stripUrl } from "./servers.js";
@@ -62,19 +61,7 @@ export type ListedServer = { name: string; tools: AnnotatedTool[]; flagged: (too
  * their tools and stops them. The caller has checked that each one's launch is approved.
  */
 export async function listToolsOf(settings: ResolvedSettings, env: NodeJS.ProcessEnv, names: string[]): Promise<ListedServer[]> {
-  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir, auditKeyFile: settings.audit.hmacKeyFile });
-  const policy = compilePolicy(settings.policy, environment);
-  const refuse = async () => {
-    throw new Error("mcp-warden init does not answer server requests");
-  };
-  const plan = planUpstreams(settings, {
-    env,
-    policy,
-    home: environment.home,
-    protectedPaths: environment.protectedPaths,
-    audit: () => undefined,
-    clientRequestHandlers: { elicit: refuse, sample: refuse, listRoots: refuse },
-  });
+  const { plan, policy } = planForListing(settings, env, "init");
   const out: ListedServer[] = [];
   const upstreams = [];
   for (const name of names) {

@@ -10,10 +10,9 @@
 // sandbox cannot run here). A CI job must not pass a server it never saw. What the rules deny on
 // purpose (a denied tool, a denied or disabled server) is reported, not flagged.
 import { join } from "node:path";
-import { fsEnvironment } from "../adapters/fs-environment.js";
 import { filePinStore } from "../adapters/pin-store.js";
-import { planUpstreams } from "../gateway/upstreams.js";
-import { canonicalToolName, compilePolicy } from "../policy/index.js";
+import { planForListing } from "../gateway/upstreams.js";
+import { canonicalToolName } from "../policy/index.js";
 import { judgeToolDefinition } from "../policy/integrity/definitions.js";
 import { visibleText } from "../policy/integrity/display.js";
 import { launchStatus, REPOSITORY_LAYERS, type LaunchStatus } from "../gateway/launch-approval.js";
@@ -41,19 +40,7 @@ export interface ScanReport {
 }
 
 export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, opts: { includeUnapproved?: boolean } = {}): Promise<ScanReport> {
-  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir, auditKeyFile: settings.audit.hmacKeyFile });
-  const policy = compilePolicy(settings.policy, environment);
-  const refuse = async () => {
-    throw new Error("mcp-warden scan does not answer server requests");
-  };
-  const plan = planUpstreams(settings, {
-    env,
-    policy,
-    home: environment.home,
-    protectedPaths: environment.protectedPaths,
-    audit: () => undefined,
-    clientRequestHandlers: { elicit: refuse, sample: refuse, listRoots: refuse },
-  });
+  const { plan, policy } = planForListing(settings, env, "scan");
   const store = filePinStore(join(stateDir(env), "pins.json"));
   const report: ScanReport = { servers: [], flagged: 0, counts: { tools: 0, failed: 0, awaitingApproval: 0 } };
   for (const { server, verdict } of plan.blocked) {

@@ -4,7 +4,8 @@
 // the gateway would.
 import { join } from "node:path";
 import type { AuditEntry } from "../audit/record.js";
-import type { CompiledPolicy } from "../policy/index.js";
+import { fsEnvironment } from "../adapters/fs-environment.js";
+import { compilePolicy, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { sandboxFor } from "../sandbox/gate.js";
 import { mandatoryDenies } from "../sandbox/policy.js";
@@ -56,4 +57,26 @@ export function planUpstreams(
     );
   }
   return { upstreams, blocked };
+}
+
+/**
+ * The upstreams a command (not a gateway) starts briefly to list what servers offer (`scan`,
+ * `init`'s starter policy): the same policy, sandboxes and network checks as the gateway, no audit,
+ * and every request a server sends to the client refused (nobody is there to answer it).
+ */
+export function planForListing(settings: ResolvedSettings, env: NodeJS.ProcessEnv, command: string): { plan: UpstreamPlan; policy: CompiledPolicy } {
+  const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir, auditKeyFile: settings.audit.hmacKeyFile });
+  const policy = compilePolicy(settings.policy, environment);
+  const refuse = async (): Promise<never> => {
+    throw new Error(`mcp-warden ${command} does not answer server requests`);
+  };
+  const plan = planUpstreams(settings, {
+    env,
+    policy,
+    home: environment.home,
+    protectedPaths: environment.protectedPaths,
+    audit: () => undefined,
+    clientRequestHandlers: { elicit: refuse, sample: refuse, listRoots: refuse },
+  });
+  return { plan, policy };
 }

@@ -6,29 +6,18 @@
 // gateways. With a progressToken the call is kept open instead. With no gateway running, the CLI
 // answers from the stored question and the next gateway honours it. Every step is audited.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { auditRecords, CLI, FIXTURE, scratch, waitFor, waitForExit, type Scratch } from "./harness.js";
+import { auditRecords, CLI, FIXTURE, scratch, waitFor, waitForExit, type Scratch, wardenAsync } from "./harness.js";
 
-const run = promisify(execFile);
 /** The client's own request timeout in these tests: every held call must be answered before it. */
 const CLIENT_TIMEOUT_MS = 30_000;
 const HOLD_MS = 1500;
 
-async function warden(s: Scratch, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd: s.project, env: s.env, timeout: 30_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-  }
-}
+const warden = wardenAsync;
 
 function settings(approvals: Record<string, unknown>) {
   return {

@@ -2,26 +2,14 @@
 // a real SDK client's elicitation (2025-era and 2026-07-28 clients), or, for a client that cannot be
 // asked, through the local approval page (real HTTP) and `mcp-warden approvals` (the real CLI).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { auditRecords, CLI, connect, FIXTURE, scratch, waitFor, type Connected, type Scratch } from "./harness.js";
+import { auditRecords, connect, FIXTURE, scratch, waitFor, type Connected, type Scratch, wardenAsync } from "./harness.js";
 
-const run = promisify(execFile);
 const BOUNDED_MS = 20_000;
 
-/** The CLI, asynchronously (the gateway keeps serving the waiting client meanwhile). */
-async function warden(s: Scratch, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd: s.project, env: s.env, timeout: 30_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-  }
-}
+const warden = wardenAsync;
 
 /** `askRule`: echo is asked by an explicit ask rule; otherwise it asks because no rule matches it. */
 function settings(approvals: Record<string, unknown>, askRule = true) {

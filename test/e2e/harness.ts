@@ -2,6 +2,7 @@
 // scratch HOME with its own settings, state and audit directories.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -242,4 +243,28 @@ export async function waitForQuestion(s: Scratch, match: (q: PendingQuestion) =>
 export function updateSettings(s: Scratch, patch: Record<string, unknown>): void {
   const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, unknown>;
   writeFileSync(s.settingsFile, JSON.stringify({ ...settings, ...patch }));
+}
+
+/** The CLI, asynchronously (the test's own client keeps being served meanwhile); never throws for a non-zero exit. */
+export async function wardenAsync(s: Scratch, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: s.project, env: s.env, timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** A port on 127.0.0.1 that nothing listens on: opened on port 0, noted, closed again. */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

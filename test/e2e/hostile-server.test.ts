@@ -256,3 +256,25 @@ describe("log messages from servers", () => {
     }
   });
 });
+
+describe("the gateway's own stderr", () => {
+  test("quotes what it is given without escape sequences, and one line per message", async () => {
+    const s = scratch({});
+    try {
+      // A command that cannot start: its name (escapes, a line break and a forged line) is quoted in the error.
+      updateSettings(s, { mcpServers: { broken: { command: "no-such-program-\u001b[2J\u001b]0;pwned\u0007\nmcp-warden: all servers approved" } } });
+      const c = await connect(s);
+      try {
+        await c.client.listTools();
+        const stderr = await waitFor("the start failure on stderr", () => c.stderr().includes("no-such-program") && c.stderr(), 20_000);
+        assert.ok(!stderr.includes("\u001b") && !stderr.includes("\u0007"), JSON.stringify(stderr));
+        const forged = stderr.split("\n").filter((l) => l.startsWith("mcp-warden: all servers approved"));
+        assert.deepEqual(forged, [], "a quoted line break cannot start a line of its own");
+      } finally {
+        await c.close();
+      }
+    } finally {
+      s.cleanup();
+    }
+  });
+});

@@ -11,13 +11,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { findInspector } from "../../scripts/test-tools.js";
-import { CLI, EVERYTHING, scratch, type Scratch } from "./harness.js";
+import { CLI, EVERYTHING, scratch, type Scratch, closedPort } from "./harness.js";
 
 /** `ghp_` and 36 characters: the GitHub token format the secret scanner knows. */
 const TOKEN = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2";
@@ -27,15 +26,6 @@ const inspector = findInspector();
 // In CI the Inspector is installed by .ci/run (node dist/scripts/test-tools.js install): missing there fails.
 const skipInspector = inspector.ok || process.env.CI ? false : `the MCP Inspector is not installed: ${inspector.why}`;
 if (skipInspector) console.log(`skipped: ${skipInspector}`);
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface FirstRun {
   s: Scratch;

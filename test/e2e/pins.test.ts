@@ -3,25 +3,14 @@
 // time (list_changed) and across restarts; a server whose command changes, or a new server from the
 // project's settings, exposes nothing until approved; a poisoned definition is hidden.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { promisify } from "node:util";
-import { auditRecords, CLI, connect, FIXTURE, scratch, type Connected, type Scratch } from "./harness.js";
+import { auditRecords, connect, FIXTURE, scratch, type Connected, type Scratch, wardenAsync } from "./harness.js";
 
-const run = promisify(execFile);
 const BOUNDED_MS = 20_000;
 
-async function warden(s: Scratch, args: string[]) {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd: s.project, env: s.env, timeout: 30_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : -1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
-  }
-}
+const warden = wardenAsync;
 
 interface Question {
   id: string;

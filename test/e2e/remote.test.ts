@@ -6,11 +6,10 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backendAvailability } from "../../src/sandbox/launch.js";
-import { auditRecords, cli, connect, ROOT, scratch, waitForExit, type Connected, type Scratch } from "./harness.js";
+import { auditRecords, cli, connect, ROOT, scratch, waitForExit, type Connected, type Scratch, closedPort } from "./harness.js";
 
 const HTTP_FIXTURE = join(ROOT, "dist/test/fixtures/http-fixture-server.js");
 const TOKEN = "rt-9f3c1a7e5b2d4c60-remote";
@@ -55,19 +54,6 @@ function startHttpFixture(script = HTTP_FIXTURE): Promise<HttpFixture> {
       clearTimeout(timer);
       child.removeAllListeners("exit");
       resolve({ child, port: Number(m[1]), stderr: () => stderr, stop });
-    });
-  });
-}
-
-/** A port on 127.0.0.1 that nothing listens on: opened on port 0, noted, closed again. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
     });
   });
 }

@@ -6,10 +6,10 @@ import { test, describe, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { closedPort } from "../e2e/harness.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const CLI = join(ROOT, "dist/src/cli.cjs");
@@ -69,15 +69,6 @@ function cli(sc: Scratch, args: string[]) {
 /** A stdio "server" that only leaves a marker file when started (then exits: it fails to start as MCP). */
 function markerServer(marker: string) {
   return { command: process.execPath, args: ["-e", "require('fs').writeFileSync(process.env.MARKER_FILE, 'started')"], env: { MARKER_FILE: marker } };
-}
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function pinnedNames(sc: Scratch): string[] {
