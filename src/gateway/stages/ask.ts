@@ -163,7 +163,7 @@ export function askStage(services: AskServices): Stage {
         await hold(ctx, open.handled, waitMs, howToAnswer);
         if (ctx.signal.aborted) throw new GatewayError(ErrorCodes.cancelled, "the call was cancelled while waiting for approval");
         if (useGrant(services, store!, ctx, binding)) return;
-        if (services.broker.get(open.id)) return endHeldCall(services, ctx, open.id, url, open.expiresAt, true);
+        if (services.broker.get(open.id)) return endHeldCall(services, ctx, open.id, open.expiresAt, true);
         // Denied or expired meanwhile: asked anew.
       }
       const stop = new AbortController();
@@ -241,7 +241,7 @@ export function askStage(services: AskServices): Stage {
           void handled.finally(() => {
             if (openQuestions.get(key)?.id === id) openQuestions.delete(key);
           });
-          return endHeldCall(services, ctx, id, url, pending.expiresAt, false);
+          return endHeldCall(services, ctx, id, pending.expiresAt, false);
         }
         // Answered while the call was held: it applies to this call, and no retry may reuse it.
         if (persisted) store!.remove(id);
@@ -311,7 +311,7 @@ async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, howToAnsw
 }
 
 /** Ends a held call whose question stays open: a tool error saying how to approve it and that the call must be retried. */
-function endHeldCall(services: AskServices, ctx: RequestContext, id: string, url: string | undefined, answerableUntil: number, repeated: boolean): void {
+function endHeldCall(services: AskServices, ctx: RequestContext, id: string, answerableUntil: number, repeated: boolean): void {
   const v = ctx.verdict!;
   const tool = ctx.target!.canonical;
   const why = ctx.signal.aborted
@@ -323,7 +323,6 @@ function endHeldCall(services: AskServices, ctx: RequestContext, id: string, url
         : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
   // The page's one-time link is announced to the person (stderr, the client's log, progress), never put
   // in the result the model reads: it would let the agent approve its own call.
-  void url;
   const text = retryInstructions({ tool, reason: v.reason, id, retryWindowMs: services.retryWindowMs, why });
   services.audit.append({
     kind: "approval",
