@@ -113,6 +113,7 @@ const SERVER_FIELDS: Record<string, MergeRule> = {
       "guards.arguments.*.*.paths",
     ].map((k) => [k, rule("server")]),
   ),
+  share: rule("server"),
   ...Object.fromEntries(["sampling", "elicitation", "roots"].map((k) => [`clientRequests.${k}`, tighten({ kind: "rank", order: CLIENT_REQUEST_ORDER }, { against: `clientRequests.${k}` })])),
 };
 
@@ -172,6 +173,54 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   ...Object.fromEntries(
     (["sampling", "elicitation", "roots"] as const).map((k) => [`clientRequests.${k}`, tighten({ kind: "rank", order: CLIENT_REQUEST_ORDER }, { fallback: CLIENT_REQUEST_DEFAULTS[k] })]),
   ),
+  // Remote mode is the operator's: who may authenticate, where it listens, how much each caller gets.
+  // A repository's files never change any of it.
+  ...Object.fromEntries(
+    [
+      "remote.listen",
+      "remote.resource",
+      "remote.allowedHosts",
+      "remote.allowedOrigins",
+      "remote.trustedProxies",
+      "remote.tls.cert",
+      "remote.tls.key",
+      "remote.maxBodyBytes",
+      "remote.headersTimeoutMs",
+      "remote.idleTimeoutMs",
+      "remote.auth.issuer",
+      "remote.auth.jwksUri",
+      "remote.auth.algorithms",
+      "remote.auth.clockSkewSeconds",
+      "remote.auth.groupsClaim",
+      "remote.auth.orgClaim",
+      "remote.auth.clientIdClaim",
+      "remote.auth.requiredScopes",
+      "remote.auth.apiKeys.*.hash",
+      "remote.auth.apiKeys.*.subject",
+      "remote.auth.apiKeys.*.groups",
+      "remote.auth.apiKeys.*.org",
+      "remote.auth.apiKeys.*.scopes",
+      "remote.auth.apiKeys.*.expires",
+      "remote.auth.approvers",
+      "remote.sessions.idleMinutes",
+      "remote.sessions.maxHours",
+      "remote.sessions.maxPerPrincipal",
+      "remote.rateLimits.global",
+      "remote.rateLimits.perPrincipal",
+      "remote.rateLimits.perTool",
+      "remote.rateLimits.perServer",
+      "remote.rateLimits.onStoreError",
+      "principals.*.rateLimits.perPrincipal",
+      "principals.*.rateLimits.perTool",
+      "forceLoginMethod",
+      "forceLoginOrgUUID",
+    ].map((k) => [k, rule("userOnly")]),
+  ),
+  // Per-principal rules: denies and asks only restrict, allows need a trusted layer.
+  "principals.*.permissions.allow": rule("trusted"),
+  "principals.*.permissions.ask": rule("any"),
+  "principals.*.permissions.deny": rule("any"),
+  "principals.*.autoApproveTools": rule("trusted"),
 };
 
 /** The rule for a concrete path (`mcpServers.github.timeoutMs`), matching record keys against `*`. */

@@ -140,6 +140,12 @@ export const ServerEntry = z
     guards: GuardSettings.optional(),
     /** This server's requests to the client; each kind not set here comes from the global `clientRequests`. */
     clientRequests: ClientRequestSettings.optional(),
+    /**
+     * Remote mode (`serve`): how this server's upstream is shared between callers. `shared`: one for
+     * everybody (stateless tools); `perPrincipal`: one per principal, reaped when idle (the default
+     * for stdio servers); `perSession`: one per session.
+     */
+    share: z.enum(["shared", "perPrincipal", "perSession"]).optional(),
   })
   .superRefine((entry, ctx) => {
     const type = entry.type ?? (entry.url ? "http" : "stdio");
@@ -251,6 +257,104 @@ export const IntegritySettings = z.strictObject({
   keepLogControlCharacters: z.boolean().optional(),
 });
 
+/** A rate such as "600/min", "10/s" or "5000/hour": a token bucket of that many tokens refilled over the period. */
+export const Rate = z
+  .string()
+  .regex(/^\s*\d+\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/, 'a rate is "<count>/<s|min|hour>", e.g. "600/min"');
+
+/** Token buckets: every call (and every list) takes one token from each bucket that applies. */
+export const RateLimitSettings = z.strictObject({
+  /** Across every caller. */
+  global: Rate.optional(),
+  /** Per principal (subject), across their sessions. */
+  perPrincipal: Rate.optional(),
+  /** Per principal and tool, by canonical tool name or glob (`mcp__*__search*`). */
+  perTool: z.record(z.string(), Rate).optional(),
+  /** Per upstream server, across every caller, by server name or `*`. */
+  perServer: z.record(z.string(), Rate).optional(),
+  /** When the limit store cannot answer: `deny` (default, fail closed) or `allow`. */
+  onStoreError: z.enum(["deny", "allow"]).optional(),
+});
+
+/** One static API key: only its SHA-256 is stored (`mcp-warden keys create NAME` prints the key once). */
+export const ApiKeyEntry = z.strictObject({
+  /** "sha256:<hex>" of the key. */
+  hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected "sha256:<64 hex digits>" (made by `mcp-warden keys create NAME`)'),
+  /** The principal's subject; default `apikey:<name>`. */
+  subject: z.string().min(1).optional(),
+  groups: StringList.optional(),
+  org: z.string().optional(),
+  scopes: StringList.optional(),
+  /** When the key stops working (ISO 8601). */
+  expires: z.string().datetime({ offset: true }).optional(),
+});
+
+/** Remote mode's authentication: an OAuth 2.1 resource server (JWT access tokens) and static API keys. */
+export const RemoteAuthSettings = z.strictObject({
+  /** The OpenID issuer whose JWT access tokens are accepted (discovery at <issuer>/.well-known/openid-configuration). */
+  issuer: z.string().url().optional(),
+  /** The JWKS URL, when discovery is not used. */
+  jwksUri: z.string().url().optional(),
+  /** Accepted signature algorithms (asymmetric only); default RS256, PS256, ES256, EdDSA. */
+  algorithms: z.array(z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"])).min(1).optional(),
+  /** Allowed clock skew for exp and nbf, in seconds (default 30, at most 300). */
+  clockSkewSeconds: z.number().int().min(0).max(300).optional(),
+  /** The claims that carry groups, the organization and the client id. */
+  groupsClaim: z.string().min(1).optional(),
+  orgClaim: z.string().min(1).optional(),
+  clientIdClaim: z.string().min(1).optional(),
+  /** Scopes a request needs, by method (`tools/call`, `tools/list`, ...) or canonical tool name or glob. */
+  requiredScopes: z.record(z.string(), StringList).optional(),
+  /** Static API keys for agents and CI, by name. */
+  apiKeys: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "a key name is letters, digits, '.', '-' and '_'"), ApiKeyEntry).optional(),
+  /** Principals (`user:<sub>`, `group:<name>`, `client:<id>`, `org:<id>`) who may answer other principals' questions. */
+  approvers: StringList.optional(),
+});
+
+/** `mcp-warden serve`: the authenticated HTTP front. */
+export const RemoteSettings = z.strictObject({
+  /** HOST:PORT to listen on (default 127.0.0.1:8787). */
+  listen: z.string().min(1).optional(),
+  /** This gateway's resource URL: the audience tokens must carry (RFC 8707) and the protected resource of RFC 9728. */
+  resource: z.string().url().optional(),
+  /** Host header values accepted (DNS rebinding); default: the listen address, localhost names and the resource's host. */
+  allowedHosts: StringList.optional(),
+  /** Origin header values accepted from browsers; a request with any other Origin gets 403. Default: none but the resource's own. */
+  allowedOrigins: StringList.optional(),
+  /** Proxies (IP addresses) whose X-Forwarded-For and X-Forwarded-Proto are believed. */
+  trustedProxies: StringList.optional(),
+  /** TLS from PEM files. */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Largest request body, in bytes (default 4 MiB). */
+  maxBodyBytes: z.number().int().positive().optional(),
+  /** Time to receive a request's headers, in milliseconds (default 10000). */
+  headersTimeoutMs: z.number().int().positive().optional(),
+  /** An idle keep-alive connection is closed after this long, in milliseconds (default 5000). */
+  idleTimeoutMs: z.number().int().positive().optional(),
+  auth: RemoteAuthSettings.optional(),
+  /** 2025-era sessions. */
+  sessions: z
+    .strictObject({
+      idleMinutes: z.number().positive().optional(),
+      maxHours: z.number().positive().optional(),
+      /** Sessions one principal may hold at once (default 16); the oldest is ended for a new one. */
+      maxPerPrincipal: z.number().int().positive().optional(),
+    })
+    .optional(),
+  rateLimits: RateLimitSettings.optional(),
+});
+
+/** What a principal (`user:<sub>`, `group:<name>`, `client:<id>`, `org:<id>`, `*`) adds to the rules. */
+export const PrincipalEntry = z.strictObject({
+  permissions: z.strictObject({ allow: StringList.optional(), ask: StringList.optional(), deny: StringList.optional() }).optional(),
+  autoApproveTools: StringList.optional(),
+  rateLimits: z.strictObject({ perPrincipal: Rate.optional(), perTool: z.record(z.string(), Rate).optional() }).optional(),
+});
+
+export const PrincipalSelector = z
+  .string()
+  .regex(/^(\*|(user|group|client|org):.+)$/, 'a principal is "user:<subject>", "group:<name>", "client:<client id>", "org:<id>" or "*"');
+
 /** Tool-specific lists in the second seed's form; normalized into permission rules. */
 export const ToolPermissions = z.record(
   z.string(),
@@ -285,6 +389,14 @@ export const Settings = z.strictObject({
   integrity: IntegritySettings.optional(),
   /** Requests servers send to the client (sampling, elicitation, roots): allowed, asked or denied. */
   clientRequests: ClientRequestSettings.optional(),
+  /** Remote mode (`mcp-warden serve`). */
+  remote: RemoteSettings.optional(),
+  /** Rules added for matching principals in remote mode; deny anywhere still wins. */
+  principals: z.record(PrincipalSelector, PrincipalEntry).optional(),
+  /** The seed's SSO settings, enforced by `serve`: `sso` accepts only the IdP's tokens (no API keys). */
+  forceLoginMethod: z.enum(["sso", "any"]).optional(),
+  /** `serve` accepts only tokens whose organization claim (remote.auth.orgClaim) equals this. */
+  forceLoginOrgUUID: z.string().min(1).optional(),
 });
 
 /** `managed-mcp.json`: the exclusive server set, in `.mcp.json` form. */
@@ -298,3 +410,5 @@ export type ServerEntry = z.infer<typeof ServerEntry>;
 export type ServerMatcher = z.infer<typeof ServerMatcher>;
 export type PermissionRules = z.infer<typeof PermissionRules>;
 export type GatewaySettings = z.infer<typeof GatewaySettings>;
+export type RemoteSettings = z.infer<typeof RemoteSettings>;
+export type PrincipalEntry = z.infer<typeof PrincipalEntry>;
