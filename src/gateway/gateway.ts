@@ -42,6 +42,17 @@ import { planUpstreams } from "./upstreams.js";
 import { loadSqlParser } from "../policy/guards/sql.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
+import { localPrincipal } from "../policy/principal.js";
+import { userInfo } from "node:os";
+
+/** The OS user's name; a uid when the system has no name for it. */
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid:${process.getuid?.() ?? "unknown"}`;
+  }
+}
 
 export const VERSION = "0.1.0";
 
@@ -79,6 +90,8 @@ export class Gateway {
   private readonly statusFile: StatusFile;
   private readonly environment: PolicyEnvironment;
   private closing: Promise<void> | undefined;
+  /** The stdio client acts as the OS user running mcp-warden. */
+  private readonly principal = localPrincipal(safeUserName());
   /** Changes whenever a list changes, so stale pagination cursors are refused. */
   private listGeneration = 0;
 
@@ -332,6 +345,7 @@ export class Gateway {
       method,
       params,
       client: this.clientIdentity(ctx),
+      principal: this.principal,
       signal: ctx.mcpReq.signal,
       startedAt: Date.now(),
       onProgress:

@@ -2,6 +2,7 @@
 // enriches the context; a stage ends the request early by setting `ctx.error` (or `ctx.result`).
 // Stages marked `always` run even then (audit needs to record denials and failures too).
 import type { Verdict } from "../policy/types.js";
+import type { Principal } from "../policy/principal.js";
 import type { Upstream } from "../upstream/upstream.js";
 import type { ItemKind } from "./integrity.js";
 import { toGatewayError, type GatewayError } from "./errors.js";
@@ -20,6 +21,8 @@ export interface RequestContext {
   /** Params as the client sent them (validated by the SDK for the method's shape). */
   readonly params: Record<string, unknown>;
   readonly client: ClientIdentity;
+  /** Who is calling: the local OS user on stdio, the authenticated caller in remote mode. */
+  readonly principal: Principal;
   readonly signal: AbortSignal;
   readonly startedAt: number;
   /** Relays upstream progress to the client when the client asked for it. */

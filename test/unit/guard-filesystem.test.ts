@@ -1,5 +1,6 @@
 // The filesystem guard (policy/guards/filesystem.ts) with real temporary directories and real
 // symlinks, the red-team `path` cases of reference-server tools, and the gateway's guard stage.
+import { localPrincipal } from "../../src/policy/principal.js";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -518,6 +519,7 @@ describe("guard stage", () => {
       method,
       params,
       client: {},
+      principal: localPrincipal("tester"),
       signal: new AbortController().signal,
       startedAt: Date.now(),
       target: { upstream: { server, name: "fs" } as never, name: String(params.name ?? ""), canonical: `mcp__fs__${String(params.name ?? "")}` },
