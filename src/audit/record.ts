@@ -19,6 +19,8 @@ export interface AuditEntry {
   /** Correlates the "decided" and "completed" records of one request. */
   id?: string;
   client?: { name?: string; version?: string };
+  /** Who called: subject, client id, organization, how they authenticated; in remote mode also a hash of the session ID and the client's address. Never a token. */
+  principal?: { subject: string; clientId?: string; org?: string; method: string; session?: string; address?: string };
   server?: string;
   /** Canonical `mcp__server__tool`. */
   tool?: string;
@@ -55,6 +57,7 @@ const ENTRY_FIELDS = [
   "event",
   "id",
   "client",
+  "principal",
   "server",
   "tool",
   "method",

@@ -42,6 +42,8 @@ import { planUpstreams } from "./upstreams.js";
 import { loadSqlParser } from "../policy/guards/sql.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
+import { type Downstream, makeDownstream } from "./downstream.js";
+import type { Principal } from "../policy/principal.js";
 import { localPrincipal } from "../policy/principal.js";
 import { userInfo } from "node:os";
 
@@ -84,14 +86,17 @@ export class Gateway {
   private readonly approvalPage: ApprovalPageHost;
   private readonly redactor: Redactor;
   private readonly stages: Stage[];
-  private downstream: Server | undefined;
+  /** Every connected client: the stdio client, or the HTTP front's sessions and requests. */
+  private readonly downstreams = new Set<Downstream>();
+  /** Told when a list changes (the HTTP front's 2026-07-28 subscription streams). */
+  private readonly listChangeListeners = new Set<(kind: "tools" | "prompts" | "resources") => void>();
+  /** The rules for a caller: the layers' rules plus the matching `principals` entries'. */
+  private policyFor: (p: Principal) => CompiledPolicy = () => this.policy;
   private handle: StdioServerHandle | undefined;
   private transport: JsonLinesTransport | undefined;
   private readonly statusFile: StatusFile;
   private readonly environment: PolicyEnvironment;
   private closing: Promise<void> | undefined;
-  /** The stdio client acts as the OS user running mcp-warden. */
-  private readonly principal = localPrincipal(safeUserName());
   /** Changes whenever a list changes, so stale pagination cursors are refused. */
   private listGeneration = 0;
 
@@ -179,7 +184,7 @@ export class Gateway {
       },
       send: (server, method, params, signal) => this.toClient(server, method, params, signal),
     });
-    const services = { policy: this.policy, catalog: this.catalog, audit: this.audit, integrity: this.integrity };
+    const services = { policy: this.policy, policyFor: (p: Principal) => this.policyFor(p), catalog: this.catalog, audit: this.audit, integrity: this.integrity };
     // The request path, in order. Read this list to see where a decision is made.
     this.stages = [
       identifyStage(services),
@@ -212,8 +217,14 @@ export class Gateway {
     ];
   }
 
-  /** Starts serving the client; eager upstreams start in the background. */
+  /** Starts serving the stdio client; eager upstreams start with its first real message. */
   async start(): Promise<void> {
+    await this.startCore();
+    this.attachStdio();
+  }
+
+  /** What every front needs first: orphans reaped, the SQL parser loaded, the start audited. */
+  async startCore(extra: Record<string, unknown> = {}): Promise<void> {
     // PostgreSQL's parser (WASM) for SQL guards; if it cannot load, those guards refuse every call.
     if (this.opts.settings.servers.some((x) => x.entry.guards?.sql)) await loadSqlParser().catch((e: Error) => this.log(`cannot load the SQL parser: ${e.message}`));
     for (const what of reapOrphans(runtimeDir(this.opts.env))) {
@@ -229,8 +240,14 @@ export class Gateway {
     this.audit.append({
       kind: "gateway",
       event: "started",
-      detail: { pid: process.pid, version: VERSION, settingsFiles: this.opts.settings.files.map((f) => `${f.layer}:${f.file}`), blocked: this.blocked.map((b) => b.name) },
+      detail: { pid: process.pid, version: VERSION, settingsFiles: this.opts.settings.files.map((f) => `${f.layer}:${f.file}`), blocked: this.blocked.map((b) => b.name), ...extra },
     });
+  }
+
+  /** The stdio front: one client, the OS user running mcp-warden. */
+  private attachStdio(): void {
+    const stdio = makeDownstream(localPrincipal(safeUserName()), { remote: false });
+    this.downstreams.add(stdio);
     const transport = new JsonLinesTransport(this.opts.input, this.opts.output, {
       maxMessageBytes: this.opts.settings.gateway.maxMessageBytes,
       onProblem: (p) => this.onClientProblem(p),
@@ -241,7 +258,7 @@ export class Gateway {
       },
     });
     this.transport = transport;
-    this.handle = serveStdio(() => this.buildServer(), {
+    this.handle = serveStdio(() => this.buildServer(stdio), {
       transport,
       onerror: (e) => this.log(`client connection: ${e.message}`),
     });
@@ -252,7 +269,9 @@ export class Gateway {
   }
 
   private eagerStarted = false;
-  private startEager() {
+  /** Starts the servers marked eager (once); the HTTP front calls it when it listens. */
+  startEager() {
+    if (this.eagerStarted) return;
     this.eagerStarted = true;
     for (const upstream of this.upstreams.values()) {
       if ((upstream.server.entry.startup ?? this.opts.settings.gateway.startup) === "eager") {
@@ -261,7 +280,31 @@ export class Gateway {
     }
   }
 
-  private buildServer(): Server {
+  /**
+   * A front's new downstream is served from now on (list changes reach it); `remove` when it ends.
+   * Returns the SDK server instance speaking the protocol to it.
+   */
+  connect(d: Downstream): Server {
+    this.downstreams.add(d);
+    return this.buildServer(d);
+  }
+
+  disconnect(d: Downstream): void {
+    this.downstreams.delete(d);
+  }
+
+  /** Called on every list change (tools, prompts, resources), for fronts that push them themselves. */
+  onListChanged(listener: (kind: "tools" | "prompts" | "resources") => void): () => void {
+    this.listChangeListeners.add(listener);
+    return () => this.listChangeListeners.delete(listener);
+  }
+
+  /** Installs the per-principal rules (the core's own policy stays the rules of the layers). */
+  setPolicyFor(policyFor: (p: Principal) => CompiledPolicy): void {
+    this.policyFor = policyFor;
+  }
+
+  private buildServer(d: Downstream): Server {
     const server = new Server(
       { name: "mcp-warden", version: VERSION },
       {
@@ -276,20 +319,20 @@ export class Gateway {
         requestState: { verify: this.inputs.verify },
       },
     );
-    this.downstream = server;
-    server.setRequestHandler("tools/list", async (req) => this.listTools(req.params?.cursor));
-    // What the integrity review let through, of servers the rules do not deny whole.
+    d.server = server;
+    server.setRequestHandler("tools/list", async (req) => this.listTools(d, req.params?.cursor));
+    // What the integrity review let through, of servers the caller's rules do not deny whole.
     const shown = (kind: ItemKind) => (u: Upstream, item: { name?: string; uri?: string }) =>
-      this.serverItemsAllowed(u.name) && this.integrity.hiddenReason(u.name, String(kind === "resources" ? item.uri : item.name), item, kind) === undefined;
+      this.serverItemsAllowed(d, u.name) && this.integrity.hiddenReason(u.name, String(kind === "resources" ? item.uri : item.name), item, kind) === undefined;
     server.setRequestHandler("prompts/list", async (req) => {
       await this.startAll();
       await this.reviewsSettled();
-      return this.page("prompts", this.catalog.prompts(shown("prompts")), req.params?.cursor, "prompts/list");
+      return this.page("prompts", this.catalog.prompts(shown("prompts")), req.params?.cursor, "prompts/list", d);
     });
     server.setRequestHandler("resources/list", async (req) => {
       await this.startAll();
       await this.reviewsSettled();
-      return this.page("resources", this.catalog.resources(shown("resources")), req.params?.cursor, "resources/list");
+      return this.page("resources", this.catalog.resources(shown("resources")), req.params?.cursor, "resources/list", d);
     });
     server.setRequestHandler("resources/templates/list", async (req) => {
       await this.startAll();
@@ -301,7 +344,7 @@ export class Gateway {
     server.setNotificationHandler("notifications/roots/list_changed", async () => {
       for (const u of this.upstreams.values()) await u.notify("notifications/roots/list_changed");
     });
-    const forward = (method: ForwardedMethod) => async (req: { params?: unknown }, ctx: ServerContext) => this.forwardRequest(method, req.params, ctx);
+    const forward = (method: ForwardedMethod) => async (req: { params?: unknown }, ctx: ServerContext) => this.forwardRequest(method, req.params, ctx, d);
     server.setRequestHandler("tools/call", forward("tools/call") as never);
     server.setRequestHandler("prompts/get", forward("prompts/get") as never);
     server.setRequestHandler("resources/read", forward("resources/read") as never);
@@ -323,15 +366,15 @@ export class Gateway {
     return "mcp-warden gateway: tools of several MCP servers, each named <server>" + this.opts.settings.gateway.separator + "<tool>, checked against the user's policy.";
   }
 
-  private clientIdentity(ctx: ServerContext): ClientIdentity {
+  private clientIdentity(ctx: ServerContext, d: Downstream): ClientIdentity {
     const modern = ctx.mcpReq.envelope?.[CLIENT_INFO_META_KEY as keyof typeof ctx.mcpReq.envelope] as ClientIdentity | undefined;
-    const legacy = this.downstream?.getClientVersion();
+    const legacy = d.server?.getClientVersion();
     const info = modern ?? legacy;
     return info ? { name: info.name, version: info.version } : {};
   }
 
   /** Runs one forwarded request through the pipeline and turns its end into a result or an error. */
-  private async forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext) {
+  private async forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext, d: Downstream) {
     const params = (rawParams ?? {}) as Record<string, unknown>;
     const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
     // Every request that names an item needs the lists of the servers that may own it, also as the
@@ -344,8 +387,9 @@ export class Gateway {
       id: randomUUID(),
       method,
       params,
-      client: this.clientIdentity(ctx),
-      principal: this.principal,
+      client: this.clientIdentity(ctx, d),
+      principal: d.principal,
+      caller: d.audited,
       signal: ctx.mcpReq.signal,
       startedAt: Date.now(),
       onProgress:
@@ -359,7 +403,7 @@ export class Gateway {
     };
     const run = async (askInFlow?: AskInFlow) => {
       // The gateway's own questions (an `ask` rule) ride on this call, when the client can be asked.
-      if (askInFlow && this.clientSupports(ctx, "elicitation/create")) rc.askClient = (p, signal) => askInFlow("elicitation/create", p, signal);
+      if (askInFlow && this.clientSupports(ctx, "elicitation/create", d)) rc.askClient = (p, signal) => askInFlow("elicitation/create", p, signal);
       await runPipeline(this.stages, rc);
       if (rc.onProgress) {
         // The SDK dispatches an upstream's notifications a tick later than the response that
@@ -372,7 +416,7 @@ export class Gateway {
     };
     // Methods that can pause for user input (an upstream's elicitation, sampling or roots request).
     if (method === "tools/call" || method === "prompts/get" || method === "resources/read") {
-      return (await this.inputs.run(ctx, () => rc.target?.upstream.name, run, (m) => this.clientSupports(ctx, m))) as never;
+      return (await this.inputs.run(ctx, d.owner, () => rc.target?.upstream.name, run, (m) => this.clientSupports(ctx, m, d))) as never;
     }
     return (await run()) as never;
   }
@@ -387,37 +431,42 @@ export class Gateway {
     return `${waiting} (\`mcp-warden approvals list\` also shows the approval page's link)`;
   }
 
-  /** A question waits: said on stderr, in the client's log, and as progress of the held call if any. */
+  /**
+   * A question waits: said on stderr, as progress of the held call if any, and in the log of local
+   * clients (a remote client hears only of its own calls, through their progress).
+   */
   private announce(text: string, rc?: RequestContext) {
     this.log(text);
-    this.downstream?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
+    for (const d of this.downstreams) if (!d.remote) d.server?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
     rc?.onProgress?.({ progress: 0, message: text });
   }
 
   /** Whether the client declared the capability an input request needs (per request in 2026-07-28). */
-  private clientSupports(ctx: ServerContext, method: InputMethod): boolean {
+  private clientSupports(ctx: ServerContext, method: InputMethod, d: Downstream): boolean {
     const modern = ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as keyof typeof ctx.mcpReq.envelope] as Record<string, unknown> | undefined;
-    const caps = (modern ?? this.downstream?.getClientCapabilities() ?? {}) as Record<string, unknown>;
+    const caps = (modern ?? d.server?.getClientCapabilities() ?? {}) as Record<string, unknown>;
     return Boolean(caps[capabilityFor(method)]);
   }
 
-  private async listTools(cursor: string | undefined) {
+  private async listTools(d: Downstream, cursor: string | undefined) {
     await this.startAll();
     await this.reviewsSettled();
     let hidden = 0;
+    // Filtered for this caller every time: a list is never cached across principals.
+    const policy = this.policyFor(d.principal);
     const tools = this.catalog.tools((upstream, tool) => {
-      const v = this.policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
+      const v = policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
       const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream.name, tool.name, tool) === undefined;
       if (!shown) hidden++;
       return shown;
     });
-    if (cursor === undefined) this.audit.append({ kind: "list", method: "tools/list", detail: { listed: tools.length, hidden } });
+    if (cursor === undefined) this.audit.append({ kind: "list", method: "tools/list", principal: d.audited, detail: { listed: tools.length, hidden } });
     return this.page("tools", tools, cursor);
   }
 
   /** Pages a merged list (paging.ts); a bad cursor is the client's error. */
-  private page<K extends string, T>(key: K, items: T[], cursor: string | undefined, audited?: string): { [P in K]: T[] } & { nextCursor?: string } {
-    if (audited && cursor === undefined) this.audit.append({ kind: "list", method: audited, detail: { listed: items.length } });
+  private page<K extends string, T>(key: K, items: T[], cursor: string | undefined, audited?: string, d?: Downstream): { [P in K]: T[] } & { nextCursor?: string } {
+    if (audited && cursor === undefined) this.audit.append({ kind: "list", method: audited, ...(d ? { principal: d.audited } : {}), detail: { listed: items.length } });
     try {
       return pageOf(key, items, cursor, { size: this.opts.settings.gateway.pageSize, generation: this.listGeneration });
     } catch (e) {
@@ -425,8 +474,8 @@ export class Gateway {
     }
   }
 
-  private serverItemsAllowed(server: string): boolean {
-    return this.policy.decideServerItems(server).decision !== "deny";
+  private serverItemsAllowed(d: Downstream, server: string): boolean {
+    return this.policyFor(d.principal).decideServerItems(server).decision !== "deny";
   }
 
   /**
@@ -447,10 +496,13 @@ export class Gateway {
    * rides on that call as an input round; outside any call only a 2025-era client can be asked.
    */
   private async toClient(server: string, method: InputMethod, params: Record<string, unknown>, signal: AbortSignal) {
-    const downstream = this.downstream;
-    if (!downstream) throw new GatewayError(ErrorCodes.unavailable, "no client connected");
     const inCall = this.inputs.requestInput(server, method, method === "roots/list" ? undefined : params, signal);
     if (inCall) return inCall;
+    // Outside a call only the local stdio client can be asked: a remote caller is never asked on
+    // behalf of an upstream another principal may be using.
+    const local = [...this.downstreams].filter((x) => !x.remote);
+    const downstream = local.length === 1 ? local[0]!.server : undefined;
+    if (!downstream) throw new GatewayError(ErrorCodes.unavailable, "no client connected that this server's request can go to");
     const caps = downstream.getClientCapabilities() ?? {};
     if (!caps[capabilityFor(method) as keyof typeof caps]) {
       throw new GatewayError(ErrorCodes.methodNotFound, `the client does not support ${method}`);
@@ -485,17 +537,7 @@ export class Gateway {
       void reviewed.then(() => this.listChanged(kind));
     });
     upstream.on("notification", (n: { method: string; params?: Record<string, unknown> }) => {
-      const d = this.downstream;
-      if (!d) return;
-      if (n.method === "notifications/message" && n.params) {
-        // A terminal shows these: the logger name never carries escapes or invisible characters, the
-        // data not unless integrity.keepLogControlCharacters says so.
-        const logger = typeof n.params.logger === "string" ? `${upstream.name}/${safeName(n.params.logger)}` : upstream.name;
-        const params = this.opts.settings.integrity.keepLogControlCharacters ? n.params : (stripControlsDeep(n.params) as Record<string, unknown>);
-        d.sendLoggingMessage({ ...params, logger } as never).catch(() => undefined);
-      } else if (n.method === "notifications/resources/updated" && n.params) {
-        d.sendResourceUpdated(n.params as never).catch(() => undefined);
-      }
+      for (const x of this.downstreams) if (!x.remote && x.server) this.relayNotification(upstream, n, x.server);
     });
     upstream.on("crashed", (why: string) => {
       this.audit.append({ kind: "server", event: "crashed", server: upstream.name, error: why });
@@ -511,10 +553,26 @@ export class Gateway {
 
   private listChanged(kind: "tools" | "prompts" | "resources") {
     this.listGeneration++;
-    const d = this.downstream;
-    if (!d) return;
-    const send = kind === "tools" ? d.sendToolListChanged() : kind === "prompts" ? d.sendPromptListChanged() : d.sendResourceListChanged();
-    send.catch(() => undefined);
+    for (const x of this.downstreams) {
+      const d = x.server;
+      if (!d) continue;
+      const send = kind === "tools" ? d.sendToolListChanged() : kind === "prompts" ? d.sendPromptListChanged() : d.sendResourceListChanged();
+      send.catch(() => undefined);
+    }
+    for (const listener of this.listChangeListeners) listener(kind);
+  }
+
+  /** An upstream's log line or resource update, to a local client (remote clients get neither). */
+  private relayNotification(upstream: Upstream, n: { method: string; params?: Record<string, unknown> }, d: Server) {
+    if (n.method === "notifications/message" && n.params) {
+      // A terminal shows these: the logger name never carries escapes or invisible characters, the
+      // data not unless integrity.keepLogControlCharacters says so.
+      const logger = typeof n.params.logger === "string" ? `${upstream.name}/${safeName(n.params.logger)}` : upstream.name;
+      const params = this.opts.settings.integrity.keepLogControlCharacters ? n.params : (stripControlsDeep(n.params) as Record<string, unknown>);
+      d.sendLoggingMessage({ ...params, logger } as never).catch(() => undefined);
+    } else if (n.method === "notifications/resources/updated" && n.params) {
+      d.sendResourceUpdated(n.params as never).catch(() => undefined);
+    }
   }
 
   /** Waits, bounded, for integrity reviews under way (a tool is hidden until its review ends). */

@@ -23,6 +23,8 @@ interface PendingInput {
 
 interface Flow {
   id: string;
+  /** The caller whose call this is (Downstream.owner): only they can resume it or be asked in it. */
+  owner: string;
   /** The upstream the call went to (known once the pipeline has identified it). */
   server: () => string | undefined;
   /** The forwarded call; settles with its result or error. */
@@ -56,6 +58,7 @@ export class InputBroker {
    */
   async run<T>(
     ctx: ServerContext,
+    owner: string,
     server: () => string | undefined,
     forward: (askInFlow: AskInFlow) => Promise<T>,
     canAsk: (method: InputMethod) => boolean,
@@ -64,11 +67,12 @@ export class InputBroker {
     let flow: Flow;
     if (state && typeof state === "object" && typeof state.flow === "string") {
       const found = this.flows.get(state.flow);
-      if (!found) throw new GatewayError(ErrorCodes.invalidParams, "This call's input round has expired or was already completed; call again.");
+      // Another caller's flow is answered as if it did not exist: nothing about it is revealed.
+      if (!found || found.owner !== owner) throw new GatewayError(ErrorCodes.invalidParams, "This call's input round has expired or was already completed; call again.");
       flow = found;
       this.deliver(flow, ctx.mcpReq.inputResponses ?? {});
     } else {
-      flow = { id: randomUUID(), server, done: Promise.resolve(), outcome: undefined, queued: [], asked: new Map(), wake: undefined, timer: undefined };
+      flow = { id: randomUUID(), owner, server, done: Promise.resolve(), outcome: undefined, queued: [], asked: new Map(), wake: undefined, timer: undefined };
       this.flows.set(flow.id, flow);
       const f = flow;
       f.done = forward((method, params, signal) => this.enqueue(f, method, params, signal)).then(
@@ -122,8 +126,14 @@ export class InputBroker {
    * can carry the question. Undefined when no call of that server is open.
    */
   requestInput(server: string, method: InputMethod, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> | undefined {
-    const flow = [...this.flows.values()].find((f) => f.server() === server);
+    const open = [...this.flows.values()].filter((f) => f.server() === server);
+    const flow = open[0];
     if (!flow) return undefined;
+    // Calls of several callers are open on this server: the request could be any one's, and showing
+    // it to the wrong one would leak it across principals. Nobody is asked.
+    if (open.some((f) => f.owner !== flow.owner)) {
+      return Promise.reject(new GatewayError(ErrorCodes.unavailable, "the server's request cannot be attributed to one caller (calls of several principals are open on it)"));
+    }
     return this.enqueue(flow, method, params, signal);
   }
 

@@ -3,6 +3,7 @@
 // Stages marked `always` run even then (audit needs to record denials and failures too).
 import type { Verdict } from "../policy/types.js";
 import type { Principal } from "../policy/principal.js";
+import type { AuditEntry } from "../audit/record.js";
 import type { Upstream } from "../upstream/upstream.js";
 import type { ItemKind } from "./integrity.js";
 import { toGatewayError, type GatewayError } from "./errors.js";
@@ -23,6 +24,8 @@ export interface RequestContext {
   readonly client: ClientIdentity;
   /** Who is calling: the local OS user on stdio, the authenticated caller in remote mode. */
   readonly principal: Principal;
+  /** What the audit log records of the caller (principal, session hash, address). */
+  readonly caller?: AuditEntry["principal"];
   readonly signal: AbortSignal;
   readonly startedAt: number;
   /** Relays upstream progress to the client when the client asked for it. */

@@ -4,11 +4,12 @@ import { ErrorCodes, GatewayError } from "../errors.js";
 import type { RequestContext, Stage } from "../pipeline.js";
 import type { StageServices } from "./services.js";
 
-export function decideStage({ policy, integrity }: StageServices): Stage {
+export function decideStage({ policy: layersPolicy, policyFor, integrity }: StageServices): Stage {
   return {
     name: "decide",
     run(ctx: RequestContext) {
       const target = ctx.target!;
+      const policy = policyFor ? policyFor(ctx.principal) : layersPolicy;
       const verdict =
         ctx.method === "tools/call"
           ? policy.decideTool({ tool: target.canonical, input: (ctx.params.arguments as Record<string, unknown>) ?? {} })
