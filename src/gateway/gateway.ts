@@ -61,8 +61,9 @@ export const VERSION = "0.1.0";
 export interface GatewayOptions {
   settings: ResolvedSettings;
   env: NodeJS.ProcessEnv;
-  input: Readable;
-  output: Writable;
+  /** The stdio client's streams (not given to the HTTP front's core). */
+  input?: Readable;
+  output?: Writable;
   /** Called once the gateway has shut down (client gone, or a signal). */
   onExit?: () => void;
 }
@@ -246,9 +247,12 @@ export class Gateway {
 
   /** The stdio front: one client, the OS user running mcp-warden. */
   private attachStdio(): void {
+    const input = this.opts.input;
+    const output = this.opts.output;
+    if (!input || !output) throw new Error("the stdio front needs input and output streams");
     const stdio = makeDownstream(localPrincipal(safeUserName()), { remote: false });
     this.downstreams.add(stdio);
-    const transport = new JsonLinesTransport(this.opts.input, this.opts.output, {
+    const transport = new JsonLinesTransport(input, output, {
       maxMessageBytes: this.opts.settings.gateway.maxMessageBytes,
       onProblem: (p) => this.onClientProblem(p),
       observe: (m) => {
@@ -263,8 +267,8 @@ export class Gateway {
       onerror: (e) => this.log(`client connection: ${e.message}`),
     });
     // serveStdio owns the transport's callbacks; learn about the end of stdin from the stream.
-    this.opts.input.once("end", () => void this.close("client closed the connection"));
-    this.opts.input.once("close", () => void this.close("client closed the connection"));
+    input.once("end", () => void this.close("client closed the connection"));
+    input.once("close", () => void this.close("client closed the connection"));
     this.statusFile.write();
   }
 
@@ -287,6 +291,20 @@ export class Gateway {
   connect(d: Downstream): Server {
     this.downstreams.add(d);
     return this.buildServer(d);
+  }
+
+  /** The SDK server for one 2026-07-28 request: it serves that request only and gets no list changes. */
+  serverFor(d: Downstream): Server {
+    return this.buildServer(d);
+  }
+
+  /**
+   * The upstream server and canonical name behind an exposed tool name, for the HTTP front's scope
+   * checks and rate limits before a request is dispatched. Undefined for a name no server offers.
+   */
+  resolveTool(exposed: string): { server: string; canonical: string } | undefined {
+    const found = this.catalog.findTool(exposed);
+    return found ? { server: found.upstream.name, canonical: canonicalToolName(found.upstream.name, found.name) } : undefined;
   }
 
   disconnect(d: Downstream): void {

@@ -1,0 +1,248 @@
+// The HTTP listener of `mcp-warden serve`: node:http(s) with the transport's protections applied
+// before any route sees a request — Host allowlisting (DNS rebinding), Origin validation, a body
+// limit, header and idle timeouts, X-Forwarded-* believed only from configured proxies — and then a
+// web-standard Request handed to the route. Written on node:http directly (not a framework) because
+// every limit must hold before a byte of the body is buffered, and the routes speak fetch's
+// Request/Response, which is what the MCP SDK's HTTP pieces take.
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import { isIP } from "node:net";
+
+export interface HttpFrontLimits {
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface HttpFrontOptions extends HttpFrontLimits {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+  /** Host header values accepted, lower case, with or without a port. */
+  allowedHosts: string[];
+  /** Origin values accepted (scheme://host[:port], lower case). */
+  allowedOrigins: string[];
+  /** Addresses of proxies whose X-Forwarded-For / -Proto are believed. */
+  trustedProxies: string[];
+  /** Told about requests refused here (before a route), for the audit log. */
+  onRefused?: (what: { status: number; reason: string; address: string }) => void;
+}
+
+/** What a route gets: the request with its body already read (within the limit), and who sent it. */
+export interface FrontRequest {
+  request: Request;
+  /** The body's text (empty when none). */
+  body: string;
+  /** The client's address: the socket's, or X-Forwarded-For's when the socket is a trusted proxy. */
+  address: string;
+  /** "https" or "http" as the client used it (X-Forwarded-Proto from a trusted proxy). */
+  proto: string;
+}
+
+export type Route = (req: FrontRequest) => Promise<Response>;
+
+export interface HttpFront {
+  readonly server: NodeServer;
+  /** The address actually bound (port 0 resolved). */
+  readonly address: { host: string; port: number };
+  /** Stops accepting, lets requests in flight end (bounded), then closes every connection. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+/** A JSON-RPC-shaped error body, the form MCP clients read from a refused HTTP request. */
+export function jsonError(status: number, message: string, headers: Record<string, string> = {}, code = -32000): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code, message } }), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+export async function startHttpFront(opts: HttpFrontOptions, route: Route): Promise<HttpFront> {
+  const allowedHosts = new Set(opts.allowedHosts.map((h) => h.toLowerCase()));
+  const allowedOrigins = new Set(opts.allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, "")));
+  const trusted = new Set(opts.trustedProxies);
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // A drain waits for requests in flight; a GET is a 2025-era event stream that never ends by itself.
+    const counted = req.method !== "GET";
+    if (counted) inFlight++;
+    try {
+      const socketAddress = normalizeAddress(req.socket.remoteAddress ?? "");
+      const fromProxy = trusted.has(socketAddress);
+      const address = fromProxy ? (forwardedFor(req.headers["x-forwarded-for"], trusted) ?? socketAddress) : socketAddress;
+      const proto = fromProxy && typeof req.headers["x-forwarded-proto"] === "string" ? req.headers["x-forwarded-proto"].split(",")[0]!.trim().toLowerCase() : opts.tls ? "https" : "http";
+      const refuse = async (status: number, reason: string, message: string) => {
+        opts.onRefused?.({ status, reason, address });
+        await writeResponse(res, jsonError(status, message));
+      };
+      const host = (req.headers.host ?? "").toLowerCase();
+      if (!hostAllowed(host, allowedHosts)) {
+        return await refuse(403, "host", `Forbidden: Host '${host.slice(0, 100)}' is not one this gateway serves (remote.allowedHosts)`);
+      }
+      const origin = req.headers.origin;
+      if (origin !== undefined && !allowedOrigins.has(origin.toLowerCase().replace(/\/+$/, ""))) {
+        return await refuse(403, "origin", `Forbidden: Origin '${origin.slice(0, 100)}' is not allowed (remote.allowedOrigins)`);
+      }
+      const declared = Number(req.headers["content-length"] ?? "0");
+      if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
+        req.resume();
+        return await refuse(413, "body-size", `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`);
+      }
+      const body = await readBody(req, opts.maxBodyBytes);
+      if (body === undefined) return await refuse(413, "body-size", `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`);
+      const abort = new AbortController();
+      res.once("close", () => {
+        if (!res.writableFinished) abort.abort();
+      });
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) {
+        if (v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+        else headers.set(k, v);
+      }
+      const method = (req.method ?? "GET").toUpperCase();
+      const url = `${proto}://${host || `${opts.host}:${opts.port}`}${req.url ?? "/"}`;
+      const request = new Request(url, {
+        method,
+        headers,
+        signal: abort.signal,
+        ...(method !== "GET" && method !== "HEAD" && body.length > 0 ? { body } : {}),
+      });
+      const response = await route({ request, body, address, proto });
+      await writeResponse(res, response, abort.signal);
+    } catch {
+      // Never a stack trace at the client; the route already audited what it could.
+      if (!res.headersSent) await writeResponse(res, jsonError(500, "Internal error in mcp-warden; see its stderr")).catch(() => undefined);
+      else res.destroy();
+    } finally {
+      if (counted) inFlight--;
+      if (inFlight === 0) drained?.();
+    }
+  };
+
+  const server: NodeServer = opts.tls
+    ? createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (q, r) => void handle(q, r))
+    : createHttpServer((q, r) => void handle(q, r));
+  // A client that sends its headers slowly (slowloris) is cut off; so is one that stalls its body.
+  server.headersTimeout = opts.headersTimeoutMs;
+  server.requestTimeout = Math.max(opts.headersTimeoutMs, 30_000);
+  server.keepAliveTimeout = opts.idleTimeoutMs;
+  // Node checks those timeouts on this interval (30 s by default): often enough for the limits to hold.
+  (server as unknown as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = 1000;
+  const sockets = new Set<Socket>();
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  server.on("clientError", (_e, socket: Socket) => {
+    // Malformed HTTP or a header timeout: answer if the socket can still take it, then drop it.
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const address = typeof bound === "object" && bound ? { host: opts.host, port: bound.port } : { host: opts.host, port: opts.port };
+  return {
+    server,
+    address,
+    async drain(timeoutMs: number) {
+      server.close();
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise<void>((r) => (drained = r)), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+        clearTimeout(timer);
+      }
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+/** The body, or undefined once it passes the limit (then the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once("end", () => {
+      if (!over) resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+    req.once("error", reject);
+    req.once("aborted", () => reject(new Error("client aborted")));
+  });
+}
+
+async function writeResponse(res: ServerResponse, response: Response, signal?: AbortSignal): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  signal?.addEventListener("abort", cancel, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // SSE frames go out as they come: flushed per chunk.
+      if (!res.write(value)) await new Promise<void>((r) => res.once("drain", r));
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+  }
+}
+
+function hostAllowed(host: string, allowed: ReadonlySet<string>): boolean {
+  if (!host) return false;
+  if (allowed.has(host)) return true;
+  // "name:port" is also accepted when the bare name is listed.
+  const bare = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
+  return allowed.has(bare);
+}
+
+/** IPv4-mapped IPv6 ("::ffff:127.0.0.1") as the IPv4 address. */
+function normalizeAddress(a: string): string {
+  return a.startsWith("::ffff:") && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
+}
+
+/** The right-most X-Forwarded-For entry that is not a trusted proxy: the first hop nobody we trust added. */
+function forwardedFor(header: string | string[] | undefined, trusted: ReadonlySet<string>): string | undefined {
+  const value = Array.isArray(header) ? header.join(",") : header;
+  if (!value) return undefined;
+  const hops = value
+    .split(",")
+    .map((h) => normalizeAddress(h.trim()))
+    .filter((h) => isIP(h) !== 0);
+  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i]!)) return hops[i];
+  return hops[0];
+}
