@@ -1,4 +1,4 @@
-// JSON-RPC errors the gateway answers with. Codes -32050..-32053 are mcp-warden's own, chosen
+// JSON-RPC errors the gateway answers with. Codes -32050..-32054 are mcp-warden's own, chosen
 // clear of the codes MCP and its SDKs reserve (-32000/-32001 SDK, -32002 resource not found,
 // -32021/-32022 capability and version, -32042 URL elicitation).
 
@@ -7,6 +7,8 @@ export const ErrorCodes = {
   needsApproval: -32051,
   unavailable: -32052,
   timeout: -32053,
+  /** A rate limit refused the request; data carries retryAfterSeconds (the HTTP front's 429 Retry-After) and limit. */
+  rateLimited: -32054,
   cancelled: -32800,
   invalidParams: -32602,
   methodNotFound: -32601,
