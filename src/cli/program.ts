@@ -41,6 +41,7 @@ const EXIT_HELP = {
   approvals: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "no running gateway answered, or no such question"], [EXIT.usage, "usage error"]),
   pins: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "nothing to approve or reset for that server, or the pin store cannot be read or written"], USAGE),
   trust: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the trust store cannot be updated"], [EXIT.usage, "usage error, or the settings do not load"]),
+  serve: exitCodes([EXIT.ok, "a signal stopped the gateway after draining"], USAGE, [EXIT.runtime, "the gateway could not start (e.g. the address is in use)"]),
   doctor: exitCodes([EXIT.ok, "everything required is there"], [EXIT.denyOrFailed, "something required is missing"], [EXIT.usage, "the settings do not load"]),
 };
 
@@ -100,6 +101,36 @@ settingsOption(
   process.on("unhandledRejection", (reason) => process.stderr.write(`mcp-warden: internal error: ${String((reason as Error)?.stack ?? reason)}\n`));
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.once(signal, () => void gateway.close(`signal ${signal}`));
+  }
+});
+
+settingsOption(
+  program
+    .command("serve")
+    .description("Serve MCP over HTTP at /mcp for many users and agents: every caller authenticated (OpenID tokens or API keys), judged by the same policy, audited.")
+    .option("--listen <host:port>", "where to listen (default remote.listen, else 127.0.0.1:8787; port 0 picks a free one)")
+    .addHelpText(
+      "after",
+      "\nConfigure remote.auth (an OpenID issuer, or keys from `mcp-warden keys create NAME`) first; see README, Remote mode. SIGTERM drains requests in flight, then stops." +
+        EXIT_HELP.serve,
+    ),
+).action(async (opts: { settings: string[]; listen?: string }) => {
+  const settings = await loadOrExit(opts.settings);
+  for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
+  const { runServe, ServeRefused } = await import("./serve.js");
+  const log = (m: string) => process.stderr.write(`mcp-warden: ${m.replace(/\n/g, " ")}\n`);
+  let serving;
+  try {
+    serving = await runServe({ settings, env: process.env, ...(opts.listen ? { listen: opts.listen } : {}) }, log);
+  } catch (error) {
+    const refused = error instanceof ServeRefused || (error as Error).name === "PolicyError";
+    process.stderr.write(`mcp-warden: cannot serve: ${(error as Error).message}\n`);
+    process.exit(refused ? EXIT.usage : EXIT.runtime);
+  }
+  log(`serving MCP at ${serving.url} (Ctrl-C or SIGTERM drains and stops)`);
+  process.on("unhandledRejection", (reason) => log(`internal error: ${String((reason as Error)?.message ?? reason)}`));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => void serving.close(`signal ${signal}`).then(() => process.exit(EXIT.ok)));
   }
 });
 

@@ -96,7 +96,7 @@ export class Gateway {
   private handle: StdioServerHandle | undefined;
   private transport: JsonLinesTransport | undefined;
   private readonly statusFile: StatusFile;
-  private readonly environment: PolicyEnvironment;
+  readonly environment: PolicyEnvironment;
   private closing: Promise<void> | undefined;
   /** Changes whenever a list changes, so stale pagination cursors are refused. */
   private listGeneration = 0;

@@ -260,7 +260,7 @@ export const IntegritySettings = z.strictObject({
 /** A rate such as "600/min", "10/s" or "5000/hour": a token bucket of that many tokens refilled over the period. */
 export const Rate = z
   .string()
-  .regex(/^\s*\d+\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/, 'a rate is "<count>/<s|min|hour>", e.g. "600/min"');
+  .regex(/^\s*[1-9]\d*\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/, 'a rate is "<count>/<s|min|hour>", e.g. "600/min"');
 
 /** Token buckets: every call (and every list) takes one token from each bucket that applies. */
 export const RateLimitSettings = z.strictObject({

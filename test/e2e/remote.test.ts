@@ -3,6 +3,7 @@
 // client probes and settles on 2026-07-28) and once pinned to the 2025 handshake, and in front of a
 // URL nothing listens on. The legacy HTTP+SSE transport (`type: "sse"`) is not covered: SDK v2 has
 // no server side for it.
+import { HTTP_FIXTURE, type HttpFixture, startHttpFixture } from "./serve-harness.js";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -11,52 +12,9 @@ import { after, before, describe, test } from "node:test";
 import { backendAvailability } from "../../src/sandbox/launch.js";
 import { auditRecords, cli, connect, ROOT, scratch, waitForExit, type Connected, type Scratch, closedPort } from "./harness.js";
 
-const HTTP_FIXTURE = join(ROOT, "dist/test/fixtures/http-fixture-server.js");
 const TOKEN = "rt-9f3c1a7e5b2d4c60-remote";
 /** A client-visible failure must arrive well within this; a hang fails the test instead of stalling it. */
 const BOUNDED_MS = 15_000;
-
-interface HttpFixture {
-  child: ChildProcessWithoutNullStreams;
-  port: number;
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-/** Spawns the HTTP fixture and resolves once it prints `listening <port>` (bounded). */
-function startHttpFixture(script = HTTP_FIXTURE): Promise<HttpFixture> {
-  const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH } });
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    try {
-      await waitForExit(child.pid!, 5_000);
-    } catch {
-      child.kill("SIGKILL");
-    }
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`the HTTP fixture did not report its port within 10 s; stderr: ${stderr}`));
-    }, 10_000);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the HTTP fixture exited early (${signal ?? code}); stderr: ${stderr}`));
-    });
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^listening (\d+)$/m.exec(stdout);
-      if (!m) return;
-      clearTimeout(timer);
-      child.removeAllListeners("exit");
-      resolve({ child, port: Number(m[1]), stderr: () => stderr, stop });
-    });
-  });
-}
 
 /** Races `p` against a deadline, so a hang is a failure with a message rather than a stuck test. */
 async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {

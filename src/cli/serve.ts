@@ -1,0 +1,72 @@
+// `mcp-warden serve`: loads the settings, builds the gateway core and the adapters the HTTP front
+// runs (authenticator, rate limiter, per-principal rules, Claude Code's http hook), and serves until
+// a signal drains it. Refuses to start without a way to authenticate: there is no anonymous mode.
+import type { ResolvedSettings } from "../settings/index.js";
+
+export interface ServeCommandOptions {
+  settings: ResolvedSettings;
+  env: NodeJS.ProcessEnv;
+  listen?: string;
+}
+
+/** A reason serve must not start, as one sentence saying what to do; undefined when it may. */
+export function serveRefusal(settings: ResolvedSettings): string | undefined {
+  const auth = settings.remote?.auth;
+  const keys = Object.keys(auth?.apiKeys ?? {}).length;
+  if (!auth?.issuer && !auth?.jwksUri && keys === 0) {
+    return "serve needs a way to authenticate callers: set remote.auth.issuer (an OpenID provider) or create an API key with `mcp-warden keys create NAME`";
+  }
+  if (settings.forceLoginMethod === "sso" && !auth?.issuer && !auth?.jwksUri) {
+    return "forceLoginMethod is \"sso\" but remote.auth.issuer is not set: set the OpenID provider's issuer URL";
+  }
+  return undefined;
+}
+
+export async function runServe(opts: ServeCommandOptions, log: (m: string) => void): Promise<{ url: string; close(reason: string): Promise<void> }> {
+  const { settings, env } = opts;
+  const refusal = serveRefusal(settings);
+  if (refusal) throw new ServeRefused(refusal);
+  const { resolveRemote, serve } = await import("../fronts/http/serve.js");
+  const { Gateway } = await import("../gateway/gateway.js");
+  const { createAuthenticator } = await import("../auth/authenticator.js");
+  const { FailureBudget } = await import("../auth/failure-budget.js");
+  const { RateLimiter } = await import("../limits/index.js");
+  const { compilePrincipalPolicies } = await import("../policy/principals.js");
+  const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
+
+  const remote = resolveRemote(settings.remote, opts.listen);
+  const core = new Gateway({ settings, env });
+  const principals = compilePrincipalPolicies(settings, core.environment);
+  core.setPolicyFor((p) => principals.forPrincipal(p));
+  const authenticator = createAuthenticator({
+    resource: remote.resource,
+    auth: settings.remote?.auth ?? {},
+    ...(settings.forceLoginMethod ? { forceLoginMethod: settings.forceLoginMethod } : {}),
+    ...(settings.forceLoginOrgUUID ? { forceLoginOrgUUID: settings.forceLoginOrgUUID } : {}),
+  });
+  const limiter = new RateLimiter({ settings: settings.remote?.rateLimits, principalLimits: (p) => principals.rateLimitsFor(p) });
+  const budget = new FailureBudget();
+  const hook = createClaudeCodeHookHandler({ settings, env, audit: core.audit });
+  await core.startCore({ front: "http", resource: remote.resource });
+  const serving = await serve({
+    core,
+    audit: core.audit,
+    remote,
+    authenticator,
+    ...(limiter.active ? { limiter } : {}),
+    hook,
+    auditFailure: (address) => budget.take(address),
+    log,
+  });
+  core.startEager();
+  if (!isLoopback(remote.host) && !remote.tls) {
+    log(`warning: listening on ${remote.host} without TLS; put a TLS-terminating proxy in front (remote.trustedProxies) or set remote.tls`);
+  }
+  return serving;
+}
+
+export class ServeRefused extends Error {}
+
+function isLoopback(host: string): boolean {
+  return host === "127.0.0.1" || host === "::1" || host === "localhost" || host.startsWith("127.");
+}
