@@ -122,7 +122,7 @@ export function createAuthenticator(cfg: AuthenticatorConfig, opts: Authenticato
     if (authorization === undefined || authorization.trim() === "")
       return noToken("this endpoint needs a bearer token; get one from the authorization server named in the resource metadata", "no token");
     if (authorization.length > MAX_TOKEN_CHARS + 64) return fail(401, "invalid_token", `the token is longer than ${MAX_TOKEN_CHARS} characters`, { reason: "token too long" });
-    if (!/^Bearer\s/i.test(authorization))
+    if (!/^Bearer(\s|$)/i.test(authorization))
       // Another scheme (Basic, ...): no bearer token was presented at all (RFC 6750 3.1: no error code).
       return noToken("this endpoint takes `Authorization: Bearer <token>`", "not a bearer token");
     const m = BEARER.exec(authorization);

@@ -99,7 +99,7 @@ export function keysRevokeCommand(opts: KeysOptions & { name: string; now?: Date
     if (!keys || !Object.hasOwn(keys, opts.name)) throw new EditError(`no key named ${opts.name} in ${file} (\`mcp-warden keys list\` shows the names)`, 2);
     delete keys[opts.name];
     writeJsonDocument(doc, data, validateSettingsData, opts.now ?? new Date(), opts.env);
-    out.write(`revoked ${opts.name}: a running \`mcp-warden serve\` refuses it once it reloads its settings (restart it to be sure).\n`);
+    out.write(`revoked ${opts.name}: \`mcp-warden serve\` refuses it from its next start (restart a running one now).\n`);
     return 0;
   });
 }
