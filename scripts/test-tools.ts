@@ -3,7 +3,7 @@
 // under it) and the MCP Inspector's CLI, a third-party MCP client (test/e2e/init-first-run.test.ts
 // drives the gateway through it). They are installed, at pinned versions, into
 // <repo>/.cache/test-tools (gitignored); the Inspector in a directory of its own, `inspector/`, so
-// that neither npm install prunes the other's packages.
+// that neither npm install prunes the other's packages; Node 22 and the tools that need it in `node22/`.
 //
 //   node dist/scripts/test-tools.js install   installs what is missing (idempotent; .ci/run calls it)
 //   node dist/scripts/test-tools.js where     prints where each tool is, or why it is not usable
@@ -88,23 +88,94 @@ export function findInspector(dir: string = TEST_TOOLS_DIR): Found {
   return { ok: true, binary, version };
 }
 
-/** `npm install` of one pinned package into `dir`, which gets a package.json of its own. Throws with npm's output on failure. */
-function npmInstall(dir: string, spec: string): void {
+// Node 22 and what runs on it: oidc-provider (a real OpenID provider that issues the JWT access
+// tokens test/e2e/auth-oidc.test.ts verifies) and the MCP conformance suite both want Node >= 22,
+// while this project supports Node 20. The npm package node-<os>-<arch> ships a Node binary, so
+// the three are installed together, pinned, into node22/ (one npm install: a second would prune the first).
+export const NODE22_VERSION = "22.23.5";
+export const OIDC_PROVIDER_VERSION = "9.13.3";
+export const CONFORMANCE_PACKAGE = "@modelcontextprotocol/conformance";
+export const CONFORMANCE_VERSION = "0.1.16";
+const NODE22_DIR = "node22";
+
+function node22Package(): string {
+  return `node-${process.platform}-${process.arch}`;
+}
+
+/** A package's version in `<dir>/node_modules/<name>`, or undefined when it is not there. */
+function installedVersion(dir: string, name: string): string | undefined {
+  try {
+    const v = (JSON.parse(readFileSync(join(dir, "node_modules", ...name.split("/"), "package.json"), "utf8")) as { version?: unknown }).version;
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pinned Node 22 binary, checked by running `node --version`. */
+export function findNode22(dir: string = TEST_TOOLS_DIR): Found {
+  const base = join(dir, NODE22_DIR);
+  const name = node22Package();
+  const installed = installedVersion(base, name);
+  if (installed === undefined) return { ok: false, why: `no Node ${NODE22_VERSION} (npm package ${name}) in ${base}: ${INSTALL_HINT}` };
+  if (installed !== NODE22_VERSION) return { ok: false, why: `${name} ${installed} in ${base}, the tests pin ${NODE22_VERSION}: ${INSTALL_HINT}` };
+  const binary = join(base, "node_modules", name, "bin", "node");
+  const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 30_000, env: { PATH: process.env.PATH } });
+  if (r.status !== 0 || (r.stdout ?? "").trim() !== `v${NODE22_VERSION}`) {
+    return { ok: false, why: `${binary} --version did not answer v${NODE22_VERSION} (status ${r.status}, ${(r.stdout || r.stderr || String(r.error ?? "")).trim().slice(0, 200)})` };
+  }
+  return { ok: true, binary, version: NODE22_VERSION };
+}
+
+/** The pinned oidc-provider; `binary` is its module entry, to import from a script run with findNode22's binary. */
+export function findOidcProvider(dir: string = TEST_TOOLS_DIR): Found {
+  return findNode22Module(dir, "oidc-provider", OIDC_PROVIDER_VERSION, (pkg) => (typeof pkg.main === "string" ? pkg.main : undefined));
+}
+
+/** The pinned MCP conformance suite; `binary` is its CLI script, to run with findNode22's binary. */
+export function findConformance(dir: string = TEST_TOOLS_DIR): Found {
+  return findNode22Module(dir, CONFORMANCE_PACKAGE, CONFORMANCE_VERSION, (pkg) => {
+    const bin = pkg.bin;
+    if (typeof bin === "string") return bin;
+    const named = typeof bin === "object" && bin !== null ? (bin as Record<string, unknown>).conformance : undefined;
+    return typeof named === "string" ? named : undefined;
+  });
+}
+
+function findNode22Module(dir: string, name: string, version: string, entryOf: (pkg: Record<string, unknown>) => string | undefined): Found {
+  const node = findNode22(dir);
+  if (!node.ok) return node;
+  const base = join(dir, NODE22_DIR);
+  const pkgDir = join(base, "node_modules", ...name.split("/"));
+  const installed = installedVersion(base, name);
+  if (installed === undefined) return { ok: false, why: `no ${name} in ${base}: ${INSTALL_HINT}` };
+  if (installed !== version) return { ok: false, why: `${name} ${installed} in ${base}, the tests pin ${version}: ${INSTALL_HINT}` };
+  const entry = entryOf(JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as Record<string, unknown>);
+  if (entry === undefined || !existsSync(join(pkgDir, entry))) return { ok: false, why: `${pkgDir}/package.json names no entry file that exists: ${INSTALL_HINT}` };
+  return { ok: true, binary: join(pkgDir, entry), version };
+}
+
+/**
+ * `npm install` of pinned packages into `dir`, which gets a package.json of its own. One call per
+ * directory: a later `npm install --no-save` there would prune what an earlier one installed.
+ * Throws with npm's output on failure.
+ */
+function npmInstall(dir: string, ...specs: string[]): void {
   mkdirSync(dir, { recursive: true });
   // A package.json of its own: npm then treats the directory as a project and never walks up to the
   // repository's package.json (whose dependencies must not change).
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "mcp-warden-test-tools", private: true }) + "\n");
-  const r = spawnSync("npm", ["install", "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", spec], {
+  const r = spawnSync("npm", ["install", "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error", ...specs], {
     cwd: dir,
     encoding: "utf8",
     timeout: 600_000,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  if (r.status !== 0) throw new Error(`npm install of ${spec} into ${dir} failed (status ${r.status}):\n${r.stdout}${r.stderr}${r.error ?? ""}`);
+  if (r.status !== 0) throw new Error(`npm install of ${specs.join(" ")} into ${dir} failed (status ${r.status}):\n${r.stdout}${r.stderr}${r.error ?? ""}`);
 }
 
 /** Installs the pinned tools into `dir` unless they are there already. Throws with npm's output on failure. */
-export function installTestTools(dir: string = TEST_TOOLS_DIR): { claudeCode: Found; inspector: Found } {
+export function installTestTools(dir: string = TEST_TOOLS_DIR): { claudeCode: Found; inspector: Found; node22: Found; oidcProvider: Found; conformance: Found } {
   let claudeCode = findClaudeCode(dir);
   if (!claudeCode.ok) {
     npmInstall(dir, `${CLAUDE_CODE_PACKAGE}@${CLAUDE_CODE_VERSION}`);
@@ -117,16 +188,28 @@ export function installTestTools(dir: string = TEST_TOOLS_DIR): { claudeCode: Fo
     inspector = findInspector(dir);
     if (!inspector.ok) throw new Error(`installed ${INSPECTOR_PACKAGE}@${INSPECTOR_VERSION}, but: ${inspector.why}`);
   }
-  return { claudeCode, inspector };
+  let node22 = findNode22(dir);
+  let oidcProvider = findOidcProvider(dir);
+  let conformance = findConformance(dir);
+  if (!node22.ok || !oidcProvider.ok || !conformance.ok) {
+    npmInstall(join(dir, NODE22_DIR), `${node22Package()}@${NODE22_VERSION}`, `oidc-provider@${OIDC_PROVIDER_VERSION}`, `${CONFORMANCE_PACKAGE}@${CONFORMANCE_VERSION}`);
+    node22 = findNode22(dir);
+    oidcProvider = findOidcProvider(dir);
+    conformance = findConformance(dir);
+    for (const [what, found] of [["Node 22", node22], ["oidc-provider", oidcProvider], ["conformance", conformance]] as const)
+      if (!found.ok) throw new Error(`installed the Node 22 tools, but ${what}: ${found.why}`);
+  }
+  return { claudeCode, inspector, node22, oidcProvider, conformance };
 }
+
+const LABELS = { claudeCode: "Claude Code", inspector: "MCP Inspector", node22: "Node", oidcProvider: "oidc-provider", conformance: "MCP conformance" } as const;
 
 function main(args: string[]): number {
   const command = args[0] ?? "where";
   if (command === "install") {
     try {
-      const { claudeCode, inspector } = installTestTools();
-      if (claudeCode.ok) process.stdout.write(`test tools: Claude Code ${claudeCode.version} at ${claudeCode.binary}\n`);
-      if (inspector.ok) process.stdout.write(`test tools: MCP Inspector ${inspector.version} at ${inspector.binary}\n`);
+      const tools = installTestTools();
+      for (const [what, found] of Object.entries(tools)) if (found.ok) process.stdout.write(`test tools: ${LABELS[what as keyof typeof tools]} ${found.version} at ${found.binary}\n`);
       return 0;
     } catch (error) {
       process.stderr.write(`test tools: ${(error as Error).message}\nCheck that the npm registry is reachable, then run this again.\n`);
@@ -134,11 +217,12 @@ function main(args: string[]): number {
     }
   }
   if (command === "where") {
-    const claudeCode = findClaudeCode();
-    const inspector = findInspector();
-    process.stdout.write(claudeCode.ok ? `Claude Code ${claudeCode.version}: ${claudeCode.binary}\n` : `Claude Code: ${claudeCode.why}\n`);
-    process.stdout.write(inspector.ok ? `MCP Inspector ${inspector.version}: ${inspector.binary}\n` : `MCP Inspector: ${inspector.why}\n`);
-    return claudeCode.ok && inspector.ok ? 0 : 1;
+    const tools = { claudeCode: findClaudeCode(), inspector: findInspector(), node22: findNode22(), oidcProvider: findOidcProvider(), conformance: findConformance() };
+    for (const [what, found] of Object.entries(tools)) {
+      const label = LABELS[what as keyof typeof tools];
+      process.stdout.write(found.ok ? `${label} ${found.version}: ${found.binary}\n` : `${label}: ${found.why}\n`);
+    }
+    return Object.values(tools).every((f) => f.ok) ? 0 : 1;
   }
   process.stderr.write("usage: node dist/scripts/test-tools.js install | where\n");
   return 2;

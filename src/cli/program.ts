@@ -42,6 +42,7 @@ const EXIT_HELP = {
   pins: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "nothing to approve or reset for that server, or the pin store cannot be read or written"], USAGE),
   trust: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the trust store cannot be updated"], [EXIT.usage, "usage error, or the settings do not load"]),
   serve: exitCodes([EXIT.ok, "a signal stopped the gateway after draining"], USAGE, [EXIT.runtime, "the gateway could not start (e.g. the address is in use)"]),
+  keys: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the settings file could not be read or written (nothing was changed)"], [EXIT.usage, "usage error: a bad name or date, a name that exists (create) or does not (revoke)"]),
   doctor: exitCodes([EXIT.ok, "everything required is there"], [EXIT.denyOrFailed, "something required is missing"], [EXIT.usage, "the settings do not load"]),
 };
 
@@ -400,6 +401,32 @@ pins
     process.exitCode = await pinsCommand("reset", { server, tool, env: process.env }, process.stdout, process.stderr);
   });
 
+const keys = program.command("keys").description("API keys for `mcp-warden serve` (agents, CI): create one (shown once; settings keep only its hash), list, revoke.");
+const keysFileOption = (cmd: Command) => cmd.option("--settings <file>", "the settings file holding the keys (default: your user settings file)");
+keysFileOption(
+  keys
+    .command("create <name>")
+    .description("Make a new key from the CSPRNG, store its SHA-256 in remote.auth.apiKeys.NAME, and print the key once.")
+    .option("--subject <s>", "the principal's subject (default apikey:NAME)")
+    .option("--groups <a,b>", "groups the key's principal is in")
+    .option("--scopes <s1,s2>", "scopes the key grants")
+    .option("--org <id>", "the key's organization")
+    .option("--expires <iso>", "when the key stops working (ISO 8601)"),
+).action(async (name: string, opts: { settings?: string; subject?: string; groups?: string; scopes?: string; org?: string; expires?: string }) => {
+  const { keysCreateCommand } = await import("./keys.js");
+  process.exitCode = keysCreateCommand({ ...opts, name, file: opts.settings, cwd: process.cwd(), env: process.env }, { out: process.stdout, err: process.stderr });
+});
+keysFileOption(keys.command("list").description("List the keys: name, subject, expiry, groups, scopes (never the keys; they are not stored).").option("--json", "print JSON")).action(
+  async (opts: { settings?: string; json?: boolean }) => {
+    const { keysListCommand } = await import("./keys.js");
+    process.exitCode = keysListCommand({ json: opts.json, file: opts.settings, cwd: process.cwd(), env: process.env }, { out: process.stdout, err: process.stderr });
+  },
+);
+keysFileOption(keys.command("revoke <name>").description("Remove a key from the settings file: it no longer authenticates.")).action(async (name: string, opts: { settings?: string }) => {
+  const { keysRevokeCommand } = await import("./keys.js");
+  process.exitCode = keysRevokeCommand({ name, file: opts.settings, cwd: process.cwd(), env: process.env }, { out: process.stdout, err: process.stderr });
+});
+
 program
   .command("trust [dir]")
   .description("Trust the exact content of DIR's project and local settings (default: the current directory), after showing what that lets them do; until then they may only tighten your policy.")
@@ -423,7 +450,7 @@ program
   });
 
 // The subcommands of a group share the group's exit codes.
-for (const [group, help] of [[approvals, EXIT_HELP.approvals], [pins, EXIT_HELP.pins]] as const) for (const sub of group.commands) sub.addHelpText("after", help);
+for (const [group, help] of [[approvals, EXIT_HELP.approvals], [pins, EXIT_HELP.pins], [keys, EXIT_HELP.keys]] as const) for (const sub of group.commands) sub.addHelpText("after", help);
 
 program.exitOverride((err) => {
   if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(EXIT.ok);
