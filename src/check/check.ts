@@ -7,14 +7,15 @@ import { parseSettingsObject, resolveSettings, SettingsError } from "../settings
 import { join } from "node:path";
 import { gatewaySandboxRefusal } from "../sandbox/gate.js";
 import { stateDir } from "../settings/paths.js";
-import { compileSettings, judgeEgress, judgeToolCall, provideSecretScanner, provideSqlGuard, type CompiledSettings } from "./judge.js";
+import { asPrincipal, compileSettings, judgeEgress, judgeToolCall, principalPolicies, provideSecretScanner, provideSqlGuard, type CompiledSettings } from "./judge.js";
+import type { Principal } from "../policy/principal.js";
 import { compileSqlGuard, loadSqlParser } from "../policy/guards/sql.js";
 import { compileSecretScanner } from "../policy/integrity/secrets.js";
 import { canonicalToolName } from "../policy/index.js";
 import { judgeToolDefinition, pinOf } from "../policy/integrity/definitions.js";
 import type { PinnedTool } from "../policy/integrity/pins.js";
 
-export { compileSettings, judgeToolCall, type CompiledSettings } from "./judge.js";
+export { asPrincipal, compileSettings, judgeToolCall, principalPolicies, type CompiledSettings } from "./judge.js";
 
 export interface CheckAnswer {
   id: string;
@@ -24,7 +25,25 @@ export interface CheckAnswer {
   source?: { layer: string; file: string; path: string };
 }
 
-const Base = { id: z.string(), settings: z.record(z.string(), z.unknown()), cwd: z.string().optional() };
+/**
+ * The caller to judge as (remote mode's `principals` rules), as a verified token would name it; it
+ * counts as an authenticated remote caller, so `*` entries apply.
+ */
+export const PrincipalRequest = z.strictObject({
+  subject: z.string().min(1),
+  clientId: z.string().min(1).optional(),
+  groups: z.array(z.string().min(1)).optional(),
+  org: z.string().min(1).optional(),
+});
+export type PrincipalRequest = z.infer<typeof PrincipalRequest>;
+
+/** The principal `check --as` and a request's `principal` stand for. */
+export function requestPrincipal(r: PrincipalRequest): Principal {
+  const p: Principal = { subject: r.subject, groups: [...(r.groups ?? [])], scopes: [], method: "oidc" };
+  return { ...p, ...(r.clientId !== undefined ? { clientId: r.clientId } : {}), ...(r.org !== undefined ? { org: r.org } : {}) };
+}
+
+const Base = { id: z.string(), settings: z.record(z.string(), z.unknown()), cwd: z.string().optional(), principal: PrincipalRequest.optional() };
 const ToolCheck = z.strictObject({ ...Base, tool: z.string().min(1), input: z.record(z.string(), z.unknown()) });
 const UrlCheck = z.strictObject({ ...Base, server: z.string(), url: z.string() });
 const DefinitionCheck = z.strictObject({
@@ -51,6 +70,8 @@ function compile(requestId: string, raw: Record<string, unknown>, env: NodeJS.Pr
     const file = `<check request ${requestId}>`;
     const settings = resolveSettings([{ layer: "request", file, settings: parseSettingsObject(raw, file) }], { env });
     hit = compileSettings(settings, env, gatewaySandboxRefusal(join(stateDir(env), "cache")));
+    // A bad `principals` rule is an error of the settings, whether or not this request names a caller.
+    if (Object.keys(settings.principals).length > 0) principalPolicies(hit);
     if (compiled.size > 256) compiled.clear();
     compiled.set(key, hit);
   }
@@ -79,7 +100,8 @@ export function judge(request: unknown, env: NodeJS.ProcessEnv): CheckAnswer {
     const parsed = kind.schema.safeParse(request);
     if (!parsed.success) return deny(id, `malformed check request: ${z.prettifyError(parsed.error).replace(/\n/g, "; ")}`);
     const req = parsed.data as CheckRequest;
-    const c = compile(id, req.settings, env);
+    const compiled = compile(id, req.settings, env);
+    const c = req.principal === undefined ? compiled : asPrincipal(compiled, requestPrincipal(req.principal));
     if ("tool" in req) return answer(id, judgeToolCall(c, req.tool, req.input, req.cwd ?? process.cwd()));
     if ("url" in req) return answer(id, judgeEgress(c, req.server, req.url));
     return answer(id, judgeDefinition(c, req.server, req.toolDefinition, req.pinned));

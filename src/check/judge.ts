@@ -27,6 +27,8 @@ export function provideSecretScanner(factory: (opts: SecretScannerOptions) => Se
 import { compileFilesystemGuard, type FilesystemGuard } from "../policy/guards/filesystem.js";
 import { compilePolicy, parseCanonical, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, ToolRequest, Verdict } from "../policy/types.js";
+import type { Principal } from "../policy/principal.js";
+import { compilePrincipalPolicies, type PrincipalPolicies } from "../policy/principals.js";
 import { unenforcedCallFeature } from "../policy/unenforced.js";
 import { chooseSandbox } from "../sandbox/policy.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
@@ -46,6 +48,25 @@ export interface CompiledSettings {
   egress: Map<string, EgressPolicy>;
   /** Why a server's sandbox keeps it from starting, as the gateway would refuse it (see SandboxGate). */
   sandboxRefusal: SandboxGate;
+  /** The per-principal policies (remote mode's `principals`), compiled at first use. */
+  principals?: PrincipalPolicies;
+}
+
+/** The per-principal policies of these settings; compiling them checks every `principals` rule (PolicyError names its file and path). */
+export function principalPolicies(c: CompiledSettings): PrincipalPolicies {
+  c.principals ??= compilePrincipalPolicies(c.settings, c.environment, c.policy);
+  return c.principals;
+}
+
+/**
+ * The same settings as one caller sees them: the layers' rules plus those of every `principals`
+ * entry it matches. Itself when no entry with rules matches. Filesystem guards are compiled anew for
+ * another policy, since they consult its Read/Edit rules.
+ */
+export function asPrincipal(c: CompiledSettings, p: Principal): CompiledSettings {
+  const policy = principalPolicies(c).forPrincipal(p);
+  if (policy === c.policy) return c;
+  return { ...c, policy, guards: new Map() };
 }
 
 /**

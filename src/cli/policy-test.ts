@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod/v4";
-import { judge, judgeToolCall, compileSettings, type CompiledSettings } from "../check/check.js";
+import { asPrincipal, judge, judgeToolCall, compileSettings, principalPolicies, PrincipalRequest, requestPrincipal, type CompiledSettings } from "../check/check.js";
 import { PolicyError } from "../policy/index.js";
 import { loadSettings, SettingsError } from "../settings/index.js";
 import { gatewaySandboxRefusal } from "../sandbox/gate.js";
@@ -16,6 +16,8 @@ const PolicyTest = z.strictObject({
   input: z.record(z.string(), z.unknown()).optional(),
   cwd: z.string().optional(),
   settings: z.record(z.string(), z.unknown()).optional(),
+  /** Judge as this remote caller (as `check --as`). */
+  principal: PrincipalRequest.optional(),
   expect: z.enum(["allow", "ask", "deny"]),
   /** The rule text that must decide (as written in the settings). */
   expectRule: z.string().optional(),
@@ -76,6 +78,7 @@ export async function policyTestCommand(opts: PolicyTestOptions, out: NodeJS.Wri
   if (tests.some((t) => t.settings === undefined)) {
     try {
       layered = compileSettings(loadSettings({ cwd: opts.cwd, env: opts.env, cliFiles: opts.cliFiles }), opts.env, gatewaySandboxRefusal(join(stateDir(opts.env), "cache")));
+      if (Object.keys(layered.settings.principals).length > 0) principalPolicies(layered);
     } catch (error) {
       if (error instanceof SettingsError || error instanceof PolicyError) {
         process.stderr.write(`mcp-warden test: settings error: ${error.message}\n`);
@@ -93,8 +96,8 @@ export async function policyTestCommand(opts: PolicyTestOptions, out: NodeJS.Wri
     const input = t.input ?? {};
     const got =
       t.settings === undefined
-        ? judgeToolCall(layered as CompiledSettings, t.tool, input, cwd)
-        : judge({ id: name, settings: t.settings, tool: t.tool, input, cwd }, opts.env);
+        ? judgeToolCall(t.principal ? asPrincipal(layered as CompiledSettings, requestPrincipal(t.principal)) : (layered as CompiledSettings), t.tool, input, cwd)
+        : judge({ id: name, settings: t.settings, tool: t.tool, input, cwd, ...(t.principal ? { principal: t.principal } : {}) }, opts.env);
     const problems: string[] = [];
     if (got.decision !== t.expect) problems.push(`expected ${t.expect}, got ${got.decision}`);
     if (t.expectRule !== undefined && got.rule !== t.expectRule)

@@ -25,7 +25,7 @@ const USAGE: [number, string] = [EXIT.usage, "usage or settings error (an invali
 /** Each command's exit codes (see each command's module for where they come from). */
 const EXIT_HELP = {
   run: exitCodes([EXIT.ok, "the client closed the connection, or a signal stopped the gateway"], USAGE, [EXIT.runtime, "the gateway could not start"]),
-  check: exitCodes([EXIT.ok, "allow"], [EXIT.denyOrFailed, "deny"], USAGE, [EXIT.ask, "ask"]) + "\nWith --batch: 0 once every line is answered (a line that cannot be judged is answered deny).",
+  check: exitCodes([EXIT.ok, "allow"], [EXIT.denyOrFailed, "deny"], USAGE, [EXIT.ask, "ask"]) + "\nWith --as: the same codes, for that caller's decision.\nWith --batch: 0 once every line is answered (a line that cannot be judged is answered deny).",
   status: exitCodes([EXIT.ok, "the status was shown"], USAGE),
   scan: exitCodes(
     [EXIT.ok, "nothing flagged"],
@@ -62,10 +62,11 @@ function settingsOption(cmd: Command) {
 async function loadOrExit(cliFiles: string[]) {
   const { loadSettings, SettingsError } = await import("../settings/index.js");
   const { PolicyError } = await import("../policy/index.js");
-  const { compileSettings } = await import("../check/judge.js");
+  const { compileSettings, principalPolicies } = await import("../check/judge.js");
   try {
     const settings = loadSettings({ cwd: process.cwd(), env: process.env, cliFiles });
-    compileSettings(settings, process.env);
+    const compiled = compileSettings(settings, process.env);
+    if (Object.keys(settings.principals).length > 0) principalPolicies(compiled);
     return settings;
   } catch (error) {
     if (error instanceof SettingsError || error instanceof PolicyError) {
@@ -142,17 +143,31 @@ settingsOption(
     .option("--tool <name>", "tool name: mcp__<server>__<tool> or a built-in tool such as Bash")
     .option("--input <json>", "the tool's arguments as a JSON object", "{}")
     .option("--batch", "read JSON Lines requests from stdin, write one JSON decision per line (settings come from each request)")
+    .option("--as <user:SUBJECT>", "judge as this remote caller (an authenticated principal: `principals` entries for it, its groups, client and org, and `*` apply)")
+    .option("--groups <a,b>", "with --as: the caller's groups, comma-separated")
+    .option("--client <id>", "with --as: the OAuth client id the caller's token was issued to")
+    .option("--org <id>", "with --as: the caller's organization")
     .addHelpText(
       "after",
       `
-Batch request: {"id": string, "settings": object, "cwd"?: string} plus one of
+Examples:
+  mcp-warden check --tool mcp__github__create_issue
+  mcp-warden check --tool mcp__db__write_rows --as user:alice --groups dev,oncall --client ci-bot
+
+Batch request: {"id": string, "settings": object, "cwd"?: string,
+  "principal"?: {"subject": string, "clientId"?: string, "groups"?: string[], "org"?: string}} plus one of
   {"tool": string, "input": object} | {"server": string, "url": string} |
   {"server": string, "toolDefinition": object, "pinned"?: object}
 Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_HELP.check,
     ),
-).action(async (opts: { tool?: string; input: string; batch?: boolean; settings: string[] }) => {
-  const { runBatch, judgeToolCall, compileSettings } = await import("../check/check.js");
+).action(async (opts: { tool?: string; input: string; batch?: boolean; as?: string; groups?: string; client?: string; org?: string; settings: string[] }) => {
+  const { runBatch, judgeToolCall, compileSettings, asPrincipal, requestPrincipal } = await import("../check/check.js");
+  const asFlags = (["groups", "client", "org"] as const).filter((k) => opts[k] !== undefined).map((k) => `--${k}`);
   if (opts.batch) {
+    if (opts.as !== undefined || asFlags.length > 0) {
+      process.stderr.write(`mcp-warden check: with --batch, give each request a "principal" field instead of --as/--groups/--client/--org\n`);
+      process.exit(EXIT.usage);
+    }
     await runBatch(process.stdin, process.stdout, process.env);
     return;
   }
@@ -160,6 +175,19 @@ Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_HELP
     process.stderr.write("mcp-warden check: give --tool NAME (and --input JSON), or --batch\n");
     process.exit(EXIT.usage);
   }
+  if (opts.as === undefined && asFlags.length > 0) {
+    process.stderr.write(`mcp-warden check: ${asFlags.join(", ")} describe the caller of --as; add --as user:SUBJECT\n`);
+    process.exit(EXIT.usage);
+  }
+  if (opts.as !== undefined && !/^user:./.test(opts.as)) {
+    process.stderr.write(`mcp-warden check: --as takes user:SUBJECT (got ${JSON.stringify(opts.as)}); give the client with --client ID, groups with --groups A,B, the organization with --org ID\n`);
+    process.exit(EXIT.usage);
+  }
+  for (const k of ["client", "org"] as const)
+    if (opts[k] === "") {
+      process.stderr.write(`mcp-warden check: --${k} must not be empty\n`);
+      process.exit(EXIT.usage);
+    }
   let input: unknown;
   try {
     input = JSON.parse(opts.input);
@@ -174,7 +202,11 @@ Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_HELP
   const { gatewaySandboxRefusal } = await import("../sandbox/gate.js");
   const { stateDir } = await import("../settings/paths.js");
   const { join } = await import("node:path");
-  const compiled = compileSettings(settings, process.env, gatewaySandboxRefusal(join(stateDir(process.env), "cache")));
+  let compiled = compileSettings(settings, process.env, gatewaySandboxRefusal(join(stateDir(process.env), "cache")));
+  if (opts.as !== undefined) {
+    const groups = (opts.groups ?? "").split(",").map((g) => g.trim()).filter((g) => g !== "");
+    compiled = asPrincipal(compiled, requestPrincipal({ subject: opts.as.slice("user:".length), groups, ...(opts.client !== undefined ? { clientId: opts.client } : {}), ...(opts.org !== undefined ? { org: opts.org } : {}) }));
+  }
   const verdict = judgeToolCall(compiled, opts.tool, input as Record<string, unknown>, process.cwd());
   process.stdout.write(JSON.stringify({ decision: verdict.decision, reason: verdict.reason, rule: verdict.rule, source: verdict.source }) + "\n");
   const { exposedNameHint } = await import("./tool-name-hint.js");

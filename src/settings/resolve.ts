@@ -15,7 +15,9 @@ import { expandServerEntry, referencedVariables } from "./expand.js";
 import { APPROVAL_DEFAULTS, AUDIT_DEFAULTS, CLIENT_REQUEST_DEFAULTS, GATEWAY_DEFAULTS, INTEGRITY_DEFAULTS, SECRET_SCANNING_DEFAULTS } from "./defaults.js";
 import { applyTrust, isTrustedLayer, narrowServer } from "./narrow.js";
 import { defaultAuditDir, defaultLogDir, runtimeDir } from "./paths.js";
-import type { ServerEntry, ServerMatcher, Settings } from "./schema.js";
+import type { RemoteSettings, ServerEntry, ServerMatcher, Settings } from "./schema.js";
+import type { PrincipalRules } from "../policy/principals.js";
+import { resolvePrincipals, resolveRemote } from "./resolve-remote.js";
 import { serverNameProblem } from "./server-name.js";
 
 export interface SettingsLayer {
@@ -119,6 +121,21 @@ export interface ResolvedSettings {
   sandboxProfiles?: Record<string, NonNullable<Settings["sandbox"]>>;
   /** Project and local settings files the user has not trusted: they may only tighten (see `mcp-warden trust`). */
   untrustedFiles: { layer: LayerName; file: string }[];
+  /**
+   * Remote mode's per-principal rules, by selector. Entries with the same selector in several layers
+   * concatenate their rules, each keeping its file and JSON path; rate limits come per field (and
+   * per perTool key) from the highest layer that sets them.
+   */
+  principals: Record<string, PrincipalRules>;
+  /**
+   * `remote`, merged: each field from the highest layer that sets it; `auth.apiKeys` by key name (the
+   * highest layer's entry wins whole); `tls` whole (a certificate and its key belong together).
+   * Only managed, command-line and user layers can set any of it (merge-rules.ts). {} when unset.
+   */
+  remote: RemoteSettings;
+  /** From the highest layer that sets it (managed, command-line or user). */
+  forceLoginMethod?: "sso" | "any";
+  forceLoginOrgUUID?: string;
   /** Things ignored on purpose, one sentence each. */
   warnings: string[];
 }
@@ -286,8 +303,14 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
     secrets: collectSecrets(servers, substituted),
     toolPermissions,
     untrustedFiles: trust.untrustedFiles,
+    principals: resolvePrincipals(layers, managedRulesOnly, warnings),
+    remote: resolveRemote(layers),
     warnings,
   };
+  const forceLoginMethod = pick(layers, (s) => s.forceLoginMethod);
+  if (forceLoginMethod) resolved.forceLoginMethod = forceLoginMethod.value;
+  const forceLoginOrgUUID = pick(layers, (s) => s.forceLoginOrgUUID);
+  if (forceLoginOrgUUID) resolved.forceLoginOrgUUID = forceLoginOrgUUID.value;
   // The trusted global sandbox, narrowed by untrusted layers (narrow.ts): never replaced by them.
   if (trust.sandbox !== undefined) resolved.sandbox = trust.sandbox;
   resolved.requireSandbox = managed.some((l) => l.settings.requireSandbox === true);

@@ -81,6 +81,12 @@ test("the fields the issue names move as it says", () => {
   for (const p of ["permissions.deny", "permissions.ask", "deniedMcpServers", "$schema", "permissions.disableBypassPermissionsMode"]) assert.equal(dir(p), "any", p);
   for (const p of ["permissions.allow", "autoApproveTools", "toolPermissions.*.allowCommands", "sandboxProfiles.*.type", "gateway.separator", "gateway.prefix"]) assert.equal(dir(p), "trusted", p);
   for (const p of ["audit.dir", "audit.hmacKeyFile", "gateway.logDir"]) assert.equal(dir(p), "userOnly", p);
+  // Remote mode is the operator's: no project or local layer sets any of it, trusted or not.
+  for (const p of Object.keys(MERGE_RULES).filter((k) => k.startsWith("remote.") || k.startsWith("principals.*.rateLimits.")))
+    assert.equal(dir(p), "userOnly", p);
+  for (const p of ["forceLoginMethod", "forceLoginOrgUUID"]) assert.equal(dir(p), "userOnly", p);
+  for (const p of ["principals.*.permissions.allow", "principals.*.autoApproveTools"]) assert.equal(dir(p), "trusted", p);
+  for (const p of ["principals.*.permissions.deny", "principals.*.permissions.ask"]) assert.equal(dir(p), "any", p);
   for (const p of ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox"]) assert.equal(dir(p), "managedOnly", p);
   assert.equal(kind("permissions.defaultMode"), "rank");
   assert.equal(kind("allowedMcpServers"), "narrowList");
@@ -119,6 +125,12 @@ const USER = {
   secretScanning: { arguments: "redact", results: "redact", formats: true },
   integrity: { pins: true, scanDefinitions: true, maxResultBytes: 1000, stripControlCharacters: true, keepLogControlCharacters: false },
   clientRequests: { sampling: "ask", elicitation: "ask", roots: "ask" },
+  // Remote mode, keyed where the attacks below write ("p" stands for every record key): an untrusted
+  // value that got through would replace or join these.
+  remote: { listen: "127.0.0.1:8787", auth: { issuer: "http://127.0.0.1:4455", apiKeys: { p: { hash: `sha256:${"a".repeat(64)}`, subject: "ci" } } }, rateLimits: { perPrincipal: "600/min" } },
+  principals: { p: { permissions: { allow: ["mcp__a__read"], deny: ["mcp__a__write"] }, rateLimits: { perPrincipal: "10/min" } } },
+  forceLoginMethod: "sso",
+  forceLoginOrgUUID: "org-1",
 };
 
 const HUGE = 2 ** 40;
@@ -276,6 +288,19 @@ test("sanity: the same loosening from a trusted layer does change the result (th
   assert.deepEqual(effect(untrusted), effect(resolve([user])));
   assert.deepEqual(untrusted.untrustedFiles, [{ layer: "project", file }]);
   assert.deepEqual(trusted.untrustedFiles, []);
+});
+
+test("sanity: remote mode's fields are part of what the data-driven tests compare", () => {
+  const file = repoFile("project");
+  const loose = { principals: { p: { permissions: { allow: ["mcp__*"] } } } };
+  const trusted = resolve([{ layer: "project", file, trusted: true, settings: loose as SettingsLayer["settings"] }, user]);
+  assert.notDeepEqual(effect(trusted), effect(resolve([user])), "a trusted project's principal allow counts, so the effect must show it");
+  const cli: SettingsLayer = { layer: "cli", file: "/ops/serve.json", settings: { remote: { listen: "0.0.0.0:80", auth: { apiKeys: { p: { hash: `sha256:${"b".repeat(64)}` } } } }, forceLoginMethod: "any", forceLoginOrgUUID: "org-2" } };
+  const r = resolve([cli, user]);
+  assert.equal(r.remote.listen, "0.0.0.0:80");
+  assert.equal(r.remote.auth?.apiKeys?.p?.subject, undefined, "an API key is taken whole from the highest layer");
+  assert.equal(r.forceLoginMethod, "any");
+  assert.notDeepEqual(effect(r), effect(resolve([user])));
 });
 
 test("every sandbox field has a rule in each place a sandbox appears", () => {
