@@ -1,6 +1,7 @@
 // `mcp-warden serve`: loads the settings, builds the gateway core and the adapters the HTTP front
 // runs (authenticator, rate limiter, per-principal rules, Claude Code's http hook), and serves until
 // a signal drains it. Refuses to start without a way to authenticate: there is no anonymous mode.
+import type { Principal } from "../policy/principal.js";
 import type { ResolvedSettings } from "../settings/index.js";
 
 export interface ServeCommandOptions {
@@ -28,37 +29,75 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   if (refusal) throw new ServeRefused(refusal);
   const { resolveRemote, serve } = await import("../fronts/http/serve.js");
   const { Gateway } = await import("../gateway/gateway.js");
-  const { createAuthenticator } = await import("../auth/authenticator.js");
+  const { createAuthenticator, AuthConfigError } = await import("../auth/authenticator.js");
   const { FailureBudget } = await import("../auth/failure-budget.js");
   const { RateLimiter } = await import("../limits/index.js");
   const { compilePrincipalPolicies } = await import("../policy/principals.js");
-  const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
 
   const remote = resolveRemote(settings.remote, opts.listen);
+  let authenticator;
+  try {
+    authenticator = createAuthenticator({
+      resource: remote.resource,
+      auth: settings.remote?.auth ?? {},
+      ...(settings.forceLoginMethod ? { forceLoginMethod: settings.forceLoginMethod } : {}),
+      ...(settings.forceLoginOrgUUID ? { forceLoginOrgUUID: settings.forceLoginOrgUUID } : {}),
+    });
+  } catch (e) {
+    // A configuration that cannot authenticate anybody safely is the operator's to fix.
+    if (e instanceof AuthConfigError) throw new ServeRefused(e.message);
+    throw e;
+  }
   const core = new Gateway({ settings, env });
-  const principals = compilePrincipalPolicies(settings, core.environment);
+  const principals = compilePrincipalPolicies(settings, core.environment, core.policy);
   core.setPolicyFor((p) => principals.forPrincipal(p));
-  const authenticator = createAuthenticator({
-    resource: remote.resource,
-    auth: settings.remote?.auth ?? {},
-    ...(settings.forceLoginMethod ? { forceLoginMethod: settings.forceLoginMethod } : {}),
-    ...(settings.forceLoginOrgUUID ? { forceLoginOrgUUID: settings.forceLoginOrgUUID } : {}),
+  const anyPrincipalLimits = Object.values(settings.principals ?? {}).some((e) => e.rateLimits !== undefined);
+  const limiter = new RateLimiter({
+    settings: settings.remote?.rateLimits,
+    ...(anyPrincipalLimits
+      ? {
+          principalLimits: (p: Principal) => {
+            const r = principals.rateLimitsFor(p);
+            return {
+              ...(r.perPrincipal ? { perPrincipal: r.perPrincipal.rate } : {}),
+              perTool: Object.fromEntries(Object.entries(r.perTool).map(([k, v]) => [k, v.rate])),
+              source: r.perPrincipal ? `principals["${r.perPrincipal.selector}"]` : "principals",
+            };
+          },
+        }
+      : {}),
   });
-  const limiter = new RateLimiter({ settings: settings.remote?.rateLimits, principalLimits: (p) => principals.rateLimitsFor(p) });
   const budget = new FailureBudget();
-  const hook = createClaudeCodeHookHandler({ settings, env, audit: core.audit });
   await core.startCore({ front: "http", resource: remote.resource });
-  const serving = await serve({
-    core,
-    audit: core.audit,
-    remote,
-    authenticator,
-    ...(limiter.active ? { limiter } : {}),
-    hook,
-    auditFailure: (address) => budget.take(address),
-    log,
-  });
+  let serving;
+  try {
+    serving = await serve({
+      core,
+      audit: core.audit,
+      remote,
+      authenticator,
+      ...(limiter.active ? { limiter } : {}),
+      auditFailure: (address) => budget.take(address),
+      log,
+    });
+  } catch (e) {
+    await core.close(`could not listen on ${remote.host}:${remote.port}`);
+    throw new Error(`cannot listen on ${remote.host}:${remote.port}: ${(e as Error).message} (choose another with --listen HOST:PORT)`);
+  }
   core.startEager();
+  // Failed authentications over a source's budget were counted, not audited: their counts are.
+  const writeSuppressed = () => {
+    const counts = budget.drain();
+    if (counts.length) core.audit.append({ kind: "request", event: "auth-failed-suppressed", detail: { sources: counts } });
+  };
+  const drainTimer = setInterval(writeSuppressed, 60_000);
+  drainTimer.unref();
+  const close = serving.close.bind(serving);
+  serving.close = (reason: string) => {
+    clearInterval(drainTimer);
+    writeSuppressed();
+    return close(reason);
+  };
   if (!isLoopback(remote.host) && !remote.tls) {
     log(`warning: listening on ${remote.host} without TLS; put a TLS-terminating proxy in front (remote.trustedProxies) or set remote.tls`);
   }

@@ -83,16 +83,17 @@ export function startServe(s: Scratch, extra: string[] = [], env: NodeJS.Process
       void stop().catch(() => undefined);
       reject(new Error(`serve did not report its URL within 20 s; stderr: ${stderr}`));
     }, 20_000);
-    child.once("exit", (code) => {
+    const early = (code: number | null) => {
       clearTimeout(timer);
       reject(new Error(`serve exited early (${code}); stderr: ${stderr}`));
-    });
+    };
+    child.once("exit", early);
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
       const m = /serving MCP at (\S+)/.exec(stderr);
       if (!m) return;
       clearTimeout(timer);
-      child.removeAllListeners("exit");
+      child.off("exit", early);
       resolve({ child, url: m[1]!, stderr: () => stderr, stop });
     });
   });

@@ -211,10 +211,14 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     endpoint,
     close(reason: string) {
       closing ??= (async () => {
+        opts.log(`stopping (${reason}): draining requests in flight (at most 10 s)`);
         await front.drain(10_000);
+        opts.log("drained; ending sessions");
         await endpoint.close();
         authenticator.close();
+        opts.log("stopping the servers");
         await core.close(reason);
+        opts.log("stopped");
       })();
       return closing;
     },
