@@ -309,21 +309,26 @@ for (const [name, description] of [
 
 program
   .command("init")
-  .description("Read an existing .mcp.json (or Claude Code config), move its servers into mcp-warden settings (literal secrets into the git-ignored local layer), point the client at `mcp-warden run` (keeping a backup), approve the moved servers' launch configurations as you, and write a starter policy from their tool annotations. With --claude-code: install `mcp-warden hook` as Claude Code's PreToolUse hook instead.")
+  .description("Read an existing .mcp.json (or Claude Code config), move its servers into mcp-warden settings (literal secrets into the git-ignored local layer), point the client at `mcp-warden run` (keeping a backup), approve the moved servers' launch configurations as you, and write a starter policy from their tool annotations. With --claude-code: install `mcp-warden hook` as Claude Code's PreToolUse hook instead (with --http URL: its http hook, answered by `mcp-warden serve`).")
   .option("--from <file>", "the MCP config to convert (default: ./.mcp.json)")
   .option("--claude-code", "install the PreToolUse hook in ./.claude/settings.json (or ~/.claude/settings.json with --user)")
   .option("--user", "with --claude-code: the user's ~/.claude/settings.json")
+  .option("--http <url>", "with --claude-code: install Claude Code's http hook, posting each tool call to `mcp-warden serve` at URL (e.g. http://127.0.0.1:8787) instead of running `mcp-warden hook`; the token comes from $MCP_WARDEN_HOOK_TOKEN")
   .option("--dry-run", "print what would change, change nothing")
   .option("--no-starter-policy", "do not start the moved servers to build allow/ask rules from their tool annotations")
   .addHelpText("after", EXIT_HELP.init)
-  .action(async (opts: { from?: string; dryRun?: boolean; claudeCode?: boolean; user?: boolean; starterPolicy: boolean }) => {
+  .action(async (opts: { from?: string; dryRun?: boolean; claudeCode?: boolean; user?: boolean; http?: string; starterPolicy: boolean }) => {
+    if (opts.http !== undefined && !opts.claudeCode) {
+      process.stderr.write("mcp-warden init: --http goes with --claude-code\n");
+      process.exit(EXIT.usage);
+    }
     if (opts.claudeCode) {
       if (opts.from) {
         process.stderr.write("mcp-warden init: --from does not go with --claude-code\n");
         process.exit(EXIT.usage);
       }
       const { initClaudeCodeCommand } = await import("./init-claude-code.js");
-      process.exitCode = await initClaudeCodeCommand({ user: opts.user, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout);
+      process.exitCode = await initClaudeCodeCommand({ user: opts.user, http: opts.http, dryRun: opts.dryRun, cwd: process.cwd(), env: process.env }, process.stdout);
       return;
     }
     if (opts.user) {

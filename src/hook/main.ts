@@ -12,11 +12,11 @@ import { fsEnvironment } from "../adapters/fs-environment.js";
 import { compilePolicy } from "../policy/index.js";
 import type { PolicyInput } from "../policy/types.js";
 import { appendShared } from "../audit/log.js";
-import { compileSettings, findProjectRoot, judgeToolCall, provideSecretScanner } from "../check/judge.js";
+import { compileSettings, findProjectRoot, provideSecretScanner } from "../check/judge.js";
+import { hookOutput, judgePreToolUse, parsePreToolUseText } from "./judge-hook-input.js";
 
 /** Defined by the hook bundle's banner (scripts/bundle-hook.ts): a synchronous require next to the bundle. */
 declare const __wardenRequire: ((id: string) => unknown) | undefined;
-import type { Verdict } from "../policy/types.js";
 import { loadSettingsFast } from "../settings/fast-load.js";
 
 /** Claude Code's hook input is small; anything near this is not a hook call. */
@@ -24,21 +24,7 @@ const MAX_INPUT_BYTES = 4 << 20;
 /** A hook that waits for stdin forever would hang the agent; Claude Code closes stdin at once. */
 const STDIN_TIMEOUT_MS = 10_000;
 
-interface HookInput {
-  session_id?: unknown;
-  cwd?: unknown;
-  permission_mode?: unknown;
-  hook_event_name?: unknown;
-  tool_name?: unknown;
-  tool_input?: unknown;
-  tool_use_id?: unknown;
-}
-
-export type HookDecision = Verdict["decision"];
-
-export function hookOutput(decision: HookDecision, reason: string): string {
-  return JSON.stringify({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: decision, permissionDecisionReason: reason } }) + "\n";
-}
+export { hookOutput, type HookDecision } from "./judge-hook-input.js";
 
 function usage(message: string): number {
   process.stderr.write(`mcp-warden hook: ${message}\nusage: mcp-warden hook [--settings FILE]...  (reads Claude Code's PreToolUse JSON on stdin)\n`);
@@ -108,35 +94,23 @@ async function readStdin(): Promise<string> {
 
 /** The decision for one hook input, audited. Throws only when it cannot even decide. */
 export async function decide(text: string, cliFiles: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  let input: HookInput;
-  try {
-    input = JSON.parse(text) as HookInput;
-  } catch {
-    return hookOutput("deny", "mcp-warden: the hook input is not JSON");
-  }
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return hookOutput("deny", "mcp-warden: the hook input is not a JSON object");
-  if (input.hook_event_name !== "PreToolUse")
-    return hookOutput("deny", `mcp-warden: this hook judges PreToolUse events, not ${JSON.stringify(input.hook_event_name)}; check the hook configuration`);
-  const tool = input.tool_name;
-  const args = input.tool_input;
-  const cwd = input.cwd;
-  if (typeof tool !== "string" || tool === "") return hookOutput("deny", "mcp-warden: the hook input has no tool_name");
-  if (typeof args !== "object" || args === null || Array.isArray(args)) return hookOutput("deny", "mcp-warden: the hook input's tool_input is not an object");
-  if (typeof cwd !== "string" || !cwd.startsWith("/")) return hookOutput("deny", "mcp-warden: the hook input has no absolute cwd");
+  const parsed = parsePreToolUseText(text);
+  if ("refusal" in parsed) return JSON.stringify(parsed.refusal) + "\n";
+  const event = parsed.event;
 
   // Settings belong to the project, not to whichever subdirectory the agent has cd'ed into: the
   // project is CLAUDE_PROJECT_DIR, else the nearest directory at or above cwd holding `.mcp-warden/`.
   // It is also the root of the working directories; without one there is none (never the cwd alone,
   // which a `cd` can move anywhere). Settings are then looked up from cwd, as before.
-  const projectRoot = typeof env.CLAUDE_PROJECT_DIR === "string" && env.CLAUDE_PROJECT_DIR.startsWith("/") ? env.CLAUDE_PROJECT_DIR : findProjectRoot(cwd);
+  const projectRoot = typeof env.CLAUDE_PROJECT_DIR === "string" && env.CLAUDE_PROJECT_DIR.startsWith("/") ? env.CLAUDE_PROJECT_DIR : findProjectRoot(event.cwd);
   let compiled;
   try {
-    compiled = compileSettings(await loadSettingsFast({ cwd: projectRoot ?? cwd, env, cliFiles }), env);
+    compiled = compileSettings(await loadSettingsFast({ cwd: projectRoot ?? event.cwd, env, cliFiles }), env);
   } catch (error) {
     return hookOutput("deny", `mcp-warden: settings error, every call is refused until it is fixed: ${(error as Error).message}`);
   }
   // Arguments of MCP tools are checked for secrets; the scanner is loaded only for them.
-  if (tool.startsWith("mcp__")) {
+  if (event.tool.startsWith("mcp__")) {
     try {
       // In the bundle (run from a V8 code cache, where import() is unavailable) it is a CommonJS
       // bundle of its own next to this one; unbundled, the ES module.
@@ -146,36 +120,13 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
       // Unloaded, judgeToolCall refuses MCP calls it cannot check.
     }
   }
-  const verdict = judgeToolCall(compiled, tool, args as Record<string, unknown>, cwd, projectRoot ?? null);
-  try {
-    const detail: Record<string, unknown> = { via: "hook", cwd };
-    if (projectRoot !== undefined) detail.projectRoot = projectRoot;
-    if (typeof input.session_id === "string") detail.sessionId = input.session_id;
-    if (typeof input.permission_mode === "string") detail.permissionMode = input.permission_mode;
-    if (typeof input.tool_use_id === "string") detail.toolUseId = input.tool_use_id;
-    const entry: Parameters<typeof appendShared>[1] = {
-      kind: "decision",
-      event: "decided",
-      tool,
-      arguments: args,
-      decision: verdict.decision,
-      reason: verdict.reason,
-      detail,
-    };
-    if (verdict.rule !== undefined) entry.rule = verdict.rule;
-    if (verdict.source !== undefined) entry.ruleSource = verdict.source;
-    appendShared({ dir: compiled.settings.audit.dir, fsyncIntervalMs: 0, secrets: compiled.settings.secrets, owner: "hook", hmacKeyFile: compiled.settings.audit.hmacKeyFile }, entry);
-  } catch (error) {
-    // A decision that cannot be recorded is not given: the audit log must show every allowed call.
-    return hookOutput("deny", `mcp-warden: cannot write the audit log, so the call is refused: ${(error as Error).message}`);
-  }
-  // A refusal a person may not expect: say when untrusted project settings were set aside, and how to trust them.
-  const untrusted = compiled.settings.untrustedFiles;
-  const setAside =
-    verdict.decision !== "allow" && untrusted.length > 0 && compiled.settings.warnings.some((w) => w.includes("mcp-warden trust"))
-      ? ` (untrusted ${untrusted.map((u) => `${u.layer} settings ${u.file}`).join(" and ")} count only as far as they tighten the policy; \`mcp-warden doctor\` shows what was ignored, \`mcp-warden trust\` trusts them)`
-      : "";
-  return hookOutput(verdict.decision, `mcp-warden: ${verdict.reason}${verdict.rule !== undefined && verdict.source ? ` [${verdict.source.file} ${verdict.source.path}]` : ""}${setAside}`);
+  const audit = compiled.settings.audit;
+  const answer = judgePreToolUse(compiled, event, {
+    via: "hook",
+    projectRoot,
+    audit: (entry) => appendShared({ dir: audit.dir, fsyncIntervalMs: 0, secrets: compiled.settings.secrets, owner: "hook", hmacKeyFile: audit.hmacKeyFile }, entry),
+  });
+  return JSON.stringify(answer) + "\n";
 }
 
 /**

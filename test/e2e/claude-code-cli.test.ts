@@ -76,6 +76,96 @@ describe("mcp-warden init --claude-code", () => {
   });
 });
 
+describe("mcp-warden init --claude-code --http URL", () => {
+  let s: Scratch;
+  before(() => (s = scratch({})));
+  after(() => s.cleanup());
+
+  const TOKEN = "mcpw_init_test_token_never_written_4c2a";
+  const settingsPath = () => join(s.project, ".claude", "settings.json");
+  type Entry = Record<string, unknown> & { type: string; url?: string; command?: string };
+  const preOf = () => (JSON.parse(readFileSync(settingsPath(), "utf8")) as { hooks: { PreToolUse: { matcher: string; hooks: Entry[] }[] } }).hooks.PreToolUse;
+  const withToken = (): Scratch => ({ ...s, env: { ...s.env, MCP_WARDEN_HOOK_TOKEN: TOKEN } });
+
+  it("replaces the command hook with an http entry that blocks on failure and names the token's variable, never the token", () => {
+    assert.equal(cli(s, ["init", "--claude-code"]).code, 0);
+    mkdirSync(join(s.project, ".claude"), { recursive: true });
+    const data = JSON.parse(readFileSync(settingsPath(), "utf8")) as { hooks: { PreToolUse: unknown[] } };
+    data.hooks.PreToolUse.push({ matcher: "Bash", hooks: [{ type: "command", command: "echo other" }] });
+    writeFileSync(settingsPath(), JSON.stringify(data));
+
+    const r = cli(withToken(), ["init", "--claude-code", "--http", "http://127.0.0.1:8787"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /replacing the mcp-warden command hook/);
+    assert.match(r.stdout, /mcp-warden keys create claude-code-hook/);
+    assert.match(r.stdout, /onFailure/);
+    const pre = preOf();
+    assert.equal(pre.length, 2, JSON.stringify(pre));
+    assert.equal(pre[0]?.matcher, "*");
+    assert.deepEqual(pre[0]?.hooks, [
+      { type: "http", url: "http://127.0.0.1:8787/v1/hooks/claude-code", headers: { Authorization: "Bearer $MCP_WARDEN_HOOK_TOKEN" }, allowedEnvVars: ["MCP_WARDEN_HOOK_TOKEN"], timeout: 10, onFailure: "block" },
+    ]);
+    assert.equal(pre[1]?.hooks[0]?.command, "echo other");
+    for (const f of readdirSync(join(s.project, ".claude"))) assert.ok(!readFileSync(join(s.project, ".claude", f), "utf8").includes(TOKEN), `${f} holds the token`);
+  });
+
+  it("is idempotent, and says when the token's variable is not set", () => {
+    const before = readFileSync(settingsPath(), "utf8");
+    const r = cli(s, ["init", "--claude-code", "--http", "http://127.0.0.1:8787/v1/hooks/claude-code"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /nothing to do/);
+    assert.match(r.stdout, /MCP_WARDEN_HOOK_TOKEN is not set here/);
+    assert.equal(readFileSync(settingsPath(), "utf8"), before);
+  });
+
+  it("points an existing entry at a new URL and restores onFailure, keeping headers the user added", () => {
+    const data = JSON.parse(readFileSync(settingsPath(), "utf8")) as { hooks: { PreToolUse: { hooks: Entry[] }[] } };
+    const entry = data.hooks.PreToolUse[0]?.hooks[0] as Entry;
+    delete entry.onFailure;
+    entry.headers = { authorization: "Bearer literal-token-pasted-here", "X-Team": "$TEAM" };
+    entry.allowedEnvVars = ["TEAM"];
+    writeFileSync(settingsPath(), JSON.stringify(data));
+    const r = cli(s, ["init", "--claude-code", "--http", "https://warden.example.com"]);
+    assert.equal(r.code, 0, r.stderr);
+    const h = preOf()[0]?.hooks[0] as Entry;
+    assert.equal(h.url, "https://warden.example.com/v1/hooks/claude-code");
+    assert.equal(h.onFailure, "block");
+    assert.deepEqual(h.headers, { "X-Team": "$TEAM", Authorization: "Bearer $MCP_WARDEN_HOOK_TOKEN" });
+    assert.deepEqual(h.allowedEnvVars, ["TEAM", "MCP_WARDEN_HOOK_TOKEN"]);
+    assert.ok(!readFileSync(settingsPath(), "utf8").includes("literal-token-pasted-here"), "a token pasted into the header was kept");
+  });
+
+  it("switches back: `init --claude-code` replaces the http entry with the command hook", () => {
+    const r = cli(s, ["init", "--claude-code"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /replacing the mcp-warden http hook/);
+    const ours = preOf().flatMap((g) => g.hooks).filter((h) => h.type === "http" || / hook$/.test(h.command ?? ""));
+    assert.equal(ours.length, 1);
+    assert.equal(ours[0]?.type, "command");
+  });
+
+  it("refuses plain http off loopback, credentials in the URL, and what is not a URL, changing nothing", () => {
+    const before = readFileSync(settingsPath(), "utf8");
+    for (const [url, message] of [
+      ["http://10.0.0.5:8787", /clear text/],
+      ["https://user:pw@warden.example.com", /credentials/],
+      ["127.0.0.1:8787", /not a URL|must start with http/],
+      ["https://warden.example.com/mcp", /\/v1\/hooks\/claude-code/],
+    ] as const) {
+      const r = cli(s, ["init", "--claude-code", "--http", url]);
+      assert.equal(r.code, 2, `${url}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal(readFileSync(settingsPath(), "utf8"), before);
+  });
+
+  it("--http without --claude-code is a usage error", () => {
+    const r = cli(s, ["init", "--http", "http://127.0.0.1:8787"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--http goes with --claude-code/);
+  });
+});
+
 describe("mcp-warden test FILE", () => {
   let s: Scratch;
   before(() => {

@@ -13,24 +13,17 @@
 // control run in which mcp-warden allows the same call and the harm happens: the refusal in the
 // attack run is the hook's doing, and the test would fail if the hook allowed.
 //
-// The binary is installed by `node dist/scripts/test-tools.js install` (.ci/run runs it). Without it
-// the tests skip with the reason, except in CI (CI=true), where they fail.
+// The binary is installed by `node dist/scripts/test-tools.js install`; see claude-code-run.ts.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { findClaudeCode } from "../../scripts/test-tools.js";
-import { startFakeMessagesApi, type ScriptedToolUse, type ToolResult } from "../fixtures/fake-messages-api.js";
+import type { ScriptedToolUse } from "../fixtures/fake-messages-api.js";
+import { claudeSkip as skip, runClaude as runClaudeWith, type ClaudeRun } from "./claude-code-run.js";
 import { auditRecords, CLI, cli, scratch, type Scratch } from "./harness.js";
 
-const claude = findClaudeCode();
-// In CI the tool is installed by .ci/run: missing there is a failure (in `before`), not a skip.
-const skip = claude.ok || process.env.CI ? false : `the real Claude Code is not installed: ${claude.why}`;
 if (skip) console.log(`skipped: ${skip}`);
 
-/** Bounds one `claude -p` run; a scripted session takes a few seconds. */
-const CLAUDE_TIMEOUT_MS = 90_000;
 const KEY_MARKER = "FAKE-KEY-d41d8cd98f00b204";
 const INSIDE_MARKER = "inside-the-project-7c1e";
 
@@ -58,70 +51,14 @@ function writeUserSettings(m: Machine, permissions: Record<string, unknown>): vo
   writeFileSync(m.userSettings, JSON.stringify({ permissions, audit: { dir: m.auditDir, fsyncIntervalMs: 50 } }));
 }
 
-interface ClaudeRun {
-  code: number | null;
-  stderr: string;
-  /** The tool_results Claude Code sent back to the fake model, by tool_use id. */
-  results: Map<string, ToolResult>;
-  /** Everything Claude Code sent to the fake model, request bodies joined. */
-  sent: string;
-  /** tool_use ids in the final result's `permission_denials`. */
-  denied: string[];
-}
-
 /**
  * Runs the real `claude -p` in `cwd` against a fake model playing `script`, with the mcp-warden hook
  * installed through `--settings` (or no hook at all), and no route off the machine.
  */
 async function runClaude(m: Machine, script: ScriptedToolUse[], opts: { cwd?: string; hook?: boolean } = {}): Promise<ClaudeRun> {
-  if (!claude.ok) throw new Error(claude.why);
-  const settings = join(m.dir, opts.hook === false ? "claude-settings-nohook.json" : "claude-settings.json");
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   const hooks = { PreToolUse: [{ matcher: "*", hooks: [{ type: "command", command: `${quote(process.execPath)} ${quote(CLI)} hook`, timeout: 30 }] }] };
-  writeFileSync(settings, JSON.stringify(opts.hook === false ? {} : { hooks }));
-  const api = await startFakeMessagesApi(script);
-  try {
-    // Claude Code keeps per-session files under $TMPDIR/claude-<uid>: inside the scratch dir, removed with it.
-    const tmp = join(m.dir, "tmp");
-    mkdirSync(tmp, { recursive: true });
-    const env: NodeJS.ProcessEnv = {
-      ...m.env,
-      TMPDIR: tmp,
-      ANTHROPIC_BASE_URL: api.url,
-      ANTHROPIC_API_KEY: "sk-ant-offline-test-dummy",
-      ENABLE_TOOL_SEARCH: "false",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_AUTOUPDATER: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    };
-    const args = ["-p", "Run the scripted steps.", "--output-format", "stream-json", "--verbose", "--settings", settings, "--strict-mcp-config", "--no-session-persistence", "--permission-mode", "default"];
-    // Its own process group, so that a timeout ends Claude Code with its hooks and shells.
-    const child = spawn(claude.binary, args, { cwd: opts.cwd ?? m.project, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      stderr += `\n[test] claude -p still running after ${CLAUDE_TIMEOUT_MS} ms: killed`;
-      try {
-        process.kill(-(child.pid as number), "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, CLAUDE_TIMEOUT_MS);
-    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
-    clearTimeout(timer);
-    const events = stdout
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { type?: string; permission_denials?: { tool_use_id: string }[] });
-    const result = events.find((e) => e.type === "result");
-    assert.ok(result, `claude -p ended (status ${code}) without a result:\n${stderr}\n${stdout.slice(-2000)}`);
-    return { code, stderr, results: api.toolResults(), sent: api.bodies.join("\n"), denied: (result.permission_denials ?? []).map((d) => d.tool_use_id) };
-  } finally {
-    await api.close();
-  }
+  return runClaudeWith({ dir: m.dir, env: m.env, cwd: opts.cwd ?? m.project, settings: opts.hook === false ? {} : { hooks }, script });
 }
 
 /** The hook's audit record for one of Claude Code's tool calls. */
