@@ -123,7 +123,7 @@ settingsOption(
   const log = (m: string) => process.stderr.write(`mcp-warden: ${m.replace(/\n/g, " ")}\n`);
   let serving;
   try {
-    serving = await runServe({ settings, env: process.env, ...(opts.listen ? { listen: opts.listen } : {}) }, log);
+    serving = await runServe({ settings, env: process.env, cliFiles: opts.settings, ...(opts.listen ? { listen: opts.listen } : {}) }, log);
   } catch (error) {
     const refused = error instanceof ServeRefused || (error as Error).name === "PolicyError";
     process.stderr.write(`mcp-warden: cannot serve: ${(error as Error).message}\n`);

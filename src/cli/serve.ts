@@ -8,6 +8,8 @@ export interface ServeCommandOptions {
   settings: ResolvedSettings;
   env: NodeJS.ProcessEnv;
   listen?: string;
+  /** The `--settings` files, for the hook endpoint's settings (reloaded when they change). */
+  cliFiles?: string[];
 }
 
 /** A reason serve must not start, as one sentence saying what to do; undefined when it may. */
@@ -33,6 +35,9 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { FailureBudget } = await import("../auth/failure-budget.js");
   const { RateLimiter } = await import("../limits/index.js");
   const { compilePrincipalPolicies } = await import("../policy/principals.js");
+  const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
+  const { reloadingSettings } = await import("../fronts/http/hook-settings.js");
+  const { asPrincipal } = await import("../check/judge.js");
 
   const remote = resolveRemote(settings.remote, opts.listen);
   let authenticator;
@@ -68,6 +73,13 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       : {}),
   });
   const budget = new FailureBudget();
+  // Claude Code's http hook: one central policy (serve's own settings and directory), per caller,
+  // recorded in serve's audit log; the settings are reloaded when a file changes.
+  const hookSettings = reloadingSettings({ env, cliFiles: opts.cliFiles ?? [], project: { dir: process.cwd() } });
+  const hook = createClaudeCodeHookHandler({
+    settings: { forCall: (call) => asPrincipal(hookSettings.forCall(call), call.principal) },
+    audit: (entry) => core.audit.append(entry),
+  });
   await core.startCore({ front: "http", resource: remote.resource });
   let serving;
   try {
@@ -77,6 +89,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       remote,
       authenticator,
       ...(limiter.active ? { limiter } : {}),
+      hook,
       auditFailure: (address) => budget.take(address),
       log,
     });
@@ -93,10 +106,11 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const drainTimer = setInterval(writeSuppressed, 60_000);
   drainTimer.unref();
   const close = serving.close.bind(serving);
-  serving.close = (reason: string) => {
+  serving.close = async (reason: string) => {
     clearInterval(drainTimer);
     writeSuppressed();
-    return close(reason);
+    await close(reason);
+    hook.close();
   };
   if (!isLoopback(remote.host) && !remote.tls) {
     log(`warning: listening on ${remote.host} without TLS; put a TLS-terminating proxy in front (remote.trustedProxies) or set remote.tls`);

@@ -73,8 +73,10 @@ export interface JudgeEventOptions {
   via: string;
   /** The project root the working directories start from; undefined when there is none. */
   projectRoot: string | undefined;
-  /** Added to the audit record's detail (e.g. the authenticated principal). */
+  /** Added to the audit record's detail. */
   detail?: Record<string, unknown>;
+  /** The authenticated caller (http hook), recorded as the record's principal. */
+  principal?: AuditEntry["principal"];
   /** Writes the decision record; throws when it cannot (the call is then refused). */
   audit(entry: AuditEntry): void;
 }
@@ -99,7 +101,7 @@ export function judgePreToolUse(compiled: CompiledSettings, event: PreToolUseEve
     if (event.permissionMode !== undefined) detail.permissionMode = event.permissionMode;
     if (event.toolUseId !== undefined) detail.toolUseId = event.toolUseId;
     Object.assign(detail, opts.detail);
-    const entry: AuditEntry = { kind: "decision", event: "decided", tool, arguments: args, decision: verdict.decision, reason: verdict.reason, detail };
+    const entry: AuditEntry = { kind: "decision", event: "decided", ...(opts.principal ? { principal: opts.principal } : {}), tool, arguments: args, decision: verdict.decision, reason: verdict.reason, detail };
     if (verdict.rule !== undefined) entry.rule = verdict.rule;
     if (verdict.source !== undefined) entry.ruleSource = verdict.source;
     opts.audit(entry);

@@ -129,7 +129,7 @@ describe("real Claude Code + mcp-warden http hook", { skip }, () => {
     assert.equal(r.results.get(make.id)?.isError, false);
     const record = decisionFor(make.id);
     assert.equal(record?.decision, "allow");
-    assert.deepEqual((record?.detail as Record<string, unknown>).principal, { subject: "claude-code-hook", clientId: "claude-code-hook", method: "api-key" });
+    assert.deepEqual(record?.principal, { subject: "claude-code-hook", clientId: "claude-code-hook", method: "api-key" });
     assert.equal((record?.detail as Record<string, unknown>).via, "http-hook");
     assert.ok(hook.requests.every((q) => q.authorized), "Claude Code sent the token from $MCP_WARDEN_HOOK_TOKEN");
   });

@@ -41,7 +41,7 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
         fx: { command: process.execPath, args: [FIXTURE] },
         web: { type: "http", url: `http://127.0.0.1:${upstream.port}/mcp`, headers: { Authorization: "Bearer upstream-own-credential-7c1e" } },
       },
-      permissions: { allow: ["mcp__fx__echo", "mcp__fx__env", "mcp__web__whoami", "mcp__web__echo"] },
+      permissions: { allow: ["mcp__fx__echo", "mcp__fx__env", "mcp__web__whoami", "mcp__web__echo", "Bash(git status)"], deny: ["Bash(rm:*)"] },
       integrity: { pins: false },
       remote: {
         listen: `127.0.0.1:${port}`,
@@ -206,6 +206,25 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
     assert.equal(param.status, 400);
     const del = await fetch(srv.url, { method: "DELETE", headers: { ...auth, "mcp-protocol-version": "2026-07-28" } });
     assert.equal(del.status, 405);
+  });
+
+  it("judges Claude Code's http hook at /v1/hooks/claude-code for an authenticated caller (allow and deny, audited with the principal), and refuses an unauthenticated one", async () => {
+    const hookUrl = srv.url.replace(/\/mcp$/, "/v1/hooks/claude-code");
+    const event = (command: string, id: string) =>
+      JSON.stringify({ session_id: "s1", cwd: s.project, hook_event_name: "PreToolUse", tool_name: "Bash", tool_input: { command }, tool_use_id: id, permission_mode: "default" });
+    const post = (body: string, token?: string) =>
+      fetch(hookUrl, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+    const decision = async (r: Response) => ((await r.json()) as { hookSpecificOutput: { permissionDecision: string } }).hookSpecificOutput.permissionDecision;
+    const allowed = await post(event("git status", "toolu_ok"), tokens["client-a"]);
+    assert.equal(allowed.status, 200);
+    assert.equal(await decision(allowed), "allow");
+    const denied = await post(event("rm -rf /tmp/x", "toolu_rm"), tokens["client-a"]);
+    assert.equal(await decision(denied), "deny");
+    const anonymous = await post(event("git status", "toolu_anon"));
+    assert.equal(anonymous.status, 401);
+    const record = auditRecords(s).find((r) => r.kind === "decision" && (r.detail as { toolUseId?: string } | undefined)?.toolUseId === "toolu_rm");
+    assert.equal(record?.decision, "deny");
+    assert.equal((record?.principal as { clientId?: string } | undefined)?.clientId, "client-a");
   });
 
   it("drains and exits 0 on SIGTERM, recording the stop", async () => {

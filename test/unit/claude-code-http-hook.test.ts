@@ -108,7 +108,7 @@ describe("http hook handler: decisions and the audit record", () => {
     assert.equal(detail.via, "http-hook");
     assert.equal(detail.sessionId, "sess-http");
     assert.equal(detail.projectRoot, m.project);
-    assert.deepEqual(detail.principal, { subject: "alice", clientId: "claude-code-hook", method: "api-key" });
+    assert.deepEqual(record.principal, { subject: "alice", clientId: "claude-code-hook", method: "api-key" });
     const log = readdirSync(m.auditDir).map((f) => readFileSync(join(m.auditDir, f), "utf8")).join("\n");
     assert.ok(!log.includes(SECRET), "the configured secret reached the audit log");
     assert.ok(!log.includes(TOKEN));

@@ -115,7 +115,7 @@ export function createClaudeCodeHookHandler(opts: ClaudeCodeHookOptions): Claude
         via: "http-hook",
         projectRoot,
         // Who asked: never the token, only what auditedPrincipal keeps (subject, client, org, method).
-        detail: { principal: auditedPrincipal(principal) },
+        principal: auditedPrincipal(principal),
         audit: (entry) => audit(entry, compiled),
       });
       return { status: 200, body: answer };

@@ -64,7 +64,8 @@ export interface ResolvedRemote {
 }
 
 export const MCP_PATH = "/mcp";
-export const HOOK_PATH = "/v1/hooks/claude-code";
+export { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
+import { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
 
 /** Fills remote mode's defaults; `listen` from the command line wins over the settings. */
 export function resolveRemote(remote: RemoteSettings | undefined, listenOverride?: string): ResolvedRemote {
