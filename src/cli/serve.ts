@@ -19,11 +19,6 @@ export function serveRefusal(settings: ResolvedSettings): string | undefined {
   if (!auth?.issuer && !auth?.jwksUri && keys === 0) {
     return "serve needs a way to authenticate callers: set remote.auth.issuer (an OpenID provider) or create an API key with `mcp-warden keys create NAME`";
   }
-  // Isolation that is asked for and not given would be a silent gap: refuse instead.
-  const isolated = settings.servers.filter((x) => x.entry.share === "perPrincipal" || x.entry.share === "perSession");
-  if (isolated.length) {
-    return `server(s) ${isolated.map((x) => `'${x.name}'`).join(", ")} ask for share "${isolated[0]!.entry.share}", which serve does not provide yet (every caller shares one upstream): set "share": "shared" to accept that, or front them with \`mcp-warden run\` per user`;
-  }
   if (settings.forceLoginMethod === "sso" && !auth?.issuer && !auth?.jwksUri) {
     return "forceLoginMethod is \"sso\" but remote.auth.issuer is not set: set the OpenID provider's issuer URL";
   }
@@ -85,6 +80,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     settings: { forCall: (call) => asPrincipal(hookSettings.forCall(call), call.principal) },
     audit: (entry) => core.audit.append(entry),
   });
+  // No upstream state is shared between principals unless a server is marked `share: "shared"`.
+  core.enablePerCallerUpstreams({ idleMs: remote.sessions.idleMs, maxInstances: MAX_UPSTREAM_INSTANCES });
   await core.startCore({ front: "http", resource: remote.resource });
   let serving;
   try {
@@ -117,11 +114,6 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     await close(reason);
     hook.close();
   };
-  for (const server of settings.servers) {
-    if (server.entry.share === undefined && server.entry.url === undefined && !server.entry.disabled) {
-      log(`warning: server '${server.name}' is one process shared by every caller; give remote callers stateless servers only, and set "share": "shared" to say so`);
-    }
-  }
   if (!isLoopback(remote.host) && !remote.tls) {
     log(`warning: listening on ${remote.host} without TLS; put a TLS-terminating proxy in front (remote.trustedProxies) or set remote.tls`);
   }
@@ -129,6 +121,9 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
 }
 
 export class ServeRefused extends Error {}
+
+/** Per-caller upstream instances running at once; past it a new caller is refused, never given another's. */
+const MAX_UPSTREAM_INSTANCES = 256;
 
 function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "::1" || host === "localhost" || host.startsWith("127.");

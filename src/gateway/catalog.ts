@@ -43,6 +43,11 @@ export class Catalog {
     return upstream && name ? { upstream, name } : undefined;
   }
 
+  /** The upstream and item name an exposed name points at, whether or not it offers that item now. */
+  refOf(exposed: string): ItemRef | undefined {
+    return this.split(exposed);
+  }
+
   /** The upstream an exposed name points at, whether or not it offers that item now. */
   upstreamOf(exposed: string): Upstream | undefined {
     return this.split(exposed)?.upstream;

@@ -21,13 +21,14 @@ export interface ClientRequestServices {
   policyVersion: string;
   identityOf(server: string): string;
   /** Whether one of this server's calls is open right now (the request can ride on it). */
-  inCall(server: string): boolean;
+  /** `instance`: the upstream instance's key (remote mode); default the server's name. */
+  inCall(server: string, instance?: string): boolean;
   /** Tells the person a question waits (stderr, the client's log), with where to answer. */
   announce(text: string, questionId: string): void;
   /** Whether a person can be asked at all (the approval page, which `mcp-warden approvals` also uses, is on). */
   canAsk(): boolean;
   /** Sends the request on to the client: within the open call, else as a request of its own. */
-  send(server: string, method: InputMethod, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>>;
+  send(server: string, method: InputMethod, params: Record<string, unknown>, signal: AbortSignal, instance?: string): Promise<Record<string, unknown>>;
 }
 
 const KIND: Record<InputMethod, keyof ClientRequestConfig> = {
@@ -44,12 +45,12 @@ export class ClientRequestGate {
   }
 
   /** Judges, (maybe) asks, forwards, scans and audits one request of `server` to the client. */
-  async handle(server: string, method: InputMethod, params: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async handle(server: string, method: InputMethod, params: Record<string, unknown>, signal: AbortSignal, instance?: string): Promise<Record<string, unknown>> {
     const kind = KIND[method];
     const configured = this.configured.get(server);
     // A server the settings do not know cannot be judged: refused (fail closed).
     const action = configured ? clientRequestsFor(configured, this.s.settings)[kind] : "deny";
-    const inCall = this.s.inCall(server);
+    const inCall = this.s.inCall(server, instance);
     const shownParams = method === "roots/list" ? undefined : params;
     let refusal: string | undefined;
     if (action === "deny") refusal = `settings deny ${kind} requests of server '${server}' (clientRequests.${kind})`;
@@ -70,7 +71,7 @@ export class ClientRequestGate {
 
     let answer: Record<string, unknown>;
     try {
-      answer = await this.s.send(server, method, params, signal);
+      answer = await this.s.send(server, method, params, signal, instance);
     } catch (e) {
       this.s.audit.append({ kind: "request", event: "from-client", server, method, outcome: "error", error: (e as Error).message });
       throw e;

@@ -43,6 +43,7 @@ import { loadSqlParser } from "../policy/guards/sql.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
 import { type Downstream, makeDownstream } from "./downstream.js";
+import { shareModeOf, UpstreamPool } from "./upstream-pool.js";
 import type { Principal } from "../policy/principal.js";
 import { localPrincipal } from "../policy/principal.js";
 import { userInfo } from "node:os";
@@ -94,6 +95,9 @@ export class Gateway {
   /** The rules for a caller: the layers' rules plus the matching `principals` entries'. */
   private policyFor: (p: Principal) => CompiledPolicy = () => this.policy;
   private handle: StdioServerHandle | undefined;
+  /** Remote mode: each caller's own instances of servers that are not shared. */
+  private pool: UpstreamPool | undefined;
+  private readonly plan: ReturnType<typeof planUpstreams>;
   private transport: JsonLinesTransport | undefined;
   private readonly statusFile: StatusFile;
   readonly environment: PolicyEnvironment;
@@ -118,13 +122,13 @@ export class Gateway {
           auditFile: this.audit.file,
           servers: this.status(),
           // What a later gateway must stop if this one dies without cleaning up.
-          children: [...this.upstreams.values()].flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
+          children: this.allUpstreams().flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
           // Where `mcp-warden approvals` reaches this gateway's questions (the file is 0600).
           ...(this.approvalPage.info ? { approvals: this.approvalPage.info } : {}),
         }) as Record<string, unknown>,
       (message) => this.log(message),
     );
-    const plan = planUpstreams(s, {
+    const plan = (this.plan = planUpstreams(s, {
       env: opts.env,
       policy: this.policy,
       home: this.environment.home,
@@ -135,7 +139,7 @@ export class Gateway {
         sample: (name, params, signal) => this.clientRequests.handle(name, "sampling/createMessage", params, signal),
         listRoots: (name, signal) => this.clientRequests.handle(name, "roots/list", {}, signal),
       },
-    });
+    }));
     for (const { server, verdict } of plan.blocked) {
       this.blocked.push({ name: server.name, reason: verdict.reason, transport: server.entry.type ?? (server.entry.url ? "http" : "stdio") });
       this.audit.append({ kind: "server", event: "blocked", server: server.name, decision: "deny", reason: verdict.reason, rule: verdict.rule, ruleSource: verdict.source });
@@ -158,7 +162,7 @@ export class Gateway {
       audit: this.audit,
       policy: this.policy,
       policyVersion,
-      upstreams: () => this.upstreams.values(),
+      upstreams: () => this.allUpstreams(),
       announce: (text) => {
         this.announce(text);
         // A question about a tool or a server waits on the page and in `mcp-warden approvals` too.
@@ -177,13 +181,13 @@ export class Gateway {
       scanner: secrets,
       policyVersion,
       identityOf: (server) => identities.get(server) ?? "unknown",
-      inCall: (server) => this.inputs.hasOpenCall(server),
+      inCall: (server, instance) => this.inputs.hasOpenCall(instance ?? server),
       canAsk: () => s.approvals.page,
       announce: (text) => {
         this.announce(text);
         void this.approvalPage.ensure();
       },
-      send: (server, method, params, signal) => this.toClient(server, method, params, signal),
+      send: (server, method, params, signal, instance) => this.toClient(instance ?? server, method, params, signal),
     });
     const services = { policy: this.policy, policyFor: (p: Principal) => this.policyFor(p), catalog: this.catalog, audit: this.audit, integrity: this.integrity };
     // The request path, in order. Read this list to see where a decision is made.
@@ -278,6 +282,8 @@ export class Gateway {
     if (this.eagerStarted) return;
     this.eagerStarted = true;
     for (const upstream of this.upstreams.values()) {
+      // With per-caller instances, the gateway's own instance of such a server never serves anybody.
+      if (this.pool && shareModeOf(upstream.server) !== "shared") continue;
       if ((upstream.server.entry.startup ?? this.opts.settings.gateway.startup) === "eager") {
         upstream.ensureStarted().catch((e: Error) => this.log(e.message));
       }
@@ -303,8 +309,9 @@ export class Gateway {
    * checks and rate limits before a request is dispatched. Undefined for a name no server offers.
    */
   resolveTool(exposed: string): { server: string; canonical: string } | undefined {
-    const found = this.catalog.findTool(exposed);
-    return found ? { server: found.upstream.name, canonical: canonicalToolName(found.upstream.name, found.name) } : undefined;
+    // By name alone: a caller's own instance may not have listed its tools yet.
+    const ref = this.catalog.refOf(exposed);
+    return ref ? { server: ref.upstream.name, canonical: canonicalToolName(ref.upstream.name, ref.name) } : undefined;
   }
 
   disconnect(d: Downstream): void {
@@ -315,6 +322,48 @@ export class Gateway {
   onListChanged(listener: (kind: "tools" | "prompts" | "resources") => void): () => void {
     this.listChangeListeners.add(listener);
     return () => this.listChangeListeners.delete(listener);
+  }
+
+  /**
+   * Remote mode: servers not marked `share: "shared"` get one instance per principal (or session),
+   * created on first use and stopped when idle (upstream-pool.ts). Called before the front starts.
+   */
+  enablePerCallerUpstreams(opts: { idleMs: number; maxInstances: number }): void {
+    const plan = this.plan;
+    this.pool = new UpstreamPool(this.upstreams, {
+      ...opts,
+      create: (server, partition) => {
+        const make = plan.instances.get(server);
+        if (!make) throw new GatewayError(ErrorCodes.unavailable, `server '${server}' cannot run`);
+        const instanceKey = `${server}#${partition}`;
+        const upstream = make(partition, {
+          elicit: (name, params, signal) => this.clientRequests.handle(name, "elicitation/create", params, signal, instanceKey),
+          sample: (name, params, signal) => this.clientRequests.handle(name, "sampling/createMessage", params, signal, instanceKey),
+          listRoots: (name, signal) => this.clientRequests.handle(name, "roots/list", {}, signal, instanceKey),
+        });
+        this.watch(upstream);
+        upstream.setLaunchApproval(() => this.launchApproval(upstream));
+        this.audit.append({ kind: "server", event: "instance-created", server, detail: { instance: partition } });
+        return upstream;
+      },
+      onStopped: (upstream) => {
+        this.integrity.forget(upstream);
+        this.audit.append({ kind: "server", event: "instance-stopped", server: upstream.name, detail: { instance: upstream.instanceKey.split("#")[1], reason: "idle" } });
+        this.statusFile.schedule();
+      },
+    });
+  }
+
+  /** Every upstream instance: the gateway's own and, in remote mode, each caller's. */
+  private allUpstreams(): Upstream[] {
+    return [...this.upstreams.values(), ...(this.pool?.all() ?? [])];
+  }
+
+  /** The upstreams a caller reaches and the catalog naming their items. */
+  private viewOf(d: Downstream): { upstreams: ReadonlyMap<string, Upstream>; catalog: Catalog } {
+    if (!this.pool) return { upstreams: this.upstreams, catalog: this.catalog };
+    const upstreams = this.pool.viewFor(d);
+    return { upstreams, catalog: new Catalog(upstreams, { separator: this.opts.settings.gateway.separator, prefix: this.opts.settings.gateway.prefix }) };
   }
 
   /** Installs the per-principal rules (the core's own policy stays the rules of the layers). */
@@ -341,21 +390,24 @@ export class Gateway {
     server.setRequestHandler("tools/list", async (req) => this.listTools(d, req.params?.cursor));
     // What the integrity review let through, of servers the caller's rules do not deny whole.
     const shown = (kind: ItemKind) => (u: Upstream, item: { name?: string; uri?: string }) =>
-      this.serverItemsAllowed(d, u.name) && this.integrity.hiddenReason(u.name, String(kind === "resources" ? item.uri : item.name), item, kind) === undefined;
+      this.serverItemsAllowed(d, u.name) && this.integrity.hiddenReason(u, String(kind === "resources" ? item.uri : item.name), item, kind) === undefined;
     server.setRequestHandler("prompts/list", async (req) => {
-      await this.startAll();
+      const view = this.viewOf(d);
+      await this.startAll(view.upstreams);
       await this.reviewsSettled();
-      return this.page("prompts", this.catalog.prompts(shown("prompts")), req.params?.cursor, "prompts/list", d);
+      return this.page("prompts", view.catalog.prompts(shown("prompts")), req.params?.cursor, "prompts/list", d);
     });
     server.setRequestHandler("resources/list", async (req) => {
-      await this.startAll();
+      const view = this.viewOf(d);
+      await this.startAll(view.upstreams);
       await this.reviewsSettled();
-      return this.page("resources", this.catalog.resources(shown("resources")), req.params?.cursor, "resources/list", d);
+      return this.page("resources", view.catalog.resources(shown("resources")), req.params?.cursor, "resources/list", d);
     });
     server.setRequestHandler("resources/templates/list", async (req) => {
-      await this.startAll();
+      const view = this.viewOf(d);
+      await this.startAll(view.upstreams);
       await this.reviewsSettled();
-      const templates = this.catalog.resourceTemplates(shown("resourceTemplates"));
+      const templates = view.catalog.resourceTemplates(shown("resourceTemplates"));
       return this.page("resourceTemplates", templates, req.params?.cursor, "resources/templates/list") as never;
     });
     // The client's roots changed: tell every upstream (2025 era; 2026-07-28 servers ask per call).
@@ -397,7 +449,8 @@ export class Gateway {
     const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
     // Every request that names an item needs the lists of the servers that may own it, also as the
     // first request after the handshake and for lazy servers (a completion included).
-    await this.startAll();
+    const view = this.viewOf(d);
+    await this.startAll(view.upstreams);
     await this.reviewsSettled();
     // Progress is relayed in order, and all of it before the result.
     let progressSent: Promise<unknown> = Promise.resolve();
@@ -408,6 +461,7 @@ export class Gateway {
       client: this.clientIdentity(ctx, d),
       principal: d.principal,
       caller: d.audited,
+      catalog: view.catalog,
       signal: ctx.mcpReq.signal,
       startedAt: Date.now(),
       onProgress:
@@ -434,7 +488,7 @@ export class Gateway {
     };
     // Methods that can pause for user input (an upstream's elicitation, sampling or roots request).
     if (method === "tools/call" || method === "prompts/get" || method === "resources/read") {
-      return (await this.inputs.run(ctx, d.owner, () => rc.target?.upstream.name, run, (m) => this.clientSupports(ctx, m, d))) as never;
+      return (await this.inputs.run(ctx, d.owner, () => rc.target?.upstream.instanceKey, run, (m) => this.clientSupports(ctx, m, d))) as never;
     }
     return (await run()) as never;
   }
@@ -467,14 +521,15 @@ export class Gateway {
   }
 
   private async listTools(d: Downstream, cursor: string | undefined) {
-    await this.startAll();
+    const view = this.viewOf(d);
+    await this.startAll(view.upstreams);
     await this.reviewsSettled();
     let hidden = 0;
     // Filtered for this caller every time: a list is never cached across principals.
     const policy = this.policyFor(d.principal);
-    const tools = this.catalog.tools((upstream, tool) => {
+    const tools = view.catalog.tools((upstream, tool) => {
       const v = policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
-      const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream.name, tool.name, tool) === undefined;
+      const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream, tool.name, tool) === undefined;
       if (!shown) hidden++;
       return shown;
     });
@@ -500,8 +555,8 @@ export class Gateway {
    * Starts every upstream never started (lazy ones on first use) and waits, bounded, for those
    * starting. A crashed server waiting out its restart backoff is not hurried by client traffic.
    */
-  private async startAll(): Promise<void> {
-    const waits = [...this.upstreams.values()].map((u) => u.startIfIdle()).filter((p) => p !== undefined);
+  private async startAll(upstreams: ReadonlyMap<string, Upstream> = this.upstreams): Promise<void> {
+    const waits = [...upstreams.values()].map((u) => u.startIfIdle()).filter((p) => p !== undefined);
     if (!waits.length) return;
     const limit = Math.min(this.opts.settings.gateway.callTimeoutMs, 30_000);
     let timer: NodeJS.Timeout | undefined;
@@ -632,6 +687,7 @@ export class Gateway {
         this.approvals.close();
         await this.approvalPage.close();
         await Promise.all([...this.upstreams.values()].map((u) => u.stop().catch(() => undefined)));
+        await this.pool?.close();
         this.audit.append({ kind: "gateway", event: "stopped", reason });
         this.audit.close();
         this.statusFile.remove();

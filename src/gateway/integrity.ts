@@ -76,14 +76,21 @@ export class IntegrityGate {
    * Why an item is not exposed, or undefined when it is. `name`: a tool's, prompt's or template's
    * name, a resource's URI; `item`: the object as listed now.
    */
-  hiddenReason(server: string, name: string, item?: object, kind: ItemKind = "tools"): string | undefined {
-    const s = this.servers.get(server);
+  hiddenReason(upstream: { name: string; instanceKey: string }, name: string, item?: object, kind: ItemKind = "tools"): string | undefined {
+    const server = upstream.name;
+    // Each instance of a server (remote mode: one per principal) is reviewed on its own lists.
+    const s = this.servers.get(upstream.instanceKey);
     if (!s?.reviewed) return `the ${NOUN[kind]}s of server '${server}' have not been reviewed yet`;
     if (s.blocked) return s.blocked;
     const hidden = s.hidden.get(hiddenKey(kind, name));
     if (hidden !== undefined) return hidden;
     if (item !== undefined && !s.reviewedItems.has(item)) return `the definition of ${NOUN[kind]} ${name} has not been reviewed yet`;
     return undefined;
+  }
+
+  /** An instance that was stopped for good (remote mode reaps idle ones): its review state goes too. */
+  forget(upstream: { instanceKey: string }): void {
+    if (upstream.instanceKey.includes("#")) this.servers.delete(upstream.instanceKey);
   }
 
   /** Whether a review is under way (the request path skips waiting when none is). */
@@ -127,8 +134,8 @@ export class IntegrityGate {
 
   /** Reviews an upstream's current lists; runs again if asked while running. */
   review(upstream: Upstream): Promise<void> {
-    let s = this.servers.get(upstream.name);
-    if (!s) this.servers.set(upstream.name, (s = { reviewed: false, hidden: new Map(), reviewedItems: new WeakSet() }));
+    let s = this.servers.get(upstream.instanceKey);
+    if (!s) this.servers.set(upstream.instanceKey, (s = { reviewed: false, hidden: new Map(), reviewedItems: new WeakSet() }));
     const state = s;
     if (state.running) {
       state.again = true;

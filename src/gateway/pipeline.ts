@@ -4,6 +4,7 @@
 import type { Verdict } from "../policy/types.js";
 import type { Principal } from "../policy/principal.js";
 import type { AuditEntry } from "../audit/record.js";
+import type { Catalog } from "./catalog.js";
 import type { Upstream } from "../upstream/upstream.js";
 import type { ItemKind } from "./integrity.js";
 import { toGatewayError, type GatewayError } from "./errors.js";
@@ -24,6 +25,8 @@ export interface RequestContext {
   readonly client: ClientIdentity;
   /** Who is calling: the local OS user on stdio, the authenticated caller in remote mode. */
   readonly principal: Principal;
+  /** The catalog of the upstreams this caller reaches (remote mode: their own instances); default the gateway's. */
+  readonly catalog?: Catalog;
   /** What the audit log records of the caller (principal, session hash, address). */
   readonly caller?: AuditEntry["principal"];
   readonly signal: AbortSignal;

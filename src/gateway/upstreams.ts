@@ -15,6 +15,8 @@ import { type ClientRequestHandlers, Upstream } from "../upstream/upstream.js";
 
 export interface UpstreamPlan {
   upstreams: Map<string, Upstream>;
+  /** Another instance of an allowed server (remote mode: one per principal or session), with its own handlers. */
+  instances: Map<string, (instance: string, handlers: ClientRequestHandlers) => Upstream>;
   /** Servers that do not run, and why. */
   blocked: { server: ConfiguredServer; verdict: Verdict }[];
 }
@@ -33,6 +35,7 @@ export function planUpstreams(
 ): UpstreamPlan {
   const mandatoryDeny = mandatoryDenies(ctx.home, ctx.protectedPaths);
   const upstreams = new Map<string, Upstream>();
+  const instances: UpstreamPlan["instances"] = new Map();
   const blocked: UpstreamPlan["blocked"] = [];
   for (const server of s.servers) {
     let verdict = ctx.policy.decideServer(server);
@@ -42,8 +45,7 @@ export function planUpstreams(
       blocked.push({ server, verdict });
       continue;
     }
-    upstreams.set(
-      server.name,
+    const make = (handlers: ClientRequestHandlers, instance?: string) =>
       new Upstream(server, {
         logDir: s.gateway.logDir,
         maxMessageBytes: s.gateway.maxMessageBytes,
@@ -52,11 +54,13 @@ export function planUpstreams(
         env: ctx.env,
         ...(sandbox.kind === "sandboxed" ? { sandbox: { policy: sandbox.policy, egress: sandbox.egress, home: ctx.home, mandatoryDeny, audit: ctx.audit } } : {}),
         ...(sandbox.kind === "remote" ? { remoteEgress: { policy: sandbox.egress, audit: ctx.audit } } : {}),
-        clientRequestHandlers: ctx.clientRequestHandlers,
-      }),
-    );
+        clientRequestHandlers: handlers,
+        ...(instance !== undefined ? { instance } : {}),
+      });
+    upstreams.set(server.name, make(ctx.clientRequestHandlers));
+    instances.set(server.name, (instance, handlers) => make(handlers, instance));
   }
-  return { upstreams, blocked };
+  return { upstreams, instances, blocked };
 }
 
 /**

@@ -28,6 +28,11 @@ export interface UpstreamOptions {
   /** Handlers for requests the server sends to the client (elicitation, sampling, roots). */
   clientRequestHandlers: ClientRequestHandlers;
   /**
+   * Remote mode: this is one of several instances of the server (one per principal or session); the
+   * partition names it in `instanceKey` and in its stderr log's file name.
+   */
+  instance?: string;
+  /**
    * Asked before every start (and restart), before any process is spawned or connection opened:
    * undefined lets it start; a reason keeps it in `awaiting-approval` (src/gateway/launch-approval.ts).
    */
@@ -97,8 +102,12 @@ export class Upstream extends EventEmitter {
     private options: UpstreamOptions,
   ) {
     super();
-    this.stderrLog = join(options.logDir, `${server.name}.stderr.log`);
+    this.instanceKey = options.instance === undefined ? server.name : `${server.name}#${options.instance}`;
+    this.stderrLog = join(options.logDir, options.instance === undefined ? `${server.name}.stderr.log` : `${server.name}.${options.instance}.stderr.log`);
   }
+
+  /** The server's name, or `<name>#<partition>` for one of its per-principal or per-session instances. */
+  readonly instanceKey: string;
 
   get name() {
     return this.server.name;

@@ -2,8 +2,10 @@
 // 22) issuing JWT access tokens, real SDK clients of both protocol eras over Streamable HTTP, a real
 // stdio upstream and a real HTTP upstream that reports the headers it receives.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { auditRecords, closedPort, FIXTURE, scratch, type Scratch } from "./harness.js";
+import { auditRecords, closedPort, FIXTURE, scratch, type Scratch, waitFor } from "./harness.js";
 import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
 import { httpClient, rawPost, startHttpFixture, startServe, type HttpFixture, type Serving } from "./serve-harness.js";
 
@@ -38,10 +40,11 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
     resource = `http://127.0.0.1:${port}/mcp`;
     s = scratch({
       mcpServers: {
-        fx: { command: process.execPath, args: [FIXTURE] },
+        fx: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_STARTS_FILE: "${STARTS_DIR}/fx" } },
+        fxshared: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_STARTS_FILE: "${STARTS_DIR}/fxshared" }, share: "shared" },
         web: { type: "http", url: `http://127.0.0.1:${upstream.port}/mcp`, headers: { Authorization: "Bearer upstream-own-credential-7c1e" } },
       },
-      permissions: { allow: ["mcp__fx__echo", "mcp__fx__env", "mcp__web__whoami", "mcp__web__echo", "Bash(git status)"], deny: ["Bash(rm:*)"] },
+      permissions: { allow: ["mcp__fx__add_tool", "mcp__fx__dynamic", "mcp__fxshared__echo", "mcp__fx__echo", "mcp__fx__env", "mcp__web__whoami", "mcp__web__echo", "Bash(git status)"], deny: ["Bash(rm:*)"] },
       integrity: { pins: false },
       remote: {
         listen: `127.0.0.1:${port}`,
@@ -53,7 +56,7 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
       principals: { "client:client-b": { permissions: { deny: ["mcp__fx__echo"] } } },
       forceLoginOrgUUID: "org-a",
     });
-    srv = await startServe(s);
+    srv = await startServe(s, [], { STARTS_DIR: s.dir });
     for (const c of ["client-a", "client-b", "client-other-org"]) tokens[c] = await idp.token(c, resource);
   });
   after(async () => {
@@ -110,6 +113,34 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
     });
   }
 
+  it("gives each principal its own process of a stdio server (state added by A is not seen by B), and one process of a server marked shared", async () => {
+    const a = await httpClient(srv.url, tokens["client-a"], "legacy");
+    const b = await httpClient(srv.url, tokens["client-b"], "legacy");
+    try {
+      await a.client.listTools();
+      await b.client.listTools();
+      await a.client.callTool({ name: "fxshared__echo", arguments: { text: "a" } });
+      await b.client.callTool({ name: "fxshared__echo", arguments: { text: "b" } });
+      const pids = (name: string) => new Set(readFileSync(join(s.dir, name), "utf8").trim().split("\n"));
+      assert.equal(pids("fx").size, 2, "one fx process per principal");
+      assert.equal(pids("fxshared").size, 1, "one process of the shared server");
+      assert.equal(texts(await a.client.callTool({ name: "fx__add_tool", arguments: {} })), "added");
+      // A's own instance now offers `dynamic`; B's does not.
+      let listA: string[] = [];
+      for (let i = 0; i < 50 && !listA.includes("fx__dynamic"); i++) {
+        listA = (await a.client.listTools()).tools.map((t) => t.name);
+        if (!listA.includes("fx__dynamic")) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(listA.includes("fx__dynamic"), `A sees the tool its instance added: ${listA.join(",")}`);
+      const listB = (await b.client.listTools()).tools.map((t) => t.name);
+      assert.ok(!listB.includes("fx__dynamic"), `B does not: ${listB.join(",")}`);
+      await assert.rejects(b.client.callTool({ name: "fx__dynamic", arguments: {} }), /Unknown tool/);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("never passes the client's token upstream: the HTTP upstream sees only its own configured credential", async () => {
     const a = await httpClient(srv.url, tokens["client-a"], "legacy");
     try {
@@ -147,6 +178,8 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
     const res = await rawPost(srv.url, { jsonrpc: "2.0", id: 8, method: "tools/list" }, { authorization: `Bearer ${tokens["client-a"]}`, "mcp-session-id": sid });
     assert.equal(res.status, 404);
     await a.close().catch(() => undefined);
+    // The principals' own server instances, idle as long, were stopped too.
+    await waitFor("an idle instance stopped", () => auditRecords(s).some((r) => r.event === "instance-stopped" && r.server === "fx"), 5_000);
   });
 
   it("answers a burst past a rate limit with 429 and Retry-After, audited", async () => {

@@ -27,7 +27,7 @@ export function decideStage({ policy: layersPolicy, policyFor, integrity }: Stag
       // approved), after the rules so a denied tool's error names its rule; before ask, so nobody
       // is asked about something that may not be exposed. Prompts, resources and templates too.
       const listed = target.listed;
-      const hidden = listed ? integrity?.hiddenReason(target.upstream.name, listed.name, listed.item, listed.kind) : undefined;
+      const hidden = listed ? integrity?.hiddenReason(target.upstream, listed.name, listed.item, listed.kind) : undefined;
       if (hidden !== undefined) {
         ctx.verdict = { decision: "deny", reason: `hidden by mcp-warden: ${hidden}` };
         throw new GatewayError(ErrorCodes.denied, `Denied by mcp-warden: ${hidden}`, { decision: "deny", reason: hidden });

@@ -6,11 +6,12 @@ import { ErrorCodes, GatewayError } from "../errors.js";
 import type { RequestContext, Stage } from "../pipeline.js";
 import type { StageServices } from "./services.js";
 
-export function identifyStage({ catalog }: StageServices): Stage {
+export function identifyStage({ catalog: gatewayCatalog }: StageServices): Stage {
   return {
     name: "identify",
     run(ctx: RequestContext) {
       const p = ctx.params;
+      const catalog = ctx.catalog ?? gatewayCatalog;
       switch (ctx.method) {
         case "tools/call": {
           const exposed = String(p.name);

@@ -13,5 +13,5 @@ export interface StageServices {
   catalog: Catalog;
   audit: AuditLog;
   /** Which items may be exposed (hidden ones are refused). */
-  integrity?: { hiddenReason(server: string, name: string, item?: object, kind?: ItemKind): string | undefined };
+  integrity?: { hiddenReason(upstream: { name: string; instanceKey: string }, name: string, item?: object, kind?: ItemKind): string | undefined };
 }
