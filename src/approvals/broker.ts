@@ -14,7 +14,7 @@ export type ApprovalAnswer = "allow-once" | "allow-session" | "allow-always" | "
 export const APPROVAL_ANSWERS: readonly ApprovalAnswer[] = ["allow-once", "allow-session", "allow-always", "deny"];
 
 /** Who answered: a person through one of the channels, or nobody. */
-export type AnsweredBy = "client" | "page" | "cli" | "timeout" | "cancelled" | "unreachable";
+export type AnsweredBy = "client" | "page" | "cli" | "approver" | "timeout" | "cancelled" | "unreachable";
 
 export interface ApprovalRequest {
   /**
@@ -40,6 +40,8 @@ export interface ApprovalRequest {
   /** For tool and server changes: what changed, rendered for a person. */
   diff?: string;
   policyVersion: string;
+  /** Remote mode: the caller whose call or request it is (Downstream.owner); grants are theirs alone. */
+  principal?: string;
   /** Which answers make sense (a tool change cannot be "always allowed" as a rule). */
   answers: readonly ApprovalAnswer[];
   /**
@@ -146,15 +148,16 @@ export class ApprovalBroker extends EventEmitter {
     for (const e of [...this.pending.values()]) e.settle({ answer: "deny", by: "cancelled" });
   }
 
-  grantSession(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion">): void {
+  grantSession(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion" | "principal">): void {
     this.sessionGrants.add(grantKey(request));
   }
 
-  hasSessionGrant(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion">): boolean {
+  hasSessionGrant(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion" | "principal">): boolean {
     return this.sessionGrants.has(grantKey(request));
   }
 }
 
-function grantKey(r: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion">): string {
-  return JSON.stringify([r.serverIdentity, r.tool ?? "", r.policyVersion]);
+function grantKey(r: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion" | "principal">): string {
+  // One caller's "allow for this session" is never another caller's.
+  return JSON.stringify([r.serverIdentity, r.tool ?? "", r.policyVersion, r.principal ?? ""]);
 }

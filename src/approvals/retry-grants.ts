@@ -21,6 +21,8 @@ export interface CallBinding {
   argumentsDigest: string;
   /** Digest of the rules in force. */
   policyVersion: string;
+  /** Remote mode: the caller whose call it is (Downstream.owner); only their retry can use the approval. */
+  principal?: string;
 }
 
 /** Where the gateway that asked ran, so `mcp-warden approvals` can act (and audit) without it. */
@@ -52,7 +54,7 @@ export interface HeldCall {
   gateway: AskingGateway;
 }
 
-export type AnswerChannel = "client" | "page" | "cli";
+export type AnswerChannel = "client" | "page" | "cli" | "approver";
 
 export interface HeldCallAnswer {
   version: 1;
@@ -69,7 +71,7 @@ const Answer = z.enum(APPROVAL_ANSWERS as unknown as [ApprovalAnswer, ...Approva
 const HeldCallSchema = z.strictObject({
   version: z.literal(1),
   id: Id,
-  binding: z.strictObject({ client: z.string(), serverIdentity: z.string().min(1), tool: z.string().min(1), argumentsDigest: z.string().min(1), policyVersion: z.string().min(1) }),
+  binding: z.strictObject({ client: z.string(), serverIdentity: z.string().min(1), tool: z.string().min(1), argumentsDigest: z.string().min(1), policyVersion: z.string().min(1), principal: z.string().min(1).optional() }),
   server: z.string().min(1),
   arguments: z.record(z.string(), z.unknown()).optional(),
   reason: z.string(),
@@ -82,7 +84,7 @@ const HeldCallSchema = z.strictObject({
   gateway: z.strictObject({ pid: z.number().int().positive(), cwd: z.string().min(1), auditDir: z.string().min(1), auditKeyFile: z.string().min(1).optional() }),
 });
 
-const AnswerSchema = z.strictObject({ version: z.literal(1), id: Id, answer: Answer, by: z.enum(["client", "page", "cli"]), at: Time });
+const AnswerSchema = z.strictObject({ version: z.literal(1), id: Id, answer: Answer, by: z.enum(["client", "page", "cli", "approver"]), at: Time });
 
 /** A persisted question, or why it is not one (read strictly: an unknown field is not a question). */
 export function parseHeldCall(value: unknown, id: string): HeldCall | string {
@@ -101,7 +103,14 @@ export function parseHeldCallAnswer(value: unknown, id: string): HeldCallAnswer 
 }
 
 export function sameBinding(a: CallBinding, b: CallBinding): boolean {
-  return a.client === b.client && a.serverIdentity === b.serverIdentity && a.tool === b.tool && a.argumentsDigest === b.argumentsDigest && a.policyVersion === b.policyVersion;
+  return (
+    a.client === b.client &&
+    a.serverIdentity === b.serverIdentity &&
+    a.tool === b.tool &&
+    a.argumentsDigest === b.argumentsDigest &&
+    a.policyVersion === b.policyVersion &&
+    (a.principal ?? "") === (b.principal ?? "")
+  );
 }
 
 /**

@@ -38,6 +38,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
   const { reloadingSettings } = await import("../fronts/http/hook-settings.js");
   const { asPrincipal } = await import("../check/judge.js");
+  const { approvalsEndpoint } = await import("../fronts/http/approvals-endpoint.js");
 
   const remote = resolveRemote(settings.remote, opts.listen);
   let authenticator;
@@ -92,6 +93,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       authenticator,
       ...(limiter.active ? { limiter } : {}),
       hook,
+      approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? []),
       auditFailure: (address) => budget.take(address),
       log,
     });

@@ -79,7 +79,7 @@ export class Gateway {
   private readonly catalog: Catalog;
   private readonly inputs = new InputBroker();
   /** Questions to a person (`ask`), answered by the client, the approval page or the CLI. */
-  private readonly approvals: ApprovalBroker;
+  readonly approvals: ApprovalBroker;
   /** Which upstream tools may be exposed (pins, identity, poisoning). */
   private readonly integrity: IntegrityGate;
   /** Servers' requests to the client (sampling, elicitation, roots): policy, audit, secrets. */

@@ -44,12 +44,13 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
         fxshared: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_STARTS_FILE: "${STARTS_DIR}/fxshared" }, share: "shared" },
         web: { type: "http", url: `http://127.0.0.1:${upstream.port}/mcp`, headers: { Authorization: "Bearer upstream-own-credential-7c1e" } },
       },
-      permissions: { allow: ["mcp__fx__add_tool", "mcp__fx__dynamic", "mcp__fxshared__echo", "mcp__fx__echo", "mcp__fx__env", "mcp__web__whoami", "mcp__web__echo", "Bash(git status)"], deny: ["Bash(rm:*)"] },
+      permissions: { allow: ["mcp__fx__add_tool", "mcp__fx__dynamic", "mcp__fxshared__echo", "mcp__fx__echo", "mcp__fx__env", "mcp__web__whoami", "mcp__web__echo", "Bash(git status)"], deny: ["Bash(rm:*)"], ask: ["mcp__fx__delete_repo"] },
+      approvals: { page: true, holdMs: 20_000 },
       integrity: { pins: false },
       remote: {
         listen: `127.0.0.1:${port}`,
         resource,
-        auth: { issuer: idp.issuer, groupsClaim: "groups", orgClaim: "org_id" },
+        auth: { issuer: idp.issuer, groupsClaim: "groups", orgClaim: "org_id", approvers: ["group:sales"] },
         sessions: { idleMinutes: 0.05, maxHours: 1 },
         rateLimits: { perTool: { "mcp__fx__env": "2/min" } },
       },
@@ -135,6 +136,45 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
       const listB = (await b.client.listTools()).tools.map((t) => t.name);
       assert.ok(!listB.includes("fx__dynamic"), `B does not: ${listB.join(",")}`);
       await assert.rejects(b.client.callTool({ name: "fx__dynamic", arguments: {} }), /Unknown tool/);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("an ask for A is answered by an approver, not by A through the API; A's session grant is not B's; an approver cannot answer their own call's question", async () => {
+    const approvals = srv.url.replace(/\/mcp$/, "/v1/approvals");
+    const as = (client: string) => ({ authorization: `Bearer ${tokens[client]}`, "content-type": "application/json" });
+    const pending = async (caller: RegExp) => {
+      for (let i = 0; i < 100; i++) {
+        const list = (await (await fetch(approvals, { headers: as("client-b") })).json()) as { questions: { id: string; caller?: string; tool?: string }[] };
+        const q = list.questions.find((x) => x.tool === "mcp__fx__delete_repo" && caller.test(x.caller ?? ""));
+        if (q) return q;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("no question appeared");
+    };
+    const a = await httpClient(srv.url, tokens["client-a"], "legacy");
+    const b = await httpClient(srv.url, tokens["client-b"], "legacy");
+    try {
+      const call = a.client.callTool({ name: "fx__delete_repo", arguments: { repo: "one" } });
+      const q = await pending(/user-alice/);
+      // A holds a token too, but is no approver: the agent cannot approve its own calls here.
+      const byA = await fetch(`${approvals}/${q.id}`, { method: "POST", headers: as("client-a"), body: JSON.stringify({ answer: "allow-once" }) });
+      assert.equal(byA.status, 403);
+      const byB = await fetch(`${approvals}/${q.id}`, { method: "POST", headers: as("client-b"), body: JSON.stringify({ answer: "allow-session" }) });
+      assert.equal(byB.status, 200, await byB.text());
+      assert.equal(texts(await call), "repo deleted");
+      // A's session grant covers A's next call of that tool...
+      assert.equal(texts(await a.client.callTool({ name: "fx__delete_repo", arguments: { repo: "two" } })), "repo deleted");
+      // ...and not B's: B is asked, and cannot answer that question here.
+      const bCall = b.client.callTool({ name: "fx__delete_repo", arguments: { repo: "three" } }, undefined, { timeout: 8_000 });
+      const qb = await pending(/user-bob/);
+      const own = await fetch(`${approvals}/${qb.id}`, { method: "POST", headers: as("client-b"), body: JSON.stringify({ answer: "allow-once" }) });
+      assert.equal(own.status, 403);
+      await assert.rejects(bCall);
+      const answered = auditRecords(s).filter((r) => r.kind === "approval" && r.event === "answered");
+      assert.ok(answered.some((r) => (r.principal as { clientId?: string } | undefined)?.clientId === "client-b"), "the approver's answer is audited with the approver");
     } finally {
       await a.close();
       await b.close();

@@ -9,6 +9,7 @@ import type { Principal } from "../../policy/principal.js";
 import type { RemoteSettings } from "../../settings/schema.js";
 import { type FrontRequest, type HttpFront, jsonError, startHttpFront } from "./http-server.js";
 import { type McpEndpoint, mcpEndpoint } from "./mcp-endpoint.js";
+import { APPROVALS_PATH } from "./approvals-endpoint.js";
 
 /** A refused authentication or authorization, as the authenticator reports it. */
 export interface AuthRefusal {
@@ -43,6 +44,8 @@ export interface ServeOptions {
   authenticator: FrontAuthenticator;
   limiter?: FrontLimiter;
   hook?: HookHandler;
+  /** `/v1/approvals`: the approver role's questions and answers (approvals-endpoint.ts). */
+  approvals?: (request: Request, path: string, body: unknown, caller: { principal: Principal; address: string }) => Promise<Response>;
   /** Whether to audit one more failed authentication from this address (a flood must not fill the log). */
   auditFailure?: (address: string) => boolean;
   log: (message: string) => void;
@@ -134,7 +137,8 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       return new Response(JSON.stringify(metadata.document), { status: 200, headers: { "content-type": "application/json", "cache-control": "max-age=300" } });
     }
     if (path === "/healthz" && req.request.method === "GET") return new Response("ok\n", { status: 200, headers: { "content-type": "text/plain" } });
-    if (path !== MCP_PATH && path !== HOOK_PATH) return jsonError(404, `Not Found: the MCP endpoint is ${MCP_PATH}`);
+    const approvalsPath = path === APPROVALS_PATH || path.startsWith(`${APPROVALS_PATH}/`);
+    if (path !== MCP_PATH && path !== HOOK_PATH && !approvalsPath) return jsonError(404, `Not Found: the MCP endpoint is ${MCP_PATH}`);
 
     const auth = await authenticator.authenticate(req.request.headers.get("authorization") ?? undefined);
     if (!auth.ok) return refuseAuth(auth, req.address, path);
@@ -147,6 +151,11 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       } catch {
         return jsonError(400, "Parse error: the body is not valid JSON", {}, -32700);
       }
+    }
+
+    if (approvalsPath) {
+      if (!opts.approvals) return jsonError(404, "Not Found: this gateway serves no approvals endpoint");
+      return opts.approvals(req.request, path, parsed, { principal, address: req.address });
     }
 
     if (path === HOOK_PATH) {

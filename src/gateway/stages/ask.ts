@@ -13,6 +13,7 @@
 // tool error naming the command and the page that approve it. The question stays open, on disk
 // too (src/adapters/grant-store.ts), for approvals.retryWindowMs: an approval given then lets the
 // identical call (client, server identity, tool, arguments digest, policy version) through once.
+import { ownerOf } from "../downstream.js";
 import { createHash } from "node:crypto";
 import type { AuditLog } from "../../audit/index.js";
 import { type ApprovalAnswer, type ApprovalBroker, type ApprovalRequest, type ApprovalResult, APPROVAL_ANSWERS } from "../../approvals/broker.js";
@@ -119,6 +120,9 @@ export function askStage(services: AskServices): Stage {
       const server = target.upstream.name;
       // What will be forwarded (redacted already if a secret was found and the setting says so).
       const args = ((ctx.upstreamParams ?? ctx.params).arguments as Record<string, unknown> | undefined) ?? {};
+      // A remote caller's question is theirs: its grants bind to them, and none of them may write an
+      // allow rule into the settings everybody shares ("always").
+      const owner = ctx.principal.method === "local" ? undefined : ownerOf(ctx.principal);
       const request: ApprovalRequest = {
         kind: "call",
         server,
@@ -130,9 +134,10 @@ export function askStage(services: AskServices): Stage {
         ...(v.rule !== undefined ? { rule: v.rule } : {}),
         ...(v.source?.file !== undefined ? { ruleFile: v.source.file } : {}),
         policyVersion: services.policyVersion,
+        ...(owner !== undefined ? { principal: owner } : {}),
         // An ask rule outranks every allow rule, so "always allow" (an allow rule) is offered only
         // when no rule asked (unmatched calls ask by default); it would not stop the next question.
-        answers: v.rule === undefined ? APPROVAL_ANSWERS : APPROVAL_ANSWERS.filter((a) => a !== "allow-always"),
+        answers: v.rule === undefined && owner === undefined ? APPROVAL_ANSWERS : APPROVAL_ANSWERS.filter((a) => a !== "allow-always"),
       };
       if (services.broker.hasSessionGrant(request)) {
         ctx.verdict = { ...v, decision: "allow", reason: `approved for this session (${v.reason})` };
@@ -144,6 +149,7 @@ export function askStage(services: AskServices): Stage {
         tool: target.canonical,
         argumentsDigest: request.argumentsDigest!,
         policyVersion: services.policyVersion,
+        ...(owner !== undefined ? { principal: owner } : {}),
       };
       const store = services.heldCalls;
       // A person approved this very call after an earlier attempt ended: it passes, once.
