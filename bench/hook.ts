@@ -22,7 +22,7 @@ export interface HookBenchResult {
   readDecideUs: { p50: number; p99: number };
 }
 
-const RULES = {
+export const HOOK_RULES = {
   allow: ["Bash(git status:*)", "Bash(git log:*)", "Bash(npm run test:*)", "Bash(grep:*)", "Bash(head:*)", "Read(./src/**)", "WebFetch(domain:docs.example.com)", "mcp__github__get_issue"],
   deny: ["Bash(curl:*)", "Bash(rm -rf /)", "Read(.env)", "Read(~/.ssh/**)", "mcp__*__delete*"],
 };
@@ -53,7 +53,7 @@ export function runHookBench(runs = 31): HookBenchResult {
     mkdirSync(join(project, ".mcp-warden"), { recursive: true });
     mkdirSync(join(project, "src"), { recursive: true });
     writeFileSync(join(project, "src", "index.ts"), "export {};\n");
-    writeFileSync(join(project, ".mcp-warden", "settings.json"), JSON.stringify({ permissions: RULES }));
+    writeFileSync(join(project, ".mcp-warden", "settings.json"), JSON.stringify({ permissions: HOOK_RULES }));
     const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), XDG_STATE_HOME: join(home, ".local/state"), MCP_WARDEN_MANAGED_DIR: join(dir, "managed") };
     const hookInput = (tool: string, input: Record<string, unknown>) =>
       JSON.stringify({ session_id: "bench", cwd: project, hook_event_name: "PreToolUse", permission_mode: "default", tool_name: tool, tool_input: input });
@@ -79,9 +79,9 @@ export function runHookBench(runs = 31): HookBenchResult {
     // In process: the judges alone.
     const src = (path: string): Source => ({ layer: "project", file: join(project, ".mcp-warden/settings.json"), path });
     const input: PolicyInput = {
-      allow: RULES.allow.map((value, i) => ({ value, source: src(`permissions.allow[${i}]`) })),
+      allow: HOOK_RULES.allow.map((value, i) => ({ value, source: src(`permissions.allow[${i}]`) })),
       ask: [],
-      deny: RULES.deny.map((value, i) => ({ value, source: src(`permissions.deny[${i}]`) })),
+      deny: HOOK_RULES.deny.map((value, i) => ({ value, source: src(`permissions.deny[${i}]`) })),
       autoApprove: [],
       defaultMode: "default",
       bypassDisabled: false,

@@ -12,6 +12,7 @@ import { AuditLog, type AuditEntry } from "../src/audit/index.js";
 import { AUDIT_DEFAULTS } from "../src/settings/index.js";
 import { FIXTURE, ROOT, scratch, type Scratch } from "../test/e2e/harness.js";
 import { runHookBench, type HookBenchResult } from "./hook.js";
+import { httpHookSection, runHttpHookBench, type HttpHookBenchResult } from "./http-hook.js";
 import { runSandboxBench, type SandboxBenchResult } from "./sandbox.js";
 import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
@@ -199,13 +200,15 @@ async function main() {
   const policy = await runPolicyBench();
   log("  hook benchmark …");
   const hook = runHookBench(QUICK ? 5 : 31);
+  log("  http hook benchmark (through serve) …");
+  const httpHook = await runHttpHookBench(QUICK ? 50 : 1000);
   log("  sandbox start-up benchmark …");
   const sandbox = await runSandboxBench(QUICK ? 3 : 11);
   log("  guards micro-benchmark …");
   const guards = await runGuardsBench(QUICK ? 500 : 5000);
 
   const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, { rss, auditOnDisk, loadBefore, loadAfter: load() });
-  writeFileSync(OUT, renderDoc(started, result, hook, sandbox, guards));
+  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, sandbox, guards));
   log("");
   log(result.summary);
   log("");
@@ -286,7 +289,7 @@ function analyse(
 
 // ---- the document -------------------------------------------------------------------------------
 
-function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, sandbox: SandboxBenchResult, guards: GuardsBenchResult): string {
+function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, sandbox: SandboxBenchResult, guards: GuardsBenchResult): string {
   const { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted } = a;
   const cpu = cpus();
   const model = cpu[0]?.model.trim() ?? "unknown";
@@ -430,6 +433,7 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, sandbox: S
     `Start-up: a fresh gateway reaches its first tool result in ${f1(startup.gateway)} ms against ${f1(startup.direct)} ms for the bare server (${f1(startup.gateway - startup.direct)} ms more): a second Node.js process to load, settings and policy to compile, the audit segment to open, and the upstream's spawn, handshake (with the era probe) and item lists before the first call is forwarded. It is paid once per session.`,
     "",
     ...hookSection(hook),
+    ...httpHookSection(httpHook),
     ...sandboxSection(sandbox),
     ...guardsSection(guards),
     `Reproduce with \`npm run bench\` (a minute or two). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,

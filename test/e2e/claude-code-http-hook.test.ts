@@ -1,95 +1,54 @@
-// Claude Code's http hook under the real Claude Code binary (issue 13, section 8): Claude Code POSTs
-// each PreToolUse event to a node:http server on 127.0.0.1 that mounts the hook handler
-// (src/fronts/http/claude-code-hook.ts) behind a bearer token check, as `mcp-warden serve` will. The
-// hook entry is the one `init --claude-code --http` writes (httpHookEntry), so these runs show what
-// the installed configuration does.
+// Claude Code's http hook end to end with real parts only: the real Claude Code binary (pinned, in
+// .cache/test-tools) against the fake Messages API, and the real `mcp-warden serve` process answering
+// POST /v1/hooks/claude-code. The setup is a user's, through the real CLI: `mcp-warden keys create`
+// makes the hook's API key, `mcp-warden init --claude-code --http <serve's base URL>` writes the hook
+// into the project's .claude/settings.json (read by Claude Code itself), and the key reaches Claude
+// Code as $MCP_WARDEN_HOOK_TOKEN.
 //
 // Claude Code's own rules allow Bash in every run (`permissions.allow: ["Bash"]`, as for a user who
-// leaves the judging to mcp-warden), so a command that does not run was stopped by the hook, and the
-// controls show each command running when the hook lets it through or fails open.
+// leaves the judging to mcp-warden), so a command that does not run was stopped by the hook; the
+// allowed command and the control show commands running when nothing stops them.
 //
-// What Claude Code 2.1.332 does when the hook cannot answer (each case below has its control):
-// refused connection, HTTP 5xx, a timeout, a 401 (token missing): without `onFailure` the call GOES
-// AHEAD; with `"onFailure": "block"` (what init writes) it is blocked, and the model is told why.
+// What Claude Code 2.1.332 does when the hook cannot answer: a refused connection, a timeout, a 401
+// or 400 (wrong or no token) are hook failures; with `"onFailure": "block"` (what init writes) the
+// call is blocked and the model is told why; without it the call GOES AHEAD (the control below).
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { httpHookEntry, HOOK_TOKEN_ENV } from "../../src/cli/init-claude-code.js";
-import { CLAUDE_CODE_HOOK_PATH, createClaudeCodeHookHandler, type ClaudeCodeHookHandler } from "../../src/fronts/http/claude-code-hook.js";
-import { reloadingSettings } from "../../src/fronts/http/hook-settings.js";
-import type { Principal } from "../../src/policy/principal.js";
+import { generateApiKey } from "../../src/auth/api-keys.js";
+import { HOOK_TOKEN_ENV } from "../../src/cli/init-claude-code.js";
+import { CLAUDE_CODE_HOOK_PATH } from "../../src/fronts/http/claude-code-hook.js";
 import { claudeSkip as skip, runClaude, type ClaudeRun } from "./claude-code-run.js";
-import { auditRecords, closedPort, scratch, type Scratch } from "./harness.js";
+import { auditRecords, closedPort, scratch, wardenCli, type Scratch } from "./harness.js";
+import { startServe, type Serving } from "./serve-harness.js";
 
 if (skip) console.log(`skipped: ${skip}`);
 
-const TOKEN = "mcpw_e2e_http_hook_token_5b7d1e";
-const hookCaller: Principal = Object.freeze({ subject: "claude-code-hook", clientId: "claude-code-hook", groups: [], scopes: [], method: "api-key" as const });
+type Step = { id: string; name: string; input: Record<string, unknown> };
+type HookEntry = Record<string, unknown> & { url?: string; onFailure?: string; timeout?: number };
 
-type Mode = "judge" | "error500" | "hang";
-
-interface HookServer {
-  url: string;
-  /** How the server answers from now on. */
-  mode: Mode;
-  /** Requests received, with whether their token was right. */
-  requests: { authorized: boolean }[];
-  close(): Promise<void>;
-}
-
-/** serve's part, as small as it gets: POST the hook path with the bearer token, or 401. */
-async function startHookServer(handle: ClaudeCodeHookHandler): Promise<HookServer> {
-  const state: HookServer = { url: "", mode: "judge", requests: [], close: async () => {} };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const authorized = req.headers.authorization === `Bearer ${TOKEN}`;
-      state.requests.push({ authorized });
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(JSON.stringify(body));
-      };
-      if (state.mode === "hang") return; // never answers: Claude Code's timeout decides
-      if (state.mode === "error500") return send(500, { error: "internal error (the test's failure mode)" });
-      if (req.method !== "POST" || req.url !== CLAUDE_CODE_HOOK_PATH) return send(404, { error: "not found" });
-      if (!authorized) return send(401, { error: "a valid bearer token is required" });
-      void handle(Buffer.concat(chunks), hookCaller).then((a) => send(a.status, a.body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${CLAUDE_CODE_HOOK_PATH}`;
-  state.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return state;
-}
-
-describe("real Claude Code + mcp-warden http hook", { skip }, () => {
+describe("real Claude Code + its http hook answered by the real mcp-warden serve", { skip }, () => {
   let s: Scratch;
-  let handle: ClaudeCodeHookHandler;
-  let hook: HookServer;
+  let srv: Serving;
+  let key: string;
+  let base: string;
+  let installed: HookEntry;
   let n = 0;
   const victim = () => join(s.project, "victim.txt");
   const created = (name: string) => join(s.project, `${name}.txt`);
-  const rm = () => ({ id: `toolu_rm_${++n}`, name: "Bash", input: { command: "rm victim.txt", description: "remove a file" } });
-  const touch = (name: string) => ({ id: `toolu_touch_${++n}`, name: "Bash", input: { command: `touch ${name}.txt`, description: "create a file" } });
+  const rm = (): Step => ({ id: `toolu_rm_${++n}`, name: "Bash", input: { command: "rm victim.txt", description: "remove a file" } });
+  const touch = (name: string): Step => ({ id: `toolu_touch_${++n}`, name: "Bash", input: { command: `touch ${name}.txt`, description: "create a file" } });
 
-  /** Claude Code's settings: its own rules allow Bash; the hook is init's entry, adjusted by `tweak`. */
-  const claudeSettings = (url: string, tweak: (entry: Record<string, unknown>) => void = () => {}) => {
-    const entry = httpHookEntry(url);
-    tweak(entry);
-    return { permissions: { allow: ["Bash"] }, hooks: { PreToolUse: [{ matcher: "*", hooks: [entry] }] } };
-  };
-  const run = (settings: Record<string, unknown>, script: { id: string; name: string; input: Record<string, unknown> }[], env: NodeJS.ProcessEnv = { [HOOK_TOKEN_ENV]: TOKEN }) =>
-    runClaude({ dir: s.dir, env: { ...s.env, ...env }, cwd: s.project, settings, script });
+  /**
+   * `claude -p` in the project: the hook comes from the .claude/settings.json init wrote; `--settings`
+   * adds only Claude Code's own rule allowing Bash. `token`: $MCP_WARDEN_HOOK_TOKEN (unset if null).
+   */
+  const run = (script: Step[], token: string | null = key) =>
+    runClaude({ dir: s.dir, env: { ...s.env, ...(token !== null ? { [HOOK_TOKEN_ENV]: token } : {}) }, cwd: s.project, settings: { permissions: { allow: ["Bash"] } }, script });
 
   const decisionFor = (toolUseId: string) => auditRecords(s).find((r) => r.kind === "decision" && (r.detail as { toolUseId?: unknown } | undefined)?.toolUseId === toolUseId);
+  const auditText = () => readdirSync(s.auditDir).filter((f) => f.endsWith(".jsonl")).map((f) => readFileSync(join(s.auditDir, f), "utf8")).join("");
 
   /** The call did not run: the model got an error naming why, and Claude Code counts it as denied. */
   const blocked = (r: ClaudeRun, id: string, why: RegExp) => {
@@ -101,97 +60,111 @@ describe("real Claude Code + mcp-warden http hook", { skip }, () => {
   };
 
   before(async () => {
-    s = scratch({});
-    // The project: found by its `.mcp-warden/` (Claude Code sends http hooks no project directory).
+    const port = await closedPort();
+    // serve's settings: touch allowed (and the file it writes), rm denied; API keys only (no identity provider).
+    s = scratch({ permissions: { allow: ["Bash(touch:*)", "Edit(./**)"], deny: ["Bash(rm:*)"] }, remote: { listen: `127.0.0.1:${port}` } });
+    // The project root (Claude Code sends http hooks no project directory): found by its `.mcp-warden/`.
     mkdirSync(join(s.project, ".mcp-warden"), { recursive: true });
     writeFileSync(victim(), "must survive\n");
-    // The user's mcp-warden settings: touch allowed, rm denied.
-    const userSettings = join(s.env.XDG_CONFIG_HOME as string, "mcp-warden", "settings.json");
-    mkdirSync(join(s.env.XDG_CONFIG_HOME as string, "mcp-warden"), { recursive: true });
-    writeFileSync(userSettings, JSON.stringify({ permissions: { allow: ["Bash(touch:*)", "Edit(./**)"], deny: ["Bash(rm:*)"] }, audit: { dir: s.auditDir, fsyncIntervalMs: 50 } }));
-    handle = createClaudeCodeHookHandler({ settings: reloadingSettings({ env: s.env, project: "caller" }) });
-    hook = await startHookServer(handle);
+
+    const made = wardenCli(s, ["keys", "create", "claude-code-hook", "--settings", s.settingsFile]);
+    assert.equal(made.code, 0, made.stderr);
+    const m = /^(mcpw_\S+)$/m.exec(made.stdout);
+    assert.ok(m, `no key in the output of keys create: ${made.stdout}`);
+    key = m[1]!;
+
+    srv = await startServe(s);
+    base = new URL(srv.url).origin;
+    const init = wardenCli(s, ["init", "--claude-code", "--http", base]);
+    assert.equal(init.code, 0, init.stderr);
+    const claudeSettings = JSON.parse(readFileSync(join(s.project, ".claude", "settings.json"), "utf8")) as { hooks: { PreToolUse: { matcher: string; hooks: HookEntry[] }[] } };
+    const groups = claudeSettings.hooks.PreToolUse;
+    assert.equal(groups.length, 1);
+    assert.equal(groups[0]!.matcher, "*");
+    installed = groups[0]!.hooks[0]!;
   });
   after(async () => {
-    await hook?.close();
-    handle?.close();
+    await srv?.stop().catch(() => undefined);
     s?.cleanup();
   });
 
-  it("obeys the hook: a denied Bash command does not run, an allowed one does, each decision audited with the caller", async () => {
-    hook.mode = "judge";
+  it("init --http with serve's base URL writes serve's hook path, the token's variable name (not the token) and onFailure block", () => {
+    assert.equal(installed.url, `${base}${CLAUDE_CODE_HOOK_PATH}`);
+    assert.equal(installed.onFailure, "block");
+    assert.deepEqual(installed.headers, { Authorization: `Bearer $${HOOK_TOKEN_ENV}` });
+    assert.ok(!readFileSync(join(s.project, ".claude", "settings.json"), "utf8").includes(key));
+  });
+
+  it("obeys serve: a denied Bash command does not run, an allowed one does, both audited by serve with the key's principal and without the key", async () => {
     const [del, make] = [rm(), touch("allowed")];
-    const r = await run(claudeSettings(hook.url), [del, make]);
+    const r = await run([del, make]);
     assert.ok(existsSync(victim()), "the denied rm ran");
     blocked(r, del.id, /^PreToolUse:Bash hook error: mcp-warden: .*rm/);
-    assert.equal(decisionFor(del.id)?.decision, "deny");
-    assert.ok(existsSync(created("allowed")), "the allowed touch did not run");
+    assert.ok(existsSync(created("allowed")), `the allowed touch did not run: ${r.results.get(make.id)?.text}`);
     assert.equal(r.results.get(make.id)?.isError, false);
-    const record = decisionFor(make.id);
-    assert.equal(record?.decision, "allow");
-    assert.deepEqual(record?.principal, { subject: "claude-code-hook", clientId: "claude-code-hook", method: "api-key" });
-    assert.equal((record?.detail as Record<string, unknown>).via, "http-hook");
-    assert.ok(hook.requests.every((q) => q.authorized), "Claude Code sent the token from $MCP_WARDEN_HOOK_TOKEN");
+    const principal = { subject: "apikey:claude-code-hook", clientId: "claude-code-hook", method: "api-key" };
+    for (const [step, decision] of [[del, "deny"], [make, "allow"]] as const) {
+      const record = decisionFor(step.id);
+      assert.equal(record?.decision, decision, `serve's audit log has no ${decision} for ${step.id}`);
+      assert.deepEqual(record?.principal, principal);
+      assert.equal((record?.detail as Record<string, unknown>).via, "http-hook");
+    }
+    assert.ok(!auditText().includes(key), "the API key is in the audit log");
   });
 
-  it("control: without the hook, Claude Code's own rules let the same rm run", async () => {
-    const copy = join(s.project, "victim-control.txt");
-    writeFileSync(copy, "goes\n");
-    await run({ permissions: { allow: ["Bash"] } }, [{ id: `toolu_rm_control_${++n}`, name: "Bash", input: { command: "rm victim-control.txt", description: "remove" } }]);
-    assert.equal(existsSync(copy), false);
+  // Unset, $MCP_WARDEN_HOOK_TOKEN expands to nothing: Claude Code sends `Authorization: Bearer `, a
+  // malformed header, which serve answers with 400.
+  it("a wrong token (401) or none (400): the call is blocked, and each failed authentication is audited without the token", async () => {
+    const failures = () => auditRecords(s).filter((x) => x.event === "auth-failed" && (x.detail as { path?: string }).path === CLAUDE_CODE_HOOK_PATH).length;
+    const wrong = generateApiKey();
+    for (const [name, token, status] of [["wrong-token", wrong, 401], ["no-token", null, 400]] as const) {
+      const before = failures();
+      const step = touch(name);
+      const r = await run([step], token);
+      assert.equal(existsSync(created(name)), false, `the call ran (${name})`);
+      blocked(r, step.id, new RegExp(`failed; blocking because onFailure is "block"\\s+HTTP ${status}`));
+      assert.equal(decisionFor(step.id), undefined, "serve judged a call from a caller it did not authenticate");
+      assert.ok(failures() > before, `no auth-failed record for the hook path (${name})`);
+    }
+    assert.ok(!auditText().includes(wrong), "the wrong token is in the audit log");
   });
 
-  it("daemon down (connection refused): the installed entry blocks the call", async () => {
-    const url = `http://127.0.0.1:${await closedPort()}${CLAUDE_CODE_HOOK_PATH}`;
+  it("serve stopped mid-answer (SIGSTOP): the call is blocked when the installed 10 s timeout runs out", async () => {
+    assert.equal(installed.timeout, 10);
+    const step = touch("while-hung");
+    srv.child.kill("SIGSTOP");
+    let r: ClaudeRun;
+    try {
+      r = await run([step]);
+    } finally {
+      srv.child.kill("SIGCONT");
+    }
+    assert.equal(existsSync(created("while-hung")), false, "the call ran while serve did not answer");
+    blocked(r, step.id, /timed out; blocking because onFailure is "block"/);
+  });
+
+  it("serve down (stopped, connection refused): the installed hook blocks the call", async () => {
+    assert.equal(await srv.stop(), 0);
     const step = touch("while-down");
-    const r = await run(claudeSettings(url), [step]);
-    assert.equal(existsSync(created("while-down")), false, "the call ran while the daemon was down");
+    const r = await run([step]);
+    assert.equal(existsSync(created("while-down")), false, "the call ran while serve was down");
     blocked(r, step.id, /failed; blocking because onFailure is "block"\s+connect ECONNREFUSED/);
   });
 
-  it("control, daemon down: the same entry without onFailure lets the call go ahead (Claude Code's default)", async () => {
-    const url = `http://127.0.0.1:${await closedPort()}${CLAUDE_CODE_HOOK_PATH}`;
-    const step = touch("down-fail-open");
-    const r = await run(claudeSettings(url, (e) => delete e.onFailure), [step]);
-    assert.ok(existsSync(created("down-fail-open")), "expected Claude Code 2.1.332 to run the call when the hook is unreachable");
+  it("control, serve down: the installed entry without onFailure lets the call go ahead (Claude Code 2.1.332's default)", async () => {
+    // Another directory, so that the project's installed entry (with onFailure) is not read as well.
+    const elsewhere = join(s.home, "elsewhere");
+    mkdirSync(elsewhere, { recursive: true });
+    const { onFailure: _dropped, ...entry } = installed;
+    const step: Step = { id: `toolu_touch_open_${++n}`, name: "Bash", input: { command: "touch fail-open.txt", description: "create a file" } };
+    const r = await runClaude({
+      dir: s.dir,
+      env: { ...s.env, [HOOK_TOKEN_ENV]: key },
+      cwd: elsewhere,
+      settings: { permissions: { allow: ["Bash"] }, hooks: { PreToolUse: [{ matcher: "*", hooks: [entry] }] } },
+      script: [step],
+    });
+    assert.ok(existsSync(join(elsewhere, "fail-open.txt")), "expected Claude Code 2.1.332 to run the call when the hook is unreachable and onFailure is unset");
     assert.equal(r.results.get(step.id)?.isError, false);
-  });
-
-  it("HTTP 500 from the daemon: the installed entry blocks the call; without onFailure it goes ahead", async () => {
-    hook.mode = "error500";
-    try {
-      const step = touch("on-500");
-      const r = await run(claudeSettings(hook.url), [step]);
-      assert.equal(existsSync(created("on-500")), false, "the call ran on a 500");
-      blocked(r, step.id, /failed; blocking because onFailure is "block"\s+HTTP 500/);
-
-      const open = touch("on-500-fail-open");
-      await run(claudeSettings(hook.url, (e) => delete e.onFailure), [open]);
-      assert.ok(existsSync(created("on-500-fail-open")), "expected Claude Code 2.1.332 to run the call on a 500 without onFailure");
-    } finally {
-      hook.mode = "judge";
-    }
-  });
-
-  it("a daemon that does not answer in time: the installed entry blocks the call at the timeout", async () => {
-    hook.mode = "hang";
-    try {
-      const step = touch("on-timeout");
-      // init writes 10 s; 2 s keeps the test short and is the same code path.
-      const r = await run(claudeSettings(hook.url, (e) => (e.timeout = 2)), [step]);
-      assert.equal(existsSync(created("on-timeout")), false, "the call ran after the hook timed out");
-      blocked(r, step.id, /timed out; blocking because onFailure is "block"/);
-    } finally {
-      hook.mode = "judge";
-    }
-  });
-
-  it("no token in Claude Code's environment: the daemon answers 401 and the call is blocked", async () => {
-    const before = hook.requests.length;
-    const step = touch("no-token");
-    const r = await run(claudeSettings(hook.url), [step], {});
-    assert.equal(existsSync(created("no-token")), false, "the call ran without a token");
-    blocked(r, step.id, /HTTP 401/);
-    assert.ok(hook.requests.slice(before).every((q) => !q.authorized));
   });
 });
