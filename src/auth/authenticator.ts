@@ -125,6 +125,8 @@ export function createAuthenticator(cfg: AuthenticatorConfig, opts: Authenticato
     if (!/^Bearer(\s|$)/i.test(authorization))
       // Another scheme (Basic, ...): no bearer token was presented at all (RFC 6750 3.1: no error code).
       return noToken("this endpoint takes `Authorization: Bearer <token>`", "not a bearer token");
+    // `Bearer ` and nothing else is what a client sends when its token variable is unset: no token.
+    if (/^Bearer\s*$/i.test(authorization)) return noToken("the bearer token is empty: set the token the client sends (e.g. $MCP_WARDEN_HOOK_TOKEN)", "empty bearer token");
     const m = BEARER.exec(authorization);
     if (!m) return fail(400, "invalid_request", "the Authorization header must be exactly `Bearer <token>`, one token", { reason: "malformed Authorization header" });
     const token = m[1]!;

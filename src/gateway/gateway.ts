@@ -433,7 +433,10 @@ export class Gateway {
   }
 
   private instructions(): string {
-    return "mcp-warden gateway: tools of several MCP servers, each named <server>" + this.opts.settings.gateway.separator + "<tool>, checked against the user's policy.";
+    const g = this.opts.settings.gateway;
+    return g.prefix
+      ? "mcp-warden gateway: tools of several MCP servers, each named <server>" + g.separator + "<tool>, checked against the user's policy."
+      : "mcp-warden gateway: the tools of one MCP server under their own names, checked against the user's policy.";
   }
 
   private clientIdentity(ctx: ServerContext, d: Downstream): ClientIdentity {

@@ -10,7 +10,7 @@
 // allowed command and the control show commands running when nothing stops them.
 //
 // What Claude Code 2.1.332 does when the hook cannot answer: a refused connection, a timeout, a 401
-// or 400 (wrong or no token) are hook failures; with `"onFailure": "block"` (what init writes) the
+// or 401 (wrong or no token) are hook failures; with `"onFailure": "block"` (what init writes) the
 // call is blocked and the model is told why; without it the call GOES AHEAD (the control below).
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -113,11 +113,11 @@ describe("real Claude Code + its http hook answered by the real mcp-warden serve
   });
 
   // Unset, $MCP_WARDEN_HOOK_TOKEN expands to nothing: Claude Code sends `Authorization: Bearer `, a
-  // malformed header, which serve answers with 400.
-  it("a wrong token (401) or none (400): the call is blocked, and each failed authentication is audited without the token", async () => {
+  // header with an empty token, which serve answers with 401 like no header at all.
+  it("a wrong token or none (401): the call is blocked, and each failed authentication is audited without the token", async () => {
     const failures = () => auditRecords(s).filter((x) => x.event === "auth-failed" && (x.detail as { path?: string }).path === CLAUDE_CODE_HOOK_PATH).length;
     const wrong = generateApiKey();
-    for (const [name, token, status] of [["wrong-token", wrong, 401], ["no-token", null, 400]] as const) {
+    for (const [name, token, status] of [["wrong-token", wrong, 401], ["no-token", null, 401]] as const) {
       const before = failures();
       const step = touch(name);
       const r = await run([step], token);

@@ -168,7 +168,7 @@ describe("serve: an authenticated HTTP front, per-principal rules, sessions and 
       // A's session grant covers A's next call of that tool...
       assert.equal(texts(await a.client.callTool({ name: "fx__delete_repo", arguments: { repo: "two" } })), "repo deleted");
       // ...and not B's: B is asked, and cannot answer that question here.
-      const bCall = b.client.callTool({ name: "fx__delete_repo", arguments: { repo: "three" } }, undefined, { timeout: 8_000 });
+      const bCall = b.client.callTool({ name: "fx__delete_repo", arguments: { repo: "three" } }, { timeout: 8_000 });
       const qb = await pending(/user-bob/);
       const own = await fetch(`${approvals}/${qb.id}`, { method: "POST", headers: as("client-b"), body: JSON.stringify({ answer: "allow-once" }) });
       assert.equal(own.status, 403);

@@ -262,17 +262,6 @@ describe("http hook handler: settings changes are picked up without a restart", 
     }
   });
 
-  it("answers from the compiled settings: p50 of 200 calls within the 5 ms target", async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const t = process.hrtime.bigint();
-      decision(await npmTest());
-      times.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-    times.sort((a, b) => a - b);
-    const p50 = times[100] as number;
-    assert.ok(p50 <= 5, `p50 ${p50.toFixed(2)} ms`);
-  });
 });
 
 describe("http hook handler: whose project settings apply", () => {
