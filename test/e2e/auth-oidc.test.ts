@@ -281,11 +281,13 @@ describe("JWT access tokens from a real OpenID provider", { skip: skipOidc }, ()
     assert.deepEqual(document.scopes_supported, ["mcp:tools"]);
   });
 
-  it("a malformed Authorization header is a 400; an oversized token is refused before any parsing or fetch", async () => {
+  it("a malformed Authorization header is a 400, an empty bearer token is no token (401 with the challenge); an oversized token is refused before any parsing or fetch", async () => {
     let fetches = 0;
     const a = authFor({}, {}, { fetch: (i, init) => (fetches++, fetch(i, init)) });
     assert.equal(refused(await a.authenticate("Bearer a b")).status, 400);
-    assert.equal(refused(await a.authenticate("Bearer")).status, 400);
+    const empty = refused(await a.authenticate("Bearer "));
+    assert.equal(empty.status, 401);
+    assert.match(empty.challenge, /resource_metadata=/);
     const huge = refused(await a.authenticate(`Bearer ${"a".repeat(17 * 1024)}`));
     assert.equal(huge.status, 401);
     assert.match(huge.description, /longer than/);
