@@ -4,7 +4,6 @@ import { createHash, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
-import { serveStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import { AuditLog } from "../audit/index.js";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
@@ -13,7 +12,6 @@ import { runtimeDir, stateDir } from "../settings/paths.js";
 import { reapOrphans } from "../upstream/orphans.js";
 import { reapContainers } from "../sandbox/reap-containers.js";
 import type { AuditEntry } from "../audit/record.js";
-import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
 import type { Upstream } from "../upstream/upstream.js";
 import { Catalog } from "./catalog.js";
 import { type AskInFlow, InputBroker, type InputMethod } from "./input-broker.js";
@@ -42,20 +40,12 @@ import { planUpstreams } from "./upstreams.js";
 import { loadSqlParser } from "../policy/guards/sql.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
-import { type Downstream, makeDownstream } from "./downstream.js";
+import { serveStdioFront } from "../fronts/stdio.js";
+import type { Downstream } from "./downstream.js";
 import { shareModeOf, UpstreamPool } from "./upstream-pool.js";
 import type { Principal } from "../policy/principal.js";
-import { localPrincipal } from "../policy/principal.js";
-import { userInfo } from "node:os";
 
-/** The OS user's name; a uid when the system has no name for it. */
-function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid:${process.getuid?.() ?? "unknown"}`;
-  }
-}
+
 
 export const VERSION = "0.1.0";
 
@@ -94,11 +84,9 @@ export class Gateway {
   private readonly listChangeListeners = new Set<(kind: "tools" | "prompts" | "resources") => void>();
   /** The rules for a caller: the layers' rules plus the matching `principals` entries'. */
   private policyFor: (p: Principal) => CompiledPolicy = () => this.policy;
-  private handle: StdioServerHandle | undefined;
   /** Remote mode: each caller's own instances of servers that are not shared. */
   private pool: UpstreamPool | undefined;
   private readonly plan: ReturnType<typeof planUpstreams>;
-  private transport: JsonLinesTransport | undefined;
   private readonly statusFile: StatusFile;
   readonly environment: PolicyEnvironment;
   private closing: Promise<void> | undefined;
@@ -224,8 +212,10 @@ export class Gateway {
 
   /** Starts serving the stdio client; eager upstreams start with its first real message. */
   async start(): Promise<void> {
+    if (!this.opts.input || !this.opts.output) throw new Error("the stdio front needs input and output streams");
     await this.startCore();
-    this.attachStdio();
+    serveStdioFront(this, this.opts.input, this.opts.output, this.opts.settings.gateway.maxMessageBytes);
+    this.statusFile.write();
   }
 
   /** What every front needs first: orphans reaped, the SQL parser loaded, the start audited. */
@@ -247,33 +237,6 @@ export class Gateway {
       event: "started",
       detail: { pid: process.pid, version: VERSION, settingsFiles: this.opts.settings.files.map((f) => `${f.layer}:${f.file}`), blocked: this.blocked.map((b) => b.name), ...extra },
     });
-  }
-
-  /** The stdio front: one client, the OS user running mcp-warden. */
-  private attachStdio(): void {
-    const input = this.opts.input;
-    const output = this.opts.output;
-    if (!input || !output) throw new Error("the stdio front needs input and output streams");
-    const stdio = makeDownstream(localPrincipal(safeUserName()), { remote: false });
-    this.downstreams.add(stdio);
-    const transport = new JsonLinesTransport(input, output, {
-      maxMessageBytes: this.opts.settings.gateway.maxMessageBytes,
-      onProblem: (p) => this.onClientProblem(p),
-      observe: (m) => {
-        // Eager servers start with the client's first real message: an SDK client probing the
-        // era spawns a throwaway copy of mcp-warden that only ever sends server/discover.
-        if (!this.eagerStarted && (m as { method?: string }).method !== "server/discover") this.startEager();
-      },
-    });
-    this.transport = transport;
-    this.handle = serveStdio(() => this.buildServer(stdio), {
-      transport,
-      onerror: (e) => this.log(`client connection: ${e.message}`),
-    });
-    // serveStdio owns the transport's callbacks; learn about the end of stdin from the stream.
-    input.once("end", () => void this.close("client closed the connection"));
-    input.once("close", () => void this.close("client closed the connection"));
-    this.statusFile.write();
   }
 
   private eagerStarted = false;
@@ -659,25 +622,18 @@ export class Gateway {
     clearTimeout(timer);
   }
 
-  /** A line from the client that is not a usable message: answer it, keep serving. */
-  private onClientProblem(p: LineProblem) {
-    const id = guessMessageId(p, "request");
-    const error =
-      p.kind === "oversized"
-        ? { code: ErrorCodes.invalidRequest, message: `message of ${p.bytes} bytes exceeds the limit of ${this.opts.settings.gateway.maxMessageBytes} bytes (gateway.maxMessageBytes)` }
-        : p.kind === "not-json"
-          ? { code: ErrorCodes.parseError, message: "Parse error: the line is not valid JSON" }
-          : { code: ErrorCodes.invalidRequest, message: "Invalid Request: not a JSON-RPC 2.0 message" };
-    this.audit.append({ kind: "request", event: "rejected", error: error.message, detail: { bytes: p.bytes } });
-    void this.transport?.send({ jsonrpc: "2.0", id: id as never, error } as never).catch(() => undefined);
-  }
-
   status(): ServerStatus[] {
     return serverStatuses(this.upstreams.values(), this.blocked);
   }
 
+  /** Runs when the gateway closes (a front's own connection, say), before its end is reported. */
+  onClose(fn: () => Promise<unknown> | void): void {
+    this.closers.push(fn);
+  }
+  private readonly closers: (() => Promise<unknown> | void)[] = [];
+
   /** Diagnostics on stderr, with configured secrets removed (errors can quote URLs and headers). */
-  private log(message: string) {
+  log(message: string) {
     // Messages can quote what a server sent: no escapes, and one line per message.
     const shown = stripControls(this.redactor.string(message)).replace(/\n/g, " ").replace(URL_CREDENTIALS, "$1[REDACTED]@");
     process.stderr.write(`mcp-warden: ${shown}\n`);
@@ -694,7 +650,7 @@ export class Gateway {
         this.audit.append({ kind: "gateway", event: "stopped", reason });
         this.audit.close();
         this.statusFile.remove();
-        await this.handle?.close().catch(() => undefined);
+        for (const fn of this.closers) await Promise.resolve(fn()).catch(() => undefined);
         this.opts.onExit?.();
       })();
     }
