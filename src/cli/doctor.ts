@@ -1,5 +1,6 @@
 // `mcp-warden doctor`: what this machine offers and whether mcp-warden can run here. It only
 // looks: nothing is created or changed (directories are checked with access(), not by writing).
+import { remoteOnlyNotes } from "../settings/remote-only.js";
 import { execFile } from "node:child_process";
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { release } from "node:os";
@@ -195,7 +196,7 @@ function checkSettings(cwd: string, env: NodeJS.ProcessEnv): DoctorReport["setti
   }
   for (const f of files)
     if ((f.kind === "project" || f.kind === "local") && f.ok) f.trusted = !resolved.untrustedFiles.some((u) => u.file === f.file);
-  return { ok: true, servers: resolved.servers.length, warnings: resolved.warnings, files, resolved };
+  return { ok: true, servers: resolved.servers.length, warnings: [...resolved.warnings, ...remoteOnlyNotes(resolved)], files, resolved };
 }
 
 function dropIns(dir: string): string[] {

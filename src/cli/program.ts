@@ -85,6 +85,8 @@ settingsOption(
 ).action(async (opts: { settings: string[] }) => {
   const settings = await loadOrExit(opts.settings);
   for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
+  const { remoteOnlyNotes } = await import("../settings/remote-only.js");
+  for (const n of remoteOnlyNotes(settings)) process.stderr.write(`mcp-warden: note: ${n}\n`);
   if (process.stdin.isTTY) {
     process.stderr.write(
       `mcp-warden: serving MCP on stdio with ${settings.servers.length} server(s) configured. Connect an MCP client (see README), or run \`npm run demo\` for a scripted session. Ctrl-C stops.\n`,
