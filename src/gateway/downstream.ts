@@ -7,7 +7,8 @@ import type { Server } from "@modelcontextprotocol/server";
 import { auditedPrincipal, type Principal } from "../policy/principal.js";
 
 export interface Downstream {
-  readonly principal: Principal;
+  /** Updated with each request of a session (refreshPrincipal): a token's new groups count at once. */
+  principal: Principal;
   /**
    * Binds what belongs to this caller (input rounds, held calls): a caller can never resume or answer
    * for another principal's call. The same for every session of one principal.
@@ -21,7 +22,18 @@ export interface Downstream {
    */
   readonly remote: boolean;
   /** What the audit log records of this caller: principal, session hash, address. */
-  readonly audited: NonNullable<import("../audit/record.js").AuditEntry["principal"]>;
+  audited: NonNullable<import("../audit/record.js").AuditEntry["principal"]>;
+}
+
+/**
+ * A session's later request came with a newer token of the same principal (same owner): its claims
+ * (groups, scopes, organization) are the ones that count from now on, so a group removed at the
+ * identity provider stops granting its rules with the next token, not at the end of the session.
+ */
+export function refreshPrincipal(d: Downstream, p: Principal, address: string): void {
+  if (ownerOf(p) !== d.owner) throw new Error("a session's principal cannot change owner");
+  d.principal = p;
+  d.audited = { ...auditedPrincipal(p), ...(d.audited.session !== undefined ? { session: d.audited.session } : {}), address };
 }
 
 /** The owner key of a principal: issuer and method keep two issuers' "alice" apart. */

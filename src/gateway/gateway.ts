@@ -576,7 +576,8 @@ export class Gateway {
       void reviewed.then(() => this.listChanged(kind));
     });
     upstream.on("notification", (n: { method: string; params?: Record<string, unknown> }) => {
-      for (const x of this.downstreams) if (!x.remote && x.server) this.relayNotification(upstream, n, x.server);
+      // A local client hears every upstream; a remote caller only its own instances (never a shared one).
+      for (const x of this.downstreams) if (x.server && (!x.remote || this.pool?.isFor(upstream, x))) this.relayNotification(upstream, n, x.server);
     });
     upstream.on("crashed", (why: string) => {
       this.audit.append({ kind: "server", event: "crashed", server: upstream.name, error: why });

@@ -32,6 +32,9 @@ export interface PoolOptions {
 interface Instance {
   upstream: Upstream;
   lastUsed: number;
+  /** Whose it is: the principal (Downstream.owner) and, per session, the session's hash. */
+  owner: string;
+  session?: string;
 }
 
 export class UpstreamPool {
@@ -56,7 +59,8 @@ export class UpstreamPool {
         view.set(name, upstream);
         continue;
       }
-      const partition = partitionOf(mode === "perSession" && d.audited.session !== undefined ? `session|${d.audited.session}` : `principal|${d.owner}`);
+      const session = mode === "perSession" ? d.audited.session : undefined;
+      const partition = partitionOf(session !== undefined ? `session|${session}` : `principal|${d.owner}`);
       const key = `${name}#${partition}`;
       let instance = this.instances.get(key);
       if (!instance) {
@@ -66,13 +70,19 @@ export class UpstreamPool {
             `server '${name}' runs one instance per caller and ${this.opts.maxInstances} instances are running already; try again when others have gone idle`,
           );
         }
-        instance = { upstream: this.opts.create(name, partition), lastUsed: now };
+        instance = { upstream: this.opts.create(name, partition), lastUsed: now, owner: d.owner, ...(session !== undefined ? { session } : {}) };
         this.instances.set(key, instance);
       }
       instance.lastUsed = now;
       view.set(name, instance.upstream);
     }
     return view;
+  }
+
+  /** Whether this instance is the caller's own (its log lines and resource updates may reach them). */
+  isFor(upstream: Upstream, d: Downstream): boolean {
+    const i = this.instances.get(upstream.instanceKey);
+    return i !== undefined && i.upstream === upstream && i.owner === d.owner && (i.session === undefined || i.session === d.audited.session);
   }
 
   /** Every instance this pool started (for status, orphan records and shutdown). */

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { isInitializeRequest, WebStandardStreamableHTTPServerTransport, type Server } from "@modelcontextprotocol/server";
 import type { AuditLog } from "../../audit/index.js";
 import type { Gateway } from "../../gateway/gateway.js";
-import { type Downstream, makeDownstream } from "../../gateway/downstream.js";
+import { type Downstream, makeDownstream, refreshPrincipal } from "../../gateway/downstream.js";
 import type { Principal } from "../../policy/principal.js";
 import { jsonError } from "./http-server.js";
 
@@ -68,6 +68,7 @@ export class LegacySessions {
       return jsonError(404, "Session not found: initialize a new session", {}, -32001);
     }
     session.lastSeen = now;
+    refreshPrincipal(session.downstream, caller.principal, caller.address);
     return session.transport.handleRequest(request, { parsedBody });
   }
 
