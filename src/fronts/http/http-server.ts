@@ -79,6 +79,13 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
         opts.onRefused?.({ status, reason, address });
         await writeResponse(res, jsonError(status, message));
       };
+      // Node keeps the first of two Host or Authorization lines; a proxy in front may keep the last.
+      // Such a request means two things at once: refused (RFC 9112 3.2 for Host).
+      const repeated = repeatedHeader(req.rawHeaders, SINGLE_HEADERS);
+      if (repeated) {
+        closeAfter(req, res);
+        return await refuse(400, "repeated-header", `Bad Request: more than one ${repeated} header; send exactly one`);
+      }
       const host = (req.headers.host ?? "").toLowerCase();
       if (!hostAllowed(host, allowedHosts)) {
         return await refuse(403, "host", `Forbidden: Host '${host.slice(0, 100)}' is not one this gateway serves (remote.allowedHosts)`);
@@ -194,6 +201,30 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
   });
 }
 
+/**
+ * This response closes the connection (Node ends the socket once it is written): a refused body is
+ * not read any further, and the socket cannot carry another request.
+ */
+function closeAfter(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader("connection", "close");
+  req.resume();
+}
+
+/** Headers whose second line would make the request ambiguous. */
+const SINGLE_HEADERS = new Set(["host", "authorization"]);
+
+/** The first header of `names` that appears more than once in the raw [name, value, ...] list. */
+function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): string | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!names.has(name)) continue;
+    if (seen.has(name)) return name[0]!.toUpperCase() + name.slice(1);
+    seen.add(name);
+  }
+  return undefined;
+}
+
 async function writeResponse(res: ServerResponse, response: Response, signal?: AbortSignal): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
@@ -222,12 +253,15 @@ async function writeResponse(res: ServerResponse, response: Response, signal?: A
   }
 }
 
+/** A Host header is `name`, `name:port`, `[v6]` or `[v6]:port`; anything else is not ours. */
+const HOST_SHAPE = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
+
 function hostAllowed(host: string, allowed: ReadonlySet<string>): boolean {
-  if (!host) return false;
+  const m = HOST_SHAPE.exec(host);
+  if (!m) return false;
   if (allowed.has(host)) return true;
   // "name:port" is also accepted when the bare name is listed.
-  const bare = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
-  return allowed.has(bare);
+  return allowed.has(m[1]!);
 }
 
 /** IPv4-mapped IPv6 ("::ffff:127.0.0.1") as the IPv4 address. */
