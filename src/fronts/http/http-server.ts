@@ -94,13 +94,21 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
       if (origin !== undefined && !allowedOrigins.has(origin.toLowerCase().replace(/\/+$/, ""))) {
         return await refuse(403, "origin", `Forbidden: Origin '${origin.slice(0, 100)}' is not allowed (remote.allowedOrigins)`);
       }
+      const tooLarge = `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`;
       const declared = Number(req.headers["content-length"] ?? "0");
       if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
-        req.resume();
-        return await refuse(413, "body-size", `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`);
+        closeAfter(req, res);
+        return await refuse(413, "body-size", tooLarge);
       }
-      const body = await readBody(req, opts.maxBodyBytes);
-      if (body === undefined) return await refuse(413, "body-size", `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`);
+      const read = await readBody(req, opts.maxBodyBytes, opts.idleTimeoutMs);
+      // A client that went away is answered by nobody; one that stalled is cut off like a slow header.
+      if (read === "aborted") return;
+      if (read === "too-large" || read === "stalled") {
+        closeAfter(req, res);
+        if (read === "too-large") return await refuse(413, "body-size", tooLarge);
+        return await refuse(408, "body-stalled", `Request Timeout: the body stopped arriving for ${opts.idleTimeoutMs} ms (remote.idleTimeoutMs)`);
+      }
+      const body = read.body;
       const abort = new AbortController();
       res.once("close", () => {
         if (!res.writableFinished) abort.abort();
@@ -175,29 +183,39 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
   };
 }
 
-/** The body, or undefined once it passes the limit (then the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
+/**
+ * The body; "too-large" once it passes the limit, "stalled" when no byte came for `stallMs` (the
+ * rest is then not read), "aborted" when the client went away first.
+ */
+function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise<{ body: string } | "too-large" | "stalled" | "aborted"> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
+    let settled = false;
+    let stall: NodeJS.Timeout | undefined;
+    const settle = (v: { body: string } | "too-large" | "stalled" | "aborted") => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(stall);
+      chunks.length = 0;
+      resolve(v);
+    };
+    const arm = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => settle("stalled"), stallMs);
+    };
+    arm();
     req.on("data", (c: Buffer) => {
-      if (over) return;
+      if (settled) return;
       size += c.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        req.pause();
-        resolve(undefined);
-        return;
-      }
+      if (size > limit) return settle("too-large");
       chunks.push(c);
+      arm();
     });
-    req.once("end", () => {
-      if (!over) resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-    req.once("error", reject);
-    req.once("aborted", () => reject(new Error("client aborted")));
+    req.once("end", () => settle({ body: Buffer.concat(chunks).toString("utf8") }));
+    req.once("error", () => settle("aborted"));
+    // Closed before "end": the client is gone (Node does not always emit "aborted" or "error").
+    req.once("close", () => settle("aborted"));
   });
 }
 
