@@ -140,7 +140,8 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
   };
 
   const server: NodeServer = opts.tls
-    ? createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (q, r) => void handle(q, r))
+    ? // A client that connects and never finishes the TLS handshake is cut off like a slow header.
+      createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), handshakeTimeout: opts.headersTimeoutMs }, (q, r) => void handle(q, r))
     : createHttpServer((q, r) => void handle(q, r));
   // A client that sends its headers slowly (slowloris) is cut off; so is one that stalls its body.
   server.headersTimeout = opts.headersTimeoutMs;
@@ -153,10 +154,17 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   });
-  server.on("clientError", (_e, socket: Socket) => {
-    // Malformed HTTP or a header timeout: answer if the socket can still take it, then drop it.
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    else socket.destroy();
+  server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+    // Malformed HTTP, headers too large, or a timeout: answer if the socket can still take it and no
+    // response has started on it (as Node's own handler does), then drop it.
+    // A TLS failure (a handshake that timed out or was not TLS at all) has no channel to answer on.
+    const tlsFailure = /^ERR_(TLS|SSL)_/.test(e.code ?? "");
+    const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (socket.writable && !started && !tlsFailure) {
+      socket.end(`HTTP/1.1 ${clientErrorStatus(e.code)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // The client may never read the answer; the socket goes regardless.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -226,6 +234,13 @@ function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise
 function closeAfter(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader("connection", "close");
   req.resume();
+}
+
+/** The status line for a request Node's parser refused before any route saw it. */
+function clientErrorStatus(code: string | undefined): string {
+  if (code === "HPE_HEADER_OVERFLOW") return "431 Request Header Fields Too Large";
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "408 Request Timeout";
+  return "400 Bad Request";
 }
 
 /** Headers whose second line would make the request ambiguous. */
