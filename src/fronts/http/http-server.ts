@@ -258,10 +258,13 @@ function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): str
   return undefined;
 }
 
+/** Hop-by-hop headers are the listener's to set (RFC 9110 7.6.1), never a route's. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"]);
+
 async function writeResponse(res: ServerResponse, response: Response, signal?: AbortSignal): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
-    headers[k] = v;
+    if (!HOP_BY_HOP.has(k)) headers[k] = v;
   });
   res.writeHead(response.status, headers);
   if (!response.body) {
