@@ -228,13 +228,21 @@ function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise
 }
 
 /**
- * This response closes the connection (Node ends the socket once it is written): a refused body is
- * not read any further, and the socket cannot carry another request.
+ * This response closes the connection: a refused body is not kept, and the socket carries no other
+ * request. Node would end and destroy the socket the moment the response is written; a client still
+ * uploading then gets a reset (EPIPE) instead of the answer. So the socket is half-closed instead, and
+ * what the client still sends is read and dropped until it closes too, at most LINGER_MS.
  */
 function closeAfter(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader("connection", "close");
   req.resume();
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
 }
+const LINGER_MS = 1000;
 
 /** The status line for a request Node's parser refused before any route saw it. */
 function clientErrorStatus(code: string | undefined): string {
