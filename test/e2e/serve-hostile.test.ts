@@ -134,6 +134,7 @@ describe("serve's listener: rebinding Hosts, foreign Origins, oversized bodies, 
     const head = requestHead("POST", "/mcp", [["Host", `127.0.0.1:${port}`], ["Authorization", `Bearer ${ALICE}`], ["Content-Type", "application/json"], ["Content-Length", String(100 * 1024 * 1024)]]);
     const r = await uploadUntilClosed(port, head, (chunk) => chunk);
     assert.equal(r.status, 413, r.text);
+    assert.match(r.text.slice(0, r.text.indexOf("\r\n\r\n")), /^connection: close$/im, "the answer says the connection closes");
     assert.ok(r.closed && r.ms < 1500, `the server closes the connection (closed=${r.closed} after ${r.ms} ms)`);
     assert.ok(r.sent < r.total, `the upload was cut short (${r.sent} bytes sent)`);
   });
@@ -142,8 +143,17 @@ describe("serve's listener: rebinding Hosts, foreign Origins, oversized bodies, 
     const head = requestHead("POST", "/mcp", [["Host", `127.0.0.1:${port}`], ["Authorization", `Bearer ${ALICE}`], ["Content-Type", "application/json"], ["Transfer-Encoding", "chunked"]]);
     const r = await uploadUntilClosed(port, head, (chunk) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
     assert.equal(r.status, 413, r.text);
+    assert.match(r.text.slice(0, r.text.indexOf("\r\n\r\n")), /^connection: close$/im, "the answer says the connection closes");
     assert.ok(r.closed && r.ms < 1500, `the server closes the connection (closed=${r.closed} after ${r.ms} ms)`);
     assert.ok(r.sent < r.total, `the upload was cut short (${r.sent} bytes sent)`);
+  });
+
+  it("lets an honest client that is still uploading read its 413 (fetch, 5 MiB, ten times): no reset instead of the answer", async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await rawPost(srv.url, "x".repeat(5 * 1024 * 1024), bearer(ALICE));
+      assert.equal(res.status, 413);
+      await res.body?.cancel();
+    }
   });
 
   it("leaves request-smuggling shapes to the parser: a negative Content-Length and Content-Length with chunked are refused 400", async () => {
