@@ -79,6 +79,13 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
         opts.onRefused?.({ status, reason, address });
         await writeResponse(res, jsonError(status, message));
       };
+      // Node keeps the first of two Host or Authorization lines; a proxy in front may keep the last.
+      // Such a request means two things at once: refused (RFC 9112 3.2 for Host).
+      const repeated = repeatedHeader(req.rawHeaders, SINGLE_HEADERS);
+      if (repeated) {
+        closeAfter(req, res);
+        return await refuse(400, "repeated-header", `Bad Request: more than one ${repeated} header; send exactly one`);
+      }
       const host = (req.headers.host ?? "").toLowerCase();
       if (!hostAllowed(host, allowedHosts)) {
         return await refuse(403, "host", `Forbidden: Host '${host.slice(0, 100)}' is not one this gateway serves (remote.allowedHosts)`);
@@ -87,13 +94,21 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
       if (origin !== undefined && !allowedOrigins.has(origin.toLowerCase().replace(/\/+$/, ""))) {
         return await refuse(403, "origin", `Forbidden: Origin '${origin.slice(0, 100)}' is not allowed (remote.allowedOrigins)`);
       }
+      const tooLarge = `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`;
       const declared = Number(req.headers["content-length"] ?? "0");
       if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
-        req.resume();
-        return await refuse(413, "body-size", `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`);
+        closeAfter(req, res);
+        return await refuse(413, "body-size", tooLarge);
       }
-      const body = await readBody(req, opts.maxBodyBytes);
-      if (body === undefined) return await refuse(413, "body-size", `Payload Too Large: the body exceeds ${opts.maxBodyBytes} bytes (remote.maxBodyBytes)`);
+      const read = await readBody(req, opts.maxBodyBytes, opts.idleTimeoutMs);
+      // A client that went away is answered by nobody; one that stalled is cut off like a slow header.
+      if (read === "aborted") return;
+      if (read === "too-large" || read === "stalled") {
+        closeAfter(req, res);
+        if (read === "too-large") return await refuse(413, "body-size", tooLarge);
+        return await refuse(408, "body-stalled", `Request Timeout: the body stopped arriving for ${opts.idleTimeoutMs} ms (remote.idleTimeoutMs)`);
+      }
+      const body = read.body;
       const abort = new AbortController();
       res.once("close", () => {
         if (!res.writableFinished) abort.abort();
@@ -125,7 +140,8 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
   };
 
   const server: NodeServer = opts.tls
-    ? createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (q, r) => void handle(q, r))
+    ? // A client that connects and never finishes the TLS handshake is cut off like a slow header.
+      createHttpsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), handshakeTimeout: opts.headersTimeoutMs }, (q, r) => void handle(q, r))
     : createHttpServer((q, r) => void handle(q, r));
   // A client that sends its headers slowly (slowloris) is cut off; so is one that stalls its body.
   server.headersTimeout = opts.headersTimeoutMs;
@@ -138,10 +154,17 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   });
-  server.on("clientError", (_e, socket: Socket) => {
-    // Malformed HTTP or a header timeout: answer if the socket can still take it, then drop it.
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    else socket.destroy();
+  server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+    // Malformed HTTP, headers too large, or a timeout: answer if the socket can still take it and no
+    // response has started on it (as Node's own handler does), then drop it.
+    // A TLS failure (a handshake that timed out or was not TLS at all) has no channel to answer on.
+    const tlsFailure = /^ERR_(TLS|SSL)_/.test(e.code ?? "");
+    const started = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (socket.writable && !started && !tlsFailure) {
+      socket.end(`HTTP/1.1 ${clientErrorStatus(e.code)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // The client may never read the answer; the socket goes regardless.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -168,36 +191,88 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
   };
 }
 
-/** The body, or undefined once it passes the limit (then the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
+/**
+ * The body; "too-large" once it passes the limit, "stalled" when no byte came for `stallMs` (the
+ * rest is then not read), "aborted" when the client went away first.
+ */
+function readBody(req: IncomingMessage, limit: number, stallMs: number): Promise<{ body: string } | "too-large" | "stalled" | "aborted"> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
+    let settled = false;
+    let stall: NodeJS.Timeout | undefined;
+    const settle = (v: { body: string } | "too-large" | "stalled" | "aborted") => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(stall);
+      chunks.length = 0;
+      resolve(v);
+    };
+    const arm = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => settle("stalled"), stallMs);
+    };
+    arm();
     req.on("data", (c: Buffer) => {
-      if (over) return;
+      if (settled) return;
       size += c.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        req.pause();
-        resolve(undefined);
-        return;
-      }
+      if (size > limit) return settle("too-large");
       chunks.push(c);
+      arm();
     });
-    req.once("end", () => {
-      if (!over) resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-    req.once("error", reject);
-    req.once("aborted", () => reject(new Error("client aborted")));
+    req.once("end", () => settle({ body: Buffer.concat(chunks).toString("utf8") }));
+    req.once("error", () => settle("aborted"));
+    // Closed before "end": the client is gone (Node does not always emit "aborted" or "error").
+    req.once("close", () => settle("aborted"));
   });
 }
+
+/**
+ * This response closes the connection: a refused body is not kept, and the socket carries no other
+ * request. Node would end and destroy the socket the moment the response is written; a client still
+ * uploading then gets a reset (EPIPE) instead of the answer. So the socket is half-closed instead, and
+ * what the client still sends is read and dropped until it closes too, at most LINGER_MS.
+ */
+function closeAfter(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader("connection", "close");
+  req.resume();
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+}
+const LINGER_MS = 1000;
+
+/** The status line for a request Node's parser refused before any route saw it. */
+function clientErrorStatus(code: string | undefined): string {
+  if (code === "HPE_HEADER_OVERFLOW") return "431 Request Header Fields Too Large";
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "408 Request Timeout";
+  return "400 Bad Request";
+}
+
+/** Headers whose second line would make the request ambiguous. */
+const SINGLE_HEADERS = new Set(["host", "authorization"]);
+
+/** The first header of `names` that appears more than once in the raw [name, value, ...] list. */
+function repeatedHeader(raw: readonly string[], names: ReadonlySet<string>): string | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!names.has(name)) continue;
+    if (seen.has(name)) return name[0]!.toUpperCase() + name.slice(1);
+    seen.add(name);
+  }
+  return undefined;
+}
+
+/** Hop-by-hop headers are the listener's to set (RFC 9110 7.6.1), never a route's. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"]);
 
 async function writeResponse(res: ServerResponse, response: Response, signal?: AbortSignal): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
-    headers[k] = v;
+    if (!HOP_BY_HOP.has(k)) headers[k] = v;
   });
   res.writeHead(response.status, headers);
   if (!response.body) {
@@ -222,12 +297,15 @@ async function writeResponse(res: ServerResponse, response: Response, signal?: A
   }
 }
 
+/** A Host header is `name`, `name:port`, `[v6]` or `[v6]:port`; anything else is not ours. */
+const HOST_SHAPE = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
+
 function hostAllowed(host: string, allowed: ReadonlySet<string>): boolean {
-  if (!host) return false;
+  const m = HOST_SHAPE.exec(host);
+  if (!m) return false;
   if (allowed.has(host)) return true;
   // "name:port" is also accepted when the bare name is listed.
-  const bare = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
-  return allowed.has(bare);
+  return allowed.has(m[1]!);
 }
 
 /** IPv4-mapped IPv6 ("::ffff:127.0.0.1") as the IPv4 address. */
