@@ -329,7 +329,7 @@ export const RemoteSettings = z.strictObject({
   maxBodyBytes: z.number().int().positive().optional(),
   /** Time to receive a request's headers, in milliseconds (default 10000). */
   headersTimeoutMs: z.number().int().positive().optional(),
-  /** An idle keep-alive connection is closed after this long, in milliseconds (default 5000). */
+  /** An idle keep-alive connection is closed after this long, and a request body that stops arriving gets 408, in milliseconds (default 5000). */
   idleTimeoutMs: z.number().int().positive().optional(),
   auth: RemoteAuthSettings.optional(),
   /** 2025-era sessions. */
