@@ -22,7 +22,44 @@ export function serveRefusal(settings: ResolvedSettings): string | undefined {
   if (settings.forceLoginMethod === "sso" && !auth?.issuer && !auth?.jwksUri) {
     return "forceLoginMethod is \"sso\" but remote.auth.issuer is not set: set the OpenID provider's issuer URL";
   }
+  for (const server of settings.servers) {
+    const exchange = server.entry.tokenExchange;
+    if (!exchange || server.entry.disabled) continue;
+    if (!auth?.issuer) return `server '${server.name}' uses tokenExchange, which trades callers' access tokens of the identity provider, but remote.auth.issuer is not set: set it`;
+  }
   return undefined;
+}
+
+/** The token exchangers of the servers that use one; a missing client secret is a refusal naming its variable. */
+async function tokenExchangers(settings: ResolvedSettings, env: NodeJS.ProcessEnv): Promise<Map<string, import("../auth/token-exchange.js").TokenExchanger>> {
+  const { TokenExchanger, TokenExchangeError } = await import("../auth/token-exchange.js");
+  const out = new Map<string, import("../auth/token-exchange.js").TokenExchanger>();
+  for (const server of settings.servers) {
+    const x = server.entry.tokenExchange;
+    if (!x || server.entry.disabled) continue;
+    const secret = env[x.clientSecretEnv];
+    if (!secret)
+      throw new ServeRefused(`server '${server.name}': the environment variable ${x.clientSecretEnv} (tokenExchange.clientSecretEnv) is not set; set it to the client secret of '${x.clientId}' at the identity provider`);
+    try {
+      out.set(
+        server.name,
+        new TokenExchanger({
+          server: server.name,
+          issuer: settings.remote!.auth!.issuer!,
+          clientId: x.clientId,
+          clientSecret: secret,
+          ...(x.audience !== undefined ? { audience: x.audience } : {}),
+          ...(x.resource !== undefined ? { resource: x.resource } : {}),
+          ...(x.scope !== undefined ? { scope: x.scope } : {}),
+          ...(x.tokenEndpoint !== undefined ? { tokenEndpoint: x.tokenEndpoint } : {}),
+        }),
+      );
+    } catch (e) {
+      if (e instanceof TokenExchangeError) throw new ServeRefused(e.message);
+      throw e;
+    }
+  }
+  return out;
 }
 
 export async function runServe(opts: ServeCommandOptions, log: (m: string) => void): Promise<{ url: string; close(reason: string): Promise<void> }> {
@@ -54,6 +91,10 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     if (e instanceof AuthConfigError) throw new ServeRefused(e.message);
     throw e;
   }
+  const exchangers = await tokenExchangers(settings, env);
+  const { CallerTokens } = await import("../auth/caller-tokens.js");
+  const { exchangedCredential } = await import("../gateway/exchanged-credential.js");
+  const callerTokens = exchangers.size ? new CallerTokens() : undefined;
   const core = new Gateway({ settings, env });
   const principals = compilePrincipalPolicies(settings, core.environment, core.policy);
   core.setPolicyFor((p) => principals.forPrincipal(p));
@@ -82,7 +123,15 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     audit: (entry) => core.audit.append(entry),
   });
   // No upstream state is shared between principals unless a server is marked `share: "shared"`.
-  core.enablePerCallerUpstreams({ idleMs: remote.sessions.idleMs, maxInstances: MAX_UPSTREAM_INSTANCES });
+  core.enablePerCallerUpstreams({
+    idleMs: remote.sessions.idleMs,
+    maxInstances: MAX_UPSTREAM_INSTANCES,
+    // A token-exchange server's instance sends, with each request, a token issued for its caller.
+    credentialFor: (server, caller) => {
+      const exchanger = exchangers.get(server.name);
+      return exchanger && callerTokens ? exchangedCredential({ server: server.name, caller, exchanger, callerTokens, audit: (entry) => core.audit.append(entry) }) : undefined;
+    },
+  });
   await core.startCore({ front: "http", resource: remote.resource });
   let serving;
   try {
@@ -95,6 +144,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       hook,
       approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? []),
       auditFailure: (address) => budget.take(address),
+      ...(callerTokens ? { callerTokens } : {}),
       log,
     });
   } catch (e) {

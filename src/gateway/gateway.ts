@@ -44,6 +44,8 @@ import { serveStdioFront } from "../fronts/stdio.js";
 import type { Downstream } from "./downstream.js";
 import { shareModeOf, UpstreamPool } from "./upstream-pool.js";
 import type { Principal } from "../policy/principal.js";
+import type { ConfiguredServer } from "../policy/types.js";
+import type { UpstreamCredential } from "../upstream/credential.js";
 
 
 
@@ -291,19 +293,35 @@ export class Gateway {
    * Remote mode: servers not marked `share: "shared"` get one instance per principal (or session),
    * created on first use and stopped when idle (upstream-pool.ts). Called before the front starts.
    */
-  enablePerCallerUpstreams(opts: { idleMs: number; maxInstances: number }): void {
+  enablePerCallerUpstreams(opts: {
+    idleMs: number;
+    maxInstances: number;
+    /**
+     * The per-request credential of a caller's own instance of a server (token exchange), or
+     * undefined for a server that has none. The instance serves one principal, so the caller that
+     * created it stands for all its requests.
+     */
+    credentialFor?: (server: ConfiguredServer, caller: Downstream) => UpstreamCredential | undefined;
+  }): void {
     const plan = this.plan;
+    const { credentialFor, ...poolOpts } = opts;
     this.pool = new UpstreamPool(this.upstreams, {
-      ...opts,
-      create: (server, partition) => {
+      ...poolOpts,
+      create: (server, partition, caller) => {
         const make = plan.instances.get(server);
         if (!make) throw new GatewayError(ErrorCodes.unavailable, `server '${server}' cannot run`);
         const instanceKey = `${server}#${partition}`;
-        const upstream = make(partition, {
-          elicit: (name, params, signal) => this.clientRequests.handle(name, "elicitation/create", params, signal, instanceKey),
-          sample: (name, params, signal) => this.clientRequests.handle(name, "sampling/createMessage", params, signal, instanceKey),
-          listRoots: (name, signal) => this.clientRequests.handle(name, "roots/list", {}, signal, instanceKey),
-        });
+        const configured = this.upstreams.get(server)?.server;
+        const credential = configured ? credentialFor?.(configured, caller) : undefined;
+        const upstream = make(
+          partition,
+          {
+            elicit: (name, params, signal) => this.clientRequests.handle(name, "elicitation/create", params, signal, instanceKey),
+            sample: (name, params, signal) => this.clientRequests.handle(name, "sampling/createMessage", params, signal, instanceKey),
+            listRoots: (name, signal) => this.clientRequests.handle(name, "roots/list", {}, signal, instanceKey),
+          },
+          credential,
+        );
         this.watch(upstream);
         upstream.setLaunchApproval(() => this.launchApproval(upstream));
         this.audit.append({ kind: "server", event: "instance-created", server, detail: { instance: partition } });

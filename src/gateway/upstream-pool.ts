@@ -15,6 +15,8 @@ import { ErrorCodes, GatewayError } from "./errors.js";
 export type ShareMode = "shared" | "perPrincipal" | "perSession";
 
 export function shareModeOf(server: ConfiguredServer): ShareMode {
+  // A token-exchange server's credential is its caller's: never shared (the schema refuses "shared").
+  if (server.entry.tokenExchange) return server.entry.share === "perSession" ? "perSession" : "perPrincipal";
   return server.entry.share ?? (server.entry.url !== undefined ? "shared" : "perPrincipal");
 }
 
@@ -23,8 +25,8 @@ export interface PoolOptions {
   idleMs: number;
   /** Instances (of all servers) running at once. */
   maxInstances: number;
-  /** Makes another instance of a server for a partition (planUpstreams' factory plus the gateway's wiring). */
-  create(server: string, partition: string): Upstream;
+  /** Makes another instance of a server for a partition (planUpstreams' factory plus the gateway's wiring), first used by `caller`. */
+  create(server: string, partition: string, caller: Downstream): Upstream;
   /** Told when an instance is stopped for good (review state, status). */
   onStopped(upstream: Upstream): void;
 }
@@ -70,7 +72,7 @@ export class UpstreamPool {
             `server '${name}' runs one instance per caller and ${this.opts.maxInstances} instances are running already; try again when others have gone idle`,
           );
         }
-        instance = { upstream: this.opts.create(name, partition), lastUsed: now, owner: d.owner, ...(session !== undefined ? { session } : {}) };
+        instance = { upstream: this.opts.create(name, partition, d), lastUsed: now, owner: d.owner, ...(session !== undefined ? { session } : {}) };
         this.instances.set(key, instance);
       }
       instance.lastUsed = now;

@@ -12,11 +12,15 @@ import { mandatoryDenies } from "../sandbox/policy.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { stateDir } from "../settings/paths.js";
 import { type ClientRequestHandlers, Upstream } from "../upstream/upstream.js";
+import { noCallerCredential, type UpstreamCredential } from "../upstream/credential.js";
 
 export interface UpstreamPlan {
   upstreams: Map<string, Upstream>;
-  /** Another instance of an allowed server (remote mode: one per principal or session), with its own handlers. */
-  instances: Map<string, (instance: string, handlers: ClientRequestHandlers) => Upstream>;
+  /**
+   * Another instance of an allowed server (remote mode: one per principal or session), with its own
+   * handlers and, for a token-exchange server, the credential of the caller it serves.
+   */
+  instances: Map<string, (instance: string, handlers: ClientRequestHandlers, credential?: UpstreamCredential) => Upstream>;
   /** Servers that do not run, and why. */
   blocked: { server: ConfiguredServer; verdict: Verdict }[];
 }
@@ -45,7 +49,8 @@ export function planUpstreams(
       blocked.push({ server, verdict });
       continue;
     }
-    const make = (handlers: ClientRequestHandlers, instance?: string) =>
+    // A token-exchange server's instance without a caller (stdio mode, or the gateway's own) gets no credential at all.
+    const make = (handlers: ClientRequestHandlers, instance?: string, credential?: UpstreamCredential) =>
       new Upstream(server, {
         logDir: s.gateway.logDir,
         maxMessageBytes: s.gateway.maxMessageBytes,
@@ -56,9 +61,10 @@ export function planUpstreams(
         ...(sandbox.kind === "remote" ? { remoteEgress: { policy: sandbox.egress, audit: ctx.audit } } : {}),
         clientRequestHandlers: handlers,
         ...(instance !== undefined ? { instance } : {}),
+        ...(server.entry.tokenExchange ? { credential: credential ?? noCallerCredential(server.name) } : {}),
       });
     upstreams.set(server.name, make(ctx.clientRequestHandlers));
-    instances.set(server.name, (instance, handlers) => make(handlers, instance));
+    instances.set(server.name, (instance, handlers, credential) => make(handlers, instance, credential));
   }
   return { upstreams, instances, blocked };
 }

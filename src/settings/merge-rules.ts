@@ -114,6 +114,7 @@ const SERVER_FIELDS: Record<string, MergeRule> = {
     ].map((k) => [k, rule("server")]),
   ),
   share: rule("server"),
+  ...Object.fromEntries(["clientId", "clientSecretEnv", "audience", "resource", "scope", "tokenEndpoint"].map((k) => [`tokenExchange.${k}`, rule("server")])),
   ...Object.fromEntries(["sampling", "elicitation", "roots"].map((k) => [`clientRequests.${k}`, tighten({ kind: "rank", order: CLIENT_REQUEST_ORDER }, { against: `clientRequests.${k}` })])),
 };
 

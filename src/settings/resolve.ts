@@ -300,7 +300,7 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
       values: namedSecrets(servers, layers.flatMap((l) => l.settings.secretScanning?.values ?? []), opts.env),
       formats: pick(layers, (s) => s.secretScanning?.formats)?.value ?? SECRET_SCANNING_DEFAULTS.formats,
     },
-    secrets: collectSecrets(servers, substituted),
+    secrets: collectSecrets(servers, substituted, opts.env),
     toolPermissions,
     untrustedFiles: trust.untrustedFiles,
     principals: resolvePrincipals(layers, managedRulesOnly, warnings),
@@ -515,6 +515,8 @@ function namedSecrets(servers: ConfiguredServer[], envNames: string[], env: Node
       if (credential) out.push({ name: `${s.name} header ${k}`, value: credential });
     }
     for (const [k, v] of Object.entries(s.entry.env ?? {})) if (isSecretEnvName(k)) out.push({ name: `${s.name} env ${k}`, value: v });
+    const secretEnv = s.entry.tokenExchange?.clientSecretEnv;
+    if (secretEnv !== undefined && env[secretEnv]) out.push({ name: `${s.name} tokenExchange $${secretEnv}`, value: env[secretEnv] });
   }
   for (const name of envNames) {
     const v = env[name];
@@ -523,9 +525,12 @@ function namedSecrets(servers: ConfiguredServer[], envNames: string[], env: Node
   return out.filter((x) => x.value !== "");
 }
 
-function collectSecrets(servers: ConfiguredServer[], substituted: Set<string>): string[] {
+function collectSecrets(servers: ConfiguredServer[], substituted: Set<string>, env: NodeJS.ProcessEnv): string[] {
   const found = new Set<string>(substituted);
   for (const s of servers) {
+    // The gateway's client secret at the identity provider (token exchange).
+    const clientSecret = s.entry.tokenExchange ? env[s.entry.tokenExchange.clientSecretEnv] : undefined;
+    if (clientSecret) found.add(clientSecret);
     for (const value of [...Object.values(s.entry.env ?? {}), ...Object.values(s.entry.headers ?? {})]) found.add(value);
     for (const value of Object.values(s.entry.headers ?? {})) {
       const credential = headerCredential(value);

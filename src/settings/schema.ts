@@ -109,6 +109,25 @@ export const ClientRequestSettings = z.strictObject({
   roots: ClientRequestAction.optional(),
 });
 
+/**
+ * Remote mode: the upstream's credential is a token the identity provider issues for the calling user
+ * (RFC 8693 token exchange of the caller's access token), never the caller's own token.
+ */
+export const TokenExchangeSettings = z.strictObject({
+  /** The gateway's own client id at the identity provider. */
+  clientId: z.string().min(1),
+  /** The NAME of the environment variable holding the gateway's client secret (never the secret itself). */
+  clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the name of an environment variable (letters, digits and '_'), not the secret itself"),
+  /** The `audience` parameter: whom the issued token is for. */
+  audience: z.string().min(1).optional(),
+  /** The `resource` parameter (RFC 8707): the upstream's URL the issued token is for. */
+  resource: z.string().url().optional(),
+  /** Scopes asked for the issued token, space-separated. */
+  scope: z.string().min(1).optional(),
+  /** The token endpoint; default the `token_endpoint` of remote.auth.issuer's discovery document. */
+  tokenEndpoint: z.string().url().optional(),
+});
+
 /** One upstream server, in the shape of Claude Code's `.mcp.json` entries plus mcp-warden's own fields. */
 export const ServerEntry = z
   .strictObject({
@@ -146,6 +165,8 @@ export const ServerEntry = z
      * for stdio servers); `perSession`: one per session.
      */
     share: z.enum(["shared", "perPrincipal", "perSession"]).optional(),
+    /** Remote mode: the upstream's credential comes from an RFC 8693 token exchange for each caller (http and sse servers). */
+    tokenExchange: TokenExchangeSettings.optional(),
   })
   .superRefine((entry, ctx) => {
     const type = entry.type ?? (entry.url ? "http" : "stdio");
@@ -161,6 +182,17 @@ export const ServerEntry = z
         ctx.addIssue({ code: "custom", message: "'url' must start with http:// or https://", path: ["url"] });
       for (const k of ["command", "args", "env", "cwd"] as const)
         if (entry[k] !== undefined) ctx.addIssue({ code: "custom", message: `'${k}' is for stdio servers`, path: [k] });
+    }
+    if (entry.tokenExchange) {
+      if (type === "stdio") ctx.addIssue({ code: "custom", message: "'tokenExchange' is for http and sse servers", path: ["tokenExchange"] });
+      // The credential is the caller's: one upstream for every caller would hand one caller's token to all.
+      if (entry.share === "shared")
+        ctx.addIssue({ code: "custom", message: "a server with 'tokenExchange' acts for each caller: 'share' must be \"perPrincipal\" or \"perSession\", not \"shared\"", path: ["share"] });
+      // The exchanged token is the only credential such a server gets: a static one would be ambiguous.
+      const authHeader = Object.keys(entry.headers ?? {}).find((h) => h.toLowerCase() === "authorization");
+      if (authHeader) ctx.addIssue({ code: "custom", message: "'tokenExchange' supplies the Authorization header: remove it from 'headers'", path: ["headers", authHeader] });
+      if (entry.url && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(entry.url))
+        ctx.addIssue({ code: "custom", message: "'tokenExchange' supplies the credential: remove the user:password from 'url'", path: ["url"] });
     }
   });
 

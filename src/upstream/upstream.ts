@@ -15,6 +15,7 @@ import { prepareSandboxedLaunch } from "../sandbox/launch.js";
 import type { SandboxPolicy } from "../sandbox/types.js";
 import { guessMessageId, type LineProblem } from "../transport/json-lines.js";
 import { ErrorCodes, GatewayError } from "../gateway/errors.js";
+import { credentialErrorIn, type UpstreamCredential } from "./credential.js";
 
 /** `awaiting-approval`: its launch configuration waits for a person; nothing of it runs. */
 export type UpstreamState = "stopped" | "awaiting-approval" | "starting" | "ready" | "restarting" | "failed";
@@ -50,6 +51,11 @@ export interface UpstreamOptions {
     policy: EgressPolicy;
     audit: (entry: AuditEntry) => void;
   };
+  /**
+   * A remote server: the Authorization header of every HTTP request to it, asked for per request
+   * (token exchange). It replaces any static one; a request it refuses is never sent.
+   */
+  credential?: UpstreamCredential;
 }
 
 export interface ClientRequestHandlers {
@@ -186,12 +192,21 @@ export class Upstream extends EventEmitter {
         await this.connect(protocol);
       } catch (error) {
         // Some legacy servers exit on the unknown server/discover probe: retry with the 2025 handshake.
-        if (protocol !== "auto" || this.stopping) throw error;
+        if (protocol !== "auto" || this.stopping || credentialErrorIn(error)) throw error;
         await this.teardown();
         await this.connect("legacy");
       }
     } catch (error) {
       await this.teardown();
+      // No credential for this caller (yet): nothing reached the server, so it is no crash. The next
+      // request tries again (with a new token, say) instead of waiting out a restart backoff.
+      const refused = credentialErrorIn(error);
+      if (refused) {
+        this.state = "stopped";
+        this.lastError = refused.message;
+        this.emit("state");
+        throw refused;
+      }
       const message = describe(error);
       this.lastError = message;
       this.scheduleRestart();
@@ -279,11 +294,14 @@ export class Upstream extends EventEmitter {
       });
     }
     const url = new URL(entry.url!);
+    const credential = this.options.credential;
     const headers: Record<string, string> = { ...(entry.headers ?? {}) };
+    // With a per-request credential no static one is ever sent (the settings refuse one anyway).
+    if (credential) for (const h of Object.keys(headers)) if (h.toLowerCase() === "authorization") delete headers[h];
     // fetch refuses a URL with user:password: send them as Basic authorization instead (unless the
     // entry sets its own), and keep them out of the URL that errors and logs may quote.
     if (url.username || url.password) {
-      if (!Object.keys(headers).some((h) => h.toLowerCase() === "authorization"))
+      if (!credential && !Object.keys(headers).some((h) => h.toLowerCase() === "authorization"))
         headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`;
       url.username = "";
       url.password = "";
@@ -297,7 +315,16 @@ export class Upstream extends EventEmitter {
     const made = import("../egress/remote-fetch.js").then((m) => m.checkedFetch({ server: this.name, policy: egress.policy, audit: egress.audit }));
     let resolved: CheckedFetch | undefined;
     this.remoteFetch = {
-      fetch: async (url, init) => (resolved ??= await made).fetch(url, init),
+      fetch: async (url, init) => {
+        const checked = (resolved ??= await made);
+        if (!credential) return checked.fetch(url, init);
+        // Asked before every request (the caller's token may have been renewed); when it cannot be
+        // had, this throws and the request is never sent.
+        const authorization = await credential(init?.signal ?? undefined);
+        const withCredential = new Headers(init?.headers);
+        withCredential.set("authorization", authorization);
+        return checked.fetch(url, { ...init, headers: withCredential });
+      },
       close: async () => (await made.catch(() => undefined))?.close(),
     };
     const fetch = this.remoteFetch.fetch;
@@ -416,6 +443,8 @@ export class Upstream extends EventEmitter {
         const reason = await Promise.race([died.catch((e: Error) => e), sleep(2000)]);
         if (reason instanceof Error) throw reason;
       }
+      const refused = credentialErrorIn(error);
+      if (refused) throw refused;
       const translated = translateError(error, this.name, method, timeout);
       // Nothing closes an HTTP connection when a remote server goes away: a transport failure is
       // the only sign, so treat it like a crash and reconnect with backoff.

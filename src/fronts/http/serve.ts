@@ -23,7 +23,7 @@ export interface AuthRefusal {
 
 /** src/auth's authenticator, as the front uses it. */
 export interface FrontAuthenticator {
-  authenticate(authorization: string | undefined): Promise<{ ok: true; principal: Principal } | AuthRefusal>;
+  authenticate(authorization: string | undefined): Promise<{ ok: true; principal: Principal; /** The token's exp, seconds since the epoch. */ expiresAt?: number } | AuthRefusal>;
   checkScopes(principal: Principal, method: string, tool?: string): AuthRefusal | undefined;
   metadata(): { paths: string[]; document: Record<string, unknown> };
   close(): void;
@@ -46,6 +46,8 @@ export interface ServeOptions {
   hook?: HookHandler;
   /** `/v1/approvals`: the approver role's questions and answers (approvals-endpoint.ts). */
   approvals?: (request: Request, path: string, body: unknown, caller: { principal: Principal; address: string }) => Promise<Response>;
+  /** Token exchange (src/auth/caller-tokens.ts): each OIDC caller's latest verified access token, in memory. */
+  callerTokens?: { remember(owner: string, token: string, expiresAt: number | undefined): void };
   /** Whether to audit one more failed authentication from this address (a flood must not fill the log). */
   auditFailure?: (address: string) => boolean;
   log: (message: string) => void;
@@ -140,7 +142,8 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     const approvalsPath = path === APPROVALS_PATH || path.startsWith(`${APPROVALS_PATH}/`);
     if (path !== MCP_PATH && path !== HOOK_PATH && !approvalsPath) return jsonError(404, `Not Found: the MCP endpoint is ${MCP_PATH}`);
 
-    const auth = await authenticator.authenticate(req.request.headers.get("authorization") ?? undefined);
+    const authorization = req.request.headers.get("authorization") ?? undefined;
+    const auth = await authenticator.authenticate(authorization);
     if (!auth.ok) return refuseAuth(auth, req.address, path);
     const principal = auth.principal;
 
@@ -192,7 +195,13 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
         }
       }
     }
-    return endpoint.handle(req.request, parsed, { principal, owner: ownerOf(principal), address: req.address });
+    const owner = ownerOf(principal);
+    // Kept only for token exchange with upstreams; the token itself is never passed on.
+    if (opts.callerTokens && principal.method === "oidc") {
+      const token = /^Bearer +(\S+) *$/i.exec(authorization ?? "")?.[1];
+      if (token) opts.callerTokens.remember(owner, token, auth.expiresAt);
+    }
+    return endpoint.handle(req.request, parsed, { principal, owner, address: req.address });
   };
 
   const front = await startHttpFront(

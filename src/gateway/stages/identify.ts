@@ -67,6 +67,8 @@ export function identifyStage({ catalog: gatewayCatalog }: StageServices): Stage
 function unknown(catalog: Catalog, kind: string, exposed: string): GatewayError {
   const upstream = catalog.upstreamOf(exposed);
   if (upstream?.state === "awaiting-approval") return new GatewayError(ErrorCodes.unavailable, upstream.lastError ?? `server '${upstream.name}' waits for a person's approval; run \`mcp-warden approvals list\``);
+  // A caller's instance that has no credential for this caller (token exchange) says only why.
+  if (upstream?.state === "stopped" && upstream.lastError) return new GatewayError(ErrorCodes.unavailable, upstream.lastError);
   if (upstream && upstream.state !== "ready") {
     return new GatewayError(ErrorCodes.unavailable, `server '${upstream.name}' ${upstream.state === "failed" ? "has failed" : `is ${upstream.state}`}${upstream.lastError ? `: ${upstream.lastError}` : ""}`);
   }

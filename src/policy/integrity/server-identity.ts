@@ -34,6 +34,18 @@ export interface ServerEntryLike {
   url?: string;
   env?: Record<string, string>;
   headers?: Record<string, string>;
+  /** Remote mode's token exchange: where callers' tokens and the gateway's client secret are sent. */
+  tokenExchange?: TokenExchangeIdentity;
+}
+
+/** A token exchange as approved: every field (the secret's variable NAME, never its value). */
+export interface TokenExchangeIdentity {
+  clientId: string;
+  clientSecretEnv: string;
+  audience?: string;
+  resource?: string;
+  scope?: string;
+  tokenEndpoint?: string;
 }
 
 /** A version 1 identity: the launch fields alone (no version field). */
@@ -65,6 +77,11 @@ export interface ServerIdentity {
   headerNames: string[];
   /** The host variables `${VAR}` expansion filled each field from, by field path (names only); absent when none. */
   variables?: Record<string, string[]>;
+  /**
+   * Where the gateway trades callers' tokens (and sends its client secret, from the variable named
+   * here); absent when the server has no token exchange, so earlier approvals keep their digest.
+   */
+  tokenExchange?: TokenExchangeIdentity;
   /** "sha256:<hex>" of the other fields. */
   digest: string;
 }
@@ -102,7 +119,8 @@ function identityV2(input: ServerIdentityInput): ServerIdentity {
   const { env, envNames } = envFields(input.entry.env);
   const headerNames = headerNameList(input.entry.headers);
   const variables = variableFields(input.variables);
-  const fields = { version: 2 as const, name: input.name, layer: input.layer, ...launch, env, envNames, headerNames, ...(variables ? { variables } : {}) };
+  const tokenExchange = tokenExchangeFields(input.entry.tokenExchange);
+  const fields = { version: 2 as const, name: input.name, layer: input.layer, ...launch, env, envNames, headerNames, ...(variables ? { variables } : {}), ...(tokenExchange ? { tokenExchange } : {}) };
   return { ...fields, digest: domainDigest(IDENTITY_V2, canonicalJson(fields)) };
 }
 
@@ -147,6 +165,20 @@ function variableFields(variables: unknown): Record<string, string[]> | undefine
     if (names.length) setOwn(out, field, [...new Set(names)].sort());
   }
   return Object.keys(out).length ? { ...out } : undefined;
+}
+
+const TOKEN_EXCHANGE_FIELDS = ["clientId", "clientSecretEnv", "audience", "resource", "scope", "tokenEndpoint"] as const;
+
+function tokenExchangeFields(x: unknown): TokenExchangeIdentity | undefined {
+  if (x === undefined) return undefined;
+  if (typeof x !== "object" || x === null || Array.isArray(x) || !isPlainObject(x)) throw new PinInputError("'tokenExchange' must be an object");
+  const r = x as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!(TOKEN_EXCHANGE_FIELDS as readonly string[]).includes(k)) throw new PinInputError(`'tokenExchange' has an unknown field ${JSON.stringify(k)}`);
+  for (const k of TOKEN_EXCHANGE_FIELDS) if (r[k] !== undefined && typeof r[k] !== "string") throw new PinInputError(`tokenExchange.${k} must be a string`);
+  if (typeof r.clientId !== "string" || typeof r.clientSecretEnv !== "string") throw new PinInputError("'tokenExchange' needs clientId and clientSecretEnv");
+  const out: Record<string, string> = {};
+  for (const k of TOKEN_EXCHANGE_FIELDS) if (typeof r[k] === "string") out[k] = r[k];
+  return out as unknown as TokenExchangeIdentity;
 }
 
 function headerNameList(headers: unknown): string[] {
@@ -195,13 +227,13 @@ export function verifyServerIdentity(raw: unknown): AnyServerIdentity {
   if (v2 && r.version !== 2) throw new PinInputError(`has an unknown version ${JSON.stringify(r.version)}`);
   const launch = r.kind === "stdio" ? ["command", "args", "cwd"] : r.kind === "remote" ? ["url"] : undefined;
   if (!launch) throw new PinInputError("has no valid 'kind'");
-  const allowed = ["kind", "digest", ...launch, ...(v2 ? ["version", "name", "layer", "env", "envNames", "headerNames", "variables"] : [])];
+  const allowed = ["kind", "digest", ...launch, ...(v2 ? ["version", "name", "layer", "env", "envNames", "headerNames", "variables", "tokenExchange"] : [])];
   for (const k of Object.keys(r)) if (!allowed.includes(k)) throw new PinInputError(`has an unknown or misplaced field ${JSON.stringify(k)}`);
   if (r.kind === "stdio" && !Array.isArray(r.args)) throw new PinInputError("has no 'args'");
   const entry: ServerEntryLike =
     r.kind === "stdio"
       ? { type: "stdio", command: r.command as string, args: r.args as string[], ...(r.cwd !== undefined ? { cwd: r.cwd as string } : {}) }
-      : { type: "http", url: r.url as string };
+      : { type: "http", url: r.url as string, ...(r.tokenExchange !== undefined ? { tokenExchange: r.tokenExchange as TokenExchangeIdentity } : {}) };
   let fresh: AnyServerIdentity;
   if (v2) {
     if (!isStringRecord(r.env) || !isStringList(r.envNames) || !isStringList(r.headerNames)) throw new PinInputError("has env, envNames or headerNames of the wrong shape");
