@@ -2,6 +2,7 @@
 // and the issuer's JWKS (cached by jose, refetched on an unknown `kid` after jose's cooldown), the
 // issuer and audience (RFC 8707) checked, the algorithms pinned to asymmetric ones, `exp`/`nbf`
 // with a bounded skew. When the issuer cannot be reached the answer is "unavailable", never a pass.
+import { readBoundedBytes } from "./bounded-body.js";
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 
 export interface JwtVerifierConfig {
@@ -126,22 +127,8 @@ export class JwtVerifier {
   /** fetch whose body is read here, at most MAX_DOCUMENT_BYTES, and handed on as a new Response. */
   private async boundedFetch(url: string, init: RequestInit): Promise<Response> {
     const res = await this.fetchImpl(url, init);
-    const reader = res.body?.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (reader) {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > MAX_DOCUMENT_BYTES) {
-          await reader.cancel().catch(() => undefined);
-          throw new Error(`${url} answered more than ${MAX_DOCUMENT_BYTES} bytes`);
-        }
-        chunks.push(value);
-      }
-    }
-    return new Response(Buffer.concat(chunks), { status: res.status, headers: res.headers });
+    const body = await readBoundedBytes(res, MAX_DOCUMENT_BYTES, `${url} answered`);
+    return new Response(body, { status: res.status, headers: res.headers });
   }
 }
 

@@ -4,6 +4,7 @@
 // goes upstream, and an upstream request never goes out without the exchanged token: every failure
 // here is an error for that request.
 // Neither token is ever logged, audited or put in an error message.
+import { readBounded } from "./bounded-body.js";
 import { createHash } from "node:crypto";
 import { decodeJwt } from "jose";
 import { secureUrl } from "./jwt.js";
@@ -203,24 +204,6 @@ function formEncode(s: string): string {
   return encodeURIComponent(s).replace(/%20/g, "+");
 }
 
-/** The body, at most `max` bytes (a hostile or broken endpoint must not exhaust memory). */
-async function readBounded(res: Response, max: number): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`the answer is longer than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 function parseJson(text: string): unknown {
   try {
