@@ -2,6 +2,7 @@
 // tool `echo {message}`): how to start each on 127.0.0.1, open a 2025-era session on it, drive it with
 // an SDK client and with autocannon, and read the CPU time of its processes.
 import { spawn, type ChildProcess } from "node:child_process";
+import { Agent, request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
@@ -11,6 +12,17 @@ import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { findBenchTool } from "../scripts/bench-tools.js";
 import { closedPort, EVERYTHING, ROOT, waitForExit } from "../test/e2e/harness.js";
 import { childPids, procCpuUs, type Conn } from "./stdio.js";
+
+// Node's fetch (undici) adds an abort listener to the signal it is given for every request and
+// removes it when the request is garbage-collected; the SDK's HTTP client hands every request the same
+// long-lived signal, so past 1500 requests between two collections Node warns of a leak that is not one.
+export function quietFetchListenerWarnings(): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (w) => {
+    if (w.name === "MaxListenersExceededWarning" && w.message.includes("AbortSignal")) return;
+    process.stderr.write(`${w.name}: ${w.message}\n`);
+  });
+}
 
 export const MESSAGE = "hello";
 /** server-everything's echo answers this; a response without it is not counted as a call. */
@@ -233,6 +245,37 @@ export async function load(t: HttpTarget, connections: number, seconds: number):
     ...(cpuFrontUs !== undefined ? { cpuFrontUs } : {}),
     ...(cpuUpstreamUs !== undefined ? { cpuUpstreamUs } : {}),
   };
+}
+
+/**
+ * `n` calls one after another on one keep-alive connection with node:http, each timed (µs): the
+ * front's latency without an MCP client library's own cost.
+ */
+export async function rawSequential(t: HttpTarget, n: number): Promise<number[]> {
+  const { headers, body } = callRequest(t);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let id = 0;
+  const post = () =>
+    new Promise<number>((resolve, reject) => {
+      const text = body.replace("[<id>]", `raw-${id++}`);
+      const t0 = process.hrtime.bigint();
+      const req = httpRequest(t.url, { method: "POST", agent, headers: { ...headers, "content-length": Buffer.byteLength(text) } }, (res) => {
+        let answer = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (answer += c));
+        res.on("end", () => (answer.includes(EXPECTED) ? resolve(Number(process.hrtime.bigint() - t0) / 1000) : reject(new Error(`${t.name}: HTTP ${res.statusCode} ${answer.slice(0, 300)}`))));
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error(`${t.name}: no answer within 10 s`)));
+      req.on("error", reject);
+      req.end(text);
+    });
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) times.push(await post());
+    return times;
+  } finally {
+    agent.destroy();
+  }
 }
 
 // ---- SDK clients ----------------------------------------------------------------------------

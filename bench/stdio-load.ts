@@ -9,6 +9,8 @@ export interface StdioServer {
   pid: number;
   /** `inflight` calls outstanding for `seconds`. */
   load(inflight: number, seconds: number): Promise<LoadSample>;
+  /** `n` calls one after another, each timed (µs). */
+  sequential(n: number): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,23 @@ export async function startStdioServer(): Promise<StdioServer> {
 
   return {
     pid: child.pid!,
+    async sequential(n) {
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const id = nextId++;
+        const t0 = process.hrtime.bigint();
+        await new Promise<void>((resolve, reject) => {
+          onLine = (line) => {
+            if (!new RegExp(`"id":${id}[,}]`).test(line)) return;
+            if (line.includes(EXPECTED)) resolve();
+            else reject(new Error(`server-everything (stdio) answered ${line.slice(0, 300)}`));
+          };
+          child.stdin!.write(`${prefix}${id}}\n`);
+        });
+        times.push(Number(process.hrtime.bigint() - t0) / 1000);
+      }
+      return times;
+    },
     load(inflight, seconds) {
       return new Promise((resolve) => {
         let calls = 0;
