@@ -14,6 +14,7 @@ import { FIXTURE, ROOT, scratch, type Scratch } from "../test/e2e/harness.js";
 import { runHookBench, type HookBenchResult } from "./hook.js";
 import { httpHookSection, runHttpHookBench, type HttpHookBenchResult } from "./http-hook.js";
 import { runSandboxBench, type SandboxBenchResult } from "./sandbox.js";
+import { runServeBench, serveDocSection, type ServeBenchResult } from "./serve.js";
 import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
 import { median, open, procRssMiB, sequential, startupMs, summarize, throughput, type Conn, type Route, type ThroughputSample } from "./stdio.js";
@@ -202,13 +203,15 @@ async function main() {
   const hook = runHookBench(QUICK ? 5 : 31);
   log("  http hook benchmark (through serve) …");
   const httpHook = await runHttpHookBench(QUICK ? 50 : 1000);
+  log("  serve against other HTTP fronts (bench/serve.ts) …");
+  const serveBench = await runServeBench(QUICK);
   log("  sandbox start-up benchmark …");
   const sandbox = await runSandboxBench(QUICK ? 3 : 11);
   log("  guards micro-benchmark …");
   const guards = await runGuardsBench(QUICK ? 500 : 5000);
 
   const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, { rss, auditOnDisk, loadBefore, loadAfter: load() });
-  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, sandbox, guards));
+  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, guards));
   log("");
   log(result.summary);
   log("");
@@ -289,7 +292,7 @@ function analyse(
 
 // ---- the document -------------------------------------------------------------------------------
 
-function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, sandbox: SandboxBenchResult, guards: GuardsBenchResult): string {
+function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, guards: GuardsBenchResult): string {
   const { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted } = a;
   const cpu = cpus();
   const model = cpu[0]?.model.trim() ?? "unknown";
@@ -434,9 +437,10 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: 
     "",
     ...hookSection(hook),
     ...httpHookSection(httpHook),
+    ...serveDocSection(serveBench),
     ...sandboxSection(sandbox),
     ...guardsSection(guards),
-    `Reproduce with \`npm run bench\` (a minute or two). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
+    `Reproduce with \`npm run bench\` (five minutes or so; the comparison with supergateway and mcp-proxy needs \`node dist/scripts/bench-tools.js install\` first, and the token cost the Node 22 test tools). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
     "",
   );
   return lines.join("\n");

@@ -160,7 +160,7 @@ function findNode22Module(dir: string, name: string, version: string, entryOf: (
  * directory: a later `npm install --no-save` there would prune what an earlier one installed.
  * Throws with npm's output on failure.
  */
-function npmInstall(dir: string, ...specs: string[]): void {
+export function npmInstall(dir: string, ...specs: string[]): void {
   mkdirSync(dir, { recursive: true });
   // A package.json of its own: npm then treats the directory as a project and never walks up to the
   // repository's package.json (whose dependencies must not change).

@@ -32,6 +32,7 @@ export interface HttpFrontOptions extends HttpFrontLimits {
 
 /** What a route gets: the request with its body already read (within the limit), and who sent it. */
 export interface FrontRequest {
+  /** Method, URL, headers and abort signal; its body is empty: read `body`. */
   request: Request;
   /** The body's text (empty when none). */
   body: string;
@@ -121,12 +122,9 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
       }
       const method = (req.method ?? "GET").toUpperCase();
       const url = `${proto}://${host || `${opts.host}:${opts.port}`}${req.url ?? "/"}`;
-      const request = new Request(url, {
-        method,
-        headers,
-        signal: abort.signal,
-        ...(method !== "GET" && method !== "HEAD" && body.length > 0 ? { body } : {}),
-      });
+      // No body on the Request: routes get it as text (FrontRequest.body) and hand it on parsed (the
+      // SDK's parsedBody), so a body stream per request would be built and never read.
+      const request = new Request(url, { method, headers, signal: abort.signal });
       const response = await route({ request, body, address, proto });
       await writeResponse(res, response, abort.signal);
     } catch {
