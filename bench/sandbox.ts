@@ -15,8 +15,12 @@ export interface SandboxBenchResult {
   runs: number;
   /** Median ms to the first tool result through the gateway. */
   gateway?: { unsandboxed: number; sandboxed: number };
-  /** Median ms from spawn to exit: `true`, `true` in the sandbox (the launch alone), and `mcp-warden exec -- true`. */
-  command?: { bare: number; sandboxed: number; exec: number };
+  /**
+   * Median ms from spawn to exit: `true`; `true` in the sandbox (bare bwrap: the launch prepared in
+   * this process); `node -e 0` (Node.js's own start); `mcp-warden exec -- true` (its lean entry point);
+   * and the hook's sandboxed Bash form, `mcp-warden exec --bash-sandbox ... -- /bin/bash -c true`.
+   */
+  command?: { bare: number; sandboxed: number; node: number; exec: number; execBash: number };
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -51,8 +55,12 @@ export async function runSandboxBench(runs = 11): Promise<SandboxBenchResult> {
     // `true` bare, in the sandbox (the launch prepared here, as the gateway does), and via `mcp-warden exec`.
     const home = plain.home;
     const policy = chooseSandbox({ type: "bubblewrap" }, undefined, { home, platform: process.platform, baseDir: plain.project, serverCwd: plain.project, requireSandbox: true }).policy!;
-    const cmd = { bare: [] as number[], sandboxed: [] as number[], exec: [] as number[] };
+    const cmd = { bare: [] as number[], sandboxed: [] as number[], node: [] as number[], exec: [] as number[], execBash: [] as number[] };
     const trueBin = "/bin/true";
+    const execArgs = [CLI, "exec", "--settings", plain.settingsFile, "--", trueBin];
+    const execBashArgs = [CLI, "exec", "--bash-sandbox", "--project-root", plain.project, "--settings", plain.settingsFile, "--", "/bin/bash", "-c", "true"];
+    // The first runs validate the settings text and write the code cache; later ones are the steady state.
+    for (const args of [execArgs, execBashArgs, execArgs]) timeSpawn(process.execPath, args, ["ignore", "ignore", "ignore"], plain.env, plain.project);
     for (let i = 0; i < runs * 2; i++) {
       cmd.bare.push(timeSpawn(trueBin, []));
       const prepared = prepareSandboxedLaunch({ command: trueBin, args: [], env: { PATH: "/usr/bin:/bin" }, cwd: plain.project }, policy, { home, mandatoryDeny: mandatoryDenies(home, []) });
@@ -61,13 +69,15 @@ export async function runSandboxBench(runs = 11): Promise<SandboxBenchResult> {
       } finally {
         prepared.launch.cleanup();
       }
-      cmd.exec.push(timeSpawn(process.execPath, [CLI, "exec", "--settings", plain.settingsFile, "--", trueBin], ["ignore", "ignore", "ignore"], plain.env, plain.project));
+      cmd.node.push(timeSpawn(process.execPath, ["-e", "0"]));
+      cmd.exec.push(timeSpawn(process.execPath, execArgs, ["ignore", "ignore", "ignore"], plain.env, plain.project));
+      cmd.execBash.push(timeSpawn(process.execPath, execBashArgs, ["ignore", "ignore", "ignore"], plain.env, plain.project));
     }
     return {
       available: true,
       runs,
       gateway: { unsandboxed: r1(median(times.unsandboxed)), sandboxed: r1(median(times.sandboxed)) },
-      command: { bare: r1(median(cmd.bare)), sandboxed: r1(median(cmd.sandboxed)), exec: r1(median(cmd.exec)) },
+      command: { bare: r1(median(cmd.bare)), sandboxed: r1(median(cmd.sandboxed)), node: r1(median(cmd.node)), exec: r1(median(cmd.exec)), execBash: r1(median(cmd.execBash)) },
     };
   } finally {
     plain.cleanup();

@@ -36,4 +36,17 @@ await build({
   entryPoints: [fileURLToPath(new URL("../src/policy/integrity/secrets.js", import.meta.url))],
   outfile: dist + "secrets.bundle.cjs",
 });
+// `mcp-warden exec`'s lean entry (src/cli/exec-main.ts): with the Bash sandbox it runs for every Bash
+// command of an agent. It sits where exec-main.js does (dist/src/cli/), at the same depth as the hook's,
+// so URLs from import.meta.url (the egress bridge, the schema fingerprint) resolve to the same files.
+const cliDist = fileURLToPath(new URL("../src/cli/", import.meta.url));
+await build({
+  ...common,
+  entryPoints: [cliDist + "exec-main.js"],
+  outfile: cliDist + "exec-main.bundle.cjs",
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = (id) => require(id.startsWith("./") ? "../hook/" + id.slice(2) : id);' },
+  external: ["./load.js", "../policy/integrity/secrets.js"],
+});
+console.log(`wrote ${cliDist}exec-main.bundle.cjs`);
 console.log(`wrote ${dist}main.bundle.cjs, ${dist}settings-load.bundle.cjs and ${dist}secrets.bundle.cjs`);

@@ -17,16 +17,18 @@ import vm = require("node:vm");
 import Module = require("node:module");
 
 type HookModule = { hookMain(args: string[]): Promise<number>; warmUp?(): void };
+/** `mcp-warden exec`'s lean entry (src/cli/exec-main.ts): undefined hands the arguments to the full command line. */
+type ExecModule = { execMain(args: string[]): Promise<number | undefined>; warmUp?(): void };
 
-function cacheFileFor(stamp: string): string | undefined {
+function cacheFileFor(name: string, stamp: string): string | undefined {
   const env = process.env;
   const xdg = env.XDG_STATE_HOME;
   const base = xdg && xdg.startsWith("/") ? xdg : env.HOME && env.HOME.startsWith("/") ? path.join(env.HOME, ".local", "state") : undefined;
-  return base === undefined ? undefined : path.join(base, "mcp-warden", "cache", `hook-${stamp}.v8`);
+  return base === undefined ? undefined : path.join(base, "mcp-warden", "cache", `${name}-${stamp}.v8`);
 }
 
-function loadBundle(): HookModule | undefined {
-  const file = path.join(__dirname, "hook", "main.bundle.cjs");
+function loadBundle<T extends { warmUp?(): void }>(name: "hook" | "exec", relative: string): T | undefined {
+  const file = path.join(__dirname, relative);
   let source: string;
   let stamp: string;
   try {
@@ -36,7 +38,7 @@ function loadBundle(): HookModule | undefined {
   } catch {
     return undefined;
   }
-  const cacheFile = cacheFileFor(stamp);
+  const cacheFile = cacheFileFor(name, stamp);
   let cachedData: Buffer | undefined;
   try {
     if (cacheFile !== undefined) cachedData = fs.readFileSync(cacheFile);
@@ -47,7 +49,7 @@ function loadBundle(): HookModule | undefined {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
   });
-  const mod = { exports: {} as HookModule };
+  const mod = { exports: {} as T };
   (script.runInThisContext() as (...args: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
     // After the hook has run, so that the functions it compiled lazily are in the cache too.
@@ -96,9 +98,17 @@ async function main(): Promise<void> {
   guardOutput(process.stdout, "stdout");
   guardOutput(process.stderr, "stderr");
   if (process.argv[2] === "hook") {
-    const hook: HookModule = loadBundle() ?? ((await import("./hook/main.js")) as HookModule);
+    const hook: HookModule = loadBundle<HookModule>("hook", path.join("hook", "main.bundle.cjs")) ?? ((await import("./hook/main.js")) as HookModule);
     process.exitCode = await hook.hookMain(process.argv.slice(3));
     return;
+  }
+  if (process.argv[2] === "exec") {
+    const exec: ExecModule = loadBundle<ExecModule>("exec", path.join("cli", "exec-main.bundle.cjs")) ?? ((await import("./cli/exec-main.js")) as ExecModule);
+    const status = await exec.execMain(process.argv.slice(3));
+    if (status !== undefined) {
+      process.exitCode = status;
+      return;
+    }
   }
   await import("./cli/program.js");
 }

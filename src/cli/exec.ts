@@ -10,6 +10,7 @@ import type { AuditEntry } from "../audit/record.js";
 import { attachEgress, type EgressHandle } from "../egress/proxy.js";
 import { compileEgressPolicy } from "../policy/egress/egress.js";
 import { prepareSandboxedLaunch } from "../sandbox/launch.js";
+import { bashSandboxChoice } from "../sandbox/bash-policy.js";
 import { chooseSandbox, mandatoryDenies } from "../sandbox/policy.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
 import { childEnvironment } from "../transport/process.js";
@@ -22,6 +23,11 @@ export interface ExecOptions {
   command: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * The agent's Bash command as the hook wraps it (src/hook/bash-sandbox.ts): the Bash sandbox
+   * (src/sandbox/bash-policy.ts) instead of a profile, and the shell's whole environment.
+   */
+  bashSandbox?: { projectRoot?: string };
 }
 
 /** Returns the exit status for the process. */
@@ -38,8 +44,13 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
     if (sandboxSettings === undefined) return fail(`no sandbox profile named ${JSON.stringify(opts.profile)} (settings: sandboxProfiles)`);
   }
   const environment = fsEnvironment({ env, settingsFiles: settings.files.map((f) => f.file), auditDir: settings.audit.dir, auditKeyFile: settings.audit.hmacKeyFile });
+  const bash = opts.bashSandbox;
+  if (bash !== undefined && opts.profile !== undefined) return fail("--bash-sandbox and --profile exclude each other");
   // exec exists to sandbox: without settings it still gets the platform's default sandbox, and "none" is refused.
-  const choice = chooseSandbox(sandboxSettings, undefined, { home: environment.home, platform: process.platform, baseDir: cwd, serverCwd: cwd, requireSandbox: true });
+  const choice =
+    bash !== undefined
+      ? bashSandboxChoice(settings, { home: environment.home, platform: process.platform, cwd, ...(bash.projectRoot !== undefined ? { projectRoot: bash.projectRoot } : {}) })
+      : chooseSandbox(sandboxSettings, undefined, { home: environment.home, platform: process.platform, baseDir: cwd, serverCwd: cwd, requireSandbox: true });
   if (choice.refused !== undefined || choice.policy === undefined) return fail(choice.refused ?? "no sandbox");
   const policy = choice.policy;
   let egressPolicy;
@@ -52,6 +63,12 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   const [command, ...args] = opts.command as [string, ...string[]];
   const passthrough: Record<string, string> = {};
   for (const name of policy.env) if (env[name] !== undefined) passthrough[name] = env[name] as string;
+  // The agent's shell command gets the shell's environment, as it would unsandboxed (the sandbox
+  // limits where anything can go); its private /tmp replaces a host TMPDIR it could not see.
+  if (bash !== undefined) {
+    for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== "" && !k.includes("=")) passthrough[k] = v;
+    passthrough.TMPDIR = "/tmp";
+  }
   let prepared;
   try {
     prepared = prepareSandboxedLaunch({ command, args, env: childEnvironment(passthrough, env), cwd }, policy, {
@@ -66,7 +83,7 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   // Short-lived like the hook: one shared segment for every exec, not one segment per run.
   const record = (entry: AuditEntry) => appendShared({ dir: settings.audit.dir, fsyncIntervalMs: 0, secrets: settings.secrets, owner: "exec", hmacKeyFile: settings.audit.hmacKeyFile }, entry);
   try {
-    record({ kind: "request", event: "exec", decision: "allow", reason: `runs sandboxed (${policy.type})`, arguments: opts.command, detail: { cwd, sandbox: policy.type, profile: opts.profile ?? null } });
+    record({ kind: "request", event: "exec", decision: "allow", reason: `runs sandboxed (${policy.type})`, arguments: opts.command, detail: { cwd, sandbox: policy.type, profile: opts.profile ?? null, ...(bash !== undefined ? { bashSandbox: true, projectRoot: bash.projectRoot ?? null } : {}) } });
   } catch (error) {
     prepared.launch.cleanup();
     return fail(`cannot write the audit log, so nothing runs: ${(error as Error).message}`, 1);

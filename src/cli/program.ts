@@ -365,12 +365,15 @@ settingsOption(
     .command("exec")
     .description("Run any command in a sandbox with the same policy as sandboxed servers; stdin, stdout, stderr and the exit status pass through.")
     .option("--profile <name>", "a named sandbox from settings (sandboxProfiles); default: the global sandbox settings")
+    .option("--bash-sandbox", "the sandbox of an agent's Bash command (what the hook wraps commands in when sandbox.enabled or toolPermissions.Bash.networkPolicy is set)")
+    .option("--project-root <dir>", "with --bash-sandbox: the project whose settings apply and whose directory is writable")
     .argument("<command...>", "the command and its arguments (after --)")
     .addHelpText("after", "\nExample: mcp-warden exec --profile build -- npm test\nWithout sandbox settings the command gets the platform's default sandbox: the working directory writable (unless it is the home directory or above it), no network, the rest of the home directory hidden." + EXIT_HELP.exec),
-).action(async (command: string[], opts: { profile?: string; settings: string[] }) => {
+).action(async (command: string[], opts: { profile?: string; settings: string[]; bashSandbox?: boolean; projectRoot?: string }) => {
   const settings = await loadOrExit(opts.settings);
   const { execCommand } = await import("./exec.js");
-  process.exitCode = await execCommand({ settings, profile: opts.profile, command, cwd: process.cwd(), env: process.env });
+  const bashSandbox = opts.bashSandbox === true ? (opts.projectRoot !== undefined ? { projectRoot: opts.projectRoot } : {}) : undefined;
+  process.exitCode = await execCommand({ settings, profile: opts.profile, command, cwd: process.cwd(), env: process.env, ...(bashSandbox ? { bashSandbox } : {}) });
 });
 
 program

@@ -14,11 +14,14 @@ export type HookDecision = Verdict["decision"];
 
 /** Claude Code's answer format, the same for a command hook's stdout and an http hook's 2xx body. */
 export interface HookAnswer {
-  hookSpecificOutput: { hookEventName: "PreToolUse"; permissionDecision: HookDecision; permissionDecisionReason: string };
+  hookSpecificOutput: { hookEventName: "PreToolUse"; permissionDecision: HookDecision; permissionDecisionReason: string; updatedInput?: Record<string, unknown> };
 }
 
-export function hookAnswer(decision: HookDecision, reason: string): HookAnswer {
-  return { hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: decision, permissionDecisionReason: reason } };
+/** `updatedInput`: the tool input Claude Code runs instead (the sandboxed form of a Bash command). */
+export function hookAnswer(decision: HookDecision, reason: string, updatedInput?: Record<string, unknown>): HookAnswer {
+  const out: HookAnswer = { hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: decision, permissionDecisionReason: reason } };
+  if (updatedInput !== undefined) out.hookSpecificOutput.updatedInput = updatedInput;
+  return out;
 }
 
 /** The answer as a command hook prints it: one line of JSON. */
@@ -79,6 +82,11 @@ export interface JudgeEventOptions {
   principal?: AuditEntry["principal"];
   /** Writes the decision record; throws when it cannot (the call is then refused). */
   audit(entry: AuditEntry): void;
+  /**
+   * How a judged call runs: the command hook's Bash sandbox (bash-sandbox.ts) may change the verdict
+   * (autoAllowBashIfSandboxed, a missing sandbox) and give the input to run instead. Never throws.
+   */
+  adjust?(tool: string, args: Record<string, unknown>, verdict: Verdict): { verdict: Verdict; updatedInput?: Record<string, unknown>; detail?: Record<string, unknown> };
 }
 
 /**
@@ -94,13 +102,25 @@ export function judgePreToolUse(compiled: CompiledSettings, event: PreToolUseEve
   } catch (error) {
     verdict = { decision: "deny", reason: `the call could not be judged, so it is refused: ${(error as Error).message}` };
   }
+  let updatedInput: Record<string, unknown> | undefined;
+  let adjusted: Record<string, unknown> | undefined;
+  if (opts.adjust !== undefined) {
+    try {
+      const a = opts.adjust(tool, args, verdict);
+      verdict = a.verdict;
+      updatedInput = a.updatedInput;
+      adjusted = a.detail;
+    } catch (error) {
+      verdict = { decision: "deny", reason: `the call could not be prepared to run, so it is refused: ${(error as Error).message}` };
+    }
+  }
   try {
     const detail: Record<string, unknown> = { via: opts.via, cwd };
     if (projectRoot !== undefined) detail.projectRoot = projectRoot;
     if (event.sessionId !== undefined) detail.sessionId = event.sessionId;
     if (event.permissionMode !== undefined) detail.permissionMode = event.permissionMode;
     if (event.toolUseId !== undefined) detail.toolUseId = event.toolUseId;
-    Object.assign(detail, opts.detail);
+    Object.assign(detail, opts.detail, adjusted);
     const entry: AuditEntry = { kind: "decision", event: "decided", ...(opts.principal ? { principal: opts.principal } : {}), tool, arguments: args, decision: verdict.decision, reason: verdict.reason, detail };
     if (verdict.rule !== undefined) entry.rule = verdict.rule;
     if (verdict.source !== undefined) entry.ruleSource = verdict.source;
@@ -114,5 +134,9 @@ export function judgePreToolUse(compiled: CompiledSettings, event: PreToolUseEve
     verdict.decision !== "allow" && untrusted.length > 0 && compiled.settings.warnings.some((w) => w.includes("mcp-warden trust"))
       ? ` (untrusted ${untrusted.map((u) => `${u.layer} settings ${u.file}`).join(" and ")} count only as far as they tighten the policy; \`mcp-warden doctor\` shows what was ignored, \`mcp-warden trust\` trusts them)`
       : "";
-  return hookAnswer(verdict.decision, `mcp-warden: ${verdict.reason}${verdict.rule !== undefined && verdict.source ? ` [${verdict.source.file} ${verdict.source.path}]` : ""}${setAside}`);
+  return hookAnswer(
+    verdict.decision,
+    `mcp-warden: ${verdict.reason}${verdict.rule !== undefined && verdict.source ? ` [${verdict.source.file} ${verdict.source.path}]` : ""}${setAside}`,
+    verdict.decision === "deny" ? undefined : updatedInput,
+  );
 }

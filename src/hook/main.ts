@@ -7,6 +7,7 @@
 // settings/fast-load.ts). Fail closed: whatever goes wrong ends in deny, and when not even a deny
 // can be written, exit status 2, which Claude Code treats as "block this call".
 import { readFileSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { isatty } from "node:tty";
 import { fsEnvironment } from "../adapters/fs-environment.js";
 import { compilePolicy } from "../policy/index.js";
@@ -18,6 +19,7 @@ import { hookOutput, judgePreToolUse, parsePreToolUseText } from "./judge-hook-i
 /** Defined by the hook bundle's banner (scripts/bundle-hook.ts): a synchronous require next to the bundle. */
 declare const __wardenRequire: ((id: string) => unknown) | undefined;
 import { loadSettingsFast } from "../settings/fast-load.js";
+import { applyBashSandbox } from "./bash-sandbox.js";
 
 /** Claude Code's hook input is small; anything near this is not a hook call. */
 const MAX_INPUT_BYTES = 4 << 20;
@@ -121,9 +123,13 @@ export async function decide(text: string, cliFiles: string[], env: NodeJS.Proce
     }
   }
   const audit = compiled.settings.audit;
+  const settings = compiled.settings;
   const answer = judgePreToolUse(compiled, event, {
     via: "hook",
     projectRoot,
+    // The CLI that runs this hook (process.argv[1]) also runs the sandboxed command.
+    adjust: (tool, args, verdict) =>
+      tool === "Bash" ? applyBashSandbox(settings, args, verdict, { cwd: event.cwd, projectRoot, env, node: process.execPath, cli: resolvePath(process.argv[1] as string), cliFiles }) : { verdict },
     audit: (entry) => appendShared({ dir: audit.dir, fsyncIntervalMs: 0, secrets: compiled.settings.secrets, owner: "hook", hmacKeyFile: audit.hmacKeyFile }, entry),
   });
   return JSON.stringify(answer) + "\n";

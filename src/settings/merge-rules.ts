@@ -140,6 +140,17 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   "toolPermissions.*.denyCommands": rule("any"),
   "toolPermissions.*.requireApproval": rule("any"),
   ...under("sandbox", sandboxRules((t) => tighten(t))),
+  // The hook's Bash sandbox (settings/bash-sandbox.ts merges them): turning it on, and refusing to
+  // run without it, only restrict; auto-allowing and exempting commands loosen.
+  "sandbox.enabled": tighten({ kind: "onlyTrue" }, { fallback: false }),
+  "sandbox.failIfUnavailable": tighten({ kind: "onlyTrue" }, { fallback: true }),
+  "sandbox.autoAllowBashIfSandboxed": rule("trusted"),
+  "sandbox.excludedCommands": rule("trusted"),
+  // Domains a command may reach: only from trusted layers (an untrusted one's list is dropped, so
+  // its networkPolicy can only deny more).
+  "toolPermissions.*.networkPolicy.allowDomains": rule("trusted"),
+  "toolPermissions.*.networkPolicy.denyDomains": rule("any"),
+  "toolPermissions.*.networkPolicy.allowLocalhost": tighten({ kind: "onlyFalse" }, { fallback: false }),
   "gateway.separator": rule("trusted"),
   "gateway.prefix": rule("trusted"),
   // When servers start does not change what they may do (each still needs its approvals).

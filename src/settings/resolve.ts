@@ -13,6 +13,7 @@ import {
 import { SettingsError, joinPath } from "./errors.js";
 import { expandServerEntry, referencedVariables } from "./expand.js";
 import { APPROVAL_DEFAULTS, AUDIT_DEFAULTS, CLIENT_REQUEST_DEFAULTS, GATEWAY_DEFAULTS, INTEGRITY_DEFAULTS, SECRET_SCANNING_DEFAULTS } from "./defaults.js";
+import { resolveBashSandbox, type BashSandboxConfig } from "./bash-sandbox.js";
 import { applyTrust, isTrustedLayer, narrowServer } from "./narrow.js";
 import { defaultAuditDir, defaultLogDir, runtimeDir } from "./paths.js";
 import type { RemoteSettings, ServerEntry, ServerMatcher, Settings } from "./schema.js";
@@ -113,6 +114,8 @@ export interface ResolvedSettings {
   secrets: string[];
   /** The global sandbox: the highest trusted layer's, narrowed by untrusted project and local layers (narrow.ts). */
   sandbox?: Settings["sandbox"];
+  /** The hook's Bash sandbox (settings/bash-sandbox.ts). */
+  bashSandbox: BashSandboxConfig;
   /** Carried, one per layer that sets it, for the issue that turns them into rules. */
   toolPermissions: Sourced<NonNullable<Settings["toolPermissions"]>>[];
   /** Managed settings require a sandbox for every server. */
@@ -302,6 +305,7 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
     },
     secrets: collectSecrets(servers, substituted, opts.env),
     toolPermissions,
+    bashSandbox: resolveBashSandbox(input, layers, (l) => !managedRulesOnly || l.layer === "managed", warnings),
     untrustedFiles: trust.untrustedFiles,
     principals: resolvePrincipals(layers, managedRulesOnly, warnings),
     remote: resolveRemote(layers),

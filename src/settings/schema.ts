@@ -60,6 +60,22 @@ export const SandboxSettings = z.strictObject({
   allowExecute: StringList.optional(),
 });
 
+/**
+ * The top-level `sandbox`: a sandbox (for servers and `exec`) plus Claude Code's switches for running
+ * the agent's Bash commands in it through the hook (src/hook/bash-sandbox.ts). Not in a server's or
+ * a profile's sandbox, where they would mean nothing.
+ */
+export const GlobalSandboxSettings = SandboxSettings.extend({
+  /** The PreToolUse hook runs allowed and asked Bash commands inside mcp-warden's sandbox. */
+  enabled: z.boolean().optional(),
+  /** A Bash command that runs sandboxed is allowed without asking, unless a deny or ask rule matches it. */
+  autoAllowBashIfSandboxed: z.boolean().optional(),
+  /** Commands (word prefixes, as in allowCommands) that run unsandboxed, under the normal rules. */
+  excludedCommands: StringList.optional(),
+  /** No sandbox here: deny Bash commands (true, the default) or judge them unsandboxed (false). */
+  failIfUnavailable: z.boolean().optional(),
+});
+
 /** Server-specific guards: accepted now; a configured guard that is not enforced yet fails closed. */
 export const GuardSettings = z.strictObject({
   filesystem: z
@@ -394,8 +410,16 @@ export const ToolPermissions = z.record(
     allowCommands: StringList.optional(),
     denyCommands: StringList.optional(),
     requireApproval: z.union([z.boolean(), StringList]).optional(),
+    /** Bash only: the network of sandboxed commands (turns the hook's Bash sandbox on). */
+    networkPolicy: z
+      .strictObject({ allowDomains: StringList.optional(), denyDomains: StringList.optional(), allowLocalhost: z.boolean().optional() })
+      .optional(),
   }),
-);
+).superRefine((value, ctx) => {
+  for (const [tool, entry] of Object.entries(value))
+    if (tool !== "Bash" && entry.networkPolicy !== undefined)
+      ctx.addIssue({ code: "custom", path: [tool, "networkPolicy"], message: "networkPolicy applies to Bash only (toolPermissions.Bash.networkPolicy)" });
+});
 
 export const Settings = z.strictObject({
   $schema: z.string().optional(),
@@ -413,7 +437,7 @@ export const Settings = z.strictObject({
   /** Canonical tool names or globs (`mcp__github__get_*`) that are allowed without asking. */
   autoApproveTools: StringList.optional(),
   toolPermissions: ToolPermissions.optional(),
-  sandbox: SandboxSettings.optional(),
+  sandbox: GlobalSandboxSettings.optional(),
   gateway: GatewaySettings.optional(),
   audit: AuditSettings.optional(),
   approvals: ApprovalSettings.optional(),
