@@ -166,6 +166,9 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     await close(reason);
     hook.close();
   };
+  if (settings.bashSandbox.enabled) {
+    log("note: sandboxed Bash (sandbox.enabled or a Bash networkPolicy) is applied by the command hook (`mcp-warden hook`) only; the http hook at /v1/hooks/claude-code judges Bash commands but cannot wrap them, since they run on Claude Code's machine");
+  }
   if (!isLoopback(remote.host) && !remote.tls) {
     log(`warning: listening on ${remote.host} without TLS; put a TLS-terminating proxy in front (remote.trustedProxies) or set remote.tls`);
   }
