@@ -103,9 +103,16 @@ describe("copies, archives, transfers", () => {
     ["tar -C /home/user -czf - .ssh", ["read /home/user/.ssh literal recursive"]],
     ["tar xzf a.tgz -C out", ["read a.tgz literal", "write out literal recursive"]],
     ["tar tf a.tar", ["read a.tar literal"]],
-    ["zip -r a.zip src", ["read src literal recursive", "write a.zip literal"]],
+    // An existing archive is read to be updated (`zip a.zip --out b.zip` copies it).
+    ["zip -r a.zip src", ["read a.zip literal", "read src literal recursive", "write a.zip literal"]],
     ["unzip a.zip -d out", ["read a.zip literal", "write out literal recursive"]],
     ["unzip -l a.zip", ["read a.zip literal"]],
+    // Reads told apart from writes (issue 14, class 6c): what shows or keeps a file's old content is a read.
+    ["patch .env fix.patch", ["read .env literal", "read fix.patch literal", "write .env literal"]],
+    ["tar -r -f a.tar x", ["read a.tar literal", "read x literal recursive", "write a.tar literal"]],
+    ["git config --file .env --list", ["read .env literal", "write .env literal"]],
+    ["git mv .env x", ["read .env literal recursive", "write .env literal recursive", "write x literal recursive"]],
+    ["cp -b a .env", ["read .env literal", "read .env/a literal", "read a literal", "write .env literal", "write .env/a literal"]],
     ["rsync -av src/ host:dst/", ["read src/ literal recursive"]],
     ["rsync -av host:src/ dst/", ["write dst/ literal recursive"]],
     ["scp .env host:", ["read .env literal"]],

@@ -5,6 +5,12 @@
 //
 // Programs not listed are not guessed at: `ls -la .env` reads no content, and an unknown program's
 // arguments may be anything. Redirections are files for every program.
+//
+// Reads and writes are told apart: every access a command makes to a file's content is a read of
+// its own (`sed -i`, `patch`, `<>`, an editor, a backup made of a destination), so a write access
+// shows nothing of the file (writeOnly) and is judged by the Edit rules alone: `Read(.env)` does not
+// deny `cp .env.example .env`, `> .env` or `tee .env`; it does deny `cp -b x .env` (the old .env
+// lands in .env~) and `mv .env x`.
 import type { RedirectInfo, SimpleCommand } from "../shell/analyze.js";
 import { basename } from "../shell/words.js";
 import { hasOption, optionValues, type OptSpec, type ParsedArgs, parseArgs } from "./bash-args.js";
@@ -43,6 +49,7 @@ function acc(w: PathWord, access: Role, via: string, recursive = false): FileAcc
   if (w.kind === "unknown" && /^[<>]\(.*\)$/s.test(w.text)) return [];
   const a: FileAccess = { path: w.text, kind: w.kind, access, via };
   if (recursive) a.recursive = true;
+  if (access === "write") a.writeOnly = true;
   return [a];
 }
 
@@ -117,11 +124,16 @@ function operandAccesses(v: View, p: ParsedArgs, via: string, role: Role | "read
   });
 }
 
+/** Options of cp, mv, install, ln and rsync that keep a destination's old content under another name. */
+const BACKUP_OPTS = ["-b", "--backup", "-S", "--suffix", "--backup-dir"];
+
 /** cp/mv/install: sources then a destination (or `-t DIR`). */
 function sourcesAndDest(kind: "copy" | "move"): Spec["operands"] {
   return (v, p, via) => {
     const out: FileAccess[] = [];
     const recursive = kind === "move" || hasOption(p, ["-r", "-R", "-a", "--recursive", "--archive"]);
+    // `-b`/`--backup`/`-S SUFFIX`: the destination's old content moves to a new name (`.env~`).
+    const backup = hasOption(p, BACKUP_OPTS);
     const target = optionValues(p, ["-t", "--target-directory"])[0];
     let sources = p.operands;
     let dest: PathWord | undefined;
@@ -131,13 +143,18 @@ function sourcesAndDest(kind: "copy" | "move"): Spec["operands"] {
       dest = word(v, last.index);
       sources = sources.slice(0, -1);
     }
+    if (dest && backup) out.push(...acc(dest, "read", `${via} (backup of the destination)`, recursive));
     for (const s of sources) {
       const w = word(v, s.index);
       out.push(...acc(w, "read", `${via} (source)`, recursive));
       // mv takes the file away from its old name.
       if (kind === "move") out.push(...acc(w, "write", `${via} (source)`, true));
       // Into a directory, the file lands under its own name.
-      if (dest && w.kind !== "unknown") out.push(...acc({ text: `${dest.text.replace(/\/+$/, "")}/${basename(w.text)}`, kind: dest.kind === "literal" ? w.kind : dest.kind }, "write", `${via} (destination)`, recursive));
+      if (dest && w.kind !== "unknown") {
+        const into = { text: `${dest.text.replace(/\/+$/, "")}/${basename(w.text)}`, kind: dest.kind === "literal" ? w.kind : dest.kind };
+        out.push(...acc(into, "write", `${via} (destination)`, recursive));
+        if (backup) out.push(...acc(into, "read", `${via} (backup of the destination)`, recursive));
+      }
     }
     if (dest) out.push(...acc(dest, "write", `${via} (destination)`, recursive));
     return out;
@@ -146,7 +163,7 @@ function sourcesAndDest(kind: "copy" | "move"): Spec["operands"] {
 
 const CP: Spec = {
   opts: { short: "tS", long: ["--target-directory", "--suffix"] },
-  flags: ["--recursive", "--archive", "--force", "--interactive", "--no-clobber", "--update", "--verbose", "--no-target-directory", "--parents", "--link", "--symbolic-link", "--dereference", "--no-dereference"],
+  flags: ["--recursive", "--archive", "--force", "--interactive", "--no-clobber", "--update", "--verbose", "--no-target-directory", "--parents", "--link", "--symbolic-link", "--dereference", "--no-dereference", "--backup"],
   operands: sourcesAndDest("copy"),
 };
 
@@ -175,6 +192,7 @@ function lnOperands(v: View, p: ParsedArgs, via: string): FileAccess[] {
   else if (targets.length >= 2) {
     const last = targets[targets.length - 1] as { text: string; index: number };
     out.push(...acc(word(v, last.index), "write", `${via} (link)`));
+    if (hasOption(p, BACKUP_OPTS)) out.push(...acc(word(v, last.index), "read", `${via} (backup of the link's old file)`));
     targets = targets.slice(0, -1);
   } else if (targets[0]) out.push(...acc({ text: basename(targets[0].text), kind: v.kinds[targets[0].index] ?? "literal" }, "write", `${via} (link)`));
   for (const t of targets) out.push(...acc(word(v, t.index), "read", `${via} (target)`, true));
@@ -236,7 +254,11 @@ function tarAccesses(v: View): FileAccess[] {
       if (o.value === undefined) continue;
       const w = { text: o.value, kind: kindAt(o.index) };
       if (o.name === "-C" || o.name === "--directory") dir = w;
-      else if (o.name === "-f" || o.name === "--file") out.push(...acc(w, creating ? "write" : "read", "tar archive"));
+      else if (o.name === "-f" || o.name === "--file") {
+        // -r/-u/-A read the archive they add to; -c only writes it.
+        if (t.mode !== "create") out.push(...acc(w, "read", "tar archive"));
+        if (creating) out.push(...acc(w, "write", "tar archive"));
+      }
       else if (["-T", "--files-from", "-X", "--exclude-from"].includes(o.name)) out.push(...acc(w, "read", `tar ${o.name}`));
     } else if ("op" in e && e.op && creating) {
       const w = word(v, e.op.index);
@@ -251,7 +273,8 @@ function tarAccesses(v: View): FileAccess[] {
 function zipAccesses(v: View, p: ParsedArgs, via: string): FileAccess[] {
   const [archive, ...files] = p.operands;
   const recursive = hasOption(p, ["-r", "-R", "--recurse-paths"]);
-  const out: FileAccess[] = archive ? acc(word(v, archive.index), "write", `${via} (archive)`) : [];
+  // An existing archive is read and rewritten (`zip a.zip --out b.zip` copies it).
+  const out: FileAccess[] = archive ? [...acc(word(v, archive.index), "read", `${via} (archive)`), ...acc(word(v, archive.index), "write", `${via} (archive)`)] : [];
   for (const f of files) out.push(...acc(word(v, f.index), "read", `${via} (source)`, recursive));
   if (hasOption(p, ["-@", "--names-stdin"])) out.push({ path: "(names read from standard input)", kind: "unknown", access: "read", via });
   return out;
@@ -293,7 +316,10 @@ function copyRemoteAware(recursiveOpts: readonly string[]): Spec["operands"] {
     const dest = ops[ops.length - 1] as { text: string; index: number };
     const out: FileAccess[] = [];
     for (const s of ops.slice(0, -1)) if (!remote(s.text)) out.push(...acc(word(v, s.index), "read", `${via} (source)`, recursive));
-    if (!remote(dest.text)) out.push(...acc(word(v, dest.index), "write", `${via} (destination)`, true));
+    if (!remote(dest.text)) {
+      out.push(...acc(word(v, dest.index), "write", `${via} (destination)`, true));
+      if (hasOption(p, BACKUP_OPTS)) out.push(...acc(word(v, dest.index), "read", `${via} (backups of the destination)`, true));
+    }
     return out;
   };
 }
@@ -412,7 +438,7 @@ function gitAccesses(v: View): FileAccess[] {
     else if (o.name === "-L") {
       const m = /:([^:]+)$/.exec(o.value);
       if (m) out.push(...acc({ text: m[1] as string, kind: w.kind }, "read", `${via} -L`));
-    } else if ((o.name === "-f" || o.name === "--file") && name === "config") out.push(...acc(w, "write", `${via} --file`));
+    } else if ((o.name === "-f" || o.name === "--file") && name === "config") out.push(...acc(w, "read", `${via} --file`), ...acc(w, "write", `${via} --file`));
   }
   if (GIT_READ_SUBS.has(name)) {
     let ops = p.operands;
@@ -427,6 +453,8 @@ function gitAccesses(v: View): FileAccess[] {
     }
   }
   if (name === "rm" || name === "mv") for (const o of p.operands) out.push(...acc(word(v, o.index), "write", via, true));
+  // `git mv .env x`: the content moves to a name the Read rules do not protect.
+  if (name === "mv") for (const o of p.operands.slice(0, -1)) out.push(...acc(word(v, o.index), "read", `${via} (source)`, true));
   if (name === "checkout" || name === "restore") {
     const dd = v.argv.indexOf("--", sub);
     for (const o of p.operands) if (name === "restore" || (dd >= 0 && o.index > dd)) out.push(...acc(word(v, o.index), "write", via, true));
@@ -552,7 +580,8 @@ export const FILE_SPECS: Readonly<Record<string, Spec>> = {
   chown: { opts: { long: ["--reference", "--from"] }, operands: afterFirst },
   chgrp: { opts: { long: ["--reference"] }, operands: afterFirst },
   dd: { operands: ddOperands },
-  patch: { opts: { short: "pioBrDdFVYzgf" }, reads: ["-i", "--input"], writes: ["-o", "--output"], operands: firstOperandThenWrite("write") },
+  // The file patched is read too (hunks must match it; -b keeps a copy), the patch file only read.
+  patch: { opts: { short: "pioBrDdFVYzgf" }, reads: ["-i", "--input"], writes: ["-o", "--output"], operands: (v, p, via) => p.operands.flatMap((o, k) => (k === 0 ? [...acc(word(v, o.index), "read", via), ...acc(word(v, o.index), "write", via)] : acc(word(v, o.index), "read", via))) },
   split: { opts: { short: "abCdlnt" }, operands: (v, p, via) => (p.operands[0] ? acc(word(v, p.operands[0].index), "read", via) : []) },
   pr: { opts: { short: "hlwNoSs" }, operands: "read" },
   column: { opts: { short: "cstoNRHWdEiTO" }, operands: "read" },

@@ -59,12 +59,17 @@ export type Pattern =
   /** `curl * | bash`: output of a command matching stage k reaching one matching stage k+1. */
   | { kind: "pipeline"; stages: CommandPattern[] }
   /** `a && b`, `a; b`: deny/ask when every part matches somewhere in the line. */
-  | { kind: "list"; parts: Array<Extract<Pattern, { kind: "command" | "pipeline" }>> };
+  | { kind: "list"; parts: Array<Extract<Pattern, { kind: "command" | "pipeline" }>> }
+  /** `> /dev/sda`: a write to that path by any command (deny and ask only; see bash-intent.ts). */
+  | { kind: "write"; path: string };
 
 /** Thrown with the problem only; the caller names the rule and its source. */
 export class PatternError extends Error {}
 
 const REGEX_SPECIAL = /[.+?^${}()|[\]\\]/g;
+
+/** Redirections that write; a pattern of one of them alone (`> /dev/sda`) is a write pattern. */
+const WRITE_REDIRECTS: ReadonlySet<string> = new Set([">", ">>", ">|", "&>", "&>>"]);
 
 function starRegex(text: string): string {
   return text
@@ -141,6 +146,16 @@ export function compilePattern(specifier: string | undefined): Pattern {
     throw new PatternError(`it does not parse as a shell command: ${(e as Error).message}`);
   }
   if (prog.pipelines.length === 0) throw new PatternError("the pattern has no command");
+  const only = prog.pipelines.length === 1 && prog.pipelines[0]?.cmds.length === 1 ? prog.pipelines[0].cmds[0] : undefined;
+  if (only?.t === "simple" && only.words.length === 0 && only.assigns.length === 0 && only.redirs.length === 1 && !legacyTail) {
+    const r = only.redirs[0] as (typeof only.redirs)[number];
+    const fields = r.target ? expandWord(r.target).fields : [];
+    if (!r.heredoc && WRITE_REDIRECTS.has(r.op) && fields.length === 1) {
+      const t = (fields[0] as { text: string }).text;
+      if (t.startsWith("/") && !t.includes("$")) return { kind: "write", path: path.posix.normalize(t.replace(/\/{2,}/g, "/")) };
+    }
+    throw new PatternError("a redirection alone names a write to a file: write it as `> /absolute/path`");
+  }
   const parts: Array<Extract<Pattern, { kind: "command" | "pipeline" }>> = prog.pipelines.map((p, pk) => {
     const stages = p.cmds.map((c, ck) => {
       if (c.t !== "simple") throw new PatternError(`a '${c.kind}' construct cannot be a pattern; write the commands it runs as separate rules`);
@@ -168,6 +183,9 @@ export function patternPrograms(p: Pattern): string[][] {
       return [p.stages.map(progs)];
     case "list":
       return [p.parts.flatMap((q) => patternPrograms(q).flat())];
+    case "write":
+      // The file's name must appear in a text for the rule to be able to match it.
+      return [[fold(basename(p.path)) || "*"]];
   }
 }
 

@@ -15,6 +15,7 @@ import type { Source } from "../types.js";
 import { assignmentName, COMMAND_ENV_NAMES, DECLARING_BUILTINS, isSafeAssignment, SOURCED_ENV_NAMES } from "./bash-env.js";
 import { argViewOf, type ExecArgFinding, findExecArgs, programFamily } from "./bash-exec-args.js";
 import { argumentAccesses, redirectAccesses } from "./bash-files.js";
+import { type Effect, type Intent, intentHit, intentOf, lineEffects } from "./bash-intent.js";
 import {
   allowMatches,
   allowStrings,
@@ -38,6 +39,8 @@ export interface BashPolicy {
 interface Compiled {
   rule: BuiltinRule;
   pattern: Pattern;
+  /** What a deny or ask rule means beyond its words (bash-intent.ts): `rm -rf /` → recursive deletion of /. */
+  intent?: Intent;
 }
 
 /** Wrappers that add nothing to what they run: the command they run is judged instead. */
@@ -65,6 +68,8 @@ interface Line {
   units: Unit[];
   flows: Flow[];
   compoundRedirects: CompoundRedirects[];
+  /** Deletions and writes of the line, computed when a rule has an intent. */
+  effects?: Effect[];
 }
 
 type Outcome = {
@@ -114,7 +119,12 @@ export function compileBashRules(rules: BuiltinRule[]): BashPolicy {
     }
     if (rule.effect === "allow" && pattern.kind === "list")
       throw invalid(rule, "an allow rule matches one command or one pipeline; write one rule per command instead of joining them with ;, && or ||");
-    (rule.effect === "deny" ? deny : rule.effect === "ask" ? ask : allow).push({ rule, pattern });
+    if (rule.effect === "allow" && pattern.kind === "write")
+      throw invalid(rule, "an allow rule names a command, not a redirection; allow writes to files with Edit(...) rules");
+    const c: Compiled = { rule, pattern };
+    const intent = rule.effect === "allow" ? undefined : intentOf(pattern);
+    if (intent) c.intent = intent;
+    (rule.effect === "deny" ? deny : rule.effect === "ask" ? ask : allow).push(c);
   }
   const judge = new BashJudge(deny, ask, allow);
   return { decide: (input, ctx, files) => judge.decide(input, ctx, files) };
@@ -185,6 +195,10 @@ class BashJudge {
       const hit = this.match(c.pattern, line);
       if (hit) return verdictFrom({ decision: "deny", reason: `${hit} matches the deny rule ${c.rule.text}`, rank: 0 }, c.rule);
     }
+    for (const c of this.deny) {
+      const hit = this.intentMatch(c, line, ctx);
+      if (hit) return verdictFrom({ decision: "deny", reason: `${hit}, which the deny rule ${c.rule.text} forbids`, rank: 0 }, c.rule);
+    }
     const unresolved = line.units.filter((u) => u.cmd.unresolved);
     for (const u of unresolved) {
       // A string that did not parse, or code hidden in a variable's value (set in this line, or
@@ -205,7 +219,7 @@ class BashJudge {
     }
     // 3. Ask rules.
     for (const c of this.ask) {
-      const hit = this.match(c.pattern, line);
+      const hit = this.match(c.pattern, line) ?? this.intentMatch(c, line, ctx);
       if (hit) outcomes.push({ decision: "ask", reason: `${hit} matches the ask rule ${c.rule.text}`, rule: c.rule.text, source: c.rule.source, rank: RANK.askRule });
     }
     // 4. Allow: every command must be allowed.
@@ -304,7 +318,20 @@ class BashJudge {
         const parts = p.parts.map((q) => this.match(q, line));
         return parts.every((x) => x !== undefined) ? parts.join(" and ") : undefined;
       }
+      case "write":
+        return undefined; // by its intent (intentMatch)
     }
+  }
+
+  /** The same effect as the rule's intent by other means (`find / -delete` for `rm -rf /`), described. */
+  private intentMatch(c: Compiled, line: Line, ctx: BuiltinContext): string | undefined {
+    if (!c.intent) return undefined;
+    line.effects ??= lineEffects(line.units, line.compoundRedirects);
+    const { dirs, unknown } = directoryChanges(line);
+    const e = intentHit(c.intent, line.effects, { cwd: ctx.cwd, ...(ctx.home !== undefined ? { home: ctx.home } : {}), dirs, dirsUnknown: unknown });
+    if (!e) return undefined;
+    const what = e.kind === "delete" ? (e.move ? `moves ${short(e.path)} away` : `deletes ${short(e.path)} recursively`) : `writes ${short(e.path)}`;
+    return `\`${short(e.by)}\` ${what}: the same effect as ${c.intent.what}`;
   }
 
   /** Output of a command matching stage 0 reaching a command matching stage 1, and so on. */
@@ -504,6 +531,7 @@ class BashJudge {
         return { exact: p.stages.every((s) => s.exact), envOk };
       }
       case "list":
+      case "write":
         return undefined;
     }
   }

@@ -3,7 +3,8 @@
 //
 // Rules: `Read(…)`, `Edit(…)`, `Write(…)` path rules (paths/rules.ts for the pattern language), judged
 // deny → ask → allow, first match wins. An Edit (= Write) rule covers every file-writing tool; a Read
-// rule covers every reading tool; a Read deny or ask also covers writes (paths/rules.ts ruleCovers).
+// rule covers every reading tool; a Read deny or ask also covers writes (paths/rules.ts ruleCovers),
+// except a shell write that shows nothing of the file (FileAccess.writeOnly: `> .env`, `cp x .env`).
 // Rules naming one of the other file tools (`Grep`, `LS(path:/tmp/*)`) apply to calls of that tool
 // only, with the `Tool(param:value)` semantics of params.ts.
 //
@@ -622,13 +623,25 @@ export function compileFileRules(rules: BuiltinRule[], env: PolicyEnvironment): 
     return undefined;
   };
 
+  // A write that shows nothing of the file is judged by the Edit rules alone (FileAccess.writeOnly).
+  const writeOnlyStates = new WeakMap<CwdState, CwdState>();
+  const editRulesOnly = (s: CwdState): CwdState => {
+    let w = writeOnlyStates.get(s);
+    if (!w) {
+      const edit = (list: ActiveRule[]): ActiveRule[] => list.filter((r) => r.kind === "Edit");
+      w = { ...s, rules: { deny: edit(s.rules.deny), ask: edit(s.rules.ask), allow: edit(s.rules.allow) } };
+      writeOnlyStates.set(s, w);
+    }
+    return w;
+  };
+
   const checkAccess = (a: FileAccess, ctx: BuiltinContext): BuiltinVerdict | undefined => {
     if (a === null || typeof a !== "object" || typeof a.path !== "string" || (a.access !== "read" && a.access !== "write")) {
       return deny("A file access could not be judged: it has no path or no access kind.");
     }
     const via = typeof a.via === "string" && a.via !== "" ? a.via : "a command";
     const what = `${via} ${a.access === "read" ? "reads" : "writes"} ${a.path}`;
-    const state = stateFor(ctx);
+    const state = a.access === "write" && a.writeOnly === true ? editRulesOnly(stateFor(ctx)) : stateFor(ctx);
     if (a.kind === "unknown") return unknownAccess(a, state, what);
     if (a.kind === "glob") return checkGlob(a, ctx, state, what);
     if (a.kind === "literal") return checkLiteral(a, ctx, state, what);

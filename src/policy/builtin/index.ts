@@ -67,7 +67,7 @@ export function compileBuiltinPolicy(rules: BuiltinRule[], env: PolicyEnvironmen
 
   const contextFor = (cwd: string, projectRoot: string | undefined): BuiltinContext => {
     if (env === undefined) return { cwd, workingDirectories: [], mode: opts.mode, cwdOutside: "there is no file-system environment to resolve working directories" };
-    return workingContext({ cwd, projectRoot, additionalDirectories: opts.additionalDirectories, mode: opts.mode }, env);
+    return { ...workingContext({ cwd, projectRoot, additionalDirectories: opts.additionalDirectories, mode: opts.mode }, env), home: env.home };
   };
 
   const applyMode = (v: BuiltinVerdict): Verdict => {

@@ -59,6 +59,8 @@ export interface BuiltinContext {
    */
   workingDirectories: string[];
   mode: Mode;
+  /** Absolute home directory, for `~` and `$HOME` in shell commands judged by intent (bash-intent.ts). */
+  home?: string;
   /**
    * Set when the call's cwd does not really lie inside the working directories (working-dirs.ts): the
    * call is judged as outside them (no working-directory default, no allow rule anchored at cwd). The
@@ -93,6 +95,13 @@ export interface FileAccess {
   access: "read" | "write";
   /** Reads a whole directory tree (grep -r, rg, cp -r, tar c of a directory...). */
   recursive?: boolean;
+  /**
+   * A write that shows nothing of the file (`> .env`, `cp x .env`, `tee .env`): Read rules do not
+   * govern it, the Edit rules and the working-directory default do. Shell commands list what they
+   * read of a file as a read access of its own (`sed -i` gives both). Absent: Read denies and asks
+   * cover the write too, as for the Edit tool, whose answer quotes the file.
+   */
+  writeOnly?: boolean;
   /** What does it, for messages: `cat`, `> redirect`, `sed -i`, `cp (source)`. */
   via: string;
   /**
