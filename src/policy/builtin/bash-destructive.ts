@@ -7,6 +7,9 @@
 // without `*` that matches the whole command allows it; otherwise it asks. Deny and ask rules are
 // unaffected.
 //
+// `rm -r` is not here: rm only deletes, so a wildcard allow for rm was written for deleting, and what
+// it deletes is judged as a write by the Edit rules and the working-directory default (bash-files.ts).
+//
 // Same shape as the code-through-arguments table (bash-exec-args.ts), whose entries already cover
 // `find -delete`, `find -exec rm`, `sed -i`, and `git filter-branch`; bash.ts treats a hit of either
 // table alike. One entry per program and variant, each with why, an example that triggers it, the
@@ -181,7 +184,6 @@ export const DESTRUCTIVE_ENTRIES: readonly DestructiveEntry[] = [
   { id: "git update-ref -d", programs: ["git"], subcommands: ["update-ref", "symbolic-ref"], detect: { option: ["-d", "--delete"], at: "sub" }, reason: "git update-ref -d deletes a ref (a branch or tag) without any check", example: "git update-ref -d refs/heads/main", nearMiss: "git symbolic-ref HEAD", allowedBy: "git *" },
 
   // files and disks
-  { id: "rm -r", programs: ["rm"], detect: { option: ["-r", "-R", "--recursive"] }, reason: "rm -r deletes whole directory trees", example: "rm -rf build", nearMiss: "rm build/a.log", allowedBy: "rm *" },
   { id: "rsync --delete", programs: ["rsync"], detect: { custom: longPrefixes(["--del", "--remove-source-files", "--remove-sent-files"]) }, reason: "rsync --delete* deletes files at the destination that the source lacks (all of them from an empty source), and --remove-source-files deletes the source", example: "rsync -a --delete empty/ project/", nearMiss: "rsync -a src/ backup/", allowedBy: "rsync -a *" },
   { id: "tar --remove-files", programs: ["tar"], detect: { custom: tarRemoves }, reason: "tar --remove-files deletes the files it archives, -U/--unlink-first/--recursive-unlink delete files before extracting, and --delete removes members from an archive", example: "tar czf src.tgz --remove-files src", nearMiss: "tar czf src.tgz src", allowedBy: "tar czf *" },
   { id: "zip -m", programs: ["zip"], detect: { option: ["-m", "--move"] }, reason: "zip -m deletes the files once they are in the archive", example: "zip -r -m src.zip src", nearMiss: "zip -r src.zip src", allowedBy: "zip -r *" },
