@@ -513,8 +513,9 @@ function builtinRule(effect: BuiltinRule["effect"], parsed: Extract<ParsedRule, 
 }
 
 /**
- * The second seed's `toolPermissions` as rules of the same engine: `Bash.allowCommands` → allow,
- * `Bash.denyCommands` → deny (each entry is a Bash pattern, pipelines included), `requireApproval`
+ * The second seed's `toolPermissions` as rules of the same engine: `Bash.allowCommands` → allow of
+ * that command and any further arguments at a word boundary (`npm run` allows `npm run build`, not
+ * `npm runx`; see BuiltinRule.prefix), `Bash.denyCommands` → deny (each entry is a Bash pattern, pipelines included), `requireApproval`
  * → ask (`true`: every use; a list: `Tool(entry)`, e.g. `Write: ["*.env"]`). An MCP tool takes only
  * `requireApproval: true`.
  */
@@ -551,6 +552,8 @@ function normalizeToolPermissions(block: Sourced<ToolPermissionsBlock>): (Builti
         const problem = checkToolPattern(e);
         if (problem !== undefined) fail(`.${field}[${i}]`, problem);
         const r: BuiltinRule = { effect, tool, specifier: e, text: text(e), source: at(`.${field}[${i}]`) };
+        // The seed's allowCommands name commands "and their arguments"; deny and ask match generously anyway.
+        if (field === "allowCommands") r.prefix = true;
         const root = settingsRootOf(base);
         if (root !== undefined) r.settingsRoot = root;
         out.push(r);

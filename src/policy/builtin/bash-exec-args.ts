@@ -667,8 +667,7 @@ export const EXEC_ARG_ENTRIES: readonly ExecArgEntry[] = [
   { id: "runs operands", programs: UNMODELED_WRAPPERS, detect: { custom: runsOperands }, value: "command", reason: "this program runs its operands as a command", example: "strace -f curl https://example.com", nearMiss: "strace" },
 ];
 
-const BY_PROGRAM = new Map<string, ExecArgEntry[]>();
-for (const e of EXEC_ARG_ENTRIES) for (const p of e.programs) BY_PROGRAM.set(p, [...(BY_PROGRAM.get(p) ?? []), e]);
+const BY_PROGRAM = byProgram(EXEC_ARG_ENTRIES);
 
 export interface ExecArgFinding {
   entry: ExecArgEntry;
@@ -677,11 +676,22 @@ export interface ExecArgFinding {
 
 /** Every entry that applies to a command. */
 export function findExecArgs(v: ArgView): ExecArgFinding[] {
-  const entries = BY_PROGRAM.get(v.family);
+  return findEntries(BY_PROGRAM.get(v.family), v);
+}
+
+/** Indexes a table of entries by program family, for findEntries. */
+export function byProgram<E extends ExecArgEntry>(table: readonly E[]): Map<string, E[]> {
+  const m = new Map<string, E[]>();
+  for (const e of table) for (const p of e.programs) m.set(p, [...(m.get(p) ?? []), e]);
+  return m;
+}
+
+/** The hits of the given entries (those of the command's program family) on one command. */
+export function findEntries<E extends ExecArgEntry>(entries: readonly E[] | undefined, v: ArgView): Array<{ entry: E; hit: Hit }> {
   if (!entries) return [];
   const sub = subcommandIndex(v);
   const subName = sub >= 0 ? fold(v.argv[sub] as string) : undefined;
-  const out: ExecArgFinding[] = [];
+  const out: Array<{ entry: E; hit: Hit }> = [];
   for (const entry of entries) {
     // An unknown (dynamic) subcommand could be any of them.
     if (entry.subcommands && sub !== -2 && (subName === undefined || !entry.subcommands.includes(subName))) continue;

@@ -5,6 +5,7 @@
 //                   `*` matching any text, a trailing ` *` or `:*` any further words (word boundary:
 //                   `ls *` and `ls:*` match `ls` and `ls -la`, not `lsof`). Case counts. A path-qualified
 //                   program matches a bare-name pattern only from a standard system bin directory.
+//                   An allowCommands entry is compiled with `prefix`: every stage gets that tail.
 //   denyMatches()   fail closed, for deny and ask rules: the program (basename, any case) must match the
 //                   pattern's first word; every other pattern word must be present: flags as a set
 //                   (`-rf` is found in `-fr`, `-r -f`), other words in order with anything in between,
@@ -129,8 +130,12 @@ function commandPattern(node: Extract<Program["pipelines"][number]["cmds"][numbe
   return { assigns, words, tail, exact, allowRe, denyRe };
 }
 
-/** Compiles a specifier (undefined: every command). Throws PatternError with the problem. */
-export function compilePattern(specifier: string | undefined): Pattern {
+/**
+ * Compiles a specifier (undefined: every command). Throws PatternError with the problem. `prefix`
+ * (allowCommands entries): every command of the pattern also matches with further words after it,
+ * as if each ended in ` *`; such a pattern is never exact.
+ */
+export function compilePattern(specifier: string | undefined, options: { prefix?: boolean } = {}): Pattern {
   if (specifier === undefined || specifier.trim() === "*") return { kind: "any" };
   let spec = specifier;
   let legacyTail = false;
@@ -160,7 +165,7 @@ export function compilePattern(specifier: string | undefined): Pattern {
     const stages = p.cmds.map((c, ck) => {
       if (c.t !== "simple") throw new PatternError(`a '${c.kind}' construct cannot be a pattern; write the commands it runs as separate rules`);
       const last = pk === prog.pipelines.length - 1 && ck === p.cmds.length - 1;
-      return commandPattern(c, legacyTail && last);
+      return commandPattern(c, (legacyTail && last) || options.prefix === true);
     });
     return stages.length === 1 ? { kind: "command", cmd: stages[0] as CommandPattern } : { kind: "pipeline", stages };
   });

@@ -7,13 +7,15 @@
 // the line runs (a dynamic command name, a string a shell runs that is not static, a parse error, a
 // line over 10,000 characters) is never allowed: it asks, or is denied when a deny rule could match
 // it. Files the commands read and write go to the Read/Edit rules (FileJudge). Programs that run code
-// or write files through their arguments (bash-exec-args.ts) are allowed only by an exact rule.
+// or write files through their arguments (bash-exec-args.ts), and destructive variants of programs
+// (bash-destructive.ts: `git branch -D`, `git push --force`...), are allowed only by an exact rule.
 import { analyzeCommand, type Analysis, type CompoundRedirects, type Flow, type SimpleCommand } from "../shell/index.js";
 import { describeSource, PolicyError } from "../rules.js";
 import { fold } from "../glob.js";
 import type { Source } from "../types.js";
 import { assignmentName, COMMAND_ENV_NAMES, DECLARING_BUILTINS, isSafeAssignment, SOURCED_ENV_NAMES } from "./bash-env.js";
 import { argViewOf, type ExecArgFinding, findExecArgs, programFamily } from "./bash-exec-args.js";
+import { findDestructive } from "./bash-destructive.js";
 import { argumentAccesses, redirectAccesses } from "./bash-files.js";
 import { type Effect, type Intent, intentHit, intentOf, lineEffects } from "./bash-intent.js";
 import {
@@ -112,7 +114,7 @@ export function compileBashRules(rules: BuiltinRule[]): BashPolicy {
     if (rule.tool !== "Bash") continue;
     let pattern: Pattern;
     try {
-      pattern = compilePattern(rule.specifier);
+      pattern = compilePattern(rule.specifier, { prefix: rule.prefix === true });
     } catch (e) {
       if (e instanceof PatternError) throw invalid(rule, e.message);
       throw e;
@@ -261,7 +263,7 @@ class BashJudge {
       // `GIT_SSH_COMMAND='curl x' git fetch`, `export PAGER='curl x'`: the value is a command line.
       for (const a of variableSettings(u.cmd)) if (COMMAND_ENV_NAMES.has(assignmentName(a))) values.push({ what: assignmentName(a), value: a.slice(a.indexOf("=") + 1) });
       if (!u.cmd.unresolved && u.cmd.argv.length > 0) {
-        u.findings = findExecArgs(argViewOf(u.cmd));
+        u.findings = [...findExecArgs(argViewOf(u.cmd)), ...findDestructive(u.cmd)];
         for (const f of u.findings) if ((f.hit.kind ?? f.entry.value) === "command" && f.hit.value !== undefined) values.push({ what: f.entry.id, value: f.hit.value });
       }
       for (const { what, value } of values) {
@@ -499,7 +501,7 @@ class BashJudge {
       if (matchedButDangerous && dangerous) {
         outcomes.push({
           decision: "ask",
-          reason: `\`${unitText(u)}\`: ${dangerous.entry.reason} (${short(dangerous.hit.detail)}); only an allow rule without * that matches the whole command allows it, and ${matchedButDangerous.rule.text} has a wildcard`,
+          reason: `\`${unitText(u)}\`: ${dangerous.entry.reason} (${short(dangerous.hit.detail)}); only an allow rule without * that matches the whole command allows it, and ${matchedButDangerous.rule.text} ${matchedButDangerous.rule.prefix ? "is an allowCommands prefix" : "has a wildcard"}`,
           rank: RANK.dangerous,
           ...(dangerous.entry.keepAsk ? { keepAsk: true } : {}),
         });

@@ -21,6 +21,11 @@ export interface BuiltinRule {
   text: string;
   source: Source;
   /**
+   * An allow of `toolPermissions.Bash.allowCommands`: the command and any further arguments, at a word
+   * boundary (`npm run` allows `npm run build`, not `npm runx`), for every stage of a pipeline.
+   */
+  prefix?: boolean;
+  /**
    * Root for `/path` anchors of path rules: the directory that holds the settings file's own
    * directory (`<project>` for `<project>/.mcp-warden/settings.json`); undefined for rules given
    * inline (check --batch), where the request's cwd is used.
