@@ -40,6 +40,9 @@ function decide(command: string, deny = ["Read(.env)"], tool = "Bash", input?: R
   return p.decide(tool, input ?? { command }, project, project);
 }
 
+/** Writers of .env that destroy data: on a wildcard allow they ask (bash-destructive.ts), for their own reason. */
+const DESTRUCTIVE = new Set(["dd if=.env.example of=.env", "truncate -s 0 .env", "shred -u .env", "git checkout -- .env"]);
+
 describe("6c: a command that only writes .env is not a read of it", () => {
   for (const command of [
     "cp .env.example .env",
@@ -68,11 +71,17 @@ describe("6c: a command that only writes .env is not a read of it", () => {
     "git rm --cached .env",
     "git checkout -- .env",
   ])
-    it(`allows ${JSON.stringify(command)} under Read(.env)`, () => {
+    it(`${DESTRUCTIVE.has(command) ? "only asks (a destructive variant needs an exact allow), never denies," : "allows"} ${JSON.stringify(command)} under Read(.env)`, () => {
       const v = decide(command);
-      assert.equal(v.decision, "allow", v.reason);
+      if (DESTRUCTIVE.has(command)) {
+        // The destructive-variants table (bash-destructive.ts) asks for these on a wildcard allow; the
+        // read rule must still play no part.
+        assert.equal(v.decision, "ask", v.reason);
+        assert.doesNotMatch(v.reason, /Read\(\.env\)/);
+      } else assert.equal(v.decision, "allow", v.reason);
     });
 });
+
 
 describe("6c: writers that ask for reasons of their own never object to writing .env", () => {
   // sed's `w` and awk's `>` ask on a wildcard allow (code-through-arguments table); `ln` and `tar c`
