@@ -54,9 +54,10 @@
 import { spawnSync, type StdioOptions } from "node:child_process";
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, realpathSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir, release, tmpdir } from "node:os";
-import { basename, dirname, join, normalize } from "node:path";
+import { basename, dirname, join, normalize, resolve } from "node:path";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 import { seccompFilterBytes, hostSeccompArch } from "./seccomp.js";
+import { runtimeFiles } from "./no-exec.js";
 import {
   between,
   codeRootOf,
@@ -274,19 +275,51 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
     const d = resolveHostPath(dir).path;
     needed.push(tooWide(d) ? { what, dir: d, file: resolveHostPath(file).path } : { what, dir: d });
   };
-  need(`the command ${spec.command}`, command);
-  need(`the command ${spec.command}`, realpathSync(found), codeRootOf(found));
+  // allowExecute false or a list (./no-exec.ts): programs are bound as single files with their
+  // libraries, never their directories, and the system directories are left out below.
+  const restricted = policy.execute !== undefined;
+  const needProgram = (what: string, program: string, codeRoot?: string) => {
+    if (!restricted) {
+      need(what, program);
+      if (codeRoot !== undefined) need(what, realpathSync(program), codeRoot);
+      return;
+    }
+    for (const f of runtimeFiles(program, what)) needed.push({ what, dir: dirname(f), file: f });
+  };
+  needProgram(`the command ${spec.command}`, command, codeRootOf(found));
+  if (restricted) {
+    // The server's script (node server.js): its package, so that "allowRead: []" still runs it.
+    const script = spec.args.find((a) => !a.startsWith("-"));
+    let file: ResolvedPath | undefined;
+    try {
+      if (script !== undefined) file = resolveHostPath(resolve(cwd?.path ?? "/", script));
+    } catch {
+      // Not a path (inline code, a name too long): nothing to add.
+    }
+    if (file?.exists && file.kind === "file") {
+      const root = file.path.includes("/node_modules/") ? codeRootOf(file.path) : packageRootOf(file.path, ctx.home);
+      need("the server's script", file.path, root);
+      // A package whose node_modules is a link elsewhere (a workspace, a linked install) needs that too.
+      const modules = resolveHostPath(join(root, "node_modules"));
+      if (modules.exists && modules.kind === "dir" && !within(modules.path, root)) need("the server's dependencies", modules.path, modules.path);
+    }
+    for (const p of Array.isArray(policy.execute) ? policy.execute : []) {
+      const r = resolveHostPath(p);
+      if (r.kind === "file") needProgram(`the allowed program ${p}`, r.path);
+    }
+  }
   let inner: string[] = [command, ...spec.args.map((a) => noNul(a, "an argument"))];
   if (ctx.bridge) {
     const node = resolveHostPath(ctx.bridge.node);
     const script = resolveHostPath(ctx.bridge.script);
     if (!node.exists) throw new Error(`sandbox: node binary not found: ${ctx.bridge.node}`);
     if (!script.exists) throw new Error(`sandbox: bridge script not found: ${ctx.bridge.script}`);
-    need("the node binary", node.path);
+    needProgram("the node binary", node.path);
     need("the egress bridge", script.path, packageRootOf(script.path, ctx.home));
     inner = [node.path, script.path, "--fd", String(ctx.egressFd), "--port", String(ctx.bridge.port), "--", ...inner];
   }
-  need("the node binary", realpathSync(process.execPath));
+  needProgram("the node binary", realpathSync(process.execPath));
+  if (prlimit) needProgram("prlimit", prlimit);
   if (prlimit) inner = [prlimit, `--nproc=${pids}:${pids}`, "--", ...inner];
 
   // Protected paths, resolved: deny (unreadable, unwritable) and denyWrite.
@@ -305,6 +338,7 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
   for (const dir of SYSTEM_DIRS) {
     try {
       const st = lstatSync(dir);
+      if (restricted && dir !== "/etc" && !st.isSymbolicLink()) continue; // no system programs (see ./no-exec.ts)
       if (st.isSymbolicLink()) mounts.set(dir, { path: dir, op: "symlink", target: readlinkSync(dir) });
       else if (st.isDirectory()) mounts.set(dir, { path: dir, op: "ro" });
     } catch {
