@@ -54,10 +54,10 @@
 import { spawnSync, type StdioOptions } from "node:child_process";
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, realpathSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir, release, tmpdir } from "node:os";
-import { basename, dirname, join, normalize, resolve } from "node:path";
+import { basename, dirname, join, normalize } from "node:path";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 import { seccompFilterBytes, hostSeccompArch } from "./seccomp.js";
-import { runtimeFiles } from "./no-exec.js";
+import { programsListed, runtimeFiles, scriptNeeds } from "./no-exec.js";
 import {
   between,
   codeRootOf,
@@ -288,25 +288,8 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
   };
   needProgram(`the command ${spec.command}`, command, codeRootOf(found));
   if (restricted) {
-    // The server's script (node server.js): its package, so that "allowRead: []" still runs it.
-    const script = spec.args.find((a) => !a.startsWith("-"));
-    let file: ResolvedPath | undefined;
-    try {
-      if (script !== undefined) file = resolveHostPath(resolve(cwd?.path ?? "/", script));
-    } catch {
-      // Not a path (inline code, a name too long): nothing to add.
-    }
-    if (file?.exists && file.kind === "file") {
-      const root = file.path.includes("/node_modules/") ? codeRootOf(file.path) : packageRootOf(file.path, ctx.home);
-      need("the server's script", file.path, root);
-      // A package whose node_modules is a link elsewhere (a workspace, a linked install) needs that too.
-      const modules = resolveHostPath(join(root, "node_modules"));
-      if (modules.exists && modules.kind === "dir" && !within(modules.path, root)) need("the server's dependencies", modules.path, modules.path);
-    }
-    for (const p of Array.isArray(policy.execute) ? policy.execute : []) {
-      const r = resolveHostPath(p);
-      if (r.kind === "file") needProgram(`the allowed program ${p}`, r.path);
-    }
+    for (const n of scriptNeeds(spec.args, cwd?.path ?? "/", ctx.home)) need(n.what, n.file, n.dir);
+    for (const p of programsListed(policy.execute)) needProgram(`the allowed program ${p}`, p);
   }
   let inner: string[] = [command, ...spec.args.map((a) => noNul(a, "an argument"))];
   if (ctx.bridge) {
@@ -353,11 +336,11 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
     if (!r.exists || isDenied(r.path)) return; // deny wins; a missing path cannot be bound
     if (within(r.path, "/proc") || within(r.path, "/dev"))
       throw new Error(`sandbox: ${given} is inside /proc or /dev, which the sandbox provides itself`);
+    const lexical = normalize(given);
+    if (lexical !== r.path) spellings.push({ target: r.path, link: lexical });
     const prev = mounts.get(r.path);
     if (prev?.op === "rw" || (prev?.op === "ro" && op === "file")) return;
     mounts.set(r.path, { path: r.path, op: op === "file" && r.kind === "dir" ? "ro" : op });
-    const lexical = normalize(given);
-    if (lexical !== r.path) spellings.push({ target: r.path, link: lexical });
   };
   for (const p of policy.filesystem.allowRead) add(p, resolveHostPath(p), "ro");
   for (const p of policy.filesystem.allowWrite) {

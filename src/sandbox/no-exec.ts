@@ -8,9 +8,9 @@
 // the server ships in its own package, or writes to a writable path (/tmp, allowWrite), can be run,
 // since nothing here can mark a mount noexec. It still runs inside the same sandbox.
 import { spawnSync } from "node:child_process";
-import { closeSync, openSync, readSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { resolveHostPath, within } from "./bwrap-paths.js";
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { codeRootOf, packageRootOf, resolveHostPath, within, type ResolvedPath } from "./bwrap-paths.js";
 
 /** Package runners: they fetch a package and start it through other programs (a shell, node). */
 const PACKAGE_RUNNERS = new Set(["npx", "npm", "pnpm", "pnpx", "yarn", "bunx", "bun", "uvx", "uv", "pipx", "corepack"]);
@@ -85,17 +85,56 @@ export function runtimeFiles(program: string, what: string): string[] {
     throw new Error(
       `sandbox: ${what} (${program}) is not a binary program (a script?): with allowExecute false it could not start its interpreter; set the command to the interpreter (for example the node binary) and pass the script as its argument`,
     );
-  if (elf.interpreter === undefined) return [real];
+  // The program under the name it is started by too (/usr/bin/sh, a link to dash): bound at its real
+  // path, with the name recreated as a link to it.
+  const named = bindable(program.startsWith("/") ? program : real);
+  if (elf.interpreter === undefined) return [...new Set([real, named])];
   const loader = elf.interpreter;
   if (!loader.startsWith("/") || !LOADER_DIRS.some((d) => within(resolveHostPath(dirname(loader)).path, resolveHostPath(d).path)))
     throw new Error(`sandbox: ${what} (${program}) names the loader ${JSON.stringify(loader)}, outside the system library directories; allowExecute false cannot be honoured for it`);
   const r = spawnSync(loader, ["--list", real], { env: {}, encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "pipe"] });
   if (r.error || r.status !== 0) throw new Error(`sandbox: cannot list the libraries of ${what} (${program}): ${r.error?.message ?? r.stderr.trim()}`);
-  const files = new Set([real, bindable(loader)]);
+  const files = new Set([real, named, bindable(loader)]);
   for (const line of r.stdout.split("\n")) {
     const m = /=>\s*(\/\S+)\s*\(/.exec(line) ?? /^\s*(\/\S+)\s*\(/.exec(line);
     if (m) files.add(bindable(m[1] as string));
     else if (/=>\s*not found/.test(line)) throw new Error(`sandbox: ${what} (${program}) needs a library that is not found: ${line.trim()}`);
   }
   return [...files];
+}
+
+/**
+ * What the server's script (`node server.js`: the first argument that is not an option) needs
+ * readable when nothing else is: its package, or for a file in a node_modules tree that tree (the
+ * dependencies sit beside it), and a node_modules the package links to elsewhere.
+ */
+export function scriptNeeds(args: readonly string[], cwd: string, home: string): { what: string; file: string; dir: string }[] {
+  const script = args.find((a) => !a.startsWith("-"));
+  let file: ResolvedPath | undefined;
+  try {
+    if (script !== undefined) file = resolveHostPath(resolve(cwd, script));
+  } catch {
+    return []; // Not a path (inline code, a name too long).
+  }
+  if (!file?.exists || file.kind !== "file") return [];
+  const root = file.path.includes("/node_modules/") ? codeRootOf(file.path) : packageRootOf(file.path, home);
+  const out = [{ what: "the server's script", file: file.path, dir: root }];
+  const modules = resolveHostPath(join(root, "node_modules"));
+  if (modules.exists && modules.kind === "dir" && !within(modules.path, root)) out.push({ what: "the server's dependencies", file: modules.path, dir: modules.path });
+  return out;
+}
+
+/** The binary programs an allowExecute list names: its files, and the files directly in its directories (at most 256 each). */
+export function programsListed(execute: false | string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const p of Array.isArray(execute) ? execute : []) {
+    const r = resolveHostPath(p);
+    if (r.kind === "file" && readElf(r.path) !== undefined) out.push(bindable(p));
+    else if (r.kind === "dir")
+      for (const name of readdirSync(r.path).slice(0, 256)) {
+        const f = resolveHostPath(join(r.path, name));
+        if (f.kind === "file" && readElf(f.path) !== undefined) out.push(join(r.path, name));
+      }
+  }
+  return out;
 }

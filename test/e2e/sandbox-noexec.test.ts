@@ -101,6 +101,21 @@ describe("the control: the same sandbox without allowExecute", { skip }, () => {
   });
 });
 
+describe("allowExecute as a list: the listed program runs, nothing else", { skip }, () => {
+  let p: Awaited<ReturnType<typeof probe>>;
+  before(async () => {
+    p = await probe(seedSandbox({ allowExecute: ["/usr/bin/id"] }));
+  });
+  after(async () => {
+    await p?.c.close();
+    p?.s.cleanup();
+  });
+  it("runs id, and cannot spawn sh", async () => {
+    assert.match(await p.call("run_id"), /^ok: uid=/);
+    assert.match(await p.call("spawn_sh"), /^failed/);
+  });
+});
+
 describe("allowExecute false and a package runner (npx -y)", () => {
   it("refuses the server with what to do instead, in status", () => {
     const s = scratch({ mcpServers: { "production-api": { command: "npx", args: ["-y", "@company/mcp-api-server"], sandbox: seedSandbox({ allowExecute: false }) } } });

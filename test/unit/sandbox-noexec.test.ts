@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { networkSettingsOf } from "../../src/policy/egress/egress.js";
 import { planBwrap } from "../../src/sandbox/bubblewrap.js";
+import { resolveHostPath } from "../../src/sandbox/bwrap-paths.js";
 import { executeRefusal } from "../../src/sandbox/launch.js";
 import { packageRunnerRefusal, readElf, runtimeFiles } from "../../src/sandbox/no-exec.js";
 import { chooseSandbox } from "../../src/sandbox/policy.js";
@@ -117,6 +118,14 @@ describe("the bubblewrap plan with allowExecute false", { skip: notLinux }, () =
     const b = binds(planBwrap(spec, policy([id]), { home: dir, mandatoryDeny: [] }).options);
     assert.ok(b.includes(realpathSync(id)));
     assert.ok(!b.includes("/usr/bin"));
+  });
+  it("a listed program reached through links keeps the name it is started by", () => {
+    const sh = resolveHostPath("/bin/sh");
+    if (!sh.exists || sh.path === "/bin/sh") return; // no link to follow here
+    const o = planBwrap(spec, policy(["/bin/sh"]), { home: dir, mandatoryDeny: [] }).options;
+    assert.ok(binds(o).includes(sh.path));
+    const links = o.flatMap((x, i) => (x === "--symlink" ? [`${o[i + 2]} -> ${o[i + 1]}`] : []));
+    assert.ok(links.some((l) => l.endsWith(`-> ${sh.path}`) && (l.startsWith("/usr/bin/sh ") || l.startsWith("/bin/sh "))), links.join("\n"));
   });
   it("refuses a script as the command: it could not start its interpreter", () => {
     const script = join(dir, "server.sh");
