@@ -237,13 +237,13 @@ export function narrowSandbox(base: Sandbox | undefined, untrusted: Sandbox, ctx
         break;
       case "execute": {
         // false is strictest, a list narrows (entries the trusted list lacks are dropped), true is loosest.
-        const base = trustedValue ?? true;
-        if (value === false || (value === true && base === true)) setPath(out, p, value);
-        else if (Array.isArray(value) && base !== false) {
-          const kept = base === true ? asList(value) : asList(value).filter((v) => asList(base).includes(v));
+        const allowed = trustedValue ?? true;
+        if (value === false || (value === true && allowed === true)) setPath(out, p, value);
+        else if (Array.isArray(value) && allowed !== false) {
+          const kept = allowed === true ? asList(value) : asList(value).filter((v) => asList(allowed).includes(v));
           for (const v of asList(value)) if (!kept.includes(v)) say(field, v, "entry dropped: the trusted sandbox does not allow running it, and untrusted settings may only narrow it");
           setPath(out, p, kept);
-        } else say(field, value, `ignored: it is looser than the trusted sandbox's ${JSON.stringify(base)}`);
+        } else say(field, value, `ignored: it is looser than the trusted sandbox's ${JSON.stringify(allowed)}`);
         break;
       }
       case "intersect":
