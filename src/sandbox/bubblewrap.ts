@@ -57,6 +57,7 @@ import { homedir, release, tmpdir } from "node:os";
 import { basename, dirname, join, normalize } from "node:path";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 import { seccompFilterBytes, hostSeccompArch } from "./seccomp.js";
+import { programsListed, runtimeFiles, scriptNeeds } from "./no-exec.js";
 import {
   between,
   codeRootOf,
@@ -274,19 +275,34 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
     const d = resolveHostPath(dir).path;
     needed.push(tooWide(d) ? { what, dir: d, file: resolveHostPath(file).path } : { what, dir: d });
   };
-  need(`the command ${spec.command}`, command);
-  need(`the command ${spec.command}`, realpathSync(found), codeRootOf(found));
+  // allowExecute false or a list (./no-exec.ts): programs are bound as single files with their
+  // libraries, never their directories, and the system directories are left out below.
+  const restricted = policy.execute !== undefined;
+  const needProgram = (what: string, program: string, codeRoot?: string) => {
+    if (!restricted) {
+      need(what, program);
+      if (codeRoot !== undefined) need(what, realpathSync(program), codeRoot);
+      return;
+    }
+    for (const f of runtimeFiles(program, what)) needed.push({ what, dir: dirname(f), file: f });
+  };
+  needProgram(`the command ${spec.command}`, command, codeRootOf(found));
+  if (restricted) {
+    for (const n of scriptNeeds(spec.args, cwd?.path ?? "/", ctx.home)) need(n.what, n.file, n.dir);
+    for (const p of programsListed(policy.execute)) needProgram(`the allowed program ${p}`, p);
+  }
   let inner: string[] = [command, ...spec.args.map((a) => noNul(a, "an argument"))];
   if (ctx.bridge) {
     const node = resolveHostPath(ctx.bridge.node);
     const script = resolveHostPath(ctx.bridge.script);
     if (!node.exists) throw new Error(`sandbox: node binary not found: ${ctx.bridge.node}`);
     if (!script.exists) throw new Error(`sandbox: bridge script not found: ${ctx.bridge.script}`);
-    need("the node binary", node.path);
+    needProgram("the node binary", node.path);
     need("the egress bridge", script.path, packageRootOf(script.path, ctx.home));
     inner = [node.path, script.path, "--fd", String(ctx.egressFd), "--port", String(ctx.bridge.port), "--", ...inner];
   }
-  need("the node binary", realpathSync(process.execPath));
+  needProgram("the node binary", realpathSync(process.execPath));
+  if (prlimit) needProgram("prlimit", prlimit);
   if (prlimit) inner = [prlimit, `--nproc=${pids}:${pids}`, "--", ...inner];
 
   // Protected paths, resolved: deny (unreadable, unwritable) and denyWrite.
@@ -305,6 +321,7 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
   for (const dir of SYSTEM_DIRS) {
     try {
       const st = lstatSync(dir);
+      if (restricted && dir !== "/etc" && !st.isSymbolicLink()) continue; // no system programs (see ./no-exec.ts)
       if (st.isSymbolicLink()) mounts.set(dir, { path: dir, op: "symlink", target: readlinkSync(dir) });
       else if (st.isDirectory()) mounts.set(dir, { path: dir, op: "ro" });
     } catch {
@@ -319,11 +336,11 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
     if (!r.exists || isDenied(r.path)) return; // deny wins; a missing path cannot be bound
     if (within(r.path, "/proc") || within(r.path, "/dev"))
       throw new Error(`sandbox: ${given} is inside /proc or /dev, which the sandbox provides itself`);
+    const lexical = normalize(given);
+    if (lexical !== r.path) spellings.push({ target: r.path, link: lexical });
     const prev = mounts.get(r.path);
     if (prev?.op === "rw" || (prev?.op === "ro" && op === "file")) return;
     mounts.set(r.path, { path: r.path, op: op === "file" && r.kind === "dir" ? "ro" : op });
-    const lexical = normalize(given);
-    if (lexical !== r.path) spellings.push({ target: r.path, link: lexical });
   };
   for (const p of policy.filesystem.allowRead) add(p, resolveHostPath(p), "ro");
   for (const p of policy.filesystem.allowWrite) {

@@ -5,7 +5,8 @@ import { compileEgressPolicy, type EgressPolicy } from "../policy/egress/egress.
 import { remoteEgressFor } from "../policy/egress/remote.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
-import { backendAvailability } from "./launch.js";
+import { backendAvailability, executeRefusal } from "./launch.js";
+import { packageRunnerRefusal } from "./no-exec.js";
 import { chooseSandbox } from "./policy.js";
 import type { SandboxPolicy } from "./types.js";
 
@@ -32,6 +33,12 @@ export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSett
   const choice = chooseSandbox(entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: entry.cwd ?? cwd, serverCwd: entry.cwd, requireSandbox: settings.requireSandbox === true });
   if (choice.refused !== undefined) return refuse(`server '${server.name}' is not started: ${choice.refused}`);
   if (choice.policy === undefined) return { kind: "none" };
+  const noExec = executeRefusal(choice.policy);
+  if (noExec !== undefined) return refuse(`server '${server.name}' is not started: ${noExec}`);
+  if (choice.policy.execute !== undefined && entry.command !== undefined) {
+    const runner = packageRunnerRefusal(server.name, entry.command, entry.args ?? []);
+    if (runner !== undefined) return refuse(runner);
+  }
   const available = backendAvailability(choice.policy.type, cacheDir);
   if (!available.ok) return refuse(`server '${server.name}' is not started: its ${choice.policy.type} sandbox cannot run here (${available.why}). To fix: ${available.install}`);
   try {

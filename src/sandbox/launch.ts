@@ -63,6 +63,12 @@ export function backendAvailability(type: SandboxType, cacheDir?: string): Avail
   return a;
 }
 
+/** Why a backend cannot honour the policy's allowExecute (false or a list), or undefined. */
+export function executeRefusal(policy: SandboxPolicy): string | undefined {
+  if (policy.execute === undefined || policy.type === "bubblewrap") return undefined;
+  return `allowExecute ${policy.execute === false ? "false" : "as a list"} is enforced by the bubblewrap sandbox only; the ${policy.type} sandbox cannot honour it (use bubblewrap, or remove allowExecute)`;
+}
+
 /** The sandbox lets anything out: the egress bridge and proxy are needed. */
 export function needsEgress(policy: SandboxPolicy): boolean {
   return (policy.network.allowedDomains?.length ?? 0) > 0 || policy.network.allowLocalhost === true;
@@ -89,6 +95,8 @@ export interface LaunchContext {
 export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, ctx: LaunchContext): PreparedLaunch {
   const available = backendAvailability(policy.type, ctx.cacheDir);
   if (!available.ok) throw new Error(`the ${policy.type} sandbox cannot run here: ${available.why}. To fix: ${available.install}`);
+  const noExec = executeRefusal(policy);
+  if (noExec !== undefined) throw new Error(noExec);
   const egress = needsEgress(policy);
   // The egress proxy reaches a sandbox through an inherited channel and an in-sandbox bridge; only
   // bubblewrap runs that bridge so far. Refuse rather than run with network the policy cannot judge.

@@ -5,8 +5,11 @@
 //   nothing allowed but its own working directory, and `type: "none"` is refused).
 // - `type` omitted: bubblewrap on Linux, seatbelt on macOS; elsewhere no default exists (refused).
 // - The second seed's flat form is folded in: `allowRead`/`allowWrite` join the filesystem lists,
-//   `allowExecute` entries become readable (running a program needs reading it), `allowNetwork`/
-//   `denyNetwork` join the network lists.
+//   `allowNetwork`/`denyNetwork` join the network lists. `allowExecute: false` (or a list) becomes
+//   `execute`: the backend then shows only the server's runtime (and the listed programs, which are
+//   also readable), not the system's programs.
+// - An explicitly empty write list (`allowWrite: []`, flat or nested) means nothing writable; only
+//   an absent one gets the default below.
 // - Paths: `~` is the home directory; relative paths are relative to the server's `cwd` (else the
 //   gateway's). Writes default to the server's own `cwd` when it has one (never when that is the
 //   home directory, `/` or an ancestor of home).
@@ -94,7 +97,8 @@ export function chooseSandbox(own: SandboxSettings | undefined, global: SandboxS
   const allowWrite = list(fs.allowWrite, s.allowWrite);
   // The working directory is writable by default, unless it is the home directory, `/` or an
   // ancestor of home: then a default would hand over far more than a project (~/.local/bin, autostart).
-  if (allowWrite.length === 0 && ctx.serverCwd !== undefined) {
+  const writesGiven = fs.allowWrite !== undefined || s.allowWrite !== undefined;
+  if (!writesGiven && allowWrite.length === 0 && ctx.serverCwd !== undefined) {
     const cwd = absolute(ctx.serverCwd, ctx);
     const home = path.posix.resolve(ctx.home);
     if (!holdsHome(cwd, home)) allowWrite.push(cwd);
@@ -102,7 +106,7 @@ export function chooseSandbox(own: SandboxSettings | undefined, global: SandboxS
   const policy: SandboxPolicy = {
     type,
     filesystem: {
-      allowRead: list(fs.allowRead, s.allowRead, s.allowExecute),
+      allowRead: list(fs.allowRead, s.allowRead, Array.isArray(s.allowExecute) ? s.allowExecute : undefined),
       denyRead: list(fs.denyRead),
       allowWrite,
       denyWrite: list(fs.denyWrite),
@@ -111,6 +115,8 @@ export function chooseSandbox(own: SandboxSettings | undefined, global: SandboxS
     limits: { ...(s.limits ?? {}) },
     env: [...(s.env ?? [])],
   };
+  if (s.allowExecute === false) policy.execute = false;
+  else if (Array.isArray(s.allowExecute)) policy.execute = list(s.allowExecute);
   if (s.image !== undefined) policy.image = s.image;
   if (s.runtime !== undefined) policy.runtime = s.runtime;
   return { policy };

@@ -21,6 +21,11 @@ export interface SandboxPolicy {
     denyWrite: string[];
   };
   network: NetworkPolicySettings;
+  /**
+   * Which programs may be started inside: undefined, any the view holds; false, none but the
+   * server's own runtime (the view holds no shells or system programs); a list, those too.
+   */
+  execute?: false | string[];
   limits: { cpus?: number; memory?: string; pids?: number };
   /** Names of host environment variables passed through (besides the server's own `env`). */
   env: string[];

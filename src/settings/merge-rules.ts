@@ -35,6 +35,8 @@ export type Tighten =
   | { kind: "rank"; order: readonly (readonly string[])[] }
   /** Allow lists of a sandbox: entries the trusted sandbox does not allow are dropped. */
   | { kind: "intersect" }
+  /** A sandbox's allowExecute: false is strictest, a list narrows by intersection, true is loosest. */
+  | { kind: "execute" }
   /** Deny lists of a sandbox: added to the trusted one. */
   | { kind: "union" }
   /** Sandbox type, image and runtime: stay the trusted sandbox's. */
@@ -85,7 +87,7 @@ export const SANDBOX_FIELDS: Readonly<Record<string, Tighten>> = {
   denyNetwork: { kind: "union" },
   allowRead: { kind: "intersect" },
   allowWrite: { kind: "intersect" },
-  allowExecute: { kind: "intersect" },
+  allowExecute: { kind: "execute" },
 };
 
 const under = (prefix: string, fields: Readonly<Record<string, MergeRule>>): Record<string, MergeRule> =>
@@ -316,6 +318,8 @@ export function atLeastAsStrict(t: Tighten, value: unknown, baseline: unknown): 
       return value === true || (value === false && baseline === false);
     case "onlyFalse":
       return value === false || (value === true && baseline === true);
+    case "execute":
+      return executeAtLeastAsStrict(value, baseline);
     case "rank": {
       const v = rankOf(t.order, value);
       const b = rankOf(t.order, baseline);
@@ -324,4 +328,18 @@ export function atLeastAsStrict(t: Tighten, value: unknown, baseline: unknown): 
     default:
       return false;
   }
+}
+
+/**
+ * allowExecute: false is strictest; a list is as strict as a baseline list when it holds no entry
+ * the baseline lacks; true (or unset) is loosest. A value of the wrong type is never.
+ */
+export function executeAtLeastAsStrict(value: unknown, baseline: unknown): boolean {
+  const b = baseline ?? true;
+  if (value === false) return true;
+  if (value === true) return b === true;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) return false;
+  if (b === true) return true;
+  if (b === false) return false;
+  return Array.isArray(b) && value.every((v) => b.includes(v));
 }

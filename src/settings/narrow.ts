@@ -181,7 +181,7 @@ interface SandboxContext {
 
 /** Allow lists that mean the same thing in the nested and the flat form: intersected as one. */
 const ALLOW_GROUPS: readonly (readonly string[])[] = [
-  ["filesystem.allowRead", "allowRead", "allowExecute"],
+  ["filesystem.allowRead", "allowRead"],
   ["filesystem.allowWrite", "allowWrite"],
   ["network.allowedDomains", "allowNetwork"],
   ["network.allowUnixSockets"],
@@ -235,6 +235,17 @@ export function narrowSandbox(base: Sandbox | undefined, untrusted: Sandbox, ctx
         if (trustedValue === undefined ? (t.kind === "size" ? sizeBytes(value) !== undefined : typeof value === "number") : atLeastAsStrict(t, value, trustedValue)) setPath(out, p, value);
         else say(field, value, `ignored: it is above the trusted sandbox's ${JSON.stringify(trustedValue)}`);
         break;
+      case "execute": {
+        // false is strictest, a list narrows (entries the trusted list lacks are dropped), true is loosest.
+        const allowed = trustedValue ?? true;
+        if (value === false || (value === true && allowed === true)) setPath(out, p, value);
+        else if (Array.isArray(value) && allowed !== false) {
+          const kept = allowed === true ? asList(value) : asList(value).filter((v) => asList(allowed).includes(v));
+          for (const v of asList(value)) if (!kept.includes(v)) say(field, v, "entry dropped: the trusted sandbox does not allow running it, and untrusted settings may only narrow it");
+          setPath(out, p, kept);
+        } else say(field, value, `ignored: it is looser than the trusted sandbox's ${JSON.stringify(allowed)}`);
+        break;
+      }
       case "intersect":
         break; // below, by group
       default:

@@ -57,7 +57,11 @@ export const SandboxSettings = z.strictObject({
   denyNetwork: StringList.optional(),
   allowRead: StringList.optional(),
   allowWrite: StringList.optional(),
-  allowExecute: StringList.optional(),
+  /**
+   * Which programs the server may start: true (any, the default), false (none: the sandbox shows only
+   * the server's own runtime and package, no shells or system programs), or a list (only these).
+   */
+  allowExecute: z.union([z.boolean(), StringList]).optional(),
 });
 
 /**

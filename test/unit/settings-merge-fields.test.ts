@@ -157,10 +157,13 @@ function attackValues(pattern: string, rule: MergeRule, schema: Zod, sandboxBase
       case "intersect": {
         // Everything the trusted sandbox allows in this field's group, plus what it does not.
         const field = pattern.replace(/^(mcpServers\.\*\.)?sandbox\./, "");
-        const group = [["filesystem.allowRead", "allowRead", "allowExecute"], ["filesystem.allowWrite", "allowWrite"], ["network.allowedDomains", "allowNetwork"]].find((g) => g.includes(field)) ?? [field];
+        const group = [["filesystem.allowRead", "allowRead"], ["filesystem.allowWrite", "allowWrite"], ["network.allowedDomains", "allowNetwork"]].find((g) => g.includes(field)) ?? [field];
         const trusted = group.flatMap((f) => (getPath(sandboxBase, f.split(".")) as string[] | undefined) ?? []);
         return [[...trusted, "/", "*", "evil.example", "LD_PRELOAD"]];
       }
+      case "execute":
+        // Any program, or the trusted list plus a shell.
+        return [true, ["/x", "/bin/sh"]];
       case "inProject":
         return [["/", "/etc", "~"]];
       case "narrowList":

@@ -257,6 +257,8 @@ export function networkSettingsOf(sandbox: { network?: NetworkPolicySettings; al
   if (sandbox.network === undefined && sandbox.allowNetwork === undefined && sandbox.denyNetwork === undefined) return undefined;
   const out: NetworkPolicySettings = { ...(sandbox.network ?? {}) };
   if (sandbox.allowNetwork) out.allowedDomains = [...(out.allowedDomains ?? []), ...sandbox.allowNetwork];
-  if (sandbox.denyNetwork) out.deniedDomains = [...(out.deniedDomains ?? []), ...sandbox.denyNetwork];
+  // `"*"` in the seed's denyNetwork says "nothing else": egress is denied by default already, and a
+  // deny that matched everything would also deny what allowNetwork names (deny wins).
+  if (sandbox.denyNetwork) out.deniedDomains = [...(out.deniedDomains ?? []), ...sandbox.denyNetwork.filter((d) => d !== "*")];
   return out;
 }
