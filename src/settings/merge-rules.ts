@@ -139,6 +139,11 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   "toolPermissions.*.allowCommands": rule("trusted"),
   "toolPermissions.*.denyCommands": rule("any"),
   "toolPermissions.*.requireApproval": rule("any"),
+  // The first seed's top-level lists: allows need a trusted layer, asks and denies only restrict.
+  allowedTools: rule("trusted"),
+  requireApproval: rule("any"),
+  denyCommands: rule("any"),
+  disableBypassPermissionsMode: rule("any"),
   ...under("sandbox", sandboxRules((t) => tighten(t))),
   "gateway.separator": rule("trusted"),
   "gateway.prefix": rule("trusted"),
