@@ -121,6 +121,8 @@ settingsOption(
 ).action(async (opts: { settings: string[]; listen?: string }) => {
   const settings = await loadOrExit(opts.settings);
   for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
+  const { remoteSandboxNotes } = await import("../settings/remote-only.js");
+  for (const n of remoteSandboxNotes(settings.servers)) process.stderr.write(`mcp-warden: note: ${n}\n`);
   const { runServe, ServeRefused } = await import("./serve.js");
   const log = (m: string) => process.stderr.write(`mcp-warden: ${m.replace(/\n/g, " ")}\n`);
   let serving;

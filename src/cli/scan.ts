@@ -19,6 +19,7 @@ import { launchStatus, REPOSITORY_LAYERS, type LaunchStatus } from "../gateway/l
 import type { Decision } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { stateDir } from "../settings/paths.js";
+import { remoteSandboxNotes } from "../settings/remote-only.js";
 
 export interface ScanReport {
   servers: {
@@ -28,6 +29,8 @@ export interface ScanReport {
     /** Whether this server itself counts as flagged (failed, awaiting approval, a sandbox that cannot run here). */
     flagged?: boolean;
     reason?: string;
+    /** Something the gateway does not do for this server, said so it is not silently ignored (a remote server's sandbox). */
+    note?: string;
     /** Whether its launch configuration is the approved one (pins on). */
     identity?: "approved" | "new" | "changed" | "new-project-server";
     /** rule: the permission rule that denies the tool (hidden on purpose, not flagged). */
@@ -103,6 +106,12 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
   } finally {
     await Promise.all(upstreams.map((u) => u.stop().catch(() => undefined)));
   }
+  // Whatever became of it (ran, failed, awaiting approval), a remote server's sandbox is said to be unenforced here.
+  for (const entry of report.servers) {
+    const server = settings.servers.find((s) => s.name === entry.name);
+    const note = server === undefined ? undefined : remoteSandboxNotes([server])[0];
+    if (note !== undefined) entry.note = note;
+  }
   report.flagged = report.counts.tools + report.counts.failed + report.counts.awaitingApproval;
   return report;
 }
@@ -116,6 +125,7 @@ export async function scanCommand(opts: { settings: ResolvedSettings; env: NodeJ
   const label: Record<Decision, string> = { allow: "ok      ", ask: "CHANGED ", deny: "HIDDEN  " };
   for (const s of report.servers) {
     out.write(`${visibleText(s.name)}: ${s.status}${s.identity ? ` (launch configuration: ${s.identity})` : ""}${s.reason ? ` — ${visibleText(s.reason)}` : ""}\n`);
+    if (s.note) out.write(`  note: ${visibleText(s.note)}\n`);
     for (const t of s.tools) {
       const firstLine = t.reason.split("\n")[0] ?? "";
       out.write(`  ${label[t.decision]} ${visibleText(t.name)}${t.decision === "allow" ? "" : `: ${visibleText(firstLine)}`}\n`);

@@ -39,6 +39,7 @@ import { INVISIBLE_CHAR, MCP_PREFIX, nameProblem, parseCanonical, codePoint } fr
 import { describeSource, parseRule, PolicyError, type ParsedRule } from "./rules.js";
 import { ServerGate } from "./servers.js";
 import { misspelledToolName } from "./tool-names.js";
+import { normalizeSeedRule } from "./seed-rules.js";
 import { compileBuiltinPolicy, type BuiltinPolicy, type BuiltinRule, type FileJudge, type PolicyEnvironment } from "./builtin/index.js";
 import type { ConfiguredServer, Decision, PolicyInput, Source, Sourced, ToolRequest, ToolPermissionsBlock, Verdict } from "./types.js";
 
@@ -205,7 +206,7 @@ interface ServerState {
 }
 
 /** A tool-name pattern of denyTools/allowedTools: an upstream tool name or a `*` glob. */
-function checkToolPattern(p: unknown): string | undefined {
+export function checkToolPattern(p: unknown): string | undefined {
   if (typeof p !== "string") return "an entry must be a string";
   if (p.trim() === "") return "an entry must not be empty";
   const bad = INVISIBLE_CHAR.exec(p);
@@ -286,6 +287,15 @@ class Policy implements CompiledPolicy {
           this.ask.add(extra.parsed, verdict(v.decision, v.reason, text, extra.source));
         } else this.builtinRules.push(extra);
       }
+    }
+    for (const entry of input.seedRules ?? []) {
+      const r = collect(() => normalizeSeedRule(entry));
+      if (r === undefined) continue;
+      count++;
+      if ("mcp" in r) {
+        const v = this.applyMode(verdict("ask", `requireApproval lists ${JSON.stringify(r.mcp)}`));
+        this.ask.add(r.parsed, verdict(v.decision, v.reason, r.mcp, r.source));
+      } else this.builtinRules.push(r);
     }
     this.additionalDirectories = (input.additionalDirectories ?? []).map((d) => {
       if (typeof d?.value !== "string" || d.value === "") inputError("additionalDirectories entries must be non-empty strings");
@@ -496,7 +506,7 @@ class Policy implements CompiledPolicy {
 }
 
 /** The directory `/path` anchors of a rule refer to: the project of `<project>/.mcp-warden/settings.json`. */
-function settingsRootOf(source: Source): string | undefined {
+export function settingsRootOf(source: Source): string | undefined {
   if (source.layer === "request" || !source.file.startsWith("/")) return undefined;
   const dir = source.file.slice(0, source.file.lastIndexOf("/")) || "/";
   const base = dir.slice(dir.lastIndexOf("/") + 1);

@@ -53,8 +53,22 @@ export interface PolicyInput {
   exclusiveManagedServers: boolean;
   /** `toolPermissions` blocks (the second seed's form), one per layer; normalized into rules by the compiler. */
   toolPermissions?: Sourced<ToolPermissionsBlock>[];
+  /** The first seed's top-level `requireApproval` and `denyCommands`, one rule per entry with its exact source. */
+  seedRules?: Sourced<SeedRule>[];
   /** `permissions.additionalDirectories`: working directories besides the project root (reads inside are allowed by default). */
   additionalDirectories?: Sourced<string>[];
+}
+
+/**
+ * One entry of the first seed's top-level lists: `requireApproval: {Tool: [pattern] | true}` (ask) or
+ * `denyCommands: [pattern]` (deny, Bash). Matched like toolPermissions' requireApproval and denyCommands.
+ */
+export interface SeedRule {
+  effect: "ask" | "deny";
+  /** A built-in tool (`Bash`, `Write`) or a canonical MCP name (`mcp__github__create_issue`, ask only). */
+  tool: string;
+  /** The pattern as written; absent: every use of the tool. */
+  pattern?: string;
 }
 
 /** `toolPermissions`: per tool, commands to allow or deny and what needs approval. */

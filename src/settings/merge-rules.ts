@@ -141,6 +141,11 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   "toolPermissions.*.allowCommands": rule("trusted"),
   "toolPermissions.*.denyCommands": rule("any"),
   "toolPermissions.*.requireApproval": rule("any"),
+  // The first seed's top-level lists: allows need a trusted layer, asks and denies only restrict.
+  allowedTools: rule("trusted"),
+  requireApproval: rule("any"),
+  denyCommands: rule("any"),
+  disableBypassPermissionsMode: rule("any"),
   ...under("sandbox", sandboxRules((t) => tighten(t))),
   // The hook's Bash sandbox (settings/bash-sandbox.ts merges them): turning it on, and refusing to
   // run without it, only restrict; auto-allowing and exempting commands loosen.

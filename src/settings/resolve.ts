@@ -8,6 +8,7 @@ import {
   type LayerName,
   type PolicyInput,
   type Source,
+  type SeedRule,
   type Sourced,
 } from "../policy/types.js";
 import { SettingsError, joinPath } from "./errors.js";
@@ -175,6 +176,7 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
   const deny: Sourced<string>[] = [];
   const autoApprove: Sourced<string>[] = [];
   const toolPermissions: ResolvedSettings["toolPermissions"] = [];
+  const seedRules: Sourced<SeedRule>[] = [];
   const additionalDirectories: Sourced<string>[] = [];
   for (const l of layers) {
     const p = l.settings.permissions;
@@ -185,26 +187,35 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
         (p?.deny?.length ?? 0) +
         (l.settings.autoApproveTools?.length ?? 0) +
         Object.keys(l.settings.toolPermissions ?? {}).length +
-        (p?.additionalDirectories?.length ?? 0);
+        (p?.additionalDirectories?.length ?? 0) +
+        (l.settings.allowedTools?.length ?? 0) +
+        Object.keys(l.settings.requireApproval ?? {}).length +
+        (l.settings.denyCommands?.length ?? 0);
       if (dropped > 0)
         warnings.push(
-          `${l.file}: ${dropped} permission entr${dropped === 1 ? "y" : "ies"} (permissions.allow/ask/deny/additionalDirectories, autoApproveTools, toolPermissions) ignored: managed settings set allowManagedPermissionRulesOnly`,
+          `${l.file}: ${dropped} permission entr${dropped === 1 ? "y" : "ies"} (permissions.allow/ask/deny/additionalDirectories, autoApproveTools, toolPermissions, allowedTools, requireApproval, denyCommands) ignored: managed settings set allowManagedPermissionRulesOnly`,
         );
       continue;
     }
     allow.push(...sourced(l, p?.allow, "permissions.allow"));
+    // Claude Code's older name for the allow list: the same rules, trusted layers only (merge-rules.ts).
+    allow.push(...sourced(l, l.settings.allowedTools, "allowedTools"));
+    seedRules.push(...seedRulesOf(l));
     ask.push(...sourced(l, p?.ask, "permissions.ask"));
     deny.push(...sourced(l, p?.deny, "permissions.deny"));
     autoApprove.push(...sourced(l, l.settings.autoApproveTools, "autoApproveTools"));
     if (l.settings.toolPermissions) toolPermissions.push({ value: l.settings.toolPermissions, source: src(l, "toolPermissions") });
     additionalDirectories.push(...sourced(l, p?.additionalDirectories, "permissions.additionalDirectories"));
   }
+  warnings.push(...shadowedAllowCommands(allow, toolPermissions));
   // With managed-only rules, a mode from another layer could undo them (bypassPermissions turns
   // every ask into allow), so only the managed layer may set the mode then.
   const modeLayers = managedRulesOnly ? layers.filter((l) => l.layer === "managed") : layers;
   const defaultMode = pick(modeLayers, (s) => s.permissions?.defaultMode)?.value ?? "default";
   // Disabling bypass only restricts, so it counts from every layer, managed-only rules or not.
-  const bypassDisabled = layers.some((l) => l.settings.permissions?.disableBypassPermissionsMode === "disable");
+  const bypassDisabled = layers.some(
+    (l) => l.settings.permissions?.disableBypassPermissionsMode === "disable" || l.settings.disableBypassPermissionsMode === "disable",
+  );
 
   const clientRequests: ClientRequestConfig = {
     sampling: pick(layers, (s) => s.clientRequests?.sampling)?.value ?? CLIENT_REQUEST_DEFAULTS.sampling,
@@ -267,6 +278,7 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
     deniedMcpServers,
     exclusiveManagedServers: opts.managedMcp !== undefined,
     toolPermissions,
+    seedRules,
     additionalDirectories,
   };
   if (allowedMcpServers !== undefined) policy.allowedMcpServers = allowedMcpServers;
@@ -341,6 +353,33 @@ function src(l: SettingsLayer, path: string): Source {
 
 function sourced<T>(l: SettingsLayer, list: readonly T[] | undefined, base: string): Sourced<T>[] {
   return (list ?? []).map((value, i) => ({ value, source: src(l, `${base}[${i}]`) }));
+}
+
+/**
+ * A rule that allows every Bash command (`Bash` in allowedTools, as the first seed's CLI example
+ * writes it) leaves toolPermissions.Bash.allowCommands nothing to allow: said, never silently moot.
+ */
+function shadowedAllowCommands(allow: Sourced<string>[], blocks: ResolvedSettings["toolPermissions"]): string[] {
+  const every = allow.find((r) => r.value === "Bash" || r.value === "Bash(*)");
+  const lists = blocks.filter((b) => (b.value["Bash"]?.allowCommands?.length ?? 0) > 0);
+  if (!every || lists.length === 0) return [];
+  return [
+    `${every.source.file}: ${every.source.path} ${JSON.stringify(every.value)} allows every Bash command no deny or ask rule matches, so toolPermissions.Bash.allowCommands (${lists
+      .map((b) => b.source.file)
+      .join(", ")}) allows nothing more; to allow only the listed commands, take "Bash" out of ${every.source.path.replace(/\[\d+\]$/, "")}`,
+  ];
+}
+
+/** The first seed's top-level `requireApproval` (ask) and `denyCommands` (deny, Bash), each entry with its JSON path. */
+function seedRulesOf(l: SettingsLayer): Sourced<SeedRule>[] {
+  const out: Sourced<SeedRule>[] = [];
+  for (const [tool, v] of Object.entries(l.settings.requireApproval ?? {})) {
+    const at = joinPath("requireApproval", tool);
+    if (v === true) out.push({ value: { effect: "ask", tool }, source: src(l, at) });
+    else if (Array.isArray(v)) v.forEach((pattern, i) => out.push({ value: { effect: "ask", tool, pattern }, source: src(l, `${at}[${i}]`) }));
+  }
+  (l.settings.denyCommands ?? []).forEach((pattern, i) => out.push({ value: { effect: "deny", tool: "Bash", pattern }, source: src(l, `denyCommands[${i}]`) }));
+  return out;
 }
 
 /** A server's requests to the client: its own `clientRequests` per kind, else the global setting. */

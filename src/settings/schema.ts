@@ -441,6 +441,14 @@ export const Settings = z.strictObject({
   /** Canonical tool names or globs (`mcp__github__get_*`) that are allowed without asking. */
   autoApproveTools: StringList.optional(),
   toolPermissions: ToolPermissions.optional(),
+  /** Claude Code's older list of allow rules (`Bash`, `Bash(git status)`, `mcp__github__get_issue`): the same as permissions.allow. */
+  allowedTools: StringList.optional(),
+  /** The first seed's ask lists: per tool, patterns (`Bash: ["git push*"]`, `Write: ["*.env"]`) or `true` for every use (the only form for an MCP tool). */
+  requireApproval: z.record(z.string(), z.union([z.boolean(), StringList])).optional(),
+  /** The first seed's deny list for Bash: each entry a Bash pattern, as in toolPermissions.Bash.denyCommands. */
+  denyCommands: StringList.optional(),
+  /** The same as permissions.disableBypassPermissionsMode (the first seed writes it at the top level). */
+  disableBypassPermissionsMode: z.literal("disable").optional(),
   sandbox: GlobalSandboxSettings.optional(),
   gateway: GatewaySettings.optional(),
   audit: AuditSettings.optional(),

@@ -84,11 +84,18 @@ describe("what a remote server's URL allows implicitly", () => {
     assert.ok("egress" in replaced);
   });
 
-  test("a remote server's sandbox may hold network lists alone; anything else is refused by name", () => {
-    const r = remoteEgressFor(server({ type: "http", url: "https://mcp.example.com/", sandbox: { type: "bubblewrap", filesystem: { allowRead: ["/"] } } }), undefined);
-    assert.ok("refused" in r);
-    assert.match(r.refused, /remove 'type', 'filesystem'/);
-    assert.ok("egress" in remoteEgressFor(server({ type: "http", url: "https://mcp.example.com/", sandbox: { type: "none", allowNetwork: ["auth.example.com"] } }), undefined));
+  test("a remote server's sandbox beyond network lists (the seed's allowRead: [] ...) does not refuse it; its network lists still judge the connections", () => {
+    // Reported instead (settings/remote-only.ts remoteSandboxNotes): mcp-warden does not run the server.
+    const flat = remoteEgressFor(server({ type: "http", url: "https://mcp.example.com/", sandbox: { allowNetwork: ["db.example.com"], allowRead: [], allowWrite: [] } }), undefined);
+    assert.ok("egress" in flat, JSON.stringify(flat));
+    assert.ok("egress" in remoteEgressFor(server({ type: "http", url: "https://mcp.example.com/", sandbox: { type: "bubblewrap", filesystem: { allowRead: ["/"] } } }), undefined));
+    const denied = remoteEgressFor(server({ type: "http", url: "https://mcp.evil.example/", sandbox: { allowRead: [], denyNetwork: ["*.evil.example"] } }), undefined);
+    assert.ok("refused" in denied, JSON.stringify(denied));
+  });
+
+  test("a remote server's sandbox without network lists keeps the global sandbox's network lists (not dropped)", () => {
+    const r = remoteEgressFor(server({ type: "http", url: "https://mcp.evil.example/mcp", sandbox: { allowRead: [], allowWrite: [] } }), { network: { deniedDomains: ["mcp.evil.example"] } });
+    assert.ok("refused" in r, JSON.stringify(r));
   });
 
   test("a URL that is not http(s) or does not parse is refused", () => {

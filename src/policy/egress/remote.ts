@@ -51,23 +51,20 @@ export function remoteNetworkSettings(url: string, configured: NetworkPolicySett
   return { settings };
 }
 
-/** Sandbox keys that mean something for a remote server: the network lists its connections obey. */
-const REMOTE_SANDBOX_KEYS: ReadonlySet<string> = new Set(["network", "allowNetwork", "denyNetwork"]);
+/** Sandbox keys that mean something for mcp-warden's own connections to a remote server. */
+export const REMOTE_SANDBOX_KEYS: ReadonlySet<string> = new Set(["network", "allowNetwork", "denyNetwork"]);
 
 /**
  * The policy for every connection the gateway opens to a remote server, or why the server must not
- * start. Its own `sandbox` may only carry network settings (and `type: "none"`): nothing else of a
- * sandbox applies to a server that runs elsewhere. Without its own, the global sandbox's network
- * settings apply.
+ * start. Its own `sandbox` network lists judge those connections (without any, the global sandbox's
+ * do). The rest of its sandbox (files, execution, limits) describes the server where it runs, which
+ * mcp-warden does not confine: not a reason to refuse it (the first seed's hybrid example carries
+ * one), and reported at start, in `doctor` and in `scan` (settings/remote-only.ts).
  */
 export function remoteEgressFor(server: ConfiguredServer, globalSandbox: Settings["sandbox"]): { egress: EgressPolicy } | { refused: string } {
   const own = server.entry.sandbox;
-  if (own !== undefined) {
-    const other = Object.keys(own).filter((k) => !REMOTE_SANDBOX_KEYS.has(k) && !(k === "type" && own.type === "none"));
-    if (other.length)
-      return { refused: `server '${server.name}' is remote (${server.entry.type ?? "http"}); a sandbox confines stdio servers only, so its sandbox settings may hold network lists alone (remove ${other.map((k) => `'${k}'`).join(", ")})` };
-  }
-  const remote = remoteNetworkSettings(server.entry.url ?? "", networkSettingsOf(own ?? globalSandbox));
+  // A sandbox with no network lists of its own (`{allowRead: []}`) must not drop the global ones.
+  const remote = remoteNetworkSettings(server.entry.url ?? "", networkSettingsOf(own) ?? networkSettingsOf(globalSandbox));
   if ("refused" in remote) return { refused: `server '${server.name}' is not started: ${remote.refused}` };
   let egress: EgressPolicy;
   try {
