@@ -1,7 +1,7 @@
 // Drives the real `mcp-warden` process with a real MCP client from the official SDK, in a
 // scratch HOME with its own settings, state and audit directories.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -267,4 +267,15 @@ export function closedPort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A folder of the workplace's shared material (`../shared/<sub>`: the seeds' configuration examples,
+ * the red-team cases), or why there is none: tests of it then skip, saying where they looked.
+ */
+export function sharedDir(sub: string): { dir: string } | { skip: string } {
+  // Beside the checkout, else where this workplace keeps it (a clone elsewhere on the same machine).
+  const candidates = [join(ROOT, "..", "shared", sub), join("/work/shared", sub)];
+  const dir = candidates.find((d) => existsSync(d));
+  return dir ? { dir } : { skip: `no shared folder at ${candidates.join(" or ")}` };
 }
