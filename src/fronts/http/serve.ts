@@ -10,6 +10,7 @@ import type { RemoteSettings } from "../../settings/schema.js";
 import { type FrontRequest, type HttpFront, jsonError, startHttpFront } from "./http-server.js";
 import { type McpEndpoint, mcpEndpoint } from "./mcp-endpoint.js";
 import { APPROVALS_PATH } from "./approvals-endpoint.js";
+import { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
 
 /** A refused authentication or authorization, as the authenticator reports it. */
 export interface AuthRefusal {
@@ -69,8 +70,6 @@ export interface ResolvedRemote {
 }
 
 export const MCP_PATH = "/mcp";
-export { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
-import { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
 
 /** Fills remote mode's defaults; `listen` from the command line wins over the settings. */
 export function resolveRemote(remote: RemoteSettings | undefined, listenOverride?: string): ResolvedRemote {
