@@ -6,9 +6,7 @@ import { mkdirSync } from "node:fs";
 import { generateApiKey, hashApiKey } from "../src/auth/api-keys.js";
 import { AUDIT_DEFAULTS } from "../src/settings/index.js";
 import { closedPort, EVERYTHING, scratch, type Scratch } from "../test/e2e/harness.js";
-import { spawn } from "node:child_process";
-import { CLI } from "../test/e2e/harness.js";
-import type { Serving } from "../test/e2e/serve-harness.js";
+import { type Serving, startServe } from "../test/e2e/serve-harness.js";
 import { descendants } from "./http-targets.js";
 
 /** How serve names the upstream's echo: the server entry's name, `__`, the tool. */
@@ -42,7 +40,7 @@ export async function startBenchServe(opts: { issuer?: string; profile?: boolean
   if (profileDir) mkdirSync(profileDir);
   let srv: Serving;
   try {
-    srv = await spawnServe(s, profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []);
+    srv = await startServe(s, [], {}, profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []);
   } catch (e) {
     s.cleanup();
     throw e;
@@ -71,41 +69,4 @@ export async function startBenchServe(opts: { issuer?: string; profile?: boolean
       }
     },
   };
-}
-
-/** Like test/e2e/serve-harness.ts startServe, with flags for node itself (V8 refuses --cpu-prof in NODE_OPTIONS). */
-function spawnServe(s: Scratch, nodeArgs: string[]): Promise<Serving> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, "serve", "--settings", s.settingsFile], { cwd: s.project, env: s.env, stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([exit, new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 15_000)))]);
-    clearTimeout(timer);
-    if (code === "timeout") {
-      child.kill("SIGKILL");
-      throw new Error(`serve did not stop within 15 s of SIGTERM; stderr: ${stderr}`);
-    }
-    return code;
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop().catch(() => undefined);
-      reject(new Error(`serve did not report its URL within 20 s; stderr: ${stderr}`));
-    }, 20_000);
-    const early = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited early (${code}); stderr: ${stderr}`));
-    };
-    child.once("exit", early);
-    child.stderr.on("data", (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-50_000);
-      const m = /serving MCP at (\S+)/.exec(stderr);
-      if (!m) return;
-      clearTimeout(timer);
-      child.off("exit", early);
-      resolve({ child, url: m[1]!, stderr: () => stderr, stop });
-    });
-  });
 }

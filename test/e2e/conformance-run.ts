@@ -2,6 +2,7 @@
 // of scripts/test-tools.ts) against a server URL, and reads its per-scenario checks.json files.
 // Also the two targets' plumbing: server-everything's own Streamable HTTP mode, and the relay that
 // gives the conformance client the API key it cannot send itself.
+import { spawnUntilReady } from "./serve-harness.js";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, request, type IncomingHttpHeaders } from "node:http";
@@ -104,38 +105,16 @@ export interface Running {
 /** server-everything in its own Streamable HTTP mode, on 127.0.0.1 (see test/fixtures/loopback-listen.ts). */
 export async function startEverythingHttp(): Promise<Running> {
   const port = await closedPort();
-  const child = spawn(process.execPath, ["--import", pathToFileURL(LOOPBACK_PRELOAD).href, EVERYTHING, "streamableHttp"], {
-    // It logs every request on stdout: nobody reads it, so do not let a full pipe stall it.
-    stdio: ["ignore", "ignore", "pipe"],
+  const r = await spawnUntilReady(["--import", pathToFileURL(LOOPBACK_PRELOAD).href, EVERYTHING, "streamableHttp"], {
     env: { PATH: process.env.PATH, PORT: String(port) },
+    watch: "stderr",
+    ready: /listening on port \d+/,
+    what: "server-everything (streamableHttp)",
+    timeoutMs: 15_000,
+    // It logs every request on stdout: nobody reads it, so do not let a full pipe stall it.
+    quietStdout: true,
   });
-  let stderr = "";
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    try {
-      await waitForExit(child.pid!, 5_000);
-    } catch {
-      child.kill("SIGKILL");
-    }
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`server-everything (streamableHttp) did not say it listens within 15 s; stderr: ${stderr}`));
-    }, 15_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server-everything (streamableHttp) exited early (${code}); stderr: ${stderr}`));
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-      if (!/listening on port \d+/.test(stderr)) return;
-      clearTimeout(timer);
-      child.removeAllListeners("exit");
-      resolve({ url: `http://127.0.0.1:${port}/mcp`, stop });
-    });
-  });
+  return { url: `http://127.0.0.1:${port}/mcp`, stop: r.stop };
 }
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"]);

@@ -14,12 +14,18 @@ export interface HttpFixture {
   stop(): Promise<void>;
 }
 
-/** Spawns the HTTP fixture and resolves once it prints `listening <port>` (bounded). */
-export function startHttpFixture(script = HTTP_FIXTURE): Promise<HttpFixture> {
-  const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH } });
-  let stdout = "";
+/**
+ * Spawns a node process and resolves once `ready` matches what it printed on `watch` (bounded by
+ * `timeoutMs`); an early exit or the timeout rejects with its stderr. `stop` sends SIGTERM, then
+ * SIGKILL after 5 s.
+ */
+export function spawnUntilReady(
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; watch: "stdout" | "stderr"; ready: RegExp; what: string; timeoutMs?: number; quietStdout?: boolean },
+): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpExecArray; stderr(): string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, args, { stdio: ["pipe", opts.quietStdout ? "ignore" : "pipe", "pipe"], env: opts.env }) as ChildProcessWithoutNullStreams;
   let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  let stdout = "";
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
@@ -29,24 +35,47 @@ export function startHttpFixture(script = HTTP_FIXTURE): Promise<HttpFixture> {
       child.kill("SIGKILL");
     }
   };
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
+    let settled = false;
     const timer = setTimeout(() => {
+      settled = true;
       void stop();
-      reject(new Error(`the HTTP fixture did not report its port within 10 s; stderr: ${stderr}`));
-    }, 10_000);
-    child.once("exit", (code, signal) => {
+      reject(new Error(`${opts.what} did not report ready within ${timeoutMs / 1000} s; stderr: ${stderr}`));
+    }, timeoutMs);
+    const early = (code: number | null, signal: NodeJS.Signals | null) => {
+      settled = true;
       clearTimeout(timer);
-      reject(new Error(`the HTTP fixture exited early (${signal ?? code}); stderr: ${stderr}`));
-    });
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^listening (\d+)$/m.exec(stdout);
-      if (!m) return;
+      reject(new Error(`${opts.what} exited early (${signal ?? code}); stderr: ${stderr}`));
+    };
+    child.once("exit", early);
+    const check = (text: string) => {
+      const match = settled ? null : opts.ready.exec(text);
+      if (!match) return;
+      settled = true;
       clearTimeout(timer);
-      child.removeAllListeners("exit");
-      resolve({ child, port: Number(m[1]), stderr: () => stderr, stop });
+      child.off("exit", early);
+      resolve({ child, match, stderr: () => stderr, stop });
+    };
+    // Both kept bounded: a long-lived process must not grow them without end.
+    child.stderr.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-50_000);
+      if (opts.watch === "stderr") check(stderr);
     });
+    if (opts.watch === "stdout")
+      child.stdout.on("data", (d: Buffer) => {
+        stdout = (stdout + d.toString()).slice(-50_000);
+        check(stdout);
+      });
+    // Unread output would fill the pipe and stall the process.
+    else child.stdout?.resume();
   });
+}
+
+/** Spawns the HTTP fixture and resolves once it prints `listening <port>` (bounded). */
+export async function startHttpFixture(script = HTTP_FIXTURE): Promise<HttpFixture> {
+  const r = await spawnUntilReady([script], { env: { PATH: process.env.PATH }, watch: "stdout", ready: /^listening (\d+)$/m, what: "the HTTP fixture" });
+  return { child: r.child, port: Number(r.match[1]), stderr: r.stderr, stop: r.stop };
 }
 
 export interface Serving {
@@ -59,8 +88,9 @@ export interface Serving {
 }
 
 /** Starts `mcp-warden serve --settings <scratch settings>` and waits for its "serving MCP at" line. */
-export function startServe(s: Scratch, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Serving> {
-  const child = spawn(process.execPath, [CLI, "serve", "--settings", s.settingsFile, ...extra], {
+/** `nodeArgs`: flags for node itself (the benchmark's --cpu-prof, which V8 refuses in NODE_OPTIONS). */
+export function startServe(s: Scratch, extra: string[] = [], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Serving> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, "serve", "--settings", s.settingsFile, ...extra], {
     cwd: s.project,
     env: { ...s.env, ...env },
     stdio: ["pipe", "pipe", "pipe"],
@@ -89,7 +119,8 @@ export function startServe(s: Scratch, extra: string[] = [], env: NodeJS.Process
     };
     child.once("exit", early);
     child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
+      // Bounded: a long benchmark run must not grow this without end.
+      stderr = (stderr + d.toString()).slice(-50_000);
       const m = /serving MCP at (\S+)/.exec(stderr);
       if (!m) return;
       clearTimeout(timer);
