@@ -79,6 +79,7 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   } catch (error) {
     return fail((error as Error).message, 1);
   }
+  for (const note of prepared.launch.notes ?? []) process.stderr.write(`mcp-warden exec: sandbox: ${note}\n`);
 
   // Short-lived like the hook: one shared segment for every exec, not one segment per run.
   const record = (entry: AuditEntry) => appendShared({ dir: settings.audit.dir, fsyncIntervalMs: 0, secrets: settings.secrets, owner: "exec", hmacKeyFile: settings.audit.hmacKeyFile }, entry);

@@ -7,6 +7,10 @@
 //   `policy.limits` says otherwise; swap is not added on top of the memory limit), `--tmpfs /tmp`,
 //   `--log-driver none` (the server's stdout is MCP traffic: the engine must not keep a copy in its
 //   logs or the journal), optional `--runtime` (gVisor's `runsc`) from `policy.runtime`.
+// - The host: what the engine can do here (cgroup version, rootless, the runtime that works, which
+//   limits it enforces) is detected once per process (container-host.ts); container-limits.ts turns
+//   it into the runtime, `--ulimit` and limit arguments. A limit the settings set that the engine
+//   cannot enforce refuses the start; a default one is left out and reported (`notes`).
 //   Every valued flag is written as one `--flag=value` argument so no value can be taken for a flag.
 // - The user: the gateway's own uid:gid (so allowWrite mounts stay writable), or 65534:65534
 //   (nobody) when the gateway runs as root; never root. Podman, when the gateway is not root, also
@@ -47,6 +51,8 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
+import { detectContainerHost, findExecutable, type HostDetection } from "./container-host.js";
+import { hostArguments, type ContainerLimits } from "./container-limits.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -117,6 +123,10 @@ export interface ContainerBackendOptions {
   infoTimeoutMs?: number;
   /** Whether `cleanup()` runs `<engine> rm -f <name>`; default true. */
   removeOnCleanup?: boolean;
+  /** What the engine can do here; default: detected once per process (container-host.ts). Tests inject one. */
+  host?: HostDetection;
+  /** Finds a runtime binary (podman's `--runtime` path); default: on PATH and the system directories. */
+  findRuntime?: (name: string) => string | undefined;
 }
 
 /** A SandboxContext that may name the server being launched (overrides the backend's `server` option). */
@@ -127,6 +137,8 @@ export interface ContainerSandboxContext extends SandboxContext {
 /** What `wrap` returns for a container: a SandboxLaunch plus the container's name. */
 export interface ContainerLaunch extends SandboxLaunch {
   containerName: string;
+  /** Gaps to report at start (a default limit the engine cannot enforce here). */
+  notes: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,14 +238,16 @@ function defaultUser(): string {
   return `${uid}:${gid}`;
 }
 
-function limitsOf(engine: ContainerEngine, policy: SandboxPolicy): { cpus: string; memory: string; pids: string } {
+/** The limits the container gets (the policy's, else the defaults), checked, with which ones the settings set. */
+export function limitsOf(engine: ContainerEngine, policy: SandboxPolicy): ContainerLimits {
   const cpus = policy.limits.cpus ?? DEFAULT_CONTAINER_LIMITS.cpus;
   const memory = policy.limits.memory ?? DEFAULT_CONTAINER_LIMITS.memory;
   const pids = policy.limits.pids ?? DEFAULT_CONTAINER_LIMITS.pids;
   if (typeof cpus !== "number" || !Number.isFinite(cpus) || cpus <= 0) fail(engine, `limits.cpus must be a positive number, not ${JSON.stringify(cpus)}`);
   if (typeof memory !== "string" || !MEMORY.test(memory)) fail(engine, `limits.memory must be a size like "512m" or "2g", not ${JSON.stringify(memory)}`);
   if (typeof pids !== "number" || !Number.isSafeInteger(pids) || pids <= 0) fail(engine, `limits.pids must be a positive integer, not ${JSON.stringify(pids)}`);
-  return { cpus: String(cpus), memory, pids: String(pids) };
+  const explicit = { cpus: policy.limits.cpus !== undefined, memory: policy.limits.memory !== undefined, pids: policy.limits.pids !== undefined };
+  return { cpus: String(cpus), memory, pids: String(pids), explicit };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,10 +304,14 @@ function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxC
         `the server could create it, and masking it would create it on the host. Create it first, or narrow allowWrite; refusing to start`,
     );
   // Hide what exists (a directory under an empty read-only tmpfs, anything else under /dev/null).
+  // `ro`, not `readonly`, for the tmpfs: podman (4.3) refuses `readonly` there; docker takes both.
+  // Podman copies what the directory holds into a tmpfs mounted over it (tmpcopyup, its default),
+  // which would show the very files the mask hides: `notmpcopyup` (docker has no such option).
+  const emptyTmpfs = engine === "podman" ? "ro,tmpfs-mode=0,notmpcopyup" : "ro,tmpfs-mode=0";
   for (const r of hidden) {
     if (r.kind === "missing") continue;
     for (const place of placesOf(r))
-      masks.set(place, r.kind === "dir" ? `type=tmpfs,dst=${place},readonly,tmpfs-mode=0` : `type=bind,src=/dev/null,dst=${place},readonly`);
+      masks.set(place, r.kind === "dir" ? `type=tmpfs,dst=${place},${emptyTmpfs}` : `type=bind,src=/dev/null,dst=${place},readonly`);
   }
   // Freeze what exists and is writable (not already hidden): the same path again, read-only.
   for (const r of frozen) {
@@ -386,6 +404,12 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     const limits = limitsOf(engine, policy);
     const { args: mounts, tmpTaken } = mountArgs(engine, policy, ctx);
     const engineEnv = engineEnvironment(hostEnv);
+    const remote = opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
+    // What the engine can do here decides the runtime, the ulimits and whether each limit holds.
+    const detected = opts.host ?? detectContainerHost(engine, { executable, env: engineEnv, ...(opts.infoTimeoutMs !== undefined ? { timeoutMs: opts.infoTimeoutMs } : {}), remote });
+    if (!detected.ok) fail(engine, `cannot tell what the engine enforces here: ${detected.why}. ${detected.fix}; refusing to start the server`);
+    const planned = hostArguments(engine, detected.host, policy, limits, opts.findRuntime ?? ((n) => findExecutable(n, engineEnv.PATH)));
+    if (!planned.ok) fail(engine, `${planned.why}; refusing to start the server`);
 
     const args = [
       "run",
@@ -401,10 +425,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       `--user=${user}`,
       "--cap-drop=ALL",
       "--security-opt=no-new-privileges",
-      `--pids-limit=${limits.pids}`,
-      `--cpus=${limits.cpus}`,
-      `--memory=${limits.memory}`,
-      `--memory-swap=${limits.memory}`,
+      ...planned.args,
       "--log-driver=none",
     ];
     if (engine === "podman") {
@@ -412,10 +433,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       const userns = opts.podmanUserns === undefined ? (uid !== undefined && uid !== 0 ? "keep-id" : null) : opts.podmanUserns;
       if (userns !== null) args.push(`--userns=${userns}`);
       args.push("--http-proxy=false");
-      const remote = opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
       if (!remote) args.push("--env-host=false");
     }
-    if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
     args.push(...mounts);
     for (const [k, v] of Object.entries(spec.env)) {
@@ -438,6 +457,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       env: engineEnv,
       extraFds: [],
       containerName: name,
+      notes: planned.notes,
       cleanup() {
         if (cleaned) return;
         cleaned = true;

@@ -67,6 +67,8 @@ export interface SandboxLaunch {
   extraFds: number[];
   /** Removes what the launch created (temporary files, descriptors). Idempotent. */
   cleanup(): void;
+  /** What the sandbox cannot enforce here although nothing asked for it explicitly; reported at start. */
+  notes?: string[];
 }
 
 export type Availability = { ok: true } | { ok: false; why: string; install: string };

@@ -11,7 +11,7 @@
 //   live and die with it, so each file imports the busybox image again (a few hundred ms).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -67,13 +67,15 @@ function busyboxTag(): string {
   const h = createHash("sha256");
   h.update(readFileSync(BUSYBOX as string));
   h.update(APPLETS.join(","));
-  h.update("v1");
+  h.update("v2");
   return h.digest("hex").slice(0, 16);
 }
 
 function buildRootfs(): string {
   const root = mkdtempSync(join(tmpdir(), "warden-rootfs-"));
   for (const d of ["bin", "etc", "tmp", "proc", "sys", "dev", "data", "home"]) mkdirSync(join(root, d), { recursive: true });
+  // As in real images: runc gives a tmpfs the mode of the directory it covers, whatever `mode=` says.
+  chmodSync(join(root, "tmp"), 0o1777);
   writeFileSync(join(root, "bin", "busybox"), readFileSync(BUSYBOX as string), { mode: 0o755 });
   for (const a of APPLETS) symlinkSync("busybox", join(root, "bin", a));
   writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");

@@ -121,9 +121,9 @@ describe("container backend: files", () => {
     const m = mounts(
       backend().wrap(spec(), policy({}, { allowRead: [data], allowWrite: [project], denyRead: [join(data, "private"), join(project, ".env")] }), ctx({ mandatoryDeny: [join(project, "keys")] })).args,
     );
-    assert.ok(m.includes(`type=tmpfs,dst=${join(data, "private")},readonly,tmpfs-mode=0`), m.join("\n"));
+    assert.ok(m.includes(`type=tmpfs,dst=${join(data, "private")},ro,tmpfs-mode=0`), m.join("\n"));
     assert.ok(m.includes(`type=bind,src=/dev/null,dst=${join(project, ".env")},readonly`), m.join("\n"));
-    assert.ok(m.includes(`type=tmpfs,dst=${join(project, "keys")},readonly,tmpfs-mode=0`), "mandatory denies are masked too");
+    assert.ok(m.includes(`type=tmpfs,dst=${join(project, "keys")},ro,tmpfs-mode=0`), "mandatory denies are masked too");
   });
   it("re-mounts a denyWrite path inside a writable mount read-only over itself", () => {
     const m = mounts(backend().wrap(spec(), policy({}, { allowWrite: [project], denyWrite: [join(project, ".git/hooks")] }), ctx()).args);
