@@ -9,6 +9,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { containerBackend, DEFAULT_CONTAINER_LIMITS, ENGINE_CLIENT_ENV, type ContainerBackendOptions } from "../../src/sandbox/container.js";
+import { dockerHostFrom, podmanHostFrom } from "../../src/sandbox/container-host.js";
 import { reapContainers } from "../../src/sandbox/reap-containers.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
 
@@ -34,7 +35,11 @@ const policy = (over: Partial<SandboxPolicy> = {}, fs: Partial<SandboxPolicy["fi
   ...over,
 });
 const ctx = (over: Partial<SandboxContext> = {}): SandboxContext => ({ home: "/home/u", mandatoryDeny: [], ...over });
-const backend = (opts: ContainerBackendOptions = {}) => containerBackend("docker", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, ...opts });
+// What the engine can do here, simulated (no engine runs in these tests): every limit enforced,
+// gVisor registered. container-host.test.ts covers the detection and the hosts that fall short.
+const DOCKER_HOST = dockerHostFrom({ ServerVersion: "28.2.2", CgroupVersion: "2", MemoryLimit: true, SwapLimit: true, CpuCfsQuota: true, PidsLimit: true, DefaultRuntime: "runc", Runtimes: { runc: {}, runsc: {} } }, {});
+const PODMAN_HOST = podmanHostFrom({ host: { cgroupVersion: "v2", security: { rootless: false }, ociRuntime: { name: "crun" }, cgroupControllers: ["cpu", "memory", "pids"] } }, {});
+const backend = (opts: ContainerBackendOptions = {}) => containerBackend("docker", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, host: DOCKER_HOST, ...opts });
 
 /** The engine's own arguments: everything before `--`. */
 function engineArgs(args: string[]): string[] {
@@ -74,11 +79,11 @@ describe("container backend: hardening", () => {
     assert.throws(() => backend().wrap(spec(), policy({ runtime: "-v" }), ctx()), /runtime/);
   });
   it("podman: keeps its own proxy and host environment out, and maps the user with --userns when asked", () => {
-    const p = containerBackend("podman", { podmanUserns: "keep-id", podmanRemote: false, removeOnCleanup: false });
+    const p = containerBackend("podman", { podmanUserns: "keep-id", podmanRemote: false, removeOnCleanup: false, host: PODMAN_HOST });
     const a = p.wrap(spec(), policy({ type: "podman" }), ctx()).args;
     assert.equal(p.type, "podman");
     for (const flag of ["--http-proxy=false", "--env-host=false", "--userns=keep-id", "--read-only", "--network=none"]) assert.ok(engineArgs(a).includes(flag), flag);
-    const remote = containerBackend("podman", { podmanUserns: null, podmanRemote: true, removeOnCleanup: false }).wrap(spec(), policy({ type: "podman" }), ctx()).args;
+    const remote = containerBackend("podman", { podmanUserns: null, podmanRemote: true, removeOnCleanup: false, host: PODMAN_HOST }).wrap(spec(), policy({ type: "podman" }), ctx()).args;
     assert.ok(!remote.includes("--env-host=false"), "podman-remote has no --env-host flag");
     assert.ok(!remote.some((x) => x.startsWith("--userns")));
     assert.ok(remote.includes("--http-proxy=false"));
@@ -233,7 +238,7 @@ describe("container backend: image, network, labels and argument order", () => {
     const named = backend().wrap(spec(), policy(), { ...ctx(), server: "my server/1" });
     assert.ok(valuesOf(named.args, "--label").includes("mcp-warden.server=my server/1"), "the context's server name wins");
     assert.match(named.containerName, /^mcp-warden-my_server_1-4242-/);
-    const defaults = containerBackend("docker", { removeOnCleanup: false }).wrap(spec(), policy(), ctx());
+    const defaults = containerBackend("docker", { removeOnCleanup: false, host: DOCKER_HOST }).wrap(spec(), policy(), ctx());
     assert.ok(valuesOf(defaults.args, "--label").includes(`mcp-warden.gateway-pid=${process.pid}`));
     assert.ok(valuesOf(defaults.args, "--label").includes(`mcp-warden.gateway-host=${hostname()}`));
     assert.throws(() => backend().wrap(spec(), policy(), { ...ctx(), server: "a\nb" }), /control character/);
@@ -314,7 +319,7 @@ describe("container backend: available()", () => {
 describe("container backend: cleanup", () => {
   it("force-removes the container once, however often it is called", async () => {
     fakeEngine(`exit 0`);
-    const l = containerBackend("docker", { hostEnv: fakeEnv, server: "s" }).wrap(spec(), policy(), ctx());
+    const l = containerBackend("docker", { hostEnv: fakeEnv, server: "s", host: DOCKER_HOST }).wrap(spec(), policy(), ctx());
     l.cleanup();
     l.cleanup();
     for (let i = 0; i < 100 && calls().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
