@@ -20,6 +20,9 @@ import {
 import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
 import { defaultSandboxType } from "../sandbox/policy.js";
+import { describeLimits } from "../sandbox/container-limits.js";
+import { homeDir } from "../settings/paths.js";
+import { checkContainerServers, type ContainerServerCheck } from "./doctor-containers.js";
 
 const REQUIRED_NODE_MAJOR = 20;
 
@@ -57,6 +60,8 @@ export interface DoctorReport {
   platform: { os: string; arch: string; release: string };
   sandbox: { enforced: true; note: string; default: string | null; bubblewrap: ToolCheck; seatbelt: ToolCheck; docker: ToolCheck; podman: ToolCheck };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
+  /** One entry per server that runs in a docker/podman container: engine, runtime, limits enforced or not. */
+  containers: ContainerServerCheck[];
   directories: DirectoryCheck[];
   /** One line per failed requirement. */
   problems: string[];
@@ -91,6 +96,8 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
   const settings = checkSettings(cwd, env);
   if (!settings.ok) problems.push(`settings do not load: ${settings.error ?? "unknown error"}`);
   const loaded = settings.resolved;
+  const containers = loaded !== undefined ? checkContainerServers(loaded, env, homeDir(env), cwd) : [];
+  for (const c of containers) if (!c.ok) problems.push(`server '${c.server}' would not start in its ${c.engine} container: ${c.problem ?? "unknown"}`);
 
   const directories: DirectoryCheck[] = [
     checkDir("state", stateDir(env), true),
@@ -107,6 +114,7 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
     platform: { os: process.platform, arch: process.arch, release: release() },
     sandbox: { enforced: true, note: SANDBOX_NOTE, default: defaultSandboxType(process.platform) ?? null, bubblewrap, seatbelt, docker, podman },
     settings: settingsReport,
+    containers,
     directories,
     problems,
   };
@@ -271,6 +279,14 @@ function formatReport(r: DoctorReport): string {
     for (const l of (r.settings.error ?? "").split("\n")) lines.push(`          ${clean(l)}`);
   }
   for (const w of r.settings.warnings) row("warn", w);
+
+  if (r.containers.length > 0) {
+    lines.push("container servers");
+    for (const c of r.containers) {
+      if (!c.ok) row("FAIL", `${c.server}: ${c.host ?? c.engine}: will not start: ${c.problem ?? ""}`);
+      else row(c.limits?.every((l) => l.enforced) ? "ok" : "warn", `${c.server}: ${c.host}, runs under ${c.runtime}; limits: ${describeLimits(c.limits ?? [])}`);
+    }
+  }
 
   lines.push("directories");
   for (const d of r.directories)

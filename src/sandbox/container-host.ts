@@ -97,7 +97,7 @@ function runInfo(opts: DetectOptions, args: string[]): { ok: true; json: unknown
   if (err?.code === "ETIMEDOUT" || r.signal !== null) return { ok: false, why: `\`${opts.executable} ${args.join(" ")}\` did not answer within ${timeout} ms` };
   if (err) return { ok: false, why: `\`${opts.executable} info\` could not be run: ${err.message}` };
   if (r.status !== 0) {
-    const said = (r.stderr ?? "").trim().split("\n").filter((l) => l.trim() !== "").slice(-2).join(" ").slice(0, 300);
+    const said = (r.stderr ?? "").trim().split("\n").filter((l) => l.trim() !== "").slice(-2).join(" ").slice(0, 300).replace(/[.\s]+$/, "");
     return { ok: false, why: `\`${opts.executable} info\` failed${said ? `: ${said}` : ` (exit ${r.status})`}` };
   }
   try {
