@@ -37,6 +37,8 @@ export interface ContainerHost {
   runtimeProblem?: string;
   /** Docker: the runtime names the daemon has registered. */
   dockerRuntimes: string[];
+  /** Docker: each registered runtime's extra arguments (daemon.json `runtimeArgs`). */
+  dockerRuntimeArgs?: Record<string, string[]>;
   /** `--ulimit` values to pass (without the nproc one, which follows the pids limit). */
   ulimits: string[];
   /** Whether to pass an explicit nproc ulimit. */
@@ -179,6 +181,12 @@ export function dockerHostFrom(info: unknown, local: { cgroup?: CgroupVersion })
       rootless,
       defaultRuntime: str(i.DefaultRuntime) ?? "runc",
       dockerRuntimes: Object.keys(obj(i.Runtimes)).sort(),
+      dockerRuntimeArgs: Object.fromEntries(
+        Object.entries(obj(i.Runtimes)).map(([name, r]) => {
+          const a = obj(r).runtimeArgs;
+          return [name, Array.isArray(a) ? a.map(String) : []];
+        }),
+      ),
       ulimits: ["nofile=1024:1024"],
       nprocUlimit: true,
       limits: { memory: says("MemoryLimit", "memory"), cpus: says("CpuCfsQuota", "CPU quota"), pids: says("PidsLimit", "pids") },

@@ -88,6 +88,13 @@ function runtimeArguments(engine: ContainerEngine, host: ContainerHost, wanted: 
       }`,
     };
   }
+  // gVisor with its own network stack on fails to start here ("cannot run with network enabled in
+  // root network namespace"), and the container has no network anyway: the daemon must turn it off.
+  const runtimeArgs = host.dockerRuntimeArgs?.[wanted] ?? [];
+  if (gvisor && !runtimeArgs.some((a, i) => a === "--network=none" || (a === "--network" && runtimeArgs[i + 1] === "none")))
+    return {
+      why: `the docker daemon's ${JSON.stringify(wanted)} runtime does not turn gVisor's network off (its runtimeArgs: ${JSON.stringify(runtimeArgs)}), and gVisor then fails to start a container without a network. Register it in /etc/docker/daemon.json as ${DAEMON_JSON_RUNSC} and restart dockerd`,
+    };
   return { args: [`--runtime=${wanted}`], runtime: `${wanted}${gvisor ? " (gVisor)" : ""} (registered in the daemon)` };
 }
 

@@ -127,7 +127,7 @@ describe("limits: enforced or refused", () => {
     assert.match(noSwap.notes.join("\n"), /swap is not limited/);
   });
   it(`under gVisor refuses limits.pids below ${GVISOR_MIN_PIDS} (gVisor's own threads count)`, () => {
-    const host = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, runsc: {} } }), {});
+    const host = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, runsc: { runtimeArgs: ["--network=none"] } } }), {});
     assert.throws(() => wrap("docker", host, { runtime: "runsc", limits: { pids: 64 } }), /limits\.pids is 64.*gVisor.*256 or more/);
     assert.deepEqual(valuesOf(wrap("docker", host, { runtime: "runsc" }).args, "--pids-limit"), ["512"]);
   });
@@ -138,8 +138,13 @@ describe("docker: runtimes", () => {
     const without = dockerHostFrom(dockerInfo(), {});
     assert.throws(() => wrap("docker", without, { runtime: "runsc" }), /no runtime named "runsc" \(registered: io\.containerd\.runc\.v2, runc\).*daemon\.json.*"runsc":\{"path":"\/usr\/bin\/runsc","runtimeArgs":\["--network=none"\]\}.*restart dockerd/);
     assert.throws(() => wrap("docker", without, { runtime: "/usr/bin/runsc" }), /by the name the daemon registered/);
-    const registered = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, "gvisor-kvm": {} } }), {});
+    const registered = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, "gvisor-kvm": {}, runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] } } }), {});
     assert.deepEqual(valuesOf(wrap("docker", registered, { runtime: "gvisor-kvm" }).args, "--runtime"), ["gvisor-kvm"]);
+    assert.deepEqual(valuesOf(wrap("docker", registered, { runtime: "runsc" }).args, "--runtime"), ["runsc"]);
+  });
+  it("refuses a gVisor runtime the daemon registered without --network=none (it fails to start here without it)", () => {
+    const bare = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, runsc: { path: "/usr/bin/runsc" } } }), {});
+    assert.throws(() => wrap("docker", bare, { runtime: "runsc" }), /"runsc" runtime does not turn gVisor's network off.*runtimeArgs.*--network=none.*restart dockerd/);
   });
   it("reads rootless and the cgroup version from the daemon", () => {
     const d = dockerHostFrom(dockerInfo({ CgroupVersion: "2", SecurityOptions: ["name=seccomp,profile=default", "name=rootless"] }), { cgroup: "hybrid" });

@@ -37,7 +37,7 @@ const policy = (over: Partial<SandboxPolicy> = {}, fs: Partial<SandboxPolicy["fi
 const ctx = (over: Partial<SandboxContext> = {}): SandboxContext => ({ home: "/home/u", mandatoryDeny: [], ...over });
 // What the engine can do here, simulated (no engine runs in these tests): every limit enforced,
 // gVisor registered. container-host.test.ts covers the detection and the hosts that fall short.
-const DOCKER_HOST = dockerHostFrom({ ServerVersion: "28.2.2", CgroupVersion: "2", MemoryLimit: true, SwapLimit: true, CpuCfsQuota: true, PidsLimit: true, DefaultRuntime: "runc", Runtimes: { runc: {}, runsc: {} } }, {});
+const DOCKER_HOST = dockerHostFrom({ ServerVersion: "28.2.2", CgroupVersion: "2", MemoryLimit: true, SwapLimit: true, CpuCfsQuota: true, PidsLimit: true, DefaultRuntime: "runc", Runtimes: { runc: {}, runsc: { runtimeArgs: ["--network=none"] } } }, {});
 const PODMAN_HOST = podmanHostFrom({ host: { cgroupVersion: "v2", security: { rootless: false }, ociRuntime: { name: "crun" }, cgroupControllers: ["cpu", "memory", "pids"] } }, {});
 const backend = (opts: ContainerBackendOptions = {}) => containerBackend("docker", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, host: DOCKER_HOST, ...opts });
 
