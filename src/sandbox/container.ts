@@ -455,6 +455,10 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       command: executable,
       args,
       env: engineEnv,
+      // Podman's monitor (conmon) writes an empty `oom` file into its working directory when the
+      // container is OOM-killed; the client would otherwise run in the gateway's (often the user's
+      // project). /proc takes no files, even from root, and the client reads no relative paths.
+      ...(engine === "podman" && process.platform === "linux" ? { cwd: "/proc" } : {}),
       extraFds: [],
       containerName: name,
       notes: planned.notes,

@@ -8,7 +8,7 @@
 // A backend is skipped only when its engine is not installed here (the reason says what to install).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -49,9 +49,10 @@ interface Ran {
   stderr: string;
 }
 
-function run(launch: ContainerLaunch, input = "", timeoutMs = 60_000): Promise<Ran> {
+/** Runs the launch as the gateway would; `cwd` stands for the gateway's own working directory. */
+function run(launch: ContainerLaunch, input = "", cwd?: string, timeoutMs = 60_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(launch.command, launch.args, { env: launch.env, cwd: launch.cwd ?? cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -163,7 +164,7 @@ for (const b of BACKENDS) {
     it("reaps the container of a gateway that is gone, and keeps its own", async () => {
       const orphan = backend({ server: "e2e-orphan", gatewayPid: deadPid, removeOnCleanup: false }).wrap(spec("sleep 300"), policy(), ctx);
       const mine = backend({ server: "e2e-mine", removeOnCleanup: false }).wrap(spec("sleep 300"), policy(), ctx);
-      const clients = [orphan, mine].map((l) => spawn(l.command, l.args, { env: l.env, stdio: ["pipe", "ignore", "ignore"] }));
+      const clients = [orphan, mine].map((l) => spawn(l.command, l.args, { env: l.env, cwd: l.cwd, stdio: ["pipe", "ignore", "ignore"] }));
       try {
         let orphanId = "";
         for (let i = 0; i < 120 && (orphanId === "" || listed(mine.containerName) === ""); i++) {
@@ -182,9 +183,12 @@ for (const b of BACKENDS) {
       }
     });
 
-    it('kills an allocation over limits.memory ("128m"), and lets a smaller one through', async () => {
+    it('kills an allocation over limits.memory ("128m"), lets a smaller one through, and leaves no file in the gateway\'s directory', async () => {
       const script = "dd if=/dev/zero of=/dev/null bs=16M count=1 2>/dev/null; echo small=$?; dd if=/dev/zero of=/dev/null bs=300M count=1 2>/dev/null; echo big=$?";
-      const r = await run(backend().wrap(spec(script), policy({ memory: "128m" }), ctx));
+      const gatewayDir = mkdtempSync(join(dir, "gateway-cwd-"));
+      const r = await run(backend().wrap(spec(script), policy({ memory: "128m" }), ctx), "", gatewayDir);
+      // podman's conmon writes an `oom` file into its working directory on an OOM kill.
+      assert.deepEqual(readdirSync(gatewayDir), []);
       assert.match(r.stdout, /^small=0$/m, r.stdout + r.stderr);
       assert.doesNotMatch(r.stdout, /^big=0$/m, "the 300 MB allocation must not succeed");
       // runc: the kernel kills dd (137) and the shell goes on; gVisor: the whole sandbox is killed.
@@ -217,7 +221,7 @@ for (const b of BACKENDS) {
         "sleep 60",
       ].join("; ");
       const launch = backend({ removeOnCleanup: false }).wrap(spec(script), policy({ cpus: 0.5, memory: "128m", pids }), ctx);
-      const child = spawn(launch.command, launch.args, { env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(launch.command, launch.args, { env: launch.env, cwd: launch.cwd, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise((r) => child.on("close", r));

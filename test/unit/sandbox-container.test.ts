@@ -87,6 +87,9 @@ describe("container backend: hardening", () => {
     assert.ok(!remote.includes("--env-host=false"), "podman-remote has no --env-host flag");
     assert.ok(!remote.some((x) => x.startsWith("--userns")));
     assert.ok(remote.includes("--http-proxy=false"));
+    // conmon drops an `oom` file into its working directory: never the gateway's.
+    if (process.platform === "linux") assert.equal(p.wrap(spec(), policy({ type: "podman" }), ctx()).cwd, "/proc");
+    assert.equal(backend().wrap(spec(), policy(), ctx()).cwd, undefined, "docker's client writes nothing");
   });
   it("refuses a policy meant for another backend", () => {
     assert.throws(() => backend().wrap(spec(), policy({ type: "podman" }), ctx()), /podman sandbox, not docker/);
