@@ -89,8 +89,9 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
     return fail(`cannot write the audit log, so nothing runs: ${(error as Error).message}`, 1);
   }
   const { launch } = prepared;
+  // A container's channel is the proxy's Unix socket, listening before the container starts.
+  let egress: EgressHandle | undefined = prepared.egressSocket?.serve({ server: `exec:${command}`, policy: egressPolicy, audit: record });
   const child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ["inherit", "inherit", "inherit", ...prepared.extraStdio] });
-  let egress: EgressHandle | undefined;
   if (prepared.egress) {
     const channel = child.stdio[3] as unknown as Duplex;
     egress = attachEgress(channel, { server: `exec:${command}`, policy: egressPolicy, audit: record });

@@ -30,10 +30,13 @@
 //   The values are visible in the engine client's command line (`ps`) to other users of this host;
 //   an env file would hide them but docker and podman parse env files differently (podman unquotes
 //   values), so one format cannot carry every value to both.
-// - Network: `--network none`, always. The egress bridge hands the server a descriptor (fd 3) that
-//   cannot cross into a container through `docker run -i`, so egress through mcp-warden's proxy is
-//   not available for containers yet: a policy that allows any domain, localhost or a Unix socket is
-//   refused (fail closed) instead of run without its network.
+// - Network: `--network none`, always. A policy that allows domains or localhost gets mcp-warden's
+//   egress proxy instead (./container-egress.ts): the proxy's Unix socket directory and the host's
+//   node runtime with the bridge are bind-mounted read-only, and the bridge, listening on the
+//   container's own loopback, starts the command with the proxy variables set. That needs
+//   `ctx.egressSocket` and `ctx.bridge` (prepareSandboxedLaunch gives both); without them such a
+//   policy is refused (fail closed) instead of run without its network. `allowUnixSockets` is
+//   refused: no other host socket enters a container.
 // - Identity: containers are named `mcp-warden-<server>-<gateway pid>-<random>` and labelled
 //   `mcp-warden=1`, `mcp-warden.gateway-pid=<pid>`, `mcp-warden.gateway-host=<hostname>`,
 //   `mcp-warden.server=<name>`. The server name and gateway pid come from the backend's options
@@ -47,6 +50,7 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
+import { containerEgressArgs, dockerRuntimeRefusal, dockerRuntimes, nodeRuntime, type NodeRuntime } from "./container-egress.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -117,6 +121,8 @@ export interface ContainerBackendOptions {
   infoTimeoutMs?: number;
   /** Whether `cleanup()` runs `<engine> rm -f <name>`; default true. */
   removeOnCleanup?: boolean;
+  /** The node runtime files for the egress bridge; default: asked of `ldd` (container-egress.ts). */
+  nodeRuntime?: (node: string) => NodeRuntime;
 }
 
 /** A SandboxContext that may name the server being launched (overrides the backend's `server` option). */
@@ -124,9 +130,11 @@ export interface ContainerSandboxContext extends SandboxContext {
   server?: string;
 }
 
-/** What `wrap` returns for a container: a SandboxLaunch plus the container's name. */
+/** What `wrap` returns for a container: a SandboxLaunch plus the container's name and user. */
 export interface ContainerLaunch extends SandboxLaunch {
   containerName: string;
+  /** The container's "uid:gid" (the egress socket is handed to it). */
+  user: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,19 +212,22 @@ interface NetworkWithSockets {
   allowUnixSockets?: string[];
 }
 
-function checkNetwork(engine: ContainerEngine, policy: SandboxPolicy): void {
+/** Whether the policy needs the egress proxy; throws when it asks for what a container cannot get. */
+function checkNetwork(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxContext): boolean {
   const n = policy.network as NetworkWithSockets;
+  if ((n.allowUnixSockets ?? []).length > 0)
+    fail(engine, `allowUnixSockets is not available for containers (no host socket but mcp-warden's egress proxy enters one); remove it, or use the bubblewrap sandbox for this server`);
   const wants: string[] = [];
   if ((n.allowedDomains ?? []).length > 0) wants.push(`allowedDomains (${(n.allowedDomains ?? []).join(", ")})`);
   if (n.allowLocalhost === true) wants.push("allowLocalhost");
-  if ((n.allowUnixSockets ?? []).length > 0) wants.push("allowUnixSockets");
-  if (wants.length > 0)
+  if (wants.length === 0) return false;
+  if (ctx.egressSocket === undefined || ctx.bridge === undefined)
     fail(
       engine,
-      `the policy allows network access (${wants.join("; ")}), but egress through mcp-warden's proxy is not available for containers yet ` +
-        `(the egress bridge's descriptor cannot cross into a container), so a container only ever gets no network at all. ` +
-        `Remove the network allowances, or use the bubblewrap or seatbelt sandbox for this server; refusing to start it without the network it asked for`,
+      `the policy allows network access (${wants.join("; ")}), but no egress proxy socket was prepared for this container, so it could only run with no network at all. ` +
+        `Start it through mcp-warden (the gateway or \`mcp-warden exec\`), or remove the network allowances; refusing to start it without the network it asked for`,
     );
+  return true;
 }
 
 function defaultUser(): string {
@@ -373,7 +384,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (!IMAGE.test(image)) fail(engine, `${JSON.stringify(image)} is not a valid image reference`);
     if (policy.runtime !== undefined && !RUNTIME.test(policy.runtime)) fail(engine, `${JSON.stringify(policy.runtime)} is not a valid runtime name`);
     if (typeof spec.command !== "string" || spec.command === "") fail(engine, "no command to run");
-    checkNetwork(engine, policy);
+    const egress = checkNetwork(engine, policy, ctx);
 
     const user = opts.user ?? defaultUser();
     if (!USER.test(user)) fail(engine, `the container user must be a numeric uid or uid:gid, not ${JSON.stringify(user)}`);
@@ -418,6 +429,25 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
     args.push(...mounts);
+    // The egress proxy's socket and the bridge (./container-egress.ts); the bridge starts the command.
+    let commandPrefix: string[] = [];
+    if (egress && ctx.egressSocket !== undefined && ctx.bridge !== undefined) {
+      if (engine === "docker" && policy.runtime !== undefined) {
+        const refusal = dockerRuntimeRefusal(dockerRuntimes(executable, engineEnv), policy.runtime);
+        if (refusal !== undefined) fail(engine, refusal);
+      }
+      const e = containerEgressArgs({
+        engine,
+        policy,
+        socketDir: ctx.egressSocket.dir,
+        socketName: ctx.egressSocket.name,
+        bridge: ctx.bridge.script,
+        port: ctx.bridge.port,
+        runtime: (opts.nodeRuntime ?? nodeRuntime)(ctx.bridge.node),
+      });
+      args.push(...e.args);
+      commandPrefix = e.prefix;
+    }
     for (const [k, v] of Object.entries(spec.env)) {
       if (!ENV_NAME.test(k)) fail(engine, `invalid environment variable name ${JSON.stringify(k)}`);
       if (v.includes("\u0000")) fail(engine, `the value of ${k} contains a NUL character`);
@@ -429,7 +459,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
-    args.push("--", image, spec.command, ...spec.args);
+    args.push("--", image, ...commandPrefix, spec.command, ...spec.args);
 
     let cleaned = false;
     return {
@@ -438,6 +468,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       env: engineEnv,
       extraFds: [],
       containerName: name,
+      user,
       cleanup() {
         if (cleaned) return;
         cleaned = true;

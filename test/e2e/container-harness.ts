@@ -5,15 +5,20 @@
 // - `busyboxImage(engine, env)`: a tiny image built from the host's static busybox (sh, id, ls,
 //   cat, wget, dd, ...), plus /etc/passwd with nobody. Its tag carries a hash of what goes in, so a
 //   second test file in the same run (or a later run) finds it built and pays nothing.
+// - `nodeImage(engine, env)`: the busybox image plus the host's node binary at /usr/local/bin/node
+//   and the libraries `ldd` lists at their host paths, for servers written for node (tagged by the
+//   node binary's path, size and modification time).
 // - `startDockerd()`: dockerd with its own socket, data root and exec root in a fresh directory,
 //   gVisor's runsc registered as the runtime `runsc` (with network=none, which gVisor needs when the
-//   container has no network of its own); `stop()` ends it and removes the directory. Its images
-//   live and die with it, so each file imports the busybox image again (a few hundred ms).
+//   container has no network of its own, and host-uds=open, which lets a container connect to the
+//   egress proxy's socket mounted into it) and as `runsc-no-uds` (network=none only, for the test of
+//   the refusal); `stop()` ends it and removes the directory. Its images live and die with it, so
+//   each file imports the busybox image again (a few hundred ms).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export type TestEngine = "podman" | "docker";
 
@@ -100,6 +105,43 @@ export function busyboxImage(engine: TestEngine, env: NodeJS.ProcessEnv = engine
   return ref;
 }
 
+/** The host's node binary and its libraries (ldd), by the path each has on the host. */
+function nodeFiles(): string[] {
+  const node = realpathSync(process.execPath);
+  const r = spawnSync("ldd", [node], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ldd ${node} failed: ${r.stderr}`);
+  const libs = [...r.stdout.matchAll(/(?:=> )?(\/\S+) \(0x/g)].map((m) => m[1] as string);
+  return [node, ...libs];
+}
+
+/**
+ * The busybox image plus the host's node (/usr/local/bin/node) and its libraries, for node servers;
+ * built unless present. Throws with the engine's words when the build fails.
+ */
+export function nodeImage(engine: TestEngine, env: NodeJS.ProcessEnv = engineEnv()): string {
+  if (BUSYBOX === undefined) throw new Error("no static busybox on this host (apt-get install busybox-static; .ci/run does this)");
+  const node = realpathSync(process.execPath);
+  const st = statSync(node);
+  const tag = createHash("sha256").update([busyboxTag(), node, st.size, st.mtimeMs, "node-v1"].join("\0")).digest("hex").slice(0, 16);
+  const ref = `localhost/mcp-warden-test-node:${tag}`;
+  if (spawnSync(engine, ["image", "inspect", ref], { env, stdio: "ignore", timeout: 60_000 }).status === 0) return ref;
+  const root = buildRootfs();
+  try {
+    const [bin, ...libs] = nodeFiles() as [string, ...string[]];
+    mkdirSync(join(root, "usr/local/bin"), { recursive: true });
+    copyFileSync(bin, join(root, "usr/local/bin/node"));
+    for (const lib of libs) {
+      mkdirSync(join(root, dirname(lib)), { recursive: true });
+      copyFileSync(realpathSync(lib), join(root, lib));
+    }
+    const r = spawnSync("sh", ["-c", `tar -C "$1" -c . | "$2" import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/local/bin:/bin' - "$3"`, "sh", root, engine, ref], { env, encoding: "utf8", timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`${engine} import of the node test image failed: ${(r.stderr || r.error?.message || "").trim().slice(0, 500)}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  return ref;
+}
+
 /** The image's ID (sha256:...), as the engine reports it. */
 export function imageId(engine: TestEngine, ref: string, env: NodeJS.ProcessEnv = engineEnv()): string {
   const r = spawnSync(engine, ["image", "inspect", "--format", "{{.Id}}", ref], { env, encoding: "utf8", timeout: 60_000 });
@@ -124,7 +166,8 @@ export async function startDockerd(timeoutMs = 60_000): Promise<PrivateDockerd> 
   const dir = mkdtempSync("/tmp/mwd-");
   const socket = join(dir, "docker.sock");
   const config = join(dir, "daemon.json");
-  writeFileSync(config, JSON.stringify(RUNSC ? { runtimes: { runsc: { path: RUNSC, runtimeArgs: ["--network=none"] } } } : {}));
+  const runtimes = { runsc: { path: RUNSC, runtimeArgs: ["--network=none", "--host-uds=open"] }, "runsc-no-uds": { path: RUNSC, runtimeArgs: ["--network=none"] } };
+  writeFileSync(config, JSON.stringify(RUNSC ? { runtimes } : {}));
   const log = join(dir, "dockerd.log");
   const args = [
     `--config-file=${config}`,
