@@ -63,7 +63,7 @@ export interface DoctorReport {
 }
 
 const SANDBOX_NOTE =
-  "a server whose sandbox cannot run here is refused, never run unsandboxed; egress through the proxy needs bubblewrap (docker/podman/seatbelt sandboxes run with no network)";
+  "a server whose sandbox cannot run here is refused, never run unsandboxed; egress through the proxy needs bubblewrap, docker or podman (seatbelt sandboxes run with no network)";
 
 export async function doctorCommand(opts: { json?: boolean; cwd: string; env: NodeJS.ProcessEnv }, out: NodeJS.WritableStream): Promise<number> {
   const report = await diagnose(opts.cwd, opts.env);

@@ -114,9 +114,9 @@ describe("a containerized server limited to api.company.internal, behind the gat
       const runtime = v.gvisor ? (v.engine === "podman" ? runscNoNet : "runsc") : undefined;
       const s = withEnv(
         scratch({
-          permissions: { allow: ["mcp__api"] },
+          permissions: { allow: ["mcp__corpapi"] },
           mcpServers: {
-            api: {
+            corpapi: {
               command: "/usr/local/bin/node",
               args: [PROBE],
               sandbox: {
@@ -134,27 +134,30 @@ describe("a containerized server limited to api.company.internal, behind the gat
       );
       const c = await connect(s, { wrap: wrap() });
       try {
-        const ok = await c.client.callTool({ name: "api__fetch", arguments: { url: `http://api.company.internal:${port}/orders` } });
+        const ok = await c.client.callTool({ name: "corpapi__fetch", arguments: { url: `http://api.company.internal:${port}/orders` } });
         assert.equal(text(ok), `ok: hello-from-api api.company.internal:${port} /orders`, c.stderr());
-        const denied = await c.client.callTool({ name: "api__fetch", arguments: { url: `http://denied.company.internal:${port}/` } });
+        const denied = await c.client.callTool({ name: "corpapi__fetch", arguments: { url: `http://denied.company.internal:${port}/` } });
         assert.match(text(denied), /^failed: 403 mcp-warden egress proxy: denied\.company\.internal:\d+ is not in allowedDomains/);
         // No interface but loopback: the proxy is the only way out.
-        const ifaces = await c.client.callTool({ name: "api__read_file", arguments: { path: "/proc/net/dev" } });
+        const ifaces = await c.client.callTool({ name: "corpapi__read_file", arguments: { path: "/proc/net/dev" } });
         const names = [...text(ifaces).matchAll(/^\s*([A-Za-z0-9_.-]+):\s*\d/gm)].map((m) => m[1]);
         assert.deepEqual(names, ["lo"], text(ifaces));
       } finally {
         await c.close();
       }
       try {
-        await new Promise((r) => setTimeout(r, 200));
+        // The gateway removed its container when it stopped.
+        const left = () => spawnSync(v.engine, ["ps", "-aq", "--filter", "label=mcp-warden.server=corpapi"], { env: engineEnv(env), encoding: "utf8", timeout: 30_000 }).stdout.trim();
+        for (let i = 0; i < 60 && left() !== ""; i++) await new Promise((r) => setTimeout(r, 500));
+        assert.equal(left(), "", "no container is left behind");
         const records = auditRecords(s);
-        const egress = records.filter((r) => r.event === "egress" && r.server === "api");
+        const egress = records.filter((r) => r.event === "egress" && r.server === "corpapi");
         const allowed = egress.find((r) => r.decision === "allow");
         assert.deepEqual(allowed?.detail, { host: "api.company.internal", port, address: "127.0.0.1", protocol: "http" }, JSON.stringify(egress));
         const refused = egress.find((r) => r.decision === "deny");
         assert.deepEqual(refused?.detail, { host: "denied.company.internal", port, protocol: "http" }, JSON.stringify(egress));
         assert.match(String(refused?.reason), /not in allowedDomains/);
-        const started = records.find((r) => r.kind === "server" && r.event === "started" && r.server === "api");
+        const started = records.find((r) => r.kind === "server" && r.event === "started" && r.server === "corpapi");
         assert.equal((started?.detail as { sandbox?: string } | undefined)?.sandbox, v.engine);
       } finally {
         s.cleanup();
