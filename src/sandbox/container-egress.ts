@@ -20,7 +20,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
-import type { SandboxPolicy } from "./types.js";
+import type { SandboxContext, SandboxPolicy } from "./types.js";
 
 /** Where the node runtime and the bridge appear inside the container (read-only). */
 export const RUNTIME_DIR = "/.mcp-warden";
@@ -131,6 +131,56 @@ export function containerEgressArgs(input: ContainerEgressInput): { args: string
   const start = runtime.loader ? [`${RUNTIME_DIR}/${runtime.loader.name}`, "--library-path", RUNTIME_DIR, node] : [node];
   const prefix = [...start, `${RUNTIME_DIR}/${BRIDGE_NAME}`, "--socket", `${EGRESS_DIR}/${input.socketName}`, "--port", String(input.port), "--"];
   return { args, prefix };
+}
+
+interface NetworkWithSockets {
+  allowedDomains?: string[];
+  allowLocalhost?: boolean;
+  allowUnixSockets?: string[];
+}
+
+/**
+ * The network part of a container's launch: undefined when the policy allows no network (the
+ * container gets none at all), else the engine arguments and command prefix of its egress. Throws
+ * (fail closed) for allowUnixSockets, for network allowances without a prepared socket and bridge,
+ * and for a docker gVisor runtime that would refuse the socket.
+ */
+export function containerNetwork(
+  engine: "docker" | "podman",
+  policy: SandboxPolicy,
+  ctx: SandboxContext,
+  io: { executable: string; engineEnv: Record<string, string>; nodeRuntime?: (node: string) => NodeRuntime },
+): { args: string[]; prefix: string[] } | undefined {
+  const fail = (why: string): never => {
+    throw new Error(`${engine} sandbox: ${why}`);
+  };
+  const n = policy.network as NetworkWithSockets;
+  if ((n.allowUnixSockets ?? []).length > 0)
+    fail("allowUnixSockets is not available for containers (no host socket but mcp-warden's egress proxy enters one); remove it, or use the bubblewrap sandbox for this server");
+  const wants: string[] = [];
+  if ((n.allowedDomains ?? []).length > 0) wants.push(`allowedDomains (${(n.allowedDomains ?? []).join(", ")})`);
+  if (n.allowLocalhost === true) wants.push("allowLocalhost");
+  if (wants.length === 0) return undefined;
+  const socket = ctx.egressSocket;
+  const bridge = ctx.bridge;
+  if (socket === undefined || bridge === undefined)
+    return fail(
+      `the policy allows network access (${wants.join("; ")}), but no egress proxy socket was prepared for this container, so it could only run with no network at all. ` +
+        "Start it through mcp-warden (the gateway or `mcp-warden exec`), or remove the network allowances; refusing to start it without the network it asked for",
+    );
+  if (engine === "docker" && policy.runtime !== undefined) {
+    const refusal = dockerRuntimeRefusal(dockerRuntimes(io.executable, io.engineEnv), policy.runtime);
+    if (refusal !== undefined) fail(refusal);
+  }
+  return containerEgressArgs({
+    engine,
+    policy,
+    socketDir: socket.dir,
+    socketName: socket.name,
+    bridge: bridge.script,
+    port: bridge.port,
+    runtime: (io.nodeRuntime ?? nodeRuntime)(bridge.node),
+  });
 }
 
 /** Docker's registered runtimes, as `docker info` reports them. */

@@ -50,7 +50,7 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
-import { containerEgressArgs, dockerRuntimeRefusal, dockerRuntimes, nodeRuntime, type NodeRuntime } from "./container-egress.js";
+import { containerNetwork, type NodeRuntime } from "./container-egress.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -204,30 +204,6 @@ const USER = /^\d+(:\d+)?$/;
 
 function fail(engine: ContainerEngine, why: string): never {
   throw new Error(`${engine} sandbox: ${why}`);
-}
-
-interface NetworkWithSockets {
-  allowedDomains?: string[];
-  allowLocalhost?: boolean;
-  allowUnixSockets?: string[];
-}
-
-/** Whether the policy needs the egress proxy; throws when it asks for what a container cannot get. */
-function checkNetwork(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxContext): boolean {
-  const n = policy.network as NetworkWithSockets;
-  if ((n.allowUnixSockets ?? []).length > 0)
-    fail(engine, `allowUnixSockets is not available for containers (no host socket but mcp-warden's egress proxy enters one); remove it, or use the bubblewrap sandbox for this server`);
-  const wants: string[] = [];
-  if ((n.allowedDomains ?? []).length > 0) wants.push(`allowedDomains (${(n.allowedDomains ?? []).join(", ")})`);
-  if (n.allowLocalhost === true) wants.push("allowLocalhost");
-  if (wants.length === 0) return false;
-  if (ctx.egressSocket === undefined || ctx.bridge === undefined)
-    fail(
-      engine,
-      `the policy allows network access (${wants.join("; ")}), but no egress proxy socket was prepared for this container, so it could only run with no network at all. ` +
-        `Start it through mcp-warden (the gateway or \`mcp-warden exec\`), or remove the network allowances; refusing to start it without the network it asked for`,
-    );
-  return true;
 }
 
 function defaultUser(): string {
@@ -384,7 +360,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (!IMAGE.test(image)) fail(engine, `${JSON.stringify(image)} is not a valid image reference`);
     if (policy.runtime !== undefined && !RUNTIME.test(policy.runtime)) fail(engine, `${JSON.stringify(policy.runtime)} is not a valid runtime name`);
     if (typeof spec.command !== "string" || spec.command === "") fail(engine, "no command to run");
-    const egress = checkNetwork(engine, policy, ctx);
+    // --network none stays; network allowances get the egress proxy's socket and the bridge.
+    const egress = containerNetwork(engine, policy, ctx, { executable, engineEnv: engineEnvironment(hostEnv), ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
 
     const user = opts.user ?? defaultUser();
     if (!USER.test(user)) fail(engine, `the container user must be a numeric uid or uid:gid, not ${JSON.stringify(user)}`);
@@ -429,25 +406,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
     args.push(...mounts);
-    // The egress proxy's socket and the bridge (./container-egress.ts); the bridge starts the command.
-    let commandPrefix: string[] = [];
-    if (egress && ctx.egressSocket !== undefined && ctx.bridge !== undefined) {
-      if (engine === "docker" && policy.runtime !== undefined) {
-        const refusal = dockerRuntimeRefusal(dockerRuntimes(executable, engineEnv), policy.runtime);
-        if (refusal !== undefined) fail(engine, refusal);
-      }
-      const e = containerEgressArgs({
-        engine,
-        policy,
-        socketDir: ctx.egressSocket.dir,
-        socketName: ctx.egressSocket.name,
-        bridge: ctx.bridge.script,
-        port: ctx.bridge.port,
-        runtime: (opts.nodeRuntime ?? nodeRuntime)(ctx.bridge.node),
-      });
-      args.push(...e.args);
-      commandPrefix = e.prefix;
-    }
+    if (egress) args.push(...egress.args);
     for (const [k, v] of Object.entries(spec.env)) {
       if (!ENV_NAME.test(k)) fail(engine, `invalid environment variable name ${JSON.stringify(k)}`);
       if (v.includes("\u0000")) fail(engine, `the value of ${k} contains a NUL character`);
@@ -459,7 +418,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
-    args.push("--", image, ...commandPrefix, spec.command, ...spec.args);
+    args.push("--", image, ...(egress?.prefix ?? []), spec.command, ...spec.args);
 
     let cleaned = false;
     return {
