@@ -90,7 +90,13 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   }
   const { launch } = prepared;
   // A container's channel is the proxy's Unix socket, listening before the container starts.
-  let egress: EgressHandle | undefined = prepared.egressSocket?.serve({ server: `exec:${command}`, policy: egressPolicy, audit: record });
+  let egress: EgressHandle | undefined;
+  try {
+    egress = prepared.egressSocket?.serve({ server: `exec:${command}`, policy: egressPolicy, audit: record });
+  } catch (error) {
+    launch.cleanup();
+    return fail((error as Error).message, 1);
+  }
   const child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ["inherit", "inherit", "inherit", ...prepared.extraStdio] });
   if (prepared.egress) {
     const channel = child.stdio[3] as unknown as Duplex;

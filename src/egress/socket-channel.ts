@@ -21,6 +21,8 @@ import { attachEgress, type EgressHandle, type EgressOptions } from "./proxy.js"
 
 /** The socket's name inside its directory. */
 export const EGRESS_SOCKET_NAME = "egress.sock";
+/** sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
 
 export interface SocketOwner {
   uid: number;
@@ -50,24 +52,21 @@ export class EgressSocket {
   constructor(parent: string = tmpdir()) {
     this.dir = mkdtempSync(join(parent, "mcp-warden-egress-"));
     this.path = join(this.dir, EGRESS_SOCKET_NAME);
+    if (Buffer.byteLength(this.path) > MAX_SOCKET_PATH) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw new Error(`the egress proxy's socket path ${this.path} is longer than ${MAX_SOCKET_PATH} bytes, the limit of a Unix socket; set TMPDIR to a shorter directory`);
+    }
   }
 
   /**
    * Listens, and hands the first connection to the proxy (attachEgress with `opts`); the listener
    * then closes and the socket is unlinked. The socket exists when this returns (Node binds a path
-   * synchronously), so a container started afterwards finds it. A failure to listen ends in
-   * `opts.onClose(err)` and the container's bridge, finding no socket, stops its server.
+   * synchronously), so a container started afterwards finds it. Throws (everything closed) when
+   * the socket cannot be made or handed to its owner; a later listener error ends in `opts.onClose`.
    */
   serve(opts: EgressOptions): EgressHandle {
     if (this.closed) throw new Error("egress socket: already closed");
     if (this.server) throw new Error("egress socket: already serving");
-    let failed = false;
-    const fail = (err: Error) => {
-      if (failed || this.handle) return;
-      failed = true;
-      this.close();
-      opts.onClose?.(err);
-    };
     const server = net.createServer({ allowHalfOpen: true }, (conn) => {
       if (this.handle || this.closed) {
         conn.destroy();
@@ -77,7 +76,11 @@ export class EgressSocket {
       this.handle = attachEgress(conn, opts);
     });
     this.server = server;
-    server.on("error", fail);
+    server.on("error", (err) => {
+      if (this.closed || this.handle) return;
+      this.close();
+      opts.onClose?.(err);
+    });
     server.listen({ path: this.path, exclusive: true, backlog: 1 });
     try {
       chmodSync(this.path, 0o600);
@@ -87,8 +90,9 @@ export class EgressSocket {
         chownSync(this.dir, owner.uid, owner.gid);
       }
     } catch (err) {
-      // Not listening (the error event follows), or the socket cannot be handed over: nothing connects.
-      fail(new Error(`egress socket ${this.path}: ${(err as Error).message}`));
+      // Not listening (a bind error), or the socket cannot be handed over: nothing may connect.
+      this.close();
+      throw new Error(`cannot open the egress proxy's socket ${this.path}: ${(err as Error).message}`);
     }
     return { close: () => this.close() };
   }

@@ -3,7 +3,7 @@
 // proxy and then no more, everything removed at close.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { existsSync, lstatSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
@@ -148,5 +148,22 @@ describe("bridge --socket", () => {
   it("says what to do when the socket cannot be reached: gVisor's host-uds flag for EPERM", () => {
     assert.match(socketFailure("/s", Object.assign(new Error("x"), { code: "EPERM" })), /--host-uds=open.*daemon\.json/);
     assert.match(socketFailure("/s", Object.assign(new Error("x"), { code: "ENOENT" })), /gateway may have stopped/);
+  });
+});
+
+describe("egress socket failures", () => {
+  it("refuses a parent directory that would make the socket path too long for a Unix socket, leaving nothing behind", () => {
+    const deep = join(parent, "d".repeat(100));
+    mkdirSync(deep);
+    assert.throws(() => new EgressSocket(deep), /longer than 107 bytes.*set TMPDIR to a shorter directory/);
+    assert.deepEqual(readdirSync(deep), []);
+  });
+
+  it("throws from serve, with everything closed, when the socket cannot be handed to its owner", () => {
+    const sock = new EgressSocket(parent);
+    // A uid chown cannot take (out of range), so this fails for root too.
+    sock.owner = { uid: 2 ** 32 + 5, gid: 0 };
+    assert.throws(() => sock.serve({ server: "t", policy: compileEgressPolicy({}) }), /cannot open the egress proxy's socket/);
+    assert.ok(!existsSync(sock.dir));
   });
 });
