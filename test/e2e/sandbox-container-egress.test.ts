@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -142,6 +142,11 @@ describe("a containerized server limited to api.company.internal, behind the gat
         const ifaces = await c.client.callTool({ name: "corpapi__read_file", arguments: { path: "/proc/net/dev" } });
         const names = [...text(ifaces).matchAll(/^\s*([A-Za-z0-9_.-]+):\s*\d/gm)].map((m) => m[1]);
         assert.deepEqual(names, ["lo"], text(ifaces));
+        // The runtime asked for is the one that ran: gVisor's kernel is its own, runc's the host's.
+        const version = text(await c.client.callTool({ name: "corpapi__read_file", arguments: { path: "/proc/version" } }));
+        const hostVersion = `ok: ${readFileSync("/proc/version", "utf8")}`;
+        if (v.gvisor) assert.notEqual(version, hostVersion, version);
+        else assert.equal(version, hostVersion);
       } finally {
         await c.close();
       }
