@@ -238,7 +238,7 @@ export class Upstream extends EventEmitter {
     client.setRequestHandler("roots/list", (_req, ctx) => this.options.clientRequestHandlers.listRoots(this.name, ctx.mcpReq.signal) as never);
     for (const kind of ["tools", "prompts", "resources"] as const) {
       client.setNotificationHandler(`notifications/${kind}/list_changed`, () => {
-        void this.refreshLists().then(() => this.emit("listChanged", kind));
+        void this.refreshLists(kind).catch((e: Error) => this.emit("log", `could not refresh the ${kind} list: ${e.message}`));
       });
     }
     client.setNotificationHandler("notifications/resources/updated", (n) => {
@@ -381,8 +381,13 @@ export class Upstream extends EventEmitter {
     } as never);
   }
 
-  /** Fetches every list the server offers (all pages). */
-  async refreshLists(): Promise<void> {
+  /**
+   * Fetches every list the server offers (all pages). With `changed`, "listChanged" is emitted in
+   * the same tick as the new lists replace the old ones: the gateway starts their integrity review
+   * synchronously on that event, so no request can see a new definition between the replacement
+   * and the start of its review (it would be hidden as "not reviewed yet" without being waited for).
+   */
+  async refreshLists(changed?: "tools" | "prompts" | "resources"): Promise<void> {
     const client = this.client;
     if (!client) return;
     const caps = client.getServerCapabilities() ?? {};
@@ -395,6 +400,7 @@ export class Upstream extends EventEmitter {
         : [],
     ]);
     this.lists = { tools, prompts, resources, resourceTemplates };
+    if (changed !== undefined) this.emit("listChanged", changed);
   }
 
   /** Forwards one request; the result passes through as the server sent it. */
