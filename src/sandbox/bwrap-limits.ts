@@ -198,7 +198,7 @@ export function detectCgroups(files: { mountinfo?: string; cgroup?: string } = {
     // A mount of a sub-tree (containers): the gateway's path is relative to the mount's root.
     const root = m.root === "/" ? "" : m.root;
     if (root && path !== root && !path.startsWith(`${root}/`)) return undefined;
-    return join(m.point, path.slice(root.length));
+    return join(m.point, path.slice(root.length)).replace(/(.)\/+$/, "$1");
   };
   const cgroups: LimitsHost["cgroups"] = {};
   const problems = new Map<CgroupController, string>();
@@ -412,5 +412,30 @@ export function createLaunchCgroups(choice: LimitsChoice, host: Pick<LimitsHost,
       removed = true;
       removeCgroupDirs(created);
     },
+  };
+}
+
+/** For `mcp-warden doctor`: per limit, the mechanism bubblewrap would use here, or why none. */
+export interface BwrapLimitsOffer {
+  memory: { by?: Mechanism; why?: string };
+  pids: { by?: Mechanism; why?: string };
+  cpus: { by?: Mechanism; why?: string };
+  openFiles: { by?: Mechanism; max?: number; why?: string };
+}
+
+export function bwrapLimitsOffer(host: LimitsHost = detectLimitsHost()): BwrapLimitsOffer {
+  const probe = (limits: { cpus?: number; memory?: string; pids?: number }, key: "memory" | "pids" | "cpus") => {
+    try {
+      return { by: chooseBwrapLimits(limits, host)[key]!.by };
+    } catch (e) {
+      return { why: (e as Error).message.replace(/^sandbox: /, "") };
+    }
+  };
+  const files = chooseBwrapLimits({}, host);
+  return {
+    memory: probe({ memory: "1g" }, "memory"),
+    pids: probe({ pids: 512 }, "pids"),
+    cpus: probe({ cpus: 1 }, "cpus"),
+    openFiles: files.openFiles ? { by: "RLIMIT_NOFILE", max: files.openFiles.max } : { why: files.gaps.join("; ") },
   };
 }

@@ -276,6 +276,7 @@ export class Upstream extends EventEmitter {
       // the server's own env; the egress channel (fd 3) goes to a proxy judging every connection.
       for (const name of sb.policy.env) if (this.options.env[name] !== undefined && spec.env[name] === undefined) spec.env[name] = this.options.env[name] as string;
       const prepared = prepareSandboxedLaunch(spec, sb.policy, { home: sb.home, mandatoryDeny: sb.mandatoryDeny, server: this.name });
+      if (prepared.launch.limitsNote) this.emit("log", prepared.launch.limitsNote);
       let egress: EgressHandle | undefined;
       return new ProcessTransport({
         ...common,

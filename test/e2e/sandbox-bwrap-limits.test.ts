@@ -3,7 +3,7 @@
 // hierarchies are not writable). Every loop is bounded; every process started is ended.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import { after, describe, it } from "node:test";
 import { bubblewrapBackend, launchStdio } from "../../src/sandbox/bubblewrap.js";
 import { detectLimitsHost } from "../../src/sandbox/bwrap-limits.js";
 import type { SandboxLaunch, SandboxPolicy } from "../../src/sandbox/types.js";
+import { connect, FILESYSTEM, ROOT, scratch } from "./harness.js";
 
 const backend = bubblewrapBackend();
 const availability = backend.available();
@@ -24,6 +25,13 @@ const noCgroups = skip || (allCgroups ? false : `no writable memory, pids and cp
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
 const noNobody = skip || (!isRoot ? "not root: cannot drop to nobody (the unprivileged path is what runs anyway)" : !SETPRIV ? "no setpriv to drop to nobody" : false);
 const NODE = realpathSync(process.execPath);
+const CLI = fileURLToPath(new URL("../../src/cli.cjs", import.meta.url));
+/** `mcp-warden doctor --json`'s bubblewrap limits, run as `asUser` (argv prefix, e.g. setpriv). */
+function doctorLimits(asUser: string[] = []): Record<string, { by?: string; max?: number; why?: string }> {
+  const argv = [...asUser, NODE, CLI, "doctor", "--json"];
+  const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8", timeout: 60_000, cwd: HOME, env: { PATH: "/usr/bin:/bin", HOME } });
+  return JSON.parse(r.stdout).sandbox.bubblewrapLimits;
+}
 const HOME = realpathSync(mkdtempSync(join(tmpdir(), "warden-limits-")));
 chmodSync(HOME, 0o755);
 
@@ -136,6 +144,50 @@ describe("bubblewrap limits by cgroup (the gateway may create cgroups)", { skip:
     for (const d of r.cgroupDirs) assert.equal(existsSync(d), false, `${d} removed at cleanup`);
   });
 
+  it("behind the gateway: the start note names each limit's mechanism, the server runs in its cgroup, which is removed when the gateway stops", async () => {
+    const s = scratch({});
+    // A distinctive name: the cgroup is <server>-<gateway pid>-<random>.
+    const name = `limfs${process.pid}`;
+    const settings = {
+      permissions: { allow: [`mcp__${name}`] },
+      mcpServers: {
+        [name]: {
+          command: process.execPath,
+          args: [FILESYSTEM, s.project],
+          sandbox: { type: "bubblewrap", filesystem: { allowRead: [s.project, join(ROOT, "node_modules")] }, limits: { memory: "1g", pids: 256, cpus: 1 } },
+        },
+      },
+      audit: { dir: s.auditDir, fsyncIntervalMs: 50 },
+      gateway: { logDir: s.logDir },
+    };
+    writeFileSync(s.settingsFile, JSON.stringify(settings));
+    writeFileSync(join(s.project, "readme.md"), "inside\n");
+    const pidsBase = join(host.cgroups.pids!.dir, "mcp-warden");
+    const ours = () => (existsSync(pidsBase) ? readdirSync(pidsBase).filter((n) => n.startsWith(`${name}-`)) : []);
+    const c = await connect(s);
+    try {
+      const r = await c.client.callTool({ name: `${name}__read_text_file`, arguments: { path: join(s.project, "readme.md") } });
+      assert.ok(!r.isError, JSON.stringify(r));
+      assert.match(c.stderr(), new RegExp(`${name}: bubblewrap limits: memory 1g \\(cgroup v[12], swap included\\), pids 256 \\(cgroup v[12]\\), cpus 1 \\(cgroup v[12] quota 100000/100000 µs\\), open files \\d+ \\(RLIMIT_NOFILE\\)`));
+      const [group] = ours();
+      assert.ok(group, "the server's pids cgroup exists while it runs");
+      const current = Number(readFileSync(join(pidsBase, group, "pids.current"), "utf8"));
+      assert.ok(current >= 2, `bwrap, its init and the server are counted in it (${current})`);
+    } finally {
+      await c.close();
+    }
+    // The gateway ends its server and removes the cgroup; bounded wait for its exit.
+    for (let i = 0; i < 100 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(ours(), [], "the cgroup is removed once the server ended");
+    s.cleanup();
+  });
+
+  it("doctor says each limit is enforced by a cgroup here, open files by RLIMIT_NOFILE", () => {
+    const limits = doctorLimits();
+    for (const k of ["memory", "pids", "cpus"]) assert.match(limits[k]?.by ?? "", /^cgroup v[12]$/, `${k}: ${JSON.stringify(limits[k])}`);
+    assert.equal(limits.openFiles?.by, "RLIMIT_NOFILE");
+  });
+
   it("says what is enforced by which mechanism (the start note), with open files always limited", () => {
     const launch = backend.wrap({ command: "true", args: [], env: { PATH: "/usr/bin:/bin" } }, policy({ memory: "256m", pids: 64, cpus: 1 }), { home: HOME, mandatoryDeny: [] });
     try {
@@ -198,5 +250,13 @@ console.log(JSON.stringify(out));
     assert.match(out.memoryAndCpus?.error ?? "", /cannot enforce limits\.cpus here.*no rlimit/, JSON.stringify(out.memoryAndCpus));
     assert.doesNotMatch(JSON.stringify(out.memoryAndCpus), /RAN/);
     assert.match(out.cpus?.error ?? "", /limits\.cpus/, JSON.stringify(out.cpus));
+  });
+
+  it("doctor, as nobody, says memory falls back to RLIMIT_AS, pids to RLIMIT_NPROC, and cpus cannot be enforced (and why)", () => {
+    const limits = doctorLimits([SETPRIV as string, "--reuid=65534", "--regid=65534", "--clear-groups"]);
+    assert.equal(limits.memory?.by, "RLIMIT_AS");
+    assert.equal(limits.pids?.by, "RLIMIT_NPROC");
+    assert.equal(limits.cpus?.by, undefined);
+    assert.match(limits.cpus?.why ?? "", /cannot enforce limits\.cpus here.*not writable/);
   });
 });
