@@ -59,12 +59,10 @@ import { seccompFilterBytes, hostSeccompArch } from "./seccomp.js";
 import { programsListed, runtimeFiles, scriptNeeds } from "./no-exec.js";
 import {
   chooseBwrapLimits,
-  createLaunchCgroups,
   describeLimits,
   detectLimitsHost,
   innerRlimitOptions,
-  JOIN_SCRIPT,
-  outerRlimitOptions,
+  limitedLaunchPrefix,
   type LimitsChoice,
   type LimitsHost,
 } from "./bwrap-limits.js";
@@ -503,10 +501,7 @@ export function bubblewrapBackend(opts: BubblewrapOptions = {}): SandboxBackend 
       if (bwrap === undefined) throw new Error(`sandbox: bwrap is not installed; ${INSTALL}`);
       const plan = planBwrap(spec, policy, ctx);
       const envBinary = isFile("/usr/bin/env") ? "/usr/bin/env" : undefined;
-      const outer = outerRlimitOptions(plan.limits);
-      if (envBinary === undefined && (outer.length > 0 || plan.limits.memory || plan.limits.pids || plan.limits.cpus))
-        throw new Error("sandbox: bubblewrap's limits need /usr/bin/env (coreutils) to start the sandbox with them; install coreutils");
-      const cgroups = createLaunchCgroups(plan.limits, plan.limitsHost, (ctx as SandboxContext & { server?: string }).server ?? "exec");
+      const { prefix, cgroups } = limitedLaunchPrefix(plan.limits, plan.limitsHost, (ctx as SandboxContext & { server?: string }).server ?? "exec", envBinary);
       const [argsChild, seccompChild] = extraFdChildNumbers(2, ctx.egressFd) as [number, number];
       const options = [...plan.options, "--seccomp", String(seccompChild)];
       const fds: number[] = [];
@@ -535,14 +530,10 @@ export function bubblewrapBackend(opts: BubblewrapOptions = {}): SandboxBackend 
       let open = true;
       // bwrap's own environment is readable inside (/proc/1/environ of the sandbox's init): it starts
       // from an empty one (`env -i`) even if the caller adds the host's to `launch.env`.
-      // With cgroups, a shell joins them first and then runs `env -i` again (dash exports PWD);
-      // rlimits set on the launch (prlimit) are inherited by bwrap and everything inside.
       const bwrapArgs = ["--args", String(argsChild), "--", ...plan.command];
-      const joinCgroups = cgroups ? ["/bin/sh", "-c", JOIN_SCRIPT, "mcp-warden-cgroup", ...cgroups.procsFiles, "--", envBinary as string, "-i"] : [];
-      const limit = outer.length > 0 ? [plan.limitsHost.prlimit as string, ...outer, "--"] : [];
       return {
         command: envBinary ?? bwrap,
-        args: envBinary ? ["-i", ...joinCgroups, ...limit, bwrap, ...bwrapArgs] : bwrapArgs,
+        args: envBinary ? ["-i", ...prefix, bwrap, ...bwrapArgs] : bwrapArgs,
         env: {},
         extraFds: fds,
         limitsNote: describeLimits(plan.limits),

@@ -415,6 +415,28 @@ export function createLaunchCgroups(choice: LimitsChoice, host: Pick<LimitsHost,
   };
 }
 
+/**
+ * What runs between `env -i` and bwrap: a shell joining the launch's cgroups (created here) and
+ * running `env -i` again (dash exports PWD, and bwrap's environment is visible inside), then prlimit
+ * with the rlimits set on the launch (inherited by bwrap and everything inside). Without `env`
+ * (no coreutils) only a launch with no limits asked for runs, and its open files are not limited.
+ */
+export function limitedLaunchPrefix(choice: LimitsChoice, host: LimitsHost, server: string, envBinary: string | undefined): { prefix: string[]; cgroups?: LaunchCgroups } {
+  if (envBinary === undefined) {
+    if (choice.memory || choice.pids || choice.cpus) throw new Error("sandbox: bubblewrap's limits need /usr/bin/env (coreutils) to start the sandbox with them; install coreutils");
+    if (choice.openFiles) {
+      delete choice.openFiles;
+      choice.gaps.push("open files not limited (/usr/bin/env is missing)");
+    }
+    return { prefix: [] };
+  }
+  const outer = outerRlimitOptions(choice);
+  const cgroups = createLaunchCgroups(choice, host, server);
+  const joinCgroups = cgroups ? ["/bin/sh", "-c", JOIN_SCRIPT, "mcp-warden-cgroup", ...cgroups.procsFiles, "--", envBinary, "-i"] : [];
+  const limit = outer.length > 0 ? [host.prlimit as string, ...outer, "--"] : [];
+  return { prefix: [...joinCgroups, ...limit], ...(cgroups ? { cgroups } : {}) };
+}
+
 /** For `mcp-warden doctor`: per limit, the mechanism bubblewrap would use here, or why none. */
 export interface BwrapLimitsOffer {
   memory: { by?: Mechanism; why?: string };
