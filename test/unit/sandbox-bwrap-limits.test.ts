@@ -3,12 +3,13 @@
 // temporary directories standing in for cgroup mounts: the decision reads only access() and
 // cgroup.subtree_control). Real cgroups and rlimits: test/e2e/sandbox-bwrap-limits.test.ts.
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import {
   chooseBwrapLimits,
+  createLaunchCgroups,
   describeLimits,
   detectCgroups,
   innerRlimitOptions,
@@ -170,5 +171,49 @@ describe("bubblewrap limits: where cgroups may be created", () => {
     const ro = dir("ro");
     chmodSync(ro, 0o555);
     assert.deepEqual(detectCgroups({ mountinfo: `30 23 0:28 / ${ro} ro - cgroup cgroup ro,memory`, cgroup: "4:memory:/\n" }).cgroups, {});
+  });
+});
+
+describe("bubblewrap limits: the files a launch's cgroup is given", () => {
+  // Plain directories stand in for cgroup file systems here (the kernel creates a cgroup's files on
+  // mkdir; these fakes do not, so optional files such as memory.swap.max are absent): this checks
+  // names and values, for cgroup v2 above all, which this host cannot run. The real kernel, v1:
+  // test/e2e/sandbox-bwrap-limits.test.ts.
+  const root = mkdtempSync(join(tmpdir(), "warden-cgfake-"));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const read = (d: string, f: string) => readFileSync(join(d, f), "utf8");
+
+  it("cgroup v2: memory.max, pids.max and cpu.max in <own cgroup>/mcp-warden/<server>-<pid>-<random>, the controllers enabled for it", () => {
+    const own = join(root, "v2");
+    mkdirSync(own);
+    const parent = { version: 2 as const, dir: own };
+    const choice = chooseBwrapLimits({ memory: "256m", pids: 64, cpus: 0.5 }, host({ cgroups: { memory: parent, pids: parent, cpu: parent } }));
+    const cg = createLaunchCgroups(choice, { cgroups: { memory: parent, pids: parent, cpu: parent } }, "my server/../x");
+    assert.ok(cg);
+    assert.equal(cg.dirs.length, 1, "one cgroup: v2 has one hierarchy");
+    const dir = cg.dirs[0] as string;
+    assert.match(dir, new RegExp(`^${own}/mcp-warden/my_server_.._x-${process.pid}-[0-9a-f]{8}$`), "the server's name cannot leave the directory");
+    assert.deepEqual(cg.procsFiles, [join(dir, "cgroup.procs")]);
+    assert.equal(read(dir, "memory.max"), String(256 * 1024 ** 2));
+    assert.equal(read(dir, "pids.max"), "64");
+    assert.equal(read(dir, "cpu.max"), "50000 100000");
+    assert.match(read(join(own, "mcp-warden"), "cgroup.subtree_control"), /^\+(memory|pids|cpu)$/, "controllers are enabled for the sandbox's cgroups");
+  });
+
+  it("cgroup v1: one cgroup per hierarchy used (cpuacct joins cpu, for the record); nothing created without a limit that needs one", () => {
+    const v1 = Object.fromEntries((["memory", "pids", "cpu", "cpuacct"] as const).map((c) => [c, { version: 1 as const, dir: join(root, "v1", c) }]));
+    for (const p of Object.values(v1)) mkdirSync(p.dir, { recursive: true });
+    writeFileSync(join(root, "v1", "memory", "x"), ""); // stands for the kernel's files
+    const cg = createLaunchCgroups(chooseBwrapLimits({ memory: "1g", cpus: 2 }, host({ cgroups: v1 })), { cgroups: v1 }, "srv");
+    assert.ok(cg);
+    assert.deepEqual(cg.dirs.map((d) => d.split("/").slice(-3, -2)[0]), ["memory", "cpu", "cpuacct"]);
+    const [mem, cpu] = cg.dirs as [string, string];
+    assert.equal(read(mem, "memory.limit_in_bytes"), String(1024 ** 3));
+    assert.equal(existsSync(join(mem, "memory.memsw.limit_in_bytes")), false, "memsw only where the kernel offers it");
+    assert.equal(read(cpu, "cpu.cfs_period_us"), "100000");
+    assert.equal(read(cpu, "cpu.cfs_quota_us"), "200000");
+    assert.equal(existsSync(join(root, "v1", "pids", "mcp-warden")), false, "no pids cgroup without limits.pids");
+    assert.equal(createLaunchCgroups(chooseBwrapLimits({}, host({ cgroups: v1 })), { cgroups: v1 }, "srv"), undefined);
+    assert.equal(createLaunchCgroups(chooseBwrapLimits({ memory: "1g" }, host()), { cgroups: {} }, "srv"), undefined, "RLIMIT_AS needs no cgroup");
   });
 });
