@@ -505,7 +505,13 @@ export function bubblewrapBackend(opts: BubblewrapOptions = {}): SandboxBackend 
       const [argsChild, seccompChild] = extraFdChildNumbers(2, ctx.egressFd) as [number, number];
       const options = [...plan.options, "--seccomp", String(seccompChild)];
       const fds: number[] = [];
-      const dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), "mcp-warden-bwrap-"));
+      let dir: string;
+      try {
+        dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), "mcp-warden-bwrap-"));
+      } catch (e) {
+        cgroups?.remove();
+        throw e;
+      }
       try {
         const argsFile = join(dir, "args");
         const filterFile = join(dir, "seccomp");

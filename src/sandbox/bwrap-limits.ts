@@ -51,7 +51,8 @@ export interface LimitsHost {
 export type Mechanism = "cgroup v1" | "cgroup v2" | "RLIMIT_AS" | "RLIMIT_NPROC" | "RLIMIT_NOFILE";
 
 export interface LimitsChoice {
-  memory?: { bytes: number; spelled: string; by: Mechanism };
+  /** swap: whether swap counts in the cgroup's limit (known once the cgroup is made: it needs the kernel's swap accounting). */
+  memory?: { bytes: number; spelled: string; by: Mechanism; swap?: boolean };
   pids?: { max: number; by: Mechanism };
   cpus?: { cpus: number; quotaUs: number; periodUs: number; by: Mechanism };
   openFiles?: { max: number; by: "RLIMIT_NOFILE" };
@@ -126,7 +127,7 @@ export function chooseBwrapLimits(limits: { cpus?: number; memory?: string; pids
 export function describeLimits(choice: LimitsChoice): string {
   const parts: string[] = [];
   if (choice.memory)
-    parts.push(choice.memory.by === "RLIMIT_AS" ? `memory ${choice.memory.spelled} as address space per process (RLIMIT_AS; no cgroup available)` : `memory ${choice.memory.spelled} (${choice.memory.by}, swap included)`);
+    parts.push(choice.memory.by === "RLIMIT_AS" ? `memory ${choice.memory.spelled} as address space per process (RLIMIT_AS; no cgroup available)` : `memory ${choice.memory.spelled} (${choice.memory.by}${choice.memory.swap === true ? ", swap included" : choice.memory.swap === false ? "; swap not counted: no swap accounting in this kernel" : ""})`);
   if (choice.pids) parts.push(`pids ${choice.pids.max} (${choice.pids.by === "RLIMIT_NPROC" ? "RLIMIT_NPROC per sandbox" : choice.pids.by})`);
   if (choice.cpus) parts.push(`cpus ${choice.cpus.cpus} (${choice.cpus.by} quota ${choice.cpus.quotaUs}/${choice.cpus.periodUs} µs)`);
   if (choice.openFiles) parts.push(`open files ${choice.openFiles.max} (RLIMIT_NOFILE)`);
@@ -395,8 +396,13 @@ export function createLaunchCgroups(choice: LimitsChoice, host: Pick<LimitsHost,
       created.push(dir);
       for (const [file, value, optional] of writes) {
         const path = join(dir, file);
-        if (optional && !existsSync(path)) continue;
+        const swapFile = file === "memory.memsw.limit_in_bytes" || file === "memory.swap.max";
+        if (optional && !existsSync(path)) {
+          if (swapFile && choice.memory) choice.memory.swap = false;
+          continue;
+        }
         writeFileSync(path, value); // the kernel refuses (throws) what it would not enforce
+        if (swapFile && choice.memory) choice.memory.swap = true;
       }
     }
   } catch (e) {

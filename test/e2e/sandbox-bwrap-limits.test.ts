@@ -168,7 +168,7 @@ describe("bubblewrap limits by cgroup (the gateway may create cgroups)", { skip:
     try {
       const r = await c.client.callTool({ name: `${name}__read_text_file`, arguments: { path: join(s.project, "readme.md") } });
       assert.ok(!r.isError, JSON.stringify(r));
-      assert.match(c.stderr(), new RegExp(`${name}: bubblewrap limits: memory 1g \\(cgroup v[12], swap included\\), pids 256 \\(cgroup v[12]\\), cpus 1 \\(cgroup v[12] quota 100000/100000 µs\\), open files \\d+ \\(RLIMIT_NOFILE\\)`));
+      assert.match(c.stderr(), new RegExp(`${name}: bubblewrap limits: memory 1g \\(cgroup v[12](, swap included|; swap not counted[^)]*)\\), pids 256 \\(cgroup v[12]\\), cpus 1 \\(cgroup v[12] quota 100000/100000 µs\\), open files \\d+ \\(RLIMIT_NOFILE\\)`));
       const [group] = ours();
       assert.ok(group, "the server's pids cgroup exists while it runs");
       const current = Number(readFileSync(join(pidsBase, group, "pids.current"), "utf8"));
@@ -191,7 +191,7 @@ describe("bubblewrap limits by cgroup (the gateway may create cgroups)", { skip:
   it("says what is enforced by which mechanism (the start note), with open files always limited", () => {
     const launch = backend.wrap({ command: "true", args: [], env: { PATH: "/usr/bin:/bin" } }, policy({ memory: "256m", pids: 64, cpus: 1 }), { home: HOME, mandatoryDeny: [] });
     try {
-      assert.match(launch.limitsNote ?? "", /memory 256m \(cgroup v[12], swap included\), pids 64 \(cgroup v[12]\), cpus 1 \(cgroup v[12] quota 100000\/100000 µs\), open files \d+ \(RLIMIT_NOFILE\)/);
+      assert.match(launch.limitsNote ?? "", /memory 256m \(cgroup v[12](, swap included|; swap not counted[^)]*)\), pids 64 \(cgroup v[12]\), cpus 1 \(cgroup v[12] quota 100000\/100000 µs\), open files \d+ \(RLIMIT_NOFILE\)/);
     } finally {
       launch.cleanup();
     }

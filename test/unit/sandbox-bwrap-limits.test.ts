@@ -99,7 +99,7 @@ describe("bubblewrap limits: the mechanism chosen for each limit", () => {
   it("the start note names each limit's value and mechanism", () => {
     assert.equal(
       describeLimits(chooseBwrapLimits({ memory: "256m", pids: 64, cpus: 0.5 }, host({ cgroups: V1 }))),
-      `bubblewrap limits: memory 256m (cgroup v1, swap included), pids 64 (cgroup v1), cpus 0.5 (cgroup v1 quota 50000/100000 µs), open files ${OPEN_FILES_MAX} (RLIMIT_NOFILE)`,
+      `bubblewrap limits: memory 256m (cgroup v1), pids 64 (cgroup v1), cpus 0.5 (cgroup v1 quota 50000/100000 µs), open files ${OPEN_FILES_MAX} (RLIMIT_NOFILE)`,
     );
     assert.equal(
       describeLimits(chooseBwrapLimits({ memory: "2g", pids: 64 }, host())),
@@ -204,12 +204,14 @@ describe("bubblewrap limits: the files a launch's cgroup is given", () => {
     const v1 = Object.fromEntries((["memory", "pids", "cpu", "cpuacct"] as const).map((c) => [c, { version: 1 as const, dir: join(root, "v1", c) }]));
     for (const p of Object.values(v1)) mkdirSync(p.dir, { recursive: true });
     writeFileSync(join(root, "v1", "memory", "x"), ""); // stands for the kernel's files
-    const cg = createLaunchCgroups(chooseBwrapLimits({ memory: "1g", cpus: 2 }, host({ cgroups: v1 })), { cgroups: v1 }, "srv");
+    const choice = chooseBwrapLimits({ memory: "1g", cpus: 2 }, host({ cgroups: v1 }));
+    const cg = createLaunchCgroups(choice, { cgroups: v1 }, "srv");
     assert.ok(cg);
     assert.deepEqual(cg.dirs.map((d) => d.split("/").slice(-3, -2)[0]), ["memory", "cpu", "cpuacct"]);
     const [mem, cpu] = cg.dirs as [string, string];
     assert.equal(read(mem, "memory.limit_in_bytes"), String(1024 ** 3));
     assert.equal(existsSync(join(mem, "memory.memsw.limit_in_bytes")), false, "memsw only where the kernel offers it");
+    assert.match(describeLimits(choice), /memory 1g \(cgroup v1; swap not counted: no swap accounting in this kernel\)/, "and the note says so");
     assert.equal(read(cpu, "cpu.cfs_period_us"), "100000");
     assert.equal(read(cpu, "cpu.cfs_quota_us"), "200000");
     assert.equal(existsSync(join(root, "v1", "pids", "mcp-warden")), false, "no pids cgroup without limits.pids");
