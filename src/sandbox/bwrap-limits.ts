@@ -312,8 +312,8 @@ function tryRemove(dir: string): boolean {
 /** Removes dirs: up to ~0.5 s synchronously, then in the background for up to ~10 s. */
 export function removeCgroupDirs(dirs: string[], onGiveUp?: (left: string[]) => void): void {
   let left = dirs.filter((d) => !tryRemove(d));
-  for (let i = 0; left.length > 0 && i < 25; i++) {
-    pause(20);
+  for (let i = 0; left.length > 0 && i < 30; i++) {
+    pause(Math.min(20, 1 << i)); // processes killed a moment ago are usually gone within a few ms
     left = left.filter((d) => !tryRemove(d));
   }
   if (left.length === 0) return;
