@@ -20,6 +20,7 @@ import {
 import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
 import { defaultSandboxType } from "../sandbox/policy.js";
+import { bwrapLimitsOffer, type BwrapLimitsOffer } from "../sandbox/bwrap-limits.js";
 
 const REQUIRED_NODE_MAJOR = 20;
 
@@ -55,7 +56,17 @@ export interface DoctorReport {
   ok: boolean;
   node: { version: string; required: string; ok: boolean };
   platform: { os: string; arch: string; release: string };
-  sandbox: { enforced: true; note: string; default: string | null; bubblewrap: ToolCheck; seatbelt: ToolCheck; docker: ToolCheck; podman: ToolCheck };
+  sandbox: {
+    enforced: true;
+    note: string;
+    default: string | null;
+    bubblewrap: ToolCheck;
+    /** Linux: how bubblewrap would enforce each limit here (cgroup or rlimit), or why it cannot. */
+    bubblewrapLimits?: BwrapLimitsOffer;
+    seatbelt: ToolCheck;
+    docker: ToolCheck;
+    podman: ToolCheck;
+  };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
   directories: DirectoryCheck[];
   /** One line per failed requirement. */
@@ -105,7 +116,16 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
     ok: problems.length === 0,
     node: { version, required: `>=${REQUIRED_NODE_MAJOR}`, ok: nodeOk },
     platform: { os: process.platform, arch: process.arch, release: release() },
-    sandbox: { enforced: true, note: SANDBOX_NOTE, default: defaultSandboxType(process.platform) ?? null, bubblewrap, seatbelt, docker, podman },
+    sandbox: {
+      enforced: true,
+      note: SANDBOX_NOTE,
+      default: defaultSandboxType(process.platform) ?? null,
+      bubblewrap,
+      ...(process.platform === "linux" ? { bubblewrapLimits: bwrapLimitsOffer() } : {}),
+      seatbelt,
+      docker,
+      podman,
+    },
     settings: settingsReport,
     directories,
     problems,
@@ -250,6 +270,14 @@ function formatReport(r: DoctorReport): string {
     else row("warn", `${label}: ${t.path}, ${fails}: ${t.detail ?? ""}`);
   };
   tool("bubblewrap", r.sandbox.bubblewrap, "a test sandbox runs", "a test sandbox fails");
+  const limits = r.sandbox.bubblewrapLimits;
+  if (limits) {
+    const by = (name: string, l: { by?: string; max?: number }) => `${name} by ${l.by}${l.by === "RLIMIT_AS" ? " (address space, not memory used)" : ""}${l.max !== undefined ? ` (${l.max})` : ""}`;
+    const enforced = (["memory", "pids", "cpus", "openFiles"] as const).filter((k) => limits[k].by !== undefined);
+    row("info", `bubblewrap limits: ${enforced.map((k) => by(k === "openFiles" ? "open files" : k, limits[k])).join(", ") || "none"}`);
+    for (const k of ["memory", "pids", "cpus", "openFiles"] as const)
+      if (limits[k].why !== undefined) row("warn", `bubblewrap ${k === "openFiles" ? "open files" : `limits.${k}`}: ${limits[k].why}${k === "openFiles" ? "" : " (a server asking for it does not start)"}`);
+  }
   tool("sandbox-exec", r.sandbox.seatbelt, "", "");
   tool("docker", r.sandbox.docker, "the engine answers", "the engine does not answer");
   tool("podman", r.sandbox.podman, "the engine answers", "the engine does not answer");
