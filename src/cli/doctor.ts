@@ -20,6 +20,7 @@ import {
 import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
 import { defaultSandboxType } from "../sandbox/policy.js";
+import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
 
 const REQUIRED_NODE_MAJOR = 20;
 
@@ -58,6 +59,8 @@ export interface DoctorReport {
   sandbox: { enforced: true; note: string; default: string | null; bubblewrap: ToolCheck; seatbelt: ToolCheck; docker: ToolCheck; podman: ToolCheck };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
   directories: DirectoryCheck[];
+  /** Each docker/podman server's and exec profile's image: pinned by digest or not, and the local image it runs. */
+  images: ContainerImageCheck[];
   /** One line per failed requirement. */
   problems: string[];
 }
@@ -100,6 +103,8 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
   ];
   for (const d of directories) if (d.required && !d.writable) problems.push(`the ${d.name} directory ${d.path} is not writable${d.detail ? ` (${d.detail})` : ""}`);
 
+  const images = loaded === undefined ? [] : containerImages(loaded, env, { profiles: true, cwd });
+
   const { resolved: _, ...settingsReport } = settings;
   return {
     ok: problems.length === 0,
@@ -108,6 +113,7 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
     sandbox: { enforced: true, note: SANDBOX_NOTE, default: defaultSandboxType(process.platform) ?? null, bubblewrap, seatbelt, docker, podman },
     settings: settingsReport,
     directories,
+    images,
     problems,
   };
 }
@@ -271,6 +277,11 @@ function formatReport(r: DoctorReport): string {
     for (const l of (r.settings.error ?? "").split("\n")) lines.push(`          ${clean(l)}`);
   }
   for (const w of r.settings.warnings) row("warn", w);
+
+  if (r.images.length > 0) {
+    lines.push("container images");
+    for (const i of r.images) row(i.pinned && i.id !== undefined && i.problem === undefined ? "ok" : "warn", `${i.subject}: ${describeImageLine(i)}`);
+  }
 
   lines.push("directories");
   for (const d of r.directories)

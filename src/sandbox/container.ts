@@ -30,6 +30,8 @@
 //   The values are visible in the engine client's command line (`ps`) to other users of this host;
 //   an env file would hide them but docker and podman parse env files differently (podman unquotes
 //   values), so one format cannot carry every value to both.
+// - Image: a reference pinned by digest (`name[:tag]@sha256:<hex>`) is checked against the local
+//   store and run by the matching image's ID; a mismatch or a missing image is refused (image-pin.ts).
 // - Network: `--network none`, always. The egress bridge hands the server a descriptor (fd 3) that
 //   cannot cross into a container through `docker run -i`, so egress through mcp-warden's proxy is
 //   not available for containers yet: a policy that allows any domain, localhost or a Unix socket is
@@ -47,6 +49,7 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
+import { resolveImage } from "./image-pin.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -386,6 +389,9 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     const limits = limitsOf(engine, policy);
     const { args: mounts, tmpTaken } = mountArgs(engine, policy, ctx);
     const engineEnv = engineEnvironment(hostEnv);
+    // A digest-pinned image is checked against the local store and run by its ID (image-pin.ts).
+    const resolvedImage = resolveImage({ engine, executable, env: engineEnv }, image);
+    if (!resolvedImage.ok) fail(engine, resolvedImage.why);
 
     const args = [
       "run",
@@ -429,7 +435,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
-    args.push("--", image, spec.command, ...spec.args);
+    args.push("--", resolvedImage.run, spec.command, ...spec.args);
 
     let cleaned = false;
     return {
