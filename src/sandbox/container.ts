@@ -22,6 +22,8 @@
 //   compared by their real path (symlinks resolved); an allowed path that does not exist is not
 //   mounted. A path with a comma, a double quote or a control character cannot be written into a
 //   `--mount` value safely and is refused.
+// - The working directory (`spec.cwd`) is visible read-only unless a mount already holds it, refused
+//   in a denied path, and an empty read-only directory when it is home or above (container-workdir.ts).
 // - Environment: exactly `spec.env`, as `--env=NAME=VALUE` arguments; the engine client's own
 //   environment (`SandboxLaunch.env`) is a short list of the host's variables the client itself
 //   needs (PATH, HOME, DOCKER_HOST, XDG_RUNTIME_DIR, ...), none of which reaches the container.
@@ -49,6 +51,8 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
+import { emptyDirMount } from "./container-tmpfs.js";
+import { withWorkingDirectory } from "./container-workdir.js";
 import { resolveImage } from "./image-pin.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
@@ -296,7 +300,7 @@ function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxC
   for (const r of hidden) {
     if (r.kind === "missing") continue;
     for (const place of placesOf(r))
-      masks.set(place, r.kind === "dir" ? `type=tmpfs,dst=${place},readonly,tmpfs-mode=0` : `type=bind,src=/dev/null,dst=${place},readonly`);
+      masks.set(place, r.kind === "dir" ? emptyDirMount(engine, place, "0") : `type=bind,src=/dev/null,dst=${place},readonly`);
   }
   // Freeze what exists and is writable (not already hidden): the same path again, read-only.
   for (const r of frozen) {
@@ -387,7 +391,9 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     const host = opts.hostname ?? osHostname();
     const name = `mcp-warden-${serverPart(server)}-${pid}-${randomBytes(4).toString("hex")}`;
     const limits = limitsOf(engine, policy);
-    const { args: mounts, tmpTaken } = mountArgs(engine, policy, ctx);
+    // The cwd is visible (read-only unless allowed writable), as in bubblewrap (container-workdir.ts).
+    const workdir = withWorkingDirectory(policy, spec.cwd, ctx);
+    const { args: mounts, tmpTaken } = mountArgs(engine, workdir.policy, ctx);
     const engineEnv = engineEnvironment(hostEnv);
     // A digest-pinned image is checked against the local store and run by its ID (image-pin.ts).
     const resolvedImage = resolveImage({ engine, executable, env: engineEnv }, image);
@@ -423,7 +429,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
-    args.push(...mounts);
+    args.push(...mounts, ...workdir.args);
     for (const [k, v] of Object.entries(spec.env)) {
       if (!ENV_NAME.test(k)) fail(engine, `invalid environment variable name ${JSON.stringify(k)}`);
       if (v.includes("\u0000")) fail(engine, `the value of ${k} contains a NUL character`);
