@@ -49,5 +49,5 @@ export function containerImages(settings: ResolvedSettings, env: NodeJS.ProcessE
 export function describeImageLine(c: Pick<ContainerImageCheck, "engine" | "image" | "pinned" | "id" | "problem">): string {
   const pin = c.pinned ? "pinned by digest" : "NOT pinned (a tag can be moved to another image)";
   const runs = c.id !== undefined ? `runs ${c.id}` : "no local image";
-  return `${c.engine} image ${c.image}: ${pin}; ${runs}${c.problem !== undefined ? ` — ${c.problem}` : ""}`;
+  return `${c.engine} image ${c.image === "" ? "(none)" : c.image}: ${pin}; ${runs}${c.problem !== undefined ? ` — ${c.problem}` : ""}`;
 }

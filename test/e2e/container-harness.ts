@@ -14,7 +14,7 @@
 //   live and die with it, so each file imports the busybox image again (a few hundred ms).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -83,13 +83,15 @@ function busyboxTag(): string {
   const h = createHash("sha256");
   h.update(readFileSync(BUSYBOX as string));
   h.update(APPLETS.join(","));
-  h.update("v1");
+  h.update("v2");
   return h.digest("hex").slice(0, 16);
 }
 
 function buildRootfs(): string {
   const root = mkdtempSync(join(tmpdir(), "warden-rootfs-"));
   for (const d of ["bin", "etc", "tmp", "proc", "sys", "dev", "data", "home"]) mkdirSync(join(root, d), { recursive: true });
+  // As in real images: podman copies the image's /tmp (and its mode) into the container's /tmp tmpfs.
+  chmodSync(join(root, "tmp"), 0o1777);
   writeFileSync(join(root, "bin", "busybox"), readFileSync(BUSYBOX as string), { mode: 0o755 });
   for (const a of APPLETS) symlinkSync("busybox", join(root, "bin", a));
   writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
