@@ -48,6 +48,6 @@ export function containerImages(settings: ResolvedSettings, env: NodeJS.ProcessE
 /** One line for people: the image, pinned or not, and what runs. */
 export function describeImageLine(c: Pick<ContainerImageCheck, "engine" | "image" | "pinned" | "id" | "problem">): string {
   const pin = c.pinned ? "pinned by digest" : "NOT pinned (a tag can be moved to another image)";
-  const runs = c.id !== undefined ? `runs ${c.id}` : "no local image";
+  const runs = c.id !== undefined ? `runs ${c.id}` : c.pinned ? "no local image matches the pin" : "no local image";
   return `${c.engine} image ${c.image === "" ? "(none)" : c.image}: ${pin}; ${runs}${c.problem !== undefined ? ` — ${c.problem}` : ""}`;
 }
