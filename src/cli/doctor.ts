@@ -21,6 +21,7 @@ import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
 import { defaultSandboxType } from "../sandbox/policy.js";
 import { bwrapLimitsOffer, type BwrapLimitsOffer } from "../sandbox/bwrap-limits.js";
+import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
 
 const REQUIRED_NODE_MAJOR = 20;
 
@@ -69,6 +70,8 @@ export interface DoctorReport {
   };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
   directories: DirectoryCheck[];
+  /** Each docker/podman server's and exec profile's image: pinned by digest or not, and the local image it runs. */
+  images: ContainerImageCheck[];
   /** One line per failed requirement. */
   problems: string[];
 }
@@ -111,6 +114,8 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
   ];
   for (const d of directories) if (d.required && !d.writable) problems.push(`the ${d.name} directory ${d.path} is not writable${d.detail ? ` (${d.detail})` : ""}`);
 
+  const images = loaded === undefined ? [] : containerImages(loaded, env, { profiles: true, cwd });
+
   const { resolved: _, ...settingsReport } = settings;
   return {
     ok: problems.length === 0,
@@ -128,6 +133,7 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
     },
     settings: settingsReport,
     directories,
+    images,
     problems,
   };
 }
@@ -299,6 +305,11 @@ function formatReport(r: DoctorReport): string {
     for (const l of (r.settings.error ?? "").split("\n")) lines.push(`          ${clean(l)}`);
   }
   for (const w of r.settings.warnings) row("warn", w);
+
+  if (r.images.length > 0) {
+    lines.push("container images");
+    for (const i of r.images) row(i.pinned && i.id !== undefined && i.problem === undefined ? "ok" : "warn", `${i.subject}: ${describeImageLine(i)}`);
+  }
 
   lines.push("directories");
   for (const d of r.directories)

@@ -22,6 +22,8 @@
 //   compared by their real path (symlinks resolved); an allowed path that does not exist is not
 //   mounted. A path with a comma, a double quote or a control character cannot be written into a
 //   `--mount` value safely and is refused.
+// - The working directory (`spec.cwd`) is visible read-only unless a mount already holds it, refused
+//   in a denied path, and an empty read-only directory when it is home or above (container-workdir.ts).
 // - Environment: exactly `spec.env`, as `--env=NAME=VALUE` arguments; the engine client's own
 //   environment (`SandboxLaunch.env`) is a short list of the host's variables the client itself
 //   needs (PATH, HOME, DOCKER_HOST, XDG_RUNTIME_DIR, ...), none of which reaches the container.
@@ -30,6 +32,8 @@
 //   The values are visible in the engine client's command line (`ps`) to other users of this host;
 //   an env file would hide them but docker and podman parse env files differently (podman unquotes
 //   values), so one format cannot carry every value to both.
+// - Image: a reference pinned by digest (`name[:tag]@sha256:<hex>`) is checked against the local
+//   store and run by the matching image's ID; a mismatch or a missing image is refused (image-pin.ts).
 // - Network: `--network none`, always. A policy that allows domains or localhost gets mcp-warden's
 //   egress proxy instead (./container-egress.ts): the proxy's Unix socket directory and the host's
 //   node runtime with the bridge are bind-mounted read-only, and the bridge, listening on the
@@ -51,6 +55,9 @@ import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import { containerNetwork, type NodeRuntime } from "./container-egress.js";
+import { emptyDirMount } from "./container-tmpfs.js";
+import { withWorkingDirectory } from "./container-workdir.js";
+import { resolveImage } from "./image-pin.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -280,7 +287,7 @@ function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxC
   for (const r of hidden) {
     if (r.kind === "missing") continue;
     for (const place of placesOf(r))
-      masks.set(place, r.kind === "dir" ? `type=tmpfs,dst=${place},readonly,tmpfs-mode=0` : `type=bind,src=/dev/null,dst=${place},readonly`);
+      masks.set(place, r.kind === "dir" ? emptyDirMount(engine, place, "0") : `type=bind,src=/dev/null,dst=${place},readonly`);
   }
   // Freeze what exists and is writable (not already hidden): the same path again, read-only.
   for (const r of frozen) {
@@ -372,8 +379,13 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     const host = opts.hostname ?? osHostname();
     const name = `mcp-warden-${serverPart(server)}-${pid}-${randomBytes(4).toString("hex")}`;
     const limits = limitsOf(engine, policy);
-    const { args: mounts, tmpTaken } = mountArgs(engine, policy, ctx);
+    // The cwd is visible (read-only unless allowed writable), as in bubblewrap (container-workdir.ts).
+    const workdir = withWorkingDirectory(policy, spec.cwd, ctx);
+    const { args: mounts, tmpTaken } = mountArgs(engine, workdir.policy, ctx);
     const engineEnv = engineEnvironment(hostEnv);
+    // A digest-pinned image is checked against the local store and run by its ID (image-pin.ts).
+    const resolvedImage = resolveImage({ engine, executable, env: engineEnv }, image);
+    if (!resolvedImage.ok) fail(engine, resolvedImage.why);
 
     const args = [
       "run",
@@ -405,7 +417,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
-    args.push(...mounts);
+    args.push(...mounts, ...workdir.args);
     if (egress) args.push(...egress.args);
     for (const [k, v] of Object.entries(spec.env)) {
       if (!ENV_NAME.test(k)) fail(engine, `invalid environment variable name ${JSON.stringify(k)}`);
@@ -418,7 +430,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
-    args.push("--", image, ...(egress?.prefix ?? []), spec.command, ...spec.args);
+    args.push("--", resolvedImage.run, ...(egress?.prefix ?? []), spec.command, ...spec.args);
 
     let cleaned = false;
     return {
