@@ -48,5 +48,10 @@ await build({
   banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = (id) => require(id.startsWith("./") ? "../hook/" + id.slice(2) : id);' },
   external: ["./load.js", "../policy/integrity/secrets.js"],
 });
+// The egress bridge as one file: containers get it bind-mounted alone (src/sandbox/container-egress.ts),
+// with no package.json or sibling modules next to it. Only node: built-ins remain outside.
+const egressDist = fileURLToPath(new URL("../src/egress/", import.meta.url));
+await build({ ...common, entryPoints: [egressDist + "bridge-main.js"], outfile: egressDist + "bridge-main.bundle.cjs" });
+console.log(`wrote ${egressDist}bridge-main.bundle.cjs`);
 console.log(`wrote ${cliDist}exec-main.bundle.cjs`);
 console.log(`wrote ${dist}main.bundle.cjs, ${dist}settings-load.bundle.cjs and ${dist}secrets.bundle.cjs`);

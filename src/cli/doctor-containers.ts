@@ -36,7 +36,7 @@ export function checkContainerServers(settings: Pick<ResolvedSettings, "servers"
     const remote = engine === "podman" && (process.platform !== "linux" || clientEnv.CONTAINER_HOST !== undefined || clientEnv.CONTAINER_CONNECTION !== undefined);
     const detected = detectContainerHost(engine, { executable, env: clientEnv, timeoutMs: 5000, remote });
     if (!detected.ok) {
-      out.push({ server: server.name, engine, ok: false, problem: `${detected.why}. ${detected.fix}` });
+      out.push({ server: server.name, engine, ok: false, problem: `${/[.?!]$/.test(detected.why) ? detected.why : `${detected.why}.`} ${detected.fix}` });
       continue;
     }
     const host = describeHost(detected.host);

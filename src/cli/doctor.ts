@@ -23,6 +23,8 @@ import { defaultSandboxType } from "../sandbox/policy.js";
 import { describeLimits } from "../sandbox/container-limits.js";
 import { homeDir } from "../settings/paths.js";
 import { checkContainerServers, type ContainerServerCheck } from "./doctor-containers.js";
+import { bwrapLimitsOffer, type BwrapLimitsOffer } from "../sandbox/bwrap-limits.js";
+import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
 
 const REQUIRED_NODE_MAJOR = 20;
 
@@ -58,17 +60,29 @@ export interface DoctorReport {
   ok: boolean;
   node: { version: string; required: string; ok: boolean };
   platform: { os: string; arch: string; release: string };
-  sandbox: { enforced: true; note: string; default: string | null; bubblewrap: ToolCheck; seatbelt: ToolCheck; docker: ToolCheck; podman: ToolCheck };
+  sandbox: {
+    enforced: true;
+    note: string;
+    default: string | null;
+    bubblewrap: ToolCheck;
+    /** Linux: how bubblewrap would enforce each limit here (cgroup or rlimit), or why it cannot. */
+    bubblewrapLimits?: BwrapLimitsOffer;
+    seatbelt: ToolCheck;
+    docker: ToolCheck;
+    podman: ToolCheck;
+  };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
   /** One entry per server that runs in a docker/podman container: engine, runtime, limits enforced or not. */
   containers: ContainerServerCheck[];
   directories: DirectoryCheck[];
+  /** Each docker/podman server's and exec profile's image: pinned by digest or not, and the local image it runs. */
+  images: ContainerImageCheck[];
   /** One line per failed requirement. */
   problems: string[];
 }
 
 const SANDBOX_NOTE =
-  "a server whose sandbox cannot run here is refused, never run unsandboxed; egress through the proxy needs bubblewrap (docker/podman/seatbelt sandboxes run with no network)";
+  "a server whose sandbox cannot run here is refused, never run unsandboxed; egress through the proxy needs bubblewrap, docker or podman (seatbelt sandboxes run with no network)";
 
 export async function doctorCommand(opts: { json?: boolean; cwd: string; env: NodeJS.ProcessEnv }, out: NodeJS.WritableStream): Promise<number> {
   const report = await diagnose(opts.cwd, opts.env);
@@ -107,15 +121,27 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
   ];
   for (const d of directories) if (d.required && !d.writable) problems.push(`the ${d.name} directory ${d.path} is not writable${d.detail ? ` (${d.detail})` : ""}`);
 
+  const images = loaded === undefined ? [] : containerImages(loaded, env, { profiles: true, cwd });
+
   const { resolved: _, ...settingsReport } = settings;
   return {
     ok: problems.length === 0,
     node: { version, required: `>=${REQUIRED_NODE_MAJOR}`, ok: nodeOk },
     platform: { os: process.platform, arch: process.arch, release: release() },
-    sandbox: { enforced: true, note: SANDBOX_NOTE, default: defaultSandboxType(process.platform) ?? null, bubblewrap, seatbelt, docker, podman },
+    sandbox: {
+      enforced: true,
+      note: SANDBOX_NOTE,
+      default: defaultSandboxType(process.platform) ?? null,
+      bubblewrap,
+      ...(process.platform === "linux" ? { bubblewrapLimits: bwrapLimitsOffer() } : {}),
+      seatbelt,
+      docker,
+      podman,
+    },
     settings: settingsReport,
     containers,
     directories,
+    images,
     problems,
   };
 }
@@ -258,6 +284,14 @@ function formatReport(r: DoctorReport): string {
     else row("warn", `${label}: ${t.path}, ${fails}: ${t.detail ?? ""}`);
   };
   tool("bubblewrap", r.sandbox.bubblewrap, "a test sandbox runs", "a test sandbox fails");
+  const limits = r.sandbox.bubblewrapLimits;
+  if (limits) {
+    const by = (name: string, l: { by?: string; max?: number }) => `${name} by ${l.by}${l.by === "RLIMIT_AS" ? " (address space, not memory used)" : ""}${l.max !== undefined ? ` (${l.max})` : ""}`;
+    const enforced = (["memory", "pids", "cpus", "openFiles"] as const).filter((k) => limits[k].by !== undefined);
+    row("info", `bubblewrap limits: ${enforced.map((k) => by(k === "openFiles" ? "open files" : k, limits[k])).join(", ") || "none"}`);
+    for (const k of ["memory", "pids", "cpus", "openFiles"] as const)
+      if (limits[k].why !== undefined) row("warn", `bubblewrap ${k === "openFiles" ? "open files" : `limits.${k}`}: ${limits[k].why}${k === "openFiles" ? "" : " (a server asking for it does not start)"}`);
+  }
   tool("sandbox-exec", r.sandbox.seatbelt, "", "");
   tool("docker", r.sandbox.docker, "the engine answers", "the engine does not answer");
   tool("podman", r.sandbox.podman, "the engine answers", "the engine does not answer");
@@ -286,6 +320,11 @@ function formatReport(r: DoctorReport): string {
       if (!c.ok) row("FAIL", `${c.server}: ${c.host ?? c.engine}: will not start: ${c.problem ?? ""}`);
       else row(c.limits?.every((l) => l.enforced) ? "ok" : "warn", `${c.server}: ${c.host}, runs under ${c.runtime}; limits: ${describeLimits(c.limits ?? [])}`);
     }
+  }
+
+  if (r.images.length > 0) {
+    lines.push("container images");
+    for (const i of r.images) row(i.pinned && i.id !== undefined && i.problem === undefined ? "ok" : "warn", `${i.subject}: ${describeImageLine(i)}`);
   }
 
   lines.push("directories");

@@ -50,7 +50,7 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   const choice =
     bash !== undefined
       ? bashSandboxChoice(settings, { home: environment.home, platform: process.platform, cwd, ...(bash.projectRoot !== undefined ? { projectRoot: bash.projectRoot } : {}) })
-      : chooseSandbox(sandboxSettings, undefined, { home: environment.home, platform: process.platform, baseDir: cwd, serverCwd: cwd, requireSandbox: true });
+      : chooseSandbox(sandboxSettings, undefined, { home: environment.home, platform: process.platform, baseDir: cwd, serverCwd: cwd, requireSandbox: true, requireImageDigest: settings.requireImageDigest === true });
   if (choice.refused !== undefined || choice.policy === undefined) return fail(choice.refused ?? "no sandbox");
   const policy = choice.policy;
   let egressPolicy;
@@ -79,7 +79,6 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   } catch (error) {
     return fail((error as Error).message, 1);
   }
-  for (const note of prepared.launch.notes ?? []) process.stderr.write(`mcp-warden exec: sandbox: ${note}\n`);
 
   // Short-lived like the hook: one shared segment for every exec, not one segment per run.
   const record = (entry: AuditEntry) => appendShared({ dir: settings.audit.dir, fsyncIntervalMs: 0, secrets: settings.secrets, owner: "exec", hmacKeyFile: settings.audit.hmacKeyFile }, entry);
@@ -90,8 +89,15 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
     return fail(`cannot write the audit log, so nothing runs: ${(error as Error).message}`, 1);
   }
   const { launch } = prepared;
-  const child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ["inherit", "inherit", "inherit", ...prepared.extraStdio] });
+  // A container's channel is the proxy's Unix socket, listening before the container starts.
   let egress: EgressHandle | undefined;
+  try {
+    egress = prepared.egressSocket?.serve({ server: `exec:${command}`, policy: egressPolicy, audit: record });
+  } catch (error) {
+    launch.cleanup();
+    return fail((error as Error).message, 1);
+  }
+  const child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ["inherit", "inherit", "inherit", ...prepared.extraStdio] });
   if (prepared.egress) {
     const channel = child.stdio[3] as unknown as Duplex;
     egress = attachEgress(channel, { server: `exec:${command}`, policy: egressPolicy, audit: record });

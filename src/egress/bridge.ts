@@ -1,6 +1,8 @@
-// The in-sandbox end of the egress channel. Inside the sandbox there is only loopback and no way to
-// create a Unix socket, so the sandbox inherits one connected stream (fd 3) whose other end is the
-// gateway's egress proxy. The bridge listens on 127.0.0.1:<port>, opens one mux stream per accepted
+// The in-sandbox end of the egress channel. Inside the sandbox there is only loopback. Under
+// bubblewrap the sandbox inherits one connected stream (fd 3) whose other end is the gateway's
+// egress proxy; a container cannot inherit a descriptor through `docker run -i`, so there the bridge
+// connects once to the proxy's Unix socket, bind-mounted into the container (--socket PATH), and
+// speaks the same multiplexed protocol over that one connection. The bridge listens on 127.0.0.1:<port>, opens one mux stream per accepted
 // TCP connection, and relays bytes; the command it starts sees an ordinary local HTTP/SOCKS5 proxy
 // in HTTP_PROXY, HTTPS_PROXY and ALL_PROXY. It judges nothing: every decision is the proxy's.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -10,17 +12,20 @@ import type { Duplex } from "node:stream";
 import { Mux, splice } from "./mux.js";
 
 export interface BridgeArgs {
-  /** The inherited channel's descriptor; undefined: no network, the command just runs. */
+  /** The inherited channel's descriptor; undefined (and no socket): no network, the command just runs. */
   fd?: number;
+  /** The proxy's Unix socket to connect to instead of an inherited descriptor (containers). */
+  socket?: string;
   /** Loopback port to listen on (0: any free port). */
   port: number;
   command: string;
   args: string[];
 }
 
-/** Parses `--fd N --port N -- CMD ARGS...`. Throws with a usage message. */
+/** Parses `[--fd N | --socket PATH] --port N -- CMD ARGS...`. Throws with a usage message. */
 export function parseBridgeArgs(argv: string[]): BridgeArgs {
   let fd: number | undefined;
+  let socket: string | undefined;
   let port: number | undefined;
   let i = 0;
   const int = (flag: string, v: string | undefined, max: number): number => {
@@ -35,13 +40,19 @@ export function parseBridgeArgs(argv: string[]): BridgeArgs {
     }
     if (a === "--fd") fd = int("--fd", argv[++i], 65535);
     else if (a === "--port") port = int("--port", argv[++i], 65535);
+    else if (a === "--socket") {
+      const v = argv[++i];
+      if (v === undefined || !v.startsWith("/")) throw new Error("--socket needs an absolute path");
+      socket = v;
+    }
     else throw new Error(`unknown argument ${JSON.stringify(a)}`);
   }
   const command = argv[i];
   if (command === undefined || command === "") throw new Error("no command after --");
   if (fd !== undefined && fd < 3) throw new Error("--fd must be 3 or more (0-2 are the command's stdio)");
-  if (fd !== undefined && port === undefined) throw new Error("--port is required with --fd");
-  return { fd, port: port ?? 0, command, args: argv.slice(i + 1) };
+  if (fd !== undefined && socket !== undefined) throw new Error("--fd and --socket exclude each other");
+  if ((fd !== undefined || socket !== undefined) && port === undefined) throw new Error(`--port is required with ${fd !== undefined ? "--fd" : "--socket"}`);
+  return { ...(fd !== undefined ? { fd } : {}), ...(socket !== undefined ? { socket } : {}), port: port ?? 0, command, args: argv.slice(i + 1) };
 }
 
 /** What the command's environment gains: every proxy variable, in both cases, pointing at the bridge. */
@@ -114,6 +125,34 @@ export function startBridge(channel: Duplex, port: number, options: { maxStreams
   });
 }
 
+/** Connects to the proxy's Unix socket; resolves once connected. */
+function connectSocket(path: string, timeoutMs = 10_000): Promise<net.Socket> {
+  return new Promise<net.Socket>((resolve, reject) => {
+    const socket = net.connect({ path, allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" }));
+    }, timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeAllListeners("error");
+      resolve(socket);
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Why the proxy's socket could not be reached, and what to do. */
+export function socketFailure(path: string, err: NodeJS.ErrnoException): string {
+  const base = `cannot reach the egress proxy's socket ${path}: ${err.code ?? err.message}`;
+  if (err.code === "EPERM" || err.code === "EACCES")
+    return `${base}. Under gVisor (runsc) a container may only connect to a host Unix socket with the runtime flag --host-uds=open: with docker, add "--host-uds=open" to the runsc runtime's runtimeArgs in daemon.json and restart dockerd (podman gets it from mcp-warden); otherwise check that the container's user may use the socket`;
+  return `${base}; the gateway may have stopped, or the socket's directory is not mounted into the container`;
+}
+
 /** The exit status a shell would report: the code, or 128 + the signal's number. */
 export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -139,18 +178,18 @@ export async function runBridge(argv: string[], options: RunOptions = {}): Promi
   try {
     parsed = parseBridgeArgs(argv);
   } catch (err) {
-    log(`${(err as Error).message}\nusage: bridge-main [--fd N --port N] -- COMMAND [ARGS...]`);
+    log(`${(err as Error).message}\nusage: bridge-main [--fd N --port N | --socket PATH --port N] -- COMMAND [ARGS...]`);
     return 2;
   }
 
   let bridge: Bridge | undefined;
   let env: NodeJS.ProcessEnv = { ...process.env };
-  if (parsed.fd !== undefined) {
+  if (parsed.fd !== undefined || parsed.socket !== undefined) {
     let channel: net.Socket;
     try {
-      channel = new net.Socket({ fd: parsed.fd, readable: true, writable: true });
+      channel = parsed.socket !== undefined ? await connectSocket(parsed.socket) : new net.Socket({ fd: parsed.fd, readable: true, writable: true });
     } catch (err) {
-      log(`cannot use fd ${parsed.fd}: ${(err as Error).message}`);
+      log(parsed.socket !== undefined ? socketFailure(parsed.socket, err as NodeJS.ErrnoException) : `cannot use fd ${parsed.fd}: ${(err as Error).message}`);
       return 1;
     }
     channel.on("error", () => {});

@@ -375,20 +375,19 @@ export class Gateway {
     server.setRequestHandler("prompts/list", async (req) => {
       const view = this.viewOf(d);
       await this.startAll(view.upstreams);
-      await this.reviewsSettled();
-      return this.page("prompts", view.catalog.prompts(shown("prompts")), req.params?.cursor, "prompts/list", d);
+      const prompts = await this.whenReviewed(() => view.catalog.prompts(shown("prompts")));
+      return this.page("prompts", prompts, req.params?.cursor, "prompts/list", d);
     });
     server.setRequestHandler("resources/list", async (req) => {
       const view = this.viewOf(d);
       await this.startAll(view.upstreams);
-      await this.reviewsSettled();
-      return this.page("resources", view.catalog.resources(shown("resources")), req.params?.cursor, "resources/list", d);
+      const resources = await this.whenReviewed(() => view.catalog.resources(shown("resources")));
+      return this.page("resources", resources, req.params?.cursor, "resources/list", d);
     });
     server.setRequestHandler("resources/templates/list", async (req) => {
       const view = this.viewOf(d);
       await this.startAll(view.upstreams);
-      await this.reviewsSettled();
-      const templates = view.catalog.resourceTemplates(shown("resourceTemplates"));
+      const templates = await this.whenReviewed(() => view.catalog.resourceTemplates(shown("resourceTemplates")));
       return this.page("resourceTemplates", templates, req.params?.cursor, "resources/templates/list") as never;
     });
     // The client's roots changed: tell every upstream (2025 era; 2026-07-28 servers ask per call).
@@ -507,15 +506,17 @@ export class Gateway {
   private async listTools(d: Downstream, cursor: string | undefined) {
     const view = this.viewOf(d);
     await this.startAll(view.upstreams);
-    await this.reviewsSettled();
     let hidden = 0;
     // Filtered for this caller every time: a list is never cached across principals.
     const policy = this.policyFor(d.principal);
-    const tools = view.catalog.tools((upstream, tool) => {
-      const v = policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
-      const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream, tool.name, tool) === undefined;
-      if (!shown) hidden++;
-      return shown;
+    const tools = await this.whenReviewed(() => {
+      hidden = 0;
+      return view.catalog.tools((upstream, tool) => {
+        const v = policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
+        const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream, tool.name, tool) === undefined;
+        if (!shown) hidden++;
+        return shown;
+      });
     });
     if (cursor === undefined) this.audit.append({ kind: "list", method: "tools/list", principal: d.audited, detail: { listed: tools.length, hidden } });
     return this.page("tools", tools, cursor);
@@ -633,12 +634,29 @@ export class Gateway {
     }
   }
 
-  /** Waits, bounded, for integrity reviews under way (a tool is hidden until its review ends). */
+  /** Waits, bounded (10 s), until no integrity review is under way (a tool is hidden until its review ends). */
   private async reviewsSettled(): Promise<void> {
-    if (!this.integrity.busy) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.integrity.settled(), new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
+    const deadline = Date.now() + 10_000;
+    // A list can be replaced (a server's list_changed) while an earlier review is awaited: wait again.
+    while (this.integrity.busy && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.integrity.settled(), new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Reads what the reviews let through once none is under way. `read` runs in the same tick as the
+   * last check, so a list replaced between the wait and the read (its review started at once, see
+   * Upstream.refreshLists) is waited for too, instead of being shown as "not reviewed yet". If the
+   * wait runs out, what is unreviewed stays hidden (fail closed).
+   */
+  private async whenReviewed<T>(read: () => T): Promise<T> {
+    for (let round = 0; round < 3; round++) {
+      await this.reviewsSettled();
+      if (!this.integrity.busy) break;
+    }
+    return read();
   }
 
   status(): ServerStatus[] {

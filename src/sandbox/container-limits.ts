@@ -8,6 +8,7 @@
 // note, which the gateway prints at the server's start and `doctor` shows.
 import path from "node:path";
 import type { ContainerHost, LimitName } from "./container-host.js";
+import { isGvisor } from "./container-egress.js";
 import type { ContainerEngine } from "./container.js";
 import type { SandboxPolicy } from "./types.js";
 
@@ -37,6 +38,8 @@ export type HostArguments =
       limits: LimitState[];
       /** Gaps to report at start (a default limit not enforced, swap not limited). */
       notes: string[];
+      /** One line: each limit enforced or not (and why), and swap when it is not limited. */
+      summary: string;
     }
   | { ok: false; why: string };
 
@@ -54,9 +57,6 @@ const NPROC_FLOOR = 1024;
 
 const DAEMON_JSON_RUNSC = `{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=none"]}}}`;
 
-export function isGvisor(runtime: string): boolean {
-  return path.posix.basename(runtime) === "runsc";
-}
 
 /** The runtime arguments, or why the policy's runtime cannot be used here. */
 function runtimeArguments(engine: ContainerEngine, host: ContainerHost, wanted: string | undefined, findRuntime: (name: string) => string | undefined): { args: string[]; runtime: string } | { why: string } {
@@ -146,7 +146,8 @@ export function hostArguments(
     const nproc = Math.max(NPROC_FLOOR, Number(limits.pids));
     args.push(`--ulimit=nproc=${nproc}:${nproc}`);
   }
-  return { ok: true, args, runtime: rt.runtime, limits: states, notes };
+  const swapGap = notes.filter((n) => n.startsWith("swap"));
+  return { ok: true, args, runtime: rt.runtime, limits: states, notes, summary: [describeLimits(states), ...swapGap].join("; ") };
 }
 
 /** "memory 2g enforced, cpus 1 enforced, pids 512 NOT enforced (why)" */

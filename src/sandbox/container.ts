@@ -26,6 +26,8 @@
 //   compared by their real path (symlinks resolved); an allowed path that does not exist is not
 //   mounted. A path with a comma, a double quote or a control character cannot be written into a
 //   `--mount` value safely and is refused.
+// - The working directory (`spec.cwd`) is visible read-only unless a mount already holds it, refused
+//   in a denied path, and an empty read-only directory when it is home or above (container-workdir.ts).
 // - Environment: exactly `spec.env`, as `--env=NAME=VALUE` arguments; the engine client's own
 //   environment (`SandboxLaunch.env`) is a short list of the host's variables the client itself
 //   needs (PATH, HOME, DOCKER_HOST, XDG_RUNTIME_DIR, ...), none of which reaches the container.
@@ -34,10 +36,15 @@
 //   The values are visible in the engine client's command line (`ps`) to other users of this host;
 //   an env file would hide them but docker and podman parse env files differently (podman unquotes
 //   values), so one format cannot carry every value to both.
-// - Network: `--network none`, always. The egress bridge hands the server a descriptor (fd 3) that
-//   cannot cross into a container through `docker run -i`, so egress through mcp-warden's proxy is
-//   not available for containers yet: a policy that allows any domain, localhost or a Unix socket is
-//   refused (fail closed) instead of run without its network.
+// - Image: a reference pinned by digest (`name[:tag]@sha256:<hex>`) is checked against the local
+//   store and run by the matching image's ID; a mismatch or a missing image is refused (image-pin.ts).
+// - Network: `--network none`, always. A policy that allows domains or localhost gets mcp-warden's
+//   egress proxy instead (./container-egress.ts): the proxy's Unix socket directory and the host's
+//   node runtime with the bridge are bind-mounted read-only, and the bridge, listening on the
+//   container's own loopback, starts the command with the proxy variables set. That needs
+//   `ctx.egressSocket` and `ctx.bridge` (prepareSandboxedLaunch gives both); without them such a
+//   policy is refused (fail closed) instead of run without its network. `allowUnixSockets` is
+//   refused: no other host socket enters a container.
 // - Identity: containers are named `mcp-warden-<server>-<gateway pid>-<random>` and labelled
 //   `mcp-warden=1`, `mcp-warden.gateway-pid=<pid>`, `mcp-warden.gateway-host=<hostname>`,
 //   `mcp-warden.server=<name>`. The server name and gateway pid come from the backend's options
@@ -53,6 +60,10 @@ import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import { detectContainerHost, findExecutable, type HostDetection } from "./container-host.js";
 import { hostArguments, type ContainerLimits } from "./container-limits.js";
+import { containerNetwork, type NodeRuntime } from "./container-egress.js";
+import { emptyDirMount } from "./container-tmpfs.js";
+import { withWorkingDirectory } from "./container-workdir.js";
+import { resolveImage } from "./image-pin.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -123,6 +134,8 @@ export interface ContainerBackendOptions {
   infoTimeoutMs?: number;
   /** Whether `cleanup()` runs `<engine> rm -f <name>`; default true. */
   removeOnCleanup?: boolean;
+  /** The node runtime files for the egress bridge; default: asked of `ldd` (container-egress.ts). */
+  nodeRuntime?: (node: string) => NodeRuntime;
   /** What the engine can do here; default: detected once per process (container-host.ts). Tests inject one. */
   host?: HostDetection;
   /** Finds a runtime binary (podman's `--runtime` path); default: on PATH and the system directories. */
@@ -134,11 +147,13 @@ export interface ContainerSandboxContext extends SandboxContext {
   server?: string;
 }
 
-/** What `wrap` returns for a container: a SandboxLaunch plus the container's name. */
+/** What `wrap` returns for a container: a SandboxLaunch plus the container's name and user. */
 export interface ContainerLaunch extends SandboxLaunch {
   containerName: string;
   /** Gaps to report at start (a default limit the engine cannot enforce here). */
   notes: string[];
+  /** The container's "uid:gid" (the egress socket is handed to it). */
+  user: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,29 +221,11 @@ const RUNTIME = /^[A-Za-z0-9/][A-Za-z0-9._\-/]*$/;
 const MEMORY = /^\d+(\.\d+)?([kKmMgGtT]([iI]?[bB])?|[bB])?$/;
 const USER = /^\d+(:\d+)?$/;
 
+/** `text` ending as a sentence (an engine's own message may already end with "?" or "."). */
+const sentence = (text: string) => (/[.?!]$/.test(text) ? text : `${text}.`);
+
 function fail(engine: ContainerEngine, why: string): never {
   throw new Error(`${engine} sandbox: ${why}`);
-}
-
-interface NetworkWithSockets {
-  allowedDomains?: string[];
-  allowLocalhost?: boolean;
-  allowUnixSockets?: string[];
-}
-
-function checkNetwork(engine: ContainerEngine, policy: SandboxPolicy): void {
-  const n = policy.network as NetworkWithSockets;
-  const wants: string[] = [];
-  if ((n.allowedDomains ?? []).length > 0) wants.push(`allowedDomains (${(n.allowedDomains ?? []).join(", ")})`);
-  if (n.allowLocalhost === true) wants.push("allowLocalhost");
-  if ((n.allowUnixSockets ?? []).length > 0) wants.push("allowUnixSockets");
-  if (wants.length > 0)
-    fail(
-      engine,
-      `the policy allows network access (${wants.join("; ")}), but egress through mcp-warden's proxy is not available for containers yet ` +
-        `(the egress bridge's descriptor cannot cross into a container), so a container only ever gets no network at all. ` +
-        `Remove the network allowances, or use the bubblewrap or seatbelt sandbox for this server; refusing to start it without the network it asked for`,
-    );
 }
 
 function defaultUser(): string {
@@ -304,14 +301,10 @@ function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxC
         `the server could create it, and masking it would create it on the host. Create it first, or narrow allowWrite; refusing to start`,
     );
   // Hide what exists (a directory under an empty read-only tmpfs, anything else under /dev/null).
-  // `ro`, not `readonly`, for the tmpfs: podman (4.3) refuses `readonly` there; docker takes both.
-  // Podman copies what the directory holds into a tmpfs mounted over it (tmpcopyup, its default),
-  // which would show the very files the mask hides: `notmpcopyup` (docker has no such option).
-  const emptyTmpfs = engine === "podman" ? "ro,tmpfs-mode=0,notmpcopyup" : "ro,tmpfs-mode=0";
   for (const r of hidden) {
     if (r.kind === "missing") continue;
     for (const place of placesOf(r))
-      masks.set(place, r.kind === "dir" ? `type=tmpfs,dst=${place},${emptyTmpfs}` : `type=bind,src=/dev/null,dst=${place},readonly`);
+      masks.set(place, r.kind === "dir" ? emptyDirMount(engine, place, "0") : `type=bind,src=/dev/null,dst=${place},readonly`);
   }
   // Freeze what exists and is writable (not already hidden): the same path again, read-only.
   for (const r of frozen) {
@@ -391,7 +384,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (!IMAGE.test(image)) fail(engine, `${JSON.stringify(image)} is not a valid image reference`);
     if (policy.runtime !== undefined && !RUNTIME.test(policy.runtime)) fail(engine, `${JSON.stringify(policy.runtime)} is not a valid runtime name`);
     if (typeof spec.command !== "string" || spec.command === "") fail(engine, "no command to run");
-    checkNetwork(engine, policy);
+    // --network none stays; network allowances get the egress proxy's socket and the bridge.
+    const egress = containerNetwork(engine, policy, ctx, { executable, engineEnv: engineEnvironment(hostEnv), ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
 
     const user = opts.user ?? defaultUser();
     if (!USER.test(user)) fail(engine, `the container user must be a numeric uid or uid:gid, not ${JSON.stringify(user)}`);
@@ -402,12 +396,17 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     const host = opts.hostname ?? osHostname();
     const name = `mcp-warden-${serverPart(server)}-${pid}-${randomBytes(4).toString("hex")}`;
     const limits = limitsOf(engine, policy);
-    const { args: mounts, tmpTaken } = mountArgs(engine, policy, ctx);
+    // The cwd is visible (read-only unless allowed writable), as in bubblewrap (container-workdir.ts).
+    const workdir = withWorkingDirectory(policy, spec.cwd, ctx);
+    const { args: mounts, tmpTaken } = mountArgs(engine, workdir.policy, ctx);
     const engineEnv = engineEnvironment(hostEnv);
+    // A digest-pinned image is checked against the local store and run by its ID (image-pin.ts).
+    const resolvedImage = resolveImage({ engine, executable, env: engineEnv }, image);
+    if (!resolvedImage.ok) fail(engine, resolvedImage.why);
     const remote = opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
     // What the engine can do here decides the runtime, the ulimits and whether each limit holds.
     const detected = opts.host ?? detectContainerHost(engine, { executable, env: engineEnv, ...(opts.infoTimeoutMs !== undefined ? { timeoutMs: opts.infoTimeoutMs } : {}), remote });
-    if (!detected.ok) fail(engine, `cannot tell what the engine enforces here: ${detected.why}. ${detected.fix}; refusing to start the server`);
+    if (!detected.ok) fail(engine, `cannot tell what the engine enforces here: ${sentence(detected.why)} ${detected.fix}; refusing to start the server`);
     const planned = hostArguments(engine, detected.host, policy, limits, opts.findRuntime ?? ((n) => findExecutable(n, engineEnv.PATH)));
     if (!planned.ok) fail(engine, `${planned.why}; refusing to start the server`);
 
@@ -436,7 +435,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       if (!remote) args.push("--env-host=false");
     }
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
-    args.push(...mounts);
+    args.push(...mounts, ...workdir.args);
+    if (egress) args.push(...egress.args);
     for (const [k, v] of Object.entries(spec.env)) {
       if (!ENV_NAME.test(k)) fail(engine, `invalid environment variable name ${JSON.stringify(k)}`);
       if (v.includes("\u0000")) fail(engine, `the value of ${k} contains a NUL character`);
@@ -448,7 +448,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
-    args.push("--", image, spec.command, ...spec.args);
+    args.push("--", resolvedImage.run, ...(egress?.prefix ?? []), spec.command, ...spec.args);
 
     let cleaned = false;
     return {
@@ -462,6 +462,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       extraFds: [],
       containerName: name,
       notes: planned.notes,
+      limitsNote: `${engine} limits, under ${planned.runtime}: ${planned.summary}`,
+      user,
       cleanup() {
         if (cleaned) return;
         cleaned = true;

@@ -1,14 +1,21 @@
 // Turns a command and a SandboxPolicy into what to spawn: the backend's wrapped command line, the
 // extra descriptors (the seccomp program, the egress channel) and the cleanup. Shared by the
 // gateway (sandboxed stdio servers) and `mcp-warden exec`.
+//
+// The egress channel: bubblewrap's bridge inherits a socketpair end at EGRESS_FD ("pipe" in
+// extraStdio); a container cannot inherit one through `docker run -i`, so docker and podman get a
+// Unix socket in a private per-launch directory instead (PreparedLaunch.egressSocket, mounted into
+// the container by ./container-egress.ts). Either way the caller hands the channel to the same
+// proxy (attachEgress, or egressSocket.serve before spawning). Seatbelt has no bridge: refused.
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, statSync } from "node:fs";
 import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createExclusiveNoFollow, ensurePrivateDir } from "../adapters/safe-files.js";
+import { EGRESS_SOCKET_NAME, EgressSocket, ownerOf } from "../egress/socket-channel.js";
 import { bubblewrap } from "./bubblewrap.js";
-import { docker, podman } from "./container.js";
+import { docker, podman, type ContainerLaunch } from "./container.js";
 import { seatbelt } from "./seatbelt.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy, SandboxType } from "./types.js";
 
@@ -80,6 +87,11 @@ export interface PreparedLaunch {
   extraStdio: ("pipe" | number)[];
   /** Whether extraStdio holds the egress channel ("pipe" at EGRESS_FD). */
   egress: boolean;
+  /**
+   * Containers with network: the proxy's Unix socket. Call `serve()` before spawning the launch;
+   * `launch.cleanup()` closes it and removes its directory.
+   */
+  egressSocket?: EgressSocket;
 }
 
 export interface LaunchContext {
@@ -97,20 +109,41 @@ export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, 
   if (!available.ok) throw new Error(`the ${policy.type} sandbox cannot run here: ${available.why}. To fix: ${available.install}`);
   const noExec = executeRefusal(policy);
   if (noExec !== undefined) throw new Error(noExec);
-  const egress = needsEgress(policy);
-  // The egress proxy reaches a sandbox through an inherited channel and an in-sandbox bridge; only
-  // bubblewrap runs that bridge so far. Refuse rather than run with network the policy cannot judge.
-  if (egress && policy.type !== "bubblewrap")
-    throw new Error(`network access through the egress proxy is available with the bubblewrap sandbox only; the ${policy.type} sandbox runs with no network (remove allowedDomains/allowLocalhost or use bubblewrap)`);
+  const wantsEgress = needsEgress(policy);
+  const container = policy.type === "docker" || policy.type === "podman";
+  // Seatbelt runs no bridge: refuse rather than run with network the policy cannot judge.
+  if (wantsEgress && !container && policy.type !== "bubblewrap")
+    throw new Error(`network access through the egress proxy is not available with the ${policy.type} sandbox; it runs with no network (remove allowedDomains/allowLocalhost, or use bubblewrap, docker or podman)`);
+  const egress = wantsEgress && !container;
+  const socket = wantsEgress && container ? new EgressSocket() : undefined;
   const sandboxCtx: SandboxContext & { server?: string } = {
     home: ctx.home,
     mandatoryDeny: ctx.mandatoryDeny,
-    ...(egress
-      ? { egressFd: EGRESS_FD, bridge: { node: process.execPath, script: fileURLToPath(new URL("../egress/bridge-main.js", import.meta.url)), port: BRIDGE_PORT } }
+    ...(egress ? { egressFd: EGRESS_FD, bridge: { node: process.execPath, script: fileURLToPath(new URL("../egress/bridge-main.js", import.meta.url)), port: BRIDGE_PORT } } : {}),
+    ...(socket
+      ? {
+          egressSocket: { dir: socket.dir, name: EGRESS_SOCKET_NAME },
+          bridge: { node: process.execPath, script: fileURLToPath(new URL("../egress/bridge-main.bundle.cjs", import.meta.url)), port: BRIDGE_PORT },
+        }
       : {}),
   };
   if (ctx.server !== undefined) sandboxCtx.server = ctx.server;
-  const launch = BACKENDS[policy.type].wrap(spec, policy, sandboxCtx);
+  let launch: SandboxLaunch;
+  try {
+    launch = BACKENDS[policy.type].wrap(spec, policy, sandboxCtx);
+    // The socket is handed to the container's user (nobody when the gateway is root).
+    if (socket) socket.owner = ownerOf((launch as ContainerLaunch).user);
+  } catch (e) {
+    socket?.close();
+    throw e;
+  }
+  if (socket) {
+    const cleanup = launch.cleanup.bind(launch);
+    launch.cleanup = () => {
+      cleanup();
+      socket.close();
+    };
+  }
   // Child fd numbers: the egress channel at EGRESS_FD, the backend's descriptors at 3, 4, ... around it.
   const extraStdio: ("pipe" | number)[] = [];
   const put = (fd: number, v: "pipe" | number) => {
@@ -127,5 +160,5 @@ export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, 
     launch.cleanup();
     throw new Error("sandbox launch: a gap in the child's descriptors");
   }
-  return { launch, extraStdio, egress };
+  return { launch, extraStdio, egress, ...(socket ? { egressSocket: socket } : {}) };
 }

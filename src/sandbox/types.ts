@@ -53,8 +53,16 @@ export interface SandboxContext {
    * stream socket that the bridge multiplexes connections over; undefined: no network at all.
    */
   egressFd?: number;
-  /** Absolute path of the bridge program (dist/src/egress/bridge-main.js) and the node binary to run it. */
+  /**
+   * Absolute path of the bridge program and the node binary to run it: dist/src/egress/bridge-main.js
+   * for bubblewrap, the one-file bundle dist/src/egress/bridge-main.bundle.cjs for containers.
+   */
   bridge?: { node: string; script: string; port: number };
+  /**
+   * Containers: the egress proxy's Unix socket (its private directory on the host and its name
+   * there), reached by the in-container bridge instead of an inherited descriptor.
+   */
+  egressSocket?: { dir: string; name: string };
 }
 
 /** A command line that runs the spec sandboxed; spawn it with `extraFds` as stdio 3, 4, ... */
@@ -65,10 +73,13 @@ export interface SandboxLaunch {
   cwd?: string;
   /** File descriptors (in this process) the child gets as fd 3, 4, ...; closed by `cleanup`. */
   extraFds: number[];
-  /** Removes what the launch created (temporary files, descriptors). Idempotent. */
+  /** The limits enforced (and any not enforced, with why), one line for the start notes (bubblewrap, docker, podman). */
+  limitsNote?: string;
+  /**
+   * Removes what the launch created (temporary files, descriptors; bubblewrap's cgroups, killing
+   * what is left in them: so call it once the launched process has exited, or if it never started). Idempotent.
+   */
   cleanup(): void;
-  /** What the sandbox cannot enforce here although nothing asked for it explicitly; reported at start. */
-  notes?: string[];
 }
 
 export type Availability = { ok: true } | { ok: false; why: string; install: string };

@@ -238,7 +238,7 @@ export class Upstream extends EventEmitter {
     client.setRequestHandler("roots/list", (_req, ctx) => this.options.clientRequestHandlers.listRoots(this.name, ctx.mcpReq.signal) as never);
     for (const kind of ["tools", "prompts", "resources"] as const) {
       client.setNotificationHandler(`notifications/${kind}/list_changed`, () => {
-        void this.refreshLists().then(() => this.emit("listChanged", kind));
+        void this.refreshLists(kind).catch((e: Error) => this.emit("log", `could not refresh the ${kind} list: ${e.message}`));
       });
     }
     client.setNotificationHandler("notifications/resources/updated", (n) => {
@@ -276,8 +276,9 @@ export class Upstream extends EventEmitter {
       // the server's own env; the egress channel (fd 3) goes to a proxy judging every connection.
       for (const name of sb.policy.env) if (this.options.env[name] !== undefined && spec.env[name] === undefined) spec.env[name] = this.options.env[name] as string;
       const prepared = prepareSandboxedLaunch(spec, sb.policy, { home: sb.home, mandatoryDeny: sb.mandatoryDeny, server: this.name });
-      for (const note of prepared.launch.notes ?? []) this.emit("log", `sandbox: ${note}`);
-      let egress: EgressHandle | undefined;
+      if (prepared.launch.limitsNote) this.emit("log", prepared.launch.limitsNote);
+      // A container's channel is the proxy's Unix socket, listening before the container starts.
+      let egress: EgressHandle | undefined = prepared.egressSocket?.serve({ server: this.name, policy: sb.egress, audit: sb.audit });
       return new ProcessTransport({
         ...common,
         command: prepared.launch.command,
@@ -381,8 +382,13 @@ export class Upstream extends EventEmitter {
     } as never);
   }
 
-  /** Fetches every list the server offers (all pages). */
-  async refreshLists(): Promise<void> {
+  /**
+   * Fetches every list the server offers (all pages). With `changed`, "listChanged" is emitted in
+   * the same tick as the new lists replace the old ones: the gateway starts their integrity review
+   * synchronously on that event, so no request can see a new definition between the replacement
+   * and the start of its review (it would be hidden as "not reviewed yet" without being waited for).
+   */
+  async refreshLists(changed?: "tools" | "prompts" | "resources"): Promise<void> {
     const client = this.client;
     if (!client) return;
     const caps = client.getServerCapabilities() ?? {};
@@ -395,6 +401,7 @@ export class Upstream extends EventEmitter {
         : [],
     ]);
     this.lists = { tools, prompts, resources, resourceTemplates };
+    if (changed !== undefined) this.emit("listChanged", changed);
   }
 
   /** Forwards one request; the result passes through as the server sent it. */

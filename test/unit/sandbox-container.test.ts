@@ -9,8 +9,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { containerBackend, DEFAULT_CONTAINER_LIMITS, ENGINE_CLIENT_ENV, type ContainerBackendOptions } from "../../src/sandbox/container.js";
-import { dockerHostFrom, podmanHostFrom } from "../../src/sandbox/container-host.js";
 import { reapContainers } from "../../src/sandbox/reap-containers.js";
+import { SIMULATED_DOCKER_HOST as DOCKER_HOST, SIMULATED_PODMAN_HOST as PODMAN_HOST } from "./simulated-container-host.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-ctr-")));
@@ -35,10 +35,6 @@ const policy = (over: Partial<SandboxPolicy> = {}, fs: Partial<SandboxPolicy["fi
   ...over,
 });
 const ctx = (over: Partial<SandboxContext> = {}): SandboxContext => ({ home: "/home/u", mandatoryDeny: [], ...over });
-// What the engine can do here, simulated (no engine runs in these tests): every limit enforced,
-// gVisor registered. container-host.test.ts covers the detection and the hosts that fall short.
-const DOCKER_HOST = dockerHostFrom({ ServerVersion: "28.2.2", CgroupVersion: "2", MemoryLimit: true, SwapLimit: true, CpuCfsQuota: true, PidsLimit: true, DefaultRuntime: "runc", Runtimes: { runc: {}, runsc: { runtimeArgs: ["--network=none"] } } }, {});
-const PODMAN_HOST = podmanHostFrom({ host: { cgroupVersion: "v2", security: { rootless: false }, ociRuntime: { name: "crun" }, cgroupControllers: ["cpu", "memory", "pids"] } }, {});
 const backend = (opts: ContainerBackendOptions = {}) => containerBackend("docker", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, host: DOCKER_HOST, ...opts });
 
 /** The engine's own arguments: everything before `--`. */
@@ -124,6 +120,11 @@ describe("container backend: files", () => {
     const m = mounts(backend().wrap(spec(), policy({}, { allowRead: [data], allowWrite: [project] }), ctx()).args);
     assert.ok(m.includes(`type=bind,src=${data},dst=${data},readonly`), m.join("\n"));
     assert.ok(m.includes(`type=bind,src=${project},dst=${project}`), m.join("\n"));
+  });
+  it("podman: masks a denied directory with a tmpfs that copies nothing up from under it (podman's default would copy the hidden files in)", () => {
+    const p = containerBackend("podman", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, podmanUserns: null, host: PODMAN_HOST });
+    const m = mounts(p.wrap(spec(), policy({ type: "podman" }, { allowRead: [data], denyRead: [join(data, "private")] }), ctx()).args);
+    assert.ok(m.includes(`type=tmpfs,dst=${join(data, "private")},ro,tmpfs-mode=0,notmpcopyup`), m.join("\n"));
   });
   it("masks denied directories with an empty read-only tmpfs and denied files with /dev/null, in read-only and writable mounts", () => {
     const m = mounts(
@@ -220,9 +221,11 @@ describe("container backend: image, network, labels and argument order", () => {
     assert.throws(() => backend().wrap(spec(), policy({ image: "--privileged" }), ctx()), /not a valid image/);
     assert.throws(() => backend().wrap(spec(), policy({ image: "alpine latest" }), ctx()), /not a valid image/);
   });
-  it("refuses a policy that allows network access, with the reason", () => {
-    for (const network of [{ allowedDomains: ["github.com"] }, { allowLocalhost: true }, { allowUnixSockets: ["/var/run/x.sock"] } as SandboxPolicy["network"]])
-      assert.throws(() => backend().wrap(spec(), policy({ network }), ctx()), /not available for containers yet/, JSON.stringify(network));
+  it("refuses network allowances when no egress socket was prepared, and allowUnixSockets always, with the reason", () => {
+    for (const network of [{ allowedDomains: ["github.com"] }, { allowLocalhost: true }])
+      assert.throws(() => backend().wrap(spec(), policy({ network }), ctx()), /no egress proxy socket was prepared.*Start it through mcp-warden/, JSON.stringify(network));
+    const sockets = { allowUnixSockets: ["/var/run/x.sock"] } as SandboxPolicy["network"];
+    assert.throws(() => backend().wrap(spec(), policy({ network: sockets }), ctx()), /allowUnixSockets is not available for containers/);
     const denyOnly = backend().wrap(spec(), policy({ network: { deniedDomains: ["evil.example"] } }), ctx());
     assert.ok(denyOnly.args.includes("--network=none"));
   });
