@@ -91,6 +91,11 @@ describe("server-filesystem from npm in a podman container behind the gateway", 
     assert.match(text(r), /hello from the served root/);
   });
 
+  it("notes each container server's limits at its start: engine, runtime, and each limit enforced (all of them, rootful here)", () => {
+    for (const name of ["npmfs", "npmwide"])
+      assert.match(c.stderr(), new RegExp(`${name}: podman limits, under \\S+ \\([^)]*\\): memory 2g \\(default\\) enforced; cpus 1 \\(default\\) enforced; pids 512 \\(default\\) enforced`), c.stderr());
+  });
+
   it("runs the image pinned by digest by its ID, not by its tag (the tag-only server by its tag)", () => {
     const pid = c.transport.pid;
     assert.ok(pid !== null && pid !== undefined);
