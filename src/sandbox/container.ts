@@ -317,9 +317,22 @@ function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxC
     for (const place of placesOf(r)) if (!masked(place) && holder(place)?.writable) refuse(r, place, frozen.includes(r) ? "the denyWrite path" : "the denied path");
   }
 
+  // Pins: inside a writable mount, every directory between the mount and a mask is bound onto itself
+  // (still writable), so that it cannot be renamed away (a mount point cannot be renamed: EBUSY) and
+  // the protected path recreated in its place: `mv .mcp-warden x` would otherwise move the host's
+  // settings directory, mask and all, and leave the gateway to read whatever the server writes.
+  const pins = new Map<string, string>();
+  for (const place of masks.keys()) {
+    const m = holder(place);
+    if (!m?.writable) continue;
+    for (let dir = path.posix.dirname(place); dir !== m.dst && within(dir, m.dst); dir = path.posix.dirname(dir))
+      if (!masks.has(dir)) pins.set(dir, `type=bind,src=${m.src}${dir.slice(m.dst.length)},dst=${dir}`);
+  }
+
   const args: string[] = [];
   for (const m of mounts.sort((a, b) => a.dst.localeCompare(b.dst))) args.push(`--mount=type=bind,src=${m.src},dst=${m.dst}${m.writable ? "" : ",readonly"}`);
-  for (const [, spec] of [...masks].sort(([a], [b]) => a.localeCompare(b))) args.push(`--mount=${spec}`);
+  // Parents before children: the engines mount in order of depth, and so does this list.
+  for (const [, spec] of [...pins, ...masks].sort(([a], [b]) => a.localeCompare(b))) args.push(`--mount=${spec}`);
   return { args, tmpTaken: byDst.has("/tmp") };
 }
 

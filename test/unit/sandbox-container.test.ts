@@ -139,6 +139,15 @@ describe("container backend: files", () => {
     const hooks = join(project, ".git/hooks");
     assert.ok(m.includes(`type=bind,src=${hooks},dst=${hooks},readonly`), m.join("\n"));
   });
+  it("pins every directory between a writable mount and a mask onto itself (a mount point cannot be renamed away), parents first", () => {
+    const m = mounts(backend().wrap(spec(), policy({}, { allowWrite: [project], denyWrite: [join(project, ".git/hooks")] }), ctx()).args);
+    const git = join(project, ".git");
+    assert.ok(m.includes(`type=bind,src=${git},dst=${git}`), `the parent of the read-only hooks is pinned, writable:\n${m.join("\n")}`);
+    assert.ok(m.indexOf(`type=bind,src=${git},dst=${git}`) < m.indexOf(`type=bind,src=${join(git, "hooks")},dst=${join(git, "hooks")},readonly`));
+    assert.ok(!m.some((x) => x === `type=bind,src=${project},dst=${project},readonly`), "the writable mount itself stays writable");
+    const ro = mounts(backend().wrap(spec(), policy({}, { allowRead: [project], denyWrite: [join(project, ".git/hooks")] }), ctx()).args);
+    assert.ok(!ro.some((x) => x.startsWith(`type=bind,src=${git},`)), `nothing to pin in a read-only mount:\n${ro.join("\n")}`);
+  });
   it("deny wins over an allow at or under it: not mounted, or mounted read-only", () => {
     const hidden = mounts(backend().wrap(spec(), policy({}, { allowRead: [join(data, "private"), data], denyRead: [data] }), ctx()).args);
     assert.deepEqual(hidden, [], "nothing under a denied path is mounted");
