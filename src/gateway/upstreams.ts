@@ -38,12 +38,13 @@ export function planUpstreams(
   },
 ): UpstreamPlan {
   const mandatoryDeny = mandatoryDenies(ctx.home, ctx.protectedPaths);
+  const cacheDir = join(stateDir(ctx.env), "cache");
   const upstreams = new Map<string, Upstream>();
   const instances: UpstreamPlan["instances"] = new Map();
   const blocked: UpstreamPlan["blocked"] = [];
   for (const server of s.servers) {
     let verdict = ctx.policy.decideServer(server);
-    const sandbox = verdict.decision === "allow" ? sandboxFor(server, s, ctx.home, process.cwd(), join(stateDir(ctx.env), "cache")) : { kind: "none" as const };
+    const sandbox = verdict.decision === "allow" ? sandboxFor(server, s, ctx.home, process.cwd(), cacheDir) : { kind: "none" as const };
     if (sandbox.kind === "refused") verdict = sandbox.verdict;
     if (verdict.decision !== "allow") {
       blocked.push({ server, verdict });
@@ -57,7 +58,7 @@ export function planUpstreams(
         callTimeoutMs: s.gateway.callTimeoutMs,
         restart: s.gateway.restart,
         env: ctx.env,
-        ...(sandbox.kind === "sandboxed" ? { sandbox: { policy: sandbox.policy, egress: sandbox.egress, home: ctx.home, mandatoryDeny, audit: ctx.audit } } : {}),
+        ...(sandbox.kind === "sandboxed" ? { sandbox: { policy: sandbox.policy, egress: sandbox.egress, home: ctx.home, mandatoryDeny, cacheDir, audit: ctx.audit } } : {}),
         ...(sandbox.kind === "remote" ? { remoteEgress: { policy: sandbox.egress, audit: ctx.audit } } : {}),
         clientRequestHandlers: handlers,
         ...(instance !== undefined ? { instance } : {}),

@@ -15,7 +15,9 @@
 // - Docker: the daemon picks the runtime; gVisor must be registered in the daemon (`docker info`
 //   Runtimes). Limits: the daemon's own MemoryLimit, CpuCfsQuota and PidsLimit answers.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import path from "node:path";
 import type { ContainerEngine } from "./container.js";
 
@@ -57,6 +59,8 @@ export interface DetectOptions {
   timeoutMs?: number;
   /** Podman only: whether the client talks to a remote service (then this host's /proc says nothing about it). */
   remote?: boolean;
+  /** Podman only: where the answer is remembered across processes (mcp-warden's cache directory); see podmanDiskKey. */
+  cacheDir?: string;
 }
 
 const RUNTIME_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
@@ -203,11 +207,89 @@ function dockerIsLocal(env: Record<string, string>): boolean {
   return (h === undefined || h.startsWith("unix://")) && env.DOCKER_CONTEXT === undefined;
 }
 
-/** What the engine can do here; asked once per process per engine, executable and endpoint. */
-export function detectContainerHost(engine: ContainerEngine, opts: DetectOptions): HostDetection {
+function memoryKey(engine: ContainerEngine, opts: DetectOptions): string {
   const endpoint = engine === "docker" ? `${opts.env.DOCKER_HOST ?? ""}|${opts.env.DOCKER_CONTEXT ?? ""}` : `${opts.env.CONTAINER_HOST ?? ""}|${opts.env.CONTAINER_CONNECTION ?? ""}`;
-  const key = `${engine}\0${opts.executable}\0${endpoint}`;
+  return `${engine}\0${opts.executable}\0${endpoint}`;
+}
+
+/**
+ * `podman info` costs about 200 ms, paid by every `exec` and server start (each a new process), so a
+ * local podman's answer is also kept on disk, under a name that changes with everything it depends
+ * on: the podman binary, its configuration files (and CONTAINERS_CONF), the user, and the boot (the
+ * cgroup layout and installed runtimes change with a reboot or an upgrade, which changes the binary
+ * or the boot). A stale answer fails closed: a runtime that is gone fails the start, and limits are
+ * still set on every container. Docker's answer is never kept: its daemon can be reconfigured at any
+ * time, and `docker info` is fast.
+ */
+function podmanDiskFile(opts: DetectOptions): string | undefined {
+  if (opts.cacheDir === undefined || opts.remote === true) return undefined;
+  const stat = (p: string): string => {
+    try {
+      const st = statSync(p);
+      return `${p}:${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      return `${p}:-`;
+    }
+  };
+  let boot = "";
+  try {
+    boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return undefined;
+  }
+  const home = opts.env.HOME ?? homedir();
+  const configHome = opts.env.XDG_CONFIG_HOME ?? path.join(home, ".config");
+  const parts = [
+    "v1",
+    boot,
+    String(process.getuid?.() ?? -1),
+    stat(opts.executable),
+    ...["/usr/share/containers/containers.conf", "/etc/containers/containers.conf", path.join(configHome, "containers/containers.conf"), "/etc/containers/storage.conf", path.join(configHome, "containers/storage.conf")].map(stat),
+    opts.env.CONTAINERS_CONF !== undefined ? stat(opts.env.CONTAINERS_CONF) : "",
+    opts.env.CONTAINERS_STORAGE_CONF !== undefined ? stat(opts.env.CONTAINERS_STORAGE_CONF) : "",
+    opts.env.PATH ?? "",
+  ];
+  return path.join(opts.cacheDir, `podman-host-${createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 32)}.json`);
+}
+
+function readPodmanDisk(file: string): HostDetection | undefined {
+  try {
+    const host = JSON.parse(readFileSync(file, "utf8")) as ContainerHost;
+    const limitOk = (l: unknown) => typeof l === "object" && l !== null && typeof (l as LimitSupport).enforced === "boolean";
+    if (host.engine !== "podman" || typeof host.rootless !== "boolean" || !["v1", "hybrid", "v2"].includes(host.cgroup) || !Array.isArray(host.ulimits)) return undefined;
+    if (!limitOk(host.limits?.memory) || !limitOk(host.limits?.cpus) || !limitOk(host.limits?.pids)) return undefined;
+    return { ok: true, host };
+  } catch {
+    return undefined;
+  }
+}
+
+function writePodmanDisk(file: string, host: ContainerHost): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(host), { mode: 0o600, flag: "wx" });
+    renameSync(tmp, file);
+  } catch {
+    // Only speed is lost.
+  }
+}
+
+/** What is known already (this process, or a local podman's answer on disk), without asking the engine. */
+export function knownContainerHost(engine: ContainerEngine, opts: DetectOptions): HostDetection | undefined {
+  const key = memoryKey(engine, opts);
   const known = cache.get(key);
+  if (known !== undefined) return known;
+  const file = engine === "podman" ? podmanDiskFile(opts) : undefined;
+  const d = file !== undefined ? readPodmanDisk(file) : undefined;
+  if (d !== undefined) cache.set(key, d);
+  return d;
+}
+
+/** What the engine can do here; asked once per process per engine, executable and endpoint (a local podman's answer also kept on disk). */
+export function detectContainerHost(engine: ContainerEngine, opts: DetectOptions): HostDetection {
+  const key = memoryKey(engine, opts);
+  const known = knownContainerHost(engine, opts);
   if (known !== undefined) return known;
   let d: HostDetection;
   if (engine === "podman") {
@@ -220,7 +302,11 @@ export function detectContainerHost(engine: ContainerEngine, opts: DetectOptions
     d = r.ok ? dockerHostFrom(r.json, dockerIsLocal(opts.env) ? { cgroup: localCgroupVersion() } : {}) : { ok: false, why: r.why, fix: "Start the docker daemon and make sure `docker info` answers for this user" };
   }
   // A failure is not remembered: the engine may come up later (a gateway restarting a server).
-  if (d.ok) cache.set(key, d);
+  if (d.ok) {
+    cache.set(key, d);
+    const file = engine === "podman" ? podmanDiskFile(opts) : undefined;
+    if (file !== undefined) writePodmanDisk(file, d.host);
+  }
   return d;
 }
 

@@ -53,12 +53,12 @@
 //   `cleanup()` force-removes it (for a client killed before the container ended), so call it
 //   after the server has exited, or to stop it; `reapContainers` (reap-containers.ts) removes the
 //   ones left behind by a gateway that died.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { realpathSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
-import { detectContainerHost, findExecutable, type HostDetection } from "./container-host.js";
+import { detectContainerHost, findExecutable, knownContainerHost, type HostDetection } from "./container-host.js";
 import { hostArguments, type ContainerLimits } from "./container-limits.js";
 import { containerNetwork, type NodeRuntime } from "./container-egress.js";
 import { emptyDirMount } from "./container-tmpfs.js";
@@ -364,29 +364,25 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
   const executable = opts.executable ?? engine;
   const hostEnv = opts.hostEnv ?? process.env;
 
-  const available = (): Availability => {
-    const format = engine === "docker" ? "{{.ServerVersion}}" : "{{.Version.Version}}";
-    const timeout = opts.infoTimeoutMs ?? 5000;
-    const r = spawnSync(executable, ["info", "--format", format], {
-      env: engineEnvironment(hostEnv),
-      encoding: "utf8",
-      timeout,
-      killSignal: "SIGKILL",
-      stdio: ["ignore", "pipe", "pipe"],
-      maxBuffer: 1024 * 1024,
-    });
+  const remoteOf = (engineEnv: Record<string, string>): boolean =>
+    opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
+
+  /**
+   * Whether the engine answers, by the same `info` query that tells what it can do here (one probe
+   * per process, and for a local podman one per boot and configuration: container-host.ts).
+   */
+  const available = (o: { cacheDir?: string } = {}): Availability => {
+    const env = engineEnvironment(hostEnv);
     const help = engineInstall(engine);
-    const err = r.error as NodeJS.ErrnoException | undefined;
-    if (err?.code === "ENOENT") return { ok: false, why: `${engine} is not installed (no \`${executable}\` found on PATH)`, install: help.missing };
-    if (err?.code === "ETIMEDOUT" || r.signal !== null)
-      return { ok: false, why: `\`${executable} info\` did not answer within ${timeout} ms (is the ${engine} service hung or starting?)`, install: help.start };
-    if (err) return { ok: false, why: `\`${executable} info\` could not be run: ${err.message}`, install: help.missing };
-    const version = (r.stdout ?? "").trim();
-    if (r.status !== 0 || version === "" || version.includes("<no value>")) {
-      const said = (r.stderr ?? "").trim().split("\n").filter((l) => l.trim() !== "").slice(-2).join(" ").slice(0, 400);
-      return { ok: false, why: `${engine} is installed but its service does not answer${said ? `: ${said}` : ` (\`${executable} info\` exited with ${r.status})`}`, install: help.start };
-    }
-    return { ok: true };
+    if (opts.host !== undefined) return { ok: true };
+    const detectOpts = { executable, env, remote: remoteOf(env), timeoutMs: opts.infoTimeoutMs ?? 5000, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) };
+    if (knownContainerHost(engine, detectOpts)?.ok) return { ok: true };
+    // Looked up as spawning it will: on the client environment's PATH only.
+    const installed = path.posix.isAbsolute(executable) ? existsSync(executable) : (env.PATH ?? "").split(":").some((d) => d !== "" && existsSync(path.posix.join(d, executable)));
+    if (!installed) return { ok: false, why: `${engine} is not installed (no \`${executable}\` found on PATH)`, install: help.missing };
+    const d = detectContainerHost(engine, detectOpts);
+    if (d.ok) return { ok: true };
+    return { ok: false, why: /did not answer within/.test(d.why) ? `${d.why} (is the ${engine} service hung or starting?)` : `${engine} is installed but its service does not answer: ${d.why}`, install: help.start };
   };
 
   const wrap = (spec: LaunchSpec, policy: SandboxPolicy, ctx: ContainerSandboxContext): ContainerLaunch => {
@@ -416,9 +412,11 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     // A digest-pinned image is checked against the local store and run by its ID (image-pin.ts).
     const resolvedImage = resolveImage({ engine, executable, env: engineEnv }, image);
     if (!resolvedImage.ok) fail(engine, resolvedImage.why);
-    const remote = opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
+    const remote = remoteOf(engineEnv);
     // What the engine can do here decides the runtime, the ulimits and whether each limit holds.
-    const detected = opts.host ?? detectContainerHost(engine, { executable, env: engineEnv, ...(opts.infoTimeoutMs !== undefined ? { timeoutMs: opts.infoTimeoutMs } : {}), remote });
+    const detected =
+      opts.host ??
+      detectContainerHost(engine, { executable, env: engineEnv, ...(opts.infoTimeoutMs !== undefined ? { timeoutMs: opts.infoTimeoutMs } : {}), remote, ...(ctx.cacheDir !== undefined ? { cacheDir: ctx.cacheDir } : {}) });
     if (!detected.ok) fail(engine, `cannot tell what the engine enforces here: ${sentence(detected.why)} ${detected.fix}; refusing to start the server`);
     const planned = hostArguments(engine, detected.host, policy, limits, opts.findRuntime ?? ((n) => findExecutable(n, engineEnv.PATH)));
     if (!planned.ok) fail(engine, `${planned.why}; refusing to start the server`);

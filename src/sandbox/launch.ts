@@ -55,7 +55,7 @@ export function backendAvailability(type: SandboxType, cacheDir?: string): Avail
   const marker = probeMarker(type, cacheDir);
   if (marker !== undefined && existsSync(marker)) a = { ok: true };
   else {
-    a = BACKENDS[type].available();
+    a = BACKENDS[type].available(cacheDir !== undefined ? { cacheDir } : {});
     if (a.ok && marker !== undefined) {
       try {
         ensurePrivateDir(dirname(marker));
@@ -119,6 +119,7 @@ export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, 
   const sandboxCtx: SandboxContext & { server?: string } = {
     home: ctx.home,
     mandatoryDeny: ctx.mandatoryDeny,
+    ...(ctx.cacheDir !== undefined ? { cacheDir: ctx.cacheDir } : {}),
     ...(egress ? { egressFd: EGRESS_FD, bridge: { node: process.execPath, script: fileURLToPath(new URL("../egress/bridge-main.js", import.meta.url)), port: BRIDGE_PORT } } : {}),
     ...(socket
       ? {

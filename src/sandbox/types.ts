@@ -48,6 +48,8 @@ export interface SandboxContext {
   home: string;
   /** Paths that are never readable or writable inside any sandbox (~/.ssh, ..., mcp-warden's own files). */
   mandatoryDeny: string[];
+  /** mcp-warden's cache directory, where a backend may remember a slow probe's answer (container-host.ts). */
+  cacheDir?: string;
   /**
    * The in-sandbox end of the egress bridge: a file descriptor number (in the child) of a connected
    * stream socket that the bridge multiplexes connections over; undefined: no network at all.
@@ -87,7 +89,8 @@ export type Availability = { ok: true } | { ok: false; why: string; install: str
 export interface SandboxBackend {
   readonly type: SandboxType;
   /** Whether this backend can run here; when not, what is missing and how to install it. */
-  available(): Availability;
+  /** `cacheDir`: where a backend may remember a slow probe's answer across processes (mcp-warden's cache directory). */
+  available(opts?: { cacheDir?: string }): Availability;
   /** The command line running `spec` under `policy`. Throws (fail closed) when the policy cannot be honoured. */
   wrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxContext): SandboxLaunch;
 }

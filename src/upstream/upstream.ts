@@ -44,6 +44,8 @@ export interface UpstreamOptions {
     egress: EgressPolicy;
     home: string;
     mandatoryDeny: string[];
+    /** mcp-warden's cache directory (a backend's remembered probe answers). */
+    cacheDir?: string;
     audit: (entry: AuditEntry) => void;
   };
   /** A remote server: the policy every connection to it obeys (src/egress/remote-fetch.ts), and where its decisions go. */
@@ -275,7 +277,7 @@ export class Upstream extends EventEmitter {
       // Sandboxed: the backend's command line; the host variables the sandbox passes through join
       // the server's own env; the egress channel (fd 3) goes to a proxy judging every connection.
       for (const name of sb.policy.env) if (this.options.env[name] !== undefined && spec.env[name] === undefined) spec.env[name] = this.options.env[name] as string;
-      const prepared = prepareSandboxedLaunch(spec, sb.policy, { home: sb.home, mandatoryDeny: sb.mandatoryDeny, server: this.name });
+      const prepared = prepareSandboxedLaunch(spec, sb.policy, { home: sb.home, mandatoryDeny: sb.mandatoryDeny, server: this.name, ...(sb.cacheDir !== undefined ? { cacheDir: sb.cacheDir } : {}) });
       if (prepared.launch.limitsNote) this.emit("log", prepared.launch.limitsNote);
       // A container's channel is the proxy's Unix socket, listening before the container starts.
       let egress: EgressHandle | undefined = prepared.egressSocket?.serve({ server: this.name, policy: sb.egress, audit: sb.audit });

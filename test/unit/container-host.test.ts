@@ -7,12 +7,12 @@
 // engine (a shell script on PATH: a real process, not a real engine); the detection of this host's
 // real podman runs it for real.
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { containerBackend, type ContainerBackendOptions, type ContainerEngine } from "../../src/sandbox/container.js";
-import { detectContainerHost, dockerHostFrom, findExecutable, localCgroupVersion, podmanHostFrom, type HostDetection } from "../../src/sandbox/container-host.js";
+import { detectContainerHost, dockerHostFrom, findExecutable, forgetContainerHosts, knownContainerHost, localCgroupVersion, podmanHostFrom, type HostDetection } from "../../src/sandbox/container-host.js";
 import { GVISOR_MIN_PIDS } from "../../src/sandbox/container-limits.js";
 import type { LaunchSpec, SandboxPolicy } from "../../src/sandbox/types.js";
 
@@ -175,6 +175,34 @@ describe("detection fails closed", () => {
       () => containerBackend("podman", { executable: join(bin, "podman"), hostEnv: { PATH: env.PATH }, removeOnCleanup: false }).wrap(spec, policy("podman"), ctx),
       /cannot tell what the engine enforces here: .*JSON.*podman info.*refusing to start/,
     );
+  });
+  it("a local podman's answer is remembered on disk for the same binary and configuration (one probe, not one per process), and asked again when the configuration changes", () => {
+    const calls = join(root, "podman-calls");
+    const conf = join(root, "containers.conf");
+    writeFileSync(conf, "[engine]\n");
+    const info = JSON.stringify({ host: { cgroupVersion: "v2", security: { rootless: false }, ociRuntime: { name: "runc" }, cgroupControllers: ["cpu", "memory", "pids"] } });
+    fake("podman", `echo x >> ${calls}\necho '${info}'`);
+    const cacheDir = join(root, "podman-cache");
+    const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root, CONTAINERS_CONF: conf };
+    const o = { executable: join(bin, "podman"), env, cacheDir };
+    const count = () => readFileSync(calls, "utf8").split("\n").filter(Boolean).length;
+    forgetContainerHosts();
+    const first = detectContainerHost("podman", o);
+    assert.ok(first.ok && first.host.cgroup === "v2", JSON.stringify(first));
+    forgetContainerHosts(); // as a new process
+    const again = knownContainerHost("podman", o);
+    assert.ok(again?.ok && again.host.limits.memory.enforced, "read back from disk");
+    assert.equal(count(), 1, "podman was asked once");
+    forgetContainerHosts();
+    assert.equal(knownContainerHost("podman", { ...o, cacheDir: undefined }), undefined, "without a cache directory nothing is read from disk");
+    forgetContainerHosts();
+    writeFileSync(conf, "[engine]\nruntime = \"crun\"\n");
+    assert.equal(knownContainerHost("podman", o), undefined, "a changed containers.conf is another answer");
+    detectContainerHost("podman", o);
+    assert.equal(count(), 2);
+    forgetContainerHosts();
+    assert.equal(knownContainerHost("podman", { ...o, remote: true }), undefined, "a remote podman's answer is never taken from this machine's disk");
+    forgetContainerHosts();
   });
   it("detects this host's real podman, when installed: its cgroup layout matches the mount table and it is not rootless as root", (t) => {
     const podman = findExecutable("podman", process.env.PATH);

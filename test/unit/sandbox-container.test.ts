@@ -11,6 +11,7 @@ import { after, describe, it } from "node:test";
 import { containerBackend, DEFAULT_CONTAINER_LIMITS, ENGINE_CLIENT_ENV, type ContainerBackendOptions } from "../../src/sandbox/container.js";
 import { reapContainers } from "../../src/sandbox/reap-containers.js";
 import { SIMULATED_DOCKER_HOST as DOCKER_HOST, SIMULATED_PODMAN_HOST as PODMAN_HOST } from "./simulated-container-host.js";
+import { forgetContainerHosts } from "../../src/sandbox/container-host.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-ctr-")));
@@ -298,14 +299,21 @@ const calls = (): string[][] =>
 const fakeEnv = { PATH: `${fakeDir}:/usr/bin:/bin` };
 
 describe("container backend: available()", () => {
-  it("is ok when `<engine> info` answers with a server version", () => {
-    fakeEngine(`echo 28.2.2`);
-    assert.deepEqual(backend({ hostEnv: fakeEnv }).available(), { ok: true });
-    assert.deepEqual(calls()[0], ["info", "--format", "{{.ServerVersion}}"]);
+  // No simulated host here: available() asks the (stand-in) engine.
+  const probing = (opts: ContainerBackendOptions = {}) => containerBackend("docker", { removeOnCleanup: false, ...opts });
+  it("is ok when `<engine> info` answers, with one probe that also tells what the engine can do", () => {
+    fakeEngine(`echo '{"ServerVersion":"28.2.2","CgroupVersion":"2","MemoryLimit":true,"CpuCfsQuota":true,"PidsLimit":true,"Runtimes":{"runc":{}}}'`);
+    forgetContainerHosts();
+    assert.deepEqual(probing({ hostEnv: fakeEnv }).available(), { ok: true });
+    assert.deepEqual(calls(), [["info", "--format", "{{json .}}"]]);
+    assert.deepEqual(probing({ hostEnv: fakeEnv }).available(), { ok: true });
+    assert.equal(calls().length, 1, "asked once per process");
+    forgetContainerHosts();
   });
   it("says the service does not answer, and how to start it, when info fails", () => {
     fakeEngine(`echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2; exit 1`);
-    const a = backend({ hostEnv: fakeEnv }).available();
+    forgetContainerHosts();
+    const a = probing({ hostEnv: fakeEnv }).available();
     assert.equal(a.ok, false);
     if (!a.ok) {
       assert.match(a.why, /does not answer.*Cannot connect/);
@@ -313,7 +321,7 @@ describe("container backend: available()", () => {
     }
   });
   it("says what to install when the engine is missing", () => {
-    const a = backend({ hostEnv: { PATH: join(root, "empty") } }).available();
+    const a = probing({ hostEnv: { PATH: join(root, "empty") } }).available();
     assert.equal(a.ok, false);
     if (!a.ok) {
       assert.match(a.why, /not installed/);
@@ -324,8 +332,9 @@ describe("container backend: available()", () => {
   });
   it("gives up after its timeout", () => {
     fakeEngine(`exec sleep 5`);
+    forgetContainerHosts();
     const started = Date.now();
-    const a = backend({ hostEnv: fakeEnv, infoTimeoutMs: 300 }).available();
+    const a = probing({ hostEnv: fakeEnv, infoTimeoutMs: 300 }).available();
     assert.ok(Date.now() - started < 3000);
     assert.ok(!a.ok && /did not answer within 300 ms/.test(a.why));
   });
