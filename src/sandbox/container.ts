@@ -6,7 +6,10 @@
 //   no-new-privileges --pids-limit <n> --cpus <n> --memory <m>` (1 CPU, 2 GB and 512 processes unless
 //   `policy.limits` says otherwise; swap is not added on top of the memory limit), `--tmpfs /tmp`,
 //   `--log-driver none` (the server's stdout is MCP traffic: the engine must not keep a copy in its
-//   logs or the journal), optional `--runtime` (gVisor's `runsc`) from `policy.runtime`.
+//   logs or the journal), optional `--runtime` (gVisor's `runsc`) from `policy.runtime`, and
+//   mcp-warden's seccomp profile (`--security-opt seccomp=FILE`, ./seccomp-oci.ts: bubblewrap's
+//   list, so Unix sockets, ptrace, keyctl, unshare... are refused; ./container-seccomp.ts for gVisor),
+//   in a private per-user file named by its content (written once, reused by every launch).
 //   Every valued flag is written as one `--flag=value` argument so no value can be taken for a flag.
 // - The user: the gateway's own uid:gid (so allowWrite mounts stay writable), or 65534:65534
 //   (nobody) when the gateway runs as root; never root. Podman, when the gateway is not root, also
@@ -31,12 +34,12 @@
 //   an env file would hide them but docker and podman parse env files differently (podman unquotes
 //   values), so one format cannot carry every value to both.
 // - Network: `--network none`, always. A policy that allows domains or localhost gets mcp-warden's
-//   egress proxy instead (./container-egress.ts): the proxy's Unix socket directory and the host's
-//   node runtime with the bridge are bind-mounted read-only, and the bridge, listening on the
+//   egress proxy instead (./container-egress.ts): the directory of the proxy's named pipes and the
+//   host's node runtime with the bridge are bind-mounted, and the bridge, listening on the
 //   container's own loopback, starts the command with the proxy variables set. That needs
-//   `ctx.egressSocket` and `ctx.bridge` (prepareSandboxedLaunch gives both); without them such a
+//   `ctx.egressFifos` and `ctx.bridge` (prepareSandboxedLaunch gives both); without them such a
 //   policy is refused (fail closed) instead of run without its network. `allowUnixSockets` is
-//   refused: no other host socket enters a container.
+//   refused: no host socket is reachable from a container.
 // - Identity: containers are named `mcp-warden-<server>-<gateway pid>-<random>` and labelled
 //   `mcp-warden=1`, `mcp-warden.gateway-pid=<pid>`, `mcp-warden.gateway-host=<hostname>`,
 //   `mcp-warden.server=<name>`. The server name and gateway pid come from the backend's options
@@ -50,7 +53,9 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
-import { containerNetwork, type NodeRuntime } from "./container-egress.js";
+import { containerNetwork, wantsNetwork, type NodeRuntime } from "./container-egress.js";
+import { containerIsGvisor, seccompArgs, type DockerRuntimes } from "./container-seccomp.js";
+import { seccompProfile, seccompProfileFile } from "./seccomp-oci.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -123,6 +128,8 @@ export interface ContainerBackendOptions {
   removeOnCleanup?: boolean;
   /** The node runtime files for the egress bridge; default: asked of `ldd` (container-egress.ts). */
   nodeRuntime?: (node: string) => NodeRuntime;
+  /** Docker only: its registered runtimes; default: asked of `docker info` when the policy names a runtime. */
+  dockerRuntimes?: () => DockerRuntimes;
 }
 
 /** A SandboxContext that may name the server being launched (overrides the backend's `server` option). */
@@ -133,8 +140,10 @@ export interface ContainerSandboxContext extends SandboxContext {
 /** What `wrap` returns for a container: a SandboxLaunch plus the container's name and user. */
 export interface ContainerLaunch extends SandboxLaunch {
   containerName: string;
-  /** The container's "uid:gid" (the egress socket is handed to it). */
+  /** The container's "uid:gid" (the egress pipes are handed to it). */
   user: string;
+  /** The seccomp profile's file (shared by launches, kept). */
+  seccompProfile: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,8 +369,9 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (!IMAGE.test(image)) fail(engine, `${JSON.stringify(image)} is not a valid image reference`);
     if (policy.runtime !== undefined && !RUNTIME.test(policy.runtime)) fail(engine, `${JSON.stringify(policy.runtime)} is not a valid runtime name`);
     if (typeof spec.command !== "string" || spec.command === "") fail(engine, "no command to run");
-    // --network none stays; network allowances get the egress proxy's socket and the bridge.
-    const egress = containerNetwork(engine, policy, ctx, { executable, engineEnv: engineEnvironment(hostEnv), ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
+    // --network none stays; network allowances get the egress proxy's pipes and the bridge.
+    const gvisor = containerIsGvisor(engine, policy, { executable, engineEnv: engineEnvironment(hostEnv), egress: wantsNetwork(policy), ...(opts.dockerRuntimes ? { runtimes: opts.dockerRuntimes } : {}) });
+    const egress = containerNetwork(engine, policy, ctx, { gvisor, ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
 
     const user = opts.user ?? defaultUser();
     if (!USER.test(user)) fail(engine, `the container user must be a numeric uid or uid:gid, not ${JSON.stringify(user)}`);
@@ -416,6 +426,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       if (!path.posix.isAbsolute(spec.cwd) || /[\u0000-\u001f\u007f]/.test(spec.cwd)) fail(engine, `the working directory ${JSON.stringify(spec.cwd)} must be an absolute path without control characters`);
       args.push(`--workdir=${spec.cwd}`);
     }
+    const profile = seccompProfileFile(seccompProfile(undefined, { gvisor }));
+    args.push(...seccompArgs(engine, gvisor, profile));
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
     args.push("--", image, ...(egress?.prefix ?? []), spec.command, ...spec.args);
@@ -428,6 +440,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       extraFds: [],
       containerName: name,
       user,
+      seccompProfile: profile,
       cleanup() {
         if (cleaned) return;
         cleaned = true;
