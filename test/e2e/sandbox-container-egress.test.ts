@@ -1,7 +1,8 @@
 // The seed's first example in a container: a server limited to `api.company.internal` runs in a
 // `--network none` container behind the real `mcp-warden run`, reaches that host through
 // mcp-warden's egress proxy (the proxy's two named pipes in a directory bind-mounted into the
-// container, the bridge on the container's own loopback; no Unix socket: the seccomp profile refuses them) and is refused another host; both decisions are in the audit log.
+// container, the bridge on the container's own loopback; no Unix socket: the seccomp profile refuses
+// them) and is refused another host; both decisions are in the audit log.
 // For podman, podman with gVisor, a private dockerd, and that dockerd with gVisor. Also
 // `mcp-warden exec` with a container profile, and the refusal of a docker gVisor runtime that was
 // registered without --host-fifo=open or without --oci-seccomp.
