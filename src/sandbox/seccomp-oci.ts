@@ -11,16 +11,18 @@
 //   (both seen in a container on this host kind). Docker's built-in profile cannot be read from the
 //   client, so a merge would mean vendoring a copy that drifts from the installed engine.
 // - Appending our rules to an engine default does not work: those profiles allow `socket`, `ioctl`,
-//   `clone` and `ptrace` outright, and libseccomp keeps the first rule for a syscall. Seen with podman
-//   4.3, runc 1.1.5 and libseccomp 2.5.4: podman's default plus our socket and ptrace rules still let
-//   both through. A merge would have to rewrite the allowlist's entries, per engine version.
+//   `clone` and `ptrace` outright, and a rule added after an unconditional allow of the same syscall
+//   has no effect. Seen with podman 4.3, runc 1.1.5 and libseccomp 2.5.4: podman's default plus our
+//   socket and ptrace rules still let both through. A merge would have to rewrite the allowlist's
+//   entries, per engine version.
 // - What the default allowlist adds for an unprivileged caller is mostly gated on capabilities
 //   (mount, swapon, reboot, init_module, settimeofday, ...): every capability is dropped
 //   (`--cap-drop ALL`, no-new-privileges), so those fail in the kernel anyway. What is lost: the
 //   default's refusal of syscalls newer than its list and of a few unprivileged ones (personality
 //   flags, NUMA memory policy, kcmp). The same holds for bubblewrap, which runs this very list.
 //   libseccomp knows syscalls by name only up to its version: a name it does not know (open_tree_attr
-//   with libseccomp 2.5.4) is skipped by runc, so such a syscall stays allowed; it needs capabilities.
+//   with libseccomp 2.5.4) is skipped by runc, so such a syscall stays allowed (open_tree_attr can
+//   only clone a mount with CAP_SYS_ADMIN, which the container lacks).
 // Arguments are compared with SCMP_CMP_MASKED_EQ: libseccomp compares all 64 bits of an argument,
 // while the kernel reads an int argument (socket's domain, ioctl's request) from the low 32 only, so
 // a plain SCMP_CMP_EQ would let `socket(0x100000001, ...)` through as AF_UNIX. In the format,
@@ -28,8 +30,8 @@
 //
 // Architectures: only the host's native one is listed (x86_64 or aarch64). A syscall made through
 // another ABI (i386 `int 0x80`, x32, arm32) does not match the profile's architecture and gets
-// libseccomp's "bad architecture" action from the runtime (runc kills, or fails it with ENOSYS),
-// never the default allow.
+// libseccomp's "bad architecture" action, never the default allow: under runc 1.1 the process is
+// killed (seen for an x32 call in a container on this host kind).
 //
 // gVisor (runsc) applies the profile only with its `--oci-seccomp` flag (./container-seccomp.ts), in
 // its own kernel, and ignores `errnoRet` (every refusal is EPERM): a clone3 refused with EPERM instead

@@ -143,6 +143,11 @@ describe("a containerized server limited to api.company.internal, behind the gat
         const ifaces = await c.client.callTool({ name: "corpapi__read_file", arguments: { path: "/proc/net/dev" } });
         const names = [...text(ifaces).matchAll(/^\s*([A-Za-z0-9_.-]+):\s*\d/gm)].map((m) => m[1]);
         assert.deepEqual(names, ["lo"], text(ifaces));
+        // The channel's pipes were single-use: unlinked before the server started, so it finds neither.
+        for (const pipe of ["to-bridge", "from-bridge"]) {
+          const opened = text(await c.client.callTool({ name: "corpapi__read_file", arguments: { path: `/.mcp-warden-egress/${pipe}` } }));
+          assert.match(opened, /^failed: .*ENOENT/, opened);
+        }
         // The runtime asked for is the one that ran: gVisor's kernel is its own, runc's the host's.
         const version = text(await c.client.callTool({ name: "corpapi__read_file", arguments: { path: "/proc/version" } }));
         const hostVersion = `ok: ${readFileSync("/proc/version", "utf8")}`;

@@ -7,15 +7,17 @@
 //   fails with EPERM), while the same client outside reaches both; and the engine's default profile
 //   would let the container in (the control, under runc), so the profile is what refuses;
 // - ptrace of a sibling, keyctl, unshare and clone of a user namespace, io_uring, bpf, userfaultfd,
-//   TIOCSTI, datagram socketpairs: EPERM; clone3: ENOSYS; a stream socketpair (libuv's pipes) works.
+//   TIOCSTI, datagram socketpairs: EPERM; clone3: ENOSYS; a stream socketpair (libuv's pipes) works,
+//   and node runs under the profile: a worker thread (clone after clone3's ENOSYS) and a child
+//   process with piped stdio (socketpair).
 // The probe is the host's python3 with ctypes (as in the bubblewrap suite), its /usr, /lib and /lib64
 // mounted read-only into the busybox image (which has no tool that calls ptrace or keyctl).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { containerBackend, type ContainerLaunch } from "../../src/sandbox/container.js";
 import { DENIED, CONDITIONAL, hostSeccompArch } from "../../src/sandbox/seccomp.js";
@@ -23,6 +25,7 @@ import type { SandboxPolicy } from "../../src/sandbox/types.js";
 import { busyboxImage, dockerdProblem, engineEnv, podmanProblem, RUNSC, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "./container-harness.js";
 
 const PYTHON = "/usr/bin/python3";
+const NODE = realpathSync(process.execPath);
 const arch = hostSeccompArch();
 
 let dir: string;
@@ -109,7 +112,7 @@ function clientEnv(v: Variant): NodeJS.ProcessEnv {
 const policyFor = (v: Variant, image: string): SandboxPolicy => ({
   type: v.engine,
   // python3 and its libraries from the host, read-only; the two socket directories as the policy allows them.
-  filesystem: { allowRead: ["/usr", "/lib", "/lib64", readable], denyRead: [], allowWrite: [writable], denyWrite: [] },
+  filesystem: { allowRead: ["/usr", "/lib", "/lib64", ...(NODE.startsWith("/usr/") ? [] : [dirname(NODE)]), readable], denyRead: [], allowWrite: [writable], denyWrite: [] },
   network: {},
   limits: {},
   env: [],
@@ -164,6 +167,17 @@ const PROBE = [
   "print(json.dumps(out))",
 ].join("\n");
 
+// Node's own start-up makes threads (glibc tries clone3 first), and a child's piped stdio is a socketpair.
+const NODE_PROBE = [
+  'const { Worker } = require("node:worker_threads");',
+  'const { execFileSync } = require("node:child_process");',
+  'new Worker("require(\'node:worker_threads\').parentPort.postMessage(42)", { eval: true }).once("message", (m) => {',
+  '  const child = execFileSync("/bin/sh", ["-c", "echo from-child"], { encoding: "utf8" }).trim();',
+  "  console.log(JSON.stringify({ worker: m, child }));",
+  "  process.exit(0);",
+  "});",
+].join("\n");
+
 /** Runs the probe in the launch; resolves with its JSON. */
 function runProbe(launch: ContainerLaunch): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -189,9 +203,10 @@ function runProbe(launch: ContainerLaunch): Promise<Record<string, unknown>> {
   });
 }
 
-function wrapProbe(v: Variant, env: NodeJS.ProcessEnv, image: string): ContainerLaunch {
+function wrapProbe(v: Variant, env: NodeJS.ProcessEnv, image: string, command: string[] = [PYTHON, "-c", PROBE, JSON.stringify(sockets()), JSON.stringify(PROBES)]): ContainerLaunch {
   const backend = containerBackend(v.engine, { server: "seccomp-probe", hostEnv: env, podmanUserns: null });
-  return backend.wrap({ command: PYTHON, args: ["-c", PROBE, JSON.stringify(sockets()), JSON.stringify(PROBES)], env: { PATH: "/usr/bin:/bin", LANG: "C" } }, policyFor(v, image), { home: dir, mandatoryDeny: [] });
+  const [cmd, ...args] = command as [string, ...string[]];
+  return backend.wrap({ command: cmd, args, env: { PATH: "/usr/bin:/bin", LANG: "C" } }, policyFor(v, image), { home: dir, mandatoryDeny: [] });
 }
 
 /** The host's own client reaches the service (the control: the socket works, for anyone allowed to use it). */
@@ -207,7 +222,7 @@ function hostReaches(path: string): Promise<string> {
 
 describe("container seccomp: the escape attempts bubblewrap refuses are refused in every container backend", { timeout: 900_000 }, () => {
   for (const v of VARIANTS) {
-    it(`${v.label}: host Unix sockets in a readable and a writable mount are unreachable (EPERM) while the host reaches them; ptrace, keyctl, unshare, io_uring, bpf, TIOCSTI... fail with EPERM, clone3 with ENOSYS`, { skip: problem(v) }, async () => {
+    it(`${v.label}: host Unix sockets in a readable and a writable mount are unreachable (EPERM) while the host reaches them; ptrace, keyctl, unshare, io_uring, bpf, TIOCSTI... fail with EPERM, clone3 with ENOSYS; node's threads and piped children work`, { skip: problem(v) }, async () => {
       const env = clientEnv(v);
       const image = busyboxImage(v.engine, env);
       for (const p of sockets()) assert.equal(await hostReaches(p), "hello-from-host-service", `the host reaches ${p}`);
@@ -231,6 +246,13 @@ describe("container seccomp: the escape attempts bubblewrap refuses are refused 
       assert.equal(out.socketpair_dgram, "EPERM");
       assert.deepEqual(out.ptrace_attach_sibling, [-1, 1], "PTRACE_ATTACH to a sibling: EPERM");
       for (const name of Object.keys(PROBES)) assert.deepEqual(out[name], [-1, name === "clone3" ? 38 : 1], `${name}: ${JSON.stringify(out[name])}`);
+      // And a real server runtime still works under the profile.
+      const nodeLaunch = wrapProbe(v, env, image, [NODE, "-e", NODE_PROBE]);
+      try {
+        assert.deepEqual(await runProbe(nodeLaunch), { worker: 42, child: "from-child" });
+      } finally {
+        nodeLaunch.cleanup();
+      }
     });
   }
 
