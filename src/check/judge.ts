@@ -78,7 +78,7 @@ export type SandboxGate = (server: ConfiguredServer, settings: ResolvedSettings,
 
 const settingsOnlyGate: SandboxGate = (server, settings, home, cwd) => {
   if (server.entry.url !== undefined) return undefined;
-  const refused = chooseSandbox(server.entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: server.entry.cwd ?? cwd, serverCwd: server.entry.cwd, requireSandbox: settings.requireSandbox === true }).refused;
+  const refused = chooseSandbox(server.entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: server.entry.cwd ?? cwd, serverCwd: server.entry.cwd, requireSandbox: settings.requireSandbox === true, requireImageDigest: settings.requireImageDigest === true }).refused;
   return refused === undefined ? undefined : { decision: "deny", reason: `server '${server.name}' is not started: ${refused}` };
 };
 
@@ -103,7 +103,7 @@ function compileEgress(settings: ResolvedSettings, home: string): Map<string, Eg
       continue;
     }
     const cwd = server.entry.cwd ?? process.cwd();
-    const policy = chooseSandbox(server.entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: cwd, serverCwd: server.entry.cwd, requireSandbox: settings.requireSandbox === true }).policy;
+    const policy = chooseSandbox(server.entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: cwd, serverCwd: server.entry.cwd, requireSandbox: settings.requireSandbox === true, requireImageDigest: settings.requireImageDigest === true }).policy;
     if (policy === undefined) continue;
     try {
       out.set(server.name, compileEgressPolicy(policy.network));

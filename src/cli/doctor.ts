@@ -20,6 +20,8 @@ import {
 import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
 import { defaultSandboxType } from "../sandbox/policy.js";
+import { bwrapLimitsOffer, type BwrapLimitsOffer } from "../sandbox/bwrap-limits.js";
+import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
 
 const REQUIRED_NODE_MAJOR = 20;
 
@@ -55,9 +57,21 @@ export interface DoctorReport {
   ok: boolean;
   node: { version: string; required: string; ok: boolean };
   platform: { os: string; arch: string; release: string };
-  sandbox: { enforced: true; note: string; default: string | null; bubblewrap: ToolCheck; seatbelt: ToolCheck; docker: ToolCheck; podman: ToolCheck };
+  sandbox: {
+    enforced: true;
+    note: string;
+    default: string | null;
+    bubblewrap: ToolCheck;
+    /** Linux: how bubblewrap would enforce each limit here (cgroup or rlimit), or why it cannot. */
+    bubblewrapLimits?: BwrapLimitsOffer;
+    seatbelt: ToolCheck;
+    docker: ToolCheck;
+    podman: ToolCheck;
+  };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
   directories: DirectoryCheck[];
+  /** Each docker/podman server's and exec profile's image: pinned by digest or not, and the local image it runs. */
+  images: ContainerImageCheck[];
   /** One line per failed requirement. */
   problems: string[];
 }
@@ -100,14 +114,26 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
   ];
   for (const d of directories) if (d.required && !d.writable) problems.push(`the ${d.name} directory ${d.path} is not writable${d.detail ? ` (${d.detail})` : ""}`);
 
+  const images = loaded === undefined ? [] : containerImages(loaded, env, { profiles: true, cwd });
+
   const { resolved: _, ...settingsReport } = settings;
   return {
     ok: problems.length === 0,
     node: { version, required: `>=${REQUIRED_NODE_MAJOR}`, ok: nodeOk },
     platform: { os: process.platform, arch: process.arch, release: release() },
-    sandbox: { enforced: true, note: SANDBOX_NOTE, default: defaultSandboxType(process.platform) ?? null, bubblewrap, seatbelt, docker, podman },
+    sandbox: {
+      enforced: true,
+      note: SANDBOX_NOTE,
+      default: defaultSandboxType(process.platform) ?? null,
+      bubblewrap,
+      ...(process.platform === "linux" ? { bubblewrapLimits: bwrapLimitsOffer() } : {}),
+      seatbelt,
+      docker,
+      podman,
+    },
     settings: settingsReport,
     directories,
+    images,
     problems,
   };
 }
@@ -250,6 +276,14 @@ function formatReport(r: DoctorReport): string {
     else row("warn", `${label}: ${t.path}, ${fails}: ${t.detail ?? ""}`);
   };
   tool("bubblewrap", r.sandbox.bubblewrap, "a test sandbox runs", "a test sandbox fails");
+  const limits = r.sandbox.bubblewrapLimits;
+  if (limits) {
+    const by = (name: string, l: { by?: string; max?: number }) => `${name} by ${l.by}${l.by === "RLIMIT_AS" ? " (address space, not memory used)" : ""}${l.max !== undefined ? ` (${l.max})` : ""}`;
+    const enforced = (["memory", "pids", "cpus", "openFiles"] as const).filter((k) => limits[k].by !== undefined);
+    row("info", `bubblewrap limits: ${enforced.map((k) => by(k === "openFiles" ? "open files" : k, limits[k])).join(", ") || "none"}`);
+    for (const k of ["memory", "pids", "cpus", "openFiles"] as const)
+      if (limits[k].why !== undefined) row("warn", `bubblewrap ${k === "openFiles" ? "open files" : `limits.${k}`}: ${limits[k].why}${k === "openFiles" ? "" : " (a server asking for it does not start)"}`);
+  }
   tool("sandbox-exec", r.sandbox.seatbelt, "", "");
   tool("docker", r.sandbox.docker, "the engine answers", "the engine does not answer");
   tool("podman", r.sandbox.podman, "the engine answers", "the engine does not answer");
@@ -271,6 +305,11 @@ function formatReport(r: DoctorReport): string {
     for (const l of (r.settings.error ?? "").split("\n")) lines.push(`          ${clean(l)}`);
   }
   for (const w of r.settings.warnings) row("warn", w);
+
+  if (r.images.length > 0) {
+    lines.push("container images");
+    for (const i of r.images) row(i.pinned && i.id !== undefined && i.problem === undefined ? "ok" : "warn", `${i.subject}: ${describeImageLine(i)}`);
+  }
 
   lines.push("directories");
   for (const d of r.directories)

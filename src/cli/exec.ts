@@ -50,7 +50,7 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
   const choice =
     bash !== undefined
       ? bashSandboxChoice(settings, { home: environment.home, platform: process.platform, cwd, ...(bash.projectRoot !== undefined ? { projectRoot: bash.projectRoot } : {}) })
-      : chooseSandbox(sandboxSettings, undefined, { home: environment.home, platform: process.platform, baseDir: cwd, serverCwd: cwd, requireSandbox: true });
+      : chooseSandbox(sandboxSettings, undefined, { home: environment.home, platform: process.platform, baseDir: cwd, serverCwd: cwd, requireSandbox: true, requireImageDigest: settings.requireImageDigest === true });
   if (choice.refused !== undefined || choice.policy === undefined) return fail(choice.refused ?? "no sandbox");
   const policy = choice.policy;
   let egressPolicy;

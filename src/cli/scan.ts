@@ -20,6 +20,7 @@ import type { Decision } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { stateDir } from "../settings/paths.js";
 import { remoteSandboxNotes } from "../settings/remote-only.js";
+import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
 
 export interface ScanReport {
   servers: {
@@ -33,6 +34,8 @@ export interface ScanReport {
     note?: string;
     /** Whether its launch configuration is the approved one (pins on). */
     identity?: "approved" | "new" | "changed" | "new-project-server";
+    /** A docker/podman server's image: as written, whether pinned by digest, the local image ID it runs (or would). */
+    image?: Omit<ContainerImageCheck, "subject">;
     /** rule: the permission rule that denies the tool (hidden on purpose, not flagged). */
     tools: { name: string; decision: Decision; reason: string; rule?: string }[];
   }[];
@@ -112,6 +115,11 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
     const note = server === undefined ? undefined : remoteSandboxNotes([server])[0];
     if (note !== undefined) entry.note = note;
   }
+  const images = new Map(containerImages(settings, env).map(({ subject, ...image }) => [subject, image]));
+  for (const entry of report.servers) {
+    const image = images.get(`server ${entry.name}`);
+    if (image !== undefined) entry.image = image;
+  }
   report.flagged = report.counts.tools + report.counts.failed + report.counts.awaitingApproval;
   return report;
 }
@@ -126,6 +134,7 @@ export async function scanCommand(opts: { settings: ResolvedSettings; env: NodeJ
   for (const s of report.servers) {
     out.write(`${visibleText(s.name)}: ${s.status}${s.identity ? ` (launch configuration: ${s.identity})` : ""}${s.reason ? ` — ${visibleText(s.reason)}` : ""}\n`);
     if (s.note) out.write(`  note: ${visibleText(s.note)}\n`);
+    if (s.image) out.write(`  ${visibleText(describeImageLine(s.image))}\n`);
     for (const t of s.tools) {
       const firstLine = t.reason.split("\n")[0] ?? "";
       out.write(`  ${label[t.decision]} ${visibleText(t.name)}${t.decision === "allow" ? "" : `: ${visibleText(firstLine)}`}\n`);

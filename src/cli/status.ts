@@ -242,7 +242,7 @@ export function compilePolicyOrReport(settings: ResolvedSettings, command: strin
  * Whether the gateway would start this server: the policy first (so a disabled or denied server
  * says so), then the settings it cannot enforce yet, as the gateway refuses them.
  */
-export function serverVerdict(policy: CompiledPolicy, server: ConfiguredServer, settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox">): Verdict {
+export function serverVerdict(policy: CompiledPolicy, server: ConfiguredServer, settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox" | "requireImageDigest">): Verdict {
   const v = policy.decideServer(server);
   if (v.decision !== "allow") return v;
   const sandbox = sandboxFor(server, settings, homeDir(process.env), process.cwd());

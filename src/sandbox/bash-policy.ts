@@ -21,12 +21,12 @@ export interface BashSandboxContext {
   projectRoot?: string;
 }
 
-export function bashSandboxChoice(settings: Pick<ResolvedSettings, "sandbox" | "bashSandbox">, ctx: BashSandboxContext): SandboxChoice {
+export function bashSandboxChoice(settings: Pick<ResolvedSettings, "sandbox" | "bashSandbox" | "requireImageDigest">, ctx: BashSandboxContext): SandboxChoice {
   const { enabled: _e, autoAllowBashIfSandboxed: _a, excludedCommands: _x, failIfUnavailable: _f, ...base } = settings.sandbox ?? {};
   if (base.type === "none")
     return { refused: 'sandbox.type is "none", so Bash commands cannot run sandboxed; remove it, or turn off sandbox.enabled and toolPermissions.Bash.networkPolicy' };
   const root = ctx.projectRoot ?? ctx.cwd;
-  const choice = chooseSandbox(base, undefined, { home: ctx.home, platform: ctx.platform, baseDir: root, serverCwd: root, requireSandbox: true });
+  const choice = chooseSandbox(base, undefined, { home: ctx.home, platform: ctx.platform, baseDir: root, serverCwd: root, requireSandbox: true, requireImageDigest: settings.requireImageDigest === true });
   const policy = choice.policy;
   if (policy === undefined) return choice;
   // With write lists of its own the global sandbox replaces the default; the project stays writable.

@@ -37,11 +37,10 @@
 // parent and takes the PID namespace with it. Network: only loopback; with `ctx.bridge` the command
 // runs under the egress bridge, which reaches the host's proxy through the inherited `ctx.egressFd`.
 //
-// Limits: bubblewrap has none of its own. `limits.pids` is applied as RLIMIT_NPROC set inside the
-// sandbox (prlimit), which Linux 5.14+ counts per user namespace, i.e. per sandbox, threads included;
-// it is not enforced for host root (uid 0 is exempt from RLIMIT_NPROC), so wrap() refuses it there.
-// `limits.memory` and `limits.cpus` have no honest rlimit equivalent (RLIMIT_AS is address space,
-// which Node reserves far beyond its use): wrap() refuses them; use the docker or podman backend.
+// Limits: bubblewrap has none of its own; ./bwrap-limits.ts chooses per limit a cgroup the gateway
+// creates (the launch joins it before bwrap runs) or an rlimit (prlimit: RLIMIT_AS and RLIMIT_NOFILE
+// on the launch, RLIMIT_NPROC inside the sandbox), and refuses a limit neither can enforce. The
+// launch is then `env -i [sh -c <join the cgroups> … -- env -i] [prlimit … --] bwrap …`.
 //
 // File descriptors: bwrap is given its options through `--args FD` (an unlinked 0600 file), so that
 // the environment's values never show in the host's process list, and the seccomp program through
@@ -53,11 +52,20 @@
 // command, so a launch is single-use; the egress descriptor stays open through bwrap.
 import { spawnSync, type StdioOptions } from "node:child_process";
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, realpathSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { homedir, release, tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join, normalize } from "node:path";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 import { seccompFilterBytes, hostSeccompArch } from "./seccomp.js";
 import { programsListed, runtimeFiles, scriptNeeds } from "./no-exec.js";
+import {
+  chooseBwrapLimits,
+  describeLimits,
+  detectLimitsHost,
+  innerRlimitOptions,
+  limitedLaunchPrefix,
+  type LimitsChoice,
+  type LimitsHost,
+} from "./bwrap-limits.js";
 import {
   between,
   codeRootOf,
@@ -193,14 +201,6 @@ function selfTest(backend: SandboxBackend): Availability {
   }
 }
 
-/** Kernel release at least major.minor. */
-function kernelAtLeast(major: number, minor: number, rel = release()): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(rel);
-  if (!m) return false;
-  const [a, b] = [Number(m[1]), Number(m[2])];
-  return a > major || (a === major && b >= minor);
-}
-
 function noNul(s: string, what: string): string {
   if (s.includes("\0")) throw new Error(`sandbox: ${what} contains a NUL byte`);
   return s;
@@ -214,6 +214,9 @@ export interface BwrapPlan {
   command: string[];
   /** Host paths created as mask placeholders (left in place). */
   placeholders: string[];
+  /** Each limit's mechanism (./bwrap-limits.ts), and the host facts it was chosen from. */
+  limits: LimitsChoice;
+  limitsHost: LimitsHost;
 }
 
 interface Mount {
@@ -231,7 +234,12 @@ interface Needed {
 }
 
 /** Computes the bwrap options for `spec` under `policy`. Throws when the policy cannot be honoured. */
-export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxContext, opts: { uid?: number; kernel?: string } = {}): BwrapPlan {
+export function planBwrap(
+  spec: LaunchSpec,
+  policy: SandboxPolicy,
+  ctx: SandboxContext,
+  opts: { uid?: number; kernel?: string; limitsHost?: Partial<LimitsHost> } = {},
+): BwrapPlan {
   if (policy.image !== undefined) throw new Error("sandbox: bubblewrap runs host files; an `image` needs the docker or podman backend");
   if (policy.runtime !== undefined) throw new Error("sandbox: `runtime` needs the docker or podman backend");
   if (ctx.bridge && ctx.egressFd === undefined) throw new Error("sandbox: the egress bridge needs ctx.egressFd");
@@ -241,21 +249,13 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
   /** The home directory, one of its ancestors or `/`: never bound as a whole on the sandbox's own initiative. */
   const tooWide = (dir: string) => within(homeReal, dir);
 
-  // Limits (see the header).
-  const { cpus, memory, pids } = policy.limits ?? {};
-  if (cpus !== undefined || memory !== undefined)
-    throw new Error("sandbox: bubblewrap cannot limit memory or CPUs (it has no cgroup of its own); `limits.memory` and `limits.cpus` need the docker or podman backend");
-  let prlimit: string | undefined;
-  if (pids !== undefined) {
-    if (!Number.isInteger(pids) || pids < 1) throw new Error(`sandbox: limits.pids must be a positive integer, not ${pids}`);
-    if ((opts.uid ?? process.getuid?.()) === 0)
-      throw new Error("sandbox: bubblewrap cannot enforce limits.pids for root (uid 0 is exempt from RLIMIT_NPROC); use the docker or podman backend");
-    const kernel = opts.kernel ?? release();
-    if (!kernelAtLeast(5, 14, kernel))
-      throw new Error(`sandbox: limits.pids with bubblewrap needs Linux 5.14 or later (RLIMIT_NPROC counted per user namespace), this is ${kernel}; use the docker or podman backend`);
-    prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].find(isFile);
-    if (prlimit === undefined) throw new Error("sandbox: limits.pids with bubblewrap needs prlimit (util-linux) in /usr/bin");
-  }
+  // Limits (see the header): a mechanism for each, or a refusal.
+  const limitsHost: LimitsHost = { ...detectLimitsHost(), ...opts.limitsHost };
+  if (opts.uid !== undefined) limitsHost.uid = opts.uid;
+  if (opts.kernel !== undefined) limitsHost.kernel = opts.kernel;
+  const limits = chooseBwrapLimits(policy.limits, limitsHost);
+  const inside = innerRlimitOptions(limits);
+  const prlimit = inside.length > 0 ? limitsHost.prlimit : undefined;
 
   // The environment, checked (options are NUL-separated in the --args file).
   const envOptions: string[] = ["--clearenv"];
@@ -303,7 +303,7 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
   }
   needProgram("the node binary", realpathSync(process.execPath));
   if (prlimit) needProgram("prlimit", prlimit);
-  if (prlimit) inner = [prlimit, `--nproc=${pids}:${pids}`, "--", ...inner];
+  if (prlimit) inner = [prlimit, ...inside, "--", ...inner];
 
   // Protected paths, resolved: deny (unreadable, unwritable) and denyWrite.
   const denied = [...policy.filesystem.denyRead, ...ctx.mandatoryDeny, ...ETC_SECRETS, ...sshHostKeys()].map(resolveHostPath);
@@ -473,7 +473,7 @@ export function planBwrap(spec: LaunchSpec, policy: SandboxPolicy, ctx: SandboxC
   if (!kept.some((m) => m.path === "/" && m.op === "rw")) options.push("--remount-ro", "/");
   options.push("--chdir", chdir);
   for (const o of options) noNul(o, "a path");
-  return { options, command: inner, placeholders };
+  return { options, command: inner, placeholders, limits, limitsHost };
 }
 
 function isFile(p: string): boolean {
@@ -500,10 +500,18 @@ export function bubblewrapBackend(opts: BubblewrapOptions = {}): SandboxBackend 
       const bwrap = locateBwrap(opts.bwrap);
       if (bwrap === undefined) throw new Error(`sandbox: bwrap is not installed; ${INSTALL}`);
       const plan = planBwrap(spec, policy, ctx);
+      const envBinary = isFile("/usr/bin/env") ? "/usr/bin/env" : undefined;
+      const { prefix, cgroups } = limitedLaunchPrefix(plan.limits, plan.limitsHost, (ctx as SandboxContext & { server?: string }).server ?? "exec", envBinary);
       const [argsChild, seccompChild] = extraFdChildNumbers(2, ctx.egressFd) as [number, number];
       const options = [...plan.options, "--seccomp", String(seccompChild)];
       const fds: number[] = [];
-      const dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), "mcp-warden-bwrap-"));
+      let dir: string;
+      try {
+        dir = mkdtempSync(join(opts.tmpDir ?? tmpdir(), "mcp-warden-bwrap-"));
+      } catch (e) {
+        cgroups?.remove();
+        throw e;
+      }
       try {
         const argsFile = join(dir, "args");
         const filterFile = join(dir, "seccomp");
@@ -513,6 +521,7 @@ export function bubblewrapBackend(opts: BubblewrapOptions = {}): SandboxBackend 
         fds.push(openSync(filterFile, "r"));
       } catch (e) {
         for (const fd of fds) closeSync(fd);
+        cgroups?.remove();
         throw e;
       } finally {
         for (const f of ["args", "seccomp"]) {
@@ -528,12 +537,13 @@ export function bubblewrapBackend(opts: BubblewrapOptions = {}): SandboxBackend 
       // bwrap's own environment is readable inside (/proc/1/environ of the sandbox's init): it starts
       // from an empty one (`env -i`) even if the caller adds the host's to `launch.env`.
       const bwrapArgs = ["--args", String(argsChild), "--", ...plan.command];
-      const envBinary = isFile("/usr/bin/env") ? "/usr/bin/env" : undefined;
       return {
         command: envBinary ?? bwrap,
-        args: envBinary ? ["-i", bwrap, ...bwrapArgs] : bwrapArgs,
+        args: envBinary ? ["-i", ...prefix, bwrap, ...bwrapArgs] : bwrapArgs,
         env: {},
         extraFds: fds,
+        limitsNote: describeLimits(plan.limits),
+        // After the launch's process ended: what is left in its cgroups is killed, then they are removed.
         cleanup() {
           if (!open) return;
           open = false;
@@ -544,6 +554,7 @@ export function bubblewrapBackend(opts: BubblewrapOptions = {}): SandboxBackend 
               /* already closed */
             }
           }
+          cgroups?.remove();
         },
       };
     },

@@ -25,6 +25,8 @@
 //   compared by their real path (symlinks resolved); an allowed path that does not exist is not
 //   mounted. A path with a comma, a double quote or a control character cannot be written into a
 //   `--mount` value safely and is refused.
+// - The working directory (`spec.cwd`) is visible read-only unless a mount already holds it, refused
+//   in a denied path, and an empty read-only directory when it is home or above (container-workdir.ts).
 // - Environment: exactly `spec.env`, as `--env=NAME=VALUE` arguments; the engine client's own
 //   environment (`SandboxLaunch.env`) is a short list of the host's variables the client itself
 //   needs (PATH, HOME, DOCKER_HOST, XDG_RUNTIME_DIR, ...), none of which reaches the container.
@@ -33,6 +35,8 @@
 //   The values are visible in the engine client's command line (`ps`) to other users of this host;
 //   an env file would hide them but docker and podman parse env files differently (podman unquotes
 //   values), so one format cannot carry every value to both.
+// - Image: a reference pinned by digest (`name[:tag]@sha256:<hex>`) is checked against the local
+//   store and run by the matching image's ID; a mismatch or a missing image is refused (image-pin.ts).
 // - Network: `--network none`, always. A policy that allows domains or localhost gets mcp-warden's
 //   egress proxy instead (./container-egress.ts): the directory of the proxy's named pipes and the
 //   host's node runtime with the bridge are bind-mounted, and the bridge, listening on the
@@ -55,6 +59,9 @@ import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import { containerNetwork, wantsNetwork, type NodeRuntime } from "./container-egress.js";
 import { containerIsGvisor, seccompArgs, type DockerRuntimes } from "./container-seccomp.js";
+import { emptyDirMount } from "./container-tmpfs.js";
+import { withWorkingDirectory } from "./container-workdir.js";
+import { resolveImage } from "./image-pin.js";
 import { seccompProfile, seccompProfileFile } from "./seccomp-oci.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
@@ -289,7 +296,7 @@ function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxC
   for (const r of hidden) {
     if (r.kind === "missing") continue;
     for (const place of placesOf(r))
-      masks.set(place, r.kind === "dir" ? `type=tmpfs,dst=${place},readonly,tmpfs-mode=0` : `type=bind,src=/dev/null,dst=${place},readonly`);
+      masks.set(place, r.kind === "dir" ? emptyDirMount(engine, place, "0") : `type=bind,src=/dev/null,dst=${place},readonly`);
   }
   // Freeze what exists and is writable (not already hidden): the same path again, read-only.
   for (const r of frozen) {
@@ -302,9 +309,22 @@ function mountArgs(engine: ContainerEngine, policy: SandboxPolicy, ctx: SandboxC
     for (const place of placesOf(r)) if (!masked(place) && holder(place)?.writable) refuse(r, place, frozen.includes(r) ? "the denyWrite path" : "the denied path");
   }
 
+  // Pins: inside a writable mount, every directory between the mount and a mask is bound onto itself
+  // (still writable), so that it cannot be renamed away (a mount point cannot be renamed: EBUSY) and
+  // the protected path recreated in its place: `mv .mcp-warden x` would otherwise move the host's
+  // settings directory, mask and all, and leave the gateway to read whatever the server writes.
+  const pins = new Map<string, string>();
+  for (const place of masks.keys()) {
+    const m = holder(place);
+    if (!m?.writable) continue;
+    for (let dir = path.posix.dirname(place); dir !== m.dst && within(dir, m.dst); dir = path.posix.dirname(dir))
+      if (!masks.has(dir)) pins.set(dir, `type=bind,src=${m.src}${dir.slice(m.dst.length)},dst=${dir}`);
+  }
+
   const args: string[] = [];
   for (const m of mounts.sort((a, b) => a.dst.localeCompare(b.dst))) args.push(`--mount=type=bind,src=${m.src},dst=${m.dst}${m.writable ? "" : ",readonly"}`);
-  for (const [, spec] of [...masks].sort(([a], [b]) => a.localeCompare(b))) args.push(`--mount=${spec}`);
+  // Parents before children: the engines mount in order of depth, and so does this list.
+  for (const [, spec] of [...pins, ...masks].sort(([a], [b]) => a.localeCompare(b))) args.push(`--mount=${spec}`);
   return { args, tmpTaken: byDst.has("/tmp") };
 }
 
@@ -382,8 +402,13 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     const host = opts.hostname ?? osHostname();
     const name = `mcp-warden-${serverPart(server)}-${pid}-${randomBytes(4).toString("hex")}`;
     const limits = limitsOf(engine, policy);
-    const { args: mounts, tmpTaken } = mountArgs(engine, policy, ctx);
+    // The cwd is visible (read-only unless allowed writable), as in bubblewrap (container-workdir.ts).
+    const workdir = withWorkingDirectory(policy, spec.cwd, ctx);
+    const { args: mounts, tmpTaken } = mountArgs(engine, workdir.policy, ctx);
     const engineEnv = engineEnvironment(hostEnv);
+    // A digest-pinned image is checked against the local store and run by its ID (image-pin.ts).
+    const resolvedImage = resolveImage({ engine, executable, env: engineEnv }, image);
+    if (!resolvedImage.ok) fail(engine, resolvedImage.why);
 
     const args = [
       "run",
@@ -415,7 +440,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     }
     if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
-    args.push(...mounts);
+    args.push(...mounts, ...workdir.args);
     if (egress) args.push(...egress.args);
     for (const [k, v] of Object.entries(spec.env)) {
       if (!ENV_NAME.test(k)) fail(engine, `invalid environment variable name ${JSON.stringify(k)}`);
@@ -430,7 +455,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     args.push(...seccompArgs(engine, gvisor, profile));
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
-    args.push("--", image, ...(egress?.prefix ?? []), spec.command, ...spec.args);
+    args.push("--", resolvedImage.run, ...(egress?.prefix ?? []), spec.command, ...spec.args);
 
     let cleaned = false;
     return {

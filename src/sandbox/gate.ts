@@ -23,14 +23,27 @@ const refuse = (reason: string): SandboxDecision => ({ kind: "refused", verdict:
  * `home`: the user's home directory (for `~` in sandbox paths). `cwd`: the gateway's. `cacheDir`:
  * where a successful backend probe is remembered (mcp-warden's state cache).
  */
-export function sandboxFor(server: ConfiguredServer, settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox">, home: string, cwd: string, cacheDir?: string): SandboxDecision {
+export function sandboxFor(
+  server: ConfiguredServer,
+  settings: Pick<ResolvedSettings, "sandbox" | "requireSandbox" | "requireImageDigest">,
+  home: string,
+  cwd: string,
+  cacheDir?: string,
+): SandboxDecision {
   const entry = server.entry;
   const remote = entry.url !== undefined;
   if (remote) {
     const r = remoteEgressFor(server, settings.sandbox);
     return "refused" in r ? refuse(r.refused) : { kind: "remote", egress: r.egress };
   }
-  const choice = chooseSandbox(entry.sandbox, settings.sandbox, { home, platform: process.platform, baseDir: entry.cwd ?? cwd, serverCwd: entry.cwd, requireSandbox: settings.requireSandbox === true });
+  const choice = chooseSandbox(entry.sandbox, settings.sandbox, {
+    home,
+    platform: process.platform,
+    baseDir: entry.cwd ?? cwd,
+    serverCwd: entry.cwd,
+    requireSandbox: settings.requireSandbox === true,
+    requireImageDigest: settings.requireImageDigest === true,
+  });
   if (choice.refused !== undefined) return refuse(`server '${server.name}' is not started: ${choice.refused}`);
   if (choice.policy === undefined) return { kind: "none" };
   const noExec = executeRefusal(choice.policy);

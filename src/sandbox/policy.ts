@@ -3,6 +3,7 @@
 // - A server's own `sandbox` replaces the global one whole; without either it runs unsandboxed,
 //   unless managed settings set `requireSandbox` (then it gets the platform's default sandbox with
 //   nothing allowed but its own working directory, and `type: "none"` is refused).
+// - Managed `requireImageDigest`: a docker/podman sandbox whose image is not pinned by digest is refused.
 // - `type` omitted: bubblewrap on Linux, seatbelt on macOS; elsewhere no default exists (refused).
 // - The second seed's flat form is folded in: `allowRead`/`allowWrite` join the filesystem lists,
 //   `allowNetwork`/`denyNetwork` join the network lists. `allowExecute: false` (or a list) becomes
@@ -20,6 +21,7 @@ import { networkSettingsOf } from "../policy/egress/egress.js";
 import { HOME_STARTUP_FILES } from "../policy/paths/protected.js";
 import type { Settings } from "../settings/schema.js";
 import type { SandboxPolicy, SandboxType } from "./types.js";
+import { imageDigestRefusal } from "./image-ref.js";
 import { holdsHome } from "../policy/builtin/working-dirs.js";
 
 type SandboxSettings = NonNullable<Settings["sandbox"]>;
@@ -71,6 +73,8 @@ export interface PolicyContext {
   /** The server's own working directory, if configured (writable by default). */
   serverCwd?: string;
   requireSandbox: boolean;
+  /** Managed settings: a docker/podman image must be pinned by digest (a tag-only one is refused). */
+  requireImageDigest?: boolean;
 }
 
 function absolute(p: string, ctx: PolicyContext): string {
@@ -119,5 +123,7 @@ export function chooseSandbox(own: SandboxSettings | undefined, global: SandboxS
   else if (Array.isArray(s.allowExecute)) policy.execute = list(s.allowExecute);
   if (s.image !== undefined) policy.image = s.image;
   if (s.runtime !== undefined) policy.runtime = s.runtime;
+  const unpinned = ctx.requireImageDigest === true ? imageDigestRefusal(type, s.image) : undefined;
+  if (unpinned !== undefined) return { refused: unpinned };
   return { policy };
 }

@@ -73,7 +73,12 @@ export interface SandboxLaunch {
   cwd?: string;
   /** File descriptors (in this process) the child gets as fd 3, 4, ...; closed by `cleanup`. */
   extraFds: number[];
-  /** Removes what the launch created (temporary files, descriptors). Idempotent. */
+  /** The limits enforced and by which mechanism, one line for the start notes (bubblewrap). */
+  limitsNote?: string;
+  /**
+   * Removes what the launch created (temporary files, descriptors; bubblewrap's cgroups, killing
+   * what is left in them: so call it once the launched process has exited, or if it never started). Idempotent.
+   */
   cleanup(): void;
 }
 

@@ -136,6 +136,7 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   allowManagedMcpServersOnly: rule("managedOnly"),
   allowManagedPermissionRulesOnly: rule("managedOnly"),
   requireSandbox: rule("managedOnly"),
+  requireImageDigest: rule("managedOnly"),
   ...under("sandboxProfiles.*", sandboxRules(() => rule("trusted"))),
   autoApproveTools: rule("trusted"),
   "toolPermissions.*.allowCommands": rule("trusted"),

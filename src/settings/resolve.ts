@@ -121,6 +121,8 @@ export interface ResolvedSettings {
   toolPermissions: Sourced<NonNullable<Settings["toolPermissions"]>>[];
   /** Managed settings require a sandbox for every server. */
   requireSandbox?: boolean;
+  /** Managed settings require docker/podman images pinned by digest. */
+  requireImageDigest?: boolean;
   /** Named sandboxes for `mcp-warden exec --profile`. */
   sandboxProfiles?: Record<string, NonNullable<Settings["sandbox"]>>;
   /** Project and local settings files the user has not trusted: they may only tighten (see `mcp-warden trust`). */
@@ -149,7 +151,7 @@ export interface ResolveOptions {
   managedMcp?: ManagedMcp;
 }
 
-const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox"] as const;
+const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox", "requireImageDigest"] as const;
 
 /** Merges layers given highest precedence first (the order of LAYER_ORDER; several files may share a layer). */
 export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): ResolvedSettings {
@@ -330,6 +332,7 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
   // The trusted global sandbox, narrowed by untrusted layers (narrow.ts): never replaced by them.
   if (trust.sandbox !== undefined) resolved.sandbox = trust.sandbox;
   resolved.requireSandbox = managed.some((l) => l.settings.requireSandbox === true);
+  resolved.requireImageDigest = managed.some((l) => l.settings.requireImageDigest === true);
   // Profiles merge by name, the highest layer's profile winning whole.
   const profiles: Record<string, NonNullable<Settings["sandbox"]>> = {};
   for (const l of [...layers].reverse()) Object.assign(profiles, l.settings.sandboxProfiles ?? {});

@@ -436,6 +436,12 @@ export const Settings = z.strictObject({
   allowManagedPermissionRulesOnly: z.boolean().optional(),
   /** Managed layer only: every server runs sandboxed (the platform's default backend when none is set); `type: "none"` is refused. */
   requireSandbox: z.boolean().optional(),
+  /**
+   * Managed layer only: a docker or podman sandbox's image must be pinned by digest
+   * (`name@sha256:<hex>` or `name:tag@sha256:<hex>`); a tag-only image is refused (the server, or
+   * `exec`, does not start).
+   */
+  requireImageDigest: z.boolean().optional(),
   /** Named sandboxes for `mcp-warden exec --profile NAME`. */
   sandboxProfiles: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "a profile name is letters, digits, '-' and '_'"), SandboxSettings).optional(),
   /** Canonical tool names or globs (`mcp__github__get_*`) that are allowed without asking. */

@@ -276,6 +276,7 @@ export class Upstream extends EventEmitter {
       // the server's own env; the egress channel (fd 3) goes to a proxy judging every connection.
       for (const name of sb.policy.env) if (this.options.env[name] !== undefined && spec.env[name] === undefined) spec.env[name] = this.options.env[name] as string;
       const prepared = prepareSandboxedLaunch(spec, sb.policy, { home: sb.home, mandatoryDeny: sb.mandatoryDeny, server: this.name });
+      if (prepared.launch.limitsNote) this.emit("log", prepared.launch.limitsNote);
       // A container's channel is the proxy's pair of named pipes, open before the container starts.
       let egress: EgressHandle | undefined = prepared.egressFifos?.serve({ server: this.name, policy: sb.egress, audit: sb.audit });
       return new ProcessTransport({

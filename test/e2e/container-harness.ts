@@ -5,9 +5,9 @@
 // - `busyboxImage(engine, env)`: a tiny image built from the host's static busybox (sh, id, ls,
 //   cat, wget, dd, ...), plus /etc/passwd with nobody. Its tag carries a hash of what goes in, so a
 //   second test file in the same run (or a later run) finds it built and pays nothing.
-// - `nodeImage(engine, env)`: the busybox image plus the host's node binary at /usr/local/bin/node
-//   and the libraries `ldd` lists at their host paths, for servers written for node (tagged by the
-//   node binary's path, size and modification time).
+// - `nodeImage(engine, env)`: the busybox rootfs plus the host's node binary and the libraries `ldd`
+//   lists for it, each at its own path, so `node` (the host's realpath of process.execPath) runs
+//   inside, also as /usr/local/bin/node (first on the image's PATH). Tagged by a hash of those files' contents, like the busybox image.
 // - `startDockerd()`: dockerd with its own socket, data root and exec root in a fresh directory,
 //   gVisor's runsc registered as the runtime `runsc` (with network=none, which gVisor needs when the
 //   container has no network of its own, host-fifo=open, which lets a container open the egress
@@ -17,7 +17,7 @@
 //   with it, so each file imports the busybox image again (a few hundred ms).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -68,18 +68,33 @@ export function runscProblem(): string | undefined {
   return RUNSC === undefined ? "gVisor's runsc is not installed (apt-get install runsc; .ci/run does this)" : undefined;
 }
 
+/**
+ * TEMPORARY (until the containers-host branch makes the podman backend add `--runtime` and
+ * `--ulimit` itself): a containers.conf that makes podman on this host use runc and ulimits it may
+ * set (its defaults fail with "setrlimit: operation not permitted" here). Put the returned variable
+ * in the environment of the process that runs podman (mcp-warden passes CONTAINERS_CONF on to the
+ * engine client). The mcp-warden code under test is unchanged by it.
+ */
+export function podmanHostWorkaround(dir: string): { CONTAINERS_CONF: string } {
+  const file = join(dir, "containers.conf");
+  writeFileSync(file, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n');
+  return { CONTAINERS_CONF: file };
+}
+
 /** The busybox rootfs's content hash: the tag of the image built from it. */
 function busyboxTag(): string {
   const h = createHash("sha256");
   h.update(readFileSync(BUSYBOX as string));
   h.update(APPLETS.join(","));
-  h.update("v1");
+  h.update("v2");
   return h.digest("hex").slice(0, 16);
 }
 
 function buildRootfs(): string {
   const root = mkdtempSync(join(tmpdir(), "warden-rootfs-"));
   for (const d of ["bin", "etc", "tmp", "proc", "sys", "dev", "data", "home"]) mkdirSync(join(root, d), { recursive: true });
+  // As in real images: podman copies the image's /tmp (and its mode) into the container's /tmp tmpfs.
+  chmodSync(join(root, "tmp"), 0o1777);
   writeFileSync(join(root, "bin", "busybox"), readFileSync(BUSYBOX as string), { mode: 0o755 });
   for (const a of APPLETS) symlinkSync("busybox", join(root, "bin", a));
   writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
@@ -106,36 +121,48 @@ export function busyboxImage(engine: TestEngine, env: NodeJS.ProcessEnv = engine
   return ref;
 }
 
-/** The host's node binary and its libraries (ldd), by the path each has on the host. */
-function nodeFiles(): string[] {
-  const node = realpathSync(process.execPath);
-  const r = spawnSync("ldd", [node], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ldd ${node} failed: ${r.stderr}`);
-  const libs = [...r.stdout.matchAll(/(?:=> )?(\/\S+) \(0x/g)].map((m) => m[1] as string);
-  return [node, ...libs];
+/** The host's node binary (symlinks resolved): the path `node` has inside the node test image too. */
+export const NODE = realpathSync(process.execPath);
+
+/** The shared libraries the host's node needs, as `ldd` lists them (absolute paths only). */
+function nodeLibraries(): string[] {
+  const r = spawnSync("ldd", [NODE], { encoding: "utf8", timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`ldd ${NODE} failed: ${(r.stderr || r.error?.message || "").trim()}`);
+  const libs = new Set<string>();
+  for (const line of r.stdout.split("\n")) {
+    // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+    if (m?.[1] !== undefined) libs.add(m[1]);
+  }
+  if (libs.size === 0) throw new Error(`ldd listed no libraries for ${NODE}: ${r.stdout.trim().slice(0, 300)}`);
+  return [...libs].sort();
 }
 
 /**
- * The busybox image plus the host's node (/usr/local/bin/node) and its libraries, for node servers;
- * built unless present. Throws with the engine's words when the build fails.
+ * A test image in which the host's node runs: the busybox rootfs plus node and its libraries at
+ * their host paths. Built unless present (the tag hashes every file that goes in).
  */
 export function nodeImage(engine: TestEngine, env: NodeJS.ProcessEnv = engineEnv()): string {
   if (BUSYBOX === undefined) throw new Error("no static busybox on this host (apt-get install busybox-static; .ci/run does this)");
-  const node = realpathSync(process.execPath);
-  const st = statSync(node);
-  const tag = createHash("sha256").update([busyboxTag(), node, st.size, st.mtimeMs, "node-v1"].join("\0")).digest("hex").slice(0, 16);
-  const ref = `localhost/mcp-warden-test-node:${tag}`;
+  const files = [NODE, ...nodeLibraries()];
+  const h = createHash("sha256");
+  h.update(busyboxTag());
+  for (const f of files) h.update(f).update("\0").update(readFileSync(f));
+  h.update("node-v2");
+  const ref = `localhost/mcp-warden-test-node:${h.digest("hex").slice(0, 16)}`;
   if (spawnSync(engine, ["image", "inspect", ref], { env, stdio: "ignore", timeout: 60_000 }).status === 0) return ref;
   const root = buildRootfs();
   try {
-    const [bin, ...libs] = nodeFiles() as [string, ...string[]];
-    mkdirSync(join(root, "usr/local/bin"), { recursive: true });
-    copyFileSync(bin, join(root, "usr/local/bin/node"));
-    for (const lib of libs) {
-      mkdirSync(join(root, dirname(lib)), { recursive: true });
-      copyFileSync(realpathSync(lib), join(root, lib));
+    // Each file at its own path, as a regular file (a symlinked /lib on the host need not be one here).
+    for (const f of files) {
+      mkdirSync(join(root, dirname(f)), { recursive: true });
+      writeFileSync(join(root, f), readFileSync(f), { mode: 0o755 });
     }
-    const r = spawnSync("sh", ["-c", `tar -C "$1" -c . | "$2" import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/local/bin:/bin' - "$3"`, "sh", root, engine, ref], { env, encoding: "utf8", timeout: 300_000 });
+    if (NODE !== "/usr/local/bin/node") {
+      mkdirSync(join(root, "usr/local/bin"), { recursive: true });
+      symlinkSync(NODE, join(root, "usr/local/bin/node"));
+    }
+    const r = spawnSync("sh", ["-c", `tar -C "$1" -c . | "$2" import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$3"`, "sh", root, engine, ref], { env, encoding: "utf8", timeout: 300_000 });
     if (r.status !== 0) throw new Error(`${engine} import of the node test image failed: ${(r.stderr || r.error?.message || "").trim().slice(0, 500)}`);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -286,15 +286,22 @@ describe("bubblewrap plan: egress bridge and limits", { skip: notLinux }, () => 
     assert.throws(() => planBwrap(specOf(), policyWith(), ctxOf(h.home, { egressFd: 2 })), /egressFd/);
   });
 
-  it("limits: memory and cpus are refused (no honest rlimit); pids via prlimit inside, not for root, not on old kernels", () => {
-    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { memory: "512m" } }), ctxOf(home)), /docker or podman/);
-    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { cpus: 1 } }), ctxOf(home)), /docker or podman/);
-    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { pids: 64 } }), ctxOf(home), { uid: 0, kernel: "6.8.0" }), /root/);
-    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { pids: 64 } }), ctxOf(home), { uid: 1000, kernel: "5.10.0-23" }), /5\.14/);
-    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { pids: 0 } }), ctxOf(home), { uid: 1000, kernel: "6.8.0" }), /positive/);
+  it("limits without any cgroup: memory and cpus refused without prlimit, cpus always; pids via prlimit inside, not for root, not on old kernels", () => {
+    // A host where no cgroup may be created (the choice itself: test/unit/sandbox-bwrap-limits.test.ts).
+    const noCgroup = { cgroups: {}, cgroupProblem: "none here" };
+    const noPrlimit = { ...noCgroup, prlimit: undefined };
+    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { memory: "512m" } }), ctxOf(home), { limitsHost: noPrlimit }), /docker or podman/);
+    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { cpus: 1 } }), ctxOf(home), { limitsHost: noCgroup }), /no rlimit.*docker or podman/);
+    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { pids: 64 } }), ctxOf(home), { uid: 0, kernel: "6.8.0", limitsHost: noCgroup }), /root/);
+    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { pids: 64 } }), ctxOf(home), { uid: 1000, kernel: "5.10.0-23", limitsHost: noCgroup }), /5\.14/);
+    assert.throws(() => planBwrap(specOf(), policyWith({}, { limits: { pids: 0 } }), ctxOf(home), { uid: 1000, kernel: "6.8.0", limitsHost: noCgroup }), /positive/);
     if (existsSync("/usr/bin/prlimit")) {
-      const plan = planBwrap(specOf(), policyWith({}, { limits: { pids: 64 } }), ctxOf(home), { uid: 1000, kernel: "6.8.0" });
+      const plan = planBwrap(specOf(), policyWith({}, { limits: { pids: 64 } }), ctxOf(home), { uid: 1000, kernel: "6.8.0", limitsHost: noCgroup });
       assert.deepEqual(plan.command.slice(0, 3), ["/usr/bin/prlimit", "--nproc=64:64", "--"]);
+      assert.equal(plan.limits.pids?.by, "RLIMIT_NPROC");
+      const withCgroup = planBwrap(specOf(), policyWith({}, { limits: { pids: 64 } }), ctxOf(home), { uid: 0, limitsHost: { cgroups: { pids: { version: 1, dir: "/sys/fs/cgroup/pids" } } } });
+      assert.equal(withCgroup.limits.pids?.by, "cgroup v1", "root with a pids cgroup: the cgroup");
+      assert.equal(withCgroup.command[0], join(resolveHostPath("/usr/bin").path, "sh"), "no prlimit inside when a cgroup holds the limit");
     }
   });
 });
@@ -317,7 +324,11 @@ describe("bubblewrap launch: descriptors", { skip: notLinux }, () => {
       try {
         const [argsChild, seccompChild] = extraFdChildNumbers(2, egressFd);
         assert.equal(launch.command, "/usr/bin/env", "bwrap starts with an empty environment (env -i)");
-        assert.deepEqual(launch.args.slice(0, 5), ["-i", "/usr/bin/bwrap", "--args", String(argsChild), "--"]);
+        // RLIMIT_NOFILE (hardening) is set on the launch by prlimit, before bwrap, where prlimit is installed.
+        const prlimit = existsSync("/usr/bin/prlimit") ? ["/usr/bin/prlimit", launch.args[2] as string, "--"] : [];
+        if (prlimit.length) assert.match(prlimit[1] as string, /^--nofile=(\d+):\1$/);
+        const bwrapAt = 1 + prlimit.length;
+        assert.deepEqual(launch.args.slice(0, bwrapAt + 4), ["-i", ...prlimit, "/usr/bin/bwrap", "--args", String(argsChild), "--"]);
         assert.ok(!launch.args.join(" ").includes("hidden"), "no environment value in argv");
         assert.deepEqual(launch.env, {});
         assert.equal(launch.extraFds.length, 2);
@@ -332,7 +343,7 @@ describe("bubblewrap launch: descriptors", { skip: notLinux }, () => {
         assert.ok(args.includes("--clearenv") && args.includes("hidden"));
         assert.deepEqual(args.slice(-2), ["--seccomp", String(seccompChild)]);
         assert.deepEqual(readFileSync(filterFd), seccompFilterBytes());
-        assert.deepEqual(launch.args.slice(5), [join(resolveHostPath("/usr/bin").path, "sh"), "-c", "true"]);
+        assert.deepEqual(launch.args.slice(bwrapAt + 4), [join(resolveHostPath("/usr/bin").path, "sh"), "-c", "true"]);
       } finally {
         launch.cleanup();
         launch.cleanup();

@@ -119,18 +119,32 @@ describe("container backend: files", () => {
     assert.ok(m.includes(`type=bind,src=${data},dst=${data},readonly`), m.join("\n"));
     assert.ok(m.includes(`type=bind,src=${project},dst=${project}`), m.join("\n"));
   });
+  it("podman: masks a denied directory with a tmpfs that copies nothing up from under it (podman's default would copy the hidden files in)", () => {
+    const p = containerBackend("podman", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, podmanUserns: null });
+    const m = mounts(p.wrap(spec(), policy({ type: "podman" }, { allowRead: [data], denyRead: [join(data, "private")] }), ctx()).args);
+    assert.ok(m.includes(`type=tmpfs,dst=${join(data, "private")},ro,tmpfs-mode=0,notmpcopyup`), m.join("\n"));
+  });
   it("masks denied directories with an empty read-only tmpfs and denied files with /dev/null, in read-only and writable mounts", () => {
     const m = mounts(
       backend().wrap(spec(), policy({}, { allowRead: [data], allowWrite: [project], denyRead: [join(data, "private"), join(project, ".env")] }), ctx({ mandatoryDeny: [join(project, "keys")] })).args,
     );
-    assert.ok(m.includes(`type=tmpfs,dst=${join(data, "private")},readonly,tmpfs-mode=0`), m.join("\n"));
+    assert.ok(m.includes(`type=tmpfs,dst=${join(data, "private")},ro,tmpfs-mode=0`), m.join("\n"));
     assert.ok(m.includes(`type=bind,src=/dev/null,dst=${join(project, ".env")},readonly`), m.join("\n"));
-    assert.ok(m.includes(`type=tmpfs,dst=${join(project, "keys")},readonly,tmpfs-mode=0`), "mandatory denies are masked too");
+    assert.ok(m.includes(`type=tmpfs,dst=${join(project, "keys")},ro,tmpfs-mode=0`), "mandatory denies are masked too");
   });
   it("re-mounts a denyWrite path inside a writable mount read-only over itself", () => {
     const m = mounts(backend().wrap(spec(), policy({}, { allowWrite: [project], denyWrite: [join(project, ".git/hooks")] }), ctx()).args);
     const hooks = join(project, ".git/hooks");
     assert.ok(m.includes(`type=bind,src=${hooks},dst=${hooks},readonly`), m.join("\n"));
+  });
+  it("pins every directory between a writable mount and a mask onto itself (a mount point cannot be renamed away), parents first", () => {
+    const m = mounts(backend().wrap(spec(), policy({}, { allowWrite: [project], denyWrite: [join(project, ".git/hooks")] }), ctx()).args);
+    const git = join(project, ".git");
+    assert.ok(m.includes(`type=bind,src=${git},dst=${git}`), `the parent of the read-only hooks is pinned, writable:\n${m.join("\n")}`);
+    assert.ok(m.indexOf(`type=bind,src=${git},dst=${git}`) < m.indexOf(`type=bind,src=${join(git, "hooks")},dst=${join(git, "hooks")},readonly`));
+    assert.ok(!m.some((x) => x === `type=bind,src=${project},dst=${project},readonly`), "the writable mount itself stays writable");
+    const ro = mounts(backend().wrap(spec(), policy({}, { allowRead: [project], denyWrite: [join(project, ".git/hooks")] }), ctx()).args);
+    assert.ok(!ro.some((x) => x.startsWith(`type=bind,src=${git},`)), `nothing to pin in a read-only mount:\n${ro.join("\n")}`);
   });
   it("deny wins over an allow at or under it: not mounted, or mounted read-only", () => {
     const hidden = mounts(backend().wrap(spec(), policy({}, { allowRead: [join(data, "private"), data], denyRead: [data] }), ctx()).args);

@@ -35,6 +35,19 @@ describe("chooseSandbox", () => {
     assert.equal(chooseSandbox(undefined, undefined, req).policy?.type, "bubblewrap");
     assert.match(chooseSandbox({ type: "none" }, undefined, req).refused ?? "", /requireSandbox/);
   });
+  it("with requireImageDigest, refuses a docker or podman image without a digest, and accepts a pinned one", () => {
+    const req = { ...ctx, requireImageDigest: true };
+    const pin = `sha256:${"ab".repeat(32)}`;
+    for (const type of ["docker", "podman"] as const) {
+      assert.match(chooseSandbox({ type, image: "node:22-slim" }, undefined, req).refused ?? "", /requireImageDigest.*node:22-slim@sha256:<digest>/);
+      assert.equal(chooseSandbox({ type, image: `node:22-slim@${pin}` }, undefined, req).policy?.image, `node:22-slim@${pin}`);
+      assert.equal(chooseSandbox({ type, image: `node@${pin}` }, undefined, req).refused, undefined);
+      // A malformed digest is not a pin.
+      assert.match(chooseSandbox({ type, image: "node@sha256:abc" }, undefined, req).refused ?? "", /requireImageDigest/);
+      assert.equal(chooseSandbox({ type, image: "node:22-slim" }, undefined, ctx).refused, undefined, "without the setting a tag is fine");
+    }
+    assert.equal(chooseSandbox({ type: "bubblewrap" }, undefined, req).refused, undefined, "other backends have no image");
+  });
   it("refuses when the platform has no default backend", () => {
     assert.match(chooseSandbox({}, undefined, { ...ctx, platform: "win32" }).refused ?? "", /no sandbox backend/);
     assert.equal(chooseSandbox({}, undefined, { ...ctx, platform: "darwin" }).policy?.type, "seatbelt");

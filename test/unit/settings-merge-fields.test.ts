@@ -87,7 +87,7 @@ test("the fields the issue names move as it says", () => {
   for (const p of ["forceLoginMethod", "forceLoginOrgUUID"]) assert.equal(dir(p), "userOnly", p);
   for (const p of ["principals.*.permissions.allow", "principals.*.autoApproveTools"]) assert.equal(dir(p), "trusted", p);
   for (const p of ["principals.*.permissions.deny", "principals.*.permissions.ask"]) assert.equal(dir(p), "any", p);
-  for (const p of ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox"]) assert.equal(dir(p), "managedOnly", p);
+  for (const p of ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox", "requireImageDigest"]) assert.equal(dir(p), "managedOnly", p);
   assert.equal(kind("permissions.defaultMode"), "rank");
   assert.equal(kind("allowedMcpServers"), "narrowList");
   assert.equal(kind("permissions.additionalDirectories"), "inProject");

@@ -520,6 +520,18 @@ test("requireSandbox counts only in managed settings; elsewhere it is ignored wi
   assert.equal(w.load().requireSandbox, true);
 });
 
+test("requireImageDigest counts only in managed settings; the user's or a project's is ignored with a warning", (t) => {
+  const w = world(t);
+  w.write(w.files.user, { requireImageDigest: true });
+  w.write(w.files.project, { requireImageDigest: true });
+  const ignored = w.load();
+  assert.equal(ignored.requireImageDigest, false);
+  for (const f of [w.files.user, w.files.project])
+    assert.ok(ignored.warnings.some((m) => m.startsWith(f) && m.includes("'requireImageDigest' is only honoured in managed")), f);
+  w.write(w.files.managed, { requireImageDigest: true });
+  assert.equal(w.load().requireImageDigest, true);
+});
+
 test("sandbox profiles merge by name, the higher layer's profile winning whole", (t) => {
   const w = world(t);
   w.write(w.files.user, { sandboxProfiles: { build: { allowWrite: ["./dist"] }, lint: { type: "none" } } });
