@@ -3,12 +3,13 @@
 // egress proxy; a container cannot inherit a descriptor through `docker run -i` (and may not make
 // Unix sockets: its seccomp profile refuses them), so there the bridge opens two named pipes in a
 // directory bind-mounted into the container (--fifo-in PATH --fifo-out PATH; fifo-protocol.ts) and
-// speaks the same multiplexed protocol over them. The bridge listens on 127.0.0.1:<port>, opens one mux stream per accepted
-// TCP connection, and relays bytes; the command it starts sees an ordinary local HTTP/SOCKS5 proxy
-// in HTTP_PROXY, HTTPS_PROXY and ALL_PROXY. It judges nothing: every decision is the proxy's.
+// speaks the same multiplexed protocol over them. The bridge listens on 127.0.0.1:<port>, opens one
+// mux stream per accepted TCP connection, and relays bytes; the command it starts sees an ordinary
+// local HTTP/SOCKS5 proxy in HTTP_PROXY, HTTPS_PROXY and ALL_PROXY. It judges nothing: every
+// decision is the proxy's.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as net from "node:net";
-import { constants as fsConstants, openSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import type { Duplex } from "node:stream";
 import { expectPreamble, FIFO_ACK, FIFO_HELLO, fifoStream, PipePair } from "./fifo-protocol.js";
@@ -139,7 +140,13 @@ export function startBridge(channel: Duplex, port: number, options: { maxStreams
  */
 export async function connectFifos(fifos: { in: string; out: string }, timeoutMs = 10_000): Promise<Duplex> {
   const writeFd = openSync(fifos.out, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
-  const readFd = openSync(fifos.in, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  let readFd: number;
+  try {
+    readFd = openSync(fifos.in, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    closeSync(writeFd);
+    throw err;
+  }
   const output = fifoStream(writeFd, "write");
   const input = fifoStream(readFd, "read");
   output.on("error", () => {});
