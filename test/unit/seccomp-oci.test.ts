@@ -163,4 +163,16 @@ describe("container seccomp profile: its file", () => {
     assert.ok(engineArgs.includes("--runtime-flag=oci-seccomp"));
     assert.deepEqual(JSON.parse(readFileSync(l.seccompProfile, "utf8")).syscalls.some((r: { names: string[] }) => r.names.includes("clone3")), false, "the gVisor profile");
   });
+
+  it("docker: a runtime registered as runsc without --oci-seccomp is refused even without network (the profile would be ignored); with it, the gVisor profile is used", () => {
+    const policy = { type: "docker" as const, filesystem: { allowRead: [], denyRead: [], allowWrite: [], denyWrite: [] }, network: {}, limits: {}, env: [], image: "busybox", runtime: "sandboxed" };
+    const backend = (runtimeArgs: string[]) =>
+      // As `docker info` would describe the runtime (no daemon runs in unit tests).
+      containerBackend("docker", { removeOnCleanup: false, dockerRuntimes: () => ({ sandboxed: { path: "/usr/bin/runsc", runtimeArgs } }) });
+    assert.throws(() => backend(["--network=none"]).wrap({ command: "true", args: [], env: {} }, policy, { home: "/h", mandatoryDeny: [] }), /runtime "sandboxed" is gVisor .*--oci-seccomp.*refusing to start/);
+    const l = backend(["--network=none", "--oci-seccomp"]).wrap({ command: "true", args: [], env: {} }, policy, { home: "/h", mandatoryDeny: [] });
+    assert.ok(l.args.includes(`--security-opt=seccomp=${l.seccompProfile}`));
+    assert.ok(!l.args.some((a) => a.startsWith("--runtime-flag")), "docker has no per-container runtime flags");
+    assert.equal(JSON.parse(readFileSync(l.seccompProfile, "utf8")).syscalls.some((r: { names: string[] }) => r.names.includes("clone3")), false, "the gVisor profile");
+  });
 });
