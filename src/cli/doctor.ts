@@ -20,6 +20,9 @@ import {
 import { compilePolicy, PolicyError } from "../policy/index.js";
 import { clean } from "./status.js";
 import { defaultSandboxType } from "../sandbox/policy.js";
+import { describeLimits } from "../sandbox/container-limits.js";
+import { homeDir } from "../settings/paths.js";
+import { checkContainerServers, type ContainerServerCheck } from "./doctor-containers.js";
 import { bwrapLimitsOffer, type BwrapLimitsOffer } from "../sandbox/bwrap-limits.js";
 import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
 
@@ -69,6 +72,8 @@ export interface DoctorReport {
     podman: ToolCheck;
   };
   settings: { ok: boolean; error?: string; servers?: number; warnings: string[]; files: SettingsFileCheck[] };
+  /** One entry per server that runs in a docker/podman container: engine, runtime, limits enforced or not. */
+  containers: ContainerServerCheck[];
   directories: DirectoryCheck[];
   /** Each docker/podman server's and exec profile's image: pinned by digest or not, and the local image it runs. */
   images: ContainerImageCheck[];
@@ -105,6 +110,8 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
   const settings = checkSettings(cwd, env);
   if (!settings.ok) problems.push(`settings do not load: ${settings.error ?? "unknown error"}`);
   const loaded = settings.resolved;
+  const containers = loaded !== undefined ? checkContainerServers(loaded, env, homeDir(env), cwd) : [];
+  for (const c of containers) if (!c.ok) problems.push(`server '${c.server}' would not start in its ${c.engine} container: ${c.problem ?? "unknown"}`);
 
   const directories: DirectoryCheck[] = [
     checkDir("state", stateDir(env), true),
@@ -132,6 +139,7 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
       podman,
     },
     settings: settingsReport,
+    containers,
     directories,
     images,
     problems,
@@ -305,6 +313,14 @@ function formatReport(r: DoctorReport): string {
     for (const l of (r.settings.error ?? "").split("\n")) lines.push(`          ${clean(l)}`);
   }
   for (const w of r.settings.warnings) row("warn", w);
+
+  if (r.containers.length > 0) {
+    lines.push("container servers");
+    for (const c of r.containers) {
+      if (!c.ok) row("FAIL", `${c.server}: ${c.host ?? c.engine}: will not start: ${c.problem ?? ""}`);
+      else row(c.limits?.every((l) => l.enforced) ? "ok" : "warn", `${c.server}: ${c.host}, runs under ${c.runtime}; limits: ${describeLimits(c.limits ?? [])}`);
+    }
+  }
 
   if (r.images.length > 0) {
     lines.push("container images");

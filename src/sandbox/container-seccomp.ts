@@ -9,11 +9,11 @@
 //   runtime flags live in daemon.json, so a docker runtime that is runsc without them is refused
 //   before the start (dockerRuntimeRefusal), saying what to add. No `--host-uds`: the container
 //   reaches no host Unix socket at all, the egress channel included.
-// - Which runtime is gVisor: podman's `runtime` by its name or path (runsc*); docker's by the path
-//   `docker info` reports for the named runtime. Without `runtime`, the engine's default is assumed
-//   to be runc (docker's default-runtime or containers.conf set to runsc is not detected here).
-import { spawnSync } from "node:child_process";
+// - Which runtime is gVisor: the policy's `runtime`, else the engine's default runtime as the host
+//   detection reports it (./container-host.ts); podman's by its name or path (runsc*), docker's by
+//   the path `docker info` gives for the registered name.
 import path from "node:path";
+import type { ContainerHost } from "./container-host.js";
 import type { SandboxPolicy } from "./types.js";
 
 /** Whether a runtime name or path is gVisor's. */
@@ -49,41 +49,18 @@ export function dockerRuntimeRefusal(runtimes: DockerRuntimes, runtime: string, 
   );
 }
 
-const dockerRuntimeCache = new Map<string, DockerRuntimes>();
-
-/** `docker info`'s runtimes (once per client, daemon and process). Throws (fail closed) when docker cannot say. */
-export function dockerRuntimes(executable: string, env: Record<string, string>): DockerRuntimes {
-  const key = `${executable}\0${env.DOCKER_HOST ?? ""}\0${env.DOCKER_CONTEXT ?? ""}`;
-  const known = dockerRuntimeCache.get(key);
-  if (known !== undefined) return known;
-  const r = spawnSync(executable, ["info", "--format", "{{json .Runtimes}}"], { env, encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL", stdio: ["ignore", "pipe", "pipe"] });
-  let parsed: unknown;
-  try {
-    parsed = r.status === 0 ? JSON.parse(r.stdout) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== "object")
-    throw new Error(`docker sandbox: cannot ask docker how its runtimes are configured (\`${executable} info\`: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().slice(0, 300)}); make \`docker info\` work, or remove the sandbox's runtime`);
-  dockerRuntimeCache.set(key, parsed as DockerRuntimes);
-  return parsed as DockerRuntimes;
-}
-
 /**
- * Whether the container's runtime is gVisor. For docker with a named runtime, asks `docker info` and
- * throws (fail closed) when that runtime is runsc without the flags it needs (dockerRuntimeRefusal).
+ * Whether the container's runtime is gVisor: the policy's runtime, else the engine's default as the
+ * host detection found it (./container-host.ts). For docker, a runtime registered as runsc without
+ * the flags it needs is refused (fail closed, dockerRuntimeRefusal).
  */
-export function containerIsGvisor(
-  engine: "docker" | "podman",
-  policy: SandboxPolicy,
-  io: { executable: string; engineEnv: Record<string, string>; egress: boolean; runtimes?: () => DockerRuntimes },
-): boolean {
-  if (policy.runtime === undefined) return false;
-  if (engine === "podman") return isGvisor(policy.runtime);
-  const runtimes = io.runtimes ? io.runtimes() : dockerRuntimes(io.executable, io.engineEnv);
-  const refusal = dockerRuntimeRefusal(runtimes, policy.runtime, io.egress);
+export function containerIsGvisor(engine: "docker" | "podman", policy: SandboxPolicy, host: ContainerHost, egress: boolean): boolean {
+  if (engine === "podman") return isGvisor(policy.runtime ?? host.podmanRuntimePath ?? host.defaultRuntime);
+  const name = policy.runtime ?? host.defaultRuntime;
+  const runtimes: DockerRuntimes = Object.fromEntries(host.dockerRuntimes.map((n) => [n, { path: host.dockerRuntimePaths?.[n] ?? n, runtimeArgs: host.dockerRuntimeArgs?.[n] ?? [] }]));
+  const refusal = dockerRuntimeRefusal(runtimes, name, egress);
   if (refusal !== undefined) throw new Error(`docker sandbox: ${refusal}`);
-  return isGvisor(runtimes[policy.runtime]?.path ?? policy.runtime);
+  return isGvisor(runtimes[name]?.path ?? name);
 }
 
 /** The engine arguments that apply the profile at `profilePath` (podman's gVisor also gets --oci-seccomp). */

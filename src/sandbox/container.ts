@@ -10,6 +10,10 @@
 //   mcp-warden's seccomp profile (`--security-opt seccomp=FILE`, ./seccomp-oci.ts: bubblewrap's
 //   list, so Unix sockets, ptrace, keyctl, unshare... are refused; ./container-seccomp.ts for gVisor),
 //   in a private per-user file named by its content (written once, reused by every launch).
+// - The host: what the engine can do here (cgroup version, rootless, the runtime that works, which
+//   limits it enforces) is detected once per process (container-host.ts); container-limits.ts turns
+//   it into the runtime, `--ulimit` and limit arguments. A limit the settings set that the engine
+//   cannot enforce refuses the start; a default one is left out and reported (`notes`).
 //   Every valued flag is written as one `--flag=value` argument so no value can be taken for a flag.
 // - The user: the gateway's own uid:gid (so allowWrite mounts stay writable), or 65534:65534
 //   (nobody) when the gateway runs as root; never root. Podman, when the gateway is not root, also
@@ -57,8 +61,10 @@ import { randomBytes } from "node:crypto";
 import { realpathSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
+import { detectContainerHost, findExecutable, type HostDetection } from "./container-host.js";
+import { hostArguments, type ContainerLimits } from "./container-limits.js";
 import { containerNetwork, wantsNetwork, type NodeRuntime } from "./container-egress.js";
-import { containerIsGvisor, seccompArgs, type DockerRuntimes } from "./container-seccomp.js";
+import { containerIsGvisor, seccompArgs } from "./container-seccomp.js";
 import { emptyDirMount } from "./container-tmpfs.js";
 import { withWorkingDirectory } from "./container-workdir.js";
 import { resolveImage } from "./image-pin.js";
@@ -135,8 +141,10 @@ export interface ContainerBackendOptions {
   removeOnCleanup?: boolean;
   /** The node runtime files for the egress bridge; default: asked of `ldd` (container-egress.ts). */
   nodeRuntime?: (node: string) => NodeRuntime;
-  /** Docker only: its registered runtimes; default: asked of `docker info` when the policy names a runtime. */
-  dockerRuntimes?: () => DockerRuntimes;
+  /** What the engine can do here; default: detected once per process (container-host.ts). Tests inject one. */
+  host?: HostDetection;
+  /** Finds a runtime binary (podman's `--runtime` path); default: on PATH and the system directories. */
+  findRuntime?: (name: string) => string | undefined;
 }
 
 /** A SandboxContext that may name the server being launched (overrides the backend's `server` option). */
@@ -147,6 +155,8 @@ export interface ContainerSandboxContext extends SandboxContext {
 /** What `wrap` returns for a container: a SandboxLaunch plus the container's name and user. */
 export interface ContainerLaunch extends SandboxLaunch {
   containerName: string;
+  /** Gaps to report at start (a default limit the engine cannot enforce here). */
+  notes: string[];
   /** The container's "uid:gid" (the egress pipes are handed to it). */
   user: string;
   /** The seccomp profile's file (shared by launches, kept). */
@@ -218,6 +228,9 @@ const RUNTIME = /^[A-Za-z0-9/][A-Za-z0-9._\-/]*$/;
 const MEMORY = /^\d+(\.\d+)?([kKmMgGtT]([iI]?[bB])?|[bB])?$/;
 const USER = /^\d+(:\d+)?$/;
 
+/** `text` ending as a sentence (an engine's own message may already end with "?" or "."). */
+const sentence = (text: string) => (/[.?!]$/.test(text) ? text : `${text}.`);
+
 function fail(engine: ContainerEngine, why: string): never {
   throw new Error(`${engine} sandbox: ${why}`);
 }
@@ -229,14 +242,16 @@ function defaultUser(): string {
   return `${uid}:${gid}`;
 }
 
-function limitsOf(engine: ContainerEngine, policy: SandboxPolicy): { cpus: string; memory: string; pids: string } {
+/** The limits the container gets (the policy's, else the defaults), checked, with which ones the settings set. */
+export function limitsOf(engine: ContainerEngine, policy: SandboxPolicy): ContainerLimits {
   const cpus = policy.limits.cpus ?? DEFAULT_CONTAINER_LIMITS.cpus;
   const memory = policy.limits.memory ?? DEFAULT_CONTAINER_LIMITS.memory;
   const pids = policy.limits.pids ?? DEFAULT_CONTAINER_LIMITS.pids;
   if (typeof cpus !== "number" || !Number.isFinite(cpus) || cpus <= 0) fail(engine, `limits.cpus must be a positive number, not ${JSON.stringify(cpus)}`);
   if (typeof memory !== "string" || !MEMORY.test(memory)) fail(engine, `limits.memory must be a size like "512m" or "2g", not ${JSON.stringify(memory)}`);
   if (typeof pids !== "number" || !Number.isSafeInteger(pids) || pids <= 0) fail(engine, `limits.pids must be a positive integer, not ${JSON.stringify(pids)}`);
-  return { cpus: String(cpus), memory, pids: String(pids) };
+  const explicit = { cpus: policy.limits.cpus !== undefined, memory: policy.limits.memory !== undefined, pids: policy.limits.pids !== undefined };
+  return { cpus: String(cpus), memory, pids: String(pids), explicit };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,9 +404,6 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (!IMAGE.test(image)) fail(engine, `${JSON.stringify(image)} is not a valid image reference`);
     if (policy.runtime !== undefined && !RUNTIME.test(policy.runtime)) fail(engine, `${JSON.stringify(policy.runtime)} is not a valid runtime name`);
     if (typeof spec.command !== "string" || spec.command === "") fail(engine, "no command to run");
-    // --network none stays; network allowances get the egress proxy's pipes and the bridge.
-    const gvisor = containerIsGvisor(engine, policy, { executable, engineEnv: engineEnvironment(hostEnv), egress: wantsNetwork(policy), ...(opts.dockerRuntimes ? { runtimes: opts.dockerRuntimes } : {}) });
-    const egress = containerNetwork(engine, policy, ctx, { gvisor, ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
 
     const user = opts.user ?? defaultUser();
     if (!USER.test(user)) fail(engine, `the container user must be a numeric uid or uid:gid, not ${JSON.stringify(user)}`);
@@ -409,6 +421,16 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     // A digest-pinned image is checked against the local store and run by its ID (image-pin.ts).
     const resolvedImage = resolveImage({ engine, executable, env: engineEnv }, image);
     if (!resolvedImage.ok) fail(engine, resolvedImage.why);
+    const remote = opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
+    // What the engine can do here decides the runtime, the ulimits and whether each limit holds.
+    const detected = opts.host ?? detectContainerHost(engine, { executable, env: engineEnv, ...(opts.infoTimeoutMs !== undefined ? { timeoutMs: opts.infoTimeoutMs } : {}), remote });
+    if (!detected.ok) fail(engine, `cannot tell what the engine enforces here: ${sentence(detected.why)} ${detected.fix}; refusing to start the server`);
+    const planned = hostArguments(engine, detected.host, policy, limits, opts.findRuntime ?? ((n) => findExecutable(n, engineEnv.PATH)));
+    if (!planned.ok) fail(engine, `${planned.why}; refusing to start the server`);
+    // Whether gVisor runs it decides the seccomp profile and how the egress pipes are mounted.
+    const gvisor = containerIsGvisor(engine, policy, detected.host, wantsNetwork(policy));
+    // --network none stays; network allowances get the egress proxy's pipes and the bridge.
+    const egress = containerNetwork(engine, policy, ctx, { gvisor, ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
 
     const args = [
       "run",
@@ -424,10 +446,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       `--user=${user}`,
       "--cap-drop=ALL",
       "--security-opt=no-new-privileges",
-      `--pids-limit=${limits.pids}`,
-      `--cpus=${limits.cpus}`,
-      `--memory=${limits.memory}`,
-      `--memory-swap=${limits.memory}`,
+      ...planned.args,
       "--log-driver=none",
     ];
     if (engine === "podman") {
@@ -435,10 +454,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       const userns = opts.podmanUserns === undefined ? (uid !== undefined && uid !== 0 ? "keep-id" : null) : opts.podmanUserns;
       if (userns !== null) args.push(`--userns=${userns}`);
       args.push("--http-proxy=false");
-      const remote = opts.podmanRemote ?? (process.platform !== "linux" || engineEnv.CONTAINER_HOST !== undefined || engineEnv.CONTAINER_CONNECTION !== undefined);
       if (!remote) args.push("--env-host=false");
     }
-    if (policy.runtime !== undefined) args.push(`--runtime=${policy.runtime}`);
     if (!tmpTaken) args.push("--tmpfs=/tmp:rw,nosuid,nodev,mode=1777");
     args.push(...mounts, ...workdir.args);
     if (egress) args.push(...egress.args);
@@ -462,8 +479,14 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       command: executable,
       args,
       env: engineEnv,
+      // Podman's monitor (conmon) writes an empty `oom` file into its working directory when the
+      // container is OOM-killed; the client would otherwise run in the gateway's (often the user's
+      // project). /proc takes no files, even from root, and the client reads no relative paths.
+      ...(engine === "podman" && process.platform === "linux" ? { cwd: "/proc" } : {}),
       extraFds: [],
       containerName: name,
+      notes: planned.notes,
+      limitsNote: `${engine} limits, under ${planned.runtime}: ${planned.summary}`,
       user,
       seccompProfile: profile,
       cleanup() {

@@ -36,6 +36,8 @@ export interface ReapReport {
 
 /** The `ps` format: ID, gateway pid and gateway host, space-separated (labels hold no spaces we write). */
 export const REAP_PS_FORMAT = `{{.ID}} {{.Label "${PID_LABEL}"}} {{.Label "${HOST_LABEL}"}}`;
+/** Podman's (4.x has no `.Label` method; its `.Labels` is a map; a missing key prints "<no value>", which is skipped). */
+export const PODMAN_REAP_PS_FORMAT = `{{.ID}} {{index .Labels "${PID_LABEL}"}} {{index .Labels "${HOST_LABEL}"}}`;
 
 function defaultIsAlive(pid: number): boolean {
   try {
@@ -71,7 +73,7 @@ export async function reapContainers(engine: ContainerEngine, opts: ReapOptions 
   const timeout = opts.timeoutMs ?? 15_000;
   const report: ReapReport = { removed: [], alive: [], skipped: [] };
 
-  const listed = await run(executable, ["ps", "--all", "--no-trunc", "--filter", `label=${LABEL}=1`, "--format", REAP_PS_FORMAT], env, timeout);
+  const listed = await run(executable, ["ps", "--all", "--no-trunc", "--filter", `label=${LABEL}=1`, "--format", engine === "podman" ? PODMAN_REAP_PS_FORMAT : REAP_PS_FORMAT], env, timeout);
   if (!listed.ok) return { ...report, error: `listing ${engine} containers failed: ${listed.why}` };
 
   const dead: string[] = [];

@@ -73,7 +73,7 @@ export interface SandboxLaunch {
   cwd?: string;
   /** File descriptors (in this process) the child gets as fd 3, 4, ...; closed by `cleanup`. */
   extraFds: number[];
-  /** The limits enforced and by which mechanism, one line for the start notes (bubblewrap). */
+  /** The limits enforced (and any not enforced, with why), one line for the start notes (bubblewrap, docker, podman). */
   limitsNote?: string;
   /**
    * Removes what the launch created (temporary files, descriptors; bubblewrap's cgroups, killing

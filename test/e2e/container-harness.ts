@@ -17,7 +17,7 @@
 //   with it, so each file imports the busybox image again (a few hundred ms).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -68,18 +68,6 @@ export function runscProblem(): string | undefined {
   return RUNSC === undefined ? "gVisor's runsc is not installed (apt-get install runsc; .ci/run does this)" : undefined;
 }
 
-/**
- * TEMPORARY (until the containers-host branch makes the podman backend add `--runtime` and
- * `--ulimit` itself): a containers.conf that makes podman on this host use runc and ulimits it may
- * set (its defaults fail with "setrlimit: operation not permitted" here). Put the returned variable
- * in the environment of the process that runs podman (mcp-warden passes CONTAINERS_CONF on to the
- * engine client). The mcp-warden code under test is unchanged by it.
- */
-export function podmanHostWorkaround(dir: string): { CONTAINERS_CONF: string } {
-  const file = join(dir, "containers.conf");
-  writeFileSync(file, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n');
-  return { CONTAINERS_CONF: file };
-}
 
 /** The busybox rootfs's content hash: the tag of the image built from it. */
 function busyboxTag(): string {
@@ -178,6 +166,42 @@ export function imageId(engine: TestEngine, ref: string, env: NodeJS.ProcessEnv 
   return id.startsWith("sha256:") ? id : `sha256:${id}`;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function unmountUnder(dir: string): void {
+  spawnSync("sh", ["-c", `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: "ignore" });
+}
+
+/**
+ * A test process killed by its timeout cannot stop its dockerd: the next start stops the private
+ * dockerds whose owning test process is gone, and removes their directories.
+ */
+function reapStaleDockerds(): void {
+  for (const name of readdirSync("/tmp").filter((n) => n.startsWith("mwd-"))) {
+    const dir = join("/tmp", name);
+    const read = (f: string) => {
+      try {
+        return Number(readFileSync(join(dir, f), "utf8").trim());
+      } catch {
+        return NaN;
+      }
+    };
+    const owner = read("owner.pid");
+    if (!Number.isInteger(owner) || alive(owner)) continue;
+    // dockerd and the containerd it started both carry the directory in their arguments.
+    spawnSync("pkill", ["-KILL", "-f", dir], { stdio: "ignore", timeout: 10_000 });
+    unmountUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface PrivateDockerd {
   /** The client environment that reaches this dockerd (DOCKER_HOST). */
   env: NodeJS.ProcessEnv;
@@ -190,8 +214,10 @@ export interface PrivateDockerd {
 export async function startDockerd(timeoutMs = 60_000): Promise<PrivateDockerd> {
   const problem = dockerdProblem();
   if (problem !== undefined) throw new Error(problem);
+  reapStaleDockerds();
   // Short paths: the exec root holds Unix sockets, whose paths are limited to 108 bytes.
   const dir = mkdtempSync("/tmp/mwd-");
+  writeFileSync(join(dir, "owner.pid"), String(process.pid));
   const socket = join(dir, "docker.sock");
   const config = join(dir, "daemon.json");
   const runtimes = {
@@ -236,7 +262,7 @@ export async function startDockerd(timeoutMs = 60_000): Promise<PrivateDockerd> 
       if (!exited) child.kill("SIGKILL");
     }
     // Mounts dockerd left behind (overlay, the exec root's netns files) would keep the removal from working.
-    spawnSync("sh", ["-c", `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: "ignore" });
+    unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true });
   };
   if (exited || spawnSync("docker", ["version"], { env, stdio: "ignore", timeout: 10_000 }).status !== 0) {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, FILESYSTEM, ROOT, scratch, wardenCli, type Connected, type Scratch } from "./harness.js";
-import { BUSYBOX, engineEnv, imageId, NODE, nodeImage, podmanHostWorkaround, podmanProblem } from "./container-harness.js";
+import { BUSYBOX, engineEnv, imageId, NODE, nodeImage, podmanProblem } from "./container-harness.js";
 
 const problem = podmanProblem() ?? (BUSYBOX === undefined ? "no static busybox to build the test image from (apt-get install busybox-static)" : undefined);
 
@@ -49,8 +49,7 @@ describe("server-filesystem from npm in a podman container behind the gateway", 
 
   before(async () => {
     s = scratch({});
-    Object.assign(s.env, podmanHostWorkaround(s.dir));
-    env = engineEnv({ CONTAINERS_CONF: s.env.CONTAINERS_CONF as string });
+    env = engineEnv();
     image = nodeImage("podman", env);
     id = imageId("podman", image, env);
     served = join(s.dir, "served");
@@ -89,6 +88,11 @@ describe("server-filesystem from npm in a podman container behind the gateway", 
     const r = await call("npmfs__read_text_file", { path: join(served, "hello.txt") });
     assert.ok(!r.isError, text(r));
     assert.match(text(r), /hello from the served root/);
+  });
+
+  it("notes each container server's limits at its start: engine, runtime, and each limit enforced (all of them, rootful here)", () => {
+    for (const name of ["npmfs", "npmwide"])
+      assert.match(c.stderr(), new RegExp(`${name}: podman limits, under \\S+ \\([^)]*\\): memory 2g \\(default\\) enforced; cpus 1 \\(default\\) enforced; pids 512 \\(default\\) enforced`), c.stderr());
   });
 
   it("runs the image pinned by digest by its ID, not by its tag (the tag-only server by its tag)", () => {
@@ -144,8 +148,7 @@ describe("images pinned by digest: scan and doctor report them, mismatches are r
 
   before(() => {
     s = scratch({});
-    Object.assign(s.env, podmanHostWorkaround(s.dir));
-    env = engineEnv({ CONTAINERS_CONF: s.env.CONTAINERS_CONF as string });
+    env = engineEnv();
     image = nodeImage("podman", env);
     id = imageId("podman", image, env);
     served = join(s.dir, "served");

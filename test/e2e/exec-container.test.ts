@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { auditRecords, CLI, scratch, type Scratch } from "./harness.js";
-import { BUSYBOX, busyboxImage, engineEnv, imageId, podmanHostWorkaround, podmanProblem } from "./container-harness.js";
+import { BUSYBOX, busyboxImage, engineEnv, imageId, podmanProblem } from "./container-harness.js";
 
 const problem = podmanProblem() ?? (BUSYBOX === undefined ? "no static busybox to build the test image from (apt-get install busybox-static)" : undefined);
 
@@ -21,8 +21,7 @@ describe("mcp-warden exec --profile with a podman profile", { skip: problem ?? f
 
   before(() => {
     s = scratch({});
-    Object.assign(s.env, podmanHostWorkaround(s.dir));
-    const env = engineEnv({ CONTAINERS_CONF: s.env.CONTAINERS_CONF as string });
+    const env = engineEnv();
     image = busyboxImage("podman", env);
     id = imageId("podman", image, env);
     mkdirSync(join(s.home, ".ssh"), { recursive: true });

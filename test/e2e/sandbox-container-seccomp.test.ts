@@ -14,7 +14,7 @@
 // mounted read-only into the busybox image (which has no tool that calls ptrace or keyctl).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -22,7 +22,7 @@ import { after, before, describe, it } from "node:test";
 import { containerBackend, type ContainerLaunch } from "../../src/sandbox/container.js";
 import { DENIED, CONDITIONAL, hostSeccompArch } from "../../src/sandbox/seccomp.js";
 import type { SandboxPolicy } from "../../src/sandbox/types.js";
-import { busyboxImage, dockerdProblem, engineEnv, podmanProblem, RUNSC, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "./container-harness.js";
+import { busyboxImage, dockerdProblem, engineEnv, podmanProblem, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "./container-harness.js";
 
 const PYTHON = "/usr/bin/python3";
 const NODE = realpathSync(process.execPath);
@@ -31,8 +31,6 @@ const arch = hostSeccompArch();
 let dir: string;
 let readable: string;
 let writable: string;
-let podmanConf: string;
-let runscNoNet: string;
 let dockerd: PrivateDockerd | undefined;
 let dockerdFailure: string | undefined;
 const servers: Server[] = [];
@@ -60,12 +58,6 @@ before(async () => {
     chmodSync(path, 0o777);
     servers.push(server);
   }
-  podmanConf = join(dir, "containers.conf");
-  writeFileSync(podmanConf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n');
-  // Named runsc* so mcp-warden treats it as gVisor (and adds --oci-seccomp).
-  runscNoNet = join(dir, "runsc-nonet");
-  writeFileSync(runscNoNet, `#!/bin/sh\nexec ${RUNSC ?? "/usr/bin/runsc"} --network=none "$@"\n`);
-  chmodSync(runscNoNet, 0o755);
   if (dockerdProblem() === undefined) {
     try {
       dockerd = await startDockerd();
@@ -102,9 +94,9 @@ function problem(v: Variant): string | false {
   return false;
 }
 
-/** The engine client's environment (podman: runc and ulimits; docker: the private dockerd). */
+/** The engine client's environment (docker: the private dockerd). */
 function clientEnv(v: Variant): NodeJS.ProcessEnv {
-  if (v.engine === "podman") return engineEnv({ CONTAINERS_CONF: podmanConf });
+  if (v.engine === "podman") return engineEnv();
   if (dockerd === undefined) throw new Error(`the private dockerd did not start: ${dockerdFailure ?? "unknown"}`);
   return dockerd.env;
 }
@@ -117,7 +109,8 @@ const policyFor = (v: Variant, image: string): SandboxPolicy => ({
   limits: {},
   env: [],
   image,
-  ...(v.gvisor ? { runtime: v.engine === "podman" ? runscNoNet : "runsc" } : {}),
+  // podman: the runsc binary on PATH; docker: the runtime the private dockerd registered as "runsc".
+  ...(v.gvisor ? { runtime: "runsc" } : {}),
 });
 
 // name: [syscall number, args...]; arguments chosen so that the call would succeed, or fail with

@@ -11,6 +11,7 @@ import { containerBackend, type ContainerBackendOptions, type ContainerEngine } 
 import { nodeRuntime, parseLdd, type NodeRuntime } from "../../src/sandbox/container-egress.js";
 import { dockerRuntimeRefusal, isGvisor } from "../../src/sandbox/container-seccomp.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
+import { simulatedHost } from "./simulated-container-host.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-ctr-egress-")));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -46,7 +47,7 @@ const egressCtx = (over: Partial<SandboxContext> = {}): SandboxContext => ({
   ...over,
 });
 const backend = (engine: ContainerEngine = "docker", opts: ContainerBackendOptions = {}) =>
-  containerBackend(engine, { server: "api", gatewayPid: 4242, hostname: "h", removeOnCleanup: false, podmanUserns: null, podmanRemote: false, nodeRuntime: () => RUNTIME, ...opts });
+  containerBackend(engine, { server: "api", gatewayPid: 4242, hostname: "h", removeOnCleanup: false, podmanUserns: null, podmanRemote: false, nodeRuntime: () => RUNTIME, ...simulatedHost(engine), ...opts });
 
 const split = (args: string[]) => {
   const i = args.indexOf("--");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { containerBackend } from "../../src/sandbox/container.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
+import { simulatedHost } from "./simulated-container-host.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-ctr-cwd-")));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -26,7 +27,7 @@ const policy = (fs: Partial<SandboxPolicy["filesystem"]> = {}): SandboxPolicy =>
   image: "localhost/busybox:1",
 });
 const ctx: SandboxContext = { home, mandatoryDeny: [secrets] };
-const wrap = (cwd: string, p: SandboxPolicy) => containerBackend("podman", { server: "x", gatewayPid: 1, hostname: "h", removeOnCleanup: false, podmanUserns: null }).wrap(spec(cwd), p, ctx);
+const wrap = (cwd: string, p: SandboxPolicy) => containerBackend("podman", { server: "x", gatewayPid: 1, hostname: "h", removeOnCleanup: false, podmanUserns: null, ...simulatedHost("podman") }).wrap(spec(cwd), p, ctx);
 const mounts = (args: string[]) => args.slice(0, args.indexOf("--")).filter((a) => a.startsWith("--mount=")).map((a) => a.slice("--mount=".length));
 
 describe("container sandbox: the working directory", () => {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { containerBackend, DEFAULT_CONTAINER_LIMITS, ENGINE_CLIENT_ENV, type ContainerBackendOptions } from "../../src/sandbox/container.js";
 import { reapContainers } from "../../src/sandbox/reap-containers.js";
+import { SIMULATED_DOCKER_HOST as DOCKER_HOST, SIMULATED_PODMAN_HOST as PODMAN_HOST } from "./simulated-container-host.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-ctr-")));
@@ -34,7 +35,7 @@ const policy = (over: Partial<SandboxPolicy> = {}, fs: Partial<SandboxPolicy["fi
   ...over,
 });
 const ctx = (over: Partial<SandboxContext> = {}): SandboxContext => ({ home: "/home/u", mandatoryDeny: [], ...over });
-const backend = (opts: ContainerBackendOptions = {}) => containerBackend("docker", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, ...opts });
+const backend = (opts: ContainerBackendOptions = {}) => containerBackend("docker", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, host: DOCKER_HOST, ...opts });
 
 /** The engine's own arguments: everything before `--`. */
 function engineArgs(args: string[]): string[] {
@@ -70,20 +71,21 @@ describe("container backend: hardening", () => {
   });
   it("adds --runtime only when the policy names one", () => {
     assert.deepEqual(valuesOf(args, "--runtime"), []);
-    // Docker is asked how the runtime is registered (here: as its `docker info` would say, no daemon runs in unit tests).
-    const registered = () => ({ runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--oci-seccomp"] } });
-    assert.deepEqual(valuesOf(backend({ dockerRuntimes: registered }).wrap(spec(), policy({ runtime: "runsc" }), ctx()).args, "--runtime"), ["runsc"]);
+    assert.deepEqual(valuesOf(backend().wrap(spec(), policy({ runtime: "runsc" }), ctx()).args, "--runtime"), ["runsc"]);
     assert.throws(() => backend().wrap(spec(), policy({ runtime: "-v" }), ctx()), /runtime/);
   });
   it("podman: keeps its own proxy and host environment out, and maps the user with --userns when asked", () => {
-    const p = containerBackend("podman", { podmanUserns: "keep-id", podmanRemote: false, removeOnCleanup: false });
+    const p = containerBackend("podman", { podmanUserns: "keep-id", podmanRemote: false, removeOnCleanup: false, host: PODMAN_HOST });
     const a = p.wrap(spec(), policy({ type: "podman" }), ctx()).args;
     assert.equal(p.type, "podman");
     for (const flag of ["--http-proxy=false", "--env-host=false", "--userns=keep-id", "--read-only", "--network=none"]) assert.ok(engineArgs(a).includes(flag), flag);
-    const remote = containerBackend("podman", { podmanUserns: null, podmanRemote: true, removeOnCleanup: false }).wrap(spec(), policy({ type: "podman" }), ctx()).args;
+    const remote = containerBackend("podman", { podmanUserns: null, podmanRemote: true, removeOnCleanup: false, host: PODMAN_HOST }).wrap(spec(), policy({ type: "podman" }), ctx()).args;
     assert.ok(!remote.includes("--env-host=false"), "podman-remote has no --env-host flag");
     assert.ok(!remote.some((x) => x.startsWith("--userns")));
     assert.ok(remote.includes("--http-proxy=false"));
+    // conmon drops an `oom` file into its working directory: never the gateway's.
+    if (process.platform === "linux") assert.equal(p.wrap(spec(), policy({ type: "podman" }), ctx()).cwd, "/proc");
+    assert.equal(backend().wrap(spec(), policy(), ctx()).cwd, undefined, "docker's client writes nothing");
   });
   it("refuses a policy meant for another backend", () => {
     assert.throws(() => backend().wrap(spec(), policy({ type: "podman" }), ctx()), /podman sandbox, not docker/);
@@ -120,7 +122,7 @@ describe("container backend: files", () => {
     assert.ok(m.includes(`type=bind,src=${project},dst=${project}`), m.join("\n"));
   });
   it("podman: masks a denied directory with a tmpfs that copies nothing up from under it (podman's default would copy the hidden files in)", () => {
-    const p = containerBackend("podman", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, podmanUserns: null });
+    const p = containerBackend("podman", { server: "files", gatewayPid: 4242, hostname: "host-a", removeOnCleanup: false, podmanUserns: null, host: PODMAN_HOST });
     const m = mounts(p.wrap(spec(), policy({ type: "podman" }, { allowRead: [data], denyRead: [join(data, "private")] }), ctx()).args);
     assert.ok(m.includes(`type=tmpfs,dst=${join(data, "private")},ro,tmpfs-mode=0,notmpcopyup`), m.join("\n"));
   });
@@ -251,7 +253,7 @@ describe("container backend: image, network, labels and argument order", () => {
     const named = backend().wrap(spec(), policy(), { ...ctx(), server: "my server/1" });
     assert.ok(valuesOf(named.args, "--label").includes("mcp-warden.server=my server/1"), "the context's server name wins");
     assert.match(named.containerName, /^mcp-warden-my_server_1-4242-/);
-    const defaults = containerBackend("docker", { removeOnCleanup: false }).wrap(spec(), policy(), ctx());
+    const defaults = containerBackend("docker", { removeOnCleanup: false, host: DOCKER_HOST }).wrap(spec(), policy(), ctx());
     assert.ok(valuesOf(defaults.args, "--label").includes(`mcp-warden.gateway-pid=${process.pid}`));
     assert.ok(valuesOf(defaults.args, "--label").includes(`mcp-warden.gateway-host=${hostname()}`));
     assert.throws(() => backend().wrap(spec(), policy(), { ...ctx(), server: "a\nb" }), /control character/);
@@ -332,7 +334,7 @@ describe("container backend: available()", () => {
 describe("container backend: cleanup", () => {
   it("force-removes the container once, however often it is called", async () => {
     fakeEngine(`exit 0`);
-    const l = containerBackend("docker", { hostEnv: fakeEnv, server: "s" }).wrap(spec(), policy(), ctx());
+    const l = containerBackend("docker", { hostEnv: fakeEnv, server: "s", host: DOCKER_HOST }).wrap(spec(), policy(), ctx());
     l.cleanup();
     l.cleanup();
     for (let i = 0; i < 100 && calls().length === 0; i++) await new Promise((r) => setTimeout(r, 20));

@@ -9,10 +9,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { containerBackend } from "../../src/sandbox/container.js";
+import { dockerHostFrom } from "../../src/sandbox/container-host.js";
 import { seccompArgs } from "../../src/sandbox/container-seccomp.js";
 import { seccompProfile, seccompProfileFile, type SeccompProfile } from "../../src/sandbox/seccomp-oci.js";
 import { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, CONDITIONAL, DENIED, ENOSYS, EPERM, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, seccompFilterBytes, type SeccompArch } from "../../src/sandbox/seccomp.js";
 import { decode, run, seccompData } from "./bpf-run.js";
+import { simulatedHost } from "./simulated-container-host.js";
 
 const root = mkdtempSync(join(tmpdir(), "warden-seccomp-oci-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -157,7 +159,7 @@ describe("container seccomp profile: its file", () => {
     assert.deepEqual(seccompArgs("docker", false, "/t/p.json"), ["--security-opt=seccomp=/t/p.json"]);
     assert.deepEqual(seccompArgs("podman", true, "/t/p.json"), ["--security-opt=seccomp=/t/p.json", "--runtime-flag=oci-seccomp"]);
     const policy = { type: "podman" as const, filesystem: { allowRead: [], denyRead: [], allowWrite: [], denyWrite: [] }, network: {}, limits: {}, env: [], image: "busybox", runtime: "/usr/bin/runsc" };
-    const l = containerBackend("podman", { removeOnCleanup: false, podmanUserns: null, podmanRemote: false }).wrap({ command: "true", args: [], env: {} }, policy, { home: "/h", mandatoryDeny: [] });
+    const l = containerBackend("podman", { removeOnCleanup: false, podmanUserns: null, podmanRemote: false, ...simulatedHost("podman") }).wrap({ command: "true", args: [], env: {} }, policy, { home: "/h", mandatoryDeny: [] });
     const engineArgs = l.args.slice(0, l.args.indexOf("--"));
     assert.ok(engineArgs.includes(`--security-opt=seccomp=${l.seccompProfile}`));
     assert.ok(engineArgs.includes("--runtime-flag=oci-seccomp"));
@@ -166,9 +168,12 @@ describe("container seccomp profile: its file", () => {
 
   it("docker: a runtime registered as runsc without --oci-seccomp is refused even without network (the profile would be ignored); with it, the gVisor profile is used", () => {
     const policy = { type: "docker" as const, filesystem: { allowRead: [], denyRead: [], allowWrite: [], denyWrite: [] }, network: {}, limits: {}, env: [], image: "busybox", runtime: "sandboxed" };
+    // The daemon as `docker info` would describe it (no daemon runs in unit tests): the runtime "sandboxed" is runsc.
     const backend = (runtimeArgs: string[]) =>
-      // As `docker info` would describe the runtime (no daemon runs in unit tests).
-      containerBackend("docker", { removeOnCleanup: false, dockerRuntimes: () => ({ sandboxed: { path: "/usr/bin/runsc", runtimeArgs } }) });
+      containerBackend("docker", {
+        removeOnCleanup: false,
+        host: dockerHostFrom({ ServerVersion: "20.10.24", CgroupVersion: "2", MemoryLimit: true, CpuCfsQuota: true, PidsLimit: true, DefaultRuntime: "runc", Runtimes: { runc: {}, sandboxed: { path: "/usr/bin/runsc", runtimeArgs } } }, {}),
+      });
     assert.throws(() => backend(["--network=none"]).wrap({ command: "true", args: [], env: {} }, policy, { home: "/h", mandatoryDeny: [] }), /runtime "sandboxed" is gVisor .*--oci-seccomp.*refusing to start/);
     const l = backend(["--network=none", "--oci-seccomp"]).wrap({ command: "true", args: [], env: {} }, policy, { home: "/h", mandatoryDeny: [] });
     assert.ok(l.args.includes(`--security-opt=seccomp=${l.seccompProfile}`));
