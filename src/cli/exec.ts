@@ -89,10 +89,10 @@ export async function execCommand(opts: ExecOptions): Promise<number> {
     return fail(`cannot write the audit log, so nothing runs: ${(error as Error).message}`, 1);
   }
   const { launch } = prepared;
-  // A container's channel is the proxy's Unix socket, listening before the container starts.
+  // A container's channel is the proxy's pair of named pipes, open before the container starts.
   let egress: EgressHandle | undefined;
   try {
-    egress = prepared.egressSocket?.serve({ server: `exec:${command}`, policy: egressPolicy, audit: record });
+    egress = prepared.egressFifos?.serve({ server: `exec:${command}`, policy: egressPolicy, audit: record });
   } catch (error) {
     launch.cleanup();
     return fail((error as Error).message, 1);

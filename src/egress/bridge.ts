@@ -1,36 +1,45 @@
 // The in-sandbox end of the egress channel. Inside the sandbox there is only loopback. Under
 // bubblewrap the sandbox inherits one connected stream (fd 3) whose other end is the gateway's
-// egress proxy; a container cannot inherit a descriptor through `docker run -i`, so there the bridge
-// connects once to the proxy's Unix socket, bind-mounted into the container (--socket PATH), and
-// speaks the same multiplexed protocol over that one connection. The bridge listens on 127.0.0.1:<port>, opens one mux stream per accepted
-// TCP connection, and relays bytes; the command it starts sees an ordinary local HTTP/SOCKS5 proxy
-// in HTTP_PROXY, HTTPS_PROXY and ALL_PROXY. It judges nothing: every decision is the proxy's.
+// egress proxy; a container cannot inherit a descriptor through `docker run -i` (and may not make
+// Unix sockets: its seccomp profile refuses them), so there the bridge opens two named pipes in a
+// directory bind-mounted into the container (--fifo-in PATH --fifo-out PATH; fifo-protocol.ts) and
+// speaks the same multiplexed protocol over them. The bridge listens on 127.0.0.1:<port>, opens one
+// mux stream per accepted TCP connection, and relays bytes; the command it starts sees an ordinary
+// local HTTP/SOCKS5 proxy in HTTP_PROXY, HTTPS_PROXY and ALL_PROXY. It judges nothing: every
+// decision is the proxy's.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as net from "node:net";
+import { closeSync, constants as fsConstants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import type { Duplex } from "node:stream";
+import { expectPreamble, FIFO_ACK, FIFO_HELLO, fifoStream, PipePair } from "./fifo-protocol.js";
 import { Mux, splice } from "./mux.js";
 
 export interface BridgeArgs {
-  /** The inherited channel's descriptor; undefined (and no socket): no network, the command just runs. */
+  /** The inherited channel's descriptor; undefined (and no pipes): no network, the command just runs. */
   fd?: number;
-  /** The proxy's Unix socket to connect to instead of an inherited descriptor (containers). */
-  socket?: string;
+  /** Containers: the named pipes to the proxy instead of an inherited descriptor (read, write). */
+  fifos?: { in: string; out: string };
   /** Loopback port to listen on (0: any free port). */
   port: number;
   command: string;
   args: string[];
 }
 
-/** Parses `[--fd N | --socket PATH] --port N -- CMD ARGS...`. Throws with a usage message. */
+/** Parses `[--fd N | --fifo-in PATH --fifo-out PATH] --port N -- CMD ARGS...`. Throws with a usage message. */
 export function parseBridgeArgs(argv: string[]): BridgeArgs {
   let fd: number | undefined;
-  let socket: string | undefined;
+  let fifoIn: string | undefined;
+  let fifoOut: string | undefined;
   let port: number | undefined;
   let i = 0;
   const int = (flag: string, v: string | undefined, max: number): number => {
     if (v === undefined || !/^\d{1,5}$/.test(v) || Number(v) > max) throw new Error(`${flag} needs an integer from 0 to ${max}`);
     return Number(v);
+  };
+  const absolute = (flag: string, v: string | undefined): string => {
+    if (v === undefined || !v.startsWith("/")) throw new Error(`${flag} needs an absolute path`);
+    return v;
   };
   for (; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -40,19 +49,18 @@ export function parseBridgeArgs(argv: string[]): BridgeArgs {
     }
     if (a === "--fd") fd = int("--fd", argv[++i], 65535);
     else if (a === "--port") port = int("--port", argv[++i], 65535);
-    else if (a === "--socket") {
-      const v = argv[++i];
-      if (v === undefined || !v.startsWith("/")) throw new Error("--socket needs an absolute path");
-      socket = v;
-    }
+    else if (a === "--fifo-in") fifoIn = absolute("--fifo-in", argv[++i]);
+    else if (a === "--fifo-out") fifoOut = absolute("--fifo-out", argv[++i]);
     else throw new Error(`unknown argument ${JSON.stringify(a)}`);
   }
   const command = argv[i];
   if (command === undefined || command === "") throw new Error("no command after --");
   if (fd !== undefined && fd < 3) throw new Error("--fd must be 3 or more (0-2 are the command's stdio)");
-  if (fd !== undefined && socket !== undefined) throw new Error("--fd and --socket exclude each other");
-  if ((fd !== undefined || socket !== undefined) && port === undefined) throw new Error(`--port is required with ${fd !== undefined ? "--fd" : "--socket"}`);
-  return { ...(fd !== undefined ? { fd } : {}), ...(socket !== undefined ? { socket } : {}), port: port ?? 0, command, args: argv.slice(i + 1) };
+  if ((fifoIn === undefined) !== (fifoOut === undefined)) throw new Error("--fifo-in and --fifo-out go together");
+  const fifos = fifoIn !== undefined && fifoOut !== undefined ? { in: fifoIn, out: fifoOut } : undefined;
+  if (fd !== undefined && fifos !== undefined) throw new Error("--fd and --fifo-in/--fifo-out exclude each other");
+  if ((fd !== undefined || fifos !== undefined) && port === undefined) throw new Error(`--port is required with ${fd !== undefined ? "--fd" : "--fifo-in/--fifo-out"}`);
+  return { ...(fd !== undefined ? { fd } : {}), ...(fifos !== undefined ? { fifos } : {}), port: port ?? 0, command, args: argv.slice(i + 1) };
 }
 
 /** What the command's environment gains: every proxy variable, in both cases, pointing at the bridge. */
@@ -125,32 +133,42 @@ export function startBridge(channel: Duplex, port: number, options: { maxStreams
   });
 }
 
-/** Connects to the proxy's Unix socket; resolves once connected. */
-function connectSocket(path: string, timeoutMs = 10_000): Promise<net.Socket> {
-  return new Promise<net.Socket>((resolve, reject) => {
-    const socket = net.connect({ path, allowHalfOpen: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" }));
-    }, timeoutMs);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolve(socket);
-    });
-    socket.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+/**
+ * Opens the proxy's pipes (fifo-protocol.ts): the one to write first, which fails at once (ENXIO)
+ * when the gateway does not hold its end; then greets and waits for the gateway's answer, after
+ * which the pipes are gone from the directory. Resolves with the channel.
+ */
+export async function connectFifos(fifos: { in: string; out: string }, timeoutMs = 10_000): Promise<Duplex> {
+  const writeFd = openSync(fifos.out, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+  let readFd: number;
+  try {
+    readFd = openSync(fifos.in, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    closeSync(writeFd);
+    throw err;
+  }
+  const output = fifoStream(writeFd, "write");
+  const input = fifoStream(readFd, "read");
+  output.on("error", () => {});
+  output.write(FIFO_HELLO);
+  try {
+    await expectPreamble(input, FIFO_ACK, "answer", timeoutMs);
+  } catch (err) {
+    input.destroy();
+    output.destroy();
+    throw err;
+  }
+  output.removeAllListeners("error");
+  return new PipePair(input, output);
 }
 
-/** Why the proxy's socket could not be reached, and what to do. */
-export function socketFailure(path: string, err: NodeJS.ErrnoException): string {
-  const base = `cannot reach the egress proxy's socket ${path}: ${err.code ?? err.message}`;
-  if (err.code === "EPERM" || err.code === "EACCES")
-    return `${base}. Under gVisor (runsc) a container may only connect to a host Unix socket with the runtime flag --host-uds=open: with docker, add "--host-uds=open" to the runsc runtime's runtimeArgs in daemon.json and restart dockerd (podman gets it from mcp-warden); otherwise check that the container's user may use the socket`;
-  return `${base}; the gateway may have stopped, or the socket's directory is not mounted into the container`;
+/** Why the proxy's pipes could not be used, and what to do. */
+export function fifoFailure(fifos: { in: string; out: string }, err: NodeJS.ErrnoException): string {
+  const base = `cannot open the egress proxy's channel (${fifos.out}, ${fifos.in}): ${err.code ?? err.message}`;
+  if (err.code === "EPERM" || err.code === "EACCES" || err.code === "EROFS")
+    return `${base}. Under gVisor (runsc) a container may only open a host named pipe with the runtime flag --host-fifo=open: with docker, add "--host-fifo=open" to the runsc runtime's runtimeArgs in daemon.json and restart dockerd (podman gets it from mcp-warden); otherwise check that the container's user may open the pipes`;
+  if (err.code === "ENXIO") return `${base}; the gateway does not hold the channel's other end (it stopped, or the pipes belong to another launch)`;
+  return `${base}; the gateway may have stopped, or the channel's directory is not mounted into the container`;
 }
 
 /** The exit status a shell would report: the code, or 128 + the signal's number. */
@@ -178,18 +196,18 @@ export async function runBridge(argv: string[], options: RunOptions = {}): Promi
   try {
     parsed = parseBridgeArgs(argv);
   } catch (err) {
-    log(`${(err as Error).message}\nusage: bridge-main [--fd N --port N | --socket PATH --port N] -- COMMAND [ARGS...]`);
+    log(`${(err as Error).message}\nusage: bridge-main [--fd N --port N | --fifo-in PATH --fifo-out PATH --port N] -- COMMAND [ARGS...]`);
     return 2;
   }
 
   let bridge: Bridge | undefined;
   let env: NodeJS.ProcessEnv = { ...process.env };
-  if (parsed.fd !== undefined || parsed.socket !== undefined) {
-    let channel: net.Socket;
+  if (parsed.fd !== undefined || parsed.fifos !== undefined) {
+    let channel: Duplex;
     try {
-      channel = parsed.socket !== undefined ? await connectSocket(parsed.socket) : new net.Socket({ fd: parsed.fd, readable: true, writable: true });
+      channel = parsed.fifos !== undefined ? await connectFifos(parsed.fifos) : new net.Socket({ fd: parsed.fd, readable: true, writable: true });
     } catch (err) {
-      log(parsed.socket !== undefined ? socketFailure(parsed.socket, err as NodeJS.ErrnoException) : `cannot use fd ${parsed.fd}: ${(err as Error).message}`);
+      log(parsed.fifos !== undefined ? fifoFailure(parsed.fifos, err as NodeJS.ErrnoException) : `cannot use fd ${parsed.fd}: ${(err as Error).message}`);
       return 1;
     }
     channel.on("error", () => {});

@@ -1,30 +1,34 @@
 // Egress for the docker and podman backends: how a `--network none` container reaches mcp-warden's
 // egress proxy, and nothing else.
 //
-// - The proxy listens on a Unix socket in a private per-launch directory (src/egress/socket-channel.ts).
-//   That directory is bind-mounted read-only at /.mcp-warden-egress: connecting to a socket needs
-//   no write access to its mount, and the server can neither remove the socket nor leave files on
-//   the host. It is the only host socket the container gets; its network stays `none`.
+// - The proxy's channel is a pair of named pipes in a private per-launch directory
+//   (src/egress/fifo-channel.ts; not a Unix socket: the container's seccomp profile refuses
+//   socket(AF_UNIX)). That directory is bind-mounted at /.mcp-warden-egress, read-only under runc
+//   (a pipe on a read-only mount can still be written), read-write under gVisor, which refuses to open
+//   a pipe for writing on a read-only mount; the directory is private to the launch and the pipes are
+//   gone from it once the bridge has connected. It is the only host file that carries anything out of
+//   the container; its network stays `none`.
 // - The image need not have node: the host's node binary, its program loader and the libraries
 //   `ldd` lists are bind-mounted read-only, one file each, at /.mcp-warden, with the bridge as one
 //   CommonJS bundle (bridge.cjs). The container's command becomes
 //     /.mcp-warden/<loader> --library-path /.mcp-warden /.mcp-warden/node /.mcp-warden/bridge.cjs
-//       --socket /.mcp-warden-egress/egress.sock --port 3128 -- COMMAND ARGS...
+//       --fifo-in /.mcp-warden-egress/to-bridge --fifo-out /.mcp-warden-egress/from-bridge
+//       --port 3128 -- COMMAND ARGS...
 //   The bridge listens on 127.0.0.1:3128 in the container's own loopback and starts the command with
 //   HTTP_PROXY/HTTPS_PROXY/ALL_PROXY (both cases) pointing at it and NO_PROXY empty, as under
 //   bubblewrap; every connection is judged by the same proxy, with the same audit records.
-// - gVisor (runsc) lets a container connect to a host Unix socket only with its flag
-//   `--host-uds=open`. Podman gets `--runtime-flag=host-uds=open` here; docker's runtime flags live in
-//   daemon.json, so a docker runtime that is runsc without that flag is refused before the start
-//   (dockerRuntimeRefusal), saying what to add.
+// - gVisor (runsc) opens a host named pipe only with its flag `--host-fifo=open`. Podman gets
+//   `--runtime-flag=host-fifo=open` here; a docker runtime that is runsc without it is refused before
+//   the start (./container-seccomp.ts).
 import { spawnSync } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import path from "node:path";
+import { FIFO_FROM_BRIDGE, FIFO_TO_BRIDGE } from "../egress/fifo-protocol.js";
 import type { SandboxContext, SandboxPolicy } from "./types.js";
 
 /** Where the node runtime and the bridge appear inside the container (read-only). */
 export const RUNTIME_DIR = "/.mcp-warden";
-/** Where the proxy's socket directory appears inside the container (read-only). */
+/** Where the proxy's pipe directory appears inside the container. */
 export const EGRESS_DIR = "/.mcp-warden-egress";
 /** The bridge bundle's name inside RUNTIME_DIR. */
 export const BRIDGE_NAME = "bridge.cjs";
@@ -99,17 +103,13 @@ export function nodeRuntime(node: string): NodeRuntime {
   return runtime;
 }
 
-/** Whether a runtime name or path is gVisor's. */
-export function isGvisor(runtime: string | undefined): boolean {
-  return runtime !== undefined && /^runsc/.test(path.posix.basename(runtime));
-}
-
 export interface ContainerEgressInput {
   engine: "docker" | "podman";
   policy: SandboxPolicy;
-  /** The host directory holding the proxy's socket. */
-  socketDir: string;
-  socketName: string;
+  /** The host directory holding the proxy's pipes. */
+  fifoDir: string;
+  /** Whether the runtime is gVisor (the directory is mounted read-write, runsc gets --host-fifo=open). */
+  gvisor: boolean;
   /** The bridge bundle on the host. */
   bridge: string;
   /** The loopback port the bridge listens on inside the container. */
@@ -121,15 +121,15 @@ export interface ContainerEgressInput {
 export function containerEgressArgs(input: ContainerEgressInput): { args: string[]; prefix: string[] } {
   const { engine, policy, runtime } = input;
   if (!existsSync(input.bridge)) throw new Error(`container sandbox: the egress bridge ${input.bridge} is missing; build mcp-warden (npm run build) or reinstall it`);
-  if (!SAFE_NAME.test(input.socketName)) throw new Error(`container sandbox: socket name ${JSON.stringify(input.socketName)} cannot be mounted safely`);
   const args: string[] = [];
-  if (engine === "podman" && isGvisor(policy.runtime)) args.push("--runtime-flag=host-uds=open");
+  if (engine === "podman" && input.gvisor) args.push("--runtime-flag=host-fifo=open");
   const files = [...(runtime.loader ? [runtime.loader] : []), ...runtime.files, { src: input.bridge, name: BRIDGE_NAME }];
   for (const f of files) args.push(`--mount=type=bind,src=${checked(f.src, "the bridge's file")},dst=${RUNTIME_DIR}/${f.name},readonly`);
-  args.push(`--mount=type=bind,src=${checked(input.socketDir, "the egress socket directory")},dst=${EGRESS_DIR},readonly`);
+  args.push(`--mount=type=bind,src=${checked(input.fifoDir, "the egress channel's directory")},dst=${EGRESS_DIR}${input.gvisor ? "" : ",readonly"}`);
   const node = `${RUNTIME_DIR}/node`;
   const start = runtime.loader ? [`${RUNTIME_DIR}/${runtime.loader.name}`, "--library-path", RUNTIME_DIR, node] : [node];
-  const prefix = [...start, `${RUNTIME_DIR}/${BRIDGE_NAME}`, "--socket", `${EGRESS_DIR}/${input.socketName}`, "--port", String(input.port), "--"];
+  const fifos = ["--fifo-in", `${EGRESS_DIR}/${FIFO_TO_BRIDGE}`, "--fifo-out", `${EGRESS_DIR}/${FIFO_FROM_BRIDGE}`];
+  const prefix = [...start, `${RUNTIME_DIR}/${BRIDGE_NAME}`, ...fifos, "--port", String(input.port), "--"];
   return { args, prefix };
 }
 
@@ -142,83 +142,49 @@ interface NetworkWithSockets {
 /**
  * The network part of a container's launch: undefined when the policy allows no network (the
  * container gets none at all), else the engine arguments and command prefix of its egress. Throws
- * (fail closed) for allowUnixSockets, for network allowances without a prepared socket and bridge,
- * and for a docker gVisor runtime that would refuse the socket.
+ * (fail closed) for allowUnixSockets, and for network allowances without a prepared channel and bridge.
  */
 export function containerNetwork(
   engine: "docker" | "podman",
   policy: SandboxPolicy,
   ctx: SandboxContext,
-  io: { executable: string; engineEnv: Record<string, string>; nodeRuntime?: (node: string) => NodeRuntime },
+  io: { gvisor: boolean; nodeRuntime?: (node: string) => NodeRuntime },
 ): { args: string[]; prefix: string[] } | undefined {
   const fail = (why: string): never => {
     throw new Error(`${engine} sandbox: ${why}`);
   };
   const n = policy.network as NetworkWithSockets;
   if ((n.allowUnixSockets ?? []).length > 0)
-    fail("allowUnixSockets is not available for containers (no host socket but mcp-warden's egress proxy enters one); remove it, or use the bubblewrap sandbox for this server");
-  const wants: string[] = [];
-  if ((n.allowedDomains ?? []).length > 0) wants.push(`allowedDomains (${(n.allowedDomains ?? []).join(", ")})`);
-  if (n.allowLocalhost === true) wants.push("allowLocalhost");
-  if (wants.length === 0) return undefined;
-  const socket = ctx.egressSocket;
+    fail("allowUnixSockets is not available for containers (no host socket enters one, and the seccomp profile refuses Unix sockets); remove it, or use the bubblewrap sandbox for this server");
+  if (!wantsNetwork(policy)) return undefined;
+  const fifos = ctx.egressFifos;
   const bridge = ctx.bridge;
-  if (socket === undefined || bridge === undefined)
+  if (fifos === undefined || bridge === undefined)
     return fail(
-      `the policy allows network access (${wants.join("; ")}), but no egress proxy socket was prepared for this container, so it could only run with no network at all. ` +
+      `the policy allows network access (${networkWants(policy).join("; ")}), but no egress proxy channel was prepared for this container, so it could only run with no network at all. ` +
         "Start it through mcp-warden (the gateway or `mcp-warden exec`), or remove the network allowances; refusing to start it without the network it asked for",
     );
-  if (engine === "docker" && policy.runtime !== undefined) {
-    const refusal = dockerRuntimeRefusal(dockerRuntimes(io.executable, io.engineEnv), policy.runtime);
-    if (refusal !== undefined) fail(refusal);
-  }
   return containerEgressArgs({
     engine,
     policy,
-    socketDir: socket.dir,
-    socketName: socket.name,
+    fifoDir: fifos.dir,
+    gvisor: io.gvisor,
     bridge: bridge.script,
     port: bridge.port,
     runtime: (io.nodeRuntime ?? nodeRuntime)(bridge.node),
   });
 }
 
-/** Docker's registered runtimes, as `docker info` reports them. */
-export type DockerRuntimes = Record<string, { path?: string; runtimeArgs?: string[] } | undefined>;
-
-const HOST_UDS = /^--?(host-uds=(open|all)|fsgofer-host-uds(=true)?)$/;
-
-/**
- * Why docker's `runtime` cannot carry the egress channel, or undefined: a runtime registered as
- * runsc without `--host-uds=open` (or all) in its runtimeArgs would refuse the bridge's connection.
- */
-export function dockerRuntimeRefusal(runtimes: DockerRuntimes, runtime: string): string | undefined {
-  const entry = runtimes[runtime];
-  if (entry === undefined) return undefined; // unknown to docker: `docker run` itself refuses it
-  if (!isGvisor(entry.path ?? runtime)) return undefined;
-  if ((entry.runtimeArgs ?? []).some((a) => HOST_UDS.test(a))) return undefined;
-  return (
-    `docker's runtime ${JSON.stringify(runtime)} is gVisor (${entry.path ?? "runsc"}) without --host-uds=open, so the container could not reach mcp-warden's egress proxy. ` +
-    `Add "--host-uds=open" to its "runtimeArgs" in /etc/docker/daemon.json and restart dockerd, or remove the network allowances; refusing to start`
-  );
+/** What network the policy asks for, in words (empty: none). */
+function networkWants(policy: SandboxPolicy): string[] {
+  const n = policy.network as NetworkWithSockets;
+  const wants: string[] = [];
+  if ((n.allowedDomains ?? []).length > 0) wants.push(`allowedDomains (${(n.allowedDomains ?? []).join(", ")})`);
+  if (n.allowLocalhost === true) wants.push("allowLocalhost");
+  return wants;
 }
 
-const dockerRuntimeCache = new Map<string, DockerRuntimes>();
-
-/** `docker info`'s runtimes (once per client, daemon and process). Throws (fail closed) when docker cannot say. */
-export function dockerRuntimes(executable: string, env: Record<string, string>): DockerRuntimes {
-  const key = `${executable}\0${env.DOCKER_HOST ?? ""}\0${env.DOCKER_CONTEXT ?? ""}`;
-  const known = dockerRuntimeCache.get(key);
-  if (known !== undefined) return known;
-  const r = spawnSync(executable, ["info", "--format", "{{json .Runtimes}}"], { env, encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL", stdio: ["ignore", "pipe", "pipe"] });
-  let parsed: unknown;
-  try {
-    parsed = r.status === 0 ? JSON.parse(r.stdout) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== "object")
-    throw new Error(`docker sandbox: cannot ask docker how its runtimes are configured (\`${executable} info\`: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().slice(0, 300)}); make \`docker info\` work, or remove the network allowances`);
-  dockerRuntimeCache.set(key, parsed as DockerRuntimes);
-  return parsed as DockerRuntimes;
+/** Whether the policy lets the container reach anything (through the egress proxy). */
+export function wantsNetwork(policy: SandboxPolicy): boolean {
+  return networkWants(policy).length > 0;
 }

@@ -39,6 +39,8 @@ export interface ContainerHost {
   runtimeProblem?: string;
   /** Docker: the runtime names the daemon has registered. */
   dockerRuntimes: string[];
+  /** Docker: each registered runtime's binary (daemon.json `path`; the name itself when none is given). */
+  dockerRuntimePaths?: Record<string, string>;
   /** Docker: each registered runtime's extra arguments (daemon.json `runtimeArgs`). */
   dockerRuntimeArgs?: Record<string, string[]>;
   /** `--ulimit` values to pass (without the nproc one, which follows the pids limit). */
@@ -185,6 +187,7 @@ export function dockerHostFrom(info: unknown, local: { cgroup?: CgroupVersion })
       rootless,
       defaultRuntime: str(i.DefaultRuntime) ?? "runc",
       dockerRuntimes: Object.keys(obj(i.Runtimes)).sort(),
+      dockerRuntimePaths: Object.fromEntries(Object.entries(obj(i.Runtimes)).map(([name, r]) => [name, str(obj(r).path) ?? name])),
       dockerRuntimeArgs: Object.fromEntries(
         Object.entries(obj(i.Runtimes)).map(([name, r]) => {
           const a = obj(r).runtimeArgs;

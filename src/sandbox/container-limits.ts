@@ -8,7 +8,7 @@
 // note, which the gateway prints at the server's start and `doctor` shows.
 import path from "node:path";
 import type { ContainerHost, LimitName } from "./container-host.js";
-import { isGvisor } from "./container-egress.js";
+import { isGvisor } from "./container-seccomp.js";
 import type { ContainerEngine } from "./container.js";
 import type { SandboxPolicy } from "./types.js";
 
@@ -55,7 +55,8 @@ export const GVISOR_MIN_PIDS = 256;
 /** A process limit per uid is shared by every container of that uid (all run as nobody under a root gateway): room for several. */
 const NPROC_FLOOR = 1024;
 
-const DAEMON_JSON_RUNSC = `{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=none"]}}}`;
+// --oci-seccomp: gVisor applies mcp-warden's seccomp profile; --host-fifo=open: the egress pipes (container-seccomp.ts).
+const DAEMON_JSON_RUNSC = `{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=none","--oci-seccomp","--host-fifo=open"]}}}`;
 
 
 /** The runtime arguments, or why the policy's runtime cannot be used here. */

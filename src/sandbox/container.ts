@@ -6,7 +6,10 @@
 //   no-new-privileges --pids-limit <n> --cpus <n> --memory <m>` (1 CPU, 2 GB and 512 processes unless
 //   `policy.limits` says otherwise; swap is not added on top of the memory limit), `--tmpfs /tmp`,
 //   `--log-driver none` (the server's stdout is MCP traffic: the engine must not keep a copy in its
-//   logs or the journal), optional `--runtime` (gVisor's `runsc`) from `policy.runtime`.
+//   logs or the journal), optional `--runtime` (gVisor's `runsc`) from `policy.runtime`, and
+//   mcp-warden's seccomp profile (`--security-opt seccomp=FILE`, ./seccomp-oci.ts: bubblewrap's
+//   list, so Unix sockets, ptrace, keyctl, unshare... are refused; ./container-seccomp.ts for gVisor),
+//   in a private per-user file named by its content (written once, reused by every launch).
 // - The host: what the engine can do here (cgroup version, rootless, the runtime that works, which
 //   limits it enforces) is detected once per process (container-host.ts); container-limits.ts turns
 //   it into the runtime, `--ulimit` and limit arguments. A limit the settings set that the engine
@@ -39,12 +42,12 @@
 // - Image: a reference pinned by digest (`name[:tag]@sha256:<hex>`) is checked against the local
 //   store and run by the matching image's ID; a mismatch or a missing image is refused (image-pin.ts).
 // - Network: `--network none`, always. A policy that allows domains or localhost gets mcp-warden's
-//   egress proxy instead (./container-egress.ts): the proxy's Unix socket directory and the host's
-//   node runtime with the bridge are bind-mounted read-only, and the bridge, listening on the
+//   egress proxy instead (./container-egress.ts): the directory of the proxy's named pipes and the
+//   host's node runtime with the bridge are bind-mounted, and the bridge, listening on the
 //   container's own loopback, starts the command with the proxy variables set. That needs
-//   `ctx.egressSocket` and `ctx.bridge` (prepareSandboxedLaunch gives both); without them such a
+//   `ctx.egressFifos` and `ctx.bridge` (prepareSandboxedLaunch gives both); without them such a
 //   policy is refused (fail closed) instead of run without its network. `allowUnixSockets` is
-//   refused: no other host socket enters a container.
+//   refused: no host socket is reachable from a container.
 // - Identity: containers are named `mcp-warden-<server>-<gateway pid>-<random>` and labelled
 //   `mcp-warden=1`, `mcp-warden.gateway-pid=<pid>`, `mcp-warden.gateway-host=<hostname>`,
 //   `mcp-warden.server=<name>`. The server name and gateway pid come from the backend's options
@@ -60,10 +63,12 @@ import { hostname as osHostname } from "node:os";
 import path from "node:path";
 import { detectContainerHost, findExecutable, knownContainerHost, type HostDetection } from "./container-host.js";
 import { hostArguments, type ContainerLimits } from "./container-limits.js";
-import { containerNetwork, type NodeRuntime } from "./container-egress.js";
+import { containerNetwork, wantsNetwork, type NodeRuntime } from "./container-egress.js";
+import { containerIsGvisor, seccompArgs } from "./container-seccomp.js";
 import { emptyDirMount } from "./container-tmpfs.js";
 import { withWorkingDirectory } from "./container-workdir.js";
 import { resolveImage } from "./image-pin.js";
+import { seccompProfile, seccompProfileFile } from "./seccomp-oci.js";
 import type { Availability, LaunchSpec, SandboxBackend, SandboxContext, SandboxLaunch, SandboxPolicy } from "./types.js";
 
 export type ContainerEngine = "docker" | "podman";
@@ -152,8 +157,10 @@ export interface ContainerLaunch extends SandboxLaunch {
   containerName: string;
   /** Gaps to report at start (a default limit the engine cannot enforce here). */
   notes: string[];
-  /** The container's "uid:gid" (the egress socket is handed to it). */
+  /** The container's "uid:gid" (the egress pipes are handed to it). */
   user: string;
+  /** The seccomp profile's file (shared by launches, kept). */
+  seccompProfile: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,8 +400,6 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (!IMAGE.test(image)) fail(engine, `${JSON.stringify(image)} is not a valid image reference`);
     if (policy.runtime !== undefined && !RUNTIME.test(policy.runtime)) fail(engine, `${JSON.stringify(policy.runtime)} is not a valid runtime name`);
     if (typeof spec.command !== "string" || spec.command === "") fail(engine, "no command to run");
-    // --network none stays; network allowances get the egress proxy's socket and the bridge.
-    const egress = containerNetwork(engine, policy, ctx, { executable, engineEnv: engineEnvironment(hostEnv), ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
 
     const user = opts.user ?? defaultUser();
     if (!USER.test(user)) fail(engine, `the container user must be a numeric uid or uid:gid, not ${JSON.stringify(user)}`);
@@ -420,6 +425,10 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     if (!detected.ok) fail(engine, `cannot tell what the engine enforces here: ${sentence(detected.why)} ${detected.fix}; refusing to start the server`);
     const planned = hostArguments(engine, detected.host, policy, limits, opts.findRuntime ?? ((n) => findExecutable(n, engineEnv.PATH)));
     if (!planned.ok) fail(engine, `${planned.why}; refusing to start the server`);
+    // Whether gVisor runs it decides the seccomp profile and how the egress pipes are mounted.
+    const gvisor = containerIsGvisor(engine, policy, detected.host, wantsNetwork(policy));
+    // --network none stays; network allowances get the egress proxy's pipes and the bridge.
+    const egress = containerNetwork(engine, policy, ctx, { gvisor, ...(opts.nodeRuntime ? { nodeRuntime: opts.nodeRuntime } : {}) });
 
     const args = [
       "run",
@@ -457,6 +466,8 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       if (!path.posix.isAbsolute(spec.cwd) || /[\u0000-\u001f\u007f]/.test(spec.cwd)) fail(engine, `the working directory ${JSON.stringify(spec.cwd)} must be an absolute path without control characters`);
       args.push(`--workdir=${spec.cwd}`);
     }
+    const profile = seccompProfileFile(seccompProfile(undefined, { gvisor }));
+    args.push(...seccompArgs(engine, gvisor, profile));
     // `--` ends the engine's options; the image is the first argument after it and everything
     // after the image is the container's command line, which the engine does not interpret.
     args.push("--", resolvedImage.run, ...(egress?.prefix ?? []), spec.command, ...spec.args);
@@ -475,6 +486,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
       notes: planned.notes,
       limitsNote: `${engine} limits, under ${planned.runtime}: ${planned.summary}`,
       user,
+      seccompProfile: profile,
       cleanup() {
         if (cleaned) return;
         cleaned = true;

@@ -3,17 +3,17 @@
 // gateway (sandboxed stdio servers) and `mcp-warden exec`.
 //
 // The egress channel: bubblewrap's bridge inherits a socketpair end at EGRESS_FD ("pipe" in
-// extraStdio); a container cannot inherit one through `docker run -i`, so docker and podman get a
-// Unix socket in a private per-launch directory instead (PreparedLaunch.egressSocket, mounted into
+// extraStdio); a container cannot inherit one through `docker run -i`, so docker and podman get two
+// named pipes in a private per-launch directory instead (PreparedLaunch.egressFifos, mounted into
 // the container by ./container-egress.ts). Either way the caller hands the channel to the same
-// proxy (attachEgress, or egressSocket.serve before spawning). Seatbelt has no bridge: refused.
+// proxy (attachEgress, or egressFifos.serve before spawning). Seatbelt has no bridge: refused.
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, statSync } from "node:fs";
 import { release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createExclusiveNoFollow, ensurePrivateDir } from "../adapters/safe-files.js";
-import { EGRESS_SOCKET_NAME, EgressSocket, ownerOf } from "../egress/socket-channel.js";
+import { EgressFifos, ownerOf } from "../egress/fifo-channel.js";
 import { bubblewrap } from "./bubblewrap.js";
 import { docker, podman, type ContainerLaunch } from "./container.js";
 import { seatbelt } from "./seatbelt.js";
@@ -88,10 +88,10 @@ export interface PreparedLaunch {
   /** Whether extraStdio holds the egress channel ("pipe" at EGRESS_FD). */
   egress: boolean;
   /**
-   * Containers with network: the proxy's Unix socket. Call `serve()` before spawning the launch;
-   * `launch.cleanup()` closes it and removes its directory.
+   * Containers with network: the proxy's named pipes. Call `serve()` before spawning the launch;
+   * `launch.cleanup()` closes them and removes their directory.
    */
-  egressSocket?: EgressSocket;
+  egressFifos?: EgressFifos;
 }
 
 export interface LaunchContext {
@@ -115,15 +115,15 @@ export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, 
   if (wantsEgress && !container && policy.type !== "bubblewrap")
     throw new Error(`network access through the egress proxy is not available with the ${policy.type} sandbox; it runs with no network (remove allowedDomains/allowLocalhost, or use bubblewrap, docker or podman)`);
   const egress = wantsEgress && !container;
-  const socket = wantsEgress && container ? new EgressSocket() : undefined;
+  const fifos = wantsEgress && container ? new EgressFifos() : undefined;
   const sandboxCtx: SandboxContext & { server?: string } = {
     home: ctx.home,
     mandatoryDeny: ctx.mandatoryDeny,
     ...(ctx.cacheDir !== undefined ? { cacheDir: ctx.cacheDir } : {}),
     ...(egress ? { egressFd: EGRESS_FD, bridge: { node: process.execPath, script: fileURLToPath(new URL("../egress/bridge-main.js", import.meta.url)), port: BRIDGE_PORT } } : {}),
-    ...(socket
+    ...(fifos
       ? {
-          egressSocket: { dir: socket.dir, name: EGRESS_SOCKET_NAME },
+          egressFifos: { dir: fifos.dir },
           bridge: { node: process.execPath, script: fileURLToPath(new URL("../egress/bridge-main.bundle.cjs", import.meta.url)), port: BRIDGE_PORT },
         }
       : {}),
@@ -132,17 +132,17 @@ export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, 
   let launch: SandboxLaunch;
   try {
     launch = BACKENDS[policy.type].wrap(spec, policy, sandboxCtx);
-    // The socket is handed to the container's user (nobody when the gateway is root).
-    if (socket) socket.owner = ownerOf((launch as ContainerLaunch).user);
+    // The pipes are handed to the container's user (nobody when the gateway is root).
+    if (fifos) fifos.owner = ownerOf((launch as ContainerLaunch).user);
   } catch (e) {
-    socket?.close();
+    fifos?.close();
     throw e;
   }
-  if (socket) {
+  if (fifos) {
     const cleanup = launch.cleanup.bind(launch);
     launch.cleanup = () => {
       cleanup();
-      socket.close();
+      fifos.close();
     };
   }
   // Child fd numbers: the egress channel at EGRESS_FD, the backend's descriptors at 3, 4, ... around it.
@@ -161,5 +161,5 @@ export function prepareSandboxedLaunch(spec: LaunchSpec, policy: SandboxPolicy, 
     launch.cleanup();
     throw new Error("sandbox launch: a gap in the child's descriptors");
   }
-  return { launch, extraStdio, egress, ...(socket ? { egressSocket: socket } : {}) };
+  return { launch, extraStdio, egress, ...(fifos ? { egressFifos: fifos } : {}) };
 }

@@ -61,10 +61,10 @@ export interface SandboxContext {
    */
   bridge?: { node: string; script: string; port: number };
   /**
-   * Containers: the egress proxy's Unix socket (its private directory on the host and its name
-   * there), reached by the in-container bridge instead of an inherited descriptor.
+   * Containers: the private host directory holding the egress proxy's two named pipes
+   * (src/egress/fifo-channel.ts), opened by the in-container bridge instead of an inherited descriptor.
    */
-  egressSocket?: { dir: string; name: string };
+  egressFifos?: { dir: string };
 }
 
 /** A command line that runs the spec sandboxed; spawn it with `extraFds` as stdio 3, 4, ... */

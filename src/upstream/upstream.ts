@@ -279,8 +279,8 @@ export class Upstream extends EventEmitter {
       for (const name of sb.policy.env) if (this.options.env[name] !== undefined && spec.env[name] === undefined) spec.env[name] = this.options.env[name] as string;
       const prepared = prepareSandboxedLaunch(spec, sb.policy, { home: sb.home, mandatoryDeny: sb.mandatoryDeny, server: this.name, ...(sb.cacheDir !== undefined ? { cacheDir: sb.cacheDir } : {}) });
       if (prepared.launch.limitsNote) this.emit("log", prepared.launch.limitsNote);
-      // A container's channel is the proxy's Unix socket, listening before the container starts.
-      let egress: EgressHandle | undefined = prepared.egressSocket?.serve({ server: this.name, policy: sb.egress, audit: sb.audit });
+      // A container's channel is the proxy's pair of named pipes, open before the container starts.
+      let egress: EgressHandle | undefined = prepared.egressFifos?.serve({ server: this.name, policy: sb.egress, audit: sb.audit });
       return new ProcessTransport({
         ...common,
         command: prepared.launch.command,

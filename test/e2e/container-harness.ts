@@ -10,10 +10,11 @@
 //   inside, also as /usr/local/bin/node (first on the image's PATH). Tagged by a hash of those files' contents, like the busybox image.
 // - `startDockerd()`: dockerd with its own socket, data root and exec root in a fresh directory,
 //   gVisor's runsc registered as the runtime `runsc` (with network=none, which gVisor needs when the
-//   container has no network of its own, and host-uds=open, which lets a container connect to the
-//   egress proxy's socket mounted into it) and as `runsc-no-uds` (network=none only, for the test of
-//   the refusal); `stop()` ends it and removes the directory. Its images live and die with it, so
-//   each file imports the busybox image again (a few hundred ms).
+//   container has no network of its own, host-fifo=open, which lets a container open the egress
+//   proxy's named pipes mounted into it, and oci-seccomp, which makes gVisor apply mcp-warden's
+//   seccomp profile), and as `runsc-no-fifo` and `runsc-no-seccomp` (each without one of the two, for
+//   the tests of the refusals); `stop()` ends it and removes the directory. Its images live and die
+//   with it, so each file imports the busybox image again (a few hundred ms).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -219,7 +220,11 @@ export async function startDockerd(timeoutMs = 60_000): Promise<PrivateDockerd> 
   writeFileSync(join(dir, "owner.pid"), String(process.pid));
   const socket = join(dir, "docker.sock");
   const config = join(dir, "daemon.json");
-  const runtimes = { runsc: { path: RUNSC, runtimeArgs: ["--network=none", "--host-uds=open"] }, "runsc-no-uds": { path: RUNSC, runtimeArgs: ["--network=none"] } };
+  const runtimes = {
+    runsc: { path: RUNSC, runtimeArgs: ["--network=none", "--host-fifo=open", "--oci-seccomp"] },
+    "runsc-no-fifo": { path: RUNSC, runtimeArgs: ["--network=none", "--oci-seccomp"] },
+    "runsc-no-seccomp": { path: RUNSC, runtimeArgs: ["--network=none", "--host-fifo=open"] },
+  };
   writeFileSync(config, JSON.stringify(RUNSC ? { runtimes } : {}));
   const log = join(dir, "dockerd.log");
   const args = [

@@ -1,10 +1,11 @@
 // The seed's first example in a container: a server limited to `api.company.internal` runs in a
 // `--network none` container behind the real `mcp-warden run`, reaches that host through
-// mcp-warden's egress proxy (the proxy's Unix socket bind-mounted into the container, the bridge on
-// the container's own loopback) and is refused another host; both decisions are in the audit log.
+// mcp-warden's egress proxy (the proxy's two named pipes in a directory bind-mounted into the
+// container, the bridge on the container's own loopback; no Unix socket: the seccomp profile refuses
+// them) and is refused another host; both decisions are in the audit log.
 // For podman, podman with gVisor, a private dockerd, and that dockerd with gVisor. Also
 // `mcp-warden exec` with a container profile, and the refusal of a docker gVisor runtime that was
-// registered without --host-uds=open.
+// registered without --host-fifo=open or without --oci-seccomp.
 //
 // DNS is a hosts file only the gateway sees (it runs under bwrap with the whole host bound in and
 // its own /etc/hosts): both names point at a 127.0.0.1 HTTP server, so nothing leaves the machine.
@@ -49,7 +50,7 @@ before(async () => {
   writeFileSync(hosts, "127.0.0.1 localhost\n::1 localhost\n127.0.0.1 api.company.internal\n127.0.0.1 denied.company.internal\n");
   podmanConf = join(dir, "containers.conf");
   writeFileSync(podmanConf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n');
-  // Named runsc* so mcp-warden treats it as gVisor (and adds --host-uds=open).
+  // Named runsc* so mcp-warden treats it as gVisor (and adds --host-fifo=open and --oci-seccomp).
   runscNoNet = join(dir, "runsc-nonet");
   writeFileSync(runscNoNet, `#!/bin/sh\nexec ${RUNSC ?? "/usr/bin/runsc"} --network=none "$@"\n`);
   chmodSync(runscNoNet, 0o755);
@@ -142,6 +143,11 @@ describe("a containerized server limited to api.company.internal, behind the gat
         const ifaces = await c.client.callTool({ name: "corpapi__read_file", arguments: { path: "/proc/net/dev" } });
         const names = [...text(ifaces).matchAll(/^\s*([A-Za-z0-9_.-]+):\s*\d/gm)].map((m) => m[1]);
         assert.deepEqual(names, ["lo"], text(ifaces));
+        // The channel's pipes were single-use: unlinked before the server started, so it finds neither.
+        for (const pipe of ["to-bridge", "from-bridge"]) {
+          const opened = text(await c.client.callTool({ name: "corpapi__read_file", arguments: { path: `/.mcp-warden-egress/${pipe}` } }));
+          assert.match(opened, /^failed: .*ENOENT/, opened);
+        }
         // The runtime asked for is the one that ran: gVisor's kernel is its own, runc's the host's.
         const version = text(await c.client.callTool({ name: "corpapi__read_file", arguments: { path: "/proc/version" } }));
         const hostVersion = `ok: ${readFileSync("/proc/version", "utf8")}`;
@@ -228,20 +234,27 @@ describe("mcp-warden exec with a container profile and allowed domains", { timeo
   });
 
   const dockerGvisor = VARIANTS[3] as Variant;
-  it("docker: a gVisor runtime registered without --host-uds=open is refused before anything runs, saying what to add", { skip: problem(dockerGvisor) }, async () => {
-    const env = clientEnv(dockerGvisor);
-    const s = withEnv(scratch({}), env);
-    try {
-      const image = busyboxImage("docker", engineEnv(env));
-      const file = profileSettings(s, { type: "docker", image, runtime: "runsc-no-uds", network: { allowedDomains: ["api.company.internal"] } });
-      const r = await execCli(s, file, ["sh", "-c", "echo ran"]);
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.doesNotMatch(r.stdout, /ran/);
-      assert.match(r.stderr, /runtime "runsc-no-uds" is gVisor .* without --host-uds=open.*Add "--host-uds=open" to its "runtimeArgs"/);
-      const ps = spawnSync("docker", ["ps", "-aq", "--filter", "label=mcp-warden=1"], { env: engineEnv(env), encoding: "utf8" });
-      assert.equal(ps.stdout.trim(), "", "no container was created");
-    } finally {
-      s.cleanup();
-    }
-  });
+  for (const [runtime, missing] of [
+    ["runsc-no-fifo", "--host-fifo=open"],
+    ["runsc-no-seccomp", "--oci-seccomp"],
+  ] as const) {
+    it(`docker: a gVisor runtime registered without ${missing} is refused before anything runs, saying what to add`, { skip: problem(dockerGvisor) }, async () => {
+      const env = clientEnv(dockerGvisor);
+      const s = withEnv(scratch({}), env);
+      try {
+        const image = busyboxImage("docker", engineEnv(env));
+        const file = profileSettings(s, { type: "docker", image, runtime, network: { allowedDomains: ["api.company.internal"] } });
+        const r = await execCli(s, file, ["sh", "-c", "echo ran"]);
+        assert.equal(r.status, 1, r.stdout + r.stderr);
+        assert.doesNotMatch(r.stdout, /ran/);
+        // "-" and "=" are plain characters in a pattern.
+        const said = `runtime "${runtime}" is gVisor .*without ${missing}.*Add "${missing}" to its "runtimeArgs"`;
+        assert.match(r.stderr, new RegExp(said));
+        const ps = spawnSync("docker", ["ps", "-aq", "--filter", "label=mcp-warden=1"], { env: engineEnv(env), encoding: "utf8" });
+        assert.equal(ps.stdout.trim(), "", "no container was created");
+      } finally {
+        s.cleanup();
+      }
+    });
+  }
 });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
+import { createConnection, createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -197,8 +197,16 @@ for (const v of VARIANTS) {
     });
 
     it("cannot open a host Unix socket in a directory it may read (the host reaches it)", { skip: noPython }, async () => {
-      const control = spawnSync(PYTHON as string, ["-c", `import socket; s=socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(unixPath)}); print(s.recv(100).decode())`], { encoding: "utf8", timeout: 10_000 });
-      assert.match(control.stdout, /HOST-SOCKET-REACHED/);
+      // The control connects asynchronously: the service runs in this process, and a synchronous
+      // client (spawnSync) would block the event loop that has to answer it.
+      const control = await new Promise<string>((resolve, reject) => {
+        const c = createConnection(unixPath);
+        let d = "";
+        c.on("data", (b) => (d += b.toString()));
+        c.on("end", () => resolve(d));
+        c.on("error", reject);
+      });
+      assert.match(control, /HOST-SOCKET-REACHED/);
       const r = await py(`import socket\ntry:\n  s=socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect(${JSON.stringify(unixPath)}); print(s.recv(100).decode())\nexcept OSError as e:\n  print('REFUSED', e.errno)`);
       assert.doesNotMatch(r.stdout, /HOST-SOCKET-REACHED/, r.stderr);
       assert.match(r.stdout, /REFUSED/, r.stderr);

@@ -82,7 +82,8 @@ describe("podman: runtime and ulimits", () => {
     const found = (n: string) => (n === "runsc" ? "/usr/bin/runsc" : undefined);
     const args = wrap("podman", host, { runtime: "runsc" }, { findRuntime: found }).args;
     assert.deepEqual(valuesOf(args, "--runtime"), ["/usr/bin/runsc"]);
-    assert.deepEqual(valuesOf(args, "--runtime-flag"), ["network=none"]);
+    // gVisor's network off, and mcp-warden's seccomp profile applied (container-seccomp.ts).
+    assert.deepEqual(valuesOf(args, "--runtime-flag"), ["network=none", "oci-seccomp"]);
     assert.throws(() => wrap("podman", host, { runtime: "runsc" }, { findRuntime: () => undefined }), /"runsc" is not installed.*gvisor\.dev/);
   });
 });
@@ -127,7 +128,7 @@ describe("limits: enforced or refused", () => {
     assert.match(noSwap.notes.join("\n"), /swap is not limited/);
   });
   it(`under gVisor refuses limits.pids below ${GVISOR_MIN_PIDS} (gVisor's own threads count)`, () => {
-    const host = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, runsc: { runtimeArgs: ["--network=none"] } } }), {});
+    const host = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, runsc: { runtimeArgs: ["--network=none", "--oci-seccomp"] } } }), {});
     assert.throws(() => wrap("docker", host, { runtime: "runsc", limits: { pids: 64 } }), /limits\.pids is 64.*gVisor.*256 or more/);
     assert.deepEqual(valuesOf(wrap("docker", host, { runtime: "runsc" }).args, "--pids-limit"), ["512"]);
   });
@@ -136,9 +137,9 @@ describe("limits: enforced or refused", () => {
 describe("docker: runtimes", () => {
   it("passes a runtime the daemon registered, and refuses one it did not, with the daemon.json lines for gVisor", () => {
     const without = dockerHostFrom(dockerInfo(), {});
-    assert.throws(() => wrap("docker", without, { runtime: "runsc" }), /no runtime named "runsc" \(registered: io\.containerd\.runc\.v2, runc\).*daemon\.json.*"runsc":\{"path":"\/usr\/bin\/runsc","runtimeArgs":\["--network=none"\]\}.*restart dockerd/);
+    assert.throws(() => wrap("docker", without, { runtime: "runsc" }), /no runtime named "runsc" \(registered: io\.containerd\.runc\.v2, runc\).*daemon\.json.*"runsc":\{"path":"\/usr\/bin\/runsc","runtimeArgs":\["--network=none","--oci-seccomp","--host-fifo=open"\]\}.*restart dockerd/);
     assert.throws(() => wrap("docker", without, { runtime: "/usr/bin/runsc" }), /by the name the daemon registered/);
-    const registered = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, "gvisor-kvm": {}, runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] } } }), {});
+    const registered = dockerHostFrom(dockerInfo({ Runtimes: { runc: {}, "gvisor-kvm": {}, runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--oci-seccomp"] } } }), {});
     assert.deepEqual(valuesOf(wrap("docker", registered, { runtime: "gvisor-kvm" }).args, "--runtime"), ["gvisor-kvm"]);
     assert.deepEqual(valuesOf(wrap("docker", registered, { runtime: "runsc" }).args, "--runtime"), ["runsc"]);
   });

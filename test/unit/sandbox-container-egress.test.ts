@@ -1,20 +1,22 @@
 // Egress for containers, argument building (src/sandbox/container-egress.ts and the network part of
-// container.ts): the proxy's socket directory and the node runtime mounted read-only, the command
-// started by the bridge, gVisor's host-uds flag, and the refusals. No engine runs here; `ldd` does.
+// container.ts): the proxy's pipe directory and the node runtime mounted, the command started by the
+// bridge, gVisor's host-fifo flag and read-write pipe directory, and the refusals. No engine runs
+// here; `ldd` does.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { containerBackend, type ContainerBackendOptions, type ContainerEngine } from "../../src/sandbox/container.js";
-import { dockerRuntimeRefusal, isGvisor, nodeRuntime, parseLdd, type NodeRuntime } from "../../src/sandbox/container-egress.js";
+import { nodeRuntime, parseLdd, type NodeRuntime } from "../../src/sandbox/container-egress.js";
+import { dockerRuntimeRefusal, isGvisor } from "../../src/sandbox/container-seccomp.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
 import { simulatedHost } from "./simulated-container-host.js";
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-ctr-egress-")));
 after(() => rmSync(root, { recursive: true, force: true }));
-const socketDir = join(root, "mcp-warden-egress-abc");
-mkdirSync(socketDir);
+const fifoDir = join(root, "mcp-warden-egress-abc");
+mkdirSync(fifoDir);
 const bridge = join(root, "bridge-main.bundle.cjs");
 writeFileSync(bridge, "// bridge");
 
@@ -40,7 +42,7 @@ const policy = (over: Partial<SandboxPolicy> = {}): SandboxPolicy => ({
 const egressCtx = (over: Partial<SandboxContext> = {}): SandboxContext => ({
   home: "/home/u",
   mandatoryDeny: [],
-  egressSocket: { dir: socketDir, name: "egress.sock" },
+  egressFifos: { dir: fifoDir },
   bridge: { node: "/opt/node/bin/node", script: bridge, port: 3128 },
   ...over,
 });
@@ -54,7 +56,7 @@ const split = (args: string[]) => {
 const mounts = (args: string[]) => split(args).engine.filter((a) => a.startsWith("--mount=")).map((a) => a.slice("--mount=".length));
 
 describe("container egress: arguments", () => {
-  it("mounts the socket directory and the node runtime read-only, and nothing else of the network", () => {
+  it("mounts the pipe directory and the node runtime read-only, and nothing else of the network", () => {
     const l = backend().wrap(spec(), policy(), egressCtx());
     const e = split(l.args).engine;
     assert.ok(e.includes("--network=none"), "the container's network stays none");
@@ -64,12 +66,12 @@ describe("container egress: arguments", () => {
       "type=bind,src=/opt/node/bin/node,dst=/.mcp-warden/node,readonly",
       "type=bind,src=/lib/x86_64-linux-gnu/libc.so.6,dst=/.mcp-warden/libc.so.6,readonly",
       `type=bind,src=${bridge},dst=/.mcp-warden/bridge.cjs,readonly`,
-      `type=bind,src=${socketDir},dst=/.mcp-warden-egress,readonly`,
+      `type=bind,src=${fifoDir},dst=/.mcp-warden-egress,readonly`,
     ]);
     assert.deepEqual(l.extraFds, [], "no descriptor is passed");
   });
 
-  it("starts the command under the bridge: loader, node, bridge, the socket and port, then the server's own command line", () => {
+  it("starts the command under the bridge: loader, node, bridge, the two pipes and port, then the server's own command line", () => {
     const l = backend().wrap(spec(), policy(), egressCtx());
     const { image, command } = split(l.args);
     assert.equal(image, "node:22-slim");
@@ -79,8 +81,10 @@ describe("container egress: arguments", () => {
       "/.mcp-warden",
       "/.mcp-warden/node",
       "/.mcp-warden/bridge.cjs",
-      "--socket",
-      "/.mcp-warden-egress/egress.sock",
+      "--fifo-in",
+      "/.mcp-warden-egress/to-bridge",
+      "--fifo-out",
+      "/.mcp-warden-egress/from-bridge",
       "--port",
       "3128",
       "--",
@@ -100,23 +104,28 @@ describe("container egress: arguments", () => {
     assert.deepEqual(split(l.args).command.slice(0, 2), ["/.mcp-warden/node", "/.mcp-warden/bridge.cjs"]);
   });
 
-  it("gives podman's gVisor runtime --runtime-flag=host-uds=open, and no other runtime or launch", () => {
+  it("gives podman's gVisor runtime --runtime-flag=host-fifo=open and the pipe directory read-write, and no other runtime or launch", () => {
     const gvisor = backend("podman").wrap(spec(), policy({ type: "podman", runtime: "/usr/bin/runsc" }), egressCtx());
-    assert.ok(split(gvisor.args).engine.includes("--runtime-flag=host-uds=open"));
+    const engineArgs = split(gvisor.args).engine;
+    assert.ok(engineArgs.includes("--runtime-flag=host-fifo=open"));
+    assert.ok(!engineArgs.some((a) => /host-uds/.test(a)), "no host socket is opened to gVisor");
+    // gVisor refuses to open a pipe for writing on a read-only mount.
+    assert.ok(mounts(gvisor.args).includes(`type=bind,src=${fifoDir},dst=/.mcp-warden-egress`));
     const runc = backend("podman").wrap(spec(), policy({ type: "podman", runtime: "runc" }), egressCtx());
     assert.ok(!runc.args.some((a) => a.startsWith("--runtime-flag")));
+    assert.ok(mounts(runc.args).includes(`type=bind,src=${fifoDir},dst=/.mcp-warden-egress,readonly`));
     const noNetwork = backend("podman").wrap(spec(), policy({ type: "podman", runtime: "/usr/bin/runsc", network: {} }), { home: "/home/u", mandatoryDeny: [] });
-    assert.ok(!noNetwork.args.includes("--runtime-flag=host-uds=open"));
+    assert.ok(!noNetwork.args.includes("--runtime-flag=host-fifo=open"));
     assert.ok(!mounts(noNetwork.args).some((m) => m.includes("/.mcp-warden")), "no runtime mounts without egress");
   });
 
-  it("names the container's user, to which the socket is handed", () => {
+  it("names the container's user, to which the pipes are handed", () => {
     assert.equal(backend("docker", { user: "65534:65534" }).wrap(spec(), policy(), egressCtx()).user, "65534:65534");
   });
 
   it("refuses a missing bridge bundle and paths that cannot be written into --mount", () => {
     assert.throws(() => backend().wrap(spec(), policy(), egressCtx({ bridge: { node: "/n", script: join(root, "absent.cjs"), port: 3128 } })), /egress bridge .* is missing; build mcp-warden \(npm run build\)/);
-    assert.throws(() => backend().wrap(spec(), policy(), egressCtx({ egressSocket: { dir: "/tmp/a,b", name: "egress.sock" } })), /cannot be mounted into a container/);
+    assert.throws(() => backend().wrap(spec(), policy(), egressCtx({ egressFifos: { dir: "/tmp/a,b" } })), /cannot be mounted into a container/);
     assert.throws(() => backend("docker", { nodeRuntime: () => ({ files: [{ src: "/opt/x,readonly=false", name: "node" }] }) }).wrap(spec(), policy(), egressCtx()), /cannot be mounted/);
   });
 });
@@ -166,19 +175,21 @@ describe("container egress: gVisor", () => {
     assert.ok(!isGvisor("runc") && !isGvisor("/usr/bin/crun") && !isGvisor(undefined));
   });
 
-  it("refuses a docker runtime that is runsc without --host-uds=open, saying what to add; accepts one with it, and other runtimes", () => {
+  it("refuses a docker runtime that is runsc without --oci-seccomp, or without --host-fifo=open when it has egress, saying what to add; accepts one with them, and other runtimes", () => {
     const runtimes = {
       runc: { path: "runc" },
-      runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--host-uds=open"] },
-      all: { path: "/usr/bin/runsc", runtimeArgs: ["--host-uds=all"] },
+      runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--host-fifo=open", "--oci-seccomp"] },
+      noFifo: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--oci-seccomp"] },
       bare: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] },
-      create: { path: "/usr/bin/runsc", runtimeArgs: ["--host-uds=create"] },
+      uds: { path: "/usr/bin/runsc", runtimeArgs: ["--host-uds=open", "--oci-seccomp"] },
     };
-    assert.equal(dockerRuntimeRefusal(runtimes, "runc"), undefined);
-    assert.equal(dockerRuntimeRefusal(runtimes, "runsc"), undefined);
-    assert.equal(dockerRuntimeRefusal(runtimes, "all"), undefined);
-    assert.equal(dockerRuntimeRefusal(runtimes, "unknown"), undefined, "docker itself refuses a runtime it does not know");
-    for (const name of ["bare", "create"])
-      assert.match(dockerRuntimeRefusal(runtimes, name) ?? "", /is gVisor \(\/usr\/bin\/runsc\) without --host-uds=open.*Add "--host-uds=open" to its "runtimeArgs" in \/etc\/docker\/daemon\.json/);
+    assert.equal(dockerRuntimeRefusal(runtimes, "runc", true), undefined);
+    assert.equal(dockerRuntimeRefusal(runtimes, "runsc", true), undefined);
+    assert.equal(dockerRuntimeRefusal(runtimes, "noFifo", false), undefined, "no egress: the pipes are not needed");
+    assert.equal(dockerRuntimeRefusal(runtimes, "unknown", true), undefined, "docker itself refuses a runtime it does not know");
+    for (const name of ["noFifo", "uds"])
+      assert.match(dockerRuntimeRefusal(runtimes, name, true) ?? "", /is gVisor \(\/usr\/bin\/runsc\): without --host-fifo=open the container cannot open.*Add "--host-fifo=open" to its "runtimeArgs" in \/etc\/docker\/daemon\.json/);
+    assert.match(dockerRuntimeRefusal(runtimes, "bare", false) ?? "", /without --oci-seccomp gVisor ignores mcp-warden's seccomp profile.*Add "--oci-seccomp" to its "runtimeArgs"/);
+    assert.match(dockerRuntimeRefusal(runtimes, "bare", true) ?? "", /Add "--oci-seccomp" and "--host-fifo=open" to its "runtimeArgs"/);
   });
 });

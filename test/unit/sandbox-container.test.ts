@@ -231,9 +231,9 @@ describe("container backend: image, network, labels and argument order", () => {
     assert.throws(() => backend().wrap(spec(), policy({ image: "--privileged" }), ctx()), /not a valid image/);
     assert.throws(() => backend().wrap(spec(), policy({ image: "alpine latest" }), ctx()), /not a valid image/);
   });
-  it("refuses network allowances when no egress socket was prepared, and allowUnixSockets always, with the reason", () => {
+  it("refuses network allowances when no egress channel was prepared, and allowUnixSockets always, with the reason", () => {
     for (const network of [{ allowedDomains: ["github.com"] }, { allowLocalhost: true }])
-      assert.throws(() => backend().wrap(spec(), policy({ network }), ctx()), /no egress proxy socket was prepared.*Start it through mcp-warden/, JSON.stringify(network));
+      assert.throws(() => backend().wrap(spec(), policy({ network }), ctx()), /no egress proxy channel was prepared.*Start it through mcp-warden/, JSON.stringify(network));
     const sockets = { allowUnixSockets: ["/var/run/x.sock"] } as SandboxPolicy["network"];
     assert.throws(() => backend().wrap(spec(), policy({ network: sockets }), ctx()), /allowUnixSockets is not available for containers/);
     const denyOnly = backend().wrap(spec(), policy({ network: { deniedDomains: ["evil.example"] } }), ctx());

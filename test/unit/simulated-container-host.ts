@@ -1,5 +1,6 @@
 // What a container engine can do, SIMULATED for unit tests that build command lines without an
-// engine: every limit enforced, gVisor registered with docker (network off, host sockets open) and
+// engine: every limit enforced, gVisor registered with docker (network off, host pipes open, the
+// OCI seccomp profile applied) and
 // runtimes found at /usr/bin/<name>. container-host.test.ts covers the detection itself and the
 // hosts that fall short; the e2e suites use the real detection.
 import { dockerHostFrom, podmanHostFrom, type HostDetection } from "../../src/sandbox/container-host.js";
@@ -14,7 +15,7 @@ export const SIMULATED_DOCKER_HOST: HostDetection = dockerHostFrom(
     CpuCfsQuota: true,
     PidsLimit: true,
     DefaultRuntime: "runc",
-    Runtimes: { runc: {}, runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--host-uds=open"] } },
+    Runtimes: { runc: {}, runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--host-fifo=open", "--oci-seccomp"] } },
   },
   {},
 );
