@@ -9,19 +9,17 @@
 //
 // DNS is a hosts file only the gateway sees (it runs under bwrap with the whole host bound in and
 // its own /etc/hosts): both names point at a 127.0.0.1 HTTP server, so nothing leaves the machine.
-// Until the engine-detection branch lands, podman gets runc and explicit ulimits from a
-// CONTAINERS_CONF file, and gVisor under podman is a one-line wrapper adding --network=none.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { backendAvailability } from "../../src/sandbox/launch.js";
-import { busyboxImage, dockerdProblem, engineEnv, nodeImage, podmanProblem, RUNSC, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "./container-harness.js";
+import { busyboxImage, dockerdProblem, engineEnv, nodeImage, podmanProblem, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "./container-harness.js";
 import { auditRecords, CLI, connect, ROOT, scratch, type Scratch } from "./harness.js";
 
 const PROBE = join(ROOT, "dist/test/fixtures/exec-probe-server.js");
@@ -31,8 +29,6 @@ let api: http.Server;
 let port: number;
 let dir: string;
 let hosts: string;
-let podmanConf: string;
-let runscNoNet: string;
 let dockerd: PrivateDockerd | undefined;
 let dockerdFailure: string | undefined;
 
@@ -48,12 +44,6 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "warden-egress-"));
   hosts = join(dir, "hosts");
   writeFileSync(hosts, "127.0.0.1 localhost\n::1 localhost\n127.0.0.1 api.company.internal\n127.0.0.1 denied.company.internal\n");
-  podmanConf = join(dir, "containers.conf");
-  writeFileSync(podmanConf, '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n');
-  // Named runsc* so mcp-warden treats it as gVisor (and adds --host-fifo=open and --oci-seccomp).
-  runscNoNet = join(dir, "runsc-nonet");
-  writeFileSync(runscNoNet, `#!/bin/sh\nexec ${RUNSC ?? "/usr/bin/runsc"} --network=none "$@"\n`);
-  chmodSync(runscNoNet, 0o755);
   if (dockerdProblem() === undefined) {
     try {
       dockerd = await startDockerd();
@@ -93,9 +83,9 @@ function problem(v: Variant): string | false {
   return false;
 }
 
-/** The engine client's environment for a variant (podman: runc and ulimits; docker: the private dockerd). */
+/** The engine client's environment for a variant (docker: the private dockerd). */
 function clientEnv(v: Variant): Record<string, string> {
-  if (v.engine === "podman") return { CONTAINERS_CONF: podmanConf };
+  if (v.engine === "podman") return {};
   if (dockerd === undefined) throw new Error(`the private dockerd did not start: ${dockerdFailure ?? "unknown"}`);
   return { DOCKER_HOST: dockerd.env.DOCKER_HOST as string };
 }
@@ -112,7 +102,7 @@ describe("a containerized server limited to api.company.internal, behind the gat
     it(`${v.label}: reaches the allowed host through the proxy, is refused the other, has only loopback, and both decisions are audited`, { skip: problem(v) }, async () => {
       const env = clientEnv(v);
       const image = nodeImage(v.engine, engineEnv(env));
-      const runtime = v.gvisor ? (v.engine === "podman" ? runscNoNet : "runsc") : undefined;
+      const runtime = v.gvisor ? "runsc" : undefined;
       const s = withEnv(
         scratch({
           permissions: { allow: ["mcp__corpapi"] },
