@@ -234,6 +234,9 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
       "principals.*.rateLimits.perTool",
       "forceLoginMethod",
       "forceLoginOrgUUID",
+      // Where shared state lives is the operator's: a repository must not point the gateway's audit log elsewhere.
+      "state.redis",
+      "state.postgres",
     ].map((k) => [k, rule("userOnly")]),
   ),
   // Per-principal rules: denies and asks only restrict, allows need a trusted layer.

@@ -17,7 +17,7 @@ import { APPROVAL_DEFAULTS, AUDIT_DEFAULTS, CLIENT_REQUEST_DEFAULTS, GATEWAY_DEF
 import { resolveBashSandbox, type BashSandboxConfig } from "./bash-sandbox.js";
 import { applyTrust, isTrustedLayer, narrowServer } from "./narrow.js";
 import { defaultAuditDir, defaultLogDir, runtimeDir } from "./paths.js";
-import type { RemoteSettings, ServerEntry, ServerMatcher, Settings } from "./schema.js";
+import type { RemoteSettings, ServerEntry, ServerMatcher, Settings, StateSettings } from "./schema.js";
 import type { PrincipalRules } from "../policy/principals.js";
 import { resolvePrincipals, resolveRemote } from "./resolve-remote.js";
 import { serverNameProblem } from "./server-name.js";
@@ -139,6 +139,8 @@ export interface ResolvedSettings {
    * Only managed, command-line and user layers can set any of it (merge-rules.ts). {} when unset.
    */
   remote: RemoteSettings;
+  /** `state`: each field from the highest layer that sets it (managed, command-line or user); {} when unset. */
+  state: StateSettings;
   /** From the highest layer that sets it (managed, command-line or user). */
   forceLoginMethod?: "sso" | "any";
   forceLoginOrgUUID?: string;
@@ -323,6 +325,7 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
     untrustedFiles: trust.untrustedFiles,
     principals: resolvePrincipals(layers, managedRulesOnly, warnings),
     remote: resolveRemote(layers),
+    state: resolveState(layers),
     warnings,
   };
   const forceLoginMethod = pick(layers, (s) => s.forceLoginMethod);
@@ -592,4 +595,14 @@ function collectSecrets(servers: ConfiguredServer[], substituted: Set<string>, e
   found.delete("");
   // Longest first, so a secret that contains another is redacted whole.
   return [...found].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Shared state's stores: each from the highest layer that sets it. */
+function resolveState(layers: SettingsLayer[]): StateSettings {
+  const out: StateSettings = {};
+  const redis = pick(layers, (s) => s.state?.redis);
+  if (redis) out.redis = redis.value;
+  const postgres = pick(layers, (s) => s.state?.postgres);
+  if (postgres) out.postgres = postgres.value;
+  return out;
 }

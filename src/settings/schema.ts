@@ -363,6 +363,17 @@ export const RemoteAuthSettings = z.strictObject({
   approvers: StringList.optional(),
 });
 
+/**
+ * Shared state for several `serve` replicas: Redis (sessions, rate-limit buckets, approvals'
+ * notifications) and PostgreSQL (audit log, pins and server approvals). Unset: files on this machine.
+ */
+export const StateSettings = z.strictObject({
+  /** A redis:// or rediss:// URL; `${VAR}` for a password. */
+  redis: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional(),
+  /** A postgres:// or postgresql:// URL; `${VAR}` for a password. */
+  postgres: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL").optional(),
+});
+
 /** `mcp-warden serve`: the authenticated HTTP front. */
 export const RemoteSettings = z.strictObject({
   /** HOST:PORT to listen on (default 127.0.0.1:8787). */
@@ -465,6 +476,8 @@ export const Settings = z.strictObject({
   clientRequests: ClientRequestSettings.optional(),
   /** Remote mode (`mcp-warden serve`). */
   remote: RemoteSettings.optional(),
+  /** Where replicas of `serve` keep what they share (Redis, PostgreSQL); unset: files on this machine. */
+  state: StateSettings.optional(),
   /** Rules added for matching principals in remote mode; deny anywhere still wins. */
   principals: z.record(PrincipalSelector, PrincipalEntry).optional(),
   /** The seed's SSO settings, enforced by `serve`: `sso` accepts only the IdP's tokens (no API keys). */
@@ -485,4 +498,5 @@ export type ServerMatcher = z.infer<typeof ServerMatcher>;
 export type PermissionRules = z.infer<typeof PermissionRules>;
 export type GatewaySettings = z.infer<typeof GatewaySettings>;
 export type RemoteSettings = z.infer<typeof RemoteSettings>;
+export type StateSettings = z.infer<typeof StateSettings>;
 export type PrincipalEntry = z.infer<typeof PrincipalEntry>;
