@@ -1,10 +1,11 @@
 // `mcp-warden doctor`: what this machine offers and whether mcp-warden can run here. It only
 // looks: nothing is created or changed (directories are checked with access(), not by writing).
+import { findOnPath } from "../adapters/executables.js";
 import { remoteOnlyNotes } from "../settings/remote-only.js";
 import { execFile } from "node:child_process";
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { release } from "node:os";
-import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   defaultAuditDir,
   defaultLogDir,
@@ -104,7 +105,7 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
     probe("docker", ["info"], env, 3000),
     probe("podman", ["info"], env, 3000),
   ]);
-  const seatbeltPath = findOnPath("sandbox-exec", env);
+  const seatbeltPath = findOnPath("sandbox-exec", env.PATH);
   const seatbelt: ToolCheck = seatbeltPath ? { found: true, path: seatbeltPath } : { found: false, detail: process.platform === "darwin" ? "not found" : "macOS only" };
 
   const settings = checkSettings(cwd, env);
@@ -146,27 +147,10 @@ export async function diagnose(cwd: string, env: NodeJS.ProcessEnv): Promise<Doc
   };
 }
 
-/** The executable named `name` on env.PATH, or undefined. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    // An empty or relative PATH entry means "the current directory": never run a binary from there.
-    if (!dir || !isAbsolute(dir)) continue;
-    const file = join(dir, name);
-    try {
-      if (statSync(file).isFile()) {
-        accessSync(file, constants.X_OK);
-        return file;
-      }
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
 
 /** Finds `name` and runs it once; `works` is whether it exited 0 within the timeout. */
 function probe(name: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ToolCheck> {
-  const path = findOnPath(name, env);
+  const path = findOnPath(name, env.PATH);
   if (!path) return Promise.resolve({ found: false });
   return new Promise((done) => {
     execFile(path, args, { env, timeout: timeoutMs, maxBuffer: 1024 * 1024, windowsHide: true }, (err, _stdout, stderr) => {

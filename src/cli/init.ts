@@ -14,8 +14,9 @@
 // approves the moved servers' launch configurations (init-approve.ts) and, unless told not to, gets a
 // starter policy from the servers' tool annotations (init-starter-policy.ts): the client lists the
 // servers' tools at once.
-import { accessSync, constants, existsSync, realpathSync, rmSync, statSync } from "node:fs";
-import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { findOnPath } from "../adapters/executables.js";
+import { existsSync, realpathSync, rmSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { visibleText } from "../policy/integrity/display.js";
 import { loadSettings, parseSettingsObject, settingsFiles, SettingsError, type ResolvedSettings } from "../settings/index.js";
@@ -108,21 +109,6 @@ export function gatewayEntry(env: NodeJS.ProcessEnv = process.env): GatewayEntry
   return { entry: { command: process.execPath, args: [cli, "run"] }, cli };
 }
 
-/** The first executable file named `name` in a PATH (absolute directories only: a relative one depends on the client's cwd). */
-export function findOnPath(name: string, path: string | undefined): string | undefined {
-  for (const dir of (path ?? "").split(delimiter)) {
-    if (!isAbsolute(dir)) continue;
-    const file = join(dir, name);
-    try {
-      if (!statSync(file).isFile()) continue;
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 async function init(opts: InitOptions, out: NodeJS.WritableStream): Promise<number> {
   const { cwd, env } = opts;

@@ -15,8 +15,9 @@
 // - Docker: the daemon picks the runtime; gVisor must be registered in the daemon (`docker info`
 //   Runtimes). Limits: the daemon's own MemoryLimit, CpuCfsQuota and PidsLimit answers.
 import { spawnSync } from "node:child_process";
+import { findOnPath, isExecutableFile } from "../adapters/executables.js";
 import { createHash } from "node:crypto";
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import type { ContainerEngine } from "./container.js";
@@ -69,17 +70,8 @@ const RUNTIME_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bi
 
 /** An executable file named `name` on `envPath` or in the usual system directories; `name` may be absolute. */
 export function findExecutable(name: string, envPath: string | undefined): string | undefined {
-  const candidates = path.posix.isAbsolute(name) ? [name] : [...(envPath ?? "").split(":").filter((d) => path.posix.isAbsolute(d)), ...RUNTIME_DIRS].map((d) => path.posix.join(d, name));
-  for (const file of candidates) {
-    try {
-      if (!statSync(file).isFile()) continue;
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  if (path.posix.isAbsolute(name)) return isExecutableFile(name) ? name : undefined;
+  return findOnPath(name, envPath) ?? findOnPath(name, RUNTIME_DIRS.join(":"));
 }
 
 /** This host's cgroup layout, from /proc/self/mounts: v2 (unified), hybrid (v1 plus a v2 mount), or v1. */

@@ -58,9 +58,9 @@
 //   ones left behind by a gateway that died.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import path from "node:path";
+import { findOnPath, isExecutableFile } from "../adapters/executables.js";
 import { detectContainerHost, findExecutable, knownContainerHost, type HostDetection } from "./container-host.js";
 import { hostArguments, type ContainerLimits } from "./container-limits.js";
 import { containerNetwork, wantsNetwork, type NodeRuntime } from "./container-egress.js";
@@ -240,7 +240,7 @@ export function containerBackend(engine: ContainerEngine, opts: ContainerBackend
     const detectOpts = { executable, env, remote: remoteOf(env), timeoutMs: opts.infoTimeoutMs ?? 5000, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) };
     if (knownContainerHost(engine, detectOpts)?.ok) return { ok: true };
     // Looked up as spawning it will: on the client environment's PATH only.
-    const installed = path.posix.isAbsolute(executable) ? existsSync(executable) : (env.PATH ?? "").split(":").some((d) => d !== "" && existsSync(path.posix.join(d, executable)));
+    const installed = path.posix.isAbsolute(executable) ? isExecutableFile(executable) : findOnPath(executable, env.PATH) !== undefined;
     if (!installed) return { ok: false, why: `${engine} is not installed (no \`${executable}\` found on PATH)`, install: help.missing };
     const d = detectContainerHost(engine, detectOpts);
     if (d.ok) return { ok: true };
