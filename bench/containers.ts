@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { CLI, FIXTURE, ROOT, scratch, type Scratch } from "../test/e2e/harness.js";
-import { busyboxImage, dockerdProblem, engineEnv, NODE, nodeImage, podmanProblem, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "../test/e2e/container-harness.js";
+import { busyboxImage, CONTAINER_VARIANTS, engineEnv, NODE, nodeImage, startDockerd, variantProblem, type PrivateDockerd, type TestEngine } from "../test/e2e/container-harness.js";
 import { join } from "node:path";
 import { median, startupMs } from "./stdio.js";
 
@@ -45,12 +45,12 @@ interface Variant {
   problem(): string | undefined;
 }
 
-const VARIANTS: Variant[] = [
-  { name: "podman", engine: "podman", problem: podmanProblem },
-  { name: "podman with gVisor (runsc)", engine: "podman", runtime: "runsc", problem: () => podmanProblem() ?? runscProblem() },
-  { name: "docker", engine: "docker", problem: dockerdProblem },
-  { name: "docker with gVisor (runsc)", engine: "docker", runtime: "runsc", problem: () => dockerdProblem() ?? runscProblem() },
-];
+const VARIANTS: Variant[] = CONTAINER_VARIANTS.map((v) => ({
+  name: v.gvisor ? `${v.engine} with gVisor (runsc)` : v.engine,
+  engine: v.engine,
+  ...(v.gvisor ? { runtime: "runsc" } : {}),
+  problem: () => variantProblem(v),
+}));
 
 async function measure(v: Variant, env: NodeJS.ProcessEnv, runs: number): Promise<ContainerVariantResult> {
   const server = nodeImage(v.engine, env);

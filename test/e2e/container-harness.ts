@@ -69,6 +69,25 @@ export function runscProblem(): string | undefined {
 }
 
 
+/** The container backends the suites run against: each engine with runc and with gVisor (runsc). */
+export interface ContainerVariant {
+  label: string;
+  engine: TestEngine;
+  gvisor: boolean;
+}
+
+export const CONTAINER_VARIANTS: readonly ContainerVariant[] = [
+  { label: "podman", engine: "podman", gvisor: false },
+  { label: "podman with gVisor", engine: "podman", gvisor: true },
+  { label: "docker", engine: "docker", gvisor: false },
+  { label: "docker with gVisor", engine: "docker", gvisor: true },
+];
+
+/** Why a variant cannot run here (its engine, a private dockerd or gVisor missing), or undefined. */
+export function variantProblem(v: ContainerVariant): string | undefined {
+  return (v.engine === "podman" ? podmanProblem() : dockerdProblem()) ?? (v.gvisor ? runscProblem() : undefined);
+}
+
 /** The busybox rootfs's content hash: the tag of the image built from it. */
 function busyboxTag(): string {
   const h = createHash("sha256");

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { backendAvailability } from "../../src/sandbox/launch.js";
-import { busyboxImage, dockerdProblem, engineEnv, nodeImage, podmanProblem, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "./container-harness.js";
+import { busyboxImage, dockerdProblem, engineEnv, nodeImage, startDockerd, type PrivateDockerd, CONTAINER_VARIANTS, type ContainerVariant, variantProblem } from "./container-harness.js";
 import { auditRecords, CLI, connect, ROOT, scratch, type Scratch } from "./harness.js";
 
 const PROBE = join(ROOT, "dist/test/fixtures/exec-probe-server.js");
@@ -63,24 +63,12 @@ after(async () => {
 /** The gateway, and exec, under bwrap with the private /etc/hosts. */
 const wrap = () => ["bwrap", "--dev-bind", "/", "/", "--ro-bind", hosts, "/etc/hosts", "--die-with-parent", "--"];
 
-interface Variant {
-  label: string;
-  engine: TestEngine;
-  gvisor: boolean;
-}
-const VARIANTS: Variant[] = [
-  { label: "podman", engine: "podman", gvisor: false },
-  { label: "podman with gVisor", engine: "podman", gvisor: true },
-  { label: "docker", engine: "docker", gvisor: false },
-  { label: "docker with gVisor", engine: "docker", gvisor: true },
-];
+type Variant = ContainerVariant;
+const VARIANTS = CONTAINER_VARIANTS;
 
 function problem(v: Variant): string | false {
   if (!bwrap.ok) return `bubblewrap unavailable (needed for the gateway's private /etc/hosts): ${bwrap.why}`;
-  const p = v.engine === "podman" ? podmanProblem() : dockerdProblem();
-  if (p !== undefined) return p;
-  if (v.gvisor && runscProblem() !== undefined) return runscProblem() as string;
-  return false;
+  return variantProblem(v) ?? false;
 }
 
 /** The engine client's environment for a variant (docker: the private dockerd). */

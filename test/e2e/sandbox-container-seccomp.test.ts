@@ -22,7 +22,7 @@ import { after, before, describe, it } from "node:test";
 import { containerBackend, type ContainerLaunch } from "../../src/sandbox/container.js";
 import { DENIED, CONDITIONAL, hostSeccompArch } from "../../src/sandbox/seccomp.js";
 import type { SandboxPolicy } from "../../src/sandbox/types.js";
-import { busyboxImage, dockerdProblem, engineEnv, podmanProblem, runscProblem, startDockerd, type PrivateDockerd, type TestEngine } from "./container-harness.js";
+import { busyboxImage, dockerdProblem, engineEnv, startDockerd, type PrivateDockerd, CONTAINER_VARIANTS, type ContainerVariant, variantProblem } from "./container-harness.js";
 
 const PYTHON = "/usr/bin/python3";
 const NODE = realpathSync(process.execPath);
@@ -73,25 +73,13 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Variant {
-  label: string;
-  engine: TestEngine;
-  gvisor: boolean;
-}
-const VARIANTS: Variant[] = [
-  { label: "podman", engine: "podman", gvisor: false },
-  { label: "podman with gVisor", engine: "podman", gvisor: true },
-  { label: "docker", engine: "docker", gvisor: false },
-  { label: "docker with gVisor", engine: "docker", gvisor: true },
-];
+type Variant = ContainerVariant;
+const VARIANTS = CONTAINER_VARIANTS;
 
 function problem(v: Variant): string | false {
   if (!existsSync(PYTHON)) return `no ${PYTHON} (the syscall probes use python3 ctypes)`;
   if (arch === undefined) return `no seccomp table for ${process.arch}`;
-  const p = v.engine === "podman" ? podmanProblem() : dockerdProblem();
-  if (p !== undefined) return p;
-  if (v.gvisor && runscProblem() !== undefined) return runscProblem() as string;
-  return false;
+  return variantProblem(v) ?? false;
 }
 
 /** The engine client's environment (docker: the private dockerd). */

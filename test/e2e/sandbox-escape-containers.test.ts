@@ -13,10 +13,10 @@ import { createConnection, createServer as createNetServer, type AddressInfo, ty
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { containerBackend, type ContainerEngine } from "../../src/sandbox/container.js";
+import { containerBackend } from "../../src/sandbox/container.js";
 import { CONDITIONAL, DENIED, hostSeccompArch } from "../../src/sandbox/seccomp.js";
 import type { LaunchSpec, SandboxContext, SandboxPolicy } from "../../src/sandbox/types.js";
-import { busyboxImage, dockerdProblem, engineEnv, podmanProblem, runscProblem, startDockerd, type PrivateDockerd } from "./container-harness.js";
+import { busyboxImage, CONTAINER_VARIANTS, engineEnv, startDockerd, variantProblem, type PrivateDockerd } from "./container-harness.js";
 
 const PYTHON = ["/usr/bin/python3"].map((p) => (existsSync(p) ? realpathSync(p) : undefined)).find((p) => p !== undefined);
 const PY_VERSION = PYTHON?.match(/python(3\.\d+)$/)?.[1];
@@ -24,19 +24,7 @@ const PY_VERSION = PYTHON?.match(/python(3\.\d+)$/)?.[1];
 const PYTHON_MOUNTS = PYTHON && PY_VERSION ? [PYTHON, `/usr/lib/python${PY_VERSION}`, "/lib/x86_64-linux-gnu", "/lib64/ld-linux-x86-64.so.2"].filter((p) => existsSync(p)) : [];
 const noPython = PYTHON && PY_VERSION && process.arch === "x64" ? false : "needs the host's python3 on x86_64 (mounted into the container for the syscall probes)";
 
-interface Variant {
-  name: string;
-  engine: ContainerEngine;
-  runtime?: string;
-  problem: string | undefined;
-}
-
-const VARIANTS: Variant[] = [
-  { name: "podman", engine: "podman", problem: podmanProblem() },
-  { name: "podman + gVisor", engine: "podman", runtime: "runsc", problem: podmanProblem() ?? runscProblem() },
-  { name: "docker", engine: "docker", problem: dockerdProblem() },
-  { name: "docker + gVisor", engine: "docker", runtime: "runsc", problem: dockerdProblem() ?? runscProblem() },
-];
+const VARIANTS = CONTAINER_VARIANTS.map((v) => ({ name: v.label, engine: v.engine, ...(v.gvisor ? { runtime: "runsc" } : {}), problem: variantProblem(v) }));
 
 interface Result {
   code: number | null;
