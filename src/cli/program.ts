@@ -122,7 +122,8 @@ settingsOption(
   const settings = await loadOrExit(opts.settings);
   for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
   const { remoteSandboxNotes } = await import("../settings/remote-only.js");
-  for (const n of remoteSandboxNotes(settings.servers)) process.stderr.write(`mcp-warden: note: ${n}\n`);
+  const { unpinnedPackageNotes } = await import("../settings/package-notes.js");
+  for (const n of [...remoteSandboxNotes(settings.servers), ...unpinnedPackageNotes(settings.servers)]) process.stderr.write(`mcp-warden: note: ${n}\n`);
   const { runServe, ServeRefused } = await import("./serve.js");
   const log = (m: string) => process.stderr.write(`mcp-warden: ${m.replace(/\n/g, " ")}\n`);
   let serving;

@@ -19,6 +19,7 @@ import { launchStatus, REPOSITORY_LAYERS, type LaunchStatus } from "../gateway/l
 import type { Decision } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { stateDir } from "../settings/paths.js";
+import { unpinnedPackageNote } from "../settings/package-notes.js";
 import { remoteSandboxNotes } from "../settings/remote-only.js";
 import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
 
@@ -112,7 +113,7 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
   // Whatever became of it (ran, failed, awaiting approval), a remote server's sandbox is said to be unenforced here.
   for (const entry of report.servers) {
     const server = settings.servers.find((s) => s.name === entry.name);
-    const note = server === undefined ? undefined : remoteSandboxNotes([server])[0];
+    const note = server === undefined ? undefined : (remoteSandboxNotes([server])[0] ?? unpinnedPackageNote(server));
     if (note !== undefined) entry.note = note;
   }
   const images = new Map(containerImages(settings, env).map(({ subject, ...image }) => [subject, image]));

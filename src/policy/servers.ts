@@ -15,6 +15,7 @@
 // the raw text. The denylist compares case-insensitively and counts a match on either form, so a
 // differently spelled URL of a denied server is still denied. The allowlist is exact (case-sensitive)
 // and never matches a URL that does not parse: an allowlist must not admit what it cannot read.
+import { packageLaunch, pinHint } from "./package-pins.js";
 import type { ServerMatcher } from "../settings/schema.js";
 import { fold, Glob } from "./glob.js";
 import { PolicyError, describeSource } from "./rules.js";
@@ -134,6 +135,8 @@ function freezeVerdict(v: Verdict): Verdict {
 }
 
 export interface ServerGateInput {
+  /** Managed `requirePinnedPackages`: a server started through a package runner must name one exact version. */
+  requirePinnedPackages?: boolean;
   allowedMcpServers?: Sourced<ServerMatcher>[];
   narrowMcpServers?: Sourced<ServerMatcher>[][];
   deniedMcpServers: Sourced<ServerMatcher>[];
@@ -146,6 +149,7 @@ export class ServerGate {
   private readonly allowed: CompiledMatcher[] | undefined;
   private readonly narrowing: CompiledMatcher[][];
   private readonly exclusive: boolean;
+  private readonly requirePinnedPackages: boolean;
   /** Folded serverName of every denylist entry, for servers known only by name. */
   private readonly deniedNames = new Map<string, CompiledMatcher>();
   /** serverName of every allowlist entry, for servers known only by name. */
@@ -157,6 +161,7 @@ export class ServerGate {
     if (input.allowedMcpServers !== undefined && !Array.isArray(input.allowedMcpServers))
       throw new PolicyError("invalid policy input: allowedMcpServers must be an array or undefined");
     this.exclusive = input.exclusiveManagedServers === true;
+    this.requirePinnedPackages = input.requirePinnedPackages === true;
     this.denied = input.deniedMcpServers.map((m) => compileMatcher("deniedMcpServers", m, true));
     this.allowed = input.allowedMcpServers?.map((m) => compileMatcher("allowedMcpServers", m, false));
     if (input.narrowMcpServers !== undefined && (!Array.isArray(input.narrowMcpServers) || !input.narrowMcpServers.every(Array.isArray)))
@@ -208,6 +213,17 @@ export class ServerGate {
         reason: `server ${name} has no ${kind === "stdio" ? "command" : "url"}`,
         source: server.source,
       });
+    if (kind === "stdio" && this.requirePinnedPackages) {
+      const launch = packageLaunch(server.entry.command as string, server.entry.args ?? []);
+      if (launch !== undefined && launch.version === undefined)
+        return freezeVerdict({
+          decision: "deny",
+          reason:
+            `server ${name} starts ${launch.spec !== undefined ? JSON.stringify(launch.spec) : "a package"} through ${launch.runner} without one exact version, so every start may run a newer release; ` +
+            `managed settings require pinned packages (requirePinnedPackages): ${pinHint(launch)}`,
+          source: server.source,
+        });
+    }
     if (allowedBy)
       return freezeVerdict({
         decision: "allow",

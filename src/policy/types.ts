@@ -51,6 +51,8 @@ export interface PolicyInput {
   deniedMcpServers: Sourced<ServerMatcher>[];
   /** managed-mcp.json exists: only managed servers may run. */
   exclusiveManagedServers: boolean;
+  /** Managed `requirePinnedPackages`: servers started through a package runner must name one exact version. */
+  requirePinnedPackages?: boolean;
   /** `toolPermissions` blocks (the second seed's form), one per layer; normalized into rules by the compiler. */
   toolPermissions?: Sourced<ToolPermissionsBlock>[];
   /** The first seed's top-level `requireApproval` and `denyCommands`, one rule per entry with its exact source. */

@@ -137,6 +137,7 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
   allowManagedPermissionRulesOnly: rule("managedOnly"),
   requireSandbox: rule("managedOnly"),
   requireImageDigest: rule("managedOnly"),
+  requirePinnedPackages: rule("managedOnly"),
   ...under("sandboxProfiles.*", sandboxRules(() => rule("trusted"))),
   autoApproveTools: rule("trusted"),
   "toolPermissions.*.allowCommands": rule("trusted"),

@@ -1,8 +1,10 @@
 // Settings that only `mcp-warden serve` enforces, and a remote server's sandbox, which only a
 // deployment enforces. A setting that silently does nothing is a defect: `run` (stdio), `serve`,
-// `doctor` and `scan` say which of them are set and what they do not do there.
+// `doctor` and `scan` say which of them are set and what they do not do there. The same notes carry
+// servers whose package is not pinned to a version (package-notes.ts).
 import type { ConfiguredServer } from "../policy/types.js";
 import { REMOTE_SANDBOX_KEYS } from "../policy/egress/remote.js";
+import { unpinnedPackageNotes } from "./package-notes.js";
 import type { ResolvedSettings } from "./resolve.js";
 
 export function remoteOnlyNotes(s: Pick<ResolvedSettings, "forceLoginMethod" | "forceLoginOrgUUID" | "principals" | "servers">): string[] {
@@ -18,6 +20,7 @@ export function remoteOnlyNotes(s: Pick<ResolvedSettings, "forceLoginMethod" | "
     notes.push(`principals (${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", ..." : ""}) apply to remote callers of \`mcp-warden serve\` only: on stdio the layers' rules alone judge the local user`);
   }
   notes.push(...remoteSandboxNotes(s.servers));
+  notes.push(...unpinnedPackageNotes(s.servers));
   return notes;
 }
 

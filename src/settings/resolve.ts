@@ -153,7 +153,7 @@ export interface ResolveOptions {
   managedMcp?: ManagedMcp;
 }
 
-const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox", "requireImageDigest"] as const;
+const MANAGED_ONLY_FLAGS = ["allowManagedMcpServersOnly", "allowManagedPermissionRulesOnly", "requireSandbox", "requireImageDigest", "requirePinnedPackages"] as const;
 
 /** Merges layers given highest precedence first (the order of LAYER_ORDER; several files may share a layer). */
 export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): ResolvedSettings {
@@ -285,6 +285,7 @@ export function resolveSettings(input: SettingsLayer[], opts: ResolveOptions): R
     seedRules,
     additionalDirectories,
   };
+  if (managed.some((l) => l.settings.requirePinnedPackages === true)) policy.requirePinnedPackages = true;
   if (allowedMcpServers !== undefined) policy.allowedMcpServers = allowedMcpServers;
   if (narrowMcpServers !== undefined) policy.narrowMcpServers = narrowMcpServers;
 

@@ -453,6 +453,12 @@ export const Settings = z.strictObject({
    * `exec`, does not start).
    */
   requireImageDigest: z.boolean().optional(),
+  /**
+   * Managed layer only: a server started through a package runner (npx, npm exec, pnpm dlx, bunx,
+   * uvx, pipx run...) must name one exact version (`pkg@1.2.3`, `pkg==1.2.3`); otherwise it does not
+   * start (a new release would run at its next start).
+   */
+  requirePinnedPackages: z.boolean().optional(),
   /** Named sandboxes for `mcp-warden exec --profile NAME`. */
   sandboxProfiles: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "a profile name is letters, digits, '-' and '_'"), SandboxSettings).optional(),
   /** Canonical tool names or globs (`mcp__github__get_*`) that are allowed without asking. */
