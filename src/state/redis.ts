@@ -40,8 +40,11 @@ export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
     retryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
   });
   let up = false;
+  /** The first connection's own error: a refused password shows here, while connect() only says "Connection is closed". */
+  let startError: Error | undefined;
   // Without an 'error' listener ioredis prints every failed reconnect to stderr.
   client.on("error", (error: Error) => {
+    startError ??= error;
     if (!up) return;
     up = false;
     log(`lost the connection to Redis at ${where} (${error.message}); reconnecting`);
@@ -56,7 +59,10 @@ export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
     await client.ping();
   } catch (error) {
     client.disconnect();
-    throw new RedisUnavailable(`cannot reach Redis at ${where} (state.redis): ${(error as Error).message}; start Redis there or correct state.redis`);
+    const reason = (startError ?? (error as Error)).message;
+    const auth = /NOAUTH|WRONGPASS|invalid password|AUTH/i.test(reason);
+    const next = auth ? "give the right user name and password in state.redis (e.g. redis://:${REDIS_PASSWORD}@host:6379/0)" : "start Redis there or correct state.redis";
+    throw new RedisUnavailable(`cannot ${auth ? "log in to" : "reach"} Redis at ${where} (state.redis): ${reason}; ${next}`);
   }
   up = true;
   client.on("ready", () => {

@@ -50,17 +50,18 @@ export interface PrivateRedis {
 }
 
 /** Starts `redis-server` on a free 127.0.0.1 port, no persistence, and waits until it answers. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: { password?: string } = {}): Promise<PrivateRedis> {
   const port = await closedPort();
   let child: ChildProcess | undefined;
   let stderr = "";
   const launch = async () => {
-    const c = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"], {
+    const auth = options.password !== undefined ? ["--requirepass", options.password] : [];
+    const c = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", ...auth], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     c.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-10_000)));
     child = c;
-    await waitForPing(port, () => (c.exitCode !== null ? `redis-server exited (${c.exitCode}): ${stderr}` : undefined));
+    await waitForPing(port, options.password, () => (c.exitCode !== null ? `redis-server exited (${c.exitCode}): ${stderr}` : undefined));
   };
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
   const kill = async () => {
@@ -88,11 +89,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 }
 
 /** PINGs a Redis until it answers (at most 10 s, 100 attempts). */
-async function waitForPing(port: number, failed: () => string | undefined): Promise<void> {
+async function waitForPing(port: number, password: string | undefined, failed: () => string | undefined): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const why = failed();
     if (why) throw new Error(why);
-    const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 500 });
+    const client = new Redis({ host: "127.0.0.1", port, ...(password !== undefined ? { password } : {}), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 500 });
     client.on("error", () => undefined);
     try {
       await client.connect();

@@ -2,7 +2,7 @@
 // holds across both; a Redis killed mid-run makes them refuse (onStoreError "deny", the default) or
 // carry on with each replica's own buckets ("local"), a tool the policy denies stays denied, and once
 // Redis is back the replicas share their counts again without a restart. The Redis is a private
-// redis-server (this test kills it); callers are API keys; requests are raw 2026-07-28 tools/calls,
+// redis-server with a password, given through `${VAR}` in state.redis (this test kills it); callers are API keys; requests are raw 2026-07-28 tools/calls,
 // one request each, so every call takes exactly one token.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -41,8 +41,11 @@ async function call(url: string, key: string, tool: "echo" | "env", text = "hi")
   return { status: res.status, body: await res.text() };
 }
 
+/** The private Redis's password, given to serve through `${VAR}` in state.redis. */
+const REDIS_PASSWORD = "e2e-3b9f-redis-pass";
+
 /** Two replicas with the same settings (each its own audit directory), sharing one Redis. */
-async function startReplicas(redisUrl: string, onStoreError: "deny" | "local" | undefined, keys: Record<Caller, string>): Promise<{ scratches: Scratch[]; replicas: Serving[] }> {
+async function startReplicas(redisPort: number, onStoreError: "deny" | "local" | undefined, keys: Record<Caller, string>): Promise<{ scratches: Scratch[]; replicas: Serving[] }> {
   const scratches: Scratch[] = [];
   const replicas: Serving[] = [];
   for (let i = 0; i < 2; i++) {
@@ -51,7 +54,7 @@ async function startReplicas(redisUrl: string, onStoreError: "deny" | "local" | 
       mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
       permissions: { allow: ["mcp__fx__echo"], deny: ["mcp__fx__env"] },
       integrity: { pins: false },
-      state: { redis: redisUrl },
+      state: { redis: `redis://:\${WARDEN_TEST_REDIS_PASSWORD}@127.0.0.1:${redisPort}/0` },
       remote: {
         listen: `127.0.0.1:${port}`,
         auth: { apiKeys: Object.fromEntries(CALLERS.map((c) => [c, { hash: hashApiKey(keys[c]) }])) },
@@ -59,7 +62,7 @@ async function startReplicas(redisUrl: string, onStoreError: "deny" | "local" | 
       },
     });
     scratches.push(s);
-    replicas.push(await startServe(s));
+    replicas.push(await startServe(s, [], { WARDEN_TEST_REDIS_PASSWORD: REDIS_PASSWORD }));
   }
   return { scratches, replicas };
 }
@@ -82,8 +85,8 @@ for (const mode of ["deny", "local"] as const) {
     const url = (i: number) => replicas[i % 2]!.url;
 
     before(async () => {
-      redis = await startPrivateRedis();
-      ({ scratches, replicas } = await startReplicas(redis.url, mode === "deny" ? undefined : "local", keys));
+      redis = await startPrivateRedis({ password: REDIS_PASSWORD });
+      ({ scratches, replicas } = await startReplicas(redis.port, mode === "deny" ? undefined : "local", keys));
     });
     after(async () => {
       for (const r of replicas) await r.stop().catch(() => undefined);
@@ -128,6 +131,8 @@ for (const mode of ["deny", "local"] as const) {
         }
         const text = replicas.map((r) => r.stderr()).join("");
         assert.ok(!/ioredis|Unhandled error event/.test(text), "no raw client noise on stderr");
+        const logged = JSON.stringify([...auditRecords(scratches[0]!), ...auditRecords(scratches[1]!)]) + text;
+        assert.ok(!logged.includes(REDIS_PASSWORD), "the password is in no log");
       });
     } else {
       it("Redis killed: each replica carries on with its own buckets (N each), and a denied tool stays denied", async () => {

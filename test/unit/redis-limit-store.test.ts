@@ -204,3 +204,33 @@ describe("RedisLimitStore when Redis goes away (a private redis-server)", { skip
     });
   });
 });
+
+describe("openRedis against a Redis that wants a password (a private redis-server)", { skip }, () => {
+  let redis: PrivateRedis;
+  before(async () => {
+    redis = await startPrivateRedis({ password: "right-7d2c-pass" });
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it("a wrong or missing password is refused as a log-in problem, saying where the password goes, without showing it", async () => {
+    for (const url of [`redis://:wrong-91ab-pass@127.0.0.1:${redis.port}/0`, `redis://127.0.0.1:${redis.port}/0`]) {
+      await assert.rejects(openRedis({ url }), (e: Error) => {
+        assert.ok(e instanceof RedisUnavailable);
+        assert.match(e.message, /cannot log in to Redis at 127\.0\.0\.1:\d+\/0 \(state\.redis\): (WRONGPASS|NOAUTH).*give the right user name and password in state\.redis/);
+        assert.ok(!e.message.includes("wrong-91ab-pass") && !e.message.includes("right-7d2c-pass"), e.message);
+        return true;
+      });
+    }
+  });
+
+  it("the right password connects, and the store works through it", async () => {
+    const client = await openRedis({ url: `redis://:right-7d2c-pass@127.0.0.1:${redis.port}/0` });
+    try {
+      assert.deepEqual(await new RedisLimitStore({ client }).take([slow("authed", 1)], 0), { ok: true });
+    } finally {
+      client.disconnect();
+    }
+  });
+});
