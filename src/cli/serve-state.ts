@@ -7,6 +7,8 @@ import type { ResolvedSettings } from "../settings/index.js";
 
 export interface SharedLimitStore {
   store: LimitStore;
+  /** Whether the Redis connection is up now (for a readiness probe). */
+  reachable(): boolean;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function openSharedLimitStore(
   const client = await openRedis({ url, commandTimeoutMs, log: (m) => log(`rate limits: ${m}`) });
   return {
     store: new RedisLimitStore({ client }),
+    reachable: () => client.status === "ready",
     close: async () => {
       // QUIT waits for answers in flight; a Redis that is away gets a plain disconnect.
       await client.quit().catch(() => client.disconnect());
