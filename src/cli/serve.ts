@@ -70,7 +70,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { Gateway } = await import("../gateway/gateway.js");
   const { createAuthenticator, AuthConfigError } = await import("../auth/authenticator.js");
   const { FailureBudget } = await import("../auth/failure-budget.js");
-  const { RateLimiter } = await import("../limits/index.js");
+  const { RateLimiter, DEFAULT_STORE_TIMEOUT_MS } = await import("../limits/index.js");
+  const { openSharedLimitStore } = await import("./serve-state.js");
   const { compilePrincipalPolicies } = await import("../policy/principals.js");
   const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
   const { reloadingSettings } = await import("../fronts/http/hook-settings.js");
@@ -92,6 +93,13 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     throw e;
   }
   const exchangers = await tokenExchangers(settings, env);
+  // Before the core starts: Redis unreachable means serve does not start, with nothing to undo.
+  let shared;
+  try {
+    shared = await openSharedLimitStore(settings, env, log, DEFAULT_STORE_TIMEOUT_MS);
+  } catch (e) {
+    throw new ServeRefused((e as Error).message);
+  }
   const { CallerTokens } = await import("../auth/caller-tokens.js");
   const { exchangedCredential } = await import("../gateway/exchanged-credential.js");
   const callerTokens = exchangers.size ? new CallerTokens() : undefined;
@@ -101,6 +109,13 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const anyPrincipalLimits = Object.values(settings.principals ?? {}).some((e) => e.rateLimits !== undefined);
   const limiter = new RateLimiter({
     settings: settings.remote?.rateLimits,
+    ...(shared ? { store: shared.store } : {}),
+    onStoreHealth: (error) => {
+      const onError = settings.remote?.rateLimits?.onStoreError ?? "deny";
+      if (error !== undefined) log(`rate limits: the limit store fails (${error}); remote.rateLimits.onStoreError is "${onError}"`);
+      else log("rate limits: the limit store answers again");
+      core.audit.append({ kind: "gateway", event: error !== undefined ? "limit-store-failing" : "limit-store-recovered", ...(error !== undefined ? { error, detail: { onStoreError: onError } } : {}) });
+    },
     ...(anyPrincipalLimits
       ? {
           principalLimits: (p: Principal) => {
@@ -149,6 +164,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     });
   } catch (e) {
     await core.close(`could not listen on ${remote.host}:${remote.port}`);
+    await shared?.close();
     throw new Error(`cannot listen on ${remote.host}:${remote.port}: ${(e as Error).message} (choose another with --listen HOST:PORT)`);
   }
   core.startEager();
@@ -165,6 +181,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     writeSuppressed();
     await close(reason);
     hook.close();
+    await shared?.close();
   };
   if (settings.bashSandbox.enabled) {
     log("note: sandboxed Bash (sandbox.enabled or a Bash networkPolicy) is applied by the command hook (`mcp-warden hook`) only; the http hook at /v1/hooks/claude-code judges Bash commands but cannot wrap them, since they run on Claude Code's machine");

@@ -2,7 +2,9 @@
 // Buckets: global (every caller), perServer (one per upstream server, every caller), perPrincipal
 // (one per caller) and perTool (one per caller and tool). Tool and server calls take from all that
 // apply; list and discover calls take from global and perPrincipal. All or nothing (see store.ts).
-// Fail closed: a store that throws or does not answer in time refuses, unless onStoreError is "allow".
+// Fail closed: a store that throws or does not answer in time refuses, unless onStoreError says
+// otherwise: "local" meters the call with this process's own buckets (the same limits, per replica),
+// "allow" lets it through unmetered. Limits only ever refuse: the policy judges every call afterwards.
 import { fold, Glob } from "../policy/glob.js";
 import type { Principal } from "../policy/principal.js";
 import type { RemoteSettings } from "../settings/schema.js";
@@ -30,7 +32,7 @@ export interface LimitRequest {
 }
 
 export type LimitResult =
-  | { ok: true; /** set when the store failed and onStoreError "allow" let the request through */ storeError?: string }
+  | { ok: true; /** set when the store failed and onStoreError "allow" or "local" let the request through */ storeError?: string }
   | {
       ok: false;
       /** Whole seconds, at least 1: the HTTP front's Retry-After. */
@@ -50,7 +52,14 @@ export interface RateLimiterOptions {
   store?: LimitStore;
   /** How long the store may take before the request counts as a store error; default 250 ms. */
   storeTimeoutMs?: number;
+  /**
+   * Told when the store starts failing (with its error) and when it answers again (undefined): once
+   * per change, not per request, so an outage cannot flood a log.
+   */
+  onStoreHealth?: (error: string | undefined) => void;
 }
+
+export type OnStoreError = NonNullable<RateLimitSettings["onStoreError"]>;
 
 export const DEFAULT_STORE_TIMEOUT_MS = 250;
 const SETTINGS = "remote.rateLimits";
@@ -78,7 +87,11 @@ export class RateLimiter {
   private readonly perPrincipal: Limit | undefined;
   private readonly perTool: readonly ToolLimit[];
   private readonly perServer: ReadonlyMap<string, Limit>;
-  private readonly onStoreError: "deny" | "allow";
+  private readonly onStoreError: OnStoreError;
+  /** onStoreError "local": this process's buckets, used only while the store fails. */
+  private readonly localStore: LimitStore | undefined;
+  private readonly onStoreHealth: ((error: string | undefined) => void) | undefined;
+  private storeFailing = false;
   private readonly principalLimits: ((p: Principal) => PrincipalRateLimits | undefined) | undefined;
   private readonly store: LimitStore;
   private readonly storeTimeoutMs: number;
@@ -94,6 +107,8 @@ export class RateLimiter {
     this.perTool = Object.entries(s.perTool ?? {}).map(([pattern, text]) => ({ ...limit(text, `${SETTINGS}.perTool[${JSON.stringify(pattern)}]`), glob: new Glob(fold(pattern)) }));
     this.perServer = new Map(Object.entries(s.perServer ?? {}).map(([name, text]) => [name, limit(text, `${SETTINGS}.perServer[${JSON.stringify(name)}]`)]));
     this.onStoreError = s.onStoreError ?? "deny";
+    this.localStore = this.onStoreError === "local" ? new MemoryLimitStore() : undefined;
+    this.onStoreHealth = options.onStoreHealth;
     this.principalLimits = options.principalLimits;
     this.store = options.store ?? new MemoryLimitStore();
     this.storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
@@ -116,22 +131,33 @@ export class RateLimiter {
     }
     if (planned.length === 0) return { ok: true };
 
+    const buckets = planned.map((p) => ({ key: p.key, capacity: p.rate.capacity, refillPerMs: p.rate.refillPerMs }));
     let result: TakeResult;
+    let storeError: string | undefined;
     try {
-      result = await this.takeWithin(planned.map((p) => ({ key: p.key, capacity: p.rate.capacity, refillPerMs: p.rate.refillPerMs })), nowMs);
+      result = await this.takeWithin(this.store, buckets, nowMs);
       if (!isTakeResult(result)) throw new Error("the limit store gave a malformed answer");
+      this.noteStoreHealth(undefined);
     } catch (error) {
-      const storeError = error instanceof Error ? error.message : String(error);
+      storeError = error instanceof Error ? error.message : String(error);
+      this.noteStoreHealth(storeError);
       if (this.onStoreError === "allow") return { ok: true, storeError };
-      return {
-        ok: false,
+      const refusal = {
+        ok: false as const,
         retryAfterSeconds: 1,
         limit: `${SETTINGS}.onStoreError`,
-        reason: 'the rate-limit store is unreachable and remote.rateLimits.onStoreError is "deny", so mcp-warden refuses calls until it answers again; retry shortly, or tell the operator if this persists',
+        reason: `the rate-limit store is unreachable and remote.rateLimits.onStoreError is "${this.onStoreError}", so mcp-warden refuses calls until it answers again; retry shortly, or tell the operator if this persists`,
         storeError,
       };
+      if (!this.localStore) return refusal;
+      try {
+        result = await this.takeWithin(this.localStore, buckets, nowMs);
+        if (!isTakeResult(result)) return refusal;
+      } catch {
+        return refusal;
+      }
     }
-    if (result.ok) return { ok: true };
+    if (result.ok) return storeError !== undefined ? { ok: true, storeError } : { ok: true };
     const refused = planned.find((p) => p.key === result.bucket);
     // Capped at a day: a store that answers with an absurd wait must not make the header absurd.
     const retryAfterSeconds = Math.min(86_400, Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
@@ -139,12 +165,26 @@ export class RateLimiter {
       // The store named a bucket that was not asked for: it is broken, and a refusal is the safe reading.
       return { ok: false, retryAfterSeconds, limit: SETTINGS, reason: `rate limit reached; retry in ${retryAfterSeconds} s` };
     }
+    const local = storeError !== undefined ? " (this replica's own count while the shared rate-limit store is unreachable)" : "";
     return {
       ok: false,
       retryAfterSeconds,
       limit: refused.path,
-      reason: `rate limit reached: ${refused.path} allows ${refused.text} ${refused.scope}; retry in ${retryAfterSeconds} s`,
+      reason: `rate limit reached: ${refused.path} allows ${refused.text} ${refused.scope}${local}; retry in ${retryAfterSeconds} s`,
+      ...(storeError !== undefined ? { storeError } : {}),
     };
+  }
+
+  /** Reports a change between a working and a failing store, once per change. */
+  private noteStoreHealth(error: string | undefined): void {
+    const failing = error !== undefined;
+    if (failing === this.storeFailing) return;
+    this.storeFailing = failing;
+    try {
+      this.onStoreHealth?.(error);
+    } catch {
+      // A reporting failure must not change the answer.
+    }
   }
 
   /** The buckets a request takes from, in a fixed order: global, server, principal, tool. */
@@ -197,7 +237,7 @@ export class RateLimiter {
   }
 
   /** The store's answer, or a rejection when it throws or takes longer than the bound. */
-  private takeWithin(buckets: BucketSpec[], nowMs: number): Promise<TakeResult> {
+  private takeWithin(store: LimitStore, buckets: BucketSpec[], nowMs: number): Promise<TakeResult> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       // Not unref'd: while a request waits on the store, this timer is what ends the wait.
@@ -205,7 +245,7 @@ export class RateLimiter {
     });
     // new Promise: a store that throws synchronously is a rejection too.
     const taken = new Promise<TakeResult>((resolve, reject) => {
-      this.store.take(buckets, nowMs).then(resolve, reject);
+      store.take(buckets, nowMs).then(resolve, reject);
     });
     return Promise.race([taken, timeout]).finally(() => clearTimeout(timer));
   }

@@ -1,5 +1,5 @@
-// Where token buckets live. The contract (one `take` over several buckets, all-or-nothing) is what a
-// shared store implements later (a Redis Lua script); MemoryLimitStore is the single-process one.
+// Where token buckets live. The contract: one `take` over several buckets, all-or-nothing.
+// MemoryLimitStore is the single-process one; redis-store.ts shares buckets between replicas.
 
 export interface BucketSpec {
   /** Identifies the bucket across calls (the limiter builds it; opaque to the store). */
@@ -22,6 +22,28 @@ export interface LimitStore {
    * (fail closed by default).
    */
   take(buckets: readonly BucketSpec[], nowMs: number): Promise<TakeResult>;
+}
+
+/**
+ * The buckets of one take, checked and keyed: the same key twice takes the sum of both costs from that
+ * one bucket. Throws RangeError for a bucket that is not positive and finite or can never hold its cost.
+ * Insertion order is the order given, so "the first refusing bucket" is well defined.
+ */
+export function mergeBuckets(specs: readonly BucketSpec[]): Map<string, { spec: BucketSpec; cost: number }> {
+  const wanted = new Map<string, { spec: BucketSpec; cost: number }>();
+  for (const spec of specs) {
+    const cost = spec.cost ?? 1;
+    if (!(spec.capacity > 0 && Number.isFinite(spec.capacity) && spec.refillPerMs > 0 && Number.isFinite(spec.refillPerMs) && cost > 0 && Number.isFinite(cost))) {
+      throw new RangeError(`invalid bucket ${JSON.stringify(spec.key)}: capacity, refill and cost must be positive and finite`);
+    }
+    const seen = wanted.get(spec.key);
+    if (seen) seen.cost += cost;
+    else wanted.set(spec.key, { spec, cost });
+  }
+  for (const [key, { spec, cost }] of wanted) {
+    if (cost > spec.capacity) throw new RangeError(`bucket ${JSON.stringify(key)} can never hold ${cost} tokens (capacity ${spec.capacity})`);
+  }
+  return wanted;
 }
 
 interface Bucket {
@@ -66,21 +88,10 @@ export class MemoryLimitStore implements LimitStore {
 
   private takeNow(specs: readonly BucketSpec[], nowMs: number): TakeResult {
     if (!Number.isFinite(nowMs)) throw new RangeError("the limit store needs a finite time");
-    // The same key twice in one request takes the sum of both costs from that one bucket.
-    const wanted = new Map<string, { spec: BucketSpec; cost: number }>();
-    for (const spec of specs) {
-      const cost = spec.cost ?? 1;
-      if (!(spec.capacity > 0 && Number.isFinite(spec.capacity) && spec.refillPerMs > 0 && Number.isFinite(spec.refillPerMs) && cost > 0 && Number.isFinite(cost))) {
-        throw new RangeError(`invalid bucket ${JSON.stringify(spec.key)}: capacity, refill and cost must be positive and finite`);
-      }
-      const seen = wanted.get(spec.key);
-      if (seen) seen.cost += cost;
-      else wanted.set(spec.key, { spec, cost });
-    }
+    const wanted = mergeBuckets(specs);
 
     const levels: number[] = [];
     for (const [key, { spec, cost }] of wanted) {
-      if (cost > spec.capacity) throw new RangeError(`bucket ${JSON.stringify(key)} can never hold ${cost} tokens (capacity ${spec.capacity})`);
       const level = this.levelOf(this.buckets.get(key), spec, nowMs);
       if (level + EPSILON < cost) return { ok: false, bucket: key, retryAfterMs: Math.ceil((cost - level) / spec.refillPerMs) };
       levels.push(level);

@@ -324,8 +324,12 @@ export const RateLimitSettings = z.strictObject({
   perTool: z.record(z.string(), Rate).optional(),
   /** Per upstream server, across every caller, by server name or `*`. */
   perServer: z.record(z.string(), Rate).optional(),
-  /** When the limit store cannot answer: `deny` (default, fail closed) or `allow`. */
-  onStoreError: z.enum(["deny", "allow"]).optional(),
+  /**
+   * When the limit store (Redis, with `state.redis`) cannot answer in time: `deny` (default, fail
+   * closed: calls get 429 until it answers), `local` (each replica meters calls with its own buckets,
+   * the same limits per replica) or `allow` (calls go unmetered). The policy judges every call either way.
+   */
+  onStoreError: z.enum(["deny", "local", "allow"]).optional(),
 });
 
 /** One static API key: only its SHA-256 is stored (`mcp-warden keys create NAME` prints the key once). */

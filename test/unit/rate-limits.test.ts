@@ -1,7 +1,8 @@
 // Rate limits for remote mode: parsing, token buckets (all-or-nothing, bounded memory), the limiter's
 // buckets and keys, failing closed on a broken store, and the pipeline stage's refusal.
-// Time is injected (`now`): no test sleeps for a refill. The throwing and hanging stores are stand-ins
-// for the shared store (Redis), which does not exist yet; the stage test uses a real AuditLog.
+// Time is injected (`now`): no test sleeps for a refill. The throwing and hanging stores stand in for
+// a broken shared store, which real Redis cannot be made to be on demand in every way (redis-limit-store
+// .test.ts runs the real one, stopped and paused); the stage test uses a real AuditLog.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -296,6 +297,30 @@ describe("RateLimiter", () => {
         storeError: "connect ECONNREFUSED 127.0.0.1:6379",
       });
       assert.equal((await limiter({ perPrincipal: "600/min", onStoreError: "deny" }, { store }).check(call(alice, "mcp__s__t"), T0)).ok, false);
+    });
+
+    it('onStoreError "local": while the store fails, this process\'s own buckets hold the same limits, and the answer says so', async () => {
+      const store = failures[0]![1];
+      const l = limiter({ perPrincipal: "3/min", onStoreError: "local" }, { store });
+      const { allowed, refusal } = await burst(l, call(alice, "mcp__s__t"), 10);
+      assert.equal(allowed, 3);
+      assert.equal(refusal!.ok, false);
+      assert.equal(refusal!.ok === false && refusal!.limit, "remote.rateLimits.perPrincipal");
+      assert.match(refusal!.ok === false ? refusal!.reason : "", /this replica's own count while the shared rate-limit store is unreachable/);
+      assert.equal((await l.check(call(bob, "mcp__s__t"), T0)).ok, true, "another caller has buckets of their own");
+      const through = await l.check(call(bob, "mcp__s__t"), T0);
+      assert.equal(through.ok === true && through.storeError, "connect ECONNREFUSED 127.0.0.1:6379", "a call let through locally still carries the store's error");
+    });
+
+    it("reports the store failing and answering again once per change, not per call", async () => {
+      let failing = true;
+      const flaky: LimitStore = { take: () => (failing ? Promise.reject(new Error("ECONNRESET")) : Promise.resolve({ ok: true })) };
+      const seen: (string | undefined)[] = [];
+      const l = new RateLimiter({ settings: { perPrincipal: "600/min", onStoreError: "local" }, store: flaky, onStoreHealth: (e) => seen.push(e) });
+      for (let i = 0; i < 5; i++) await l.check(call(alice, "mcp__s__t"), T0);
+      failing = false;
+      for (let i = 0; i < 5; i++) assert.deepEqual(await l.check(call(alice, "mcp__s__t"), T0), { ok: true });
+      assert.deepEqual(seen, ["ECONNRESET", undefined]);
     });
 
     it("a store that never answers is refused after the default 250 ms bound", async () => {
