@@ -3,9 +3,22 @@
 // every capability dropped, no service-account token), and a default-deny NetworkPolicy covers
 // every pod of the release before the narrow allowances below it.
 import { isIP } from "node:net";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { IPodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
+import type { ISecurityContext } from "kubernetes-models/v1/SecurityContext";
+import type { IService } from "kubernetes-models/v1/Service";
+import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
+import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { INetworkPolicyEgressRule } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyEgressRule";
+import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer";
 import { KubernetesValues, type EgressTarget, type Upstream } from "./kubernetes-values.js";
 
-export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [field: string]: unknown };
+// Typed with Kubernetes' own API types (kubernetes-models, types only: nothing of it at run time), so
+// a misspelt or misplaced field is a compile error; the unit test validates the values at run time.
+export type Manifest = IConfigMap | IService | IDeployment | IPodDisruptionBudget | IHorizontalPodAutoscaler | INetworkPolicy;
 
 /** A values problem the user must fix; the message says how. */
 export class DeployValuesError extends Error {
@@ -14,11 +27,11 @@ export class DeployValuesError extends Error {
 
 const GATEWAY_PORT = 8787;
 
-export function podSecurityContext(runAsUser = 1000) {
+export function podSecurityContext(runAsUser = 1000): IPodSecurityContext {
   return { runAsNonRoot: true, runAsUser, runAsGroup: runAsUser, fsGroup: runAsUser, seccompProfile: { type: "RuntimeDefault" } };
 }
 
-export function containerSecurityContext(runAsUser = 1000) {
+export function containerSecurityContext(runAsUser = 1000): ISecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser,
@@ -35,14 +48,14 @@ function labels(v: KubernetesValues, component: string): Record<string, string> 
   return { "app.kubernetes.io/name": "mcp-warden", "app.kubernetes.io/instance": v.name, "app.kubernetes.io/component": component };
 }
 
-function envVars(plain: Array<{ name: string; value: string }>, secret: Array<{ name: string; secretName: string; key: string }>) {
+function envVars(plain: Array<{ name: string; value: string }>, secret: Array<{ name: string; secretName: string; key: string }>): IEnvVar[] {
   return [...plain.map((e) => ({ name: e.name, value: e.value })), ...secret.map((e) => ({ name: e.name, valueFrom: { secretKeyRef: { name: e.secretName, key: e.key } } }))];
 }
 
 /** "10.0.0.0/8:5432", "192.0.2.7:443" or "[2001:db8::/32]:443" as a NetworkPolicy egress rule; a host name is refused. */
-export function egressRule(target: EgressTarget, what: string) {
+export function egressRule(target: EgressTarget, what: string): INetworkPolicyEgressRule {
   if (typeof target !== "string") {
-    const peer: Record<string, unknown> = {};
+    const peer: INetworkPolicyPeer = {};
     if (target.cidr !== undefined) peer.ipBlock = { cidr: cidrOf(target.cidr, what) };
     if (target.podSelector !== undefined) peer.podSelector = { matchLabels: target.podSelector };
     if (target.namespaceSelector !== undefined) peer.namespaceSelector = { matchLabels: target.namespaceSelector };
@@ -68,7 +81,7 @@ function cidrOf(address: string, what: string): string {
   return bits === undefined ? `${ip}/${max}` : address;
 }
 
-const DNS_RULE = {
+const DNS_RULE: INetworkPolicyEgressRule = {
   to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
   ports: [
     { protocol: "UDP", port: 53 },
@@ -79,9 +92,9 @@ const DNS_RULE = {
 function gatewayObjects(v: KubernetesValues): Manifest[] {
   const l = labels(v, "gateway");
   const selector = { "app.kubernetes.io/instance": v.name, "app.kubernetes.io/component": "gateway" };
-  const configMap: Manifest = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${v.name}-settings`, labels: l }, data: { "settings.json": JSON.stringify(v.settings, null, 2) + "\n" } };
+  const configMap: IConfigMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${v.name}-settings`, labels: l }, data: { "settings.json": JSON.stringify(v.settings, null, 2) + "\n" } };
   const probe = (path: string, periodSeconds: number) => ({ httpGet: { path, port: "http" }, periodSeconds, timeoutSeconds: 5, failureThreshold: 3 });
-  const deployment: Manifest = {
+  const deployment: IDeployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name: v.name, labels: l },
@@ -123,14 +136,14 @@ function gatewayObjects(v: KubernetesValues): Manifest[] {
       },
     },
   };
-  const service: Manifest = {
+  const service: IService = {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: v.name, labels: l },
     spec: { type: v.service.type, sessionAffinity: v.service.sessionAffinity, selector, ports: [{ name: "http", port: v.service.port, targetPort: "http", protocol: "TCP" }] },
   };
-  const pdb: Manifest = { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: v.name, labels: l }, spec: { minAvailable: v.podDisruptionBudget.minAvailable, selector: { matchLabels: selector } } };
-  const out = [configMap, deployment, service, pdb];
+  const pdb: IPodDisruptionBudget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: v.name, labels: l }, spec: { minAvailable: v.podDisruptionBudget.minAvailable, selector: { matchLabels: selector } } };
+  const out: Manifest[] = [configMap, deployment, service, pdb];
   if (v.autoscaling.enabled) {
     if (v.autoscaling.maxReplicas < v.autoscaling.minReplicas) throw new DeployValuesError(`autoscaling.maxReplicas (${v.autoscaling.maxReplicas}) is below minReplicas (${v.autoscaling.minReplicas}): raise maxReplicas`);
     out.push({
@@ -146,21 +159,21 @@ function gatewayObjects(v: KubernetesValues): Manifest[] {
     });
   }
   const e = v.networkPolicy.egress;
-  const egress = [
+  const egress: INetworkPolicyEgressRule[] = [
     ...(v.networkPolicy.allowDns ? [DNS_RULE] : []),
     ...e.idp.map((t, i) => egressRule(t, `networkPolicy.egress.idp[${i}]`)),
     ...e.redis.map((t, i) => egressRule(t, `networkPolicy.egress.redis[${i}]`)),
     ...e.postgres.map((t, i) => egressRule(t, `networkPolicy.egress.postgres[${i}]`)),
     ...e.upstreams.map((t, i) => egressRule(t, `networkPolicy.egress.upstreams[${i}]`)),
     // The upstream servers this chart runs: their pods, their port.
-    ...v.upstreams.map((u) => ({ to: [{ podSelector: { matchLabels: upstreamSelector(v, u) } }], ports: [{ protocol: "TCP", port: u.port }] })),
+    ...v.upstreams.map((u): INetworkPolicyEgressRule => ({ to: [{ podSelector: { matchLabels: upstreamSelector(v, u) } }], ports: [{ protocol: "TCP", port: u.port }] })),
   ];
-  const from = v.networkPolicy.ingressFrom.map((p) => ({
+  const from = v.networkPolicy.ingressFrom.map((p): INetworkPolicyPeer => ({
     ...(p.podSelector ? { podSelector: { matchLabels: p.podSelector } } : {}),
     ...(p.namespaceSelector ? { namespaceSelector: { matchLabels: p.namespaceSelector } } : {}),
     ...(p.cidr ? { ipBlock: { cidr: cidrOf(p.cidr, "networkPolicy.ingressFrom") } } : {}),
   }));
-  const policy: Manifest = {
+  const policy: INetworkPolicy = {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: { name: `${v.name}-gateway`, labels: l },
@@ -182,7 +195,7 @@ function upstreamObjects(v: KubernetesValues, u: Upstream): Manifest[] {
   const name = `${v.name}-${u.name}`;
   const l = { ...labels(v, `upstream-${u.name}`) };
   const selector = upstreamSelector(v, u);
-  const deployment: Manifest = {
+  const deployment: IDeployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name, labels: l },
@@ -214,8 +227,8 @@ function upstreamObjects(v: KubernetesValues, u: Upstream): Manifest[] {
       },
     },
   };
-  const service: Manifest = { apiVersion: "v1", kind: "Service", metadata: { name, labels: l }, spec: { type: "ClusterIP", selector, ports: [{ name: "mcp", port: u.port, targetPort: "mcp", protocol: "TCP" }] } };
-  const policy: Manifest = {
+  const service: IService = { apiVersion: "v1", kind: "Service", metadata: { name, labels: l }, spec: { type: "ClusterIP", selector, ports: [{ name: "mcp", port: u.port, targetPort: "mcp", protocol: "TCP" }] } };
+  const policy: INetworkPolicy = {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: { name, labels: l },
@@ -244,7 +257,7 @@ export function kubernetesManifests(input: unknown): Manifest[] {
     names.add(u.name);
   }
   // Deny everything for every pod of the release first; the policies above allow the narrow rest.
-  const denyAll: Manifest = {
+  const denyAll: INetworkPolicy = {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: { name: `${v.name}-default-deny`, labels: labels(v, "network") },

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +47,19 @@ function freePort(): Promise<number> {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
+  });
+}
+
+/** The status of a request naming `host` in its Host header (fetch does not let a caller set Host). */
+function statusWithHost(port: number, method: string, path: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, method, path, headers: { host, "content-type": "application/json" }, timeout: 10_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
+    req.on("error", reject);
+    req.end(method === "POST" ? "{}" : undefined);
   });
 }
 
@@ -106,6 +120,11 @@ test("the image serves as uid 1000 with --read-only and --cap-drop ALL: /healthz
     const logs = () => podman(["logs", name]).stderr;
     assert.equal(health?.status, 200, `no /healthz answer within 30 s; logs:\n${logs()}`);
     assert.equal(await health!.text(), "ok\n");
+
+    // The kubelet names the pod's address in Host, which is no host the gateway serves: the health
+    // paths answer anyway, the MCP endpoint does not (DNS rebinding protection stays).
+    assert.equal(await statusWithHost(port, "GET", "/healthz", "10.1.2.3:8787"), 200);
+    assert.equal(await statusWithHost(port, "POST", "/mcp", "10.1.2.3:8787"), 403);
 
     const check = podman(["healthcheck", "run", name]);
     assert.equal(check.status, 0, `HEALTHCHECK failed: ${check.stdout}${check.stderr}`);

@@ -158,7 +158,7 @@ test("example: the gateway may reach only DNS, the IdP, Redis, PostgreSQL and it
   const search = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "warden-search")!;
   assert.equal(search.spec.template.spec.securityContext.runAsUser, 10001);
   // An upstream with no allowNetwork reaches nothing at all (not even DNS).
-  const isolated = kubernetesManifests({ upstreams: [{ name: "calc", image: "calc:1", port: 9000 }] }).find((o) => o.metadata.name === "mcp-warden-calc" && o.kind === "NetworkPolicy") as Obj;
+  const isolated = kubernetesManifests({ upstreams: [{ name: "calc", image: "calc:1", port: 9000 }] }).find((o) => o.metadata?.name === "mcp-warden-calc" && o.kind === "NetworkPolicy") as Obj;
   assert.deepEqual(isolated.spec.egress, []);
 });
 
