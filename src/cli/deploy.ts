@@ -31,7 +31,7 @@ function readYaml(file: string): unknown {
 
 /** The manifests as one multi-document YAML text. */
 export function manifestsYaml(manifests: Manifest[]): string {
-  return manifests.map((m) => `---\n${stringify(m, { lineWidth: 0 })}`).join("");
+  return manifests.map((m) => `---\n${stringify(m, { lineWidth: 0, aliasDuplicateObjects: false })}`).join("");
 }
 
 export function deployKubernetesCommand(opts: { values: string[]; settings?: string }, io: Io): number {
