@@ -13,7 +13,7 @@ const SecretEnv = z.strictObject({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_
 const PlainEnv = z.strictObject({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), value: z.string() });
 
 /**
- * Where a pod may connect: "CIDR:PORT" / "IP:PORT" (NetworkPolicy matches addresses, not names), or
+ * Where a pod may connect: "CIDR:PORT" / "IP:PORT" / "CIDR" (every port; NetworkPolicy matches addresses, not names), or
  * in-cluster pods by label, with their ports.
  */
 export const EgressTarget = z.union([
@@ -40,8 +40,11 @@ const Upstream = z.strictObject({
   port: z.number().int().min(1).max(65535),
   env: z.array(PlainEnv).default([]),
   secretEnv: z.array(SecretEnv).default([]),
-  /** The only addresses it may reach ("CIDR:PORT"), as its sandbox.allowNetwork says. */
-  allowNetwork: z.array(EgressTarget).default([]),
+  /**
+   * The only addresses it may reach ("CIDR:PORT", or "CIDR" for every port). Unset: the network lists
+   * of the settings server of the same name (settings.mcpServers.NAME.sandbox), else nothing.
+   */
+  allowNetwork: z.array(EgressTarget).optional(),
   runAsUser: z.number().int().min(1).default(1000),
   resources: Resources.default({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
   replicas: z.number().int().min(1).default(1),

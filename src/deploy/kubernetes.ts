@@ -62,10 +62,19 @@ export function egressRule(target: EgressTarget, what: string): INetworkPolicyEg
     if (Object.keys(peer).length === 0) throw new DeployValuesError(`${what}: give cidr, podSelector or namespaceSelector with the ports`);
     return { to: [peer], ports: target.ports.map((port) => ({ protocol: target.protocol ?? "TCP", port })) };
   }
+  // A bare address or range (IPv6 included) opens every port of it; ADDRESS:PORT one port.
+  if (isAddressOrRange(target)) return { to: [{ ipBlock: { cidr: cidrOf(target, what) } }] };
   const m = /^(?:\[([^\]]+)\]|([^\s:]+)):(\d{1,5})$/.exec(target);
+  // Neither form: a host name (or garbage) gets the message about names and addresses.
+  if (!m) cidrOf(target, what);
   const port = Number(m?.[3]);
-  if (!m || port < 1 || port > 65535) throw new DeployValuesError(`${what}: '${target}' is not ADDRESS:PORT; write e.g. 10.0.0.0/8:5432 or 192.0.2.7:443`);
+  if (!m || port < 1 || port > 65535) throw new DeployValuesError(`${what}: '${target}' is not ADDRESS[:PORT]; write e.g. 10.0.0.0/8:5432, 192.0.2.7:443 or 10.20.0.0/16`);
   return { to: [{ ipBlock: { cidr: cidrOf((m[1] ?? m[2])!, what) } }], ports: [{ protocol: "TCP", port }] };
+}
+
+function isAddressOrRange(text: string): boolean {
+  const [ip, bits, ...rest] = text.split("/");
+  return isIP(ip ?? "") !== 0 && rest.length === 0 && (bits === undefined || /^\d{1,3}$/.test(bits));
 }
 
 function cidrOf(address: string, what: string): string {
@@ -191,8 +200,31 @@ function upstreamSelector(v: KubernetesValues, u: Upstream): Record<string, stri
   return { "app.kubernetes.io/instance": v.name, "app.kubernetes.io/component": `upstream-${u.name}` };
 }
 
+/**
+ * Where an upstream may connect: its `allowNetwork` in values, else the network lists of the settings
+ * server of the same name (`sandbox.allowNetwork`, `sandbox.network.allowedDomains`), which is how a
+ * remote server's sandbox gets enforced once the release runs it. Both at once is ambiguous, and a
+ * deny list inside the allowed ranges cannot be a NetworkPolicy: both refused.
+ */
+function upstreamEgress(v: KubernetesValues, u: Upstream): { targets: EgressTarget[]; from: string } {
+  const server = (v.settings.mcpServers as Record<string, { sandbox?: Record<string, unknown> }> | undefined)?.[u.name];
+  const sandbox = server?.sandbox;
+  const network = sandbox?.network as { allowedDomains?: string[]; deniedDomains?: string[] } | undefined;
+  const fromSettings = [...((sandbox?.allowNetwork as string[] | undefined) ?? []), ...(network?.allowedDomains ?? [])];
+  const where = `settings.mcpServers.${u.name}.sandbox`;
+  if (u.allowNetwork !== undefined) {
+    if (fromSettings.length > 0) throw new DeployValuesError(`upstreams.${u.name}.allowNetwork and ${where} both list where it may connect: keep one (remove allowNetwork to use the settings' lists)`);
+    return { targets: u.allowNetwork, from: `upstreams.${u.name}.allowNetwork` };
+  }
+  if (((sandbox?.denyNetwork as string[] | undefined) ?? []).length > 0 || (network?.deniedDomains ?? []).length > 0) {
+    throw new DeployValuesError(`${where} has a deny list, which a NetworkPolicy over its allowed ranges cannot enforce: narrow the allowed ranges instead and remove the deny list, or set upstreams.${u.name}.allowNetwork`);
+  }
+  return { targets: fromSettings, from: `${where} network lists` };
+}
+
 function upstreamObjects(v: KubernetesValues, u: Upstream): Manifest[] {
   const name = `${v.name}-${u.name}`;
+  const allowed = upstreamEgress(v, u);
   const l = { ...labels(v, `upstream-${u.name}`) };
   const selector = upstreamSelector(v, u);
   const deployment: IDeployment = {
@@ -237,7 +269,7 @@ function upstreamObjects(v: KubernetesValues, u: Upstream): Manifest[] {
       policyTypes: ["Ingress", "Egress"],
       // Only the gateway reaches it: every call goes through policy and audit.
       ingress: [{ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/instance": v.name, "app.kubernetes.io/component": "gateway" } } }], ports: [{ protocol: "TCP", port: u.port }] }],
-      egress: [...(v.networkPolicy.allowDns && u.allowNetwork.length > 0 ? [DNS_RULE] : []), ...u.allowNetwork.map((t, i) => egressRule(t, `upstreams.${u.name}.allowNetwork[${i}]`))],
+      egress: [...(v.networkPolicy.allowDns && allowed.targets.length > 0 ? [DNS_RULE] : []), ...allowed.targets.map((t, i) => egressRule(t, `${allowed.from}[${i}]`))],
     },
   };
   return [deployment, service, policy];

@@ -155,6 +155,8 @@ test("example: the gateway may reach only DNS, the IdP, Redis, PostgreSQL and it
   );
   const secretRef = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "warden-github")!.spec.template.spec.containers[0].env[0];
   assert.deepEqual(secretRef, { name: "GITHUB_TOKEN", valueFrom: { secretKeyRef: { name: "warden-github", key: "token" } } });
+  // search's allowNetwork comes from its settings entry's sandbox network list: that range, every port.
+  assert.deepEqual(policy("warden-search").spec.egress.slice(1), [{ to: [{ ipBlock: { cidr: "10.40.0.0/16" } }] }]);
   const search = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "warden-search")!;
   assert.equal(search.spec.template.spec.securityContext.runAsUser, 10001);
   // An upstream with no allowNetwork reaches nothing at all (not even DNS).
@@ -174,9 +176,22 @@ test("the settings ConfigMap holds values.settings as settings.json, mounted rea
 
 test("a host name where an address is needed, an unknown field and a duplicate upstream are refused with what to do", () => {
   assert.throws(() => kubernetesManifests({ networkPolicy: { egress: { idp: ["login.example.com:443"] } } }), (e: Error) => e instanceof DeployValuesError && /not an IP address or CIDR.*resolve the host/.test(e.message));
-  assert.throws(() => kubernetesManifests({ upstreams: [{ name: "a", image: "a:1", port: 1, allowNetwork: ["10.0.0.0/8"] }] }), /not ADDRESS:PORT/);
+  assert.throws(() => kubernetesManifests({ upstreams: [{ name: "a", image: "a:1", port: 1, allowNetwork: ["10.0.0.0/8:99999"] }] }), /not ADDRESS\[:PORT\]/);
   assert.throws(() => kubernetesManifests({ replica: 3 }), (e: Error) => e instanceof DeployValuesError && /replica/.test(e.message) && /values\.yaml/.test(e.message));
   assert.throws(() => kubernetesManifests({ upstreams: [{ name: "a", image: "a:1", port: 1 }, { name: "a", image: "b:1", port: 2 }] }), /appears twice/);
+});
+
+test("an upstream without allowNetwork takes its settings server's sandbox network lists; a host name there, both sources at once, or a deny list are refused", () => {
+  const upstream = { name: "corp", image: "corp:1", port: 8080 };
+  const withSandbox = (sandbox: unknown, extra: object = {}) => ({ settings: { mcpServers: { corp: { type: "http", url: "http://mcp-warden-corp:8080/mcp", sandbox } } }, upstreams: [{ ...upstream, ...extra }] });
+  const policyOf = (values: unknown) => kubernetesManifests(values).find((o) => o.kind === "NetworkPolicy" && o.metadata?.name === "mcp-warden-corp") as Obj;
+  assert.deepEqual(policyOf(withSandbox({ allowNetwork: ["192.0.2.10:443"], network: { allowedDomains: ["10.20.0.0/16"] } })).spec.egress.slice(1), [
+    { to: [{ ipBlock: { cidr: "192.0.2.10/32" } }], ports: [{ protocol: "TCP", port: 443 }] },
+    { to: [{ ipBlock: { cidr: "10.20.0.0/16" } }] },
+  ]);
+  assert.throws(() => policyOf(withSandbox({ network: { allowedDomains: ["api.corp.example"] } })), /settings\.mcpServers\.corp\.sandbox network lists\[0\].*not an IP address or CIDR/);
+  assert.throws(() => policyOf(withSandbox({ network: { allowedDomains: ["10.20.0.0/16"] } }, { allowNetwork: ["10.0.0.1:80"] })), /both list where it may connect: keep one/);
+  assert.throws(() => policyOf(withSandbox({ network: { allowedDomains: ["10.20.0.0/16"], deniedDomains: ["10.20.0.5"] } })), /deny list/);
 });
 
 test("the schema check is live: a wrong type in a rendered Deployment is caught", () => {
