@@ -484,6 +484,18 @@ program
     process.exitCode = await trustCommand({ dir, dryRun: opts.dryRun, list: opts.list, revoke: opts.revoke, cwd: process.cwd(), env: process.env }, process.stdout, process.stderr);
   });
 
+const deploy = program.command("deploy").description("Deployment manifests for running `serve` on a platform.");
+deploy
+  .command("kubernetes")
+  .description("Print the hardened Kubernetes manifests (gateway Deployment, Service, PDB, HPA, ConfigMap, NetworkPolicies, upstream servers) for the values given; see deploy/helm/mcp-warden/values.yaml.")
+  .option("--values <file>", "a values file (YAML or JSON); repeat to layer several, later ones win", (f: string, acc: string[]) => [...acc, f], [] as string[])
+  .option("--settings <file>", "the gateway's settings.json, put into the ConfigMap (replaces values.settings)")
+  .addHelpText("after", "\nExit codes:\n  0  printed\n  2  a values or settings file could not be read or is not valid (nothing printed)")
+  .action(async (opts: { values: string[]; settings?: string }) => {
+    const { deployKubernetesCommand } = await import("./deploy.js");
+    process.exitCode = deployKubernetesCommand(opts, { out: process.stdout, err: process.stderr });
+  });
+
 program
   .command("doctor")
   .description("Report what this machine supports: Node, sandbox backends, settings files, state directories.")

@@ -44,7 +44,7 @@ export function remoteSandboxNotes(servers: readonly ConfiguredServer[]): string
 export function remoteSandboxNote(name: string, keys: readonly string[]): string {
   const network = keys.filter((k) => REMOTE_SANDBOX_KEYS.has(k));
   return (
-    `server '${name}' is remote: its sandbox settings (${keys.join(", ")}) are enforced only where mcp-warden deploys the server (Kubernetes, a later issue); ` +
+    `server '${name}' is remote: its sandbox settings (${keys.join(", ")}) are enforced only where mcp-warden deploys the server (its network lists by "mcp-warden deploy kubernetes"); ` +
     `here mcp-warden only connects to it, so they do not confine what the server reads, writes, runs or reaches` +
     (network.length ? `; its network lists (${network.join(", ")}) do limit mcp-warden's own connections to it` : "")
   );

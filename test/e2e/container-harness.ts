@@ -291,3 +291,23 @@ export async function startDockerd(timeoutMs = 60_000): Promise<PrivateDockerd> 
   }
   return { env, socket, dir, stop };
 }
+
+/**
+ * The node base image of the Dockerfile (`BASE_IMAGE`), imported from the host's node, npm and CA
+ * bundle by deploy/container/import-host-node.sh (what a user without a registry runs too). Tagged by
+ * a hash of what goes in, so it is imported once.
+ */
+export function nodeBaseImage(engine: TestEngine, repoRoot: string, env: NodeJS.ProcessEnv = engineEnv()): string {
+  const script = join(repoRoot, "deploy", "container", "import-host-node.sh");
+  const h = createHash("sha256");
+  for (const f of [script, NODE, ...nodeLibraries(), "/etc/ssl/certs/ca-certificates.crt"]) {
+    if (existsSync(f)) h.update(f).update("\0").update(readFileSync(f));
+  }
+  const npm = spawnSync("npm", ["--version"], { encoding: "utf8", timeout: 30_000 });
+  h.update(`npm ${npm.stdout.trim()}`);
+  const ref = `localhost/mcp-warden-base/node:20-${h.digest("hex").slice(0, 16)}`;
+  if (spawnSync(engine, ["image", "inspect", ref], { env, stdio: "ignore", timeout: 60_000 }).status === 0) return ref;
+  const r = spawnSync("sh", [script, engine, ref], { env, encoding: "utf8", timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`import-host-node.sh failed: ${(r.stderr || r.error?.message || "").trim().slice(-800)}`);
+  return ref;
+}

@@ -189,7 +189,7 @@ describe("the examples that define servers, through `run`", SKIP, () => {
         assert.doesNotMatch(c.stderr(), /settings error|cannot start/, c.stderr());
         if (file === "000-hybrid.json") {
           for (const name of ["prod-database", "secrets-manager"])
-            assert.match(c.stderr(), new RegExp(`note: server '${name}' is remote: its sandbox settings \\(allowNetwork, allowRead, allowWrite\\) are enforced only where mcp-warden deploys the server \\(Kubernetes, a later issue\\)`));
+            assert.match(c.stderr(), new RegExp(`note: server '${name}' is remote: its sandbox settings \\(allowNetwork, allowRead, allowWrite\\) are enforced only where mcp-warden deploys the server \\(its network lists by "mcp-warden deploy kubernetes"\\)`));
         } else assert.doesNotMatch(c.stderr(), /is remote: its sandbox/);
       } finally {
         await c.close();

@@ -120,7 +120,7 @@ describe("a remote server's sandbox is reported, never silently ignored", () => 
       server({ url: "https://mcp.example.com/db", sandbox: { type: "none" } }),
     ] as never);
     assert.equal(notes.length, 1);
-    assert.match(notes[0]!, /^server 'prod-database' is remote: its sandbox settings \(allowNetwork, allowRead, allowWrite\) are enforced only where mcp-warden deploys the server \(Kubernetes, a later issue\)/);
+    assert.match(notes[0]!, /^server 'prod-database' is remote: its sandbox settings \(allowNetwork, allowRead, allowWrite\) are enforced only where mcp-warden deploys the server \(its network lists by "mcp-warden deploy kubernetes"\)/);
     assert.match(notes[0]!, /its network lists \(allowNetwork\) do limit mcp-warden's own connections to it/);
   });
 });

@@ -88,7 +88,9 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
         return await refuse(400, "repeated-header", `Bad Request: more than one ${repeated} header; send exactly one`);
       }
       const host = (req.headers.host ?? "").toLowerCase();
-      if (!hostAllowed(host, allowedHosts)) {
+      // Probes (a container's HEALTHCHECK, the kubelet) name the pod's address or 127.0.0.1, not the
+      // gateway's public host; the health answers carry no data a rebound page could steal.
+      if (!isProbe(req) && !hostAllowed(host, allowedHosts)) {
         return await refuse(403, "host", `Forbidden: Host '${host.slice(0, 100)}' is not one this gateway serves (remote.allowedHosts)`);
       }
       const origin = req.headers.origin;
@@ -297,6 +299,13 @@ async function writeResponse(res: ServerResponse, response: Response, signal?: A
 
 /** A Host header is `name`, `name:port`, `[v6]` or `[v6]:port`; anything else is not ours. */
 const HOST_SHAPE = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
+
+const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
+
+/** A GET of a health path (query ignored): exempt from the Host check only. */
+function isProbe(req: IncomingMessage): boolean {
+  return req.method === "GET" && PROBE_PATHS.has((req.url ?? "").split("?")[0]!);
+}
 
 function hostAllowed(host: string, allowed: ReadonlySet<string>): boolean {
   const m = HOST_SHAPE.exec(host);
