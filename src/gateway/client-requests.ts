@@ -5,7 +5,7 @@
 // the user's model, or put a form in front of the user ("enter your GitHub token"), just because it
 // is running. The request and the client's answer are audited, and the answer is scanned for
 // secrets like a call's arguments: what a person types into a form is leaving towards the server.
-import type { AuditLog } from "../audit/index.js";
+import type { AuditSink } from "../audit/index.js";
 import type { ApprovalBroker } from "../approvals/broker.js";
 import type { SecretFinding, SecretScanner } from "../policy/integrity/secrets.js";
 import type { ConfiguredServer } from "../policy/types.js";
@@ -15,7 +15,7 @@ import type { InputMethod } from "./input-broker.js";
 
 export interface ClientRequestServices {
   settings: Pick<ResolvedSettings, "clientRequests" | "secretScanning" | "servers">;
-  audit: AuditLog;
+  audit: AuditSink;
   broker: ApprovalBroker;
   scanner: SecretScanner;
   policyVersion: string;

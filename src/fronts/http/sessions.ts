@@ -6,7 +6,7 @@
 // the cap (the oldest ends).
 import { randomBytes } from "node:crypto";
 import { isInitializeRequest, WebStandardStreamableHTTPServerTransport, type Server } from "@modelcontextprotocol/server";
-import type { AuditLog } from "../../audit/index.js";
+import type { AuditSink } from "../../audit/index.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import { type Downstream, makeDownstream, refreshPrincipal } from "../../gateway/downstream.js";
 import type { Principal } from "../../policy/principal.js";
@@ -33,7 +33,7 @@ export class LegacySessions {
 
   constructor(
     private readonly core: Gateway,
-    private readonly audit: AuditLog,
+    private readonly audit: AuditSink,
     private readonly limits: SessionLimits,
     private readonly maxBodyBytes: number,
   ) {
