@@ -108,7 +108,12 @@ export class LegacySessions {
     this.core.disconnect(s.downstream);
     void s.transport.close().catch(() => undefined);
     void s.server.close().catch(() => undefined);
-    this.audit.append({ kind: "request", event: "session-ended", principal: s.downstream.audited, reason });
+    try {
+      this.audit.append({ kind: "request", event: "session-ended", principal: s.downstream.audited, reason });
+    } catch {
+      // A failed audit sink refuses every record (and so every call); ending a session, and shutting
+      // down, must still go on. The failure was reported to the call that met it.
+    }
   }
 
   private sweep() {
