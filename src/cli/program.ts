@@ -297,6 +297,7 @@ audit
   .option("--url <url>", "connect with this URL (the owner's) instead of state.postgres")
   .option("--print", "print the SQL instead of running it")
   .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+  .addHelpText("after", "\nExit codes of init-postgres: 0 created (or printed), 1 the database refused or could not be reached, 2 usage or settings error (no database configured).")
   .action(async (opts: { role?: string; url?: string; print?: boolean; settings: string[] }, cmd: Command) => {
     const parent = (cmd.parent?.opts() ?? {}) as { settings?: string[] };
     const { auditInitPostgresCommand } = await import("./audit-postgres.js");
