@@ -56,7 +56,8 @@ export class ClientRequestGate {
     if (action === "deny") refusal = `settings deny ${kind} requests of server '${server}' (clientRequests.${kind})`;
     else if (action === "duringCalls" && !inCall)
       refusal = `server '${server}' sent a ${kind} request while none of its calls was open; clientRequests.${kind} is "duringCalls"`;
-    this.s.audit.append({
+    // Awaited: with PostgreSQL the request reaches the client only once its record is committed.
+    await this.s.audit.appendDurable({
       kind: "request",
       event: "to-client",
       server,

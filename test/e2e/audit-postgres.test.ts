@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { generateApiKey, hashApiKey } from "../../src/auth/api-keys.js";
 import { listSegments } from "../../src/audit/query.js";
-import { cli, closedPort, MEMORY, scratch, wardenAsync, type Scratch } from "./harness.js";
+import { cli, closedPort, connect, FIXTURE, MEMORY, scratch, wardenAsync, type Scratch } from "./harness.js";
 import { pgProxy, pgScratch, postgresUnavailable, type PgScratch, type TcpProxy } from "./postgres-harness.js";
+import { initAuditSchema } from "../../src/audit/postgres-schema.js";
+import pg from "pg";
 import { httpClient, startServe, type Serving } from "./serve-harness.js";
 
 const skip = await postgresUnavailable();
@@ -140,6 +142,35 @@ describe("serve with PostgreSQL unreachable at start", { skip }, () => {
       });
     } finally {
       s.cleanup();
+    }
+  });
+});
+
+describe("run (stdio) with the audit log in PostgreSQL", { skip }, () => {
+  it("records the call in PostgreSQL, closes its writer with a stop record, and verify passes", async () => {
+    const db = await pgScratch();
+    const s = scratch({ mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } }, permissions: { allow: ["mcp__fx__echo"] }, integrity: { pins: false }, state: { postgres: db.adminUrl } });
+    try {
+      const owner = new pg.Client({ connectionString: db.adminUrl });
+      await owner.connect();
+      await initAuditSchema(owner).finally(() => owner.end());
+      const c = await connect(s);
+      try {
+        const r = await c.client.callTool({ name: "fx__echo", arguments: { text: "hello pg" } });
+        assert.notEqual(r.isError, true, c.stderr());
+      } finally {
+        await c.close();
+      }
+      const verify = await wardenAsync(s, ["audit", "verify", "--settings", s.settingsFile]);
+      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      assert.match(verify.stdout, /audit log intact \(PostgreSQL mcp_warden_audit\): \d+ records from 1 writer/);
+      assert.doesNotMatch(verify.stdout, /without a stop record/, "the writer ended with its stop record");
+      const rows = (await db.admin<{ line: string }>("SELECT line FROM mcp_warden_audit ORDER BY seq")).rows.map((r) => JSON.parse(r.line) as Record<string, unknown>);
+      assert.ok(rows.some((r) => r.event === "decided" && r.tool === "mcp__fx__echo" && r.decision === "allow"));
+      assert.deepEqual([rows.at(-1)!.kind, rows.at(-1)!.event], ["gateway", "stopped"]);
+    } finally {
+      s.cleanup();
+      await db.drop();
     }
   });
 });
