@@ -135,6 +135,18 @@ export class AuditLog implements AuditSink {
     }
   }
 
+  /** Records from append() are already in the kernel; those of appendSoon() are written now. */
+  flush(): Promise<void> {
+    try {
+      if (this.#closed) throw new Error(`audit log ${this.file} is closed`);
+      if (this.#failure) throw new Error(`audit log ${this.file} failed and accepts no more records: ${this.#failure.message}`, { cause: this.#failure });
+      this.#flush();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
   /**
    * Chains one record now and writes it within the current turn of the event loop, together with
    * whatever is written next. For records nothing waits on (a call's outcome): the response need

@@ -18,6 +18,8 @@ export interface AuditSink {
    * the sink; rejects when it cannot be (fail closed). For the record a forwarded call depends on.
    */
   appendDurable(entry: AuditEntry): Promise<AuditRecord>;
+  /** Resolves once every record appended so far is durable; rejects when it cannot be. */
+  flush(): Promise<void>;
   /** Writes what is pending and releases the sink. Idempotent. */
   close(): void | Promise<void>;
 }

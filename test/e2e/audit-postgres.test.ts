@@ -16,6 +16,17 @@ import { httpClient, startServe, type Serving } from "./serve-harness.js";
 
 const skip = await postgresUnavailable();
 
+/** Claude Code's http hook at serve: the decision it answers for `echo hi`. */
+async function hookDecision(srv: Serving, key: string, cwd: string): Promise<{ permissionDecision: string; permissionDecisionReason: string }> {
+  const res = await fetch(new URL("/v1/hooks/claude-code", srv.url), {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify({ hook_event_name: "PreToolUse", session_id: "s1", tool_name: "Bash", tool_input: { command: "echo hi" }, cwd }),
+  });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { hookSpecificOutput: { permissionDecision: string; permissionDecisionReason: string } }).hookSpecificOutput;
+}
+
 describe("serve with the audit log in PostgreSQL", { skip }, () => {
   const key = generateApiKey();
   let db: PgScratch;
@@ -32,7 +43,7 @@ describe("serve with the audit log in PostgreSQL", { skip }, () => {
     const port = await closedPort();
     s = scratch({
       mcpServers: { memory: { command: process.execPath, args: [MEMORY], env: { MEMORY_FILE_PATH: "${WARDEN_MEMORY_FILE}" } } },
-      permissions: { allow: ["mcp__memory__create_entities", "mcp__memory__read_graph"], deny: ["mcp__memory__delete_entities"] },
+      permissions: { allow: ["mcp__memory__create_entities", "mcp__memory__read_graph", "Bash(echo:*)"], deny: ["mcp__memory__delete_entities"] },
       integrity: { pins: false },
       remote: { listen: `127.0.0.1:${port}`, auth: { apiKeys: { alice: { hash: hashApiKey(key) } } } },
       // The gateway's own role (INSERT and SELECT only), through the proxy.
@@ -73,8 +84,10 @@ describe("serve with the audit log in PostgreSQL", { skip }, () => {
     } finally {
       await c.close();
     }
+    const allowed = await hookDecision(srv, key, s.project);
+    assert.equal(allowed.permissionDecision, "allow", allowed.permissionDecisionReason);
     const rows = (await db.admin<{ line: string }>("SELECT line FROM mcp_warden_audit ORDER BY time, writer, seq")).rows.map((r) => JSON.parse(r.line) as Record<string, unknown>);
-    const decided = rows.filter((r) => r.event === "decided");
+    const decided = rows.filter((r) => r.kind === "call" && r.event === "decided");
     assert.deepEqual(
       decided.map((r) => [r.tool, r.decision, (r.principal as { subject?: string } | undefined)?.subject]),
       [
@@ -84,6 +97,7 @@ describe("serve with the audit log in PostgreSQL", { skip }, () => {
     );
     assert.ok(rows.some((r) => r.event === "completed" && r.tool === "mcp__memory__create_entities" && r.outcome === "ok"), "the outcome record is there too");
     assert.ok(rows.some((r) => r.kind === "gateway" && r.event === "started"));
+    assert.ok(rows.some((r) => r.kind === "decision" && r.tool === "Bash" && r.decision === "allow"), "the http hook's decision is in PostgreSQL too");
     assert.deepEqual(listSegments(s.auditDir), [], "no file segments: PostgreSQL is the log");
 
     const verify = await wardenAsync(s, ["audit", "verify", "--settings", s.settingsFile]);
@@ -123,6 +137,10 @@ describe("serve with the audit log in PostgreSQL", { skip }, () => {
     } finally {
       await c.close().catch(() => undefined);
     }
+    // Claude Code's http hook: an allow that cannot be audited is answered as a deny.
+    const hook = await hookDecision(srv, key, s.project);
+    assert.equal(hook.permissionDecision, "deny");
+    assert.match(hook.permissionDecisionReason, /audit log in PostgreSQL failed/);
     assert.equal(readFileSync(memoryFile, "utf8"), before, "the memory server never received the unaudited call");
     assert.ok(!existsSync(memoryFile) || !readFileSync(memoryFile, "utf8").includes("after-cut"));
     // Stopping still works with the sink failed (the stop record cannot be written; the exit is clean).
