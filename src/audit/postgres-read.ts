@@ -2,12 +2,14 @@
 // chain in (writer, seq) order, a page at a time, and names the first broken record of each writer:
 // a line that is not a record, a row whose columns no longer match its line, a seq gap (rows
 // deleted), a link that does not match (a line altered, e.g. by a superuser who disabled the
-// trigger). What the chain alone cannot show: the newest records of a writer removed, or a whole
-// writer's chain removed; the gateway role's privileges and the trigger refuse both, and verify lists
-// the writers that have no stop record (still running, killed, or cut short).
+// trigger). Each writer's writer-link record names the newest record of another writer when it
+// started: that record must still exist with that hash, so a whole writer removed, or its records
+// cut back past that point, shows too. What remains unseen: the newest records of the newest
+// writers (nobody linked to them yet); verify lists the writers that have no stop record (still
+// running, killed, or cut short).
 import pg from "pg";
 import { AUDIT_TABLE, auditTableProblem } from "./postgres-schema.js";
-import { indexedColumns, WRITER_START_EVENT } from "./postgres.js";
+import { indexedColumns, WRITER_LINK_EVENT, WRITER_START_EVENT } from "./postgres.js";
 import { matchRecord, type AuditFilter } from "./query.js";
 import { GENESIS_PREV, hashLine, parseRecordLine, type AuditRecord } from "./record.js";
 
@@ -24,7 +26,7 @@ export interface PgVerifyResult {
   records: number;
   /** The first broken record of each writer whose chain is broken. */
   broken: PgBroken[];
-  /** Writers whose last record is not the gateway's stop record: running, killed, or their newest records removed. */
+  /** Writers without the gateway's stop record: running, killed, or their newest records removed. */
   unfinished: string[];
 }
 
@@ -84,10 +86,14 @@ export async function verifyPostgresAudit(url: string): Promise<PgVerifyResult> 
   const client = await connect(url);
   const result: PgVerifyResult = { ok: false, status: "intact", writers: 0, records: 0, broken: [], unfinished: [] };
   try {
+    // First the links between writers, so the walk below can note the hashes they ask for.
+    const links = await writerLinks(client);
+    const wanted = new Map(links.map((l) => [`${l.target.writer}\0${l.target.seq}`, undefined as string | undefined]));
     let writer: string | undefined;
     let expected = 0;
     let last: Checked | undefined;
-    let lastRecord: AuditRecord | undefined;
+    // A writer's stop record is its last but for, at most, its writer-link (chained when it first reached the table).
+    let stopped = false;
     let brokenHere = false;
     // A link mismatch between `last` and `cur`: the next row tells which of the two was altered.
     let pending: { before: Checked; cur: Checked } | undefined;
@@ -100,7 +106,7 @@ export async function verifyPostgresAudit(url: string): Promise<PgVerifyResult> 
       if (writer === undefined) return;
       if (pending) fail(pending.before.seq, `record modified: its hash does not match the prev of the next record (seq ${pending.cur.seq}), or that record's prev was altered`);
       pending = undefined;
-      if (!(lastRecord?.kind === "gateway" && lastRecord.event === "stopped")) result.unfinished.push(writer);
+      if (!stopped) result.unfinished.push(writer);
     };
     for await (const row of allRows(client)) {
       if (row.writer !== writer) {
@@ -109,14 +115,16 @@ export async function verifyPostgresAudit(url: string): Promise<PgVerifyResult> 
         result.writers++;
         expected = 0;
         last = undefined;
-        lastRecord = undefined;
+        stopped = false;
         brokenHere = false;
       }
       result.records++;
       const seq = Number(row.seq);
       const hash = hashLine(row.line);
+      const key = `${row.writer}\0${seq}`;
+      if (wanted.has(key)) wanted.set(key, hash);
       const parsed = parseRecordLine(row.line);
-      lastRecord = parsed.record;
+      if (parsed.record?.kind === "gateway" && parsed.record.event === "stopped") stopped = true;
       if (brokenHere) continue;
       if (pending) {
         // The row after a mismatch still chains to the suspect: the one before was altered.
@@ -149,12 +157,38 @@ export async function verifyPostgresAudit(url: string): Promise<PgVerifyResult> 
       expected = seq + 1;
     }
     endWriter();
+    const brokenWriters = new Set(result.broken.map((b) => b.writer));
+    for (const link of links) {
+      if (brokenWriters.has(link.writer)) continue; // its chain is already reported broken
+      const found = wanted.get(`${link.target.writer}\0${link.target.seq}`);
+      const what = `the record it links to (writer ${link.target.writer} seq ${link.target.seq})`;
+      if (found === undefined) result.broken.push({ writer: link.writer, seq: link.seq, reason: `${what} is missing: records of that writer were deleted` });
+      else if (found !== link.target.hash) result.broken.push({ writer: link.writer, seq: link.seq, reason: `${what} was altered` });
+    }
   } finally {
     await client.end().catch(() => undefined);
   }
   result.status = result.broken.length > 0 ? "broken" : "intact";
   result.ok = result.status === "intact";
   return result;
+}
+
+interface WriterLink {
+  writer: string;
+  seq: number;
+  target: { writer: string; seq: number; hash: string };
+}
+
+/** Every writer-link record naming another writer's record. One that does not parse is the chain walk's to report. */
+async function writerLinks(client: pg.Client): Promise<WriterLink[]> {
+  const res = await client.query<{ writer: string; seq: string; line: string }>(`SELECT writer, seq, line FROM ${AUDIT_TABLE} WHERE kind = 'gateway' AND event = $1`, [WRITER_LINK_EVENT]);
+  const links: WriterLink[] = [];
+  for (const row of res.rows) {
+    const d = parseRecordLine(row.line).record?.detail as { previousWriter?: unknown; previousSeq?: unknown; previousHash?: unknown } | undefined;
+    if (typeof d?.previousWriter !== "string" || typeof d.previousSeq !== "number" || typeof d.previousHash !== "string") continue;
+    links.push({ writer: row.writer, seq: Number(row.seq), target: { writer: d.previousWriter, seq: d.previousSeq, hash: d.previousHash } });
+  }
+  return links;
 }
 
 /** Which of a row's columns disagree with its line, or undefined when none does. */

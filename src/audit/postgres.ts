@@ -23,6 +23,8 @@ import type { AuditSink } from "./sink.js";
 import { AUDIT_TABLE, auditTableProblem } from "./postgres-schema.js";
 
 export const WRITER_START_EVENT = "writer-start";
+/** Names the newest record of another writer when this one first reached the table (see verify). */
+export const WRITER_LINK_EVENT = "writer-link";
 
 export interface PostgresSinkOptions {
   /** A postgres:// or postgresql:// URL (`state.postgres`). */
@@ -161,18 +163,31 @@ export class PostgresAuditSink implements AuditSink {
 
   async #pump(): Promise<void> {
     while (this.#queue.length > 0 && !this.#failure) {
-      const batch = this.#queue.slice(0, BATCH);
+      let batch: Row[];
       try {
         if (!this.#checked) {
           const problem = await this.#tableProblem();
           if (problem) throw new PostgresAuditError(problem);
           this.#checked = true;
+          // Chains link to each other as file segments do: a writer whose records (or newest
+          // records) were deleted shows in the link a later writer made to it.
+          const newest = await this.#pool.query<{ writer: string; seq: string; line: string }>(
+            `SELECT writer, seq, line FROM ${AUDIT_TABLE} WHERE writer <> $1 ORDER BY time DESC, seq DESC LIMIT 1`,
+            [this.writer],
+          );
+          const row = newest.rows[0];
+          this.#chain(
+            { kind: "gateway", event: WRITER_LINK_EVENT, detail: row ? { previousWriter: row.writer, previousSeq: Number(row.seq), previousHash: hashLine(row.line) } : { previousWriter: null } },
+            false,
+          );
         }
+        batch = this.#queue.slice(0, BATCH);
         await this.#insert(batch);
       } catch (e) {
         this.#fail(e as Error);
         return;
       }
+      // Records appended meanwhile stay queued behind the batch.
       this.#queue.splice(0, batch.length);
       this.#committed = batch.at(-1)!.record.seq;
       const due = this.#waiters.filter((w) => w.seq <= this.#committed);

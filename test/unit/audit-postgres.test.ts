@@ -53,13 +53,14 @@ describe("PostgreSQL audit sink", { skip }, () => {
     assert.notEqual(a.writer, b.writer);
     for (const sink of [a, b]) {
       const rows = await rowsOf(sink.writer);
-      assert.equal(rows.length, 6);
+      assert.equal(rows.length, 7, "writer-start, ten records, the writer-link");
       rows.forEach((r, i) => {
         assert.equal(Number(r.seq), i);
         assert.equal(r.prev, i === 0 ? ZEROS : sha256(rows[i - 1]!.line));
         assert.equal(JSON.parse(r.line).seq, i);
       });
       assert.deepEqual(JSON.parse(rows[0]!.line).event, "writer-start");
+      assert.ok(rows.some((r) => JSON.parse(r.line).event === "writer-link"));
     }
     // The indexed columns are copied from the line.
     const first = (await rowsOf(a.writer))[1]!;
@@ -92,7 +93,7 @@ describe("PostgreSQL audit sink", { skip }, () => {
     const sink = new PostgresAuditSink({ url: db.urlFor(role) });
     await sink.appendDurable({ kind: "call", event: "decided", server: "fx", tool: "mcp__fx__echo\u0000x", arguments: { text: "a\u0000b" } });
     await sink.close();
-    assert.equal((await rowsOf(sink.writer)).length, 2);
+    assert.equal((await rowsOf(sink.writer)).length, 3);
   });
 
   it("as the gateway's role: INSERT and SELECT work; UPDATE, DELETE and TRUNCATE are refused", async () => {
@@ -126,7 +127,7 @@ describe("PostgreSQL audit sink", { skip }, () => {
         await sink.close();
       }
       const intact = await verifyPostgresAudit(own.adminUrl);
-      assert.deepEqual({ ok: intact.ok, writers: intact.writers, records: intact.records, broken: intact.broken, unfinished: intact.unfinished }, { ok: true, writers: 2, records: 12, broken: [], unfinished: [] });
+      assert.deepEqual({ ok: intact.ok, writers: intact.writers, records: intact.records, broken: intact.broken, unfinished: intact.unfinished }, { ok: true, writers: 2, records: 14, broken: [], unfinished: [] });
 
       const victim = sinks[1]!.writer;
       // A superuser can skip triggers for the session (replica mode): the trigger is no defence against one; the chain is.
@@ -175,6 +176,44 @@ describe("PostgreSQL audit sink", { skip }, () => {
       const r = await verifyPostgresAudit(own.adminUrl);
       assert.deepEqual(r.broken, [{ writer: sink.writer, seq: 3, reason: "1 record(s) missing before seq 3 (rows deleted)" }]);
       assert.deepEqual(r.unfinished, [sink.writer], "a writer whose last record is not a stop record is listed");
+    } finally {
+      await own.drop();
+    }
+  });
+
+  it("verify names a writer whose records were deleted, or its newest records cut, through the next writer's link", async () => {
+    const own = await pgScratch();
+    try {
+      await withClient(own.adminUrl, (c) => initAuditSchema(c));
+      const first = new PostgresAuditSink({ url: own.adminUrl });
+      for (let i = 0; i < 3; i++) first.append({ kind: "call", event: "decided", arguments: { i } });
+      first.append({ kind: "gateway", event: "stopped" });
+      await first.close();
+      const second = new PostgresAuditSink({ url: own.adminUrl });
+      await second.appendDurable({ kind: "gateway", event: "stopped" });
+      await second.close();
+      const link = (await own.admin<{ seq: string; line: string }>(`SELECT seq, line FROM ${AUDIT_TABLE} WHERE writer = $1 AND event = 'writer-link'`, [second.writer])).rows[0]!;
+      const lastOfFirst = (await own.admin<{ seq: string }>(`SELECT max(seq) AS seq FROM ${AUDIT_TABLE} WHERE writer = $1`, [first.writer])).rows[0]!;
+      assert.deepEqual(
+        { writer: JSON.parse(link.line).detail.previousWriter, seq: JSON.parse(link.line).detail.previousSeq },
+        { writer: first.writer, seq: Number(lastOfFirst.seq) },
+        "the second writer links to the first writer's newest record",
+      );
+      assert.equal((await verifyPostgresAudit(own.adminUrl)).ok, true);
+      const superuser = (sql: string, params: unknown[]) =>
+        withClient(own.adminUrl, async (c) => {
+          await c.query("SET session_replication_role = replica");
+          await c.query(sql, params);
+        });
+      // The first writer's last record cut: its own chain is still whole; the link shows the cut.
+      await superuser(`DELETE FROM ${AUDIT_TABLE} WHERE writer = $1 AND seq = $2`, [first.writer, lastOfFirst.seq]);
+      const cut = await verifyPostgresAudit(own.adminUrl);
+      assert.deepEqual(cut.broken, [{ writer: second.writer, seq: Number(link.seq), reason: `the record it links to (writer ${first.writer} seq ${lastOfFirst.seq}) is missing: records of that writer were deleted` }]);
+      // The whole first writer deleted: still named by the link.
+      await superuser(`DELETE FROM ${AUDIT_TABLE} WHERE writer = $1`, [first.writer]);
+      const gone = await verifyPostgresAudit(own.adminUrl);
+      assert.equal(gone.writers, 1);
+      assert.match(gone.broken[0]!.reason, /is missing: records of that writer were deleted/);
     } finally {
       await own.drop();
     }
