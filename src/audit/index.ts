@@ -16,6 +16,8 @@ export {
   type AuditRecord,
   type SegmentStartDetail,
 } from "./record.js";
+export type { AuditSink } from "./sink.js";
+export { PostgresAuditSink, PostgresAuditError, type PostgresSinkOptions } from "./postgres.js";
 export { AuditLog, appendShared, type AuditLogOptions, type SharedAppendOptions } from "./log.js";
 export {
   AuditKeyError,

@@ -25,6 +25,7 @@ import { CheckpointWriter } from "./checkpoint-writer.js";
 import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, isSegmentName, SEGMENT_START_EVENT, segmentFileName, type AuditEntry, type AuditRecord, type SegmentStartDetail } from "./record.js";
 import { compileRedactor, type Redactor } from "./redact.js";
 import { listSegments } from "./query.js";
+import type { AuditSink } from "./sink.js";
 
 export interface AuditLogOptions {
   dir: string;
@@ -43,9 +44,12 @@ const CHECKPOINT_WAIT_MS = 5000;
 // same millisecond would collide, so names within a process are made strictly increasing.
 let lastSegmentMs = 0;
 
-export class AuditLog {
+export class AuditLog implements AuditSink {
   /** Absolute path of this process's segment. */
   readonly file: string;
+  get where(): string {
+    return this.file;
+  }
   readonly #checkpoint: CheckpointWriter;
   #fd: number;
   #seq = 0;
@@ -120,6 +124,27 @@ export class AuditLog {
   /** Writes one record (redacted) into the kernel before returning it. Throws when closed or failed. */
   append(entry: AuditEntry): AuditRecord {
     return this.#write(entry, this.#redactor.active, true);
+  }
+
+  /** append() already writes into the kernel before it returns: durable in this log's sense. */
+  appendDurable(entry: AuditEntry): Promise<AuditRecord> {
+    try {
+      return Promise.resolve(this.append(entry));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  /** Records from append() are already in the kernel; those of appendSoon() are written now. */
+  flush(): Promise<void> {
+    try {
+      if (this.#closed) throw new Error(`audit log ${this.file} is closed`);
+      if (this.#failure) throw new Error(`audit log ${this.file} failed and accepts no more records: ${this.#failure.message}`, { cause: this.#failure });
+      this.#flush();
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
   }
 
   /**

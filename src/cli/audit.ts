@@ -3,10 +3,15 @@
 // 2 bad arguments, 3 (verify) not proven complete.
 import { join } from "node:path";
 import type { Decision } from "../policy/types.js";
+import { describePgError } from "../audit/postgres.js";
+import { queryPostgresAudit, verifyPostgresAudit, type PgVerifyResult } from "../audit/postgres-read.js";
+import { AUDIT_TABLE } from "../audit/postgres-schema.js";
 import { AUDIT_KINDS, AuditKeyError, isAuditKind, matchRecord, parseTimeArg, readAuditKey, readAuditLines, verifyAudit, type AuditFilter, type AuditRecord, type VerifyOptions, type VerifyResult } from "../audit/index.js";
 
 export interface AuditQueryOptions {
   dir: string;
+  /** `state.postgres`: read the PostgreSQL audit table instead of `dir`. */
+  postgres?: string;
   server?: string;
   tool?: string;
   decision?: string;
@@ -33,23 +38,35 @@ export async function auditQueryCommand(opts: AuditQueryOptions, out: NodeJS.Wri
     return 2;
   }
 
-  const matches: AuditRecord[] = [];
+  let matches: AuditRecord[] = [];
   let damaged = 0;
-  try {
-    for (const item of readAuditLines(opts.dir)) {
-      if (item.error !== undefined) {
-        // Shown, never skipped silently; the rest of the log is still worth reading.
-        damaged++;
-        err.write(`mcp-warden audit query: ${join(opts.dir, item.file)}:${item.line}: ${item.error} (run "mcp-warden audit verify")\n`);
-        continue;
-      }
-      if (!matchRecord(item.record, filter)) continue;
-      matches.push(item.record);
-      if (limit !== undefined && matches.length > limit) matches.shift();
+  if (opts.postgres !== undefined) {
+    try {
+      const found = await queryPostgresAudit(opts.postgres, filter, limit);
+      matches = found.records;
+      for (const d of found.damaged) err.write(`mcp-warden audit query: ${AUDIT_TABLE} writer ${d.writer} seq ${d.seq}: ${d.error} (run "mcp-warden audit verify")\n`);
+      damaged = found.damaged.length;
+    } catch (e) {
+      err.write(`mcp-warden audit query: cannot read the PostgreSQL audit log (state.postgres): ${describePgError(e as Error)}\n`);
+      return 1;
     }
-  } catch (e) {
-    err.write(`mcp-warden audit query: cannot read ${opts.dir}: ${(e as Error).message}\n`);
-    return 1;
+  } else {
+    try {
+      for (const item of readAuditLines(opts.dir)) {
+        if (item.error !== undefined) {
+          // Shown, never skipped silently; the rest of the log is still worth reading.
+          damaged++;
+          err.write(`mcp-warden audit query: ${join(opts.dir, item.file)}:${item.line}: ${item.error} (run "mcp-warden audit verify")\n`);
+          continue;
+        }
+        if (!matchRecord(item.record, filter)) continue;
+        matches.push(item.record);
+        if (limit !== undefined && matches.length > limit) matches.shift();
+      }
+    } catch (e) {
+      err.write(`mcp-warden audit query: cannot read ${opts.dir}: ${(e as Error).message}\n`);
+      return 1;
+    }
   }
 
   if (opts.json) {
@@ -116,6 +133,8 @@ function cell(value: unknown): string {
 
 export interface AuditVerifyOptions {
   dir: string;
+  /** `state.postgres`: verify the PostgreSQL audit table instead of `dir`. */
+  postgres?: string;
   json?: boolean;
   /** The HMAC key of a keyed log (--key-file, else audit.hmacKeyFile). */
   keyFile?: string;
@@ -128,6 +147,7 @@ export interface AuditVerifyOptions {
  * of older versions, an unreadable checkpoint, a keyed checkpoint whose key is not available).
  */
 export async function auditVerifyCommand(opts: AuditVerifyOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  if (opts.postgres !== undefined) return verifyPostgres(opts.postgres, opts.json === true, out, err);
   const verifyOpts: VerifyOptions = {};
   if (opts.keyFile !== undefined) {
     try {
@@ -177,4 +197,26 @@ function formatVerify(dir: string, r: VerifyResult): string {
   if (r.uncovered > 0)
     lines.push(`${plural(r.uncovered, "record")} written after the last checkpoint update${r.checkpoint?.updated ? ` (${r.checkpoint.updated})` : ""} not yet covered by it: normal while a writer runs, or after a crash`);
   return lines.map((l) => `${l}\n`).join("");
+}
+
+/** `audit verify` of the PostgreSQL log: 0 every writer's chain intact, 1 a chain broken or the table unreadable. */
+async function verifyPostgres(url: string, json: boolean, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let result: PgVerifyResult;
+  try {
+    result = await verifyPostgresAudit(url);
+  } catch (e) {
+    err.write(`mcp-warden audit verify: cannot read the PostgreSQL audit log (state.postgres): ${describePgError(e as Error)}\n`);
+    return 1;
+  }
+  if (json) {
+    out.write(`${JSON.stringify(result)}\n`);
+  } else {
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    const counts = `${plural(result.records, "record")} from ${plural(result.writers, "writer")}`;
+    if (result.ok) out.write(`audit log intact (PostgreSQL ${AUDIT_TABLE}): ${counts}, every writer's chain checked\n`);
+    for (const b of result.broken) out.write(`audit log broken (PostgreSQL ${AUDIT_TABLE}) at writer ${cell(b.writer)} seq ${b.seq}: ${b.reason}\n`);
+    if (result.unfinished.length > 0)
+      out.write(`${plural(result.unfinished.length, "writer")} without a stop record (still running, killed, or their newest records removed): ${result.unfinished.map(cell).join(", ")}\n`);
+  }
+  return result.ok ? 0 : 1;
 }

@@ -262,9 +262,12 @@ const audit = program
   .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
   .addHelpText("after", EXIT_HELP.audit)
   .action(async (opts: { dir?: string; settings: string[]; json?: boolean; server?: string; tool?: string; decision?: string; kind?: string; since?: string; until?: string; limit?: number }) => {
-    const dir = opts.dir ?? (await loadOrExit(opts.settings)).audit.dir;
+    // An explicit --dir reads that file log; otherwise the settings say where the log is.
+    const settings = opts.dir !== undefined ? undefined : await loadOrExit(opts.settings);
+    const postgres = settings ? await postgresUrlOrExit(settings.state) : undefined;
+    const dir = opts.dir ?? settings!.audit.dir;
     const { auditQueryCommand } = await import("./audit.js");
-    process.exitCode = await auditQueryCommand({ ...opts, dir }, process.stdout);
+    process.exitCode = await auditQueryCommand({ ...opts, dir, ...(postgres !== undefined ? { postgres } : {}) }, process.stdout);
   });
 
 audit
@@ -282,9 +285,36 @@ audit
     // Settings give the directory and the key; with both on the command line they are not needed.
     const settings = explicitDir !== undefined && opts.keyFile !== undefined ? undefined : await loadOrExit([...(parent.settings ?? []), ...opts.settings]);
     const dir = explicitDir ?? settings!.audit.dir;
+    const postgres = explicitDir === undefined && settings ? await postgresUrlOrExit(settings.state) : undefined;
     const { auditVerifyCommand } = await import("./audit.js");
-    process.exitCode = await auditVerifyCommand({ dir, json: opts.json ?? parent.json, keyFile: opts.keyFile ?? settings?.audit.hmacKeyFile }, process.stdout);
+    process.exitCode = await auditVerifyCommand({ dir, json: opts.json ?? parent.json, keyFile: opts.keyFile ?? settings?.audit.hmacKeyFile, ...(postgres !== undefined ? { postgres } : {}) }, process.stdout);
   });
+
+audit
+  .command("init-postgres")
+  .description("Create the PostgreSQL audit table (state.postgres), its indexes and the trigger refusing UPDATE, DELETE and TRUNCATE; with --role, grant that role INSERT and SELECT only. Run it once, as the role that is to own the table (not the gateway's).")
+  .option("--role <name>", "the gateway's database role, to be granted INSERT and SELECT")
+  .option("--url <url>", "connect with this URL (the owner's) instead of state.postgres")
+  .option("--print", "print the SQL instead of running it")
+  .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+  .addHelpText("after", "\nExit codes of init-postgres: 0 created (or printed), 1 the database refused or could not be reached, 2 usage or settings error (no database configured).")
+  .action(async (opts: { role?: string; url?: string; print?: boolean; settings: string[] }, cmd: Command) => {
+    const parent = (cmd.parent?.opts() ?? {}) as { settings?: string[] };
+    const { auditInitPostgresCommand } = await import("./audit-postgres.js");
+    const url = opts.url ?? (opts.print ? undefined : await postgresUrlOrExit((await loadOrExit([...(parent.settings ?? []), ...opts.settings])).state));
+    process.exitCode = await auditInitPostgresCommand({ url, role: opts.role, print: opts.print === true }, process.stdout);
+  });
+
+/** `state.postgres` with its `${VAR}`s expanded; a variable that is not set is a settings error. */
+async function postgresUrlOrExit(state: { postgres?: string }): Promise<string | undefined> {
+  const { postgresUrlOf } = await import("../audit/postgres-url.js");
+  try {
+    return postgresUrlOf(state, process.env);
+  } catch (e) {
+    process.stderr.write(`mcp-warden: settings error: ${(e as Error).message}\n`);
+    process.exit(EXIT.usage);
+  }
+}
 
 const servers = program.command("servers").description("List servers, or take one out of service now (incident response).");
 settingsOption(servers.command("list").description("List configured servers, their layer and whether policy lets them run.").option("--json", "print JSON").addHelpText("after", EXIT_HELP.serversList)).action(

@@ -136,6 +136,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const hook = createClaudeCodeHookHandler({
     settings: { forCall: (call) => asPrincipal(hookSettings.forCall(call), call.principal) },
     audit: (entry) => core.audit.append(entry),
+    auditDurable: () => core.audit.flush(),
   });
   // No upstream state is shared between principals unless a server is marked `share: "shared"`.
   core.enablePerCallerUpstreams({

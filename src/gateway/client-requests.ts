@@ -5,7 +5,7 @@
 // the user's model, or put a form in front of the user ("enter your GitHub token"), just because it
 // is running. The request and the client's answer are audited, and the answer is scanned for
 // secrets like a call's arguments: what a person types into a form is leaving towards the server.
-import type { AuditLog } from "../audit/index.js";
+import type { AuditSink } from "../audit/index.js";
 import type { ApprovalBroker } from "../approvals/broker.js";
 import type { SecretFinding, SecretScanner } from "../policy/integrity/secrets.js";
 import type { ConfiguredServer } from "../policy/types.js";
@@ -15,7 +15,7 @@ import type { InputMethod } from "./input-broker.js";
 
 export interface ClientRequestServices {
   settings: Pick<ResolvedSettings, "clientRequests" | "secretScanning" | "servers">;
-  audit: AuditLog;
+  audit: AuditSink;
   broker: ApprovalBroker;
   scanner: SecretScanner;
   policyVersion: string;
@@ -56,7 +56,8 @@ export class ClientRequestGate {
     if (action === "deny") refusal = `settings deny ${kind} requests of server '${server}' (clientRequests.${kind})`;
     else if (action === "duringCalls" && !inCall)
       refusal = `server '${server}' sent a ${kind} request while none of its calls was open; clientRequests.${kind} is "duringCalls"`;
-    this.s.audit.append({
+    // Awaited: with PostgreSQL the request reaches the client only once its record is committed.
+    await this.s.audit.appendDurable({
       kind: "request",
       event: "to-client",
       server,

@@ -4,7 +4,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
-import { AuditLog } from "../audit/index.js";
+import { AuditLog, PostgresAuditSink, type AuditSink } from "../audit/index.js";
+import { postgresUrlOf } from "../audit/postgres-url.js";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
@@ -65,7 +66,7 @@ export type { ServerStatus } from "./status-file.js";
 
 export class Gateway {
   readonly policy: CompiledPolicy;
-  readonly audit: AuditLog;
+  readonly audit: AuditSink;
   readonly upstreams = new Map<string, Upstream>();
   readonly blocked: { name: string; reason: string; transport: string }[] = [];
   private readonly catalog: Catalog;
@@ -100,7 +101,12 @@ export class Gateway {
     this.environment = fsEnvironment({ env: opts.env, settingsFiles: s.files.map((f) => f.file), auditDir: s.audit.dir, auditKeyFile: s.audit.hmacKeyFile });
     this.policy = compilePolicy(s.policy, this.environment);
     this.redactor = compileRedactor(s.secrets);
-    this.audit = AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets, hmacKeyFile: s.audit.hmacKeyFile });
+    // `state.postgres`: the audit log shared by replicas; otherwise the file log on this machine.
+    const postgres = postgresUrlOf(s.state, opts.env);
+    this.audit =
+      postgres !== undefined
+        ? new PostgresAuditSink({ url: postgres, secrets: s.secrets })
+        : AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets, hmacKeyFile: s.audit.hmacKeyFile });
     this.statusFile = new StatusFile(
       opts.env,
       () =>
@@ -109,7 +115,7 @@ export class Gateway {
           cwd: process.cwd(),
           updatedAt: new Date().toISOString(),
           settingsFiles: this.opts.settings.files,
-          auditFile: this.audit.file,
+          auditFile: this.audit.where,
           servers: this.status(),
           // What a later gateway must stop if this one dies without cleaning up.
           children: this.allUpstreams().flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
@@ -234,7 +240,8 @@ export class Gateway {
       const report = await reapContainers(engine).catch((e: Error) => ({ removed: [] as string[], error: e.message }));
       for (const id of report.removed) this.audit.append({ kind: "server", event: "reaped", detail: { what: `${engine} container ${id}` } });
     }
-    this.audit.append({
+    // Awaited: a sink that cannot write (PostgreSQL unreachable, no table) stops the start here.
+    await this.audit.appendDurable({
       kind: "gateway",
       event: "started",
       detail: { pid: process.pid, version: VERSION, settingsFiles: this.opts.settings.files.map((f) => `${f.layer}:${f.file}`), blocked: this.blocked.map((b) => b.name), ...extra },
@@ -684,8 +691,13 @@ export class Gateway {
         await this.approvalPage.close();
         await Promise.all([...this.upstreams.values()].map((u) => u.stop().catch(() => undefined)));
         await this.pool?.close();
-        this.audit.append({ kind: "gateway", event: "stopped", reason });
-        this.audit.close();
+        try {
+          this.audit.append({ kind: "gateway", event: "stopped", reason });
+        } catch (e) {
+          // A failed sink refuses records; shutting down must go on (the failure was reported when it happened).
+          this.log(`the stop was not audited: ${(e as Error).message}`);
+        }
+        await Promise.resolve(this.audit.close()).catch((e: Error) => this.log(`closing the audit log: ${e.message}`));
         this.statusFile.remove();
         for (const fn of this.closers) await Promise.resolve(fn()).catch(() => undefined);
         this.opts.onExit?.();

@@ -10,7 +10,7 @@
 // Until a server's first review ends, none of its tools is exposed (fail closed); a pin store that
 // cannot be read hides the server's tools rather than trusting them.
 import type { PinStore, ServerPins } from "../adapters/pin-store.js";
-import type { AuditLog } from "../audit/index.js";
+import type { AuditSink } from "../audit/index.js";
 import type { ApprovalBroker } from "../approvals/broker.js";
 import { canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import { type DefinitionVerdict, judgePromptDefinition, judgeResource, judgeResourceTemplate, judgeToolDefinition } from "../policy/integrity/definitions.js";
@@ -26,7 +26,7 @@ export interface IntegrityOptions {
   /** Scan definitions for poisoning (settings `integrity.scanDefinitions`). */
   scan: boolean;
   broker: ApprovalBroker;
-  audit: AuditLog;
+  audit: AuditSink;
   policy: CompiledPolicy;
   policyVersion: string;
   /** All upstreams, for shadowing checks (names of other servers' tools). */

@@ -3,7 +3,7 @@
 // elicitation) or by an approver here; never by the caller through this endpoint, since the agent
 // holds the caller's token and would approve its own calls. An approver cannot answer a question
 // of their own calls here for the same reason.
-import type { AuditLog } from "../../audit/index.js";
+import type { AuditSink } from "../../audit/index.js";
 import type { ApprovalAnswer, ApprovalBroker, PendingApproval } from "../../approvals/broker.js";
 import { makeDownstream, ownerOf } from "../../gateway/downstream.js";
 import { type Principal, principalSelectors } from "../../policy/principal.js";
@@ -17,7 +17,7 @@ export function isApprover(p: Principal, approvers: readonly string[]): boolean 
   return approvers.some((a) => a !== "*" && mine.has(a));
 }
 
-export function approvalsEndpoint(broker: ApprovalBroker, audit: AuditLog, approvers: readonly string[]) {
+export function approvalsEndpoint(broker: ApprovalBroker, audit: AuditSink, approvers: readonly string[]) {
   const shown = (q: PendingApproval) => ({
     id: q.id,
     kind: q.kind,

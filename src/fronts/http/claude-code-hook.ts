@@ -34,6 +34,11 @@ export interface ClaudeCodeHookOptions {
    * call and reopened when the audit settings change (closed by the handler's close()).
    */
   audit?: (entry: AuditEntry, compiled: CompiledSettings) => void;
+  /**
+   * Resolves once the records written so far are durable (an asynchronous sink: PostgreSQL); the
+   * answer waits for it, and a rejection turns it into a deny (no allow goes out unaudited).
+   */
+  auditDurable?: () => Promise<void>;
   /** Bodies larger than this are refused (default MAX_HOOK_BODY_BYTES). */
   maxBodyBytes?: number;
 }
@@ -118,6 +123,13 @@ export function createClaudeCodeHookHandler(opts: ClaudeCodeHookOptions): Claude
         principal: auditedPrincipal(principal),
         audit: (entry) => audit(entry, compiled),
       });
+      if (opts.auditDurable) {
+        try {
+          await opts.auditDurable();
+        } catch (error) {
+          return deny(`the call could not be audited, so it is refused: ${(error as Error).message}`);
+        }
+      }
       return { status: 200, body: answer };
     } catch (error) {
       return deny(`the call could not be judged, so it is refused: ${(error as Error).message}`);

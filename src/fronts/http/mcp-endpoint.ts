@@ -5,7 +5,7 @@
 // - 2025 revisions: sessions bound to their principal (sessions.ts), the GET stream, DELETE.
 // The caller was authenticated by serve.ts before anything here runs.
 import { createMcpHandler, isLegacyRequest, type AuthInfo } from "@modelcontextprotocol/server";
-import type { AuditLog } from "../../audit/index.js";
+import type { AuditSink } from "../../audit/index.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import { type Downstream, makeDownstream } from "../../gateway/downstream.js";
 import type { Principal } from "../../policy/principal.js";
@@ -27,7 +27,7 @@ export interface McpEndpoint {
 /** The downstream of one 2026-07-28 request travels to the server factory inside AuthInfo.extra. */
 const DOWNSTREAM = "mcpWardenDownstream";
 
-export function mcpEndpoint(core: Gateway, audit: AuditLog, opts: { sessions: SessionLimits; maxBodyBytes: number; log: (m: string) => void }): McpEndpoint {
+export function mcpEndpoint(core: Gateway, audit: AuditSink, opts: { sessions: SessionLimits; maxBodyBytes: number; log: (m: string) => void }): McpEndpoint {
   const modern = createMcpHandler(
     (ctx) => {
       const d = ctx.authInfo?.extra?.[DOWNSTREAM] as Downstream | undefined;

@@ -2,7 +2,7 @@
 // Request path: the listener's protections (http-server.ts) → authentication (never optional) →
 // required scopes → rate limits → the MCP endpoint of either era (mcp-endpoint.ts), or Claude Code's
 // http hook. Each piece is an adapter passed in, so this file only says in which order they run.
-import type { AuditLog } from "../../audit/index.js";
+import type { AuditSink } from "../../audit/index.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import { ownerOf, makeDownstream } from "../../gateway/downstream.js";
 import type { Principal } from "../../policy/principal.js";
@@ -40,7 +40,7 @@ export type HookHandler = (body: unknown, principal: Principal, signal: AbortSig
 
 export interface ServeOptions {
   core: Gateway;
-  audit: AuditLog;
+  audit: AuditSink;
   remote: ResolvedRemote;
   authenticator: FrontAuthenticator;
   limiter?: FrontLimiter;

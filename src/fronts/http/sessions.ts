@@ -6,7 +6,7 @@
 // the cap (the oldest ends).
 import { randomBytes } from "node:crypto";
 import { isInitializeRequest, WebStandardStreamableHTTPServerTransport, type Server } from "@modelcontextprotocol/server";
-import type { AuditLog } from "../../audit/index.js";
+import type { AuditSink } from "../../audit/index.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import { type Downstream, makeDownstream, refreshPrincipal } from "../../gateway/downstream.js";
 import type { Principal } from "../../policy/principal.js";
@@ -33,7 +33,7 @@ export class LegacySessions {
 
   constructor(
     private readonly core: Gateway,
-    private readonly audit: AuditLog,
+    private readonly audit: AuditSink,
     private readonly limits: SessionLimits,
     private readonly maxBodyBytes: number,
   ) {
@@ -108,7 +108,12 @@ export class LegacySessions {
     this.core.disconnect(s.downstream);
     void s.transport.close().catch(() => undefined);
     void s.server.close().catch(() => undefined);
-    this.audit.append({ kind: "request", event: "session-ended", principal: s.downstream.audited, reason });
+    try {
+      this.audit.append({ kind: "request", event: "session-ended", principal: s.downstream.audited, reason });
+    } catch {
+      // A failed audit sink refuses every record (and so every call); ending a session, and shutting
+      // down, must still go on. The failure was reported to the call that met it.
+    }
   }
 
   private sweep() {

@@ -15,7 +15,7 @@
 // identical call (client, server identity, tool, arguments digest, policy version) through once.
 import { ownerOf } from "../downstream.js";
 import { createHash } from "node:crypto";
-import type { AuditLog } from "../../audit/index.js";
+import type { AuditSink } from "../../audit/index.js";
 import { type ApprovalAnswer, type ApprovalBroker, type ApprovalRequest, type ApprovalResult, APPROVAL_ANSWERS } from "../../approvals/broker.js";
 import { type AskingGateway, type CallBinding, type HeldCall, formatMinutes, retryInstructions } from "../../approvals/retry-grants.js";
 import type { HeldCallStore } from "../../adapters/grant-store.js";
@@ -26,7 +26,7 @@ import type { RequestContext, Stage } from "../pipeline.js";
 
 export interface AskServices {
   broker: ApprovalBroker;
-  audit: AuditLog;
+  audit: AuditSink;
   /** Digest of the rules in force; session grants and approvals bind to it. */
   policyVersion: string;
   /** Digest of a server's launch configuration. */

@@ -1,7 +1,8 @@
-// audit: one record with the decision, written (synchronously, into the kernel) BEFORE the request
-// is forwarded, so killing mcp-warden never loses the record of a call that reached a server;
-// and one record with the outcome afterwards.
-import { ErrorCodes } from "../errors.js";
+// audit: one record with the decision, durable BEFORE the request is forwarded (the file log writes
+// it into the kernel synchronously; PostgreSQL commits it, awaited here), so killing mcp-warden never
+// loses the record of a call that reached a server; and one record with the outcome afterwards.
+// A sink that cannot write it throws: the pipeline turns that into an error, never a forwarded call.
+import { ErrorCodes, GatewayError } from "../errors.js";
 import type { RequestContext, Stage } from "../pipeline.js";
 import type { StageServices } from "./services.js";
 
@@ -11,10 +12,10 @@ export function auditDecisionStage({ audit }: StageServices): Stage {
   return {
     name: "audit-decision",
     always: true,
-    run(ctx: RequestContext) {
+    async run(ctx: RequestContext) {
       const v = ctx.verdict;
       const forwarding = !ctx.error && v?.decision === "allow";
-      audit.append({
+      const written = audit.appendDurable({
         kind: KIND[ctx.method as keyof typeof KIND] ?? "request",
         event: "decided",
         id: ctx.id,
@@ -30,6 +31,11 @@ export function auditDecisionStage({ audit }: StageServices): Stage {
         ruleSource: v?.source,
         ...(forwarding ? {} : { outcome: "denied" as const, durationMs: Date.now() - ctx.startedAt }),
       });
+      try {
+        await written;
+      } catch (e) {
+        throw new GatewayError(ErrorCodes.unavailable, `Not forwarded: mcp-warden could not record this call in its audit log (${(e as Error).message})`);
+      }
     },
   };
 }

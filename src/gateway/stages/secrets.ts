@@ -3,7 +3,7 @@
 // refuse the call (default) or forward it redacted; results: redact (default) or replace with an
 // error. Whatever the setting, the audit log gets the redacted arguments: it records that a secret
 // was seen and where, never the secret.
-import type { AuditLog } from "../../audit/index.js";
+import type { AuditSink } from "../../audit/index.js";
 import { compileSecretScanner, type SecretFinding, type SecretScanner } from "../../policy/integrity/secrets.js";
 import type { SecretScanningConfig } from "../../settings/resolve.js";
 import { ErrorCodes, GatewayError } from "../errors.js";
@@ -20,7 +20,7 @@ const where = (findings: SecretFinding[]) =>
     .join(", ") + (findings.length > 5 ? ` and ${findings.length - 5} more` : "");
 
 /** Before the decision is audited: arguments (tools/call) or params (prompts/get). */
-export function secretArgumentsStage(config: SecretScanningConfig, scanner: SecretScanner, audit: AuditLog): Stage {
+export function secretArgumentsStage(config: SecretScanningConfig, scanner: SecretScanner, audit: AuditSink): Stage {
   return {
     name: "secrets-arguments",
     run(ctx: RequestContext) {
@@ -56,7 +56,7 @@ export function secretArgumentsStage(config: SecretScanningConfig, scanner: Secr
 }
 
 /** After forwarding: the result, before the client sees it. */
-export function secretResultsStage(config: SecretScanningConfig, scanner: SecretScanner, audit: AuditLog): Stage {
+export function secretResultsStage(config: SecretScanningConfig, scanner: SecretScanner, audit: AuditSink): Stage {
   return {
     name: "secrets-results",
     // A result ends the pipeline for ordinary stages; this one exists to look at it.

@@ -1,0 +1,105 @@
+// The machine's real PostgreSQL (127.0.0.1:5432, trust auth, database `test`), shared with other
+// tests: each test gets its own schema (and, when it asks, its own login role) with a random suffix,
+// reached through the URL's search_path, and drops them afterwards.
+import { randomBytes } from "node:crypto";
+import { createConnection, createServer, type Socket } from "node:net";
+import pg from "pg";
+
+export const PG_HOST = "127.0.0.1";
+export const PG_PORT = 5432;
+export const PG_DATABASE = "test";
+
+export interface PgScratch {
+  schema: string;
+  /** The superuser's URL, with search_path set to the scratch schema. */
+  adminUrl: string;
+  /** The URL of `user` (default the superuser), search_path set to the scratch schema; `port` for a proxy. */
+  urlFor(user?: string, port?: number): string;
+  /** Runs SQL as the superuser in the scratch schema. */
+  admin<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<T>>;
+  /** Creates a LOGIN role (dropped by drop()). */
+  createRole(): Promise<string>;
+  drop(): Promise<void>;
+}
+
+/** Why the machine's PostgreSQL cannot be used, or undefined when it can. */
+export async function postgresUnavailable(): Promise<string | undefined> {
+  const c = new pg.Client({ host: PG_HOST, port: PG_PORT, database: PG_DATABASE, user: "postgres", connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return undefined;
+  } catch (e) {
+    return `PostgreSQL at ${PG_HOST}:${PG_PORT}/${PG_DATABASE} is not reachable (${(e as Error).message})`;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export async function pgScratch(): Promise<PgScratch> {
+  const suffix = randomBytes(5).toString("hex");
+  const schema = `mcpw_audit_${suffix}`;
+  const roles: string[] = [];
+  const urlFor = (user = "postgres", port = PG_PORT) => `postgresql://${user}@${PG_HOST}:${port}/${PG_DATABASE}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const client = new pg.Client({ connectionString: urlFor() });
+  client.on("error", () => undefined);
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${schema}`);
+  return {
+    schema,
+    adminUrl: urlFor(),
+    urlFor,
+    admin: (sql, params) => client.query(sql, params),
+    async createRole() {
+      const role = `mcpw_gw_${suffix}_${roles.length}`;
+      await client.query(`CREATE ROLE ${role} LOGIN`);
+      roles.push(role);
+      return role;
+    },
+    async drop() {
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        for (const role of roles) {
+          await client.query(`DROP OWNED BY ${role}`);
+          await client.query(`DROP ROLE IF EXISTS ${role}`);
+        }
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+  };
+}
+
+export interface TcpProxy {
+  port: number;
+  /** Stops listening and cuts every connection: PostgreSQL becomes unreachable through it. */
+  cut(): Promise<void>;
+}
+
+/** A TCP proxy on 127.0.0.1 to PostgreSQL, so a test can make the database unreachable for one process only. */
+export function pgProxy(): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: PG_HOST, port: PG_PORT });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      resolve({
+        port: typeof address === "object" && address ? address.port : 0,
+        cut: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            for (const s of sockets) s.destroy();
+          }),
+      });
+    });
+  });
+}
