@@ -43,6 +43,8 @@ export interface Authenticator {
   checkScopes(principal: Principal, method: string, tool?: string): AuthFailure | undefined;
   /** RFC 9728 document and the paths it is served at (the path-suffixed form for the resource's path first, then the root form). */
   metadata(): { paths: string[]; document: Record<string, unknown> };
+  /** Readiness (`/readyz`): the identity provider's keys can be fetched; undefined without an issuer. */
+  keysReachable?: (signal: AbortSignal) => Promise<void>;
   close(): void;
 }
 
@@ -220,6 +222,7 @@ export function createAuthenticator(cfg: AuthenticatorConfig, opts: Authenticato
       const suffixed = new URL(resourceMetadata).pathname;
       return { paths: [...new Set([suffixed, "/.well-known/oauth-protected-resource"])], document };
     },
+    ...(jwt ? { keysReachable: (signal: AbortSignal) => jwt.checkKeys(signal) } : {}),
     close() {
       // Nothing holds sockets or timers between requests (jose's cache is plain memory).
     },

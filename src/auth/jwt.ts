@@ -41,6 +41,8 @@ export class JwtVerifier {
   private keys: Promise<JWTVerifyGetKey> | undefined;
   private failedUntil = 0;
   private lastFailure = "";
+  /** The key set's URL, once known (configured, or found by discovery). */
+  private resolvedJwksUri: string | undefined;
 
   constructor(
     private readonly cfg: JwtVerifierConfig,
@@ -116,12 +118,32 @@ export class JwtVerifier {
         throw new Error(`the identity provider ${this.cfg.issuer} gives no usable jwks_uri (${describe(d.jwks_uri)}): it must be an https URL (or http on localhost)`);
       jwksUri = d.jwks_uri;
     }
+    this.resolvedJwksUri = jwksUri;
     return createRemoteJWKSet(new URL(jwksUri), {
       timeoutDuration: this.timeoutMs,
       ...(this.opts.jwksCooldownMs !== undefined ? { cooldownDuration: this.opts.jwksCooldownMs } : {}),
       ...(this.opts.jwksMaxAgeMs !== undefined ? { cacheMaxAge: this.opts.jwksMaxAgeMs } : {}),
       [customFetch]: (url: string, init: RequestInit) => this.boundedFetch(url, init),
     });
+  }
+
+  /**
+   * Readiness: the issuer's key set can be fetched now and holds keys. Rejects with a reason a
+   * person can act on. Fetched afresh each time (bounded): jose's cache would hide an outage.
+   */
+  async checkKeys(signal: AbortSignal): Promise<void> {
+    await this.keySet();
+    const uri = this.resolvedJwksUri!;
+    let doc: unknown;
+    try {
+      const res = await this.boundedFetch(uri, { redirect: "manual", signal, headers: { accept: "application/json" } });
+      if (res.status !== 200) throw new Error(`it answered HTTP ${res.status}`);
+      doc = await res.json();
+    } catch (e) {
+      throw new Error(`cannot fetch the signing keys of ${this.cfg.issuer} from ${uri}: ${why(e)}`);
+    }
+    const keys = (doc as { keys?: unknown } | null)?.keys;
+    if (!Array.isArray(keys) || keys.length === 0) throw new Error(`the key set of ${this.cfg.issuer} at ${uri} holds no keys`);
   }
 
   /** fetch whose body is read here, at most MAX_DOCUMENT_BYTES, and handed on as a new Response. */

@@ -104,7 +104,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { exchangedCredential } = await import("../gateway/exchanged-credential.js");
   const callerTokens = exchangers.size ? new CallerTokens() : undefined;
   const core = new Gateway({ settings, env });
-  const principals = compilePrincipalPolicies(settings, core.environment, core.policy);
+  // Replaced whole by a settings reload (serve-ops.ts); the rate limiter reads the current one.
+  let principals = compilePrincipalPolicies(settings, core.environment, core.policy);
   core.setPolicyFor((p) => principals.forPrincipal(p));
   const anyPrincipalLimits = Object.values(settings.principals ?? {}).some((e) => e.rateLimits !== undefined);
   const limiter = new RateLimiter({
@@ -130,6 +131,15 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       : {}),
   });
   const budget = new FailureBudget();
+  const ops = await import("./serve-ops.js");
+  let endpointSessions: () => number = () => 0;
+  let metrics;
+  try {
+    metrics = ops.buildMetrics(core, settings, env, () => endpointSessions());
+  } catch (e) {
+    await core.close("the metrics settings are not usable");
+    throw new ServeRefused((e as Error).message);
+  }
   // Claude Code's http hook: one central policy (serve's own settings and directory), per caller,
   // recorded in serve's audit log; the settings are reloaded when a file changes.
   const hookSettings = reloadingSettings({ env, cliFiles: opts.cliFiles ?? [], project: { dir: process.cwd() } });
@@ -160,6 +170,13 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       hook,
       approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? []),
       auditFailure: (address) => budget.take(address),
+      metrics: {
+        text: () => metrics.metrics.text(),
+        access: metrics.access,
+        authFailure: (status) => metrics.metrics.authFailure(status),
+        rateLimited: (limit) => metrics.metrics.rateLimited(limit),
+      },
+      readiness: ops.readinessChecks(core, settings, authenticator.keysReachable),
       ...(callerTokens ? { callerTokens } : {}),
       log,
     });
@@ -168,7 +185,32 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     await shared?.close();
     throw new Error(`cannot listen on ${remote.host}:${remote.port}: ${(e as Error).message} (choose another with --listen HOST:PORT)`);
   }
+  endpointSessions = () => serving.endpoint.sessions.size;
   core.startEager();
+  // Settings changes are loaded, validated and, when valid, their rules applied without a restart.
+  const { compilePolicy } = await import("../policy/index.js");
+  const { loadSettings } = await import("../settings/index.js");
+  const { compileSettings } = await import("../check/judge.js");
+  const reloader = ops.reloadSettings({
+    core,
+    env,
+    cliFiles: opts.cliFiles ?? [],
+    initial: settings,
+    load: () => {
+      const next = loadSettings({ cwd: process.cwd(), env, cliFiles: opts.cliFiles ?? [] });
+      compileSettings(next, env);
+      return next;
+    },
+    applyPolicy: async (next) => {
+      // Compiled in full before anything is replaced: a rule that does not compile changes nothing.
+      const base = compilePolicy(next.policy, core.environment);
+      const compiled = compilePrincipalPolicies(next, core.environment, base);
+      principals = compiled;
+      await core.replacePolicy((p) => compiled.forPrincipal(p), base);
+    },
+    onResult: (result) => metrics.metrics.reload(result),
+    log,
+  });
   // Failed authentications over a source's budget were counted, not audited: their counts are.
   const writeSuppressed = () => {
     const counts = budget.drain();
@@ -179,6 +221,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const close = serving.close.bind(serving);
   serving.close = async (reason: string) => {
     clearInterval(drainTimer);
+    reloader.close();
     writeSuppressed();
     await close(reason);
     hook.close();

@@ -263,6 +263,21 @@ export class Gateway {
   }
 
   /**
+   * The servers startEager starts, with their state: readiness wants them all "ready". With
+   * per-caller instances only shared servers run eagerly (the others start per caller, on use).
+   */
+  eagerStates(): { name: string; state: string; error?: string }[] {
+    return [...this.upstreams.values()]
+      .filter((u) => !(this.pool && shareModeOf(u.server) !== "shared") && (u.server.entry.startup ?? this.opts.settings.gateway.startup) === "eager")
+      .map((u) => ({ name: u.name, state: u.state, ...(u.lastError !== undefined ? { error: u.lastError } : {}) }));
+  }
+
+  /** Per-caller upstream instances running now (remote mode), for the metrics. */
+  instanceCount(): number {
+    return this.pool?.all().length ?? 0;
+  }
+
+  /**
    * A front's new downstream is served from now on (list changes reach it); `remove` when it ends.
    * Returns the SDK server instance speaking the protocol to it.
    */
@@ -357,6 +372,20 @@ export class Gateway {
   /** Installs the per-principal rules (the core's own policy stays the rules of the layers). */
   setPolicyFor(policyFor: (p: Principal) => CompiledPolicy): void {
     this.policyFor = policyFor;
+  }
+
+  /**
+   * A settings reload: every later decision (and list) uses `policyFor`. The running servers'
+   * tools are reviewed again under the new layer rules `base` (a tool they newly allow was never
+   * reviewed, and stays hidden until it is); then clients are told their lists changed.
+   */
+  async replacePolicy(policyFor: (p: Principal) => CompiledPolicy, base: CompiledPolicy): Promise<void> {
+    this.policyFor = policyFor;
+    this.integrity.setPolicy(base);
+    await Promise.all(this.allUpstreams().filter((u) => u.state === "ready").map((u) => this.integrity.review(u).catch((e: Error) => this.log(e.message))));
+    this.listChanged("tools");
+    this.listChanged("prompts");
+    this.listChanged("resources");
   }
 
   private buildServer(d: Downstream): Server {

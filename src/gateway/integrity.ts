@@ -133,6 +133,11 @@ export class IntegrityGate {
   }
 
   /** Reviews an upstream's current lists; runs again if asked while running. */
+  /** A settings reload's layer rules: later reviews skip the tools they deny and review those they allow. */
+  setPolicy(policy: CompiledPolicy): void {
+    this.opts.policy = policy;
+  }
+
   review(upstream: Upstream): Promise<void> {
     let s = this.servers.get(upstream.instanceKey);
     if (!s) this.servers.set(upstream.instanceKey, (s = { reviewed: false, hidden: new Map(), reviewedItems: new WeakSet() }));

@@ -231,6 +231,8 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
       "remote.rateLimits.perTool",
       "remote.rateLimits.perServer",
       "remote.rateLimits.onStoreError",
+      "remote.metrics.allowFrom",
+      "remote.metrics.bearerTokenEnv",
       "principals.*.rateLimits.perPrincipal",
       "principals.*.rateLimits.perTool",
       "forceLoginMethod",

@@ -409,6 +409,18 @@ export const RemoteSettings = z.strictObject({
     })
     .optional(),
   rateLimits: RateLimitSettings.optional(),
+  /**
+   * Who may read `/metrics` (server names and traffic volumes). Default: loopback callers only;
+   * with a bearer token set, any address presenting it (unless allowFrom narrows that too).
+   */
+  metrics: z
+    .strictObject({
+      /** Addresses or CIDR ranges (IPv4 or IPv6) allowed to scrape, e.g. "10.0.0.0/8"; replaces the loopback default. */
+      allowFrom: StringList.optional(),
+      /** The environment variable holding the bearer token scrapers must send (Prometheus' `authorization` / `bearer_token_file`). */
+      bearerTokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
+    })
+    .optional(),
 });
 
 /** What a principal (`user:<sub>`, `group:<name>`, `client:<id>`, `org:<id>`, `*`) adds to the rules. */

@@ -11,6 +11,8 @@ import { type FrontRequest, type HttpFront, jsonError, startHttpFront } from "./
 import { type McpEndpoint, mcpEndpoint } from "./mcp-endpoint.js";
 import { APPROVALS_PATH } from "./approvals-endpoint.js";
 import { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
+import type { MetricsAccess } from "../../ops/metrics-access.js";
+import type { ReadinessReport } from "../../ops/readiness.js";
 
 /** A refused authentication or authorization, as the authenticator reports it. */
 export interface AuthRefusal {
@@ -35,6 +37,15 @@ export interface FrontLimiter {
   check(input: { principal: Principal; method: string; server?: string; tool?: string }): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number; limit: string; reason: string }>;
 }
 
+/** The metrics, as the front uses them. */
+export interface FrontMetrics {
+  text(): Promise<{ body: string; contentType: string }>;
+  /** Who may read /metrics and /readyz's reasons. */
+  access: MetricsAccess;
+  authFailure(status: number): void;
+  rateLimited(limit: string): void;
+}
+
 /** Claude Code's http hook (POST /v1/hooks/claude-code). */
 export type HookHandler = (body: unknown, principal: Principal, signal: AbortSignal) => Promise<{ status: number; body: unknown }>;
 
@@ -51,6 +62,10 @@ export interface ServeOptions {
   callerTokens?: { remember(owner: string, token: string, expiresAt: number | undefined): void };
   /** Whether to audit one more failed authentication from this address (a flood must not fill the log). */
   auditFailure?: (address: string) => boolean;
+  /** `/metrics` and the counters the front moves (src/ops/metrics.ts). */
+  metrics?: FrontMetrics;
+  /** `/readyz`'s checks (src/ops/readiness.ts); without them the process is ready once it listens. */
+  readiness?: () => Promise<ReadinessReport>;
   log: (message: string) => void;
 }
 
@@ -120,6 +135,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   const metadataPaths = new Set(metadata.paths);
 
   const refuseAuth = (r: AuthRefusal, address: string, path: string): Response => {
+    opts.metrics?.authFailure(r.status);
     if (opts.auditFailure?.(address) ?? true) {
       audit.append({
         kind: "request",
@@ -131,13 +147,37 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     return jsonError(r.status, r.description, { "www-authenticate": r.challenge });
   };
 
+  const readiness = opts.readiness ? sharedRun(opts.readiness) : undefined;
+  /** No authentication: probes and scrapers cannot log in. What each answer reveals is bounded instead. */
+  const operations = async (path: string, req: FrontRequest): Promise<Response> => {
+    const noStore = { "cache-control": "no-store" };
+    // Alive and serving: this very answer proves it, and says nothing else.
+    if (path === "/healthz") return new Response("ok\n", { status: 200, headers: { "content-type": "text/plain", ...noStore } });
+    const access = opts.metrics?.access(req.address, req.request.headers.get("authorization") ?? undefined);
+    if (path === "/metrics") {
+      if (!opts.metrics) return jsonError(404, "Not Found: this gateway serves no metrics");
+      if (!access?.ok) return jsonError(access!.status, access!.message);
+      const { body, contentType } = await opts.metrics.text();
+      return new Response(body, { status: 200, headers: { "content-type": contentType, ...noStore } });
+    }
+    const report = readiness ? await readiness() : { ready: true, checks: [] };
+    // Everyone learns which parts are not ready; why (addresses, errors) only those who may read the metrics.
+    const detailed = access?.ok === true;
+    const body = {
+      ready: report.ready,
+      notReady: report.checks.filter((c) => !c.ok).map((c) => c.name),
+      checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, ...(detailed && c.reason !== undefined ? { reason: c.reason } : {}) })),
+    };
+    return new Response(JSON.stringify(body), { status: report.ready ? 200 : 503, headers: { "content-type": "application/json", ...noStore } });
+  };
+
   const route = async (req: FrontRequest): Promise<Response> => {
     const url = new URL(req.request.url);
     const path = url.pathname;
     if (req.request.method === "GET" && metadataPaths.has(path)) {
       return new Response(JSON.stringify(metadata.document), { status: 200, headers: { "content-type": "application/json", "cache-control": "max-age=300" } });
     }
-    if (path === "/healthz" && req.request.method === "GET") return new Response("ok\n", { status: 200, headers: { "content-type": "text/plain" } });
+    if (req.request.method === "GET" && (path === "/healthz" || path === "/readyz" || path === "/metrics")) return operations(path, req);
     const approvalsPath = path === APPROVALS_PATH || path.startsWith(`${APPROVALS_PATH}/`);
     if (path !== MCP_PATH && path !== HOOK_PATH && !approvalsPath) return jsonError(404, `Not Found: the MCP endpoint is ${MCP_PATH}`);
 
@@ -180,6 +220,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       if (opts.limiter) {
         const limited = await opts.limiter.check({ principal, method: msg.method, ...(tool ? { server: tool.server, tool: tool.canonical } : {}) });
         if (!limited.ok) {
+          opts.metrics?.rateLimited(limited.limit);
           audit.append({
             kind: "request",
             event: "rate-limited",
@@ -240,5 +281,24 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * One run of `fn` at a time, its result reused for `reuseMs`: a flood of /readyz requests must not
+ * become a flood of connections to the stores and the identity provider.
+ */
+function sharedRun<T>(fn: () => Promise<T>, reuseMs = 1000): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  let last: { at: number; value: T } | undefined;
+  return () => {
+    if (last && Date.now() - last.at < reuseMs) return Promise.resolve(last.value);
+    running ??= fn()
+      .then((value) => {
+        last = { at: Date.now(), value };
+        return value;
+      })
+      .finally(() => (running = undefined));
+    return running;
   };
 }

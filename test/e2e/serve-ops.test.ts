@@ -1,0 +1,203 @@
+// serve's operations endpoints, through the real `mcp-warden serve`: /healthz, /readyz against the
+// machine's real Redis (127.0.0.1:6379) and against a closed port, /metrics after real calls
+// (counters moved, no secrets), and who may read /metrics.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { generateApiKey, hashApiKey } from "../../src/auth/api-keys.js";
+import { auditRecords, closedPort, FIXTURE, scratch, type Scratch, waitFor } from "./harness.js";
+import { httpClient, rawPost, startServe, type Serving } from "./serve-harness.js";
+
+const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "ops", version: "1" } } };
+const origin = (url: string) => new URL(url).origin;
+
+interface Readiness {
+  ready: boolean;
+  notReady: string[];
+  checks: { name: string; ok: boolean; reason?: string }[];
+}
+
+async function readyz(srv: Serving): Promise<{ status: number; body: Readiness; text: string }> {
+  const res = await fetch(`${origin(srv.url)}/readyz`);
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as Readiness, text };
+}
+
+/** Waits (bounded) until /readyz answers 200: the eager server starts after serve listens. */
+async function untilReady(srv: Serving): Promise<Readiness> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const r = await readyz(srv);
+    if (r.status === 200) return r.body;
+    if (Date.now() > deadline) throw new Error(`not ready within 20 s: ${r.text}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+/** The value of one sample line (`name{labels} value`) of the Prometheus text, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[2] ?? "").matchAll(/([a-z_]+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe("serve operations: health, readiness with the real Redis, metrics after calls", () => {
+  const key = generateApiKey();
+  let s: Scratch;
+  let srv: Serving;
+  before(async () => {
+    const port = await closedPort();
+    s = scratch({
+      mcpServers: { fx: { command: process.execPath, args: [FIXTURE], share: "shared", startup: "eager" } },
+      permissions: { allow: ["mcp__fx__echo", "mcp__fx__crash"], deny: ["mcp__fx__env"] },
+      integrity: { pins: false },
+      state: { redis: "redis://127.0.0.1:6379/0" },
+      remote: { listen: `127.0.0.1:${port}`, auth: { apiKeys: { alice: { hash: hashApiKey(key) } } }, rateLimits: { perTool: { "mcp__fx__echo": "3/min" } } },
+    });
+    srv = await startServe(s);
+  });
+  after(async () => {
+    await srv?.stop().catch(() => undefined);
+    s?.cleanup();
+  });
+
+  it("/healthz answers 200 without a token and says nothing but ok", async () => {
+    const res = await fetch(`${origin(srv.url)}/healthz`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "ok\n");
+  });
+
+  it("/readyz answers 200 once the real Redis answers PING and the eager server is up, and lists both checks", async () => {
+    const body = await untilReady(srv);
+    assert.equal(body.ready, true);
+    assert.deepEqual(body.notReady, []);
+    assert.deepEqual(
+      body.checks.map((c) => [c.name, c.ok]),
+      [
+        ["redis", true],
+        ["server:fx", true],
+      ],
+    );
+  });
+
+  it("/metrics counts calls by decision, latency, auth failures, rate limits, restarts and open sessions, and carries no secret", async () => {
+    await untilReady(srv);
+    const c = await httpClient(srv.url, key, "modern");
+    let sessionId = "";
+    try {
+      // Allowed twice, denied once: calls by decision.
+      for (const text of ["one", "two"]) {
+        const r = await c.client.callTool({ name: "fx__echo", arguments: { text } });
+        assert.notEqual(r.isError, true, JSON.stringify(r));
+      }
+      await assert.rejects(c.client.callTool({ name: "fx__env", arguments: { name: "HOME" } }));
+      // The third echo is the last of 3/min; the fourth is refused with 429.
+      await c.client.callTool({ name: "fx__echo", arguments: { text: "three" } });
+      await assert.rejects(c.client.callTool({ name: "fx__echo", arguments: { text: "four" } }), /429|Too Many Requests|rate limit/i);
+      // The upstream dies mid-call and is restarted.
+      await c.client.callTool({ name: "fx__crash", arguments: {} }).catch(() => undefined);
+      await waitFor("the restart of fx", () => auditRecords(s).some((r) => r.event === "restarted" && r.server === "fx"), 20_000);
+    } finally {
+      await c.close();
+    }
+    // A 2025-era session stays open while the metrics are read.
+    const init = await rawPost(srv.url, INIT, { authorization: `Bearer ${key}` });
+    assert.equal(init.status, 200);
+    sessionId = init.headers.get("mcp-session-id") ?? "";
+    assert.ok(sessionId.length > 20);
+    // A wrong key: an authentication failure.
+    assert.equal((await rawPost(srv.url, INIT, { authorization: "Bearer mcpw_wrong_key_for_metrics" })).status, 401);
+
+    const res = await fetch(`${origin(srv.url)}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    const text = await res.text();
+    assert.equal(sample(text, "mcp_warden_calls_total", { server: "fx", decision: "allow" }), 4, text);
+    assert.equal(sample(text, "mcp_warden_calls_total", { server: "fx", decision: "deny" }), 1);
+    assert.ok((sample(text, "mcp_warden_call_duration_seconds_count", { server: "fx", outcome: "ok" }) ?? 0) >= 3);
+    assert.equal(sample(text, "mcp_warden_call_duration_seconds_count", { server: "fx", outcome: "denied" }), 1);
+    assert.ok((sample(text, "mcp_warden_auth_failures_total", { status: "401" }) ?? 0) >= 1);
+    assert.equal(sample(text, "mcp_warden_rate_limited_total", { limit: "perTool" }), 1);
+    assert.ok((sample(text, "mcp_warden_upstream_restarts_total", { server: "fx" }) ?? 0) >= 1);
+    assert.equal(sample(text, "mcp_warden_open_sessions"), 1);
+    for (const name of ["mcp_warden_sandbox_failures_total", "mcp_warden_settings_reloads_total", "mcp_warden_process_cpu_seconds_total"]) assert.match(text, new RegExp(`^# TYPE ${name} `, "m"));
+    // Nothing that identifies a caller or could be replayed.
+    for (const secret of [key, sessionId, "alice", "mcpw_wrong_key_for_metrics"]) assert.ok(!text.includes(secret), `the metrics contain ${secret.slice(0, 12)}…`);
+  });
+});
+
+describe("serve operations: not ready while a store is down; who may read /metrics", () => {
+  const key = generateApiKey();
+  const password = "s3cret-redis-pw-5f2a";
+  let s: Scratch;
+  let srv: Serving;
+  before(async () => {
+    const port = await closedPort();
+    const redisPort = await closedPort();
+    s = scratch({
+      state: { redis: `redis://:${password}@127.0.0.1:${redisPort}/0` },
+      remote: { listen: `127.0.0.1:${port}`, auth: { apiKeys: { ops: { hash: hashApiKey(key) } } } },
+    });
+    srv = await startServe(s);
+  });
+  after(async () => {
+    await srv?.stop().catch(() => undefined);
+    s?.cleanup();
+  });
+
+  it("/readyz answers 503 naming redis (a closed port), with the reason but never the password; /healthz stays 200", async () => {
+    const r = await readyz(srv);
+    assert.equal(r.status, 503);
+    assert.equal(r.body.ready, false);
+    assert.deepEqual(r.body.notReady, ["redis"]);
+    assert.match(r.body.checks[0]!.reason ?? "", /connection refused/);
+    assert.ok(!r.text.includes(password), r.text);
+    assert.equal((await fetch(`${origin(srv.url)}/healthz`)).status, 200);
+  });
+
+  it("/metrics and /readyz's reasons are not for an address outside remote.metrics.allowFrom", async () => {
+    const settings = JSON.parse(await import("node:fs").then((fs) => fs.readFileSync(s.settingsFile, "utf8"))) as Record<string, Record<string, unknown>>;
+    settings.remote!.metrics = { allowFrom: ["10.0.0.0/8"] };
+    const port = await closedPort();
+    settings.remote!.listen = `127.0.0.1:${port}`;
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(s.settingsFile, JSON.stringify(settings));
+    const narrow = await startServe(s);
+    try {
+      const res = await fetch(`${origin(narrow.url)}/metrics`);
+      assert.equal(res.status, 403);
+      assert.match(await res.text(), /remote\.metrics\.allowFrom/);
+      const r = await readyz(narrow);
+      assert.equal(r.status, 503);
+      assert.deepEqual(r.body.notReady, ["redis"]);
+      assert.equal(r.body.checks[0]!.reason, undefined, "the reason is for allowed addresses only");
+    } finally {
+      await narrow.stop();
+    }
+  });
+
+  it("with remote.metrics.bearerTokenEnv, /metrics needs that token (401 without it, 200 with it)", async () => {
+    const { readFileSync, writeFileSync } = await import("node:fs");
+    const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as Record<string, Record<string, unknown>>;
+    settings.remote!.metrics = { bearerTokenEnv: "OPS_METRICS_TOKEN" };
+    settings.remote!.listen = `127.0.0.1:${await closedPort()}`;
+    writeFileSync(s.settingsFile, JSON.stringify(settings));
+    const token = "metrics-token-91c3d0";
+    const tokened = await startServe(s, [], { OPS_METRICS_TOKEN: token });
+    try {
+      assert.equal((await fetch(`${origin(tokened.url)}/metrics`)).status, 401);
+      assert.equal((await fetch(`${origin(tokened.url)}/metrics`, { headers: { authorization: "Bearer not-the-token" } })).status, 401);
+      const ok = await fetch(`${origin(tokened.url)}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /^# HELP mcp_warden_calls_total /m);
+    } finally {
+      await tokened.stop();
+    }
+    // Without the variable set, serve refuses to start and names it.
+    await assert.rejects(startServe(s), /OPS_METRICS_TOKEN/);
+  });
+});
