@@ -1,10 +1,11 @@
 // serve's operations endpoints, through the real `mcp-warden serve`: /healthz, /readyz against the
-// machine's real Redis (127.0.0.1:6379) and against a closed port, /metrics after real calls
+// machine's real Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432), and against closed ports, /metrics after real calls
 // (counters moved, no secrets), and who may read /metrics.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { generateApiKey, hashApiKey } from "../../src/auth/api-keys.js";
 import { auditRecords, closedPort, FIXTURE, scratch, type Scratch, waitFor } from "./harness.js";
+import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
 import { httpClient, rawPost, startServe, type Serving } from "./serve-harness.js";
 
 const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "ops", version: "1" } } };
@@ -22,13 +23,13 @@ async function readyz(srv: Serving): Promise<{ status: number; body: Readiness; 
   return { status: res.status, body: JSON.parse(text) as Readiness, text };
 }
 
-/** Waits (bounded) until /readyz answers 200: the eager server starts after serve listens. */
-async function untilReady(srv: Serving): Promise<Readiness> {
+/** Waits (bounded) until /readyz answers `status` (200 by default: the eager server starts after serve listens). */
+async function untilReady(srv: Serving, status = 200): Promise<Readiness> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const r = await readyz(srv);
-    if (r.status === 200) return r.body;
-    if (Date.now() > deadline) throw new Error(`not ready within 20 s: ${r.text}`);
+    if (r.status === status) return r.body;
+    if (Date.now() > deadline) throw new Error(`/readyz did not answer ${status} within 20 s: ${r.text}`);
     await new Promise((res) => setTimeout(res, 200));
   }
 }
@@ -55,7 +56,7 @@ describe("serve operations: health, readiness with the real Redis, metrics after
       mcpServers: { fx: { command: process.execPath, args: [FIXTURE], share: "shared", startup: "eager" } },
       permissions: { allow: ["mcp__fx__echo", "mcp__fx__crash"], deny: ["mcp__fx__env"] },
       integrity: { pins: false },
-      state: { redis: "redis://127.0.0.1:6379/0" },
+      state: { redis: "redis://127.0.0.1:6379/0", postgres: "postgresql://postgres@127.0.0.1:5432/postgres" },
       remote: { listen: `127.0.0.1:${port}`, auth: { apiKeys: { alice: { hash: hashApiKey(key) } } }, rateLimits: { perTool: { "mcp__fx__echo": "3/min" } } },
     });
     srv = await startServe(s);
@@ -71,7 +72,7 @@ describe("serve operations: health, readiness with the real Redis, metrics after
     assert.equal(await res.text(), "ok\n");
   });
 
-  it("/readyz answers 200 once the real Redis answers PING and the eager server is up, and lists both checks", async () => {
+  it("/readyz answers 200 once the real Redis answers PING, the real PostgreSQL SELECT 1, and the eager server is up", async () => {
     const body = await untilReady(srv);
     assert.equal(body.ready, true);
     assert.deepEqual(body.notReady, []);
@@ -79,6 +80,7 @@ describe("serve operations: health, readiness with the real Redis, metrics after
       body.checks.map((c) => [c.name, c.ok]),
       [
         ["redis", true],
+        ["postgres", true],
         ["server:fx", true],
       ],
     );
@@ -138,8 +140,9 @@ describe("serve operations: not ready while a store is down; who may read /metri
   before(async () => {
     const port = await closedPort();
     const redisPort = await closedPort();
+    const postgresPort = await closedPort();
     s = scratch({
-      state: { redis: `redis://:${password}@127.0.0.1:${redisPort}/0` },
+      state: { redis: `redis://:${password}@127.0.0.1:${redisPort}/0`, postgres: `postgresql://warden:${password}@127.0.0.1:${postgresPort}/audit` },
       remote: { listen: `127.0.0.1:${port}`, auth: { apiKeys: { ops: { hash: hashApiKey(key) } } } },
     });
     srv = await startServe(s);
@@ -149,12 +152,13 @@ describe("serve operations: not ready while a store is down; who may read /metri
     s?.cleanup();
   });
 
-  it("/readyz answers 503 naming redis (a closed port), with the reason but never the password; /healthz stays 200", async () => {
+  it("/readyz answers 503 naming redis and postgres (closed ports), with the reasons but never the password; /healthz stays 200", async () => {
     const r = await readyz(srv);
     assert.equal(r.status, 503);
     assert.equal(r.body.ready, false);
-    assert.deepEqual(r.body.notReady, ["redis"]);
-    assert.match(r.body.checks[0]!.reason ?? "", /connection refused/);
+    assert.deepEqual(r.body.notReady, ["redis", "postgres"]);
+    assert.match(r.body.checks[0]!.reason ?? "", /^redis at redis:\/\/127\.0\.0\.1:\d+: connection refused/);
+    assert.match(r.body.checks[1]!.reason ?? "", /^postgres at postgresql:\/\/127\.0\.0\.1:\d+: connection refused/);
     assert.ok(!r.text.includes(password), r.text);
     assert.equal((await fetch(`${origin(srv.url)}/healthz`)).status, 200);
   });
@@ -173,8 +177,8 @@ describe("serve operations: not ready while a store is down; who may read /metri
       assert.match(await res.text(), /remote\.metrics\.allowFrom/);
       const r = await readyz(narrow);
       assert.equal(r.status, 503);
-      assert.deepEqual(r.body.notReady, ["redis"]);
-      assert.equal(r.body.checks[0]!.reason, undefined, "the reason is for allowed addresses only");
+      assert.deepEqual(r.body.notReady, ["redis", "postgres"]);
+      assert.ok(r.body.checks.every((c) => c.reason === undefined), "the reasons are for allowed addresses only");
     } finally {
       await narrow.stop();
     }
@@ -199,5 +203,32 @@ describe("serve operations: not ready while a store is down; who may read /metri
     }
     // Without the variable set, serve refuses to start and names it.
     await assert.rejects(startServe(s), /OPS_METRICS_TOKEN/);
+  });
+});
+
+describe("serve operations: readiness follows the identity provider's keys", { skip: oidcUnavailable() }, () => {
+  let idp: OidcIssuer;
+  let s: Scratch;
+  let srv: Serving;
+  before(async () => {
+    idp = await startOidcIssuer();
+    const port = await closedPort();
+    s = scratch({ remote: { listen: `127.0.0.1:${port}`, resource: `http://127.0.0.1:${port}/mcp`, auth: { issuer: idp.issuer } } });
+    srv = await startServe(s);
+  });
+  after(async () => {
+    await srv?.stop().catch(() => undefined);
+    await idp?.stop().catch(() => undefined);
+    s?.cleanup();
+  });
+
+  it("/readyz is 200 while the issuer's key set can be fetched, and 503 naming identity-provider once the issuer is gone", async () => {
+    const up = await untilReady(srv);
+    assert.deepEqual(up.checks, [{ name: "identity-provider", ok: true }]);
+    await idp.stop();
+    const down = await untilReady(srv, 503);
+    assert.deepEqual(down.notReady, ["identity-provider"]);
+    assert.match(down.checks[0]!.reason ?? "", /signing keys|cannot reach the identity provider/);
+    assert.equal((await fetch(`${origin(srv.url)}/healthz`)).status, 200);
   });
 });
