@@ -163,6 +163,29 @@ describe("serve operations: not ready while a store is down; who may read /metri
     assert.equal((await fetch(`${origin(srv.url)}/healthz`)).status, 200);
   });
 
+  it("a probe with the pod's address as Host (as a kubelet sends) gets /healthz and /readyz, without reasons; /metrics and /mcp stay refused for that Host", async () => {
+    const { request } = await import("node:http");
+    const get = (path: string, method = "GET") =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const u = new URL(srv.url);
+        const req = request({ host: u.hostname, port: u.port, path, method, headers: { host: "10.1.2.3:8787" } }, (res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.once("error", reject);
+        req.end();
+      });
+    assert.equal((await get("/healthz")).status, 200);
+    const ready = await get("/readyz");
+    assert.equal(ready.status, 503);
+    const body = JSON.parse(ready.body) as Readiness;
+    assert.deepEqual(body.notReady, ["redis", "postgres"]);
+    assert.ok(body.checks.every((c) => c.reason === undefined), ready.body);
+    assert.equal((await get("/metrics")).status, 403);
+    assert.equal((await get("/mcp", "POST")).status, 403);
+  });
+
   it("/metrics and /readyz's reasons are not for an address outside remote.metrics.allowFrom", async () => {
     const settings = JSON.parse(await import("node:fs").then((fs) => fs.readFileSync(s.settingsFile, "utf8"))) as Record<string, Record<string, unknown>>;
     settings.remote!.metrics = { allowFrom: ["10.0.0.0/8"] };

@@ -40,6 +40,8 @@ export interface FrontRequest {
   address: string;
   /** "https" or "http" as the client used it (X-Forwarded-Proto from a trusted proxy). */
   proto: string;
+  /** Whether the Host passed its check (always, except on a probe path). */
+  hostAllowed: boolean;
 }
 
 export type Route = (req: FrontRequest) => Promise<Response>;
@@ -89,8 +91,10 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
       }
       const host = (req.headers.host ?? "").toLowerCase();
       // Probes (a container's HEALTHCHECK, the kubelet) name the pod's address or 127.0.0.1, not the
-      // gateway's public host; the health answers carry no data a rebound page could steal.
-      if (!isProbe(req) && !hostAllowed(host, allowedHosts)) {
+      // gateway's public host; the health answers carry no data a rebound page could steal (the route
+      // is told the Host was not checked, and gives such a request no reasons and no metrics).
+      const hostOk = hostAllowed(host, allowedHosts);
+      if (!hostOk && !isProbe(req)) {
         return await refuse(403, "host", `Forbidden: Host '${host.slice(0, 100)}' is not one this gateway serves (remote.allowedHosts)`);
       }
       const origin = req.headers.origin;
@@ -123,11 +127,12 @@ export async function startHttpFront(opts: HttpFrontOptions, route: Route): Prom
         else headers.set(k, v);
       }
       const method = (req.method ?? "GET").toUpperCase();
-      const url = `${proto}://${host || `${opts.host}:${opts.port}`}${req.url ?? "/"}`;
+      // A probe's Host was not checked: the URL is built from the listen address instead.
+      const url = `${proto}://${hostOk && host ? host : `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`}${req.url ?? "/"}`;
       // No body on the Request: routes get it as text (FrontRequest.body) and hand it on parsed (the
       // SDK's parsedBody), so a body stream per request would be built and never read.
       const request = new Request(url, { method, headers, signal: abort.signal });
-      const response = await route({ request, body, address, proto });
+      const response = await route({ request, body, address, proto, hostAllowed: hostOk });
       await writeResponse(res, response, abort.signal);
     } catch {
       // Never a stack trace at the client; the route already audited what it could.
