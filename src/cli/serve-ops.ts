@@ -21,8 +21,12 @@ const LIVE_FIELDS = new Set<string>([
   "warnings",
 ]);
 
-/** The top-level fields that differ and only take effect after a restart (servers, remote, audit, state, ...). */
-export function fieldsNeedingRestart(before: ResolvedSettings, after: ResolvedSettings): string[] {
+/**
+ * The top-level fields that differ and only take effect after a restart (servers, remote, audit,
+ * state, ...). Principals' rate limits apply live only when some were set at start (the rate
+ * limiter asks for them per request only then).
+ */
+export function fieldsNeedingRestart(before: ResolvedSettings, after: ResolvedSettings, livePrincipalLimits: boolean): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   const out: string[] = [];
   for (const key of keys) {
@@ -37,6 +41,10 @@ export function fieldsNeedingRestart(before: ResolvedSettings, after: ResolvedSe
     }
     if (!same) out.push(key);
   }
+  // The rates only: where a rate is written (its source) may change without changing it.
+  const limitsOf = (x: ResolvedSettings) =>
+    JSON.stringify(Object.entries(x.principals ?? {}).map(([k, v]) => [k, v.rateLimits.perPrincipal?.value, Object.entries(v.rateLimits.perTool).map(([t, r]) => [t, r.value])]));
+  if (!livePrincipalLimits && limitsOf(before) !== limitsOf(after)) out.push("principals.*.rateLimits");
   return out.sort();
 }
 
@@ -80,6 +88,8 @@ export interface ReloadOptions {
   /** Compiles and installs the new rules; throws (nothing changed) when they do not compile. */
   applyPolicy: (next: ResolvedSettings) => Promise<void>;
   onResult?: (result: "applied" | "rejected") => void;
+  /** Whether the rate limiter asks for principals' limits (some were set at start). */
+  livePrincipalLimits: boolean;
   log: (m: string) => void;
 }
 
@@ -95,7 +105,7 @@ export function reloadSettings(opts: ReloadOptions): SettingsReloader {
     load: opts.load,
     apply: async (next) => {
       await opts.applyPolicy(next);
-      const restart = fieldsNeedingRestart(current, next);
+      const restart = fieldsNeedingRestart(current, next, opts.livePrincipalLimits);
       current = next;
       opts.onResult?.("applied");
       log(`settings reloaded: the rules are in force now${restart.length ? `; changes to ${restart.join(", ")} take effect after a restart` : ""}`);

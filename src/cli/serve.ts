@@ -209,6 +209,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       await core.replacePolicy((p) => compiled.forPrincipal(p), base);
     },
     onResult: (result) => metrics.metrics.reload(result),
+    livePrincipalLimits: anyPrincipalLimits,
     log,
   });
   // Failed authentications over a source's budget were counted, not audited: their counts are.
