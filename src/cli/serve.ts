@@ -67,7 +67,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const refusal = serveRefusal(settings);
   if (refusal) throw new ServeRefused(refusal);
   const { resolveRemote, serve } = await import("../fronts/http/serve.js");
-  const { Gateway } = await import("../gateway/gateway.js");
+  const { Gateway, VERSION } = await import("../gateway/gateway.js");
   const { createAuthenticator, AuthConfigError } = await import("../auth/authenticator.js");
   const { FailureBudget } = await import("../auth/failure-budget.js");
   const { RateLimiter, DEFAULT_STORE_TIMEOUT_MS } = await import("../limits/index.js");
@@ -158,6 +158,9 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       return exchanger && callerTokens ? exchangedCredential({ server: server.name, caller, exchanger, callerTokens, audit: (entry) => core.audit.append(entry) }) : undefined;
     },
   });
+  const tracing = settings.remote?.tracing;
+  const tracer = tracing ? (await import("../ops/tracing.js")).createTracer(tracing, VERSION) : undefined;
+  if (tracer) core.setTracer(tracer);
   await core.startCore({ front: "http", resource: remote.resource });
   let serving;
   try {
@@ -225,6 +228,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     reloader.close();
     writeSuppressed();
     await close(reason);
+    // The last spans go out (bounded by the exporter's timeout); a collector that is down costs only them.
+    await tracer?.shutdown();
     hook.close();
     await shared?.close();
   };

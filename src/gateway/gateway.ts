@@ -47,6 +47,7 @@ import { shareModeOf, UpstreamPool } from "./upstream-pool.js";
 import type { Principal } from "../policy/principal.js";
 import type { ConfiguredServer } from "../policy/types.js";
 import type { UpstreamCredential } from "../upstream/credential.js";
+import type { CallTracer } from "../ops/tracing.js";
 
 
 
@@ -369,6 +370,12 @@ export class Gateway {
     return { upstreams, catalog: new Catalog(upstreams, { separator: this.opts.settings.gateway.separator, prefix: this.opts.settings.gateway.prefix }) };
   }
 
+  /** OpenTelemetry tracing (serve's remote.tracing): a span per forwarded request. */
+  setTracer(tracer: CallTracer): void {
+    this.tracer = tracer;
+  }
+  private tracer: CallTracer | undefined;
+
   /** Installs the per-principal rules (the core's own policy stays the rules of the layers). */
   setPolicyFor(policyFor: (p: Principal) => CompiledPolicy): void {
     this.policyFor = policyFor;
@@ -492,6 +499,18 @@ export class Gateway {
               progressSent = progressSent.then(() => ctx.mcpReq.notify({ method: "notifications/progress", params: { ...shown, progressToken } })).catch(() => undefined);
             },
     };
+    const span = this.tracer?.start(method, (params._meta as { traceparent?: unknown } | undefined)?.traceparent, {});
+    if (span?.traceparent) rc.traceparent = span.traceparent;
+    const endSpan = () =>
+      span?.end(
+        {
+          "mcp.server": rc.target?.upstream.name,
+          ...(method === "tools/call" ? { "mcp.tool": rc.target?.canonical } : {}),
+          "mcp_warden.decision": rc.verdict?.decision ?? "deny",
+          "mcp_warden.outcome": rc.error ? String(rc.error.code) : rc.result?.isError === true ? "tool-error" : "ok",
+        },
+        rc.error !== undefined || rc.result?.isError === true,
+      );
     const run = async (askInFlow?: AskInFlow) => {
       // The gateway's own questions (an `ask` rule) ride on this call, when the client can be asked.
       if (askInFlow && this.clientSupports(ctx, "elicitation/create", d)) rc.askClient = (p, signal) => askInFlow("elicitation/create", p, signal);
@@ -505,11 +524,15 @@ export class Gateway {
       if (rc.error) throw toProtocolError(rc.error);
       return rc.result;
     };
-    // Methods that can pause for user input (an upstream's elicitation, sampling or roots request).
-    if (method === "tools/call" || method === "prompts/get" || method === "resources/read") {
-      return (await this.inputs.run(ctx, d.owner, () => rc.target?.upstream.instanceKey, run, (m) => this.clientSupports(ctx, m, d))) as never;
+    try {
+      // Methods that can pause for user input (an upstream's elicitation, sampling or roots request).
+      if (method === "tools/call" || method === "prompts/get" || method === "resources/read") {
+        return (await this.inputs.run(ctx, d.owner, () => rc.target?.upstream.instanceKey, run, (m) => this.clientSupports(ctx, m, d))) as never;
+      }
+      return (await run()) as never;
+    } finally {
+      endSpan();
     }
-    return (await run()) as never;
   }
 
   /**

@@ -49,6 +49,8 @@ export interface RequestContext {
   auditArguments?: unknown;
   /** Params to send upstream (the item name translated back). */
   upstreamParams?: Record<string, unknown>;
+  /** This request's span as W3C traceparent (tracing on): sent upstream in `_meta` and as an HTTP header. */
+  traceparent?: string;
   /** Set by forward just before sending: from here on an outcome record is owed. */
   forwardAttempted?: boolean;
   result?: Record<string, unknown>;

@@ -71,6 +71,7 @@ export function resolveRemote(layers: SettingsLayer[]): RemoteSettings {
     sessions: (v) => fields(v),
     rateLimits: (v) => fields(v),
     metrics: (v) => fields(v),
+    tracing: (v) => fields(v),
   });
   // A copy: the resolved settings never alias a layer's objects.
   return remote === undefined ? {} : structuredClone(remote);

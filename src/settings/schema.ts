@@ -421,6 +421,17 @@ export const RemoteSettings = z.strictObject({
       bearerTokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
     })
     .optional(),
+  /** OpenTelemetry tracing over OTLP/HTTP (JSON): a span per forwarded request, its traceparent passed upstream. Off when unset. */
+  tracing: z
+    .strictObject({
+      /** The collector's traces URL, e.g. http://otel-collector:4318/v1/traces. */
+      endpoint: z.string().url().regex(/^https?:\/\//, "an http:// or https:// URL"),
+      /** service.name of the spans (default "mcp-warden"). */
+      serviceName: z.string().min(1).optional(),
+      /** The share of traces started here that are recorded, 0 to 1 (default 1); a caller's sampled parent is always followed. */
+      sampleRatio: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
 });
 
 /** What a principal (`user:<sub>`, `group:<name>`, `client:<id>`, `org:<id>`, `*`) adds to the rules. */

@@ -1,5 +1,6 @@
 // One upstream MCP server: starting it, keeping its item lists, restarting it with backoff after
 // a crash, and failing its in-flight calls at once when it dies.
+import { currentTraceparent } from "./trace-context.js";
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
@@ -320,14 +321,16 @@ export class Upstream extends EventEmitter {
     let resolved: CheckedFetch | undefined;
     this.remoteFetch = {
       fetch: async (url, init) => {
+        // Read before any await: the forwarded request's span (tracing on), for this HTTP request.
+        const traceparent = currentTraceparent();
         const checked = (resolved ??= await made);
-        if (!credential) return checked.fetch(url, init);
+        if (!credential && traceparent === undefined) return checked.fetch(url, init);
+        const headers = new Headers(init?.headers);
+        if (traceparent !== undefined) headers.set("traceparent", traceparent);
         // Asked before every request (the caller's token may have been renewed); when it cannot be
         // had, this throws and the request is never sent.
-        const authorization = await credential(init?.signal ?? undefined);
-        const withCredential = new Headers(init?.headers);
-        withCredential.set("authorization", authorization);
-        return checked.fetch(url, { ...init, headers: withCredential });
+        if (credential) headers.set("authorization", await credential(init?.signal ?? undefined));
+        return checked.fetch(url, { ...init, headers });
       },
       close: async () => (await made.catch(() => undefined))?.close(),
     };
