@@ -88,6 +88,8 @@ export class Gateway {
   private readonly listChangeListeners = new Set<(kind: "tools" | "prompts" | "resources") => void>();
   /** The rules for a caller: the layers' rules plus the matching `principals` entries'. */
   private policyFor: (p: Principal) => CompiledPolicy = () => this.policy;
+  /** The layers' rules in force: the start's, or a settings reload's (replacePolicy). */
+  private layersPolicy: CompiledPolicy;
   /** Remote mode: each caller's own instances of servers that are not shared. */
   private pool: UpstreamPool | undefined;
   private readonly plan: ReturnType<typeof planUpstreams>;
@@ -100,7 +102,7 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const s = opts.settings;
     this.environment = fsEnvironment({ env: opts.env, settingsFiles: s.files.map((f) => f.file), auditDir: s.audit.dir, auditKeyFile: s.audit.hmacKeyFile });
-    this.policy = compilePolicy(s.policy, this.environment);
+    this.policy = this.layersPolicy = compilePolicy(s.policy, this.environment);
     this.redactor = compileRedactor(s.secrets);
     // `state.postgres`: the audit log shared by replicas; otherwise the file log on this machine.
     const postgres = postgresUrlOf(s.state, opts.env);
@@ -210,7 +212,7 @@ export class Gateway {
         log: (message) => this.log(message),
         redact: (value) => this.redactor.value(value),
       }),
-      guardStage({ environment: this.environment, fileJudge: this.policy.fileJudge }),
+      guardStage({ environment: this.environment, currentFileJudge: () => this.layersPolicy.fileJudge }),
       auditDecisionStage(services),
       forwardStage(),
       secretResultsStage(s.secretScanning, secrets, this.audit),
@@ -388,6 +390,7 @@ export class Gateway {
    */
   async replacePolicy(policyFor: (p: Principal) => CompiledPolicy, base: CompiledPolicy): Promise<void> {
     this.policyFor = policyFor;
+    this.layersPolicy = base;
     this.integrity.setPolicy(base);
     await Promise.all(this.allUpstreams().filter((u) => u.state === "ready").map((u) => this.integrity.review(u).catch((e: Error) => this.log(e.message))));
     this.listChanged("tools");

@@ -18,25 +18,27 @@ export interface GuardStageOptions {
   environment?: PolicyEnvironment;
   /** The permission rules' Read/Edit judge (CompiledPolicy.fileJudge), applied to path arguments too. */
   fileJudge?: FileJudge;
+  /** The judge in force now, when the rules can be replaced (serve's settings reload); wins over fileJudge. */
+  currentFileJudge?: () => FileJudge | undefined;
   /** The gateway's working directory. Default: process.cwd(). */
   cwd?: string;
 }
 
 export function guardStage(options: GuardStageOptions = {}): Stage {
   let environment = options.environment;
-  // One compiled guard per server (the settings of a running gateway do not change).
-  const guards = new WeakMap<ConfiguredServer, FilesystemPathGuard>();
+  // One compiled guard per server and rules (compiled again when a settings reload replaced the rules).
+  const guards = new WeakMap<ConfiguredServer, { judge: FileJudge | undefined; guard: FilesystemPathGuard }>();
   // SQL and argument guards per server (null: none configured).
   const callGuards = new WeakMap<ConfiguredServer, CallGuards | null>();
   const guardFor = (server: ConfiguredServer): FilesystemPathGuard | undefined => {
     const config = server.entry.guards?.filesystem;
     if (config === undefined) return undefined;
-    let guard = guards.get(server);
-    if (!guard) {
-      environment ??= fsEnvironment({ env: process.env });
-      guard = compileFilesystemPathGuard(config, environment, options.fileJudge);
-      guards.set(server, guard);
-    }
+    const judge = options.currentFileJudge ? options.currentFileJudge() : options.fileJudge;
+    const cached = guards.get(server);
+    if (cached && cached.judge === judge) return cached.guard;
+    environment ??= fsEnvironment({ env: process.env });
+    const guard = compileFilesystemPathGuard(config, environment, judge);
+    guards.set(server, { judge, guard });
     return guard;
   };
 
