@@ -7,6 +7,7 @@ import { metricsAccess, type MetricsAccess } from "../ops/metrics-access.js";
 import { postgresCheck, redisCheck, runReadiness, type ReadinessCheck, type ReadinessReport } from "../ops/readiness.js";
 import { watchSettings, type SettingsReloader } from "../ops/settings-reload.js";
 import type { ResolvedSettings } from "../settings/index.js";
+import { expandString } from "../settings/expand.js";
 
 /** Settings a reload applies at once; a change to any other top-level field is reported as needing a restart. */
 const LIVE_FIELDS = new Set<string>([
@@ -61,20 +62,36 @@ export function buildMetrics(core: Gateway, settings: ResolvedSettings, env: Nod
   return { metrics, access };
 }
 
-/** The stores the settings name, the identity provider's keys (when an issuer is set) and the eager servers. */
-export function readinessChecks(core: Gateway, settings: ResolvedSettings, keysReachable: ((signal: AbortSignal) => Promise<void>) | undefined): () => Promise<ReadinessReport> {
+/**
+ * The stores the settings name, the identity provider's keys (when an issuer is set) and the eager
+ * servers. Throws a SettingsError when a store URL names an unset variable.
+ */
+export function readinessChecks(
+  core: Gateway,
+  settings: ResolvedSettings,
+  env: NodeJS.ProcessEnv,
+  keysReachable: ((signal: AbortSignal) => Promise<void>) | undefined,
+): { run: () => Promise<ReadinessReport>; close(): void } {
   const fixed: ReadinessCheck[] = [];
-  if (settings.state.redis) fixed.push(redisCheck(settings.state.redis));
-  if (settings.state.postgres) fixed.push(postgresCheck(settings.state.postgres));
+  const closers: (() => void)[] = [];
+  if (settings.state.redis) {
+    const redis = redisCheck(expandString(settings.state.redis, env, { file: "settings", path: "state.redis" }));
+    fixed.push(redis);
+    closers.push(() => redis.close());
+  }
+  if (settings.state.postgres) fixed.push(postgresCheck(expandString(settings.state.postgres, env, { file: "settings", path: "state.postgres" })));
   if (keysReachable) fixed.push({ name: "identity-provider", check: keysReachable });
-  return () => {
-    const servers: ReadinessCheck[] = core.eagerStates().map((u) => ({
-      name: `server:${u.name}`,
-      check: async () => {
-        if (u.state !== "ready") throw new Error(`server '${u.name}' is ${u.state}${u.error ? `: ${u.error}` : ""}`);
-      },
-    }));
-    return runReadiness([...fixed, ...servers]);
+  return {
+    run: () => {
+      const servers: ReadinessCheck[] = core.eagerStates().map((u) => ({
+        name: `server:${u.name}`,
+        check: async () => {
+          if (u.state !== "ready") throw new Error(`server '${u.name}' is ${u.state}${u.error ? `: ${u.error}` : ""}`);
+        },
+      }));
+      return runReadiness([...fixed, ...servers]);
+    },
+    close: () => closers.forEach((c) => c()),
   };
 }
 

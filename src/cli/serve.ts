@@ -134,10 +134,14 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const ops = await import("./serve-ops.js");
   let endpointSessions: () => number = () => 0;
   let metrics;
+  let readiness;
   try {
     metrics = ops.buildMetrics(core, settings, env, () => endpointSessions());
+    readiness = ops.readinessChecks(core, settings, env, authenticator.keysReachable);
   } catch (e) {
-    await core.close("the metrics settings are not usable");
+    // remote.metrics or a store URL that cannot be used: the operator's to fix before serve starts.
+    await core.close("the operations settings are not usable");
+    await shared?.close();
     throw new ServeRefused((e as Error).message);
   }
   // Claude Code's http hook: one central policy (serve's own settings and directory), per caller,
@@ -179,13 +183,14 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
         authFailure: (status) => metrics.metrics.authFailure(status),
         rateLimited: (limit) => metrics.metrics.rateLimited(limit),
       },
-      readiness: ops.readinessChecks(core, settings, authenticator.keysReachable),
+      readiness: readiness.run,
       ...(callerTokens ? { callerTokens } : {}),
       log,
     });
   } catch (e) {
     await core.close(`could not listen on ${remote.host}:${remote.port}`);
     await shared?.close();
+    readiness.close();
     throw new Error(`cannot listen on ${remote.host}:${remote.port}: ${(e as Error).message} (choose another with --listen HOST:PORT)`);
   }
   endpointSessions = () => serving.endpoint.sessions.size;
@@ -231,6 +236,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     // The last spans go out (bounded by the exporter's timeout); a collector that is down costs only them.
     await tracer?.shutdown();
     hook.close();
+    readiness.close();
     await shared?.close();
   };
   if (settings.bashSandbox.enabled) {

@@ -1,8 +1,7 @@
 // `/readyz`: whether this replica can serve calls now. Each check is bounded in time and run in
 // parallel; any failure (a timeout and an exception included) counts as not ready. What is reported
 // names the part and a reason a person can act on, never a password or a full connection string.
-import { connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import type { Redis } from "ioredis";
 
 export interface ReadinessCheck {
   /** Shown in the answer: "redis", "postgres", "identity-provider", "server:<name>". */
@@ -54,51 +53,52 @@ export function shownAddress(url: string): string {
 }
 
 /**
- * Redis answers PING (after AUTH when the URL carries credentials). RESP over a socket, since all
- * this needs is one round trip; the Redis state adapter's client can take this check's place.
+ * Redis answers PING, on a connection of its own kept for the probes (ioredis, reconnecting by
+ * itself): a probe sees the store as a new connection would, whatever the rate limits' client does.
  */
-export function redisCheck(url: string): ReadinessCheck {
-  const u = new URL(url);
-  const host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
-  const port = Number(u.port || 6379);
-  const user = decodeURIComponent(u.username);
-  const password = decodeURIComponent(u.password);
-  const commands: string[][] = [];
-  if (password) commands.push(user ? ["AUTH", user, password] : ["AUTH", password]);
-  commands.push(["PING"]);
+export function redisCheck(url: string): ReadinessCheck & { close(): void } {
   const where = shownAddress(url);
+  let client: Redis | undefined;
+  let lastError: string | undefined;
+  const open = async (): Promise<Redis> => {
+    const { Redis } = await import("ioredis");
+    const c = new Redis(url, {
+      lazyConnect: true,
+      // A probe fails at once while disconnected: nothing queues for a later connection.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: CHECK_TIMEOUT_MS,
+      connectTimeout: CHECK_TIMEOUT_MS,
+      retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    });
+    // Also keeps ioredis from printing every failed reconnect.
+    c.on("error", (e: NodeJS.ErrnoException) => (lastError = e.code === "ECONNREFUSED" ? "connection refused (is Redis running there?)" : e.message));
+    c.on("ready", () => (lastError = undefined));
+    c.connect().catch(() => undefined);
+    return c;
+  };
   return {
     name: "redis",
-    check: (signal) =>
-      new Promise<void>((resolve, reject) => {
-        const socket: Socket = u.protocol === "rediss:" ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
-        let answer = "";
-        const fail = (why: string) => {
-          socket.destroy();
-          reject(new Error(`redis at ${where}: ${why}`));
-        };
-        signal.addEventListener("abort", () => fail("no answer in time"), { once: true });
-        socket.once("error", (e: NodeJS.ErrnoException) => fail(e.code === "ECONNREFUSED" ? "connection refused (is Redis running there?)" : (e.code ?? e.message)));
-        socket.once(u.protocol === "rediss:" ? "secureConnect" : "connect", () => socket.write(commands.map(resp).join("")));
-        socket.on("data", (d: Buffer) => {
-          answer += d.toString("latin1");
-          if (answer.length > 4096) return fail("an answer too long for PING");
-          const lines = answer.split("\r\n").filter(Boolean);
-          const error = lines.find((l) => l.startsWith("-"));
-          // The server's own error text (e.g. NOAUTH, WRONGPASS) carries no secret of ours.
-          if (error) return fail(`it answered ${error.slice(1, 120)}`);
-          if (lines.length >= commands.length) {
-            if (lines[lines.length - 1] !== "+PONG") return fail("it did not answer PONG");
-            socket.end();
-            resolve();
-          }
+    async check() {
+      client ??= await open();
+      if (client.status !== "ready") {
+        // The first probe may come while the connection is still being made.
+        await new Promise<void>((resolve) => {
+          const done = () => resolve();
+          client!.once("ready", done);
+          setTimeout(done, CHECK_TIMEOUT_MS / 2).unref();
         });
-      }),
+      }
+      if (client.status !== "ready") throw new Error(`redis at ${where}: ${lastError ?? `not connected (${client.status})`}`);
+      const answer = await client.ping().catch((e: Error) => {
+        throw new Error(`redis at ${where}: ${scrub(e.message)}`);
+      });
+      if (answer !== "PONG") throw new Error(`redis at ${where}: it did not answer PONG`);
+    },
+    close() {
+      client?.disconnect();
+    },
   };
-}
-
-function resp(args: string[]): string {
-  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
 }
 
 /** PostgreSQL answers `SELECT 1` over a fresh connection (pg), closed afterwards. */
