@@ -135,6 +135,7 @@ describe("serve operations: health, readiness with the real Redis, metrics after
 describe("serve operations: not ready while a store is down; who may read /metrics", () => {
   const key = generateApiKey();
   const password = "s3cret-redis-pw-5f2a";
+  const env = { OPS_REDIS_PASSWORD: password };
   let s: Scratch;
   let srv: Serving;
   before(async () => {
@@ -142,10 +143,11 @@ describe("serve operations: not ready while a store is down; who may read /metri
     const redisPort = await closedPort();
     const postgresPort = await closedPort();
     s = scratch({
-      state: { redis: `redis://:${password}@127.0.0.1:${redisPort}/0`, postgres: `postgresql://warden:${password}@127.0.0.1:${postgresPort}/audit` },
+      // The Redis password through ${VAR}, as a Secret would give it; PostgreSQL's written in the URL.
+      state: { redis: `redis://:\${OPS_REDIS_PASSWORD}@127.0.0.1:${redisPort}/0`, postgres: `postgresql://warden:${password}@127.0.0.1:${postgresPort}/audit` },
       remote: { listen: `127.0.0.1:${port}`, auth: { apiKeys: { ops: { hash: hashApiKey(key) } } } },
     });
-    srv = await startServe(s);
+    srv = await startServe(s, [], env);
   });
   after(async () => {
     await srv?.stop().catch(() => undefined);
@@ -193,7 +195,7 @@ describe("serve operations: not ready while a store is down; who may read /metri
     settings.remote!.listen = `127.0.0.1:${port}`;
     const { writeFileSync } = await import("node:fs");
     writeFileSync(s.settingsFile, JSON.stringify(settings));
-    const narrow = await startServe(s);
+    const narrow = await startServe(s, [], env);
     try {
       const res = await fetch(`${origin(narrow.url)}/metrics`);
       assert.equal(res.status, 403);
@@ -214,7 +216,7 @@ describe("serve operations: not ready while a store is down; who may read /metri
     settings.remote!.listen = `127.0.0.1:${await closedPort()}`;
     writeFileSync(s.settingsFile, JSON.stringify(settings));
     const token = "metrics-token-91c3d0";
-    const tokened = await startServe(s, [], { OPS_METRICS_TOKEN: token });
+    const tokened = await startServe(s, [], { ...env, OPS_METRICS_TOKEN: token });
     try {
       assert.equal((await fetch(`${origin(tokened.url)}/metrics`)).status, 401);
       assert.equal((await fetch(`${origin(tokened.url)}/metrics`, { headers: { authorization: "Bearer not-the-token" } })).status, 401);
@@ -225,7 +227,7 @@ describe("serve operations: not ready while a store is down; who may read /metri
       await tokened.stop();
     }
     // Without the variable set, serve refuses to start and names it.
-    await assert.rejects(startServe(s), /OPS_METRICS_TOKEN/);
+    await assert.rejects(startServe(s, [], env), /OPS_METRICS_TOKEN/);
   });
 });
 
