@@ -66,8 +66,6 @@ export class AuditLog implements AuditSink {
   #flushScheduled = false;
   /** The last record written to the file. */
   #written: Head | undefined;
-  /** Told of every entry once it is chained (the metrics); they must not throw. */
-  #observers: ((entry: AuditEntry) => void)[] = [];
 
   private constructor(dir: string, name: string, fd: number, redactor: Redactor, fsyncIntervalMs: number, key: AuditKey | undefined) {
     this.file = join(dir, name);
@@ -125,24 +123,7 @@ export class AuditLog implements AuditSink {
 
   /** Writes one record (redacted) into the kernel before returning it. Throws when closed or failed. */
   append(entry: AuditEntry): AuditRecord {
-    const record = this.#write(entry, this.#redactor.active, true);
-    this.#tell(entry);
-    return record;
-  }
-
-  /** Calls `fn` with every entry appended from now on (after it is chained); for counting, not for storing. */
-  observe(fn: (entry: AuditEntry) => void): void {
-    this.#observers.push(fn);
-  }
-
-  #tell(entry: AuditEntry) {
-    for (const fn of this.#observers) {
-      try {
-        fn(entry);
-      } catch {
-        // An observer's failure is not the audit log's: the record is written.
-      }
-    }
+    return this.#write(entry, this.#redactor.active, true);
   }
 
   /** append() already writes into the kernel before it returns: durable in this log's sense. */
@@ -173,7 +154,6 @@ export class AuditLog implements AuditSink {
    */
   appendSoon(entry: AuditEntry): AuditRecord {
     const record = this.#write(entry, this.#redactor.active, false);
-    this.#tell(entry);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => {

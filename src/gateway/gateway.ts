@@ -6,6 +6,7 @@ import type { Readable, Writable } from "node:stream";
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { AuditLog, PostgresAuditSink, type AuditSink } from "../audit/index.js";
 import { postgresUrlOf } from "../audit/postgres-url.js";
+import { ObservedAuditSink } from "../audit/observed.js";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
@@ -67,7 +68,7 @@ export type { ServerStatus } from "./status-file.js";
 
 export class Gateway {
   readonly policy: CompiledPolicy;
-  readonly audit: AuditSink;
+  readonly audit: ObservedAuditSink;
   readonly upstreams = new Map<string, Upstream>();
   readonly blocked: { name: string; reason: string; transport: string }[] = [];
   private readonly catalog: Catalog;
@@ -106,10 +107,12 @@ export class Gateway {
     this.redactor = compileRedactor(s.secrets);
     // `state.postgres`: the audit log shared by replicas; otherwise the file log on this machine.
     const postgres = postgresUrlOf(s.state, opts.env);
-    this.audit =
+    // Observed: serve's metrics count the records (ObservedAuditSink.observe).
+    this.audit = new ObservedAuditSink(
       postgres !== undefined
         ? new PostgresAuditSink({ url: postgres, secrets: s.secrets })
-        : AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets, hmacKeyFile: s.audit.hmacKeyFile });
+        : AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets, hmacKeyFile: s.audit.hmacKeyFile }),
+    );
     this.statusFile = new StatusFile(
       opts.env,
       () =>
