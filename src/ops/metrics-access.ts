@@ -10,7 +10,8 @@ export interface MetricsAccessSettings {
   bearerTokenEnv?: string;
 }
 
-export type MetricsAccess = (address: string, authorization: string | undefined) => { ok: true } | { ok: false; status: 401 | 403; message: string };
+/** `forwarded`: the request carries Forwarded or X-Forwarded-For (it came through a proxy). */
+export type MetricsAccess = (address: string, authorization: string | undefined, forwarded?: boolean) => { ok: true } | { ok: false; status: 401 | 403; message: string };
 
 const LOOPBACK = ["127.0.0.0/8", "::1"];
 
@@ -25,7 +26,12 @@ export function metricsAccess(settings: MetricsAccessSettings | undefined, env: 
   // With a token, any address may present it unless allowFrom says otherwise.
   const ranges = settings?.allowFrom ?? (token ? undefined : LOOPBACK);
   const allowed = ranges ? blockListOf(ranges) : undefined;
-  return (address, authorization) => {
+  const loopbackDefault = settings?.allowFrom === undefined && token === undefined;
+  return (address, authorization, forwarded = false) => {
+    // A reverse proxy on this host makes every caller look like loopback: the default (loopback
+    // only) never counts a request that came through one; such a setup names allowFrom or a token.
+    if (loopbackDefault && forwarded)
+      return { ok: false, status: 403, message: "Forbidden: /metrics is served to loopback callers only, and this request came through a proxy (Forwarded/X-Forwarded-For); set remote.metrics.allowFrom or bearerTokenEnv" };
     if (allowed && !contains(allowed, address))
       return { ok: false, status: 403, message: "Forbidden: /metrics is served to the addresses in remote.metrics.allowFrom (default: loopback only)" };
     if (token) {

@@ -16,6 +16,14 @@ describe("metrics access", () => {
     assert.equal(access("not-an-address", undefined).ok, false);
   });
 
+  it("the loopback default never counts a request that came through a proxy (a local reverse proxy makes everyone loopback)", () => {
+    const access = metricsAccess(undefined, {});
+    const r = access("127.0.0.1", undefined, true);
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? "" : r.message, /came through a proxy.*allowFrom or bearerTokenEnv/);
+    assert.equal(metricsAccess({ allowFrom: ["127.0.0.1"] }, {})("127.0.0.1", undefined, true).ok, true, "an explicit allowFrom is the operator's choice");
+  });
+
   it("allowFrom replaces the default with addresses and CIDR ranges of both families", () => {
     const access = metricsAccess({ allowFrom: ["10.0.0.0/8", "fd00::/8", "192.168.1.7"] }, {});
     assert.equal(access("10.200.3.4", undefined).ok, true);

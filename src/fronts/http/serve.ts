@@ -154,7 +154,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     // Alive and serving: this very answer proves it, and says nothing else.
     if (path === "/healthz") return new Response("ok\n", { status: 200, headers: { "content-type": "text/plain", ...noStore } });
     // A request whose Host or Origin failed the checks (DNS rebinding from a browser) learns only the status.
-    const access = req.hostAllowed ? opts.metrics?.access(req.address, req.request.headers.get("authorization") ?? undefined) : { ok: false as const, status: 403 as const, message: "Forbidden: /metrics needs a Host this gateway serves (remote.allowedHosts)" };
+    const access = req.hostAllowed ? opts.metrics?.access(req.address, req.request.headers.get("authorization") ?? undefined, req.request.headers.has("forwarded") || req.request.headers.has("x-forwarded-for")) : { ok: false as const, status: 403 as const, message: "Forbidden: /metrics needs a Host this gateway serves (remote.allowedHosts)" };
     if (path === "/metrics") {
       if (!opts.metrics) return jsonError(404, "Not Found: this gateway serves no metrics");
       if (!access?.ok) return jsonError(access!.status, access!.message);
