@@ -15,6 +15,7 @@ import { runHookBench, type HookBenchResult } from "./hook.js";
 import { httpHookSection, runHttpHookBench, type HttpHookBenchResult } from "./http-hook.js";
 import { containerSection, runContainerBench, type ContainerBenchResult } from "./containers.js";
 import { runSandboxBench, type SandboxBenchResult } from "./sandbox.js";
+import { runSharedStateBench, sharedStateSection, type SharedStateBenchResult } from "./shared-state.js";
 import { runServeBench, serveDocSection, type ServeBenchResult } from "./serve.js";
 import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
@@ -210,11 +211,13 @@ async function main() {
   const sandbox = await runSandboxBench(QUICK ? 3 : 11);
   log("  container start-up benchmark …");
   const containers = await runContainerBench(QUICK ? 2 : 5);
+  log("  shared state (Redis, PostgreSQL) benchmark …");
+  const sharedState = await runSharedStateBench(QUICK);
   log("  guards micro-benchmark …");
   const guards = await runGuardsBench(QUICK ? 500 : 5000);
 
   const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, { rss, auditOnDisk, loadBefore, loadAfter: load() });
-  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, guards));
+  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, sharedState, guards));
   log("");
   log(result.summary);
   log("");
@@ -295,7 +298,7 @@ function analyse(
 
 // ---- the document -------------------------------------------------------------------------------
 
-function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, containers: ContainerBenchResult, guards: GuardsBenchResult): string {
+function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, containers: ContainerBenchResult, sharedState: SharedStateBenchResult, guards: GuardsBenchResult): string {
   const { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted } = a;
   const cpu = cpus();
   const model = cpu[0]?.model.trim() ?? "unknown";
@@ -443,6 +446,7 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: 
     ...serveDocSection(serveBench),
     ...sandboxSection(sandbox),
     ...containerSection(containers, sandbox.gateway && sandbox.command ? { gatewaySandboxed: sandbox.gateway.sandboxed, gatewayPlain: sandbox.gateway.unsandboxed, exec: sandbox.command.exec } : undefined),
+    ...sharedStateSection(sharedState),
     ...guardsSection(guards),
     `Reproduce with \`npm run bench\` (five minutes or so; the comparison with supergateway and mcp-proxy needs \`node dist/scripts/bench-tools.js install\` first, and the token cost the Node 22 test tools). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
     "",
