@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, ProtocolError, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
+import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { AuditLog, PostgresAuditSink, type AuditSink } from "../audit/index.js";
 import { postgresUrlOf } from "../audit/postgres-url.js";
 import { ObservedAuditSink } from "../audit/observed.js";
@@ -31,13 +31,14 @@ import { ApprovalBroker } from "../approvals/broker.js";
 import { HeldCallStore } from "../adapters/grant-store.js";
 import { launchIdentity } from "./launch-approval.js";
 import { filePinStore } from "../adapters/pin-store.js";
-import { IntegrityGate, type ItemKind } from "./integrity.js";
-import { pageOf } from "./paging.js";
+import { IntegrityGate } from "./integrity.js";
+import { buildDownstreamServer, reviewsSettled, toProtocolError, VERSION, type DownstreamHost } from "./downstream-server.js";
 import { ApprovalPageHost } from "./approval-page-host.js";
 import { serverStatuses, StatusFile, type ServerStatus } from "./status-file.js";
 import { writeLocalAllowRule } from "../adapters/local-rules.js";
 import { ClientRequestGate } from "./client-requests.js";
-import { safeName, stripControls, stripControlsDeep } from "./terminal-text.js";
+import { stripControls } from "./terminal-text.js";
+import { watchUpstream } from "./upstream-events.js";
 import { planUpstreams } from "./upstreams.js";
 import { loadSqlParser } from "../policy/guards/sql.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
@@ -52,7 +53,7 @@ import type { CallTracer } from "../ops/tracing.js";
 
 
 
-export const VERSION = "0.1.0";
+export { VERSION } from "./downstream-server.js";
 
 export interface GatewayOptions {
   settings: ResolvedSettings;
@@ -289,12 +290,12 @@ export class Gateway {
    */
   connect(d: Downstream): Server {
     this.downstreams.add(d);
-    return this.buildServer(d);
+    return buildDownstreamServer(this.downstreamHost(), d);
   }
 
   /** The SDK server for one 2026-07-28 request: it serves that request only and gets no list changes. */
   serverFor(d: Downstream): Server {
-    return this.buildServer(d);
+    return buildDownstreamServer(this.downstreamHost(), d);
   }
 
   /**
@@ -401,71 +402,20 @@ export class Gateway {
     this.listChanged("resources");
   }
 
-  private buildServer(d: Downstream): Server {
-    const server = new Server(
-      { name: "mcp-warden", version: VERSION },
-      {
-        capabilities: {
-          tools: { listChanged: true },
-          prompts: { listChanged: true },
-          resources: { subscribe: true, listChanged: true },
-          completions: {},
-          logging: {},
-        },
-        instructions: this.instructions(),
-        requestState: { verify: this.inputs.verify },
-      },
-    );
-    d.server = server;
-    server.setRequestHandler("tools/list", async (req) => this.listTools(d, req.params?.cursor));
-    // What the integrity review let through, of servers the caller's rules do not deny whole.
-    const shown = (kind: ItemKind) => (u: Upstream, item: { name?: string; uri?: string }) =>
-      this.serverItemsAllowed(d, u.name) && this.integrity.hiddenReason(u, String(kind === "resources" ? item.uri : item.name), item, kind) === undefined;
-    server.setRequestHandler("prompts/list", async (req) => {
-      const view = this.viewOf(d);
-      await this.startAll(view.upstreams);
-      const prompts = await this.whenReviewed(() => view.catalog.prompts(shown("prompts")));
-      return this.page("prompts", prompts, req.params?.cursor, "prompts/list", d);
-    });
-    server.setRequestHandler("resources/list", async (req) => {
-      const view = this.viewOf(d);
-      await this.startAll(view.upstreams);
-      const resources = await this.whenReviewed(() => view.catalog.resources(shown("resources")));
-      return this.page("resources", resources, req.params?.cursor, "resources/list", d);
-    });
-    server.setRequestHandler("resources/templates/list", async (req) => {
-      const view = this.viewOf(d);
-      await this.startAll(view.upstreams);
-      const templates = await this.whenReviewed(() => view.catalog.resourceTemplates(shown("resourceTemplates")));
-      return this.page("resourceTemplates", templates, req.params?.cursor, "resources/templates/list") as never;
-    });
-    // The client's roots changed: tell every upstream (2025 era; 2026-07-28 servers ask per call).
-    server.setNotificationHandler("notifications/roots/list_changed", async () => {
-      for (const u of this.upstreams.values()) await u.notify("notifications/roots/list_changed");
-    });
-    const forward = (method: ForwardedMethod) => async (req: { params?: unknown }, ctx: ServerContext) => this.forwardRequest(method, req.params, ctx, d);
-    server.setRequestHandler("tools/call", forward("tools/call") as never);
-    server.setRequestHandler("prompts/get", forward("prompts/get") as never);
-    server.setRequestHandler("resources/read", forward("resources/read") as never);
-    server.setRequestHandler("resources/subscribe", forward("resources/subscribe") as never);
-    server.setRequestHandler("resources/unsubscribe", forward("resources/unsubscribe") as never);
-    server.setRequestHandler("completion/complete", forward("completion/complete") as never);
-    server.setRequestHandler("logging/setLevel", async (req) => {
-      await Promise.all(
-        [...this.upstreams.values()]
-          .filter((u) => u.state === "ready" && u.capabilities?.logging)
-          .map((u) => u.request("logging/setLevel", req.params as Record<string, unknown>, {}).catch(() => undefined)),
-      );
-      return {};
-    });
-    return server;
-  }
-
-  private instructions(): string {
-    const g = this.opts.settings.gateway;
-    return g.prefix
-      ? "mcp-warden gateway: tools of several MCP servers, each named <server>" + g.separator + "<tool>, checked against the user's policy."
-      : "mcp-warden gateway: the tools of one MCP server under their own names, checked against the user's policy.";
+  /** What the downstream MCP server (downstream-server.ts) needs of the core. */
+  private downstreamHost(): DownstreamHost {
+    return {
+      gateway: this.opts.settings.gateway,
+      integrity: this.integrity,
+      audit: this.audit,
+      upstreams: this.upstreams,
+      viewOf: (d) => this.viewOf(d),
+      startAll: (upstreams) => this.startAll(upstreams),
+      policyFor: (p) => this.policyFor(p),
+      forward: (method, params, ctx, d) => this.forwardRequest(method, params, ctx, d),
+      verifyRequestState: this.inputs.verify,
+      listGeneration: () => this.listGeneration,
+    };
   }
 
   private clientIdentity(ctx: ServerContext, d: Downstream): ClientIdentity {
@@ -483,7 +433,7 @@ export class Gateway {
     // first request after the handshake and for lazy servers (a completion included).
     const view = this.viewOf(d);
     await this.startAll(view.upstreams);
-    await this.reviewsSettled();
+    await reviewsSettled(this.integrity);
     // Progress is relayed in order, and all of it before the result.
     let progressSent: Promise<unknown> = Promise.resolve();
     const rc: RequestContext = {
@@ -568,39 +518,6 @@ export class Gateway {
     return Boolean(caps[capabilityFor(method)]);
   }
 
-  private async listTools(d: Downstream, cursor: string | undefined) {
-    const view = this.viewOf(d);
-    await this.startAll(view.upstreams);
-    let hidden = 0;
-    // Filtered for this caller every time: a list is never cached across principals.
-    const policy = this.policyFor(d.principal);
-    const tools = await this.whenReviewed(() => {
-      hidden = 0;
-      return view.catalog.tools((upstream, tool) => {
-        const v = policy.decideTool({ tool: canonicalToolName(upstream.name, tool.name), input: {} });
-        const shown = v.decision !== "deny" && this.integrity.hiddenReason(upstream, tool.name, tool) === undefined;
-        if (!shown) hidden++;
-        return shown;
-      });
-    });
-    if (cursor === undefined) this.audit.append({ kind: "list", method: "tools/list", principal: d.audited, detail: { listed: tools.length, hidden } });
-    return this.page("tools", tools, cursor);
-  }
-
-  /** Pages a merged list (paging.ts); a bad cursor is the client's error. */
-  private page<K extends string, T>(key: K, items: T[], cursor: string | undefined, audited?: string, d?: Downstream): { [P in K]: T[] } & { nextCursor?: string } {
-    if (audited && cursor === undefined) this.audit.append({ kind: "list", method: audited, ...(d ? { principal: d.audited } : {}), detail: { listed: items.length } });
-    try {
-      return pageOf(key, items, cursor, { size: this.opts.settings.gateway.pageSize, generation: this.listGeneration });
-    } catch (e) {
-      throw e instanceof GatewayError ? toProtocolError(e) : e;
-    }
-  }
-
-  private serverItemsAllowed(d: Downstream, server: string): boolean {
-    return this.policyFor(d.principal).decideServerItems(server).decision !== "deny";
-  }
-
   /**
    * Starts every upstream never started (lazy ones on first use) and waits, bounded, for those
    * starting. A crashed server waiting out its restart backoff is not hurried by client traffic.
@@ -652,26 +569,16 @@ export class Gateway {
   }
 
   private watch(upstream: Upstream) {
-    upstream.on("state", () => this.statusFile.schedule());
-    upstream.on("log", (message: string) => this.log(`${upstream.name}: ${message}`));
-    upstream.on("listChanged", (kind: "tools" | "prompts" | "resources") => {
-      // A new list is reviewed (pins, poisoning) before the client is told to list again.
-      const reviewed = this.integrity.review(upstream);
-      void reviewed.then(() => this.listChanged(kind));
-    });
-    upstream.on("notification", (n: { method: string; params?: Record<string, unknown> }) => {
+    watchUpstream(upstream, {
+      statusChanged: () => this.statusFile.schedule(),
+      log: (message) => this.log(message),
+      // The gate is built after the first upstreams are watched: looked up when an event comes.
+      review: (u) => this.integrity.review(u),
+      audit: this.audit,
+      listChanged: (kind) => this.listChanged(kind),
       // A local client hears every upstream; a remote caller only its own instances (never a shared one).
-      for (const x of this.downstreams) if (x.server && (!x.remote || this.pool?.isFor(upstream, x))) this.relayNotification(upstream, n, x.server);
-    });
-    upstream.on("crashed", (why: string) => {
-      this.audit.append({ kind: "server", event: "crashed", server: upstream.name, error: why });
-    });
-    upstream.on("restarting", (n: number) => this.audit.append({ kind: "server", event: "restarted", server: upstream.name, detail: { attempt: n } }));
-    upstream.on("failed", (why: string) => this.audit.append({ kind: "server", event: "failed", server: upstream.name, error: why }));
-    upstream.on("ready", () => {
-      this.audit.append({ kind: "server", event: "started", server: upstream.name, detail: { tools: upstream.lists.tools.length, protocolVersion: upstream.protocolVersion, sandbox: upstream.sandboxType ?? "none" } });
-      // Started synchronously, so no request can see this server's tools before their review.
-      void this.integrity.review(upstream);
+      listeners: () => [...this.downstreams].flatMap((x) => (x.server && (!x.remote || this.pool?.isFor(upstream, x)) ? [x.server] : [])),
+      keepLogControlCharacters: this.opts.settings.integrity.keepLogControlCharacters,
     });
   }
 
@@ -684,44 +591,6 @@ export class Gateway {
       send.catch(() => undefined);
     }
     for (const listener of this.listChangeListeners) listener(kind);
-  }
-
-  /** An upstream's log line or resource update, to a local client (remote clients get neither). */
-  private relayNotification(upstream: Upstream, n: { method: string; params?: Record<string, unknown> }, d: Server) {
-    if (n.method === "notifications/message" && n.params) {
-      // A terminal shows these: the logger name never carries escapes or invisible characters, the
-      // data not unless integrity.keepLogControlCharacters says so.
-      const logger = typeof n.params.logger === "string" ? `${upstream.name}/${safeName(n.params.logger)}` : upstream.name;
-      const params = this.opts.settings.integrity.keepLogControlCharacters ? n.params : (stripControlsDeep(n.params) as Record<string, unknown>);
-      d.sendLoggingMessage({ ...params, logger } as never).catch(() => undefined);
-    } else if (n.method === "notifications/resources/updated" && n.params) {
-      d.sendResourceUpdated(n.params as never).catch(() => undefined);
-    }
-  }
-
-  /** Waits, bounded (10 s), until no integrity review is under way (a tool is hidden until its review ends). */
-  private async reviewsSettled(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    // A list can be replaced (a server's list_changed) while an earlier review is awaited: wait again.
-    while (this.integrity.busy && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.integrity.settled(), new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
-      clearTimeout(timer);
-    }
-  }
-
-  /**
-   * Reads what the reviews let through once none is under way. `read` runs in the same tick as the
-   * last check, so a list replaced between the wait and the read (its review started at once, see
-   * Upstream.refreshLists) is waited for too, instead of being shown as "not reviewed yet". If the
-   * wait runs out, what is unreviewed stays hidden (fail closed).
-   */
-  private async whenReviewed<T>(read: () => T): Promise<T> {
-    for (let round = 0; round < 3; round++) {
-      await this.reviewsSettled();
-      if (!this.integrity.busy) break;
-    }
-    return read();
   }
 
   status(): ServerStatus[] {
@@ -773,8 +642,5 @@ function capabilityFor(method: InputMethod): "elicitation" | "sampling" | "roots
   return method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots";
 }
 
-function toProtocolError(e: GatewayError): Error {
-  return new ProtocolError(e.code, e.message, e.data);
-}
 
 export type { Tool };
