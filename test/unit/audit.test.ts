@@ -17,7 +17,9 @@ function tempDir(): string {
   return d;
 }
 afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  // A checkpoint update superseded by close() may still be removing its temp file (it runs in the
+  // background by design, checkpoint-writer.ts): retry the removal rather than race it.
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
 });
 
 // Independent of the implementation's own hashing helper on purpose.
