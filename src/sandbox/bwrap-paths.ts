@@ -1,7 +1,8 @@
 // Host path helpers for the bubblewrap backend: resolving a path the way the kernel will (symbolic
 // links followed component by component, missing tails kept), path containment, and finding the
 // files a command needs inside the sandbox.
-import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { isExecutableFile } from "../adapters/executables.js";
 import { basename, dirname, isAbsolute, join, normalize, resolve } from "node:path";
 
 export interface ResolvedPath {
@@ -76,25 +77,16 @@ export function between(root: string, p: string): string[] {
 
 /** An executable regular file found the way execvp would, with `PATH` from the sandbox's environment. */
 export function findCommand(command: string, env: Record<string, string>, cwd: string | undefined): string | undefined {
-  const isExecutable = (file: string) => {
-    try {
-      if (!statSync(file).isFile()) return false;
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   if (command === "") return undefined;
   if (command.includes("/")) {
     const file = resolve(cwd ?? "/", command);
-    return isExecutable(file) ? file : undefined;
+    return isExecutableFile(file) ? file : undefined;
   }
   const path = env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
   for (const dir of path.split(":")) {
     if (!isAbsolute(dir)) continue; // a relative PATH entry would depend on the cwd: never searched
     const file = join(dir, command);
-    if (isExecutable(file)) return file;
+    if (isExecutableFile(file)) return file;
   }
   return undefined;
 }
