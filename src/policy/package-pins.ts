@@ -69,9 +69,39 @@ function specFrom(runnerKey: string, args: readonly string[]): string | undefine
   return fromOption;
 }
 
-/** The package a stdio server's command fetches at start, or undefined when it is no package runner. */
-export function packageLaunch(command: string, args: readonly string[]): PackageLaunch | undefined {
-  const name = basename(command);
+const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "ash"]);
+const FETCHES = /(^|[^\w-])(npx|pnpx|bunx|uvx|pipx|dlx|npx-cli\.js)([^\w-]|$)|\bnpm\s+(exec|x)\b|\bbun\s+x\b|\buv\s+tool\s+run\b/;
+const RUNNER_WORD = /(^|[\s;&|()`'"/])(npx|pnpx|bunx|uvx|pipx|npm|pnpm|yarn|bun|uv|npx-cli\.js)(?=$|[\s;&|()`'"])/;
+
+/**
+ * The package a stdio server's command fetches at start, or undefined when it is no package runner.
+ * Looks through `env [NAME=value...] CMD` and npm's own `npx-cli.js`; a shell's `-c` script that
+ * mentions a runner is read word by word, and one it cannot read counts as unpinned (fail closed:
+ * wrapping `npx` in `sh -c` must not slip past requirePinnedPackages).
+ */
+export function packageLaunch(command: string, args: readonly string[], depth = 0): PackageLaunch | undefined {
+  const name0 = basename(command);
+  if (depth < 4 && name0 === "env") {
+    let i = 0;
+    while (i < args.length && ((args[i] as string).startsWith("-") || /^[A-Za-z_][A-Za-z0-9_]*=/.test(args[i] as string))) i++;
+    return i < args.length ? packageLaunch(args[i] as string, args.slice(i + 1), depth + 1) : undefined;
+  }
+  if (SHELLS.has(name0)) {
+    const c = args.indexOf("-c");
+    const script = c >= 0 ? args[c + 1] : undefined;
+    if (script === undefined || !RUNNER_WORD.test(script)) return undefined;
+    const words = script.trim().split(/\s+/);
+    const start = words.findIndex((w) => RUNNER_WORD.test(` ${w} `));
+    const inner = depth < 4 && start >= 0 && !/[;&|()`$<>]/.test(script) ? packageLaunch(words[start] as string, words.slice(start + 1), depth + 1) : undefined;
+    if (inner !== undefined) return inner;
+    // A script that fetches a package in a form not read here (pipes, `&&`, variables...) is unpinned.
+    return FETCHES.test(script) ? { runner: `${name0} -c`, ecosystem: "npm" } : undefined;
+  }
+  // `node .../npm/bin/npx-cli.js ARGS` is npx itself; `npm-cli.js` is npm.
+  if (depth < 4 && name0 === "node" && args.length > 0 && /^(npx|npm)-cli\.js$/.test(basename(args[0] as string))) {
+    return packageLaunch(basename(args[0] as string), args.slice(1), depth + 1);
+  }
+  const name = name0 === "npx-cli.js" ? "npx" : name0 === "npm-cli.js" ? "npm" : name0;
   let rest = args;
   let runner = name;
   let key = name;

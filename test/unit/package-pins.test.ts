@@ -49,6 +49,21 @@ describe("packageLaunch: the package a runner fetches and its exact version", ()
       assert.equal(p.version, version);
     });
   }
+  it("looks through env, npm's npx-cli.js and sh -c: a wrapped npx is judged like a bare one, and a script it cannot read is unpinned", () => {
+    const pinned = packageLaunch("env", ["NODE_OPTIONS=--x", "npx", "-y", "pkg@1.2.3"]);
+    assert.equal(pinned?.version, "1.2.3");
+    assert.equal(packageLaunch("/usr/bin/env", ["npx", "-y", "pkg"])?.version, undefined);
+    assert.ok(packageLaunch("/usr/bin/env", ["npx", "-y", "pkg"]), "still a package launch");
+    assert.ok(packageLaunch("node", ["/usr/lib/node_modules/npm/bin/npx-cli.js", "-y", "pkg"]), "node running npm's npx-cli.js is npx");
+    assert.equal(packageLaunch("node", ["/usr/lib/node_modules/npm/bin/npx-cli.js", "-y", "pkg"])?.version, undefined);
+    assert.equal(packageLaunch("node", ["server.js"]), undefined);
+    assert.equal(packageLaunch("/usr/lib/node_modules/npm/bin/npx-cli.js", ["-y", "pkg@2.0.0"])?.version, "2.0.0");
+    assert.equal(packageLaunch("sh", ["-c", "npx -y pkg@3.1.0"])?.version, "3.1.0");
+    const unread = packageLaunch("bash", ["-c", "cd /srv && npx -y pkg@3.1.0"]);
+    assert.ok(unread && unread.version === undefined && unread.spec === undefined, "a script with && is not read: unpinned");
+    assert.equal(packageLaunch("sh", ["-c", "npm run start"]), undefined, "a script that fetches nothing is no package launch");
+    assert.equal(packageLaunch("sh", ["-c", "cd /srv && node server.js"]), undefined);
+  });
   it("is undefined for commands that fetch nothing: node, npm run, npm install, pnpm install, uv run, a server binary", () => {
     for (const line of ["node server.js", "npm run start", "npm install", "pnpm install", "uv run server.py", "/opt/mcp/bin/server --stdio", "yarn start", "bun run x.ts"]) {
       const [command, ...args] = line.split(" ") as [string, ...string[]];
