@@ -10,10 +10,13 @@
 //   is committed. We chose the awaited append over a synchronous facade with a local spool: a spool
 //   would be a second durable store to keep, verify and replay on every replica's disk (which is
 //   read-only in the hardened image), and the pipeline stage is already async.
-// - Any failed insert (PostgreSQL unreachable, a timeout, a refused privilege) fails the sink for
-//   good: every waiting and later append rejects, so no call is forwarded unaudited. The rows of a
-//   failed insert may or may not have been committed, so the chain cannot simply go on; a restart
-//   starts a new writer.
+// - Any failed insert (PostgreSQL unreachable, a timeout, a refused privilege) fails the sink: every
+//   waiting and later append rejects, so no call is forwarded unaudited. The rows of a failed insert
+//   may or may not have been committed, so that chain cannot go on. The sink then probes the
+//   database every RECOVERY_PROBE_MS; once it answers (and the table is usable), a NEW writer starts
+//   (a new chain whose writer-start names the failed one, and whose writer-link records the newest
+//   row then in the table), and calls are recorded and forwarded again without a restart. The calls
+//   refused meanwhile were never forwarded, so the log has no gap where it matters.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import pg from "pg";
@@ -32,6 +35,8 @@ export interface PostgresSinkOptions {
   secrets?: readonly string[];
   /** How long one insert (or connecting) may take before the sink fails; default 10 s. */
   timeoutMs?: number;
+  /** Told when the sink fails (the message) and when a new writer has taken over (undefined). */
+  onHealth?: (failure: string | undefined) => void;
 }
 
 /** What the audit sink's failure looks like to a caller: says what to do next, never the URL. */
@@ -51,6 +56,8 @@ interface Waiter {
 }
 
 const BATCH = 500;
+/** How often a failed sink asks the database whether it is back. */
+export const RECOVERY_PROBE_MS = 1_000;
 
 /** The columns copied from a record for the indexes; verify recomputes them. Text may hold no NUL in PostgreSQL. */
 export function indexedColumns(r: AuditRecord): [string, string | null, string | null, string | null, string | null, string | null] {
@@ -59,9 +66,14 @@ export function indexedColumns(r: AuditRecord): [string, string | null, string |
 }
 
 export class PostgresAuditSink implements AuditSink {
-  /** This process's chain: host, pid and a random part, so a restarted pid never continues another chain. */
-  readonly writer = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  readonly where: string;
+  /** This process's current chain: host, pid and a random part, so a restarted pid never continues another chain; a new one after a recovery. */
+  #writer = newWriterId();
+  get writer(): string {
+    return this.#writer;
+  }
+  get where(): string {
+    return `postgresql table ${AUDIT_TABLE}, writer ${this.#writer}`;
+  }
   readonly #pool: pg.Pool;
   readonly #redactor: Redactor;
   #seq = 0;
@@ -74,6 +86,10 @@ export class PostgresAuditSink implements AuditSink {
   #checked = false;
   #failure: PostgresAuditError | undefined;
   #closed = false;
+  #recovery: NodeJS.Timeout | undefined;
+  /** Whether any insert succeeded: a sink that never reached the table (start-up) does not wait for it, its process stops. */
+  #everCommitted = false;
+  readonly #onHealth: ((failure: string | undefined) => void) | undefined;
 
   constructor(opts: PostgresSinkOptions) {
     const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -82,10 +98,15 @@ export class PostgresAuditSink implements AuditSink {
     // A connection dropped while idle: the next insert fails and reports it; nothing to do here.
     this.#pool.on("error", () => undefined);
     this.#redactor = compileRedactor(opts.secrets);
-    this.where = `postgresql table ${AUDIT_TABLE}, writer ${this.writer}`;
+    this.#onHealth = opts.onHealth;
     // Every chain starts with a record naming its writer, as every file segment starts with a segment-start.
-    this.#chain({ kind: "gateway", event: WRITER_START_EVENT, detail: { writer: this.writer, host: hostname(), pid: process.pid } }, false);
+    this.#chain({ kind: "gateway", event: WRITER_START_EVENT, detail: { writer: this.#writer, host: hostname(), pid: process.pid } }, false);
     this.#schedule();
+  }
+
+  /** The failure in force (every append refused), or undefined while records are being written. */
+  get failure(): string | undefined {
+    return this.#failure?.message;
   }
 
   append(entry: AuditEntry): AuditRecord {
@@ -119,6 +140,7 @@ export class PostgresAuditSink implements AuditSink {
       if (!this.#failure) await this.flush().catch(() => undefined);
     } finally {
       this.#closed = true;
+      clearTimeout(this.#recovery);
       await this.#pool.end().catch(() => undefined);
     }
   }
@@ -173,7 +195,7 @@ export class PostgresAuditSink implements AuditSink {
           // records) were deleted shows in the link a later writer made to it.
           const newest = await this.#pool.query<{ writer: string; seq: string; line: string }>(
             `SELECT writer, seq, line FROM ${AUDIT_TABLE} WHERE writer <> $1 ORDER BY time DESC, seq DESC LIMIT 1`,
-            [this.writer],
+            [this.#writer],
           );
           const row = newest.rows[0];
           this.#chain(
@@ -190,6 +212,7 @@ export class PostgresAuditSink implements AuditSink {
       // Records appended meanwhile stay queued behind the batch.
       this.#queue.splice(0, batch.length);
       this.#committed = batch.at(-1)!.record.seq;
+      this.#everCommitted = true;
       const due = this.#waiters.filter((w) => w.seq <= this.#committed);
       this.#waiters = this.#waiters.filter((w) => w.seq > this.#committed);
       for (const w of due) w.resolve();
@@ -210,7 +233,7 @@ export class PostgresAuditSink implements AuditSink {
     const tuples: string[] = [];
     for (const { record, line } of batch) {
       const n = values.length;
-      values.push(this.writer, record.seq, record.time, line, record.prev, ...indexedColumns(record));
+      values.push(this.#writer, record.seq, record.time, line, record.prev, ...indexedColumns(record));
       tuples.push(`(${Array.from({ length: 11 }, (_, i) => `$${n + i + 1}`).join(", ")})`);
     }
     // One statement: the batch is committed whole or not at all.
@@ -220,14 +243,52 @@ export class PostgresAuditSink implements AuditSink {
   #fail(e: Error): void {
     const why = e instanceof PostgresAuditError ? e.message : describePgError(e);
     this.#failure = new PostgresAuditError(
-      `the audit log in PostgreSQL failed: ${why}. Nothing more is forwarded (no call goes unaudited); make PostgreSQL reachable (state.postgres) and restart mcp-warden`,
+      this.#everCommitted
+        ? `the audit log in PostgreSQL failed: ${why}. Nothing is forwarded until it is back (no call goes unaudited); make PostgreSQL reachable (state.postgres): mcp-warden checks every ${RECOVERY_PROBE_MS / 1000} s and carries on by itself`
+        : `the audit log in PostgreSQL failed: ${why}. Nothing is forwarded (no call goes unaudited); make PostgreSQL reachable (state.postgres) and restart mcp-warden`,
       { cause: e },
     );
     this.#queue = [];
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(this.#failure);
+    this.#onHealth?.(this.#failure.message);
+    if (this.#everCommitted) this.#probeLater();
   }
+
+  #probeLater(): void {
+    if (this.#closed) return;
+    this.#recovery = setTimeout(() => void this.#probe(), RECOVERY_PROBE_MS);
+    this.#recovery.unref();
+  }
+
+  /** Starts a new writer once the database answers and the table is usable again; otherwise probes again later. */
+  async #probe(): Promise<void> {
+    if (this.#closed || !this.#failure) return;
+    let problem: string | undefined;
+    try {
+      problem = await this.#tableProblem();
+    } catch {
+      problem = "unreachable";
+    }
+    if (this.#closed) return;
+    if (problem !== undefined) return this.#probeLater();
+    const failed = this.#writer;
+    const reason = this.#failure.message;
+    this.#writer = newWriterId();
+    this.#seq = 0;
+    this.#prev = GENESIS_PREV;
+    this.#committed = -1;
+    this.#checked = false;
+    this.#failure = undefined;
+    this.#chain({ kind: "gateway", event: WRITER_START_EVENT, detail: { writer: this.#writer, host: hostname(), pid: process.pid, recoveredFrom: failed, failure: reason } }, false);
+    this.#schedule();
+    this.#onHealth?.(undefined);
+  }
+}
+
+function newWriterId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 }
 
 /** A pg or socket error in one line, without the connection URL. */

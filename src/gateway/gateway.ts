@@ -111,7 +111,12 @@ export class Gateway {
     // Observed: serve's metrics count the records (ObservedAuditSink.observe).
     this.audit = new ObservedAuditSink(
       postgres !== undefined
-        ? new PostgresAuditSink({ url: postgres, secrets: s.secrets })
+        ? new PostgresAuditSink({
+            url: postgres,
+            secrets: s.secrets,
+            // The failure itself cannot be recorded (the log is what failed); the next writer's first record names it.
+            onHealth: (failure) => this.log(failure !== undefined ? failure : "the audit log in PostgreSQL is back: calls are recorded and forwarded again (a new writer chain started)"),
+          })
         : AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets, hmacKeyFile: s.audit.hmacKeyFile }),
     );
     this.statusFile = new StatusFile(

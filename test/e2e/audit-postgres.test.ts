@@ -122,7 +122,7 @@ describe("serve with the audit log in PostgreSQL", { skip }, () => {
     assert.ok(verify.stdout.includes(`audit log broken (PostgreSQL mcp_warden_audit) at writer ${victim.writer} seq ${victim.seq}: record modified`), verify.stdout);
   });
 
-  it("PostgreSQL unreachable mid-run: the next call is refused with a clear error and never reaches the server", async () => {
+  it("PostgreSQL unreachable mid-run: calls are refused with a clear error and never reach the server; once it is back, a new writer records and forwards them again", async () => {
     const before = readFileSync(memoryFile, "utf8");
     // The session is opened first, so the first record written after the cut is the call's decision.
     const c = await httpClient(srv.url, key, "legacy");
@@ -130,20 +130,36 @@ describe("serve with the audit log in PostgreSQL", { skip }, () => {
     try {
       await assert.rejects(
         c.client.callTool({ name: "memory__create_entities", arguments: { entities: [{ name: "after-cut", entityType: "note", observations: ["y"] }] } }),
-        /Not forwarded: mcp-warden could not record this call in its audit log \(the audit log in PostgreSQL failed: .*restart mcp-warden\)/,
+        /Not forwarded: mcp-warden could not record this call in its audit log \(the audit log in PostgreSQL failed: .*Nothing is forwarded until it is back.*carries on by itself\)/,
       );
-      // Once failed, the sink refuses every later call too (a restart starts a new writer).
+      // While it is away, every later call is refused too.
       await assert.rejects(c.client.callTool({ name: "memory__read_graph", arguments: {} }), /audit log in PostgreSQL failed/);
+      // Claude Code's http hook: an allow that cannot be audited is answered as a deny.
+      const hook = await hookDecision(srv, key, s.project);
+      assert.equal(hook.permissionDecision, "deny");
+      assert.match(hook.permissionDecisionReason, /audit log in PostgreSQL failed/);
+      assert.equal(readFileSync(memoryFile, "utf8"), before, "the memory server never received the unaudited call");
+      assert.ok(!existsSync(memoryFile) || !readFileSync(memoryFile, "utf8").includes("after-cut"));
+
+      // Back: within seconds, without a restart, calls are recorded and forwarded again.
+      await proxy.restore();
+      let result: Awaited<ReturnType<typeof c.client.callTool>> | undefined;
+      for (let i = 0; i < 50 && !result; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        result = await c.client.callTool({ name: "memory__create_entities", arguments: { entities: [{ name: "after-restore", entityType: "note", observations: ["z"] }] } }).catch(() => undefined);
+      }
+      assert.ok(result, `calls go through again within 10 s of PostgreSQL coming back\n${srv.stderr()}`);
+      assert.notEqual(result.isError, true);
+      assert.ok(readFileSync(memoryFile, "utf8").includes("after-restore"));
+      assert.match(srv.stderr(), /the audit log in PostgreSQL is back/);
     } finally {
       await c.close().catch(() => undefined);
     }
-    // Claude Code's http hook: an allow that cannot be audited is answered as a deny.
-    const hook = await hookDecision(srv, key, s.project);
-    assert.equal(hook.permissionDecision, "deny");
-    assert.match(hook.permissionDecisionReason, /audit log in PostgreSQL failed/);
-    assert.equal(readFileSync(memoryFile, "utf8"), before, "the memory server never received the unaudited call");
-    assert.ok(!existsSync(memoryFile) || !readFileSync(memoryFile, "utf8").includes("after-cut"));
-    // Stopping still works with the sink failed (the stop record cannot be written; the exit is clean).
+    const rows = (await db.admin<{ writer: string; line: string }>("SELECT writer, line FROM mcp_warden_audit ORDER BY time, seq")).rows;
+    const restarted = rows.map((r) => JSON.parse(r.line) as { event?: string; tool?: string; detail?: { recoveredFrom?: string; failure?: string } }).find((r) => r.event === "writer-start" && r.detail?.recoveredFrom);
+    assert.ok(restarted, "the new writer's first record names the failed one");
+    assert.match(String(restarted.detail!.failure), /failed/);
+    assert.ok(rows.some((r) => r.line.includes("after-restore") && r.line.includes('"decided"')), "the call after the recovery was recorded before it was forwarded");
     assert.equal(await srv.stop(), 0, srv.stderr());
   });
 });

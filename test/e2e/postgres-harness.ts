@@ -2,7 +2,7 @@
 // tests: each test gets its own schema (and, when it asks, its own login role) with a random suffix,
 // reached through the URL's search_path, and drops them afterwards.
 import { randomBytes } from "node:crypto";
-import { createConnection, createServer, type Socket } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import pg from "pg";
 
 export const PG_HOST = "127.0.0.1";
@@ -74,32 +74,47 @@ export interface TcpProxy {
   port: number;
   /** Stops listening and cuts every connection: PostgreSQL becomes unreachable through it. */
   cut(): Promise<void>;
+  /** Listens again on the same port after a cut: PostgreSQL is reachable again. */
+  restore(): Promise<void>;
 }
 
 /** A TCP proxy on 127.0.0.1 to PostgreSQL, so a test can make the database unreachable for one process only. */
-export function pgProxy(): Promise<TcpProxy> {
+export async function pgProxy(): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: PG_HOST, port: PG_PORT });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      resolve({
-        port: typeof address === "object" && address ? address.port : 0,
-        cut: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of sockets) s.destroy();
-          }),
+  const open = (port: number) => {
+    const server = createServer((client) => {
+      const upstream = createConnection({ host: PG_HOST, port: PG_PORT });
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on("close", () => sockets.delete(s));
+        s.on("error", () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    return new Promise<{ server: Server; port: number }>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        const address = server.address();
+        resolve({ server, port: typeof address === "object" && address ? address.port : 0 });
       });
     });
-  });
+  };
+  let current: Server | undefined;
+  const first = await open(0);
+  current = first.server;
+  return {
+    port: first.port,
+    cut: () =>
+      new Promise<void>((done) => {
+        const server = current;
+        current = undefined;
+        for (const s of sockets) s.destroy();
+        if (!server) return done();
+        server.close(() => done());
+      }),
+    restore: async () => {
+      if (current) return;
+      current = (await open(first.port)).server;
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { PostgresAuditSink } from "../../src/audit/postgres.js";
 import { verifyPostgresAudit, queryPostgresAudit } from "../../src/audit/postgres-read.js";
 import { AUDIT_TABLE, initAuditSchema } from "../../src/audit/postgres-schema.js";
 import { closedPort } from "../e2e/harness.js";
-import { pgScratch, postgresUnavailable, type PgScratch } from "../e2e/postgres-harness.js";
+import { pgProxy, pgScratch, postgresUnavailable, type PgScratch } from "../e2e/postgres-harness.js";
 
 const skip = await postgresUnavailable();
 // Independent of the implementation's hashing helper on purpose.
@@ -238,6 +238,60 @@ describe("PostgreSQL audit sink", { skip }, () => {
     });
     assert.throws(() => sink.append({ kind: "call", event: "decided" }), /audit log in PostgreSQL failed/);
     await sink.close();
+  });
+
+  it("after PostgreSQL comes back, a new writer chain takes over by itself: refused while away, recorded again after, verify intact", async () => {
+    const own = await pgScratch();
+    const proxy = await pgProxy();
+    const health: (string | undefined)[] = [];
+    const gatewayRole = await own.createRole();
+    await withClient(own.adminUrl, (c) => initAuditSchema(c, gatewayRole));
+    const sink = new PostgresAuditSink({ url: own.urlFor(gatewayRole, proxy.port), timeoutMs: 2000, onHealth: (f) => health.push(f) });
+    try {
+      await sink.appendDurable({ kind: "call", event: "decided", server: "fx", decision: "allow", detail: { n: "before" } });
+      const first = sink.writer;
+      await proxy.cut();
+      await assert.rejects(sink.appendDurable({ kind: "call", event: "decided", detail: { n: "during" } }), (e: Error) => {
+        assert.match(e.message, /the audit log in PostgreSQL failed: .*Nothing is forwarded until it is back/);
+        assert.match(e.message, /checks every 1 s and carries on by itself/);
+        return true;
+      });
+      assert.throws(() => sink.append({ kind: "call", event: "decided" }), /audit log in PostgreSQL failed/);
+      assert.equal(health.length, 1);
+      assert.match(health[0]!, /failed/);
+      // Still away after a few probes: still refused.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.throws(() => sink.append({ kind: "call", event: "decided" }), /audit log in PostgreSQL failed/);
+      await proxy.restore();
+      let recorded = false;
+      for (let i = 0; i < 50 && !recorded; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        try {
+          await sink.appendDurable({ kind: "call", event: "decided", server: "fx", decision: "allow", detail: { n: "after" } });
+          recorded = true;
+        } catch {
+          // not back yet
+        }
+      }
+      assert.ok(recorded, "the sink records again within 10 s of the database coming back");
+      assert.notEqual(sink.writer, first, "a new writer chain, since the failed insert's fate is unknown");
+      assert.deepEqual(health.at(-1), undefined);
+      await sink.close();
+      const rows = (await own.admin<{ writer: string; seq: string; line: string }>(`SELECT writer, seq, line FROM ${AUDIT_TABLE} ORDER BY time, seq`)).rows;
+      const second = rows.filter((r) => r.writer === sink.writer).map((r) => JSON.parse(r.line) as { event: string; detail?: Record<string, unknown> });
+      assert.equal(second[0]!.event, "writer-start");
+      assert.equal(second[0]!.detail!.recoveredFrom, first);
+      assert.match(String(second[0]!.detail!.failure), /failed/);
+      assert.ok(!rows.some((r) => r.line.includes('"during"')), "the refused record was never written");
+      assert.ok(rows.some((r) => r.writer === sink.writer && r.line.includes('"after"')));
+      const verified = await verifyPostgresAudit(own.adminUrl);
+      assert.equal(verified.ok, true, JSON.stringify(verified.broken));
+      assert.equal(verified.writers, 2);
+    } finally {
+      await sink.close();
+      await proxy.cut();
+      await own.drop();
+    }
   });
 
   it("fails closed when the table was never created, naming init-postgres", async () => {
