@@ -45,6 +45,8 @@ const CHECKPOINT_WAIT_MS = 5000;
 let lastSegmentMs = 0;
 
 export class AuditLog implements AuditSink {
+  /** append() writes into the kernel before it returns; appendSoon() within the same turn of the event loop. */
+  readonly durableOnAppend = true;
   /** Absolute path of this process's segment. */
   readonly file: string;
   get where(): string {

@@ -13,6 +13,10 @@ export class ObservedAuditSink implements AuditSink {
     return this.inner.where;
   }
 
+  get durableOnAppend(): boolean {
+    return this.inner.durableOnAppend;
+  }
+
   /** Calls `fn` with every entry accepted from now on. */
   observe(fn: (entry: AuditEntry) => void): void {
     this.observers.push(fn);

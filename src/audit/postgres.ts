@@ -71,6 +71,7 @@ export class PostgresAuditSink implements AuditSink {
   get writer(): string {
     return this.#writer;
   }
+  readonly durableOnAppend = false;
   get where(): string {
     return `postgresql table ${AUDIT_TABLE}, writer ${this.#writer}`;
   }

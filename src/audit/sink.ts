@@ -6,6 +6,13 @@ export interface AuditSink {
   /** Where the records go, for the status file and messages (never a URL with a password). */
   readonly where: string;
   /**
+   * Whether append() leaves the record where this process's death cannot lose it (the file log: in
+   * the kernel). False for PostgreSQL, whose records wait in this process for their INSERT: a call's
+   * outcome record is then awaited before the response goes back, so a replica killed right after
+   * answering has still recorded every call it answered.
+   */
+  readonly durableOnAppend: boolean;
+  /**
    * Chains one record (redacted) and hands it to the sink; throws when the sink is closed or has
    * failed. The file log has written it into the kernel on return; PostgreSQL inserts it within the
    * current turn of the event loop, in order with everything else this writer appends.

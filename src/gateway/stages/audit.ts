@@ -44,12 +44,11 @@ export function auditOutcomeStage({ audit }: StageServices): Stage {
   return {
     name: "audit-outcome",
     always: true,
-    run(ctx: RequestContext) {
+    async run(ctx: RequestContext) {
       // Requests that never reached forward were fully recorded by the decision record.
       if (ctx.verdict?.decision !== "allow" || (!ctx.result && !ctx.forwardAttempted)) return;
       const isToolError = ctx.result?.isError === true;
-      // The decision was written before forwarding; the outcome need not hold up the response.
-      audit.appendSoon({
+      const entry = {
         kind: KIND[ctx.method as keyof typeof KIND] ?? "request",
         event: "completed",
         id: ctx.id,
@@ -60,7 +59,14 @@ export function auditOutcomeStage({ audit }: StageServices): Stage {
         durationMs: Date.now() - ctx.startedAt,
         outcome: ctx.error ? (ctx.error.code === ErrorCodes.timeout ? "timeout" : ctx.error.code === ErrorCodes.cancelled ? "cancelled" : "error") : isToolError ? "tool-error" : "ok",
         error: ctx.error?.message,
-      });
+      } as const;
+      // The decision was written before forwarding. The file log puts the outcome in the kernel
+      // within this turn, so it need not hold up the response. A sink that queues in this process
+      // (PostgreSQL) commits it first, batched with every other call's: a replica killed right after
+      // answering has still recorded the outcome of every call it answered. A failure here does not
+      // take back a result the server already produced; the sink has failed and refuses the next call.
+      if (audit.durableOnAppend) audit.appendSoon(entry);
+      else await audit.appendDurable(entry).catch(() => undefined);
     },
   };
 }
