@@ -16,6 +16,7 @@ import { httpHookSection, runHttpHookBench, type HttpHookBenchResult } from "./h
 import { containerSection, runContainerBench, type ContainerBenchResult } from "./containers.js";
 import { runSandboxBench, type SandboxBenchResult } from "./sandbox.js";
 import { runSharedStateBench, sharedStateSection, type SharedStateBenchResult } from "./shared-state.js";
+import { replicasSection, runReplicasBench, type ReplicasBenchResult } from "./replicas.js";
 import { runServeBench, serveDocSection, type ServeBenchResult } from "./serve.js";
 import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
@@ -213,11 +214,13 @@ async function main() {
   const containers = await runContainerBench(QUICK ? 2 : 5);
   log("  shared state (Redis, PostgreSQL) benchmark …");
   const sharedState = await runSharedStateBench(QUICK);
+  log("  one and two serve replicas behind HAProxy …");
+  const replicas = await runReplicasBench(QUICK);
   log("  guards micro-benchmark …");
   const guards = await runGuardsBench(QUICK ? 500 : 5000);
 
   const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, { rss, auditOnDisk, loadBefore, loadAfter: load() });
-  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, sharedState, guards));
+  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, sharedState, replicas, guards));
   log("");
   log(result.summary);
   log("");
@@ -298,7 +301,7 @@ function analyse(
 
 // ---- the document -------------------------------------------------------------------------------
 
-function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, containers: ContainerBenchResult, sharedState: SharedStateBenchResult, guards: GuardsBenchResult): string {
+function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, containers: ContainerBenchResult, sharedState: SharedStateBenchResult, replicas: ReplicasBenchResult, guards: GuardsBenchResult): string {
   const { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted } = a;
   const cpu = cpus();
   const model = cpu[0]?.model.trim() ?? "unknown";
@@ -447,6 +450,7 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: 
     ...sandboxSection(sandbox),
     ...containerSection(containers, sandbox.gateway && sandbox.command ? { gatewaySandboxed: sandbox.gateway.sandboxed, gatewayPlain: sandbox.gateway.unsandboxed, exec: sandbox.command.exec } : undefined),
     ...sharedStateSection(sharedState),
+    ...replicasSection(replicas),
     ...guardsSection(guards),
     `Reproduce with \`npm run bench\` (five minutes or so; the comparison with supergateway and mcp-proxy needs \`node dist/scripts/bench-tools.js install\` first, and the token cost the Node 22 test tools). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
     "",
