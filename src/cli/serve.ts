@@ -71,7 +71,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { createAuthenticator, AuthConfigError } = await import("../auth/authenticator.js");
   const { FailureBudget } = await import("../auth/failure-budget.js");
   const { RateLimiter, DEFAULT_STORE_TIMEOUT_MS } = await import("../limits/index.js");
-  const { openSharedLimitStore } = await import("./serve-state.js");
+  const { openSharedState } = await import("./serve-state.js");
   const { compilePrincipalPolicies } = await import("../policy/principals.js");
   const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
   const { reloadingSettings } = await import("../fronts/http/hook-settings.js");
@@ -93,10 +93,11 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     throw e;
   }
   const exchangers = await tokenExchangers(settings, env);
-  // Before the core starts: Redis unreachable means serve does not start, with nothing to undo.
+  // Before the core starts: Redis unreachable with rate limits configured means serve does not start,
+  // with nothing to undo (sessions alone carry on without it: serve-state.ts).
   let shared;
   try {
-    shared = await openSharedLimitStore(settings, env, log, DEFAULT_STORE_TIMEOUT_MS);
+    shared = await openSharedState(settings, env, log, { commandTimeoutMs: DEFAULT_STORE_TIMEOUT_MS, sessions: remote.sessions });
   } catch (e) {
     throw new ServeRefused((e as Error).message);
   }
@@ -110,7 +111,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const anyPrincipalLimits = Object.values(settings.principals ?? {}).some((e) => e.rateLimits !== undefined);
   const limiter = new RateLimiter({
     settings: settings.remote?.rateLimits,
-    ...(shared ? { store: shared.store } : {}),
+    ...(shared?.limitStore ? { store: shared.limitStore } : {}),
     onStoreHealth: (error) => {
       const onError = settings.remote?.rateLimits?.onStoreError ?? "deny";
       if (error !== undefined) log(`rate limits: the limit store fails (${error}); remote.rateLimits.onStoreError is "${onError}"`);
@@ -184,6 +185,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
         rateLimited: (limit) => metrics.metrics.rateLimited(limit),
       },
       readiness: readiness.run,
+      ...(shared ? { sessionStore: shared.sessionStore } : {}),
       ...(callerTokens ? { callerTokens } : {}),
       log,
     });

@@ -2,7 +2,8 @@
 // - 2026-07-28: stateless, POST only; each request gets a fresh SDK server instance for its caller
 //   (the SDK's createMcpHandler checks MCP-Protocol-Version, Mcp-Method and Mcp-Name against the
 //   body); GET and DELETE get 405.
-// - 2025 revisions: sessions bound to their principal (sessions.ts), the GET stream, DELETE.
+// - 2025 revisions: sessions bound to their principal (sessions.ts), the GET stream, DELETE; shared
+//   between replicas through the session store when there is one.
 // The caller was authenticated by serve.ts before anything here runs.
 import { createMcpHandler, isLegacyRequest, type AuthInfo } from "@modelcontextprotocol/server";
 import type { AuditSink } from "../../audit/index.js";
@@ -10,6 +11,7 @@ import type { Gateway } from "../../gateway/gateway.js";
 import { type Downstream, makeDownstream } from "../../gateway/downstream.js";
 import type { Principal } from "../../policy/principal.js";
 import { jsonError } from "./http-server.js";
+import type { SessionStore } from "../../state/session-store.js";
 import { LegacySessions, type SessionLimits } from "./sessions.js";
 
 export interface Caller {
@@ -27,7 +29,11 @@ export interface McpEndpoint {
 /** The downstream of one 2026-07-28 request travels to the server factory inside AuthInfo.extra. */
 const DOWNSTREAM = "mcpWardenDownstream";
 
-export function mcpEndpoint(core: Gateway, audit: AuditSink, opts: { sessions: SessionLimits; maxBodyBytes: number; log: (m: string) => void }): McpEndpoint {
+export function mcpEndpoint(
+  core: Gateway,
+  audit: AuditSink,
+  opts: { sessions: SessionLimits; maxBodyBytes: number; log: (m: string) => void; /** Shares 2025-era sessions between replicas (state.redis). */ sessionStore?: SessionStore },
+): McpEndpoint {
   const modern = createMcpHandler(
     (ctx) => {
       const d = ctx.authInfo?.extra?.[DOWNSTREAM] as Downstream | undefined;
@@ -43,7 +49,12 @@ export function mcpEndpoint(core: Gateway, audit: AuditSink, opts: { sessions: S
     else if (kind === "prompts") modern.notify.promptsChanged();
     else modern.notify.resourcesChanged();
   });
-  const sessions = new LegacySessions(core, audit, opts.sessions, opts.maxBodyBytes);
+  const sessions = new LegacySessions(core, audit, {
+    limits: opts.sessions,
+    maxBodyBytes: opts.maxBodyBytes,
+    log: opts.log,
+    ...(opts.sessionStore ? { store: opts.sessionStore } : {}),
+  });
 
   return {
     sessions,

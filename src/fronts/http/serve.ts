@@ -13,6 +13,7 @@ import { APPROVALS_PATH } from "./approvals-endpoint.js";
 import { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
 import type { MetricsAccess } from "../../ops/metrics-access.js";
 import type { ReadinessReport } from "../../ops/readiness.js";
+import type { SessionStore } from "../../state/session-store.js";
 
 /** A refused authentication or authorization, as the authenticator reports it. */
 export interface AuthRefusal {
@@ -66,6 +67,8 @@ export interface ServeOptions {
   metrics?: FrontMetrics;
   /** `/readyz`'s checks (src/ops/readiness.ts); without them the process is ready once it listens. */
   readiness?: () => Promise<ReadinessReport>;
+  /** 2025-era sessions shared between replicas (state.redis); without it each replica keeps its own. */
+  sessionStore?: SessionStore;
   log: (message: string) => void;
 }
 
@@ -130,7 +133,12 @@ export interface Serving {
 
 export async function serve(opts: ServeOptions): Promise<Serving> {
   const { core, audit, remote, authenticator } = opts;
-  const endpoint = mcpEndpoint(core, audit, { sessions: remote.sessions, maxBodyBytes: remote.maxBodyBytes, log: opts.log });
+  const endpoint = mcpEndpoint(core, audit, {
+    sessions: remote.sessions,
+    maxBodyBytes: remote.maxBodyBytes,
+    log: opts.log,
+    ...(opts.sessionStore ? { sessionStore: opts.sessionStore } : {}),
+  });
   const metadata = authenticator.metadata();
   const metadataPaths = new Set(metadata.paths);
 
