@@ -1,5 +1,5 @@
 // serve's operations endpoints, through the real `mcp-warden serve`: /healthz, /readyz against the
-// machine's real Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, the audit log's store, in a
+// real Redis (a private redis-server) and PostgreSQL (127.0.0.1:5432, the audit log's store, in a
 // scratch schema), against a closed port and a PostgreSQL cut off mid-run, /metrics after real calls
 // (counters moved, no secrets), and who may read /metrics.
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { initAuditSchema } from "../../src/audit/postgres-schema.js";
 import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
 import { pgProxy, pgScratch, type PgScratch, type TcpProxy } from "./postgres-harness.js";
 import { httpClient, rawPost, startServe, type Serving } from "./serve-harness.js";
+import { startPrivateRedis, type PrivateRedis } from "./redis-harness.js";
 
 const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "ops", version: "1" } } };
 const origin = (url: string) => new URL(url).origin;
@@ -72,20 +73,25 @@ describe("serve operations: health, readiness with the real Redis and PostgreSQL
   let db: PgScratch;
   let s: Scratch;
   let srv: Serving;
+  let redis: PrivateRedis;
   before(async () => {
     db = await auditDatabase();
+    // A private Redis: the buckets of a 3/min limit must not be shared with another run of this file
+    // (the machine's Redis outlives a run, and the bucket keys are the same for the same caller and tool).
+    redis = await startPrivateRedis();
     const port = await closedPort();
     s = scratch({
       mcpServers: { fx: { command: process.execPath, args: [FIXTURE], share: "shared", startup: "eager" } },
       permissions: { allow: ["mcp__fx__echo", "mcp__fx__crash"], deny: ["mcp__fx__env"] },
       integrity: { pins: false },
-      state: { redis: "redis://127.0.0.1:6379/0", postgres: db.adminUrl },
+      state: { redis: redis.url, postgres: db.adminUrl },
       remote: { listen: `127.0.0.1:${port}`, auth: { apiKeys: { alice: { hash: hashApiKey(key) } } }, rateLimits: { perTool: { "mcp__fx__echo": "3/min" } } },
     });
     srv = await startServe(s);
   });
   after(async () => {
     await srv?.stop().catch(() => undefined);
+    await redis?.stop();
     s?.cleanup();
     await db?.drop();
   });
