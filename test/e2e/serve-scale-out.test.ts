@@ -17,7 +17,7 @@ import { closedPort, FIXTURE, scratch, wardenAsync, type Scratch } from "./harne
 import { haproxyProblem, startHaproxy, type LoadBalancer } from "./lb-harness.js";
 import { pgScratch, postgresUnavailable, type PgScratch } from "./postgres-harness.js";
 import { redisUnavailable, startPrivateRedis, type PrivateRedis } from "./redis-harness.js";
-import { rawPost, startServe, type Serving } from "./serve-harness.js";
+import { httpClient, rawPost, startServe, type Serving } from "./serve-harness.js";
 
 const skip = (await postgresUnavailable()) ?? redisUnavailable() ?? haproxyProblem();
 /** The limited caller's calls per minute. */
@@ -130,12 +130,35 @@ describe("serve scale-out: two replicas behind HAProxy share Redis and PostgreSQ
         else failed.push(`${text}: ${r.status} ${r.body.slice(0, 200)}`);
       }
     };
-    await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+    // A 2025-era SDK client keeps one session through it all: the session is shared in Redis, so the
+    // surviving replica carries it on after the kill.
+    const session = await httpClient(`${lb.url}/mcp`, keys.load, "legacy");
+    const sessionId = session.transport.sessionId;
+    const sessionResults: string[] = [];
+    const sessionWorker = async () => {
+      for (let i = 0; i < CALLS_PER_WORKER; i++) {
+        const text = `s-c${i}`;
+        const r = await session.client.callTool({ name: "fx__echo", arguments: { text } }).catch((e: Error) => ({ isError: true, content: [{ type: "text", text: e.message }] }));
+        const shown = JSON.stringify(r.content);
+        if (r.isError !== true && shown.includes(`echo: ${text}`)) {
+          completed.push(text);
+          sessionResults.push("ok");
+        } else sessionResults.push(`${text}: ${shown.slice(0, 200)}`);
+      }
+    };
+    try {
+      await Promise.all([...Array.from({ length: WORKERS }, (_, w) => worker(w)), sessionWorker()]);
+    } finally {
+      await session.close().catch(() => undefined);
+    }
+    assert.equal(session.transport.sessionId, sessionId, "the session kept its id");
+    const sessionFailures = sessionResults.filter((r) => r !== "ok");
+    assert.ok(sessionFailures.length <= 1, `the session lost at most its call in flight: ${sessionFailures.join("\n")}`);
     assert.ok(killedAt > 0, "the replica was killed while calls were going on");
     assert.ok(replicas[0]!.child.signalCode === "SIGKILL" || replicas[0]!.child.exitCode !== null);
     // At most the calls in flight on the killed replica fail (one per worker); HAProxy sends the rest on.
     assert.ok(failed.length <= WORKERS, `failed: ${failed.join("\n")}`);
-    assert.ok(completed.length >= WORKERS * CALLS_PER_WORKER - WORKERS);
+    assert.ok(completed.length >= (WORKERS + 1) * CALLS_PER_WORKER - WORKERS - 1);
     assert.ok(completed.length - killedAt > WORKERS * CALLS_PER_WORKER / 2, "most calls completed after the kill");
 
     // Every call a client saw complete: its decision (allow) and its outcome (ok), same request id.
