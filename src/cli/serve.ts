@@ -71,7 +71,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { createAuthenticator, AuthConfigError } = await import("../auth/authenticator.js");
   const { FailureBudget } = await import("../auth/failure-budget.js");
   const { RateLimiter, DEFAULT_STORE_TIMEOUT_MS } = await import("../limits/index.js");
-  const { openSharedLimitStore } = await import("./serve-state.js");
+  const { openSharedState } = await import("./serve-state.js");
   const { compilePrincipalPolicies } = await import("../policy/principals.js");
   const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
   const { reloadingSettings } = await import("../fronts/http/hook-settings.js");
@@ -93,10 +93,11 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     throw e;
   }
   const exchangers = await tokenExchangers(settings, env);
-  // Before the core starts: Redis unreachable means serve does not start, with nothing to undo.
+  // Before the core starts: Redis unreachable while rate limits need it means serve does not start,
+  // with nothing to undo.
   let shared;
   try {
-    shared = await openSharedLimitStore(settings, env, log, DEFAULT_STORE_TIMEOUT_MS);
+    shared = await openSharedState(settings, env, log, DEFAULT_STORE_TIMEOUT_MS);
   } catch (e) {
     throw new ServeRefused((e as Error).message);
   }
@@ -110,7 +111,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const anyPrincipalLimits = Object.values(settings.principals ?? {}).some((e) => e.rateLimits !== undefined);
   const limiter = new RateLimiter({
     settings: settings.remote?.rateLimits,
-    ...(shared ? { store: shared.store } : {}),
+    ...(shared?.limits ? { store: shared.limits.store } : {}),
     onStoreHealth: (error) => {
       const onError = settings.remote?.rateLimits?.onStoreError ?? "deny";
       if (error !== undefined) log(`rate limits: the limit store fails (${error}); remote.rateLimits.onStoreError is "${onError}"`);
@@ -165,6 +166,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const tracing = settings.remote?.tracing;
   const tracer = tracing ? (await import("../ops/tracing.js")).createTracer(tracing, VERSION) : undefined;
   if (tracer) core.setTracer(tracer);
+  // With state.redis, approvers answer on any replica the questions every replica holds.
+  const sharedApprovals = await shared?.shareApprovals(core.approvals, { sessionGrantMs: remote.sessions.maxMs, secrets: settings.secrets });
   await core.startCore({ front: "http", resource: remote.resource });
   let serving;
   try {
@@ -175,7 +178,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       authenticator,
       ...(limiter.active ? { limiter } : {}),
       hook,
-      approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? []),
+      approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? [], sharedApprovals),
       auditFailure: (address) => budget.take(address),
       metrics: {
         text: () => metrics.metrics.text(),

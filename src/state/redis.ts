@@ -12,6 +12,11 @@ export interface OpenRedisOptions {
   connectTimeoutMs?: number;
   /** Told when the connection is lost and when it is back (once each, not per retry). */
   log?: (message: string) => void;
+  /**
+   * false: a Redis that cannot be reached at start-up is logged, not thrown, and the client keeps
+   * trying (for state that each replica can do without meanwhile). Default true.
+   */
+  required?: boolean;
 }
 
 /** Redis could not be reached or refused the connection at start-up; the message says what to do. */
@@ -57,14 +62,19 @@ export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
   try {
     await client.connect();
     await client.ping();
+    up = true;
   } catch (error) {
-    client.disconnect();
     const reason = (startError ?? (error as Error)).message;
     const auth = /NOAUTH|WRONGPASS|invalid password|AUTH/i.test(reason);
     const next = auth ? "give the right user name and password in state.redis (e.g. redis://:${REDIS_PASSWORD}@host:6379/0)" : "start Redis there or correct state.redis";
-    throw new RedisUnavailable(`cannot ${auth ? "log in to" : "reach"} Redis at ${where} (state.redis): ${reason}; ${next}`);
+    const message = `cannot ${auth ? "log in to" : "reach"} Redis at ${where} (state.redis): ${reason}; ${next}`;
+    if (options.required ?? true) {
+      client.disconnect();
+      throw new RedisUnavailable(message);
+    }
+    // The client goes on reconnecting by itself (its retry strategy).
+    log(`${message}; retrying`);
   }
-  up = true;
   client.on("ready", () => {
     if (up) return;
     up = true;
