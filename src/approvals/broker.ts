@@ -72,18 +72,33 @@ interface Entry {
 export interface BrokerOptions {
   /** How long a question waits for an answer before it is denied. */
   timeoutMs: number;
+  /** How long a session grant lasts (default: as long as the process). */
+  sessionGrantMs?: number;
   now?: () => number;
 }
 
-/** Events: "opened" (PendingApproval), "settled" (PendingApproval, ApprovalResult). */
+export type SessionGrantScope = Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion" | "principal">;
+
+/** A session grant and when it ends (epoch ms). */
+export interface SessionGrant extends SessionGrantScope {
+  until: number;
+}
+
+/**
+ * Events: "opened" (PendingApproval), "settled" (PendingApproval, ApprovalResult), "session-granted"
+ * (SessionGrant: a person's answer here granted it; not for grants accepted from elsewhere).
+ */
 export class ApprovalBroker extends EventEmitter {
   private readonly pending = new Map<string, Entry>();
-  private readonly sessionGrants = new Set<string>();
+  /** Grant key -> when the grant ends. */
+  private readonly sessionGrants = new Map<string, number>();
   private readonly now: () => number;
+  private sessionGrantMs: number;
 
   constructor(private readonly opts: BrokerOptions) {
     super();
     this.now = opts.now ?? Date.now;
+    this.sessionGrantMs = opts.sessionGrantMs ?? Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -92,7 +107,8 @@ export class ApprovalBroker extends EventEmitter {
    * `result` never rejects.
    */
   open(request: ApprovalRequest, signal?: AbortSignal, timeoutMs = this.opts.timeoutMs): { id: string; pending: PendingApproval; result: Promise<ApprovalResult> } {
-    const id = randomBytes(6).toString("hex");
+    // 128 bits: ids of several replicas' brokers share one namespace (src/approvals/shared-approvals.ts).
+    const id = randomBytes(16).toString("hex");
     const createdAt = this.now();
     const pending: PendingApproval = { ...request, id, createdAt, expiresAt: createdAt + timeoutMs };
     let settle!: (r: ApprovalResult) => void;
@@ -148,16 +164,52 @@ export class ApprovalBroker extends EventEmitter {
     for (const e of [...this.pending.values()]) e.settle({ answer: "deny", by: "cancelled" });
   }
 
-  grantSession(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion" | "principal">): void {
-    this.sessionGrants.add(grantKey(request));
+  /** Session grants last at most `ms` from now on (grants already given keep their end). */
+  limitSessionGrants(ms: number): void {
+    this.sessionGrantMs = ms;
   }
 
-  hasSessionGrant(request: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion" | "principal">): boolean {
-    return this.sessionGrants.has(grantKey(request));
+  /** A person's "allow for this session" given here; announced with "session-granted". */
+  grantSession(request: SessionGrantScope): void {
+    const until = this.now() + this.sessionGrantMs;
+    this.pruneGrants();
+    this.sessionGrants.set(grantKey(request), until);
+    const grant: SessionGrant = {
+      serverIdentity: request.serverIdentity,
+      ...(request.tool !== undefined ? { tool: request.tool } : {}),
+      policyVersion: request.policyVersion,
+      ...(request.principal !== undefined ? { principal: request.principal } : {}),
+      until,
+    };
+    this.emit("session-granted", grant);
+  }
+
+  /** A grant given elsewhere (another replica); it never lasts longer than one given here would. */
+  acceptSessionGrant(grant: SessionGrant): void {
+    const now = this.now();
+    const until = Math.min(grant.until, now + this.sessionGrantMs);
+    if (!(until > now)) return;
+    this.pruneGrants();
+    const key = grantKey(grant);
+    this.sessionGrants.set(key, Math.max(this.sessionGrants.get(key) ?? 0, until));
+  }
+
+  hasSessionGrant(request: SessionGrantScope): boolean {
+    const key = grantKey(request);
+    const until = this.sessionGrants.get(key);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.sessionGrants.delete(key);
+    return false;
+  }
+
+  private pruneGrants(): void {
+    const now = this.now();
+    for (const [key, until] of this.sessionGrants) if (until <= now) this.sessionGrants.delete(key);
   }
 }
 
-function grantKey(r: Pick<ApprovalRequest, "serverIdentity" | "tool" | "policyVersion" | "principal">): string {
+function grantKey(r: SessionGrantScope): string {
   // One caller's "allow for this session" is never another caller's.
   return JSON.stringify([r.serverIdentity, r.tool ?? "", r.policyVersion, r.principal ?? ""]);
 }

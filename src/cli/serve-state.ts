@@ -1,11 +1,15 @@
 // serve's shared state (`state.redis`): one Redis client per process for the rate limiter's buckets
-// (when limits are configured) and the 2025-era sessions, so that every replica meters the same
-// callers and serves the same sessions.
+// (when limits are configured), the 2025-era sessions and the approvals, so that every replica meters
+// the same callers, serves the same sessions, and an approver answers on any replica a question
+// another one holds (src/state/redis-approvals.ts).
 // With rate limits, Redis unreachable at start-up stops serve (the limits the settings ask for could
 // not be shared). Without them, serve starts and connects in the background: until Redis answers,
-// sessions stay on the replica that opened them (and /readyz says Redis is not ready). An outage
-// later is each user's to handle (the limiter's onStoreError; sessions: sessions.ts), and the client
-// reconnects by itself.
+// sessions stay on the replica that opened them, each replica lists and answers its own questions,
+// and /readyz says Redis is not ready. An outage later is each user's to handle (the limiter's
+// onStoreError; sessions: sessions.ts; approvals: redis-approvals.ts), and the client reconnects by
+// itself. Redis is inside the trust boundary: protect it with a password/ACL and TLS.
+import type { ApprovalBroker } from "../approvals/broker.js";
+import type { SharedApprovals } from "../approvals/shared-approvals.js";
 import type { LimitStore } from "../limits/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import type { SessionStore } from "../state/session-store.js";
@@ -15,6 +19,8 @@ export interface SharedState {
   limitStore?: LimitStore;
   /** The 2025-era sessions in Redis. */
   sessionStore: SessionStore;
+  /** Publishes `broker`'s questions and session grants to the other replicas, and answers theirs. */
+  shareApprovals(broker: ApprovalBroker, opts: { sessionGrantMs: number; secrets: readonly string[] | undefined }): Promise<SharedApprovals>;
   close(): Promise<void>;
 }
 
@@ -26,9 +32,9 @@ export function wantsRateLimits(settings: ResolvedSettings): boolean {
 }
 
 /**
- * The Redis-backed stores when `state.redis` is set; undefined otherwise (buckets and sessions stay
- * in memory). Throws an Error whose message says what to do when the URL cannot be expanded, or when
- * rate limits are configured and Redis cannot be reached.
+ * The Redis-backed stores when `state.redis` is set; undefined otherwise (buckets, sessions and
+ * questions stay in this process). Throws an Error whose message says what to do when the URL cannot
+ * be expanded, or when rate limits are configured and Redis cannot be reached.
  */
 export async function openSharedState(
   settings: ResolvedSettings,
@@ -46,13 +52,28 @@ export async function openSharedState(
   const limits = wantsRateLimits(settings);
   const client = limits ? await openRedis(redisOptions) : await openRedisInBackground(redisOptions);
   const { RedisLimitStore } = limits ? await import("../limits/redis-store.js") : { RedisLimitStore: undefined };
+  let approvals: { close(): Promise<void> } | undefined;
   return {
     ...(RedisLimitStore ? { limitStore: new RedisLimitStore({ client }) } : {}),
     sessionStore: new RedisSessionStore({ client, limits: opts.sessions }),
+    shareApprovals: async (broker, shareOpts) => {
+      const { RedisSharedApprovals } = await import("../state/redis-approvals.js");
+      const { compileRedactor } = await import("../audit/redact.js");
+      const redactor = compileRedactor(shareOpts.secrets);
+      const shared = new RedisSharedApprovals({ client, broker, sessionGrantMs: shareOpts.sessionGrantMs, log, redact: (value) => redactor.value(value) });
+      approvals = shared;
+      // Not fatal: until the subscription is up, this replica answers its own questions only.
+      if (client.status === "ready" && !(await shared.ready(SUBSCRIBE_WAIT_MS))) log("shared approvals: not subscribed yet; answers from other replicas wait until it is");
+      return shared;
+    },
     close: async () => {
+      await approvals?.close();
       // QUIT waits for answers in flight; a Redis that is away gets a plain disconnect.
       if (client.status !== "ready") return client.disconnect();
       await client.quit().catch(() => client.disconnect());
     },
   };
 }
+
+/** How long serve's start waits for the approvals' subscription before it serves anyway. */
+const SUBSCRIBE_WAIT_MS = 3_000;

@@ -166,6 +166,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const tracing = settings.remote?.tracing;
   const tracer = tracing ? (await import("../ops/tracing.js")).createTracer(tracing, VERSION) : undefined;
   if (tracer) core.setTracer(tracer);
+  // With state.redis, approvers answer on any replica the questions every replica holds.
+  const sharedApprovals = await shared?.shareApprovals(core.approvals, { sessionGrantMs: remote.sessions.maxMs, secrets: settings.secrets });
   await core.startCore({ front: "http", resource: remote.resource });
   let serving;
   try {
@@ -176,7 +178,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       authenticator,
       ...(limiter.active ? { limiter } : {}),
       hook,
-      approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? []),
+      approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? [], sharedApprovals),
       auditFailure: (address) => budget.take(address),
       metrics: {
         text: () => metrics.metrics.text(),

@@ -3,8 +3,14 @@
 // elicitation) or by an approver here; never by the caller through this endpoint, since the agent
 // holds the caller's token and would approve its own calls. An approver cannot answer a question
 // of their own calls here for the same reason.
+//
+// With several replicas (state.redis), a call is held by the replica it reached and the approver's
+// request may reach another: the list then holds every replica's questions, and an answer to one held
+// elsewhere is checked here as a local one would be, then sent to its holder (shared-approvals.ts).
+// Whatever stops it on the way (Redis away, the holder silent) approves nothing.
 import type { AuditSink } from "../../audit/index.js";
-import type { ApprovalAnswer, ApprovalBroker, PendingApproval } from "../../approvals/broker.js";
+import { APPROVAL_ANSWERS, type ApprovalAnswer, type ApprovalBroker, type PendingApproval } from "../../approvals/broker.js";
+import type { RemoteAnswerResult, SharedApprovals, SharedQuestion } from "../../approvals/shared-approvals.js";
 import { makeDownstream, ownerOf } from "../../gateway/downstream.js";
 import { type Principal, principalSelectors } from "../../policy/principal.js";
 import { jsonError } from "./http-server.js";
@@ -17,8 +23,8 @@ export function isApprover(p: Principal, approvers: readonly string[]): boolean 
   return approvers.some((a) => a !== "*" && mine.has(a));
 }
 
-export function approvalsEndpoint(broker: ApprovalBroker, audit: AuditSink, approvers: readonly string[]) {
-  const shown = (q: PendingApproval) => ({
+export function approvalsEndpoint(broker: ApprovalBroker, audit: AuditSink, approvers: readonly string[], shared?: SharedApprovals) {
+  const shown = (q: PendingApproval | SharedQuestion) => ({
     id: q.id,
     kind: q.kind,
     server: q.server,
@@ -37,30 +43,71 @@ export function approvalsEndpoint(broker: ApprovalBroker, audit: AuditSink, appr
     }
     const owner = ownerOf(caller.principal);
     if (request.method === "GET" && path === APPROVALS_PATH) {
-      const list = broker.list().map(shown);
-      return new Response(JSON.stringify({ questions: list }), { status: 200, headers: { "content-type": "application/json" } });
+      const local = broker.list();
+      const listed = { questions: local.map(shown) } as { questions: ReturnType<typeof shown>[]; incomplete?: string };
+      if (shared) {
+        try {
+          const mine = new Set(local.map((q) => q.id));
+          // This replica's own entries come from its broker (one still in Redis may have settled just now).
+          for (const q of await shared.list()) if (!mine.has(q.id) && q.replica !== shared.replicaId) listed.questions.push(shown(q));
+        } catch (e) {
+          listed.incomplete = `the questions other replicas hold could not be read from Redis (${(e as Error).message}); only this replica's are listed: ask again when Redis answers`;
+        }
+      }
+      return new Response(JSON.stringify(listed), { status: 200, headers: { "content-type": "application/json" } });
     }
     const m = /^\/v1\/approvals\/([A-Za-z0-9_-]{1,64})$/.exec(path);
     if (request.method !== "POST" || !m) return jsonError(404, `Not Found: GET ${APPROVALS_PATH}, or POST ${APPROVALS_PATH}/<id> with {"answer": ...}`);
-    const question = broker.get(m[1]!);
+    const id = m[1]!;
+    const answer = (body as { answer?: unknown } | null)?.answer;
+    const approver = makeDownstream(caller.principal, { remote: true, address: caller.address }).audited;
+    const audited = (question: Pick<PendingApproval, "id" | "server" | "tool" | "principal"> | undefined, given: ApprovalAnswer, reason: string, extra: Record<string, unknown> = {}) =>
+      audit.append({
+        kind: "approval",
+        event: "answered",
+        principal: approver,
+        ...(question ? { server: question.server } : {}),
+        ...(question?.tool !== undefined ? { tool: question.tool } : {}),
+        decision: given === "deny" ? "deny" : "allow",
+        reason,
+        detail: { approval: id, answer: given, by: "approver", ...(question?.principal !== undefined ? { caller: question.principal } : {}), ...extra },
+      });
+
+    let question: PendingApproval | SharedQuestion | undefined = broker.get(id);
+    if (!question && shared) {
+      try {
+        question = await shared.get(id);
+      } catch (e) {
+        const why = `the questions other replicas hold cannot be read from Redis (${(e as Error).message})`;
+        if (typeof answer === "string" && (APPROVAL_ANSWERS as readonly string[]).includes(answer)) audited(undefined, answer as ApprovalAnswer, `not applied: ${why}`);
+        return jsonError(503, `Service Unavailable: ${why}; nothing was answered: answer again when Redis answers (an unanswered call is denied at its timeout)`);
+      }
+      // Listed in Redis as this replica's but gone from its broker: it has just been settled.
+      if (question?.replica === shared.replicaId) question = undefined;
+    }
     if (!question) return jsonError(404, "No such question (answered, expired or never asked)");
     if (question.principal === owner) return jsonError(403, "Forbidden: a question about your own call is answered through your client, not here");
-    const answer = (body as { answer?: unknown } | null)?.answer;
     if (typeof answer !== "string" || !question.answers.includes(answer as ApprovalAnswer)) {
       return jsonError(400, `Bad Request: "answer" is one of ${question.answers.join(", ")}`);
     }
-    const result = broker.answer(question.id, answer as ApprovalAnswer, "approver");
-    audit.append({
-      kind: "approval",
-      event: "answered",
-      principal: makeDownstream(caller.principal, { remote: true, address: caller.address }).audited,
-      server: question.server,
-      ...(question.tool !== undefined ? { tool: question.tool } : {}),
-      decision: answer === "deny" ? "deny" : "allow",
-      reason: result.ok ? `answered ${answer} by an approver` : `not applied: ${result.reason}`,
-      detail: { approval: question.id, answer, by: "approver", ...(question.principal !== undefined ? { caller: question.principal } : {}) },
-    });
+    const given = answer as ApprovalAnswer;
+    if ("replica" in question) {
+      const result = await shared!.answerRemote(question, given, owner);
+      audited(question, given, result.ok ? `answered ${given} by an approver` : `not applied: ${result.reason}`, { heldBy: question.replica });
+      if (!result.ok) return remoteFailure(result);
+      return new Response(JSON.stringify({ id: question.id, answer: given }), { status: 200, headers: { "content-type": "application/json" } });
+    }
+    const result = broker.answer(question.id, given, "approver");
+    audited(question, given, result.ok ? `answered ${given} by an approver` : `not applied: ${result.reason}`);
     if (!result.ok) return jsonError(409, `Conflict: ${result.reason}`);
-    return new Response(JSON.stringify({ id: question.id, answer }), { status: 200, headers: { "content-type": "application/json" } });
+    return new Response(JSON.stringify({ id: question.id, answer: given }), { status: 200, headers: { "content-type": "application/json" } });
   };
+}
+
+/** An answer for another replica that was not applied: why, and what to do next. */
+function remoteFailure(result: Extract<RemoteAnswerResult, { ok: false }>): Response {
+  const after = "nothing was approved; the call stays held and is denied at its timeout unless someone answers";
+  if (result.cause === "refused") return jsonError(409, `Conflict: ${result.reason}`);
+  if (result.cause === "unreachable") return jsonError(503, `Service Unavailable: the answer could not be sent to the replica holding the call: ${result.reason}; ${after}: answer again shortly`);
+  return jsonError(504, `Gateway Timeout: the replica holding the call did not answer: ${result.reason}; ${after}: list the questions again and answer again if it is still there`);
 }
