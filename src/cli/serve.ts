@@ -167,6 +167,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const tracer = tracing ? (await import("../ops/tracing.js")).createTracer(tracing, VERSION) : undefined;
   if (tracer) core.setTracer(tracer);
   // With state.redis, approvers answer on any replica the questions every replica holds.
+  // Approvers answer held calls through /v1/approvals even with the local approval page off.
+  if ((settings.remote?.auth?.approvers ?? []).length > 0) core.enableApproverChannel();
   const sharedApprovals = await shared?.shareApprovals(core.approvals, { sessionGrantMs: remote.sessions.maxMs, secrets: settings.secrets });
   await core.startCore({ front: "http", resource: remote.resource });
   let serving;

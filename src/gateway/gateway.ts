@@ -98,6 +98,8 @@ export class Gateway {
   private readonly statusFile: StatusFile;
   readonly environment: PolicyEnvironment;
   private closing: Promise<void> | undefined;
+  /** serve with remote.auth.approvers: a held call can be answered through /v1/approvals. */
+  private approverChannel = false;
   /** Changes whenever a list changes, so stale pagination cursors are refused. */
   private listGeneration = 0;
 
@@ -209,6 +211,7 @@ export class Gateway {
         policyVersion,
         identityOf: (server) => identities.get(server) ?? "unknown",
         pageUrl: (id) => this.approvalPage.urlFor(id),
+        approvers: () => this.approverChannel,
         announce: (rc, text) => this.announce(text, rc),
         writeAllowRule: async (rule) => writeLocalAllowRule(rule, { cwd: process.cwd(), env: opts.env }),
         useClient: s.approvals.client,
@@ -609,6 +612,11 @@ export class Gateway {
   private readonly closers: (() => Promise<unknown> | void)[] = [];
 
   /** Diagnostics on stderr, with configured secrets removed (errors can quote URLs and headers). */
+  /** serve: principals with the approver role answer held calls through /v1/approvals. */
+  enableApproverChannel(): void {
+    this.approverChannel = true;
+  }
+
   log(message: string) {
     // Messages can quote what a server sent: no escapes, and one line per message.
     const shown = stripControls(this.redactor.string(message)).replace(/\n/g, " ").replace(URL_CREDENTIALS, "$1[REDACTED]@");

@@ -31,6 +31,8 @@ export interface AskServices {
   policyVersion: string;
   /** Digest of a server's launch configuration. */
   identityOf(server: string): string;
+  /** Remote mode: principals with the approver role answer through `/v1/approvals` (serve), a channel of its own. */
+  approvers?: () => boolean;
   /** Starts (once) the local approval page and returns the one-time URL for a question, or undefined when there is none. */
   pageUrl(id: string): Promise<string | undefined>;
   /** Tells the person a question waits (stderr and the client's log), with where to answer. */
@@ -188,6 +190,7 @@ export function askStage(services: AskServices): Stage {
         const channels: string[] = [];
         const url = await services.pageUrl(id).catch(() => undefined);
         if (url) channels.push("page");
+        if (services.approvers?.()) channels.push("approvers");
         if (detachable) {
           try {
             store.save(heldCallRecord(id, pending.createdAt, pending.expiresAt, request, binding, services));
@@ -222,7 +225,13 @@ export function askStage(services: AskServices): Stage {
           ruleSource: v.source,
           detail: { approval: id, channels, argumentsDigest: request.argumentsDigest, ...(inBand ? {} : { client: binding.client, progress: ctx.onProgress !== undefined }) },
         });
-        const howToAnswer = `${target.canonical} needs approval (question ${id})${url ? `: open ${url}` : ""} or run \`mcp-warden approvals approve ${id}\``;
+        // Only the ways that exist: the page and the CLI need the page on; approvers need serve's approver role.
+        const ways = [
+          ...(url ? [`open ${url}`] : []),
+          ...(url || persisted ? [`run \`mcp-warden approvals approve ${id}\``] : []),
+          ...(channels.includes("approvers") ? ["a principal with the approver role answers it through /v1/approvals"] : []),
+        ];
+        const howToAnswer = `${target.canonical} needs approval (question ${id})${ways.length ? `: ${ways.join(" or ")}` : ""}`;
         if (!channels.length) services.broker.abandon(id, "unreachable");
         else services.announce(ctx, howToAnswer);
 
