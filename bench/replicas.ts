@@ -11,7 +11,7 @@ import { loadavg, cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { generateApiKey, hashApiKey } from "../src/auth/api-keys.js";
-import { initAuditSchema } from "../src/audit/postgres-schema.js";
+import { initStateSchema } from "../src/state/postgres-schema.js";
 import { AUDIT_DEFAULTS } from "../src/settings/index.js";
 import { closedPort, EVERYTHING, scratch, type Scratch } from "../test/e2e/harness.js";
 import { haproxyProblem, startHaproxy, type LoadBalancer } from "../test/e2e/lb-harness.js";
@@ -97,7 +97,7 @@ export async function runReplicasBench(quick: boolean): Promise<ReplicasBenchRes
     const role = await db.createRole();
     const admin = new pg.Client({ connectionString: db.adminUrl });
     await admin.connect();
-    await initAuditSchema(admin, role).finally(() => admin.end());
+    await initStateSchema(admin, role).finally(() => admin.end());
     // A private redis-server on this machine (no persistence), so nothing is left in the machine's.
     redis = await startPrivateRedis();
     const shared = { redis: redis.url, postgres: db.urlFor(role) };

@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { AuditLog } from "../src/audit/log.js";
 import { PostgresAuditSink } from "../src/audit/postgres.js";
-import { initAuditSchema } from "../src/audit/postgres-schema.js";
+import { initStateSchema } from "../src/state/postgres-schema.js";
 import type { AuditEntry } from "../src/audit/record.js";
 import { MemoryLimitStore, RedisLimitStore, type BucketSpec, type LimitStore } from "../src/limits/index.js";
 import { openRedis } from "../src/state/redis.js";
@@ -86,7 +86,7 @@ async function auditBench(rounds: number, perRound: number): Promise<Pick<Shared
   try {
     const c = new pg.Client({ connectionString: scratch.adminUrl });
     await c.connect();
-    await initAuditSchema(c);
+    await initStateSchema(c);
     await c.end();
     postgres = new PostgresAuditSink({ url: scratch.adminUrl });
     const sinks = { file, postgres };

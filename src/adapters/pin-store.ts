@@ -1,5 +1,7 @@
-// Where tool pins and server approvals live. PinStore is the interface (a shared store such as Redis
-// can implement it later); filePinStore keeps them in one JSON file, e.g. <stateDir>/pins.json.
+// Where tool pins and server approvals live. PinStore is the interface, and what a change means is
+// the same for every store (pin-store-core.ts); filePinStore keeps them in one JSON file, e.g.
+// <stateDir>/pins.json; postgresPinStore (pin-store-postgres.ts) in PostgreSQL, shared by replicas;
+// pinStoreFor (pin-store-factory.ts) chooses between them from the settings.
 //
 // The file, and why:
 // - `{"version": 2, "servers": {"<identity digest>": ServerPins}}`, 2-space indented, mode 0600. Each
@@ -31,72 +33,9 @@ import { lstat, mkdir, open, readdir, rename, rmdir, unlink, utimes, type FileHa
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import {
-  isLegacyIdentity,
-  PIN_KINDS,
-  PinInputError,
-  setsCodeChangingEnv,
-  verifyPin,
-  verifyServerIdentity,
-  type AnyServerIdentity,
-  type PinKind,
-  type PinnedTool,
-  type ServerIdentity,
-} from "../policy/integrity/pins.js";
+import { isRecord, onlyKeys, parseServerRecord, pinStoreOver, PinStoreError, serializeServerRecord, type PinStore, type Records, type ServerPins } from "./pin-store-core.js";
 
-export interface ServerPins {
-  /** Version 2 (name, layer, launch, code-changing env values, env and header names), or a version 1 identity. */
-  identity: AnyServerIdentity;
-  serverName: string;
-  approvedAt: string;
-  approvedBy?: string;
-  /** "migrated": copied by adoptLegacy from the version 1 record `migratedFrom`. */
-  note?: string;
-  /** The version 1 identity digest this record was copied from. */
-  migratedFrom?: string;
-  /** Name → pin, one map per kind. Null-prototype objects: a lookup of "constructor" finds nothing. */
-  tools: Record<string, PinnedTool>;
-  prompts: Record<string, PinnedTool>;
-  resourceTemplates: Record<string, PinnedTool>;
-}
-
-export interface PinStore {
-  getServer(identityDigest: string): Promise<ServerPins | undefined>;
-  /** Approves (or re-approves) a launch configuration; pins already recorded under it are kept. */
-  approveServer(identity: AnyServerIdentity, serverName: string, by?: string): Promise<void>;
-  /**
-   * When nothing is recorded under `identity` but a version 1 record under `legacyDigest` has the
-   * same server name, copies that record (pins included, approvedBy kept, note "migrated") under the
-   * new identity and returns it: an upgrade asks nobody again. Not when the identity sets a
-   * code-changing env variable (the old identity never covered it), nor when the old record was only
-   * approved on first use and the server now comes from the project or local layer (never trusted on
-   * first use). Otherwise undefined.
-   */
-  adoptLegacy(identity: ServerIdentity, legacyDigest: string): Promise<ServerPins | undefined>;
-  /** Adds or replaces these pins of one kind. The server must be approved first. */
-  pinItems(identityDigest: string, kind: PinKind, pins: PinnedTool[]): Promise<void>;
-  /** pinItems(identityDigest, "tools", tools). */
-  pinTools(identityDigest: string, tools: PinnedTool[]): Promise<void>;
-  resetServer(identityDigest: string): Promise<void>;
-  resetItem(identityDigest: string, kind: PinKind, name: string): Promise<void>;
-  /** resetItem(identityDigest, "tools", toolName). */
-  resetTool(identityDigest: string, toolName: string): Promise<void>;
-  /** Every approved server, by name, then digest. */
-  list(): Promise<ServerPins[]>;
-}
-
-export type PinStoreErrorCode = "corrupt" | "version" | "lock-timeout" | "invalid-argument" | "io";
-
-export class PinStoreError extends Error {
-  override name = "PinStoreError";
-  constructor(
-    readonly code: PinStoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export { PinStoreError, type PinStore, type PinStoreErrorCode, type ServerPins } from "./pin-store-core.js";
 
 export interface FilePinStoreOptions {
   /** How long a change waits for the lock before failing. Default 5000 ms. */
@@ -110,11 +49,9 @@ export const PIN_FILE_VERSION = 2;
 const MAX_FILE_BYTES = 64 << 20;
 /** Within this long of a file's mtime, its stat is not trusted to identify its content. */
 const RACY_MS = 2000;
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
-const KIND_LABELS: Record<PinKind, string> = { tools: "tool", prompts: "prompt", resourceTemplates: "resource template" };
 
 interface State {
-  servers: Map<string, ServerPins>;
+  servers: Records;
 }
 
 interface CacheEntry {
@@ -171,121 +108,14 @@ export function filePinStore(path: string, options: FilePinStoreOptions = {}): P
     });
   };
 
-  return {
-    async getServer(identityDigest) {
-      const state = await load();
-      return state.servers.get(identityDigest);
-    },
-
-    async list() {
-      const state = await load();
-      return [...state.servers.values()].sort((a, b) => (a.serverName < b.serverName ? -1 : a.serverName > b.serverName ? 1 : a.identity.digest < b.identity.digest ? -1 : 1));
-    },
-
-    async approveServer(identity, serverName, by) {
-      const checked = checkIdentity(identity, "approveServer");
-      if (typeof serverName !== "string" || serverName === "") throw new PinStoreError("invalid-argument", "approveServer: serverName must be a non-empty string");
-      if (by !== undefined && typeof by !== "string") throw new PinStoreError("invalid-argument", "approveServer: 'by' must be a string");
-      if (!isLegacyIdentity(checked) && checked.name !== serverName) throw new PinStoreError("invalid-argument", `approveServer: the identity is that of server ${JSON.stringify(checked.name)}, not ${JSON.stringify(serverName)}`);
-      const approvedAt = new Date().toISOString();
-      await mutate((state) => {
-        const existing = state.servers.get(checked.digest);
-        state.servers.set(checked.digest, {
-          identity: checked,
-          serverName,
-          approvedAt,
-          ...(by !== undefined ? { approvedBy: by } : {}),
-          tools: existing ? existing.tools : nullRecord(),
-          prompts: existing ? existing.prompts : nullRecord(),
-          resourceTemplates: existing ? existing.resourceTemplates : nullRecord(),
-        });
-        return true;
-      });
-    },
-
-    async adoptLegacy(identity, legacyDigest) {
-      const checked = checkIdentity(identity, "adoptLegacy");
-      if (isLegacyIdentity(checked)) throw new PinStoreError("invalid-argument", "adoptLegacy: the identity must be a version 2 identity (serverIdentity({ name, layer, entry }))");
-      if (typeof legacyDigest !== "string" || !DIGEST.test(legacyDigest)) throw new PinStoreError("invalid-argument", "adoptLegacy: legacyDigest must be a sha256:<hex> digest");
-      if (setsCodeChangingEnv(checked)) return undefined; // cheap refusal before taking the lock
-      let adopted: ServerPins | undefined;
-      await mutate((state) => {
-        adopted = undefined;
-        if (state.servers.has(checked.digest)) return false;
-        const old = state.servers.get(legacyDigest);
-        if (!old || !isLegacyIdentity(old.identity) || old.serverName !== checked.name) return false;
-        // A version 1 approval "on first use" never involved a person; the project and local layers
-        // are never trusted on first use, so such a server is asked about again.
-        if ((checked.layer === "project" || checked.layer === "local") && (old.approvedBy === undefined || old.approvedBy === "first use")) return false;
-        adopted = deepFreeze({
-          identity: checked,
-          serverName: old.serverName,
-          approvedAt: old.approvedAt,
-          ...(old.approvedBy !== undefined ? { approvedBy: old.approvedBy } : {}),
-          note: "migrated",
-          migratedFrom: legacyDigest,
-          tools: copyRecord(old.tools),
-          prompts: copyRecord(old.prompts),
-          resourceTemplates: copyRecord(old.resourceTemplates),
-        });
-        state.servers.set(checked.digest, adopted);
-        return true;
-      });
-      return adopted;
-    },
-
-    async pinItems(identityDigest, kind, items) {
-      await pinItems(identityDigest, kind, items, "pinItems");
-    },
-
-    async pinTools(identityDigest, tools) {
-      await pinItems(identityDigest, "tools", tools, "pinTools");
-    },
-
-    async resetServer(identityDigest) {
-      await mutate((state) => state.servers.delete(identityDigest));
-    },
-
-    async resetItem(identityDigest, kind, name) {
-      await resetItem(identityDigest, kind, name);
-    },
-
-    async resetTool(identityDigest, toolName) {
-      await resetItem(identityDigest, "tools", toolName);
-    },
-  };
-
-  async function pinItems(identityDigest: string, kind: PinKind, items: PinnedTool[], op: string): Promise<void> {
-    if (!PIN_KINDS.includes(kind)) throw new PinStoreError("invalid-argument", `${op}: unknown kind ${JSON.stringify(kind)}`);
-    const label = KIND_LABELS[kind];
-    if (!Array.isArray(items)) throw new PinStoreError("invalid-argument", `${op}: the pins must be a list`);
-    const pins = items.map((t, i) => checkPin(kind, t, `${op}: ${label} ${i}`));
-    const names = new Set<string>();
-    for (const p of pins) {
-      if (names.has(p.name)) throw new PinStoreError("invalid-argument", `${op}: ${label} ${JSON.stringify(p.name)} is given twice`);
-      names.add(p.name);
-    }
-    await mutate((state) => {
-      const server = state.servers.get(identityDigest);
-      if (!server) throw new PinStoreError("invalid-argument", `${op}: no approved server with identity ${identityDigest}; approve the server first`);
-      const next = copyRecord(server[kind]);
-      for (const p of pins) setOwn(next, p.name, p);
-      state.servers.set(identityDigest, { ...server, [kind]: next });
-      return pins.length > 0;
-    });
-  }
-
-  async function resetItem(identityDigest: string, kind: PinKind, itemName: string): Promise<void> {
-    if (!PIN_KINDS.includes(kind)) throw new PinStoreError("invalid-argument", `resetItem: unknown kind ${JSON.stringify(kind)}`);
-    await mutate((state) => {
-      const server = state.servers.get(identityDigest);
-      if (!server || !Object.hasOwn(server[kind], itemName)) return false;
-      const next = nullRecord<PinnedTool>();
-      for (const [name, pin] of Object.entries(server[kind])) if (name !== itemName) setOwn(next, name, pin);
-      state.servers.set(identityDigest, { ...server, [kind]: next });
-      return true;
-    });
-  }
+  return pinStoreOver({
+    where: file,
+    read: async (identityDigest) => (await load()).servers.get(identityDigest),
+    readAll: async () => [...(await load()).servers.values()],
+    // The whole file is read and written under the lock: the change sees every record.
+    mutate: (_digests, change) => mutate((state) => change(state.servers)),
+    close: async () => undefined,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -342,138 +172,16 @@ function parsePinFile(text: string, file = "pin file"): State {
   const v1 = data.version === 1;
   onlyKeys(data, ["version", "servers"], [], "the top level", bad);
   if (!isRecord(data.servers)) return bad("'servers' is not an object");
-  const servers = new Map<string, ServerPins>();
-  for (const [digest, raw] of Object.entries(data.servers)) {
-    const where = `servers[${JSON.stringify(digest)}]`;
-    if (!isRecord(raw)) return bad(`${where} is not an object`);
-    if (v1) onlyKeys(raw, ["identity", "serverName", "approvedAt", "tools"], ["approvedBy"], where, bad);
-    else onlyKeys(raw, ["identity", "serverName", "approvedAt", "tools", "prompts", "resourceTemplates"], ["approvedBy", "note", "migratedFrom"], where, bad);
-    let identity: AnyServerIdentity;
-    try {
-      identity = checkIdentity(raw.identity, where);
-    } catch (e) {
-      return bad((e as Error).message);
-    }
-    if (identity.digest !== digest) return bad(`${where}: the key is not the identity's digest`);
-    if (v1 && !isLegacyIdentity(identity)) return bad(`${where}: a version 2 identity in a version 1 file`);
-    if (typeof raw.serverName !== "string" || raw.serverName === "") return bad(`${where}.serverName is not a non-empty string`);
-    if (!isLegacyIdentity(identity) && identity.name !== raw.serverName) return bad(`${where}.serverName is not the identity's name`);
-    if (typeof raw.approvedAt !== "string" || raw.approvedAt === "") return bad(`${where}.approvedAt is not a non-empty string`);
-    if (raw.approvedBy !== undefined && typeof raw.approvedBy !== "string") return bad(`${where}.approvedBy is not a string`);
-    if (raw.note !== undefined && typeof raw.note !== "string") return bad(`${where}.note is not a string`);
-    if (raw.migratedFrom !== undefined && (typeof raw.migratedFrom !== "string" || !DIGEST.test(raw.migratedFrom))) return bad(`${where}.migratedFrom is not a digest`);
-    const maps = {} as Record<PinKind, Record<string, PinnedTool>>;
-    for (const kind of PIN_KINDS) {
-      maps[kind] = nullRecord<PinnedTool>();
-      if (v1 && kind !== "tools") continue;
-      const entries = raw[kind];
-      if (!isRecord(entries)) return bad(`${where}.${kind} is not an object`);
-      for (const [name, pinRaw] of Object.entries(entries)) {
-        let pin: PinnedTool;
-        try {
-          pin = checkPin(kind, pinRaw, `${where}.${kind}[${JSON.stringify(name)}]`, true);
-        } catch (e) {
-          return bad((e as Error).message);
-        }
-        if (pin.name !== name) return bad(`${where}.${kind}[${JSON.stringify(name)}]: the key is not the ${KIND_LABELS[kind]}'s name`);
-        setOwn(maps[kind], name, pin);
-      }
-    }
-    servers.set(
-      digest,
-      deepFreeze({
-        identity,
-        serverName: raw.serverName,
-        approvedAt: raw.approvedAt,
-        ...(raw.approvedBy !== undefined ? { approvedBy: raw.approvedBy } : {}),
-        ...(raw.note !== undefined ? { note: raw.note } : {}),
-        ...(raw.migratedFrom !== undefined ? { migratedFrom: raw.migratedFrom } : {}),
-        ...maps,
-      }),
-    );
-  }
+  const servers: Records = new Map<string, ServerPins>();
+  for (const [digest, raw] of Object.entries(data.servers)) servers.set(digest, parseServerRecord(raw, digest, v1, `servers[${JSON.stringify(digest)}]`, bad));
   return { servers };
 }
 
 /** Always the current version: a version 1 file is upgraded at its first change. */
 function serialize(state: State): string {
   const servers: Record<string, unknown> = {};
-  const sorted = [...state.servers.keys()].sort();
-  for (const digest of sorted) {
-    const s = state.servers.get(digest)!;
-    const maps: Record<string, Record<string, unknown>> = {};
-    for (const kind of PIN_KINDS) {
-      const pins: Record<string, unknown> = {};
-      for (const name of Object.keys(s[kind]).sort()) setOwn(pins, name, s[kind][name]);
-      maps[kind] = pins;
-    }
-    servers[digest] = {
-      identity: s.identity,
-      serverName: s.serverName,
-      approvedAt: s.approvedAt,
-      ...(s.approvedBy !== undefined ? { approvedBy: s.approvedBy } : {}),
-      ...(s.note !== undefined ? { note: s.note } : {}),
-      ...(s.migratedFrom !== undefined ? { migratedFrom: s.migratedFrom } : {}),
-      ...maps,
-    };
-  }
+  for (const digest of [...state.servers.keys()].sort()) servers[digest] = serializeServerRecord(state.servers.get(digest)!);
   return `${JSON.stringify({ version: PIN_FILE_VERSION, servers }, null, 2)}\n`;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function onlyKeys(obj: Record<string, unknown>, required: string[], optional: string[], where: string, bad: (what: string) => never): void {
-  for (const k of required) if (!Object.hasOwn(obj, k)) bad(`${where} has no '${k}'`);
-  for (const k of Object.keys(obj)) if (!required.includes(k) && !optional.includes(k)) bad(`${where} has an unknown field ${JSON.stringify(k)}`);
-}
-
-function nullRecord<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
-}
-
-function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-/** An identity that is exactly what serverIdentity() (or, for version 1, legacyServerIdentity()) makes of its own fields, digest included. */
-function checkIdentity(raw: unknown, where: string): AnyServerIdentity {
-  try {
-    return verifyServerIdentity(raw);
-  } catch (e) {
-    if (e instanceof PinInputError) throw new PinStoreError("invalid-argument", `${where}: identity ${e.message}`);
-    throw e;
-  }
-}
-
-/** A pin whose definition is canonical and whose digest matches it; a frozen copy made of fresh values. */
-function checkPin(kind: PinKind, raw: unknown, where: string, fromFile = false): PinnedTool {
-  try {
-    return deepFreeze(verifyPin(kind, raw, fromFile));
-  } catch (e) {
-    if (e instanceof PinInputError) throw new PinStoreError("invalid-argument", `${where} ${e.message}`);
-    throw e;
-  }
-}
-
-/** A null-prototype copy of a map of pins (the pins themselves are frozen and shared). */
-function copyRecord(pins: Readonly<Record<string, PinnedTool>>): Record<string, PinnedTool> {
-  const next = nullRecord<PinnedTool>();
-  for (const [name, pin] of Object.entries(pins)) setOwn(next, name, pin);
-  return next;
-}
-
-/** Iterative (definitions may be deep); objects are already bounded by canonicalization. */
-function deepFreeze<T>(value: T): T {
-  const stack: unknown[] = [value];
-  while (stack.length) {
-    const v = stack.pop();
-    if (typeof v !== "object" || v === null || Object.isFrozen(v)) continue;
-    Object.freeze(v);
-    for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,11 +4,11 @@
 // the approval is written to the user's pin store (as `mcp-warden pins approve` does, bound to the
 // launch identity of src/gateway/launch-approval.ts), never into a settings file.
 import { resolve } from "node:path";
-import { filePinStore } from "../adapters/pin-store.js";
+import { withPinStore } from "../adapters/pin-store-factory.js";
+import type { PinStore } from "../adapters/pin-store.js";
 import { launchStatus } from "../gateway/launch-approval.js";
 import type { ConfiguredServer } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/index.js";
-import { pinFile } from "./pins.js";
 
 export interface LaunchApprovalOutcome {
   name: string;
@@ -26,7 +26,10 @@ export interface LaunchApprovalOutcome {
  * (`files`: by server name, absolute paths). Throws on a pin store that cannot be read or written.
  */
 export async function approveMovedServers(settings: ResolvedSettings, files: ReadonlyMap<string, readonly string[]>, env: NodeJS.ProcessEnv): Promise<LaunchApprovalOutcome[]> {
-  const store = filePinStore(pinFile(env));
+  return withPinStore(settings, env, (store) => approveEach(store, settings, files));
+}
+
+async function approveEach(store: PinStore, settings: ResolvedSettings, files: ReadonlyMap<string, readonly string[]>): Promise<LaunchApprovalOutcome[]> {
   const out: LaunchApprovalOutcome[] = [];
   for (const [name, written] of files) {
     const server = settings.servers.find((s) => s.name === name);

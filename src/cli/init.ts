@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { visibleText } from "../policy/integrity/display.js";
 import { loadSettings, parseSettingsObject, settingsFiles, SettingsError, type ResolvedSettings } from "../settings/index.js";
 import { approveMovedServers } from "./init-approve.js";
+import { pinStoreWhere } from "../adapters/pin-store-factory.js";
 import { appendLines, gitIgnorePlan } from "./init-gitignore.js";
 import { splitSecrets, type MovedSecret } from "./init-secrets.js";
 import { listToolsOf, starterRules, type StarterRules } from "./init-starter-policy.js";
@@ -225,12 +226,12 @@ async function afterWrite(opts: InitOptions, plan: Plan, out: NodeJS.WritableStr
   try {
     outcomes = await approveMovedServers(settings, new Map([...plan.servers].map(([n, s]) => [n, s.files])), env);
   } catch (err) {
-    process.stderr.write(`mcp-warden init: could not record the approvals in ${pinFile(env)} (${(err as Error).message}); fix that, then run ${names()}\n`);
+    process.stderr.write(`mcp-warden init: could not record the approvals in ${pinStoreWhere(settings, env)} (${(err as Error).message}); fix that, then run ${names()}\n`);
     return 1;
   }
   const approved = outcomes.filter((o) => o.status === "approved" || o.status === "already");
   if (approved.length) {
-    out.write(`approved, as you, the launch configuration of each server moved (recorded in ${pinFile(env)}; \`mcp-warden pins reset NAME\` takes one back):\n`);
+    out.write(`approved, as you, the launch configuration of each server moved (recorded in ${pinStoreWhere(settings, env)}; \`mcp-warden pins reset NAME\` takes one back):\n`);
     for (const o of approved) {
       const s = o.server!;
       out.write(`  ${visibleText(o.name)}  ${describeEntry(plan.servers.get(o.name)!.shown)}  (${s.source.layer} settings${o.status === "already" ? ", approved before" : ""})\n`);

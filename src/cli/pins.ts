@@ -3,17 +3,17 @@
 // launch configuration (the same questions `approvals` lists); `reset` forgets pins, so the next
 // review pins the server's tools again on first use (a project server must then be approved again).
 import { Writable } from "node:stream";
-import { join } from "node:path";
-import { filePinStore, type PinStore, type ServerPins } from "../adapters/pin-store.js";
+import type { PinStore, ServerPins } from "../adapters/pin-store.js";
+import { pinFilePath, pinStoreFor } from "../adapters/pin-store-factory.js";
 import { displayedIdentity, launchStatus } from "../gateway/launch-approval.js";
 import type { ResolvedSettings } from "../settings/resolve.js";
 import { visibleText } from "../policy/integrity/display.js";
 import { PIN_KINDS } from "../policy/integrity/pins.js";
-import { stateDir } from "../settings/paths.js";
 import { approvalsCommand } from "./approvals.js";
 
+/** The pin file when the settings keep pins on this machine (no state.postgres). */
 export function pinFile(env: NodeJS.ProcessEnv): string {
-  return join(stateDir(env), "pins.json");
+  return pinFilePath(env);
 }
 
 export interface PinsOptions {
@@ -21,7 +21,10 @@ export interface PinsOptions {
   tool?: string;
   json?: boolean;
   env: NodeJS.ProcessEnv;
-  /** The settings of this directory: `approve` can approve a launch configuration without a gateway. */
+  /**
+   * The settings of this directory: where the pins are (state.postgres, else the pin file), and for
+   * `approve`, the launch configuration it can approve without a gateway.
+   */
   settings?: ResolvedSettings;
 }
 
@@ -30,7 +33,15 @@ export async function pinsCommand(action: "list" | "approve" | "reset", opts: Pi
     err.write(`mcp-warden pins: ${msg}\n`);
     return code;
   };
-  const store = filePinStore(pinFile(opts.env));
+  const store = pinStoreFor(opts.settings ?? { state: {} }, opts.env);
+  try {
+    return await pinsWith(store, action, opts, out, err, fail);
+  } finally {
+    await store.close();
+  }
+}
+
+async function pinsWith(store: PinStore, action: "list" | "approve" | "reset", opts: PinsOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream, fail: (code: number, msg: string) => number): Promise<number> {
   let records: ServerPins[];
   try {
     records = await store.list();
@@ -41,11 +52,12 @@ export async function pinsCommand(action: "list" | "approve" | "reset", opts: Pi
   if (action === "list") {
     const shown = records.filter((r) => opts.server === undefined || r.serverName === opts.server);
     if (opts.json) {
-      out.write(JSON.stringify({ file: pinFile(opts.env), servers: shown }, null, 2) + "\n");
+      const where = opts.settings?.state.postgres !== undefined ? { postgres: store.where } : { file: store.where };
+      out.write(JSON.stringify({ ...where, servers: shown }, null, 2) + "\n");
       return 0;
     }
     if (!shown.length) {
-      out.write(`no pins${opts.server ? ` for server ${visibleText(opts.server)}` : ""} (${pinFile(opts.env)})\n`);
+      out.write(`no pins${opts.server ? ` for server ${visibleText(opts.server)}` : ""} (${store.where})\n`);
       return 0;
     }
     for (const r of shown) {
@@ -111,12 +123,17 @@ export async function pinsCommand(action: "list" | "approve" | "reset", opts: Pi
 async function approveLaunchHere(name: string, settings: ResolvedSettings, store: PinStore, out: NodeJS.WritableStream, fail: (code: number, msg: string) => number): Promise<number> {
   const server = settings.servers.find((s) => s.name === name);
   if (!server) return fail(1, `no server ${visibleText(name)} is configured here, and no running gateway asks about it`);
-  const launch = await launchStatus(store, server);
-  if (launch.status !== "needs-approval") {
-    out.write(`server ${visibleText(name)}'s launch configuration needs no approval (${launch.status === "approved" ? "already approved" : "approved on first use"})\n`);
-    return 0;
+  let launch;
+  try {
+    launch = await launchStatus(store, server);
+    if (launch.status !== "needs-approval") {
+      out.write(`server ${visibleText(name)}'s launch configuration needs no approval (${launch.status === "approved" ? "already approved" : "approved on first use"})\n`);
+      return 0;
+    }
+    await store.approveServer(launch.identity, name, "pins approve");
+  } catch (e) {
+    return fail(1, (e as Error).message);
   }
-  await store.approveServer(launch.identity, name, "pins approve");
   out.write(`approved the launch configuration of ${visibleText(name)} (${server.source.layer} settings, ${visibleText(server.source.file)}):\n`);
   out.write(`${visibleText(JSON.stringify(displayedIdentity(launch.identity), null, 2))}\n`);
   out.write("a gateway starts it at its next use; `mcp-warden pins reset " + visibleText(name) + "` takes the approval back\n");

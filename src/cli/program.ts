@@ -290,20 +290,27 @@ audit
     process.exitCode = await auditVerifyCommand({ dir, json: opts.json ?? parent.json, keyFile: opts.keyFile ?? settings?.audit.hmacKeyFile, ...(postgres !== undefined ? { postgres } : {}) }, process.stdout);
   });
 
-audit
-  .command("init-postgres")
-  .description("Create the PostgreSQL audit table (state.postgres), its indexes and the trigger refusing UPDATE, DELETE and TRUNCATE; with --role, grant that role INSERT and SELECT only. Run it once, as the role that is to own the table (not the gateway's).")
-  .option("--role <name>", "the gateway's database role, to be granted INSERT and SELECT")
-  .option("--url <url>", "connect with this URL (the owner's) instead of state.postgres")
-  .option("--print", "print the SQL instead of running it")
-  .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
-  .addHelpText("after", "\nExit codes of init-postgres: 0 created (or printed), 1 the database refused or could not be reached, 2 usage or settings error (no database configured).")
-  .action(async (opts: { role?: string; url?: string; print?: boolean; settings: string[] }, cmd: Command) => {
-    const parent = (cmd.parent?.opts() ?? {}) as { settings?: string[] };
-    const { auditInitPostgresCommand } = await import("./audit-postgres.js");
-    const url = opts.url ?? (opts.print ? undefined : await postgresUrlOrExit((await loadOrExit([...(parent.settings ?? []), ...opts.settings])).state));
-    process.exitCode = await auditInitPostgresCommand({ url, role: opts.role, print: opts.print === true }, process.stdout);
-  });
+/** `state init-postgres` and `audit init-postgres`: one command creating every table mcp-warden keeps in PostgreSQL. */
+function initPostgresCommandOn(parent: Command, name: "state" | "audit") {
+  parent
+    .command("init-postgres")
+    .description(
+      "Create the PostgreSQL tables mcp-warden keeps (state.postgres): the audit log (indexes, and the trigger refusing UPDATE, DELETE and TRUNCATE) and the pins and server approvals; with --role, grant that role INSERT and SELECT on the audit log and SELECT, INSERT, UPDATE and DELETE on the pins, nothing else. Run it once, as the role that is to own the tables (not the gateway's).",
+    )
+    .option("--role <name>", "the gateway's database role, to be granted what it needs")
+    .option("--url <url>", "connect with this URL (the owner's) instead of state.postgres")
+    .option("--print", "print the SQL instead of running it")
+    .option("--settings <file>", "an extra settings file (repeatable)", collect, [])
+    .addHelpText("after", "\nExit codes of init-postgres: 0 created (or printed), 1 the database refused or could not be reached, 2 usage or settings error (no database configured).")
+    .action(async (opts: { role?: string; url?: string; print?: boolean; settings: string[] }, cmd: Command) => {
+      const parentOpts = (cmd.parent?.opts() ?? {}) as { settings?: string[] };
+      const { initPostgresCommand } = await import("./audit-postgres.js");
+      const url = opts.url ?? (opts.print ? undefined : await postgresUrlOrExit((await loadOrExit([...(parentOpts.settings ?? []), ...opts.settings])).state));
+      process.exitCode = await initPostgresCommand({ url, role: opts.role, print: opts.print === true }, process.stdout, process.stderr, `${name} init-postgres`);
+    });
+}
+initPostgresCommandOn(audit, "audit");
+initPostgresCommandOn(program.command("state").description("Shared state in PostgreSQL (state.postgres): the audit log, pins and server approvals."), "state");
 
 /** `state.postgres` with its `${VAR}`s expanded; a variable that is not set is a settings error. */
 async function postgresUrlOrExit(state: { postgres?: string }): Promise<string | undefined> {
@@ -449,14 +456,14 @@ approvals
   });
 
 const pins = program.command("pins").description("Pinned tool definitions and approved server launch configurations.");
-pins
-  .command("list [server]")
-  .description("List approved servers and their pinned tools.")
-  .option("--json", "print JSON")
-  .action(async (server: string | undefined, opts: { json?: boolean }) => {
+// Every pins command loads the settings: they say where the pins are (state.postgres, or pins.json).
+settingsOption(pins.command("list [server]").description("List approved servers and their pinned tools.").option("--json", "print JSON")).action(
+  async (server: string | undefined, opts: { json?: boolean; settings: string[] }) => {
+    const settings = await loadOrExit(opts.settings);
     const { pinsCommand } = await import("./pins.js");
-    process.exitCode = await pinsCommand("list", { server, json: opts.json, env: process.env }, process.stdout, process.stderr);
-  });
+    process.exitCode = await pinsCommand("list", { server, json: opts.json, env: process.env, settings }, process.stdout, process.stderr);
+  },
+);
 settingsOption(
   pins
     .command("approve <server> [tool]")
@@ -468,13 +475,13 @@ settingsOption(
   const { pinsCommand } = await import("./pins.js");
   process.exitCode = await pinsCommand("approve", { server, tool, env: process.env, settings }, process.stdout, process.stderr);
 });
-pins
-  .command("reset <server> [tool]")
-  .description("Forget a server's pins (or one tool's); they are pinned again on first use.")
-  .action(async (server: string, tool: string | undefined) => {
+settingsOption(pins.command("reset <server> [tool]").description("Forget a server's pins (or one tool's); they are pinned again on first use.")).action(
+  async (server: string, tool: string | undefined, opts: { settings: string[] }) => {
+    const settings = await loadOrExit(opts.settings);
     const { pinsCommand } = await import("./pins.js");
-    process.exitCode = await pinsCommand("reset", { server, tool, env: process.env }, process.stdout, process.stderr);
-  });
+    process.exitCode = await pinsCommand("reset", { server, tool, env: process.env, settings }, process.stdout, process.stderr);
+  },
+);
 
 const keys = program.command("keys").description("API keys for `mcp-warden serve` (agents, CI): create one (shown once; settings keep only its hash), list, revoke.");
 const keysFileOption = (cmd: Command) => cmd.option("--settings <file>", "the settings file holding the keys (default: your user settings file)");

@@ -9,8 +9,7 @@
 // server waiting for approval, and a server that could not be checked (it failed to start, or its
 // sandbox cannot run here). A CI job must not pass a server it never saw. What the rules deny on
 // purpose (a denied tool, a denied or disabled server) is reported, not flagged.
-import { join } from "node:path";
-import { filePinStore } from "../adapters/pin-store.js";
+import { pinStoreFor } from "../adapters/pin-store-factory.js";
 import { planForListing } from "../gateway/upstreams.js";
 import { canonicalToolName } from "../policy/index.js";
 import { judgeToolDefinition } from "../policy/integrity/definitions.js";
@@ -18,7 +17,6 @@ import { visibleText } from "../policy/integrity/display.js";
 import { launchStatus, REPOSITORY_LAYERS, type LaunchStatus } from "../gateway/launch-approval.js";
 import type { Decision } from "../policy/types.js";
 import type { ResolvedSettings } from "../settings/index.js";
-import { stateDir } from "../settings/paths.js";
 import { unpinnedPackageNote } from "../settings/package-notes.js";
 import { remoteSandboxNotes } from "../settings/remote-only.js";
 import { containerImages, describeImageLine, type ContainerImageCheck } from "./container-images.js";
@@ -48,7 +46,7 @@ export interface ScanReport {
 
 export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, opts: { includeUnapproved?: boolean } = {}): Promise<ScanReport> {
   const { plan, policy } = planForListing(settings, env, "scan");
-  const store = filePinStore(join(stateDir(env), "pins.json"));
+  const store = pinStoreFor(settings, env);
   const report: ScanReport = { servers: [], flagged: 0, counts: { tools: 0, failed: 0, awaitingApproval: 0 } };
   for (const { server, verdict } of plan.blocked) {
     // Denied or disabled by the rules: on purpose. Allowed, but its sandbox cannot run here: not checked.
@@ -61,7 +59,16 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
   const launches = new Map<string, LaunchStatus>();
   const upstreams = [];
   for (const u of plan.upstreams.values()) {
-    const launch = await launchStatus(store, u.server);
+    let found: LaunchStatus;
+    try {
+      found = await launchStatus(store, u.server);
+    } catch (e) {
+      // Fail closed: an approval that cannot be checked is not one; the server is not started.
+      report.servers.push({ name: u.name, status: "failed", reason: `its approval cannot be checked: ${(e as Error).message}`, flagged: true, tools: [] });
+      report.counts.failed++;
+      continue;
+    }
+    const launch = found;
     launches.set(u.name, launch);
     // As the gateway decides (integrity.ts approveLaunch): with pins off, only a repository's servers wait.
     const waits = launch.status === "needs-approval" && (settings.integrity.pins || REPOSITORY_LAYERS.has(u.server.source.layer));
@@ -79,6 +86,7 @@ export async function scan(settings: ResolvedSettings, env: NodeJS.ProcessEnv, o
     }
     upstreams.push(u);
   }
+  await store.close();
   const started = await Promise.allSettled(upstreams.map((u) => u.ensureStarted()));
   try {
     const others = upstreams.flatMap((u) => u.lists.tools.map((t) => ({ server: u.name, name: t.name })));

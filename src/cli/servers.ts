@@ -2,10 +2,9 @@
 // by editing the settings layer that defines it (incident response). After a change the settings
 // are loaded again, so the command reports what a gateway will actually do, not what we hoped.
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { filePinStore } from "../adapters/pin-store.js";
+import { resolve } from "node:path";
+import { withPinStore } from "../adapters/pin-store-factory.js";
 import { launchStatus, REPOSITORY_LAYERS } from "../gateway/launch-approval.js";
-import { stateDir } from "../settings/paths.js";
 import { compileRedactor } from "../audit/redact.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer } from "../policy/types.js";
@@ -104,19 +103,20 @@ export function listServers(settings: ResolvedSettings, policy: CompiledPolicy =
  */
 async function markAwaitingApproval(settings: ResolvedSettings, listing: ServerListing[], env: NodeJS.ProcessEnv): Promise<void> {
   const redact = compileRedactor(settings.secrets);
-  const store = filePinStore(join(stateDir(env), "pins.json"));
-  for (const item of listing) {
-    if (item.decision !== "allow" || item.disabled) continue;
-    const server = settings.servers.find((s) => s.name === item.name)!;
-    try {
-      const launch = await launchStatus(store, server);
-      if (launch.status === "needs-approval" && (settings.integrity.pins || REPOSITORY_LAYERS.has(server.source.layer)))
-        item.awaitingApproval = `${redact.string(launch.why)}; \`mcp-warden pins approve ${server.name}\` shows and approves it`;
-    } catch (e) {
-      // Fail closed: an approval that cannot be checked is not one.
-      item.awaitingApproval = `its approval cannot be checked: ${redact.string((e as Error).message)}`;
+  await withPinStore(settings, env, async (store) => {
+    for (const item of listing) {
+      if (item.decision !== "allow" || item.disabled) continue;
+      const server = settings.servers.find((s) => s.name === item.name)!;
+      try {
+        const launch = await launchStatus(store, server);
+        if (launch.status === "needs-approval" && (settings.integrity.pins || REPOSITORY_LAYERS.has(server.source.layer)))
+          item.awaitingApproval = `${redact.string(launch.why)}; \`mcp-warden pins approve ${server.name}\` shows and approves it`;
+      } catch (e) {
+        // Fail closed: an approval that cannot be checked is not one.
+        item.awaitingApproval = `its approval cannot be checked: ${redact.string((e as Error).message)}`;
+      }
     }
-  }
+  });
 }
 
 /** Server entries as they stand in their files, read once per file. */

@@ -7,8 +7,8 @@ import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import { sandboxFor } from "../sandbox/gate.js";
-import { homeDir, stateDir } from "../settings/paths.js";
-import { filePinStore } from "../adapters/pin-store.js";
+import { homeDir } from "../settings/paths.js";
+import { withPinStore } from "../adapters/pin-store-factory.js";
 import { launchStatus, REPOSITORY_LAYERS } from "../gateway/launch-approval.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import { runtimeDir } from "../settings/paths.js";
@@ -63,21 +63,22 @@ export async function statusCommand(opts: { settings: ResolvedSettings; env: Nod
     return c;
   });
   // Whether a gateway would start it at once, or wait for a person (src/gateway/launch-approval.ts).
-  const store = filePinStore(join(stateDir(opts.env), "pins.json"));
-  for (const c of configured) {
-    if (c.state !== "not running") continue;
-    const server = opts.settings.servers.find((s) => s.name === c.name)!;
-    try {
-      const launch = await launchStatus(store, server);
-      if (launch.status === "needs-approval" && (opts.settings.integrity.pins || REPOSITORY_LAYERS.has(server.source.layer))) {
-        c.state = "awaiting approval";
-        c.reason = `${redact.string(launch.why)}; \`mcp-warden pins approve ${server.name}\` shows and approves it`;
+  await withPinStore(opts.settings, opts.env, async (store) => {
+    for (const c of configured) {
+      if (c.state !== "not running") continue;
+      const server = opts.settings.servers.find((s) => s.name === c.name)!;
+      try {
+        const launch = await launchStatus(store, server);
+        if (launch.status === "needs-approval" && (opts.settings.integrity.pins || REPOSITORY_LAYERS.has(server.source.layer))) {
+          c.state = "awaiting approval";
+          c.reason = `${redact.string(launch.why)}; \`mcp-warden pins approve ${server.name}\` shows and approves it`;
+        }
+      } catch (e) {
+        c.state = "blocked";
+        c.reason = `its approval cannot be checked: ${redact.string((e as Error).message)}`;
       }
-    } catch (e) {
-      c.state = "blocked";
-      c.reason = `its approval cannot be checked: ${redact.string((e as Error).message)}`;
     }
-  }
+  });
   const untrusted = opts.settings.untrustedFiles;
 
   if (opts.json) {

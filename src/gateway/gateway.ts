@@ -1,7 +1,6 @@
 // The gateway: an MCP server to the client (stdio, both protocol eras, via the SDK's serveStdio)
 // and an MCP client to every configured upstream. Every forwarded request runs the pipeline.
 import { createHash, randomUUID } from "node:crypto";
-import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { AuditLog, PostgresAuditSink, type AuditSink } from "../audit/index.js";
@@ -10,7 +9,7 @@ import { ObservedAuditSink } from "../audit/observed.js";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
-import { runtimeDir, stateDir } from "../settings/paths.js";
+import { runtimeDir } from "../settings/paths.js";
 import { reapOrphans } from "../upstream/orphans.js";
 import { reapContainers } from "../sandbox/reap-containers.js";
 import type { AuditEntry } from "../audit/record.js";
@@ -30,7 +29,7 @@ import { fsEnvironment } from "../adapters/fs-environment.js";
 import { ApprovalBroker } from "../approvals/broker.js";
 import { HeldCallStore } from "../adapters/grant-store.js";
 import { launchIdentity } from "./launch-approval.js";
-import { filePinStore } from "../adapters/pin-store.js";
+import { pinStoreFor } from "../adapters/pin-store-factory.js";
 import { IntegrityGate } from "./integrity.js";
 import { buildDownstreamServer, reviewsSettled, toProtocolError, VERSION, type DownstreamHost } from "./downstream-server.js";
 import { ApprovalPageHost } from "./approval-page-host.js";
@@ -164,8 +163,11 @@ export class Gateway {
     const identities = new Map(s.servers.map((server) => [server.name, launchIdentity(server).digest]));
     const secrets = secretScannerFor(s.secretScanning);
     const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
+    // state.postgres: shared with every replica; otherwise pins.json. Its connections end with the gateway.
+    const pinStore = pinStoreFor(s, opts.env);
+    this.closers.push(() => pinStore.close());
     this.integrity = new IntegrityGate({
-      store: filePinStore(join(stateDir(opts.env), "pins.json")),
+      store: pinStore,
       pins: s.integrity.pins,
       scan: s.integrity.scanDefinitions,
       broker: this.approvals,

@@ -10,7 +10,7 @@ import { generateApiKey, hashApiKey } from "../../src/auth/api-keys.js";
 import { listSegments } from "../../src/audit/query.js";
 import { cli, closedPort, connect, FIXTURE, MEMORY, scratch, wardenAsync, type Scratch } from "./harness.js";
 import { pgProxy, pgScratch, postgresUnavailable, type PgScratch, type TcpProxy } from "./postgres-harness.js";
-import { initAuditSchema } from "../../src/audit/postgres-schema.js";
+import { initStateSchema } from "../../src/state/postgres-schema.js";
 import pg from "pg";
 import { httpClient, startServe, type Serving } from "./serve-harness.js";
 
@@ -187,7 +187,8 @@ describe("run (stdio) with the audit log in PostgreSQL", { skip }, () => {
     try {
       const owner = new pg.Client({ connectionString: db.adminUrl });
       await owner.connect();
-      await initAuditSchema(owner).finally(() => owner.end());
+      // Both tables: the gateway keeps its server approvals there too (state.postgres).
+      await initStateSchema(owner).finally(() => owner.end());
       const c = await connect(s);
       try {
         const r = await c.client.callTool({ name: "fx__echo", arguments: { text: "hello pg" } });

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { generateApiKey, hashApiKey } from "../../src/auth/api-keys.js";
 import { auditRecords, closedPort, FIXTURE, scratch, type Scratch, waitFor } from "./harness.js";
 import pg from "pg";
-import { initAuditSchema } from "../../src/audit/postgres-schema.js";
+import { initStateSchema } from "../../src/state/postgres-schema.js";
 import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
 import { pgProxy, pgScratch, type PgScratch, type TcpProxy } from "./postgres-harness.js";
 import { httpClient, rawPost, startServe, type Serving } from "./serve-harness.js";
@@ -39,13 +39,13 @@ async function untilReady(srv: Serving, status = 200): Promise<Readiness> {
   }
 }
 
-/** A scratch schema with the audit table, as `mcp-warden audit init-postgres` makes it. */
+/** A scratch schema with the audit and pins tables, as `mcp-warden state init-postgres` makes them. */
 async function auditDatabase(): Promise<PgScratch> {
   const db = await pgScratch();
   const c = new pg.Client({ connectionString: db.adminUrl });
   await c.connect();
   try {
-    await initAuditSchema(c);
+    await initStateSchema(c);
   } finally {
     await c.end();
   }

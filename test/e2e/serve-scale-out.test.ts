@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { generateApiKey, hashApiKey } from "../../src/auth/api-keys.js";
-import { initAuditSchema } from "../../src/audit/postgres-schema.js";
+import { initStateSchema } from "../../src/state/postgres-schema.js";
 import { closedPort, FIXTURE, scratch, wardenAsync, type Scratch } from "./harness.js";
 import { haproxyProblem, startHaproxy, type LoadBalancer } from "./lb-harness.js";
 import { pgScratch, postgresUnavailable, type PgScratch } from "./postgres-harness.js";
@@ -69,7 +69,7 @@ describe("serve scale-out: two replicas behind HAProxy share Redis and PostgreSQ
   before(async () => {
     db = await pgScratch();
     const role = await db.createRole();
-    await withClient(db.adminUrl, (c) => initAuditSchema(c, role));
+    await withClient(db.adminUrl, (c) => initStateSchema(c, role));
     redis = await startPrivateRedis();
     const ports = [await closedPort(), await closedPort()];
     for (const port of ports) {
