@@ -268,7 +268,8 @@ export async function* pagePostgresAudit(url: string, filter: { server?: string;
         params.push(...values);
         where.push(sql(params.length - values.length + 1));
       };
-      if (filter.server !== undefined) add((n) => `server = $${n}`, filter.server);
+      // A server's records, and the hook's decisions on its tools (which name only the tool): the collector checks again.
+      if (filter.server !== undefined) add((n) => `(server = $${n} OR (server IS NULL AND kind = 'decision' AND tool LIKE $${n + 1}))`, filter.server, `mcp__${filter.server}__%`);
       if (filter.since !== undefined) add((n) => `time >= $${n}`, filter.since);
       if (filter.until !== undefined) add((n) => `time <= $${n}`, filter.until);
       if (after) add((n) => `(time, writer, seq) > ($${n}, $${n + 1}, $${n + 2}::bigint)`, ...after);

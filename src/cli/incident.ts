@@ -59,7 +59,7 @@ export async function incidentCommand(opts: IncidentOptions, out: NodeJS.Writabl
   } catch (e) {
     return usage((e as Error).message);
   }
-  if (until && since > until) return usage(`--since (${since.toISOString()}) is after --until (${until.toISOString()})`);
+  if (until && since > until) return usage(`--since (${since.toISOString()}) is after --until (${until.toISOString()}): give the earlier time to --since`);
 
   const { settings } = opts;
   const policy = compilePolicyOrReport(settings, "incident");

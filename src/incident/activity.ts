@@ -7,6 +7,7 @@
 import type { AuditRecord } from "../audit/record.js";
 import { argumentLooksLikePath, looksLikePathValue, type Access, type ToolSpec } from "../policy/guards/fs-tools.js";
 import { BoundedCounter, BoundedMap, BoundedSet } from "./bounded.js";
+import type { ActivityFacts, EgressFact, Listed, PathFact, RuleFact, SecretFact, SessionFact, SqlFact, ToolFacts } from "./facts.js";
 import type { Redaction } from "./redaction.js";
 import type { SqlFacts } from "./sql-facts.js";
 
@@ -44,134 +45,6 @@ export interface RecordOrigin {
   writer: string;
 }
 
-export interface Counted {
-  key: string;
-  count: number;
-}
-
-export interface ToolFacts {
-  tool: string;
-  calls: number;
-  decisions: Record<string, number>;
-  outcomes: Record<string, number>;
-  first: string;
-  last: string;
-  principals: string[];
-  sessions: number;
-  /** Distinct argument summaries (secrets redacted), the first ones seen. */
-  argumentSamples: { summary: string; count: number; decision: string }[];
-  /** Distinct summaries left out (at least this many). */
-  argumentSamplesOmitted: number;
-}
-
-export interface PathFact {
-  path: string;
-  access: Access | "unknown";
-  /** How the access was told: the filesystem guard's tool table, the tool's name, or only that the argument looks like a path. */
-  basis: "filesystem guard" | "reference tool name" | "tool name" | "looks like a path" | "resource URI";
-  tools: string[];
-  /** Calls that were forwarded (allowed) and refused. */
-  allowed: number;
-  refused: number;
-}
-
-export interface EgressFact {
-  host: string;
-  port?: number;
-  allowed: number;
-  refused: number;
-  failed: number;
-  addresses: string[];
-  protocols: string[];
-}
-
-export interface SecretFact {
-  kind: string;
-  /** arguments: sent to the server; result: returned by it; scanned: found in an argument by this report's own scan. */
-  where: "arguments" | "result" | "scanned";
-  tool: string;
-  action: string;
-  count: number;
-}
-
-export interface SqlFact {
-  statement: string;
-  kinds: string[];
-  tables: string[];
-  allowed: number;
-  refused: number;
-  parsed: boolean;
-}
-
-export interface RuleFact {
-  rule?: string;
-  reason?: string;
-  layer?: string;
-  file?: string;
-  path?: string;
-  calls: number;
-  tools: string[];
-}
-
-export interface SessionFact {
-  id: string;
-  kind: "remote session" | "gateway run" | "caller in a gateway run";
-  first: string;
-  last: string;
-  calls: number;
-  principals: string[];
-}
-
-export interface CotenantFact {
-  server: string;
-  calls: number;
-  sessions: number;
-  tools: Counted[];
-  principals: string[];
-}
-
-export interface Listed<T> {
-  items: T[];
-  /** Distinct entries left out because the list was full. */
-  omitted: number;
-  /** More were left out than `omitted` counts (the count of what was left out is bounded too). */
-  omittedAtLeast?: true;
-}
-
-export interface ActivityFacts {
-  server: string;
-  since?: string;
-  until?: string;
-  /** Records read in each pass, and records of this server in the range. */
-  recordsRead: number;
-  recordsOfServer: number;
-  /** Lines that could not be read as records (damage: see the audit log's verify status). */
-  damagedLines: number;
-  first?: string;
-  last?: string;
-  tools: Listed<ToolFacts>;
-  requests: Listed<{ method: string; count: number; decisions: Record<string, number> }>;
-  resources: Listed<{ uri: string; count: number; allowed: number; refused: number }>;
-  paths: Listed<PathFact>;
-  sql: Listed<SqlFact>;
-  tables: Listed<Counted>;
-  egress: Listed<EgressFact>;
-  /** Hosts of URLs in the server's arguments (what it was asked to reach, whether or not it did). */
-  urlHosts: Listed<Counted>;
-  secrets: Listed<SecretFact>;
-  principals: Listed<Counted>;
-  sessions: Listed<SessionFact>;
-  /** Other servers active in the same sessions, and every principal seen there. */
-  cotenants: Listed<CotenantFact>;
-  sessionPrincipals: Listed<Counted>;
-  /** Sessions of this server that the second pass could not follow (over the limit). */
-  sessionsUnfollowed: number;
-  rules: Listed<RuleFact>;
-  /** Server lifecycle and integrity records: `kind/event` → count. */
-  events: Listed<Counted>;
-  /** Sandbox kinds its starts recorded; "none" for a start without one (its connections were not proxied, so not recorded). */
-  sandboxes: string[];
-}
 
 const inc = (o: Record<string, number>, k: string) => (o[k] = (o[k] ?? 0) + 1);
 
@@ -201,7 +74,7 @@ export class ActivityCollector {
   readonly #since: number;
   readonly #until: number;
   #read = 0;
-  #ofServer = 0;
+  #recordsOfServer = 0;
   #damaged = 0;
   #first: string | undefined;
   #last: string | undefined;
@@ -257,11 +130,20 @@ export class ActivityCollector {
     this.#damaged++;
   }
 
+  /**
+   * A record of this server: the gateway names the server; the PreToolUse hook's decisions on MCP
+   * tools (a client's own connection to a server of that name) name only the canonical tool.
+   */
+  #ofServer(r: AuditRecord): boolean {
+    if (r.server !== undefined) return r.server === this.#o.server;
+    return r.kind === "decision" && typeof r.tool === "string" && r.tool.startsWith(`mcp__${this.#o.server}__`);
+  }
+
   /** First pass: every record of the range (records of other servers are only counted). */
   observe(r: AuditRecord, origin: RecordOrigin): void {
     this.#read++;
-    if (r.server !== this.#o.server || !this.#inRange(r)) return;
-    this.#ofServer++;
+    if (!this.#ofServer(r) || !this.#inRange(r)) return;
+    this.#recordsOfServer++;
     this.#first ??= r.time;
     this.#last = r.time;
     if (r.event === "egress") return this.#egressRecord(r);
@@ -270,7 +152,7 @@ export class ActivityCollector {
       const sandbox = (r.detail as { sandbox?: unknown } | undefined)?.sandbox;
       this.#sandboxes.add(typeof sandbox === "string" ? this.#o.redaction.text(sandbox) : "none");
     }
-    if (r.event !== "decided" || (r.kind !== "call" && r.kind !== "request")) {
+    if (r.event !== "decided" || (r.kind !== "call" && r.kind !== "request" && r.kind !== "decision")) {
       // Completed records carry the outcome of a call counted by its decided record.
       if (r.event === "completed" && r.kind === "call" && typeof r.tool === "string") {
         const t = this.#tools.get(r.tool, () => this.#newTool(r.tool!, r.time));
@@ -285,7 +167,7 @@ export class ActivityCollector {
     if (r.principal) this.#principals.add(principalLabel(r.principal));
     const allowed = r.decision === "allow";
     if (allowed) this.#rule(r);
-    if (r.kind === "call" && typeof r.tool === "string") return this.#call(r, session?.id, allowed);
+    if ((r.kind === "call" || r.kind === "decision") && typeof r.tool === "string") return this.#call(r, session?.id, allowed);
     this.#request(r, allowed);
   }
 
@@ -304,7 +186,7 @@ export class ActivityCollector {
     const session = sessionOf(r, origin);
     if (!session || !this.#follow.has(session.id)) return;
     if (r.principal) this.#sessionPrincipals.add(principalLabel(r.principal));
-    if (r.server === this.#o.server || r.event !== "decided") return;
+    if (this.#ofServer(r) || r.event !== "decided") return;
     const server = r.server ?? (r.kind === "decision" ? "(the client's own tools, judged by the hook)" : undefined);
     if (server === undefined) return;
     const c = this.#cotenants.get(server, () => ({ server, calls: 0, sessions: new BoundedSet(this.#limits.perList), tools: new BoundedCounter(20), principals: new BoundedSet(20) }));
@@ -503,7 +385,7 @@ export class ActivityCollector {
     const facts: ActivityFacts = {
       server: this.#o.server,
       recordsRead: this.#read,
-      recordsOfServer: this.#ofServer,
+      recordsOfServer: this.#recordsOfServer,
       damagedLines: this.#damaged,
       tools: listed(tools, this.#tools),
       requests: listed([...this.#requests.values()].sort((a, b) => b.count - a.count), this.#requests),

@@ -2,7 +2,7 @@
 // render-markdown.ts and to HTML by render-html.ts, so both show the same facts in the same order.
 // Text in `backticks` becomes code; every piece of text is escaped by the renderer, because most of
 // it (tool names, paths, hosts, statements) comes from servers and callers, not from us.
-import type { Listed } from "./activity.js";
+import type { Listed } from "./facts.js";
 import type { IncidentReport } from "./report.js";
 
 export type Inline = { text: string } | { code: string } | { strong: string };

@@ -16,7 +16,7 @@ function visible(s: string): string {
  * link, an image, HTML, code or emphasis. (Block syntax can only start a line: see lineStart.)
  */
 export function markdownText(s: string): string {
-  return visible(s).replace(/[\\`*_{}[\]<>#|!~&]/g, "\\$&");
+  return visible(s).replace(/[\\`*_[\]<>#|!~&]/g, "\\$&");
 }
 
 /** A line that would read as a list item, a numbered item, a heading underline or indented code is escaped at its start. */

@@ -2,7 +2,7 @@
 // server, as one object. A pure function of facts gathered elsewhere (the settings, the audit log's
 // activity, its verify status, what containment did), so the command line and a web console build
 // the same report; rendering (render-markdown.ts, render-html.ts, JSON) is separate.
-import type { ActivityFacts, Counted, CotenantFact, EgressFact, Listed, PathFact, RuleFact, SecretFact, SessionFact, SqlFact, ToolFacts } from "./activity.js";
+import type { ActivityFacts, Counted, CotenantFact, EgressFact, Listed, PathFact, RuleFact, SecretFact, SessionFact, SqlFact, ToolFacts } from "./facts.js";
 import type { Redaction } from "./redaction.js";
 import { trafficCredentials, type CredentialFact, type PolicyVerdictFact, type ServerFacts } from "./server-facts.js";
 

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import type { AuditRecord } from "../../src/audit/record.js";
-import { ActivityCollector, type ActivityFacts, type ActivityOptions } from "../../src/incident/activity.js";
+import { ActivityCollector, type ActivityOptions } from "../../src/incident/activity.js";
+import type { ActivityFacts } from "../../src/incident/facts.js";
 import { compileRedaction } from "../../src/incident/redaction.js";
 import { buildIncidentReport, type IncidentInput } from "../../src/incident/report.js";
 import { renderHtml } from "../../src/incident/render-html.js";
@@ -87,6 +88,16 @@ describe("incident report: review", () => {
     const report = buildIncidentReport(input(f));
     assert.equal(report.review.calls, 3);
     assert.match(report.review.summary, /3 tool call\(s\) to 2 tool\(s\) \(1 refused\)/);
+  });
+
+  test("the hook's decisions on the server's tools count as its calls; its other decisions in a session are the client's own tools", () => {
+    const hook = (tool: string) => rec({ kind: "decision", event: "decided", principal: alice, tool, arguments: {}, decision: "allow", reason: "allowed by rule" }, 2);
+    const f = collect([call("read_text_file", { path: "/a" }), hook("mcp__bad__read_text_file"), hook("Bash"), hook("mcp__badder__x")]);
+    assert.equal(f.tools.items.find((t) => t.tool === "mcp__bad__read_text_file")?.calls, 2);
+    assert.deepEqual(
+      f.cotenants.items.map((c) => [c.server, c.calls]),
+      [["(the client's own tools, judged by the hook)", 2]],
+    );
   });
 
   test("a stdio run is one session; records nobody made (egress, server events) belong to none", () => {
