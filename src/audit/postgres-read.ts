@@ -251,3 +251,41 @@ export async function queryPostgresAudit(url: string, filter: AuditFilter, limit
     await client.end().catch(() => undefined);
   }
 }
+
+/**
+ * Every row in the time range (and of one server, when given), oldest first, a page at a time
+ * (keyset on time, writer, seq: memory stays at one page whatever the table's size). A row whose
+ * line is not a record comes back with `error`. For the incident report's passes over the log.
+ */
+export async function* pagePostgresAudit(url: string, filter: { server?: string; since?: Date; until?: Date }): AsyncGenerator<{ writer: string; seq: number; record?: AuditRecord; error?: string }> {
+  const client = await connect(url);
+  try {
+    let after: [Date, string, string] | undefined;
+    for (;;) {
+      const params: unknown[] = [];
+      const where: string[] = [];
+      const add = (sql: (n: number) => string, ...values: unknown[]) => {
+        params.push(...values);
+        where.push(sql(params.length - values.length + 1));
+      };
+      // A server's records, and the hook's decisions on its tools (which name only the tool): the collector checks again.
+      if (filter.server !== undefined) add((n) => `(server = $${n} OR (server IS NULL AND kind = 'decision' AND tool LIKE $${n + 1}))`, filter.server, `mcp__${filter.server}__%`);
+      if (filter.since !== undefined) add((n) => `time >= $${n}`, filter.since);
+      if (filter.until !== undefined) add((n) => `time <= $${n}`, filter.until);
+      if (after) add((n) => `(time, writer, seq) > ($${n}, $${n + 1}, $${n + 2}::bigint)`, ...after);
+      const page = await client.query<{ writer: string; seq: string; time: Date; line: string }>(
+        `SELECT writer, seq, time, line FROM ${AUDIT_TABLE} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY time, writer, seq LIMIT ${PAGE}`,
+        params,
+      );
+      for (const row of page.rows) {
+        const parsed = parseRecordLine(row.line);
+        yield parsed.record ? { writer: row.writer, seq: Number(row.seq), record: parsed.record } : { writer: row.writer, seq: Number(row.seq), error: parsed.error };
+      }
+      if (page.rows.length < PAGE) return;
+      const last = page.rows.at(-1)!;
+      after = [last.time, last.writer, last.seq];
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

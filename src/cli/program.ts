@@ -43,6 +43,11 @@ const EXIT_HELP = {
   trust: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the trust store cannot be updated"], [EXIT.usage, "usage error, or the settings do not load"]),
   serve: exitCodes([EXIT.ok, "a signal stopped the gateway after draining"], USAGE, [EXIT.runtime, "the gateway could not start (e.g. the address is in use)"]),
   keys: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the settings file could not be read or written (nothing was changed)"], [EXIT.usage, "usage error: a bad name or date, a name that exists (create) or does not (revoke)"]),
+  incident: exitCodes(
+    [EXIT.ok, "the report was written"],
+    [EXIT.denyOrFailed, "the audit log is broken or cannot be read, or containment failed (the report is still written)"],
+    [EXIT.usage, "usage or settings error, or a server that is neither configured nor in the audit log (nothing changed)"],
+  ),
   doctor: exitCodes([EXIT.ok, "everything required is there"], [EXIT.denyOrFailed, "something required is missing"], [EXIT.usage, "the settings do not load"]),
 };
 
@@ -532,6 +537,35 @@ deploy
     const { deployKubernetesCommand } = await import("./deploy.js");
     process.exitCode = deployKubernetesCommand(opts, { out: process.stdout, err: process.stderr });
   });
+
+settingsOption(
+  program
+    .command("incident <server>")
+    .description(
+      "Incident response for one server, as a report: 1 contain it (only with --disable, --remove or --deny), 2 review its activity, 3 what it touched and held, 4 the credentials to rotate, 5 the policy to change; with the audit log's verify status.",
+    )
+    .option("--since <time>", "activity since: ISO time or a duration ago (30m, 24h, 7d)", "7d")
+    .option("--until <time>", "activity until: ISO time or a duration ago (default: now)")
+    .option("--disable", "contain: disable the server in the layer that defines it (as `servers disable`)")
+    .option("--remove", "contain: remove the server from the layer that defines it (as `servers remove`)")
+    .option("--deny", "contain: add it to deniedMcpServers (and disable it, unless --remove)")
+    .addOption(new Option("--layer <layer>", "settings layer to write").choices(["managed", "local", "project", "user"]))
+    .option("--json", "the report as JSON")
+    .option("--markdown", "the report as Markdown (the default)")
+    .option("--out <file>", "write the report to this file (mode 0600) instead of stdout")
+    .addHelpText("after", EXIT_HELP.incident),
+).action(
+  async (
+    server: string,
+    opts: { since?: string; until?: string; disable?: boolean; remove?: boolean; deny?: boolean; layer?: string; json?: boolean; markdown?: boolean; out?: string; settings: string[] },
+  ) => {
+    const settings = await loadOrExit(opts.settings);
+    const postgres = await postgresUrlOrExit(settings.state);
+    const { incidentCommand } = await import("./incident.js");
+    const { settings: _files, ...rest } = opts;
+    process.exitCode = await incidentCommand({ ...rest, server, settings, ...(postgres !== undefined ? { postgres } : {}), cwd: process.cwd(), env: process.env }, process.stdout);
+  },
+);
 
 program
   .command("doctor")

@@ -191,19 +191,20 @@ export interface ServersChangeOptions {
   env: NodeJS.ProcessEnv;
 }
 
-export async function serversChangeCommand(opts: ServersChangeOptions, out: NodeJS.WritableStream): Promise<number> {
+/** `err`: where warnings and errors go (the incident command captures both streams into its report). */
+export async function serversChangeCommand(opts: ServersChangeOptions, out: NodeJS.WritableStream, errOut: NodeJS.WritableStream = process.stderr): Promise<number> {
   try {
-    return changeServer(opts, out);
+    return changeServer(opts, out, errOut);
   } catch (err) {
     if (err instanceof EditError) {
-      process.stderr.write(`mcp-warden servers ${opts.action}: ${err.message}\n`);
+      errOut.write(`mcp-warden servers ${opts.action}: ${err.message}\n`);
       return err.exitCode;
     }
     throw err;
   }
 }
 
-function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream): number {
+function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream, errOut: NodeJS.WritableStream): number {
   const { action, server: name, settings, cwd, env } = opts;
   if (!ServerName.safeParse(name).success) throw new EditError(`'${clean(name)}' is not a valid server name`, 2);
   if (opts.layer !== undefined && !isEditableLayer(opts.layer)) throw new EditError(`unknown layer '${clean(opts.layer)}' (managed, local, project or user)`, 2);
@@ -274,18 +275,18 @@ function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream): n
     if (!policy) return 2;
     const effect = effectOf(settings, policy, name);
     if (effect.message) out.write(`${effect.message}\n`);
-    if (effect.warning) process.stderr.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
+    if (effect.warning) errOut.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
     return effect.warning ? 1 : 0;
   }
 
   const written = writeLayer(doc, data, layer);
-  const effect = checkEffect(opts, doc);
+  const effect = checkEffect(opts, doc, errOut);
   if (effect.rolledBack) return 1;
   out.write(`${file} (${layer} layer):\n${changes.map((c) => `  ${c}\n`).join("")}`);
   out.write(written.backup ? `  previous content saved as ${written.backup}\n` : `  (new file)\n`);
   if (written.trustNote) out.write(`  ${written.trustNote}\n`);
   if (effect.message) out.write(`${effect.message}\n`);
-  if (effect.warning) process.stderr.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
+  if (effect.warning) errOut.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
   reportRunningGateways(env, out);
   return effect.warning ? 1 : 0;
 }
@@ -305,7 +306,7 @@ function writeLayer(doc: JsonDocument, data: JsonObject, layer: string) {
  * longer load (a removal can uncover another layer's entry with, say, an unset ${VAR}), the file
  * is put back: this command must not leave settings that stop every gateway from starting.
  */
-function checkEffect(opts: ServersChangeOptions, doc: JsonDocument): { rolledBack?: true; message?: string; warning?: string } {
+function checkEffect(opts: ServersChangeOptions, doc: JsonDocument, errOut: NodeJS.WritableStream): { rolledBack?: true; message?: string; warning?: string } {
   const { server: name, cwd, env, settings } = opts;
   // settings.files lists --settings files highest precedence first; loadSettings wants command-line order.
   const cliFiles = settings.files.filter((f) => f.layer === "cli").map((f) => f.file).reverse();
@@ -317,7 +318,7 @@ function checkEffect(opts: ServersChangeOptions, doc: JsonDocument): { rolledBac
   } catch (err) {
     if (!(err instanceof SettingsError || err instanceof PolicyError)) throw err;
     const restored = restore(doc);
-    process.stderr.write(
+    errOut.write(
       `mcp-warden servers ${opts.action}: after this change the settings no longer load:\n${err.message}\n` +
         (restored ? `${doc.file} was restored to its previous content; ` : `restoring ${doc.file} failed too; copy the backup back by hand; `) +
         `try \`mcp-warden servers disable ${name}\` instead\n`,
