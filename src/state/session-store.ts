@@ -10,7 +10,7 @@
 //
 // Keys: `<prefix>session:<sha256(id) hex>` holds `{v:1, owner, initialize, createdAt}` (the ID itself
 // is the client's credential and is never a key or a value), `<prefix>sessions-of:<sha256(owner) hex>`
-// the owner's session hashes scored by createdAt. Each operation is one Lua script (Redis runs one at a
+// the owner's session hashes scored by when they were opened (in microseconds). Each operation is one Lua script (Redis runs one at a
 // time, so replicas opening sessions of one principal at once never exceed the cap). Time is Redis's
 // (TIME inside the scripts), for the same reason as the rate limits': replicas' clocks differ.
 // The open script deletes the keys of the sessions it removes over the cap, keys it was not given:
@@ -106,7 +106,12 @@ while redis.call('ZCARD', KEYS[2]) >= cap do
 end
 local record = string.sub(ARGV[1], 1, -2) .. ',"createdAt":' .. string.format('%.0f', now) .. '}'
 redis.call('SET', KEYS[1], record, 'PX', math.max(1, math.ceil(math.min(idle, max))))
-redis.call('ZADD', KEYS[2], now, ARGV[5])
+-- Scored in microseconds and strictly after the newest, so "oldest" is never a tie between two
+-- sessions opened in the same millisecond (a tie would be broken by the hashes, not by age).
+local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+local score = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if newest[2] and tonumber(newest[2]) >= score then score = tonumber(newest[2]) + 1 end
+redis.call('ZADD', KEYS[2], score, ARGV[5])
 redis.call('PEXPIRE', KEYS[2], math.ceil(max) + 60000)
 return {now, removed}
 `;
