@@ -171,7 +171,9 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   if (tracer) core.setTracer(tracer);
   // With state.redis, approvers answer on any replica the questions every replica holds.
   // Approvers answer held calls through /v1/approvals even with the local approval page off.
-  if ((settings.remote?.auth?.approvers ?? []).length > 0) core.enableApproverChannel();
+  // So do the console's approvers and admins (remote.console.roles).
+  const consoleRoles = settings.remote?.console?.enabled !== false ? settings.remote?.console?.roles : undefined;
+  if ((settings.remote?.auth?.approvers ?? []).length > 0 || (consoleRoles?.approver ?? []).length > 0 || (consoleRoles?.admin ?? []).length > 0) core.enableApproverChannel();
   const sharedApprovals = await shared?.shareApprovals(core.approvals, { sessionGrantMs: remote.sessions.maxMs, secrets: settings.secrets });
   await core.startCore({ front: "http", resource: remote.resource });
   const approverAnswers = approverActions(core.approvals, core.audit, sharedApprovals);
