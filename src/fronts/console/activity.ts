@@ -77,7 +77,9 @@ function addCount(byMinute: Map<number, MinuteCounts>, r: AuditRecord): void {
 }
 
 /** The file log: newest first from the end of the newest segment. */
-export function fileActivity(dir: string): ActivitySource {
+export function fileActivity(dir: string, bounds: { maxScan?: number; maxChartScan?: number } = {}): ActivitySource {
+  const maxScan = bounds.maxScan ?? MAX_SCAN;
+  const maxChartScan = bounds.maxChartScan ?? MAX_CHART_SCAN;
   return {
     where: `the audit log in ${dir}`,
     async page(filter, cursor, limit) {
@@ -88,7 +90,7 @@ export function fileActivity(dir: string): ActivitySource {
       let scanned = 0;
       let last: [string, number] | undefined;
       for (const item of readNewestFirst(dir, start)) {
-        if (last && (out.records.length >= limit || scanned >= MAX_SCAN)) {
+        if (last && (out.records.length >= limit || scanned >= maxScan)) {
           // `item` is the first one not taken: the next page is what lies before the last one read.
           out.next = encode(last);
           out.scanLimited = out.records.length < limit;
@@ -115,7 +117,7 @@ export function fileActivity(dir: string): ActivitySource {
       const byMinute = new Map<number, MinuteCounts>();
       let scanned = 0;
       for (const item of readNewestFirst(dir)) {
-        if (++scanned > MAX_CHART_SCAN) return { minutes: [...byMinute.values()], partial: true };
+        if (++scanned > maxChartScan) return { minutes: [...byMinute.values()], partial: true };
         if (!item.record) continue;
         if (Date.parse(item.record.time) < since.getTime()) break;
         addCount(byMinute, item.record);
