@@ -98,6 +98,25 @@ export const CONFORMANCE_PACKAGE = "@modelcontextprotocol/conformance";
 export const CONFORMANCE_VERSION = "0.1.16";
 const NODE22_DIR = "node22";
 
+// Playwright's driver library (no browsers: the tests drive Debian's chromium-headless-shell, which
+// .ci/run installs), for the console's browser test (test/e2e/console-browser.test.ts). Its own
+// directory, `playwright/`, like the Inspector's.
+export const PLAYWRIGHT_PACKAGE = "playwright-core";
+/** Pinned: its API is what the console test calls. */
+export const PLAYWRIGHT_VERSION = "1.65.2";
+const PLAYWRIGHT_DIR = "playwright";
+
+/** The pinned playwright-core in the cache; `binary` is its module entry, to import(). */
+export function findPlaywright(dir: string = TEST_TOOLS_DIR): Found {
+  const base = join(dir, PLAYWRIGHT_DIR);
+  const installed = installedVersion(base, PLAYWRIGHT_PACKAGE);
+  if (installed === undefined) return { ok: false, why: `no ${PLAYWRIGHT_PACKAGE} in ${base}: ${INSTALL_HINT}` };
+  if (installed !== PLAYWRIGHT_VERSION) return { ok: false, why: `${PLAYWRIGHT_PACKAGE} ${installed} in ${base}, the tests pin ${PLAYWRIGHT_VERSION}: ${INSTALL_HINT}` };
+  const entry = join(base, "node_modules", PLAYWRIGHT_PACKAGE, "index.js");
+  if (!existsSync(entry)) return { ok: false, why: `${entry} is missing: ${INSTALL_HINT}` };
+  return { ok: true, binary: entry, version: installed };
+}
+
 function node22Package(): string {
   return `node-${process.platform}-${process.arch}`;
 }
@@ -175,7 +194,7 @@ export function npmInstall(dir: string, ...specs: string[]): void {
 }
 
 /** Installs the pinned tools into `dir` unless they are there already. Throws with npm's output on failure. */
-export function installTestTools(dir: string = TEST_TOOLS_DIR): { claudeCode: Found; inspector: Found; node22: Found; oidcProvider: Found; conformance: Found } {
+export function installTestTools(dir: string = TEST_TOOLS_DIR): { claudeCode: Found; inspector: Found; node22: Found; oidcProvider: Found; conformance: Found; playwright: Found } {
   let claudeCode = findClaudeCode(dir);
   if (!claudeCode.ok) {
     npmInstall(dir, `${CLAUDE_CODE_PACKAGE}@${CLAUDE_CODE_VERSION}`);
@@ -199,10 +218,16 @@ export function installTestTools(dir: string = TEST_TOOLS_DIR): { claudeCode: Fo
     for (const [what, found] of [["Node 22", node22], ["oidc-provider", oidcProvider], ["conformance", conformance]] as const)
       if (!found.ok) throw new Error(`installed the Node 22 tools, but ${what}: ${found.why}`);
   }
-  return { claudeCode, inspector, node22, oidcProvider, conformance };
+  let playwright = findPlaywright(dir);
+  if (!playwright.ok) {
+    npmInstall(join(dir, PLAYWRIGHT_DIR), `${PLAYWRIGHT_PACKAGE}@${PLAYWRIGHT_VERSION}`);
+    playwright = findPlaywright(dir);
+    if (!playwright.ok) throw new Error(`installed ${PLAYWRIGHT_PACKAGE}@${PLAYWRIGHT_VERSION}, but: ${playwright.why}`);
+  }
+  return { claudeCode, inspector, node22, oidcProvider, conformance, playwright };
 }
 
-const LABELS = { claudeCode: "Claude Code", inspector: "MCP Inspector", node22: "Node", oidcProvider: "oidc-provider", conformance: "MCP conformance" } as const;
+const LABELS = { claudeCode: "Claude Code", inspector: "MCP Inspector", node22: "Node", oidcProvider: "oidc-provider", conformance: "MCP conformance", playwright: "Playwright" } as const;
 
 function main(args: string[]): number {
   const command = args[0] ?? "where";
@@ -217,7 +242,7 @@ function main(args: string[]): number {
     }
   }
   if (command === "where") {
-    const tools = { claudeCode: findClaudeCode(), inspector: findInspector(), node22: findNode22(), oidcProvider: findOidcProvider(), conformance: findConformance() };
+    const tools = { claudeCode: findClaudeCode(), inspector: findInspector(), node22: findNode22(), oidcProvider: findOidcProvider(), conformance: findConformance(), playwright: findPlaywright() };
     for (const [what, found] of Object.entries(tools)) {
       const label = LABELS[what as keyof typeof tools];
       process.stdout.write(found.ok ? `${label} ${found.version}: ${found.binary}\n` : `${label}: ${found.why}\n`);

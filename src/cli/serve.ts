@@ -76,7 +76,10 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { createClaudeCodeHookHandler } = await import("../fronts/http/claude-code-hook.js");
   const { reloadingSettings } = await import("../fronts/http/hook-settings.js");
   const { asPrincipal } = await import("../check/judge.js");
-  const { approvalsEndpoint } = await import("../fronts/http/approvals-endpoint.js");
+  const { approvalsEndpoint, approverActions } = await import("../fronts/http/approvals-endpoint.js");
+  const { buildConsole, consoleRefusal } = await import("../fronts/console/setup.js");
+  const consoleProblem = consoleRefusal(settings, env);
+  if (consoleProblem) throw new ServeRefused(consoleProblem);
 
   const remote = resolveRemote(settings.remote, opts.listen);
   let authenticator;
@@ -168,9 +171,22 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   if (tracer) core.setTracer(tracer);
   // With state.redis, approvers answer on any replica the questions every replica holds.
   // Approvers answer held calls through /v1/approvals even with the local approval page off.
-  if ((settings.remote?.auth?.approvers ?? []).length > 0) core.enableApproverChannel();
+  // So do the console's approvers and admins (remote.console.roles).
+  const consoleRoles = settings.remote?.console?.enabled !== false ? settings.remote?.console?.roles : undefined;
+  if ((settings.remote?.auth?.approvers ?? []).length > 0 || (consoleRoles?.approver ?? []).length > 0 || (consoleRoles?.admin ?? []).length > 0) core.enableApproverChannel();
   const sharedApprovals = await shared?.shareApprovals(core.approvals, { sessionGrantMs: remote.sessions.maxMs, secrets: settings.secrets });
   await core.startCore({ front: "http", resource: remote.resource });
+  const approverAnswers = approverActions(core.approvals, core.audit, sharedApprovals);
+  // The console reads the settings a reload last applied (roles, approvers, the policy it explains with).
+  let currentSettings = settings;
+  const consoleBuilt = buildConsole({
+    settings: () => currentSettings,
+    env,
+    resource: remote.resource,
+    approvals: approverAnswers,
+    servers: () => core.status().map((s) => ({ name: s.name, state: s.state, ...((s.lastError ?? s.blockedBy) !== undefined ? { error: (s.lastError ?? s.blockedBy)! } : {}) })),
+    audit: core.audit,
+  });
   let serving;
   try {
     serving = await serve({
@@ -180,7 +196,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       authenticator,
       ...(limiter.active ? { limiter } : {}),
       hook,
-      approvals: approvalsEndpoint(core.approvals, core.audit, settings.remote?.auth?.approvers ?? [], sharedApprovals),
+      approvals: approvalsEndpoint(approverAnswers, settings.remote?.auth?.approvers ?? []),
+      ...(consoleBuilt ? { console: consoleBuilt.console } : {}),
       auditFailure: (address) => budget.take(address),
       metrics: {
         text: () => metrics.metrics.text(),
@@ -194,12 +211,14 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       log,
     });
   } catch (e) {
+    await consoleBuilt?.console.close();
     await core.close(`could not listen on ${remote.host}:${remote.port}`);
     await shared?.close();
     readiness.close();
     throw new Error(`cannot listen on ${remote.host}:${remote.port}: ${(e as Error).message} (choose another with --listen HOST:PORT)`);
   }
   endpointSessions = () => serving.endpoint.sessions.size;
+  if (consoleBuilt) log(`console at ${new URL(consoleBuilt.redirectUri).origin}/console (sign-in redirect URI ${consoleBuilt.redirectUri})`);
   core.startEager();
   // Settings changes are loaded, validated and, when valid, their rules applied without a restart.
   const { compilePolicy } = await import("../policy/index.js");
@@ -221,6 +240,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       const compiled = compilePrincipalPolicies(next, core.environment, base);
       principals = compiled;
       await core.replacePolicy((p) => compiled.forPrincipal(p), base);
+      currentSettings = next;
     },
     onResult: (result) => metrics.metrics.reload(result),
     livePrincipalLimits: anyPrincipalLimits,

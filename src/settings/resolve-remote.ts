@@ -72,6 +72,8 @@ export function resolveRemote(layers: SettingsLayer[]): RemoteSettings {
     rateLimits: (v) => fields(v),
     metrics: (v) => fields(v),
     tracing: (v) => fields(v),
+    // Each field from the highest layer that sets it; `roles` whole from one layer.
+    console: (v) => fields(v),
   });
   // A copy: the resolved settings never alias a layer's objects.
   return remote === undefined ? {} : structuredClone(remote);

@@ -378,6 +378,39 @@ export const StateSettings = z.strictObject({
   postgres: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// or postgresql:// URL").optional(),
 });
 
+export const PrincipalSelector = z
+  .string()
+  .regex(/^(\*|(user|group|client|org):.+)$/, 'a principal is "user:<subject>", "group:<name>", "client:<client id>", "org:<id>" or "*"');
+
+/**
+ * The web console at /console (src/fronts/console/): people sign in through remote.auth.issuer
+ * (authorization code with PKCE) and get the highest role whose selectors their claims match.
+ */
+export const ConsoleSettings = z.strictObject({
+  /** Default true when this block is present. */
+  enabled: z.boolean().optional(),
+  /** The console's client id at the identity provider (redirect URI <publicUrl>/console/callback). */
+  clientId: z.string().min(1),
+  /** The environment variable holding the client secret; unset: a public client (PKCE only). */
+  clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
+  /** The origin people open the console at (https://warden.example.com); default the origin of remote.resource. */
+  publicUrl: z.string().url().regex(/^https?:\/\/[^/?#]+\/?$/, "an origin: scheme://host[:port], no path").optional(),
+  /** Scopes asked for at sign-in (default "openid profile email"); add the one your provider needs for the groups claim. */
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, "a scope token")).min(1).optional(),
+  /** Who holds each role (principal selectors, like `principals` keys). admin includes approver, approver includes viewer. */
+  roles: z
+    .strictObject({
+      admin: z.array(PrincipalSelector).optional(),
+      approver: z.array(PrincipalSelector).optional(),
+      viewer: z.array(PrincipalSelector).optional(),
+    })
+    .optional(),
+  /** A console session ends after this long without a request (default 30) ... */
+  idleMinutes: z.number().positive().max(24 * 60).optional(),
+  /** ... and this long after sign-in, whatever happens (default 12). */
+  maxHours: z.number().positive().max(24 * 7).optional(),
+});
+
 /** `mcp-warden serve`: the authenticated HTTP front. */
 export const RemoteSettings = z.strictObject({
   /** HOST:PORT to listen on (default 127.0.0.1:8787). */
@@ -399,6 +432,8 @@ export const RemoteSettings = z.strictObject({
   /** An idle keep-alive connection is closed after this long, and a request body that stops arriving gets 408, in milliseconds (default 5000). */
   idleTimeoutMs: z.number().int().positive().optional(),
   auth: RemoteAuthSettings.optional(),
+  /** The web console at /console; off when unset. */
+  console: ConsoleSettings.optional(),
   /** 2025-era sessions. */
   sessions: z
     .strictObject({
@@ -440,10 +475,6 @@ export const PrincipalEntry = z.strictObject({
   autoApproveTools: StringList.optional(),
   rateLimits: z.strictObject({ perPrincipal: Rate.optional(), perTool: z.record(z.string(), Rate).optional() }).optional(),
 });
-
-export const PrincipalSelector = z
-  .string()
-  .regex(/^(\*|(user|group|client|org):.+)$/, 'a principal is "user:<subject>", "group:<name>", "client:<client id>", "org:<id>" or "*"');
 
 /** Tool-specific lists in the second seed's form; normalized into permission rules. */
 export const ToolPermissions = z.record(

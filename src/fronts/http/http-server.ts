@@ -277,8 +277,11 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "up
 async function writeResponse(res: ServerResponse, response: Response, signal?: AbortSignal): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
-    if (!HOP_BY_HOP.has(k)) headers[k] = v;
+    if (!HOP_BY_HOP.has(k) && k !== "set-cookie") headers[k] = v;
   });
+  // Each cookie on a line of its own (forEach would give one, the last, of several).
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
   res.writeHead(response.status, headers);
   if (!response.body) {
     res.end();

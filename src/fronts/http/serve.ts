@@ -10,6 +10,7 @@ import type { RemoteSettings } from "../../settings/schema.js";
 import { type FrontRequest, type HttpFront, jsonError, startHttpFront } from "./http-server.js";
 import { type McpEndpoint, mcpEndpoint } from "./mcp-endpoint.js";
 import { APPROVALS_PATH } from "./approvals-endpoint.js";
+import { CONSOLE_PATH } from "../console/html.js";
 import { CLAUDE_CODE_HOOK_PATH as HOOK_PATH } from "./claude-code-hook.js";
 import type { MetricsAccess } from "../../ops/metrics-access.js";
 import type { ReadinessReport } from "../../ops/readiness.js";
@@ -69,6 +70,8 @@ export interface ServeOptions {
   readiness?: () => Promise<ReadinessReport>;
   /** 2025-era sessions shared between replicas (state.redis); without it each replica keeps its own. */
   sessionStore?: SessionStore;
+  /** The web console at /console (src/fronts/console/): its own sign-in, never a bearer token. */
+  console?: { handle(req: FrontRequest): Promise<Response>; close(): Promise<void> };
   log: (message: string) => void;
 }
 
@@ -187,6 +190,10 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       return new Response(JSON.stringify(metadata.document), { status: 200, headers: { "content-type": "application/json", "cache-control": "max-age=300" } });
     }
     if (req.request.method === "GET" && (path === "/healthz" || path === "/readyz" || path === "/metrics")) return operations(path, req);
+    if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
+      if (!opts.console) return jsonError(404, "Not Found: this gateway serves no console (set remote.console)");
+      return opts.console.handle(req);
+    }
     const approvalsPath = path === APPROVALS_PATH || path.startsWith(`${APPROVALS_PATH}/`);
     if (path !== MCP_PATH && path !== HOOK_PATH && !approvalsPath) return jsonError(404, `Not Found: the MCP endpoint is ${MCP_PATH}`);
 
@@ -283,6 +290,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
         await front.drain(10_000);
         opts.log("drained; ending sessions");
         await endpoint.close();
+        await opts.console?.close();
         authenticator.close();
         opts.log("stopping the servers");
         await core.close(reason);
