@@ -173,7 +173,9 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   // Approvers answer held calls through /v1/approvals even with the local approval page off.
   // So do the console's approvers and admins (remote.console.roles).
   const consoleRoles = settings.remote?.console?.enabled !== false ? settings.remote?.console?.roles : undefined;
-  if ((settings.remote?.auth?.approvers ?? []).length > 0 || (consoleRoles?.approver ?? []).length > 0 || (consoleRoles?.admin ?? []).length > 0) core.enableApproverChannel();
+  if ((settings.remote?.auth?.approvers ?? []).length > 0 || (consoleRoles?.approver ?? []).length > 0 || (consoleRoles?.admin ?? []).length > 0) {
+    core.enableApproverChannel(settings.remote?.console && settings.remote.console.enabled !== false ? `the console (${new URL(remote.resource).origin}/console/approvals) or /v1/approvals` : "/v1/approvals");
+  }
   const sharedApprovals = await shared?.shareApprovals(core.approvals, { sessionGrantMs: remote.sessions.maxMs, secrets: settings.secrets });
   await core.startCore({ front: "http", resource: remote.resource });
   const approverAnswers = approverActions(core.approvals, core.audit, sharedApprovals);

@@ -97,8 +97,8 @@ export class Gateway {
   private readonly statusFile: StatusFile;
   readonly environment: PolicyEnvironment;
   private closing: Promise<void> | undefined;
-  /** serve with remote.auth.approvers: a held call can be answered through /v1/approvals. */
-  private approverChannel = false;
+  /** serve with approvers: where a held call can be answered (/v1/approvals, the console); undefined without. */
+  private approverChannel: string | undefined;
   /** Changes whenever a list changes, so stale pagination cursors are refused. */
   private listGeneration = 0;
 
@@ -615,8 +615,8 @@ export class Gateway {
 
   /** Diagnostics on stderr, with configured secrets removed (errors can quote URLs and headers). */
   /** serve: principals with the approver role answer held calls through /v1/approvals. */
-  enableApproverChannel(): void {
-    this.approverChannel = true;
+  enableApproverChannel(where: string): void {
+    this.approverChannel = where;
   }
 
   log(message: string) {

@@ -31,8 +31,8 @@ export interface AskServices {
   policyVersion: string;
   /** Digest of a server's launch configuration. */
   identityOf(server: string): string;
-  /** Remote mode: principals with the approver role answer through `/v1/approvals` (serve), a channel of its own. */
-  approvers?: () => boolean;
+  /** Remote mode: where principals with the approver role answer (serve's /v1/approvals, its console), a channel of its own; undefined when nobody can. */
+  approvers?: () => string | undefined;
   /** Starts (once) the local approval page and returns the one-time URL for a question, or undefined when there is none. */
   pageUrl(id: string): Promise<string | undefined>;
   /** Tells the person a question waits (stderr and the client's log), with where to answer. */
@@ -190,7 +190,8 @@ export function askStage(services: AskServices): Stage {
         const channels: string[] = [];
         const url = await services.pageUrl(id).catch(() => undefined);
         if (url) channels.push("page");
-        if (services.approvers?.()) channels.push("approvers");
+        const approversAt = services.approvers?.();
+        if (approversAt !== undefined) channels.push("approvers");
         if (detachable) {
           try {
             store.save(heldCallRecord(id, pending.createdAt, pending.expiresAt, request, binding, services));
@@ -229,7 +230,7 @@ export function askStage(services: AskServices): Stage {
         const ways = [
           ...(url ? [`open ${url}`] : []),
           ...(url || persisted ? [`run \`mcp-warden approvals approve ${id}\``] : []),
-          ...(channels.includes("approvers") ? ["a principal with the approver role answers it through /v1/approvals"] : []),
+          ...(approversAt !== undefined ? [`a principal with the approver role answers it through ${approversAt}`] : []),
         ];
         const howToAnswer = `${target.canonical} needs approval (question ${id})${ways.length ? `: ${ways.join(" or ")}` : ""}`;
         if (!channels.length) services.broker.abandon(id, "unreachable");
