@@ -7,6 +7,7 @@
 // machine's cores: the two-replica row shows what a second replica adds here, not on two machines.
 //
 //   node dist/bench/replicas.js [--quick]
+import { readFileSync } from "node:fs";
 import { loadavg, cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
@@ -29,6 +30,10 @@ export interface ReplicaRow {
   p50Ms: number;
   p99Ms: number;
   failed: number;
+  /** The machine's CPUs busy during the median round, % of all cores (from /proc/stat). */
+  busyPercent?: number;
+  /** CPU time of the whole machine per call in that round, µs (every process: load generator included). */
+  machineCpuUs?: number;
 }
 
 export interface ReplicasBenchResult {
@@ -42,6 +47,32 @@ export interface ReplicasBenchResult {
 }
 
 const CONNECTIONS = 32;
+
+/** Busy and total jiffies of all CPUs (/proc/stat's first line); undefined off Linux. */
+function cpuTimes(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A load sample with the share of the machine's CPUs busy meanwhile. */
+async function measured(t: HttpTarget, seconds: number): Promise<LoadSample & { busyPercent?: number; machineCpuUs?: number }> {
+  const before = cpuTimes();
+  const sample = await load(t, CONNECTIONS, seconds);
+  const after = cpuTimes();
+  if (!before || !after || after.total <= before.total) return sample;
+  const busyShare = (after.busy - before.busy) / (after.total - before.total);
+  return {
+    ...sample,
+    busyPercent: Math.round(100 * busyShare),
+    ...(sample.calls > 0 ? { machineCpuUs: Math.round((busyShare * cpus().length * sample.seconds * 1e6) / sample.calls) } : {}),
+  };
+}
 
 interface Replica {
   srv: Serving;
@@ -105,8 +136,9 @@ export async function runReplicasBench(quick: boolean): Promise<ReplicasBenchRes
     const r1 = await startReplica(key, shared);
     const r2 = await startReplica(key, shared);
     replicas.push(single, r1, r2);
-    const lb1 = await startHaproxy([r1.port]);
-    const lb2 = await startHaproxy([r1.port, r2.port]);
+    // Backend connections kept open and shared, as a production front keeps them.
+    const lb1 = await startHaproxy([r1.port], { reuse: true });
+    const lb2 = await startHaproxy([r1.port, r2.port], { reuse: true });
     balancers.push(lb1, lb2);
     const target = (name: string, url: string): HttpTarget => ({
       name,
@@ -125,13 +157,13 @@ export async function runReplicasBench(quick: boolean): Promise<ReplicasBenchRes
     ];
     // Warm-up: each target's per-caller upstream is started and the JIT warmed.
     for (const t of targets) await load(t, 4, quick ? 0.5 : 1);
-    const samples = new Map<string, LoadSample[]>(targets.map((t) => [t.name, []]));
-    for (let round = 0; round < rounds; round++) for (const t of targets) samples.get(t.name)!.push(await load(t, CONNECTIONS, seconds));
+    const samples = new Map<string, (LoadSample & { busyPercent?: number; machineCpuUs?: number })[]>(targets.map((t) => [t.name, []]));
+    for (let round = 0; round < rounds; round++) for (const t of targets) samples.get(t.name)!.push(await measured(t, seconds));
     const rows = targets.map((t) => {
       const s = samples.get(t.name)!;
       const mid = median(s.map((x) => x.perSecond));
       const at = s.reduce((a, b) => (Math.abs(b.perSecond - mid) < Math.abs(a.perSecond - mid) ? b : a));
-      return { name: t.name, perSecond: Math.round(mid), p50Ms: at.p50Ms, p99Ms: at.p99Ms, failed: s.reduce((n, x) => n + x.failed, 0) };
+      return { name: t.name, perSecond: Math.round(mid), p50Ms: at.p50Ms, p99Ms: at.p99Ms, failed: s.reduce((n, x) => n + x.failed, 0), ...(at.busyPercent !== undefined ? { busyPercent: at.busyPercent } : {}), ...(at.machineCpuUs !== undefined ? { machineCpuUs: at.machineCpuUs } : {}) };
     });
     return { ...base, rows, load: { ...base.load, after: loadavg()[0]! } };
   } finally {
@@ -148,12 +180,19 @@ export function replicasSection(r: ReplicasBenchResult): string[] {
   out.push(
     `autocannon at ${r.connections} connections, the same prepared 2026-07-28 \`tools/call\` (server-everything's echo) for every row, ${r.rounds} alternating round(s) of ${r.seconds} s; calls/s is the median round (bench/replicas.ts). The shared rows keep rate limits in a Redis on this machine (one script per call) and the audit log in its PostgreSQL (the decision record committed before forwarding, the outcome before answering). Everything runs on this machine's ${r.cores} cores: the replicas, HAProxy, the upstreams and the load generator compete for them, so the two-replica row shows what a second replica adds here, not what it adds on its own machine. Load average ${r.load.before.toFixed(2)} before, ${r.load.after.toFixed(2)} after.`,
     "",
-    "| | calls/s | vs one replica (file, memory) | p50 | p99 | failed |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| | calls/s | vs one replica (file, memory) | p50 | p99 | failed | CPUs busy | machine CPU per call |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
   );
   const first = r.rows[0]!.perSecond;
-  for (const row of r.rows) out.push(`| ${row.name} | ${row.perSecond.toLocaleString("en-US")} | ${(row.perSecond / first).toFixed(2)}x | ${row.p50Ms} ms | ${row.p99Ms} ms | ${row.failed} |`);
+  for (const row of r.rows) out.push(`| ${row.name} | ${row.perSecond.toLocaleString("en-US")} | ${(row.perSecond / first).toFixed(2)}x | ${row.p50Ms} ms | ${row.p99Ms} ms | ${row.failed} | ${row.busyPercent !== undefined ? `${row.busyPercent}%` : "—"} | ${row.machineCpuUs !== undefined ? `${row.machineCpuUs.toLocaleString("en-US")} µs` : "—"} |`);
   out.push("");
+  const one = r.rows[2];
+  const two = r.rows[3];
+  if (one?.machineCpuUs !== undefined && two?.machineCpuUs !== undefined && two.busyPercent !== undefined)
+    out.push(
+      `How to read the last two rows: with two replicas this machine's CPUs were ${two.busyPercent}% busy and the whole machine spent ${two.machineCpuUs.toLocaleString("en-US")} µs of CPU per call, against ${one.machineCpuUs.toLocaleString("en-US")} µs with one (${one.busyPercent}% busy). The second replica does not make a call cheaper: it runs a second serve process, a second upstream instance per caller and a second PostgreSQL writer on the same ${r.cores} cores, so here it only adds processes competing for them. Where each replica has cores of its own, throughput adds up to what each replica passes; this benchmark cannot show that on one ${r.cores}-core machine, and the extra CPU per call with two replicas has not been broken down by process yet. HAProxy keeps and shares its backend connections (\`http-reuse always\`), as a production front does: one replica behind it passes ${(one.perSecond / r.rows[1]!.perSecond).toFixed(2)}x the calls/s it passes directly.`,
+      "",
+    );
   return out;
 }
 

@@ -31,8 +31,13 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Starts HAProxy in front of `backends` (ports on 127.0.0.1); `mode: "http"` balances each request, "tcp" each connection. */
-export async function startHaproxy(backends: number[], opts: { mode?: "http" | "tcp" } = {}): Promise<LoadBalancer> {
+/**
+ * Starts HAProxy in front of `backends` (ports on 127.0.0.1); `mode: "http"` balances each request,
+ * "tcp" each connection. `reuse`: keep connections to the backends open and share them between
+ * requests (`http-reuse always`), as a production front does; by default each request gets its own
+ * backend connection, so a test sees every request reach the replica it was balanced to.
+ */
+export async function startHaproxy(backends: number[], opts: { mode?: "http" | "tcp"; reuse?: boolean } = {}): Promise<LoadBalancer> {
   const problem = haproxyProblem();
   if (problem !== undefined) throw new Error(problem);
   const dir = mkdtempSync(join(tmpdir(), "warden-lb-"));
@@ -48,7 +53,7 @@ export async function startHaproxy(backends: number[], opts: { mode?: "http" | "
     "  timeout server 60s",
     "  retries 3",
     "  option redispatch",
-    ...(mode === "http" ? ["  option http-server-close"] : []),
+    ...(mode === "http" ? (opts.reuse ? ["  option http-keep-alive", "  http-reuse always"] : ["  option http-server-close"]) : []),
     "frontend fe",
     `  bind 127.0.0.1:${port}`,
     "  default_backend replicas",
