@@ -81,9 +81,14 @@ export class InputBroker {
       );
     }
     for (;;) {
-      const woke = new Promise<void>((resolve) => (flow.wake = resolve));
-      await Promise.race([flow.done, woke]);
-      flow.wake = undefined;
+      // An input the upstream asked for while no round was waiting (between the last round's answer
+      // and this resume) is already queued and woke nobody: show it now rather than wait for a wake
+      // that never comes (the upstream waits for that very answer).
+      if (!flow.outcome && !flow.queued.length) {
+        const woke = new Promise<void>((resolve) => (flow.wake = resolve));
+        await Promise.race([flow.done, woke]);
+        flow.wake = undefined;
+      }
       if (flow.outcome) {
         this.finish(flow, "the call finished before the input was given");
         if (flow.outcome.error !== undefined) throw flow.outcome.error;
