@@ -70,6 +70,18 @@ export async function pgScratch(): Promise<PgScratch> {
   };
 }
 
+/** Runs `fn` with a client connected to `url`, and disconnects it afterwards. */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  c.on("error", () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
 export interface TcpProxy {
   port: number;
   /** Stops listening and cuts every connection: PostgreSQL becomes unreachable through it. */

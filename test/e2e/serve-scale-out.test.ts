@@ -10,12 +10,11 @@
 // Redis stopped mid-run is serve-shared-limits.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import pg from "pg";
 import { generateApiKey, hashApiKey } from "../../src/auth/api-keys.js";
 import { initStateSchema } from "../../src/state/postgres-schema.js";
 import { closedPort, FIXTURE, scratch, wardenAsync, type Scratch } from "./harness.js";
 import { haproxyProblem, startHaproxy, type LoadBalancer } from "./lb-harness.js";
-import { pgScratch, postgresUnavailable, type PgScratch } from "./postgres-harness.js";
+import { pgScratch, postgresUnavailable, withPgClient as withClient, type PgScratch } from "./postgres-harness.js";
 import { redisUnavailable, startPrivateRedis, type PrivateRedis } from "./redis-harness.js";
 import { httpClient, rawPost, startServe, type Serving } from "./serve-harness.js";
 
@@ -44,17 +43,6 @@ async function echo(url: string, key: string, text: string): Promise<{ status: n
   } catch (e) {
     // A connection the killed replica dropped mid-request.
     return { status: 0, body: (e as Error).message };
-  }
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  c.on("error", () => undefined);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
   }
 }
 

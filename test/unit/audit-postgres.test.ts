@@ -4,28 +4,16 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import pg from "pg";
 import { PostgresAuditSink } from "../../src/audit/postgres.js";
 import { verifyPostgresAudit, queryPostgresAudit } from "../../src/audit/postgres-read.js";
 import { AUDIT_TABLE, initAuditSchema } from "../../src/audit/postgres-schema.js";
 import { closedPort } from "../e2e/harness.js";
-import { pgProxy, pgScratch, postgresUnavailable, type PgScratch } from "../e2e/postgres-harness.js";
+import { pgProxy, pgScratch, postgresUnavailable, withPgClient as withClient, type PgScratch } from "../e2e/postgres-harness.js";
 
 const skip = await postgresUnavailable();
 // Independent of the implementation's hashing helper on purpose.
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 const ZEROS = "0".repeat(64);
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  c.on("error", () => undefined);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 describe("PostgreSQL audit sink", { skip }, () => {
   let db: PgScratch;
