@@ -3,13 +3,14 @@
 // already applied its protections (Host, Origin, body size, timeouts) before a request gets here.
 //
 // Every route checks, on the server: a console session (else sign-in), a role that allows the
-// action (else 403), and for every POST the session's CSRF token and, from a browser, a same-origin
-// Sec-Fetch-Site and Origin. A console session never authenticates an MCP request and a bearer
-// token never opens the console.
+// route's action (else 403), and for every POST the session's CSRF token and, from a browser, a
+// same-origin Sec-Fetch-Site and Origin. A console session never authenticates an MCP request and a
+// bearer token never opens the console. How a session begins is the sign-in adapter's business
+// (signin-oidc.ts for serve); the pages are route modules (routes.ts) listed below.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AuditSink } from "../../audit/index.js";
 import { parseTimeArg } from "../../audit/query.js";
-import { makeDownstream, ownerOf } from "../../gateway/downstream.js";
+import { ownerOf } from "../../gateway/downstream.js";
 import type { ResolvedSettings } from "../../settings/index.js";
 import type { FrontRequest } from "../http/http-server.js";
 import type { ApproverActions } from "../http/approvals-endpoint.js";
@@ -17,14 +18,17 @@ import type { ActivityFilter, ActivitySource, MinuteCounts } from "./activity.js
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets.js";
 import { explainRecord } from "./explain.js";
 import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
-import { ConsoleOidc, type ConsoleOidcConfig } from "./oidc.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
-import { type ConsoleAction, consoleRole, type ConsoleRoles, may, roleHint } from "./roles.js";
-import { clearCookie, type ConsoleSession, ConsoleSessions, parseCookies, SESSION_COOKIE, setCookie, SIGNIN_COOKIE } from "./sessions.js";
+import { type ConsoleAction, may } from "./roles.js";
+import { type ConsoleContext, type ConsoleRoute, type ConsoleSignIn, seeOther } from "./routes.js";
+import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSessions, parseCookies, SESSION_COOKIE } from "./sessions.js";
 
 export interface ConsoleOptions {
-  oidc: ConsoleOidcConfig;
-  /** The origin people open the console at (redirect URI <origin>/console/callback). */
+  /** How a session begins, given the console's session store and helpers. */
+  signIn: (shared: { sessions: ConsoleSessionStore; secure: (req: FrontRequest) => boolean; safeReturn: (value: string | null) => string }) => ConsoleSignIn;
+  /** Where sessions live; this process's memory unless given. */
+  sessions?: ConsoleSessionStore;
+  /** The origin people open the console at. */
   publicOrigin: string;
   session: { idleMs: number; maxMs: number };
   /** The current settings (replaced by a reload): roles, approvers and the policy `check` explains with. */
@@ -45,6 +49,11 @@ export interface Console {
 const LIMIT_DEFAULT = 50;
 const LIMIT_MAX = 200;
 const DECISIONS = new Set(["allow", "ask", "deny"]);
+const NEEDS_TEXT: Record<ConsoleAction, string> = {
+  read: "reading the console needs the viewer, approver or admin role",
+  answer: "answering questions needs the approver or admin role",
+  administer: "changing servers and running incidents needs the admin role",
+};
 
 const sameSecret = (a: string, b: string) => timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());
 
@@ -54,15 +63,11 @@ function safeReturn(value: string | null): string {
 }
 
 export function createConsole(opts: ConsoleOptions): Console {
-  const oidc = new ConsoleOidc(opts.oidc);
-  const sessions = new ConsoleSessions(opts.session);
-  const roles = (): ConsoleRoles => opts.settings().remote?.console?.roles ?? {};
-  const approvers = () => opts.settings().remote?.auth?.approvers ?? [];
-  const notices = new WeakMap<ConsoleSession, string>();
-  let chart: { at: number; value: { minutes: MinuteCounts[]; partial: boolean } } | undefined;
-
+  const sessions: ConsoleSessionStore = opts.sessions ?? new ConsoleSessions(opts.session);
   const secure = (req: FrontRequest) => req.proto === "https" || opts.publicOrigin.startsWith("https:");
-  const viewerOf = (s: ConsoleSession, role: string): Viewer => ({ name: s.name, role, csrf: s.csrf });
+  const signIn = opts.signIn({ sessions, secure, safeReturn });
+  const notices = new Map<string, string>();
+  let chart: { at: number; value: { minutes: MinuteCounts[]; partial: boolean } } | undefined;
 
   const staticFile = (body: string, type: string) =>
     new Response(body, { status: 200, headers: { ...SECURITY_HEADERS, "content-type": `${type}; charset=utf-8`, "cache-control": "no-cache" } });
@@ -79,54 +84,43 @@ export function createConsole(opts: ConsoleOptions): Console {
     return undefined;
   }
 
-  async function signIn(req: FrontRequest, url: URL): Promise<Response> {
-    let started;
-    try {
-      started = await oidc.start();
-    } catch (e) {
-      return messagePage(503, "Sign-in is not available", `${(e as Error).message}. Try again when the identity provider answers.`);
-    }
-    const binding = sessions.beginSignIn(started.pending, safeReturn(url.searchParams.get("next")));
-    return new Response(null, {
-      status: 303,
-      headers: { ...SECURITY_HEADERS, location: started.url, "set-cookie": setCookie(SIGNIN_COOKIE, binding, { secure: secure(req), sameSite: "Lax", maxAgeSeconds: 600 }) },
-    });
-  }
-
-  async function callback(req: FrontRequest, url: URL): Promise<Response> {
-    const again = html`<a href="/console/signin">Sign in again</a>.`;
-    const cookies = parseCookies(req.request.headers.get("cookie"));
-    const state = url.searchParams.get("state") ?? "";
-    const taken = sessions.takeSignIn(state, cookies.get(SIGNIN_COOKIE));
-    const clear = { "set-cookie": clearCookie(SIGNIN_COOKIE, secure(req)) };
-    if (!taken) return messagePage(400, "Sign-in failed", html`This sign-in is unknown, expired (ten minutes) or was started in another browser. ${again}`, undefined, clear);
-    const error = url.searchParams.get("error");
-    const code = url.searchParams.get("code");
-    if (error !== null || code === null) {
-      return messagePage(400, "Sign-in failed", html`The identity provider answered ${error ?? "without a code"}${url.searchParams.get("error_description") ? `: ${url.searchParams.get("error_description")!.slice(0, 300)}` : ""}. ${again}`, undefined, clear);
-    }
-    const result = await oidc.finish(code, taken.pending);
-    if (!result.ok) {
-      opts.audit.append({ kind: "request", event: "console-signin-failed", reason: result.reason, detail: { address: req.address } });
-      return messagePage(400, "Sign-in failed", html`${result.reason}. ${again}`, undefined, clear);
-    }
-    const role = consoleRole(result.principal, roles(), approvers());
-    const { cookie } = sessions.create(result.principal, result.name);
-    opts.audit.append({
-      kind: "request",
-      event: "console-signin",
-      principal: makeDownstream(result.principal, { remote: true, address: req.address }).audited,
-      ...(role === undefined ? { reason: "no console role" } : {}),
-      detail: { role: role ?? "none" },
-    });
-    const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" });
-    headers.append("set-cookie", setCookie(SESSION_COOKIE, cookie, { secure: secure(req), sameSite: "Strict" }));
-    headers.append("set-cookie", clearCookie(SIGNIN_COOKIE, secure(req)));
-    // A page of our own, not a redirect: after the provider's cross-site redirect a browser would not
-    // send the SameSite=Strict cookie with a redirect's next request; from this page it does.
-    const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${taken.returnTo}"><title>Signed in · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>Signed in. <a id="continue" href="${taken.returnTo}">Continue</a>.</p></main></body></html>`;
-    return new Response(page.text, { status: 200, headers });
-  }
+  // The pages. A new page module adds its routes here.
+  const routes: ConsoleRoute[] = [
+    { method: "GET", path: /^\/console$/, needs: "read", handle: (c) => overview(c.viewer) },
+    {
+      method: "GET",
+      path: /^\/console\/approvals$/,
+      needs: "read",
+      handle: async (c) => {
+        const notice = c.takeNotice();
+        const listed = await opts.approvals.list();
+        return htmlResponse(200, approvalsPage(c.viewer, { ...listed, owner: ownerOf(c.session.principal), canAnswer: may(c.role, "answer"), now: Date.now(), ...(notice ? { notice } : {}) }));
+      },
+    },
+    {
+      method: "POST",
+      path: /^\/console\/approvals\/([A-Za-z0-9_-]{1,64})$/,
+      needs: "answer",
+      handle: async (c) => {
+        const result = await opts.approvals.answer(c.match[1]!, c.form.get("answer") ?? undefined, { principal: c.session.principal, address: c.req.address }, "console");
+        if (!result.ok) return messagePage(result.status, "Not answered", html`${result.message}. <a href="/console/approvals">Back to the questions</a>.`, c.viewer);
+        c.notify(`Answered ${result.answer} (question ${result.id}).`);
+        return seeOther("/console/approvals");
+      },
+    },
+    { method: "GET", path: /^\/console\/activity$/, needs: "read", handle: (c) => activity(c.viewer, c.url) },
+    {
+      method: "GET",
+      path: /^\/console\/activity\/([A-Za-z0-9_-]{1,1024})$/,
+      needs: "read",
+      handle: async (c) => {
+        const record = await opts.activity.get(c.match[1]!).catch(() => undefined);
+        if (!record) return messagePage(404, "No such record", html`It is not in ${opts.activity.where}. <a href="/console/activity">Back to the activity</a>.`, c.viewer);
+        const explanation = await explainRecord(record, opts.settings(), opts.env, opts.cwd);
+        return htmlResponse(200, recordPage(c.viewer, record, explanation));
+      },
+    },
+  ];
 
   async function handle(req: FrontRequest): Promise<Response> {
     const url = new URL(req.request.url);
@@ -134,19 +128,19 @@ export function createConsole(opts: ConsoleOptions): Console {
     const method = req.request.method;
     if (method === "GET" && path === "/console/static/console.css") return staticFile(CONSOLE_CSS, "text/css");
     if (method === "GET" && path === "/console/static/console.js") return staticFile(CONSOLE_JS, "text/javascript");
-    if (method === "GET" && path === "/console/signin") return signIn(req, url);
-    if (method === "GET" && path === "/console/callback") return callback(req, url);
+    const opened = await signIn.open(req, url, path);
+    if (opened) return opened;
 
     const cookies = parseCookies(req.request.headers.get("cookie"));
-    const session = sessions.get(cookies.get(SESSION_COOKIE));
+    const cookie = cookies.get(SESSION_COOKIE);
+    const session = await sessions.get(cookie);
     if (!session) {
-      if (method === "GET" || method === "HEAD") {
-        return new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location: `/console/signin?next=${encodeURIComponent(safeReturn(path + url.search))}` } });
-      }
-      return messagePage(401, "Not signed in", html`Your console session has ended or never began. <a href="/console/signin">Sign in</a>, then try again.`);
+      const location = method === "GET" || method === "HEAD" ? signIn.signInPath(safeReturn(path + url.search)) : undefined;
+      if (location !== undefined) return seeOther(location);
+      return messagePage(401, "Not signed in", html`Your console session has ended or never began. ${signIn.howToSignIn}`);
     }
-    const role = consoleRole(session.principal, roles(), approvers());
-    const viewer = viewerOf(session, role ?? "no role");
+    const role = signIn.roleOf(session);
+    const viewer: Viewer = { name: session.name, role: role ?? "no role", csrf: session.csrf };
 
     let form = new URLSearchParams();
     if (method === "POST") {
@@ -155,47 +149,41 @@ export function createConsole(opts: ConsoleOptions): Console {
       const why = forged(req, session, form);
       if (why) return messagePage(403, "Refused", `Nothing was done: ${why}.`, viewer);
       if (path === "/console/signout") {
-        sessions.end(cookies.get(SESSION_COOKIE));
-        return messagePage(200, "Signed out", html`You are signed out of the console. <a href="/console/signin">Sign in again</a>.`, undefined, { "set-cookie": clearCookie(SESSION_COOKIE, secure(req)) });
+        await sessions.end(cookie);
+        return messagePage(200, "Signed out", html`You are signed out of the console. ${signIn.howToSignIn}`, undefined, { "set-cookie": clearCookie(SESSION_COOKIE, secure(req)) });
       }
     } else if (method !== "GET" && method !== "HEAD") {
       return messagePage(405, "Method not allowed", "The console takes GET and POST only.", viewer, { allow: "GET, POST" });
     }
+    if (role === undefined) return messagePage(403, "No console role", signIn.noRole(session), viewer);
 
-    const need: ConsoleAction = method === "POST" ? "answer" : "read";
-    if (!may(role, need)) {
-      if (role === undefined) {
-        return messagePage(
-          403,
-          "No console role",
-          html`You are signed in as ${session.name} (<code>user:${session.principal.subject}</code>${session.principal.groups.map((g) => html`, <code>group:${g}</code>`)}), but none of these holds a console role. Ask the operator of this mcp-warden to add one of them to <code>remote.console.roles</code> (it grants roles to: ${roleHint(roles())}).`,
-          viewer,
-        );
-      }
-      return messagePage(403, "Not allowed", `Your role (${role}) may not do this: answering questions needs the approver or admin role. Nothing was done.`, viewer);
-    }
-
-    if (method === "GET" && path === CONSOLE_PATH) return overview(viewer);
-    if (method === "GET" && path === "/console/approvals") {
-      const notice = notices.get(session);
-      notices.delete(session);
-      const listed = await opts.approvals.list();
-      return htmlResponse(200, approvalsPage(viewer, { ...listed, owner: ownerOf(session.principal), canAnswer: may(role, "answer"), now: Date.now(), ...(notice ? { notice } : {}) }));
-    }
-    const answer = /^\/console\/approvals\/([A-Za-z0-9_-]{1,64})$/.exec(path);
-    if (method === "POST" && answer) {
-      const result = await opts.approvals.answer(answer[1]!, form.get("answer") ?? undefined, { principal: session.principal, address: req.address }, "console");
-      if (!result.ok) return messagePage(result.status, "Not answered", html`${result.message}. <a href="/console/approvals">Back to the questions</a>.`, viewer);
-      notices.set(session, `Answered ${result.answer} (question ${result.id}).`);
-      return new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location: "/console/approvals" } });
-    }
-    if (method === "GET" && path === "/console/activity") return activity(viewer, url);
-    const detail = /^\/console\/activity\/([A-Za-z0-9_-]{1,1024})$/.exec(path);
-    if (method === "GET" && detail) {
-      const record = await opts.activity.get(detail[1]!).catch(() => undefined);
-      if (!record) return messagePage(404, "No such record", html`It is not in ${opts.activity.where}. <a href="/console/activity">Back to the activity</a>.`, viewer);
-      const explanation = await explainRecord(record, opts.settings(), opts.env, opts.cwd);
-      return htmlResponse(200, recordPage(viewer, record, explanation));
+    const wanted = method === "HEAD" ? "GET" : method;
+    for (const route of routes) {
+      if (route.method !== wanted) continue;
+      const match = route.path.exec(path);
+      if (!match) continue;
+      if (!may(role, route.needs)) return messagePage(403, "Not allowed", `Your role (${role}) may not do this: ${NEEDS_TEXT[route.needs]}. Nothing was done.`, viewer);
+      const noticeKey = createHash("sha256").update(session.csrf).digest("base64url");
+      const ctx: ConsoleContext = {
+        req,
+        url,
+        match,
+        session,
+        role,
+        viewer,
+        form,
+        notify: (text) => {
+          // Bounded: a notice nobody collects is dropped with the oldest.
+          if (notices.size >= 1000) notices.delete(notices.keys().next().value!);
+          notices.set(noticeKey, text);
+        },
+        takeNotice: () => {
+          const n = notices.get(noticeKey);
+          notices.delete(noticeKey);
+          return n;
+        },
+      };
+      return route.handle(ctx);
     }
     return messagePage(404, "Not found", html`No such console page. <a href="/console">Overview</a>.`, viewer);
   }
@@ -270,6 +258,9 @@ export function createConsole(opts: ConsoleOptions): Console {
         return htmlResponse(500, layout({ title: "Internal error" }, html`<h1>Internal error</h1><p>The console could not answer; see mcp-warden's stderr, then reload.</p>`));
       }
     },
-    close: () => opts.activity.close(),
+    close: async () => {
+      await opts.activity.close();
+      await sessions.close?.();
+    },
   };
 }

@@ -86,6 +86,9 @@ const NAV: readonly [path: string, label: string][] = [
   ["/console", "Overview"],
   ["/console/approvals", "Approvals"],
   ["/console/activity", "Activity"],
+  ["/console/servers", "Servers"],
+  ["/console/policy", "Policy"],
+  ["/console/incidents", "Incidents"],
 ];
 
 /** A whole page. `live`: the script refreshes the elements marked data-live every few seconds. */

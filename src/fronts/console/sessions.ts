@@ -33,7 +33,22 @@ interface SignInEntry {
 const digest = (s: string) => createHash("sha256").update(s).digest("base64url");
 const token = () => randomBytes(32).toString("base64url");
 
-export class ConsoleSessions {
+type Maybe<T> = T | Promise<T>;
+
+/**
+ * Where console sessions live: this process's memory (ConsoleSessions) or a store every replica
+ * shares. The console awaits every call, so a store may answer asynchronously.
+ */
+export interface ConsoleSessionStore {
+  beginSignIn(pending: PendingSignIn, returnTo: string): Maybe<string>;
+  takeSignIn(state: string, cookie: string | undefined): Maybe<{ pending: PendingSignIn; returnTo: string } | undefined>;
+  create(principal: Principal, name: string): Maybe<{ cookie: string; session: ConsoleSession }>;
+  get(cookie: string | undefined): Maybe<ConsoleSession | undefined>;
+  end(cookie: string | undefined): Maybe<void>;
+  close?(): Promise<void>;
+}
+
+export class ConsoleSessions implements ConsoleSessionStore {
   private readonly sessions = new Map<string, ConsoleSession>();
   private readonly signIns = new Map<string, SignInEntry>();
   private readonly now: () => number;

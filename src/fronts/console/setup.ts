@@ -5,6 +5,7 @@ import type { ResolvedSettings } from "../../settings/index.js";
 import type { ApproverActions } from "../http/approvals-endpoint.js";
 import { fileActivity, postgresActivity } from "./activity.js";
 import { type Console, createConsole } from "./console.js";
+import { oidcSignIn } from "./signin-oidc.js";
 
 /** Why the console settings cannot work, as one sentence saying what to do; undefined when they can. */
 export function consoleRefusal(settings: ResolvedSettings, env: NodeJS.ProcessEnv): string | undefined {
@@ -37,16 +38,25 @@ export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri:
   const postgres = postgresUrlOf(settings.state, w.env);
   const secret = c.clientSecretEnv !== undefined ? w.env[c.clientSecretEnv] : undefined;
   const console = createConsole({
-    oidc: {
-      issuer: auth.issuer!,
-      clientId: c.clientId,
-      ...(secret !== undefined ? { clientSecret: secret } : {}),
-      redirectUri,
-      scopes: c.scopes ?? ["openid", "profile", "email"],
-      algorithms: auth.algorithms ?? ["RS256", "PS256", "ES256", "EdDSA"],
-      clockSkewSeconds: auth.clockSkewSeconds ?? 30,
-      claims: { groups: auth.groupsClaim ?? "groups", org: auth.orgClaim ?? "org_id" },
-    },
+    signIn: ({ sessions, secure, safeReturn }) =>
+      oidcSignIn({
+        oidc: {
+          issuer: auth.issuer!,
+          clientId: c.clientId,
+          ...(secret !== undefined ? { clientSecret: secret } : {}),
+          redirectUri,
+          scopes: c.scopes ?? ["openid", "profile", "email"],
+          algorithms: auth.algorithms ?? ["RS256", "PS256", "ES256", "EdDSA"],
+          clockSkewSeconds: auth.clockSkewSeconds ?? 30,
+          claims: { groups: auth.groupsClaim ?? "groups", org: auth.orgClaim ?? "org_id" },
+        },
+        sessions,
+        audit: w.audit,
+        roles: () => w.settings().remote?.console?.roles ?? {},
+        approvers: () => w.settings().remote?.auth?.approvers ?? [],
+        secure,
+        safeReturn,
+      }),
     publicOrigin,
     session: { idleMs: (c.idleMinutes ?? 30) * 60_000, maxMs: (c.maxHours ?? 12) * 3_600_000 },
     settings: w.settings,

@@ -1,0 +1,90 @@
+// Console sign-in through the identity provider (serve): authorization code with PKCE (oidc.ts),
+// bound to the browser that started it by a cookie of its own, used once; roles from the ID
+// token's claims (roles.ts). Every sign-in, failed or not, is audited.
+import type { AuditSink } from "../../audit/index.js";
+import { makeDownstream } from "../../gateway/downstream.js";
+import type { FrontRequest } from "../http/http-server.js";
+import { html, messagePage, SECURITY_HEADERS } from "./html.js";
+import { ConsoleOidc, type ConsoleOidcConfig } from "./oidc.js";
+import { consoleRole, type ConsoleRoles, roleHint } from "./roles.js";
+import type { ConsoleSignIn } from "./routes.js";
+import { clearCookie, type ConsoleSessionStore, parseCookies, SESSION_COOKIE, setCookie, SIGNIN_COOKIE } from "./sessions.js";
+
+export interface OidcSignInOptions {
+  oidc: ConsoleOidcConfig;
+  sessions: ConsoleSessionStore;
+  audit: AuditSink;
+  roles: () => ConsoleRoles;
+  approvers: () => readonly string[];
+  /** Whether cookies get Secure (https in front). */
+  secure: (req: FrontRequest) => boolean;
+  /** A path under /console to come back to, or the overview. */
+  safeReturn: (value: string | null) => string;
+}
+
+export function oidcSignIn(o: OidcSignInOptions): ConsoleSignIn {
+  const oidc = new ConsoleOidc(o.oidc);
+
+  async function start(req: FrontRequest, url: URL): Promise<Response> {
+    let started;
+    try {
+      started = await oidc.start();
+    } catch (e) {
+      return messagePage(503, "Sign-in is not available", `${(e as Error).message}. Try again when the identity provider answers.`);
+    }
+    const binding = await o.sessions.beginSignIn(started.pending, o.safeReturn(url.searchParams.get("next")));
+    return new Response(null, {
+      status: 303,
+      headers: { ...SECURITY_HEADERS, location: started.url, "set-cookie": setCookie(SIGNIN_COOKIE, binding, { secure: o.secure(req), sameSite: "Lax", maxAgeSeconds: 600 }) },
+    });
+  }
+
+  async function callback(req: FrontRequest, url: URL): Promise<Response> {
+    const again = html`<a href="/console/signin">Sign in again</a>.`;
+    const cookies = parseCookies(req.request.headers.get("cookie"));
+    const state = url.searchParams.get("state") ?? "";
+    const taken = await o.sessions.takeSignIn(state, cookies.get(SIGNIN_COOKIE));
+    const clear = { "set-cookie": clearCookie(SIGNIN_COOKIE, o.secure(req)) };
+    if (!taken) return messagePage(400, "Sign-in failed", html`This sign-in is unknown, expired (ten minutes) or was started in another browser. ${again}`, undefined, clear);
+    const error = url.searchParams.get("error");
+    const code = url.searchParams.get("code");
+    if (error !== null || code === null) {
+      return messagePage(400, "Sign-in failed", html`The identity provider answered ${error ?? "without a code"}${url.searchParams.get("error_description") ? `: ${url.searchParams.get("error_description")!.slice(0, 300)}` : ""}. ${again}`, undefined, clear);
+    }
+    const result = await oidc.finish(code, taken.pending);
+    if (!result.ok) {
+      o.audit.append({ kind: "request", event: "console-signin-failed", reason: result.reason, detail: { address: req.address } });
+      return messagePage(400, "Sign-in failed", html`${result.reason}. ${again}`, undefined, clear);
+    }
+    const role = consoleRole(result.principal, o.roles(), o.approvers());
+    const { cookie } = await o.sessions.create(result.principal, result.name);
+    o.audit.append({
+      kind: "request",
+      event: "console-signin",
+      principal: makeDownstream(result.principal, { remote: true, address: req.address }).audited,
+      ...(role === undefined ? { reason: "no console role" } : {}),
+      detail: { role: role ?? "none" },
+    });
+    const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" });
+    headers.append("set-cookie", setCookie(SESSION_COOKIE, cookie, { secure: o.secure(req), sameSite: "Strict" }));
+    headers.append("set-cookie", clearCookie(SIGNIN_COOKIE, o.secure(req)));
+    // A page of our own, not a redirect: after the provider's cross-site redirect a browser would not
+    // send the SameSite=Strict cookie with a redirect's next request; from this page it does.
+    const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${taken.returnTo}"><title>Signed in · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>Signed in. <a id="continue" href="${taken.returnTo}">Continue</a>.</p></main></body></html>`;
+    return new Response(page.text, { status: 200, headers });
+  }
+
+  return {
+    open: async (req, url, path) => {
+      if (req.request.method !== "GET") return undefined;
+      if (path === "/console/signin") return start(req, url);
+      if (path === "/console/callback") return callback(req, url);
+      return undefined;
+    },
+    signInPath: (next) => `/console/signin?next=${encodeURIComponent(next)}`,
+    howToSignIn: html`<a href="/console/signin">Sign in</a>.`,
+    roleOf: (s) => consoleRole(s.principal, o.roles(), o.approvers()),
+    noRole: (s) =>
+      html`You are signed in as ${s.name} (<code>user:${s.principal.subject}</code>${s.principal.groups.map((g) => html`, <code>group:${g}</code>`)}), but none of these holds a console role. Ask the operator of this mcp-warden to add one of them to <code>remote.console.roles</code> (it grants roles to: ${roleHint(o.roles())}).`,
+  };
+}
