@@ -20,6 +20,7 @@ import { replicasSection, runReplicasBench, type ReplicasBenchResult } from "./r
 import { runServeBench, serveDocSection, type ServeBenchResult } from "./serve.js";
 import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
+import { consolePagesSection, runConsolePagesBench, type ConsolePagesBenchResult } from "./console-pages.js";
 import { median, open, procRssMiB, sequential, startupMs, summarize, throughput, type Conn, type Route, type ThroughputSample } from "./stdio.js";
 
 const args = process.argv.slice(2);
@@ -218,9 +219,11 @@ async function main() {
   const replicas = await runReplicasBench(QUICK);
   log("  guards micro-benchmark …");
   const guards = await runGuardsBench(QUICK ? 500 : 5000);
+  log("  the console's pages on a large audit log …");
+  const consolePages = await runConsolePagesBench(QUICK);
 
   const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, { rss, auditOnDisk, loadBefore, loadAfter: load() });
-  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, sharedState, replicas, guards));
+  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, sharedState, replicas, guards, consolePages));
   log("");
   log(result.summary);
   log("");
@@ -301,7 +304,7 @@ function analyse(
 
 // ---- the document -------------------------------------------------------------------------------
 
-function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, containers: ContainerBenchResult, sharedState: SharedStateBenchResult, replicas: ReplicasBenchResult, guards: GuardsBenchResult): string {
+function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, containers: ContainerBenchResult, sharedState: SharedStateBenchResult, replicas: ReplicasBenchResult, guards: GuardsBenchResult, consolePages: ConsolePagesBenchResult): string {
   const { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted } = a;
   const cpu = cpus();
   const model = cpu[0]?.model.trim() ?? "unknown";
@@ -452,6 +455,7 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: 
     ...sharedStateSection(sharedState),
     ...replicasSection(replicas),
     ...guardsSection(guards),
+    ...consolePagesSection(consolePages),
     `Reproduce with \`npm run bench\` (five minutes or so; the comparison with supergateway and mcp-proxy needs \`node dist/scripts/bench-tools.js install\` first, and the token cost the Node 22 test tools). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
     "",
   );

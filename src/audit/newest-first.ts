@@ -59,7 +59,8 @@ export function* linesBackward(path: string, before?: number): Generator<{ offse
 }
 
 /** Every record, newest first, from before `from` (a line's position) or from the end of the log. */
-export function* readNewestFirst(dir: string, from?: LinePosition): Generator<NewestFirstItem> {
+/** The lines of the log, newest first, starting before `from` (default: the end), unparsed. */
+export function* linesNewestFirst(dir: string, from?: LinePosition): Generator<LinePosition & { bytes: Buffer }> {
   const segments = listSegments(dir).reverse();
   let i = 0;
   if (from) {
@@ -68,12 +69,19 @@ export function* readNewestFirst(dir: string, from?: LinePosition): Generator<Ne
   }
   for (; i < segments.length; i++) {
     const segment = segments[i]!;
-    const before = from && i === segments.indexOf(from.segment) ? from.offset : undefined;
-    for (const line of linesBackward(join(dir, segment), before)) {
-      const parsed = parseRecordLine(line.bytes.toString("utf8"));
-      yield parsed.record ? { segment, offset: line.offset, record: parsed.record } : { segment, offset: line.offset, error: parsed.error };
-    }
+    const before = from && segment === from.segment ? from.offset : undefined;
+    for (const line of linesBackward(join(dir, segment), before)) yield { segment, offset: line.offset, bytes: line.bytes };
   }
+}
+
+export function* readNewestFirst(dir: string, from?: LinePosition): Generator<NewestFirstItem> {
+  for (const line of linesNewestFirst(dir, from)) yield parseLineAt(line);
+}
+
+/** A line read by linesNewestFirst, parsed. */
+export function parseLineAt(line: LinePosition & { bytes: Buffer }): NewestFirstItem {
+  const parsed = parseRecordLine(line.bytes.toString("utf8"));
+  return parsed.record ? { segment: line.segment, offset: line.offset, record: parsed.record } : { segment: line.segment, offset: line.offset, error: parsed.error };
 }
 
 /** The record whose line starts at `at`, or undefined (no such segment, not a line start, damaged). */

@@ -5,7 +5,7 @@
 // stops after MAX_SCAN records and offers to continue from there, so a page costs the same on a log
 // of a hundred thousand records as on a small one.
 import pg from "pg";
-import { readNewestFirst, readRecordAt } from "../../audit/newest-first.js";
+import { type LinePosition, linesNewestFirst, parseLineAt, readNewestFirst, readRecordAt } from "../../audit/newest-first.js";
 import { matchRecord, type AuditFilter } from "../../audit/query.js";
 import { AUDIT_TABLE } from "../../audit/postgres-schema.js";
 import { parseRecordLine, type AuditRecord } from "../../audit/record.js";
@@ -76,10 +76,57 @@ function addCount(byMinute: Map<number, MinuteCounts>, r: AuditRecord): void {
   byMinute.set(minute, c);
 }
 
+const YIELD_EVERY = 2_000;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Whether a line lies at or before `pos` in the log (segments sort by name, lines by offset). */
+function atOrBefore(item: LinePosition, pos: LinePosition): boolean {
+  return item.segment < pos.segment || (item.segment === pos.segment && item.offset <= pos.offset);
+}
+
+/**
+ * A cheap test a line must pass to match `f`: the writer serializes records with JSON.stringify, so
+ * a record whose field equals a value holds `"field":<the value as JSON>`, and one whose tool
+ * matches a glob holds each literal piece of the glob. Necessary, not sufficient: what passes is
+ * parsed and matched in full. A damaged line fails it and is not counted as damaged here; the
+ * unfiltered view and `audit verify` still report it.
+ */
+export function linePrefilter(f: ActivityFilter): (line: Buffer) => boolean {
+  const needles: Buffer[] = [];
+  const field = (name: string, value: string | undefined) => {
+    if (value !== undefined) needles.push(Buffer.from(`"${name}":${JSON.stringify(value)}`));
+  };
+  field("server", f.server);
+  field("decision", f.decision);
+  field("kind", f.kind);
+  field("event", f.event);
+  field("subject", f.principal);
+  if (f.tool !== undefined) {
+    if (!f.tool.includes("*")) field("tool", f.tool);
+    else for (const piece of f.tool.split("*")) if (piece !== "") needles.push(Buffer.from(JSON.stringify(piece).slice(1, -1)));
+  }
+  if (needles.length === 0) return () => true;
+  return (line) => needles.every((n) => line.includes(n));
+}
+
+const TIME_KEY = Buffer.from('"time":"');
+
+/** A record line's time without parsing it (the writer puts it near the start), or undefined. */
+function lineTime(line: Buffer): number | undefined {
+  const at = line.indexOf(TIME_KEY);
+  if (at < 0 || at > 64) return undefined;
+  const start = at + TIME_KEY.length;
+  const end = line.indexOf(0x22, start);
+  if (end < 0 || end - start > 40) return undefined;
+  const t = Date.parse(line.toString("latin1", start, end));
+  return Number.isNaN(t) ? undefined : t;
+}
+
 /** The file log: newest first from the end of the newest segment. */
 export function fileActivity(dir: string, bounds: { maxScan?: number; maxChartScan?: number } = {}): ActivitySource {
   const maxScan = bounds.maxScan ?? MAX_SCAN;
   const maxChartScan = bounds.maxChartScan ?? MAX_CHART_SCAN;
+  let chart: { newest: LinePosition | undefined; byMinute: Map<number, MinuteCounts>; partialUntil: number | undefined } | undefined;
   return {
     where: `the audit log in ${dir}`,
     async page(filter, cursor, limit) {
@@ -89,15 +136,27 @@ export function fileActivity(dir: string, bounds: { maxScan?: number; maxChartSc
       const out: ActivityPage = { records: [], scanLimited: false, damaged: 0 };
       let scanned = 0;
       let last: [string, number] | undefined;
-      for (const item of readNewestFirst(dir, start)) {
+      const mayMatch = linePrefilter(filter);
+      for (const line of linesNewestFirst(dir, start)) {
         if (last && (out.records.length >= limit || scanned >= maxScan)) {
-          // `item` is the first one not taken: the next page is what lies before the last one read.
+          // `line` is the first one not taken: the next page is what lies before the last one read.
           out.next = encode(last);
           out.scanLimited = out.records.length < limit;
           return out;
         }
-        scanned++;
-        last = [item.segment, item.offset];
+        if (++scanned % YIELD_EVERY === 0) await yieldToLoop();
+        last = [line.segment, line.offset];
+        // A line without the filter's values cannot match: it is not parsed, unless the range's
+        // start needs its time (a line whose time cannot be read this way is parsed).
+        if (!mayMatch(line.bytes)) {
+          if (!filter.since) continue;
+          const t = lineTime(line.bytes);
+          if (t !== undefined) {
+            if (t < filter.since.getTime()) return out;
+            continue;
+          }
+        }
+        const item = parseLineAt(line);
         if (item.error !== undefined) {
           out.damaged++;
           continue;
@@ -114,15 +173,30 @@ export function fileActivity(dir: string, bounds: { maxScan?: number; maxChartSc
       return readRecordAt(dir, { segment: at[0], offset: at[1] });
     },
     async callsPerMinute(since) {
+      // Incremental: only the records written since the last scan are read (newest first, down to
+      // the newest one read last time), so a refresh costs what was appended, not the hour.
+      const prev = chart;
       const byMinute = new Map<number, MinuteCounts>();
+      for (const [k, c] of prev?.byMinute ?? []) if (k >= since.getTime() - 60_000) byMinute.set(k, { ...c });
+      let newest: LinePosition | undefined;
+      let partialUntil = prev?.partialUntil;
       let scanned = 0;
       for (const item of readNewestFirst(dir)) {
-        if (++scanned > maxChartScan) return { minutes: [...byMinute.values()], partial: true };
+        if (prev?.newest && atOrBefore(item, prev.newest)) break;
+        newest ??= { segment: item.segment, offset: item.offset };
+        if (++scanned > maxChartScan) {
+          partialUntil = item.record ? Date.parse(item.record.time) : Date.now();
+          break;
+        }
+        // The reads are synchronous: let the gateway's own work in between.
+        if (scanned % YIELD_EVERY === 0) await yieldToLoop();
         if (!item.record) continue;
         if (Date.parse(item.record.time) < since.getTime()) break;
         addCount(byMinute, item.record);
       }
-      return { minutes: [...byMinute.values()], partial: false };
+      chart = { newest: newest ?? prev?.newest, byMinute, partialUntil };
+      const minutes = [...byMinute.values()].filter((m) => m.minute + 60_000 > since.getTime()).map((m) => ({ ...m }));
+      return { minutes, partial: partialUntil !== undefined && partialUntil > since.getTime() };
     },
     async close() {},
   };

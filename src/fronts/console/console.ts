@@ -16,7 +16,7 @@ import type { FrontRequest } from "../http/http-server.js";
 import type { ApproverActions } from "../http/approvals-endpoint.js";
 import type { ActivityFilter, ActivitySource, MinuteCounts } from "./activity.js";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets.js";
-import { explainRecord } from "./explain.js";
+import { explainRecord, warmExplain } from "./explain.js";
 import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { type ConsoleAction, may } from "./roles.js";
@@ -67,7 +67,27 @@ export function createConsole(opts: ConsoleOptions): Console {
   const secure = (req: FrontRequest) => req.proto === "https" || opts.publicOrigin.startsWith("https:");
   const signIn = opts.signIn({ sessions, secure, safeReturn });
   const notices = new Map<string, string>();
-  let chart: { at: number; value: { minutes: MinuteCounts[]; partial: boolean } } | undefined;
+  // The overview's chart: read ahead at start, then served from memory while a refresh runs in the
+  // background every few seconds at most (the file source reads only what was appended since).
+  let chart: { at: number; value: { minutes: MinuteCounts[]; partial: boolean }; error?: string } | undefined;
+  let refreshing: Promise<void> | undefined;
+  const refreshChart = (): Promise<void> =>
+    (refreshing ??= opts.activity
+      .callsPerMinute(new Date(Date.now() - 3_600_000))
+      .then(
+        (value) => {
+          chart = { at: Date.now(), value };
+        },
+        (e: unknown) => {
+          if (chart) chart.error = (e as Error).message;
+          throw e;
+        },
+      )
+      .finally(() => {
+        refreshing = undefined;
+      }));
+  refreshChart().catch(() => undefined);
+  warmExplain(opts.settings(), opts.env);
 
   const staticFile = (body: string, type: string) =>
     new Response(body, { status: 200, headers: { ...SECURITY_HEADERS, "content-type": `${type}; charset=utf-8`, "cache-control": "no-cache" } });
@@ -190,22 +210,23 @@ export function createConsole(opts: ConsoleOptions): Console {
 
   async function overview(viewer: Viewer): Promise<Response> {
     const now = Date.now();
-    // One chart read per few seconds, however many pages refresh it.
-    if (!chart || now - chart.at > 5_000) {
+    if (!chart) {
       try {
-        chart = { at: now, value: await opts.activity.callsPerMinute(new Date(now - 3_600_000)) };
+        await refreshChart();
       } catch (e) {
         return messagePage(503, "The audit log cannot be read", `${(e as Error).message}. Check that ${opts.activity.where} is reachable.`, viewer);
       }
-    }
+    } else if (now - chart.at > 5_000) refreshChart().catch(() => undefined);
+    const shown = chart!;
     const listed = await opts.approvals.list();
     const denials = await opts.activity.page({ decision: "deny" }, undefined, 10).catch(() => ({ records: [] }));
     return htmlResponse(
       200,
       overviewPage(viewer, {
         now,
-        minutes: chart.value.minutes,
-        chartPartial: chart.value.partial,
+        minutes: shown.value.minutes,
+        chartPartial: shown.value.partial,
+        ...(shown.error !== undefined && now - shown.at > 15_000 ? { chartStale: `The chart is from ${new Date(shown.at).toISOString().slice(11, 19)} UTC: the audit log cannot be read now (${shown.error})` } : {}),
         openQuestions: listed.questions.length,
         ...(listed.incomplete ? { questionsIncomplete: listed.incomplete } : {}),
         servers: opts.servers(),

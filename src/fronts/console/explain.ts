@@ -60,6 +60,24 @@ function redacted(value: unknown, depth = 0): boolean {
   return false;
 }
 
+/** The settings compiled as `check` compiles them, once per settings object. Throws when they do not compile. */
+async function compiledFor(settings: ResolvedSettings, env: NodeJS.ProcessEnv): Promise<Compiled> {
+  let c = compiled.get(settings);
+  if (!c) {
+    const check: Check = await import("../../check/check.js");
+    const { gatewaySandboxRefusal } = await import("../../sandbox/gate.js");
+    const { stateDir } = await import("../../settings/paths.js");
+    c = check.compileSettings(settings, env, gatewaySandboxRefusal(join(stateDir(env), "cache")));
+    compiled.set(settings, c);
+  }
+  return c;
+}
+
+/** Compiles ahead, so that the first record page does not pay for it. Never throws. */
+export function warmExplain(settings: ResolvedSettings, env: NodeJS.ProcessEnv): void {
+  compiledFor(settings, env).catch(() => undefined);
+}
+
 /** Today's answer for the record's call, or undefined when the record is no tool call. Never throws. */
 export async function explainRecord(r: AuditRecord, settings: ResolvedSettings, env: NodeJS.ProcessEnv, cwd: string): Promise<Explanation | undefined> {
   if (typeof r.tool !== "string") return undefined;
@@ -69,13 +87,7 @@ export async function explainRecord(r: AuditRecord, settings: ResolvedSettings, 
   const as = principal ? `${principal.method === "api-key" ? "API key" : "identity provider"} caller ${principal.subject}` : "the local user (no remote caller)";
   try {
     const check: Check = await import("../../check/check.js");
-    let c = compiled.get(settings);
-    if (!c) {
-      const { gatewaySandboxRefusal } = await import("../../sandbox/gate.js");
-      const { stateDir } = await import("../../settings/paths.js");
-      c = check.compileSettings(settings, env, gatewaySandboxRefusal(join(stateDir(env), "cache")));
-      compiled.set(settings, c);
-    }
+    const c = await compiledFor(settings, env);
     const judged = principal ? check.asPrincipal(c, principal) : c;
     return { verdict: check.judgeToolCall(judged, r.tool, input, cwd), as, caveats };
   } catch (e) {

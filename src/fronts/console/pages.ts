@@ -14,6 +14,8 @@ export interface OverviewData {
   now: number;
   minutes: MinuteCounts[];
   chartPartial: boolean;
+  /** Why the chart is older than it should be. */
+  chartStale?: string;
   openQuestions: number;
   questionsIncomplete?: string;
   servers: { name: string; state: string; error?: string }[];
@@ -58,6 +60,7 @@ export function overviewPage(viewer: Viewer, d: OverviewData): Html {
 </div>
 ${d.questionsIncomplete ? html`<p class="warn">${d.questionsIncomplete}</p>` : ""}
 <h2>Tool calls per minute, last hour</h2>
+${d.chartStale ? html`<p class="warn">${d.chartStale}.</p>` : ""}
 ${callsChart(d.minutes, d.now)}
 <p class="legend muted"><span class="allow">allowed ${totals.allow}</span><span class="ask">asked ${totals.ask}</span><span class="deny">denied ${totals.deny}</span>${d.chartPartial ? " (the newest records only: the hour holds more than the chart reads)" : ""}</p>
 <h2>Servers</h2>
