@@ -51,6 +51,13 @@ form.answers { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0 4px; }
 .question { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; margin-bottom: 14px; }
 .state-ready { color: var(--allow); }
 .state-crashed, .state-failed, .state-blocked, .state-stopped { color: var(--deny); }
+/* Policy page */
+#test-call { border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; margin-bottom: 16px; }
+form.test-call label.wide { flex-basis: 100%; }
+form.test-call textarea { font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; padding: 4px 6px; border: 1px solid #8c959f; border-radius: 4px; width: 100%; }
+table.rules tr.added { background: #eef4ff; }
+.policy h3 { font-size: 15px; margin: 14px 0 6px; }
+.policy .principal { border-top: 1px solid var(--line); padding-top: 4px; }
 `;
 
 export const CONSOLE_JS = `"use strict";

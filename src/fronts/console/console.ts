@@ -19,6 +19,7 @@ import { CONSOLE_CSS, CONSOLE_JS } from "./assets.js";
 import { explainRecord, warmExplain } from "./explain.js";
 import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
+import { policyRoutes } from "./policy.js";
 import { type ConsoleAction, may } from "./roles.js";
 import { type ConsoleContext, type ConsoleRoute, type ConsoleSignIn, seeOther } from "./routes.js";
 import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSessions, parseCookies, SESSION_COOKIE } from "./sessions.js";
@@ -140,6 +141,7 @@ export function createConsole(opts: ConsoleOptions): Console {
         return htmlResponse(200, recordPage(c.viewer, record, explanation));
       },
     },
+    ...policyRoutes(opts),
   ];
 
   async function handle(req: FrontRequest): Promise<Response> {

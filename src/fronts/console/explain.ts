@@ -21,6 +21,19 @@ type Compiled = ReturnType<Check["compileSettings"]>;
 
 const compiled = new WeakMap<ResolvedSettings, Compiled>();
 
+/** The settings compiled as `mcp-warden check` compiles them (with its sandbox gate), once per settings object. */
+export async function compiledFor(settings: ResolvedSettings, env: NodeJS.ProcessEnv): Promise<Compiled> {
+  let c = compiled.get(settings);
+  if (!c) {
+    const check: Check = await import("../../check/check.js");
+    const { gatewaySandboxRefusal } = await import("../../sandbox/gate.js");
+    const { stateDir } = await import("../../settings/paths.js");
+    c = check.compileSettings(settings, env, gatewaySandboxRefusal(join(stateDir(env), "cache")));
+    compiled.set(settings, c);
+  }
+  return c;
+}
+
 /**
  * The principal a record names, as far as the record tells: an API key's groups and org come from
  * the current key table; an OIDC caller's groups are not in the audit log.
