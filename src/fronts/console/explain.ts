@@ -73,19 +73,6 @@ function redacted(value: unknown, depth = 0): boolean {
   return false;
 }
 
-/** The settings compiled as `check` compiles them, once per settings object. Throws when they do not compile. */
-async function compiledFor(settings: ResolvedSettings, env: NodeJS.ProcessEnv): Promise<Compiled> {
-  let c = compiled.get(settings);
-  if (!c) {
-    const check: Check = await import("../../check/check.js");
-    const { gatewaySandboxRefusal } = await import("../../sandbox/gate.js");
-    const { stateDir } = await import("../../settings/paths.js");
-    c = check.compileSettings(settings, env, gatewaySandboxRefusal(join(stateDir(env), "cache")));
-    compiled.set(settings, c);
-  }
-  return c;
-}
-
 /** Compiles ahead, so that the first record page does not pay for it. Never throws. */
 export function warmExplain(settings: ResolvedSettings, env: NodeJS.ProcessEnv): void {
   compiledFor(settings, env).catch(() => undefined);
