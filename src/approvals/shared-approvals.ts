@@ -25,6 +25,11 @@ export interface SharedQuestion {
   arguments?: Record<string, unknown>;
   argumentsDigest?: string;
   reason: string;
+  /**
+   * For tool and server changes: what changed (the broker's `diff`), at most MAX_SHARED_DIFF_BYTES;
+   * a longer one is cut there and ends with DIFF_CUT_NOTE.
+   */
+  diff?: string;
   /** The caller whose call it is (Downstream.owner): they may not answer it through the endpoint. */
   principal?: string;
   answers: ApprovalAnswer[];
@@ -98,6 +103,11 @@ export function sharedNames(db: number) {
 /** A message larger than this is not one of ours (a question's arguments are the largest part). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
+/** A changed definition's diff is published up to this size: enough to read, small enough to list often. */
+export const MAX_SHARED_DIFF_BYTES = 16 * 1024;
+/** Ends a diff cut at MAX_SHARED_DIFF_BYTES (its full text stays with the replica holding the question). */
+export const DIFF_CUT_NOTE = "\n… (cut at 16 KiB when shared between replicas: the rest is left out here; the replica holding this question shows the whole diff on its own Approvals page)";
+
 const REPLICA_ID_RE = /^[0-9a-f]{32}$/;
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const ReplicaId = z.string().regex(REPLICA_ID_RE);
@@ -113,6 +123,10 @@ const QuestionSchema = z.strictObject({
   arguments: z.record(z.string(), z.unknown()).optional(),
   argumentsDigest: z.string().min(1).optional(),
   reason: z.string(),
+  diff: z
+    .string()
+    .refine((d) => Buffer.byteLength(d) <= MAX_SHARED_DIFF_BYTES + Buffer.byteLength(DIFF_CUT_NOTE), `longer than ${MAX_SHARED_DIFF_BYTES} bytes`)
+    .optional(),
   principal: z.string().min(1).optional(),
   answers: z.array(Answer).min(1),
   createdAt: Time,
@@ -156,12 +170,23 @@ export function sharedQuestionOf(p: PendingApproval, replica: string, redact: (v
     ...(p.arguments !== undefined ? { arguments: redact(p.arguments) as Record<string, unknown> } : {}),
     ...(p.argumentsDigest !== undefined ? { argumentsDigest: p.argumentsDigest } : {}),
     reason: p.reason,
+    ...(p.diff !== undefined ? { diff: boundedDiff(redact(p.diff) as string) } : {}),
     ...(p.principal !== undefined ? { principal: p.principal } : {}),
     answers: [...p.answers],
     createdAt: p.createdAt,
     expiresAt: p.expiresAt,
     replica,
   };
+}
+
+/** `diff` as published: whole when it fits MAX_SHARED_DIFF_BYTES, else cut at a line (or character) boundary with DIFF_CUT_NOTE. */
+export function boundedDiff(diff: string): string {
+  if (Buffer.byteLength(diff) <= MAX_SHARED_DIFF_BYTES) return diff;
+  // Cut on a UTF-8 character boundary: a streaming decode keeps a split last character back.
+  let cut = new TextDecoder("utf-8").decode(Buffer.from(diff).subarray(0, MAX_SHARED_DIFF_BYTES), { stream: true });
+  const line = cut.lastIndexOf("\n");
+  if (line > MAX_SHARED_DIFF_BYTES / 2) cut = cut.slice(0, line);
+  return cut + DIFF_CUT_NOTE;
 }
 
 /** Parses JSON text (bounded in size) and checks it with `check`; the value, or why it is not one. */

@@ -1,15 +1,17 @@
 // serve's shared state (`state.redis`): one Redis client per process for the rate limiter's buckets
 // (when limits are configured), the 2025-era sessions and the approvals, so that every replica meters
 // the same callers, serves the same sessions, and an approver answers on any replica a question
-// another one holds (src/state/redis-approvals.ts).
+// another one holds (src/state/redis-approvals.ts); and the web console's sessions, so a person signed
+// in through one replica is signed in on all (src/state/redis-console-sessions.ts).
 // With rate limits, Redis unreachable at start-up stops serve (the limits the settings ask for could
 // not be shared). Without them, serve starts and connects in the background: until Redis answers,
 // sessions stay on the replica that opened them, each replica lists and answers its own questions,
-// and /readyz says Redis is not ready. An outage later is each user's to handle (the limiter's
-// onStoreError; sessions: sessions.ts; approvals: redis-approvals.ts), and the client reconnects by
-// itself. Redis is inside the trust boundary: protect it with a password/ACL and TLS.
+// the console answers 503 (its sessions are kept in Redis only), and /readyz says Redis is not ready.
+// An outage later is each user's to handle (the limiter's onStoreError; sessions: sessions.ts;
+// approvals: redis-approvals.ts; the console: 503), and the client reconnects by itself. Redis is inside the trust boundary: protect it with a password/ACL and TLS.
 import type { ApprovalBroker } from "../approvals/broker.js";
 import type { SharedApprovals } from "../approvals/shared-approvals.js";
+import type { ConsoleSessionStore } from "../fronts/console/sessions.js";
 import type { LimitStore } from "../limits/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
 import type { SessionStore } from "../state/session-store.js";
@@ -21,6 +23,8 @@ export interface SharedState {
   sessionStore: SessionStore;
   /** Publishes `broker`'s questions and session grants to the other replicas, and answers theirs. */
   shareApprovals(broker: ApprovalBroker, opts: { sessionGrantMs: number; secrets: readonly string[] | undefined }): Promise<SharedApprovals>;
+  /** The web console's sessions and sign-ins in Redis, so a person signed in on one replica is on all. */
+  consoleSessions(times: { idleMs: number; maxMs: number }): ConsoleSessionStore;
   close(): Promise<void>;
 }
 
@@ -45,8 +49,9 @@ export async function openSharedState(
   const configured = settings.state?.redis;
   if (!configured) return undefined;
   const { expandString } = await import("../settings/expand.js");
-  const { openRedis, openRedisInBackground } = await import("../state/redis.js");
+  const { openRedis, openRedisInBackground, redisLocation } = await import("../state/redis.js");
   const { RedisSessionStore } = await import("../state/session-store.js");
+  const { RedisConsoleSessions } = await import("../state/redis-console-sessions.js");
   const url = expandString(configured, env, { file: "settings", path: "state.redis" });
   const redisOptions = { url, commandTimeoutMs: opts.commandTimeoutMs, log: (m: string) => log(`shared state: ${m}`) };
   const limits = wantsRateLimits(settings);
@@ -66,6 +71,7 @@ export async function openSharedState(
       if (client.status === "ready" && !(await shared.ready(SUBSCRIBE_WAIT_MS))) log("shared approvals: not subscribed yet; answers from other replicas wait until it is");
       return shared;
     },
+    consoleSessions: (times) => new RedisConsoleSessions({ client, ...times, where: redisLocation(url), log }),
     close: async () => {
       await approvals?.close();
       // QUIT waits for answers in flight; a Redis that is away gets a plain disconnect.

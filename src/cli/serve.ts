@@ -188,6 +188,8 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     approvals: approverAnswers,
     servers: () => core.status().map((s) => ({ name: s.name, state: s.state, ...((s.lastError ?? s.blockedBy) !== undefined ? { error: (s.lastError ?? s.blockedBy)! } : {}) })),
     audit: core.audit,
+    // With state.redis a console session is every replica's: no sticky routing needed.
+    ...(shared ? { sessions: shared.consoleSessions } : {}),
   });
   let serving;
   try {

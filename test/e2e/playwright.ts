@@ -38,6 +38,7 @@ export interface PwPage {
 export interface PwContext {
   newPage(): Promise<PwPage>;
   request: { get(url: string, opts?: { maxRedirects?: number }): Promise<PwResponse> };
+  cookies(): Promise<{ name: string; value: string; domain: string; path: string }[]>;
   close(): Promise<void>;
 }
 export interface PwBrowser {

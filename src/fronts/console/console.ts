@@ -22,7 +22,7 @@ import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.j
 import { policyRoutes } from "./policy.js";
 import { type ConsoleAction, may } from "./roles.js";
 import { type ConsoleContext, type ConsoleRoute, type ConsoleSignIn, seeOther } from "./routes.js";
-import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSessions, parseCookies, SESSION_COOKIE } from "./sessions.js";
+import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSessions, parseCookies, SESSION_COOKIE, SessionStoreUnavailable } from "./sessions.js";
 
 export interface ConsoleOptions {
   /** How a session begins, given the console's session store and helpers. */
@@ -61,6 +61,20 @@ const sameSecret = (a: string, b: string) => timingSafeEqual(createHash("sha256"
 /** A path under /console to come back to after sign-in; anything else is the overview. */
 function safeReturn(value: string | null): string {
   return value !== null && /^\/console(\/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%&=+-]*)?$/.test(value) ? value : CONSOLE_PATH;
+}
+
+/**
+ * The shared session store does not answer: no session could be checked, begun or ended, so none is
+ * granted (and a sign-out did not happen). Said with what to do; the store's own error goes to the log.
+ */
+export function storeDownPage(where: string): Response {
+  return messagePage(
+    503,
+    "Console sessions are unavailable",
+    html`This console keeps its sessions in ${where}, which does not answer right now, so nobody can be signed in, checked or signed out; nothing was done. Reload this page in a minute. If it lasts, ask the operator of this mcp-warden to check that Redis is running and reachable from every <code>serve</code> replica (their logs say when the connection is lost and when it is back).`,
+    undefined,
+    { "retry-after": "30" },
+  );
 }
 
 export function createConsole(opts: ConsoleOptions): Console {
@@ -276,7 +290,8 @@ export function createConsole(opts: ConsoleOptions): Console {
     handle: async (req) => {
       try {
         return await handle(req);
-      } catch {
+      } catch (e) {
+        if (e instanceof SessionStoreUnavailable) return storeDownPage(e.where);
         // Never a stack trace in a page; nothing was changed by a request that failed here.
         return htmlResponse(500, layout({ title: "Internal error" }, html`<h1>Internal error</h1><p>The console could not answer; see mcp-warden's stderr, then reload.</p>`));
       }

@@ -170,7 +170,8 @@ export function approvalsPage(viewer: Viewer, v: ApprovalsView): Html {
   const question = (q: ListedQuestion) => {
     const own = q.principal === v.owner;
     const remote = "replica" in q;
-    const diff = !remote ? q.diff : undefined;
+    // A question held by another replica carries its diff too (cut at 16 KiB, with a note saying so).
+    const diff = q.diff;
     const rule = !remote ? q.rule : undefined;
     const answers = v.canAnswer && !own
       ? html`<form class="answers" method="post" action="/console/approvals/${encodeURIComponent(q.id)}"><input type="hidden" name="csrf" value="${viewer.csrf}">

@@ -36,8 +36,23 @@ const token = () => randomBytes(32).toString("base64url");
 type Maybe<T> = T | Promise<T>;
 
 /**
+ * A shared store that does not answer: nobody is signed in, checked or signed out meanwhile (the
+ * console answers 503 with `where` and what to do). The message never holds a cookie or a secret.
+ */
+export class SessionStoreUnavailable extends Error {
+  constructor(
+    /** What keeps the sessions, for people: "Redis at host:6379/0 (state.redis)". */
+    readonly where: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * Where console sessions live: this process's memory (ConsoleSessions) or a store every replica
- * shares. The console awaits every call, so a store may answer asynchronously.
+ * shares. The console awaits every call, so a store may answer asynchronously; a shared store that
+ * cannot answer throws SessionStoreUnavailable.
  */
 export interface ConsoleSessionStore {
   beginSignIn(pending: PendingSignIn, returnTo: string): Maybe<string>;

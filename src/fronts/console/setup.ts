@@ -5,6 +5,7 @@ import type { ResolvedSettings } from "../../settings/index.js";
 import type { ApproverActions } from "../http/approvals-endpoint.js";
 import { fileActivity, postgresActivity } from "./activity.js";
 import { type Console, createConsole } from "./console.js";
+import type { ConsoleSessionStore } from "./sessions.js";
 import { oidcSignIn } from "./signin-oidc.js";
 
 /** Why the console settings cannot work, as one sentence saying what to do; undefined when they can. */
@@ -25,6 +26,8 @@ export interface ConsoleWiring {
   approvals: ApproverActions;
   servers: () => { name: string; state: string; error?: string }[];
   audit: AuditSink;
+  /** A session store every replica shares (state.redis); without it, this process's memory. */
+  sessions?: (times: { idleMs: number; maxMs: number }) => ConsoleSessionStore;
 }
 
 /** The console, or undefined when remote.console is unset or disabled. Call consoleRefusal first. */
@@ -37,6 +40,7 @@ export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri:
   const redirectUri = `${publicOrigin}/console/callback`;
   const postgres = postgresUrlOf(settings.state, w.env);
   const secret = c.clientSecretEnv !== undefined ? w.env[c.clientSecretEnv] : undefined;
+  const times = { idleMs: (c.idleMinutes ?? 30) * 60_000, maxMs: (c.maxHours ?? 12) * 3_600_000 };
   const console = createConsole({
     signIn: ({ sessions, secure, safeReturn }) =>
       oidcSignIn({
@@ -57,8 +61,9 @@ export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri:
         secure,
         safeReturn,
       }),
+    ...(w.sessions ? { sessions: w.sessions(times) } : {}),
     publicOrigin,
-    session: { idleMs: (c.idleMinutes ?? 30) * 60_000, maxMs: (c.maxHours ?? 12) * 3_600_000 },
+    session: times,
     settings: w.settings,
     env: w.env,
     cwd: process.cwd(),

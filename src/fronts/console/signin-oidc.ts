@@ -57,7 +57,15 @@ export function oidcSignIn(o: OidcSignInOptions): ConsoleSignIn {
       return messagePage(400, "Sign-in failed", html`${result.reason}. ${again}`, undefined, clear);
     }
     const role = consoleRole(result.principal, o.roles(), o.approvers());
-    const { cookie } = await o.sessions.create(result.principal, result.name);
+    let cookie: string;
+    try {
+      ({ cookie } = await o.sessions.create(result.principal, result.name));
+    } catch (e) {
+      // A shared store refuses claims it could not read back (their size): no session, said plainly.
+      if (!(e instanceof RangeError)) throw e;
+      o.audit.append({ kind: "request", event: "console-signin-failed", reason: e.message, detail: { address: req.address } });
+      return messagePage(400, "Sign-in failed", html`${e.message}: ask the operator of the identity provider to send fewer groups to this client. ${again}`, undefined, clear);
+    }
     o.audit.append({
       kind: "request",
       event: "console-signin",
