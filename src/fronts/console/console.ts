@@ -18,6 +18,7 @@ import type { ActivityFilter, ActivitySource, MinuteCounts } from "./activity.js
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets.js";
 import { explainRecord } from "./explain.js";
 import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
+import { incidentRoutes } from "./incidents.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { type ConsoleAction, may } from "./roles.js";
 import { type ConsoleContext, type ConsoleRoute, type ConsoleSignIn, seeOther } from "./routes.js";
@@ -120,6 +121,7 @@ export function createConsole(opts: ConsoleOptions): Console {
         return htmlResponse(200, recordPage(c.viewer, record, explanation));
       },
     },
+    ...incidentRoutes({ settings: opts.settings, env: opts.env, cwd: opts.cwd, activity: opts.activity, audit: opts.audit }),
   ];
 
   async function handle(req: FrontRequest): Promise<Response> {
