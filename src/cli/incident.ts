@@ -2,12 +2,14 @@
 // Contain (only when asked: --disable, --remove, --deny, through `servers disable|remove`'s own code),
 // then review its activity, assess its exposure, name the credentials to rotate and the policy to
 // change, from the settings and the audit log (read in two bounded passes: src/incident/read-log.ts).
+// runIncident does all of that and is what the console's Incidents page calls too; this command renders
+// and writes its report.
 // Exit codes: 0 report written; 1 the audit log is broken or unreadable, or containment failed (the
 // report is still written); 2 usage error (nothing changed, no report).
 import { resolve } from "node:path";
 import { writeFileAtomic } from "../adapters/safe-files.js";
 import { parseTimeArg } from "../audit/query.js";
-import { compilePolicy, PolicyError } from "../policy/index.js";
+import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index.js";
 import { buildToolTable } from "../policy/guards/fs-tools.js";
 import { loadSettings, SettingsError, type ResolvedSettings } from "../settings/index.js";
 import { serverNameProblem } from "../settings/server-name.js";
@@ -19,9 +21,10 @@ import { renderMarkdown } from "../incident/render-markdown.js";
 import { serverFacts, type PolicyVerdictFact } from "../incident/server-facts.js";
 import { describeSql, loadSqlFacts } from "../incident/sql-facts.js";
 import { serversChangeCommand } from "./servers.js";
-import { clean, compilePolicyOrReport, serverVerdict } from "./status.js";
+import { clean, serverVerdict } from "./status.js";
 
-export interface IncidentOptions {
+/** What one incident run needs: the CLI's options and the console's form both come down to this. */
+export interface IncidentRun {
   server: string;
   since?: string;
   until?: string;
@@ -29,9 +32,6 @@ export interface IncidentOptions {
   remove?: boolean;
   deny?: boolean;
   layer?: string;
-  json?: boolean;
-  markdown?: boolean;
-  out?: string;
   settings: ResolvedSettings;
   /** `state.postgres`, expanded: read that log instead of the file log. */
   postgres?: string;
@@ -40,17 +40,56 @@ export interface IncidentOptions {
   now?: Date;
 }
 
+export interface IncidentOptions extends IncidentRun {
+  json?: boolean;
+  markdown?: boolean;
+  out?: string;
+}
+
+/** The report, or why nothing was done (a usage error: nothing changed, no report). */
+export type IncidentOutcome = { ok: true; report: IncidentReport } | { ok: false; usage: string };
+
 const DEFAULT_SINCE = "7d";
 
 export async function incidentCommand(opts: IncidentOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const usage = (message: string) => {
-    err.write(`mcp-warden incident: ${message}\n`);
+  if (opts.json && opts.markdown) {
+    err.write("mcp-warden incident: choose one of --json and --markdown\n");
     return 2;
-  };
+  }
+  const outcome = await runIncident(opts);
+  if (!outcome.ok) {
+    err.write(`mcp-warden incident: ${outcome.usage}\n`);
+    return 2;
+  }
+  const { report } = outcome;
+  const text = opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);
+  const code = report.problems.length > 0 ? 1 : 0;
+  if (opts.out === undefined) {
+    out.write(text);
+    return code;
+  }
+  const file = resolve(opts.cwd, opts.out);
+  try {
+    // 0600: the report names files, hosts and principals.
+    writeFileAtomic(file, text);
+  } catch (e) {
+    err.write(`mcp-warden incident: cannot write ${file} (${clean((e as Error).message)}); the report follows on stdout instead. Choose another --out path next time.\n`);
+    out.write(text);
+    return 1;
+  }
+  err.write(`${summaryLine(report)}; report written to ${file}\n`);
+  return code;
+}
+
+/**
+ * The five steps for one server, as the CLI and the console both run them: validate, contain (only
+ * when asked), collect the activity (two bounded passes over the log) and build the report.
+ */
+export async function runIncident(opts: IncidentRun): Promise<IncidentOutcome> {
+  const usage = (message: string): IncidentOutcome => ({ ok: false, usage: message });
   const name = opts.server;
   const nameProblem = serverNameProblem(name);
   if (nameProblem) return usage(`'${clean(name)}' is not a server name (${nameProblem}); \`mcp-warden servers list\` lists the configured servers`);
-  if (opts.json && opts.markdown) return usage("choose one of --json and --markdown");
   if (opts.remove && opts.disable) return usage("choose one of --remove and --disable (--deny adds the denylist entry to either)");
   const now = opts.now ?? new Date();
   let since: Date;
@@ -64,8 +103,13 @@ export async function incidentCommand(opts: IncidentOptions, out: NodeJS.Writabl
   if (until && since > until) return usage(`--since (${since.toISOString()}) is after --until (${until.toISOString()}): give the earlier time to --since`);
 
   const { settings } = opts;
-  const policy = compilePolicyOrReport(settings, "incident");
-  if (!policy) return 2;
+  let policy: CompiledPolicy;
+  try {
+    policy = compilePolicy(settings.policy);
+  } catch (e) {
+    if (e instanceof PolicyError) return usage(`settings error: ${e.message}`);
+    throw e;
+  }
   const configured = settings.servers.find((s) => s.name === name);
   const redaction = compileRedaction({ secrets: settings.secrets, values: settings.secretScanning.values });
   const facts = serverFacts(settings, name, configured ? serverVerdict(policy, configured, settings) : undefined, redaction);
@@ -122,27 +166,11 @@ export async function incidentCommand(opts: IncidentOptions, out: NodeJS.Writabl
     ...(sqlReady ? {} : { sqlUnparsed: true }),
     redaction,
   });
-  const text = opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report);
-  const code = report.problems.length > 0 ? 1 : 0;
-  if (opts.out === undefined) {
-    out.write(text);
-    return code;
-  }
-  const file = resolve(opts.cwd, opts.out);
-  try {
-    // 0600: the report names files, hosts and principals.
-    writeFileAtomic(file, text);
-  } catch (e) {
-    err.write(`mcp-warden incident: cannot write ${file} (${clean((e as Error).message)}); the report follows on stdout instead. Choose another --out path next time.\n`);
-    out.write(text);
-    return 1;
-  }
-  err.write(`${summaryLine(report)}; report written to ${file}\n`);
-  return code;
+  return { ok: true, report };
 }
 
 /** Step 1, only when asked: the same code as `mcp-warden servers disable|remove [--deny]`, its output captured. */
-async function contain(opts: IncidentOptions, name: string): Promise<ContainmentFact> {
+async function contain(opts: IncidentRun, name: string): Promise<ContainmentFact> {
   const action = opts.remove ? "remove" : opts.disable || opts.deny ? "disable" : "none";
   const deny = opts.deny === true;
   const command = `mcp-warden servers ${action === "remove" ? "remove" : "disable"} ${name} --deny${opts.layer ? ` --layer ${opts.layer}` : ""}`;
@@ -161,7 +189,7 @@ async function contain(opts: IncidentOptions, name: string): Promise<Containment
 }
 
 /** What a gateway starting now would do with the server, from the settings as they are after containment. */
-function verdictAfter(opts: IncidentOptions, name: string, redact: (s: string) => string): PolicyVerdictFact | undefined {
+function verdictAfter(opts: IncidentRun, name: string, redact: (s: string) => string): PolicyVerdictFact | undefined {
   // settings.files lists --settings files highest precedence first; loadSettings wants command-line order.
   const cliFiles = opts.settings.files.filter((f) => f.layer === "cli").map((f) => f.file).reverse();
   try {

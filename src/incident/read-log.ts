@@ -1,11 +1,14 @@
 // Reading the audit log for the incident report: the two passes of ActivityCollector over the file
 // log (segment by segment, a line at a time) or the PostgreSQL table (a page at a time), and the
 // log's verify status. Nothing here holds more than one page of the log in memory.
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { describePgError } from "../audit/postgres.js";
 import { pagePostgresAudit, verifyPostgresAudit } from "../audit/postgres-read.js";
 import { AuditKeyError, readAuditKey, readAuditLines, verifyAudit, type VerifyOptions } from "../audit/index.js";
 import type { ActivityCollector } from "./activity.js";
 import type { AuditLogFact } from "./report.js";
+
+const YIELD_EVERY = 2_000;
 
 export type LogSource = { store: "file"; dir: string; keyFile?: string } | { store: "postgres"; url: string };
 
@@ -17,12 +20,19 @@ export function describeSource(source: LogSource): string {
 /** Both passes. Throws when the log cannot be read (the caller reports that, never "no activity"). */
 export async function readActivity(source: LogSource, collector: ActivityCollector, range: { since?: Date; until?: Date }): Promise<void> {
   if (source.store === "file") {
+    // The file is read synchronously; in a long-lived process (serve's console) other requests get
+    // their turn every YIELD_EVERY lines.
+    let n = 0;
     for (const item of readAuditLines(source.dir)) {
       if (item.error !== undefined) collector.damaged();
       else collector.observe(item.record, { writer: item.file });
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
     }
     if (collector.followedSessions === 0) return;
-    for (const item of readAuditLines(source.dir)) if (item.record) collector.observeSession(item.record, { writer: item.file });
+    for (const item of readAuditLines(source.dir)) {
+      if (item.record) collector.observeSession(item.record, { writer: item.file });
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
+    }
     return;
   }
   try {

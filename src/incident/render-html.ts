@@ -5,11 +5,16 @@ import type { IncidentReport } from "./report.js";
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
+// Controls, bidi overrides, zero-width and tag characters are shown as \uXXXX (\u{XXXXX}), never sent raw.
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u{e0000}-\u{e007f}]/gu;
+const codeEscape = (c: string) => {
+  const cp = c.codePointAt(0)!;
+  return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, "0")}`;
+};
 
 export function escapeHtml(s: string): string {
-  return s.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return s.replace(UNSAFE, (c) => codeEscape(c)).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
 function inlines(parts: Inline[]): string {

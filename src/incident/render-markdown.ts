@@ -3,12 +3,17 @@
 import { layoutReport, type Block, type Inline } from "./layout.js";
 import type { IncidentReport } from "./report.js";
 
-// C0/C1 controls and bidi overrides are shown as \uXXXX; a newline becomes a space.
+// C0/C1 controls, bidi overrides, zero-width and tag characters are shown as \uXXXX (\u{XXXXX}); a
+// newline becomes a space.
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u{e0000}-\u{e007f}]/gu;
+const codeEscape = (c: string) => {
+  const cp = c.codePointAt(0)!;
+  return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, "0")}`;
+};
 
 function visible(s: string): string {
-  return s.replace(UNSAFE, (c) => (c === "\n" || c === "\t" ? " " : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  return s.replace(UNSAFE, (c) => (c === "\n" || c === "\t" ? " " : codeEscape(c)));
 }
 
 /**

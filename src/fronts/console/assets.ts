@@ -58,6 +58,21 @@ form.test-call textarea { font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, 
 table.rules tr.added { background: #eef4ff; }
 .policy h3 { font-size: 15px; margin: 14px 0 6px; }
 .policy .principal { border-top: 1px solid var(--line); padding-top: 4px; }
+/* Incidents page (incidents-page.ts) */
+.notice { background: #eaf5ea; border: 1px solid #9fcf9f; border-radius: 6px; padding: 8px 12px; }
+ol.incident-steps-intro li { margin-bottom: 4px; }
+form.incident-form .filters { display: flex; flex-wrap: wrap; gap: 8px; align-items: end; margin-bottom: 12px; }
+form.incident-form label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); }
+fieldset.incident-contain { border: 1px solid var(--line); border-radius: 8px; margin: 0 0 12px; padding: 8px 14px; }
+fieldset.incident-contain label { flex-direction: row; align-items: center; gap: 6px; font-size: 14px; color: var(--fg); margin: 4px 0; }
+fieldset.incident-contain legend { font-weight: 600; }
+nav.incident-nav ol { padding-left: 20px; }
+nav.incident-nav li { margin-bottom: 6px; }
+nav.incident-nav li .muted { display: block; }
+section.incident-step { border-top: 1px solid var(--line); margin-top: 18px; padding-top: 4px; }
+section.incident-step h3 { font-size: 14px; margin: 14px 0 6px; }
+ul.todo li { margin-bottom: 2px; }
+.step-next { margin-top: 12px; }
 `;
 
 export const CONSOLE_JS = `"use strict";

@@ -18,6 +18,7 @@ import type { ActivityFilter, ActivitySource, MinuteCounts } from "./activity.js
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets.js";
 import { explainRecord, warmExplain } from "./explain.js";
 import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
+import { incidentRoutes } from "./incidents.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { policyRoutes } from "./policy.js";
 import { type ConsoleAction, may } from "./roles.js";
@@ -156,6 +157,7 @@ export function createConsole(opts: ConsoleOptions): Console {
       },
     },
     ...policyRoutes(opts),
+    ...incidentRoutes({ settings: opts.settings, env: opts.env, cwd: opts.cwd, activity: opts.activity, audit: opts.audit }),
   ];
 
   async function handle(req: FrontRequest): Promise<Response> {
