@@ -88,8 +88,8 @@ export function createConsole(opts: ConsoleOptions): Console {
   let chart: { at: number; value: { minutes: MinuteCounts[]; partial: boolean }; error?: string } | undefined;
   let refreshing: Promise<void> | undefined;
   const refreshChart = (): Promise<void> =>
-    (refreshing ??= opts.activity
-      .callsPerMinute(new Date(Date.now() - 3_600_000))
+    (refreshing ??= Promise.resolve()
+      .then(() => opts.activity.callsPerMinute(new Date(Date.now() - 3_600_000)))
       .then(
         (value) => {
           chart = { at: Date.now(), value };
@@ -103,7 +103,9 @@ export function createConsole(opts: ConsoleOptions): Console {
         refreshing = undefined;
       }));
   refreshChart().catch(() => undefined);
-  warmExplain(opts.settings(), opts.env);
+  Promise.resolve()
+    .then(() => warmExplain(opts.settings(), opts.env))
+    .catch(() => undefined);
 
   const staticFile = (body: string, type: string) =>
     new Response(body, { status: 200, headers: { ...SECURITY_HEADERS, "content-type": `${type}; charset=utf-8`, "cache-control": "no-cache" } });
