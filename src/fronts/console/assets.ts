@@ -51,6 +51,9 @@ form.answers { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0 4px; }
 .question { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; margin-bottom: 14px; }
 .state-ready { color: var(--allow); }
 .state-crashed, .state-failed, .state-blocked, .state-stopped { color: var(--deny); }
+/* run's question page (src/adapters/approval-page-html.ts) */
+.sub { color: var(--muted); margin: 0 0 16px; }
+.console-link { margin-top: 18px; }
 `;
 
 export const CONSOLE_JS = `"use strict";
