@@ -15,7 +15,7 @@ import { HeldCallStore, type StoredHeldCall } from "../adapters/grant-store.js";
 import { writeLocalAllowRule } from "../adapters/local-rules.js";
 import { AuditLog } from "../audit/index.js";
 import { hasInvisibleCharacters, renderArguments, visibleText } from "../policy/integrity/display.js";
-import { hasHiddenCharacters, visibleLines } from "../adapters/approval-page.js";
+import { hasHiddenCharacters, visibleLines } from "../adapters/approval-page-html.js";
 import { runtimeDir } from "../settings/paths.js";
 import { isAlive } from "../upstream/orphans.js";
 
@@ -30,7 +30,7 @@ export interface ApprovalsOptions {
   timeoutMs?: number;
 }
 
-interface GatewayEndpoint {
+export interface GatewayEndpoint {
   pid: number;
   /** Always http://127.0.0.1:PORT or http://localhost:PORT. */
   url: URL;
@@ -217,6 +217,22 @@ function listedFromStore(e: StoredHeldCall): Listed & { gateway: number } {
 
 /** Live gateways that publish an approval API; malformed or foreign entries are reported and skipped. */
 export function findGateways(env: NodeJS.ProcessEnv, warn: (m: string) => void = () => {}): GatewayEndpoint[] {
+  return readGatewayStatuses(env, warn).flatMap((g) => (g.approvals ? [g.approvals] : []));
+}
+
+/** What a live gateway's status file says about its page server and console. */
+export interface GatewayStatusEntry {
+  pid: number;
+  /** The directory the gateway runs in (its project). */
+  cwd?: string;
+  /** Its page server's API, once the page server has started. */
+  approvals?: GatewayEndpoint;
+  /** run's local console: whether it is on (approvals.page); absent for serve and older gateways. */
+  console?: { enabled: boolean };
+}
+
+/** The status files of live gateways; malformed or foreign entries are reported and skipped. */
+export function readGatewayStatuses(env: NodeJS.ProcessEnv, warn: (m: string) => void = () => {}): GatewayStatusEntry[] {
   const dir = runtimeDir(env);
   let names: string[];
   try {
@@ -225,7 +241,7 @@ export function findGateways(env: NodeJS.ProcessEnv, warn: (m: string) => void =
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") warn(`cannot read ${visibleText(dir)}: ${visibleText((e as Error).message)}`);
     return [];
   }
-  const found: GatewayEndpoint[] = [];
+  const found: GatewayStatusEntry[] = [];
   for (const name of names.sort()) {
     // `<pid>.json` only; `.tmp` files are status updates being written.
     const m = /^([1-9][0-9]{0,9})\.json$/.exec(name);
@@ -246,19 +262,23 @@ export function findGateways(env: NodeJS.ProcessEnv, warn: (m: string) => void =
       warn(`ignoring malformed status file ${visibleText(file)}`);
       continue;
     }
+    const entry: GatewayStatusEntry = { pid };
+    if (typeof r.cwd === "string") entry.cwd = r.cwd;
+    const c = r.console as Record<string, unknown> | undefined;
+    if (typeof c === "object" && c !== null && typeof c.enabled === "boolean") entry.console = { enabled: c.enabled };
     const a = r.approvals as Record<string, unknown> | undefined;
-    if (a === undefined) continue; // A gateway without an approval page (older, or asking only through the client).
-    if (typeof a !== "object" || a === null || typeof a.url !== "string" || typeof a.token !== "string" || a.token === "") {
-      warn(`ignoring malformed approvals entry in ${visibleText(file)}`);
-      continue;
+    // No approvals entry: a gateway without an approval page (older, off, or not started yet).
+    if (a !== undefined) {
+      if (typeof a !== "object" || a === null || typeof a.url !== "string" || typeof a.token !== "string" || a.token === "") {
+        warn(`ignoring malformed approvals entry in ${visibleText(file)}`);
+      } else {
+        const url = loopbackUrl(a.url);
+        // Never print the token; the URL is printed without userinfo, query or fragment.
+        if (!url) warn(`ignoring approvals url in ${visibleText(file)}: not http://127.0.0.1:PORT or http://localhost:PORT`);
+        else entry.approvals = { pid, url, token: a.token };
+      }
     }
-    const url = loopbackUrl(a.url);
-    if (!url) {
-      // Never print the token; the URL is printed without userinfo, query or fragment.
-      warn(`ignoring approvals url in ${visibleText(file)}: not http://127.0.0.1:PORT or http://localhost:PORT`);
-      continue;
-    }
-    found.push({ pid, url, token: a.token });
+    found.push(entry);
   }
   return found;
 }

@@ -39,6 +39,7 @@ const EXIT_HELP = {
   exec: "\nExit status: the command's own (128+N when signal N ended it); 2 usage or settings error, or no sandbox can run here; 1 the sandbox could not be prepared or the audit log written (nothing ran).",
   hook: exitCodes([EXIT.ok, "a decision (allow, ask or deny) was printed as JSON"], [EXIT.usage, "bad command line (Claude Code then blocks the call)"]),
   approvals: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "no running gateway answered, or no such question"], [EXIT.usage, "usage error"]),
+  console: exitCodes([EXIT.ok, "a link was printed for each running gateway of this project"], [EXIT.denyOrFailed, "no link: no gateway is running, its console is off (approvals.page) or not started yet"]),
   pins: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "nothing to approve or reset for that server, or the pin store cannot be read or written"], USAGE),
   trust: exitCodes([EXIT.ok, "done"], [EXIT.denyOrFailed, "the trust store cannot be updated"], [EXIT.usage, "usage error, or the settings do not load"]),
   serve: exitCodes([EXIT.ok, "a signal stopped the gateway after draining"], USAGE, [EXIT.runtime, "the gateway could not start (e.g. the address is in use)"]),
@@ -458,6 +459,15 @@ approvals
   .action(async (id: string) => {
     const { approvalsCommand } = await import("./approvals.js");
     process.exitCode = await approvalsCommand("deny", { id, env: process.env }, process.stdout, process.stderr);
+  });
+
+program
+  .command("console")
+  .description("Print a one-time link into the local console of each `mcp-warden run` gateway of this project (questions, activity, servers); it works once, for five minutes.")
+  .addHelpText("after", EXIT_HELP.console)
+  .action(async () => {
+    const { consoleCommand } = await import("./console.js");
+    process.exitCode = consoleCommand({ env: process.env, cwd: process.cwd() }, process.stdout, process.stderr);
   });
 
 const pins = program.command("pins").description("Pinned tool definitions and approved server launch configurations.");

@@ -11,14 +11,19 @@ import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transpo
 
 /** Serves the stdio client until stdin ends; then the core closes. */
 export function serveStdioFront(core: Gateway, input: Readable, output: Writable, maxMessageBytes: number): void {
-  const stdio = makeDownstream(localPrincipal(safeUserName()), { remote: false });
+  const stdio = makeDownstream(localPrincipal(localUserName()), { remote: false });
   const transport = new JsonLinesTransport(input, output, {
     maxMessageBytes,
     onProblem: (p) => answerProblem(p),
     observe: (m) => {
       // Eager servers start with the client's first real message: an SDK client probing the era
       // spawns a throwaway copy of mcp-warden that only ever sends server/discover.
-      if ((m as { method?: string }).method !== "server/discover") core.startEager();
+      const method = (m as { method?: string }).method;
+      if (method !== "server/discover") core.startEager();
+      // The handshake is done: a 2025-era client's initialized notification, or a 2026-07-28
+      // client's first request beyond discovery (that era has no handshake).
+      const handshakeOver = method === "notifications/initialized" || (method !== undefined && !method.startsWith("notifications/") && method !== "initialize" && method !== "server/discover");
+      if (handshakeOver) core.handshakeDone();
     },
   });
   /** A line from the client that is not a usable message: answered, and serving goes on. */
@@ -43,8 +48,11 @@ export function serveStdioFront(core: Gateway, input: Readable, output: Writable
   input.once("close", () => void core.close("client closed the connection"));
 }
 
-/** The OS user's name; a uid when the system has no name for it. */
-function safeUserName(): string {
+/**
+ * The OS user's name: the local caller's principal, and the local console's person. A uid when the
+ * system has no name for it.
+ */
+export function localUserName(): string {
   try {
     return userInfo().username;
   } catch {

@@ -42,10 +42,10 @@ import { planUpstreams } from "./upstreams.js";
 import { loadSqlParser } from "../policy/guards/sql.js";
 import type { PolicyEnvironment } from "../policy/builtin/types.js";
 import { identifyStage } from "./stages/identify.js";
-import { serveStdioFront } from "../fronts/stdio.js";
+import { localUserName, serveStdioFront } from "../fronts/stdio.js";
 import type { Downstream } from "./downstream.js";
 import { shareModeOf, UpstreamPool } from "./upstream-pool.js";
-import type { Principal } from "../policy/principal.js";
+import { localPrincipal, type Principal } from "../policy/principal.js";
 import type { ConfiguredServer } from "../policy/types.js";
 import type { UpstreamCredential } from "../upstream/credential.js";
 import type { CallTracer } from "../ops/tracing.js";
@@ -134,6 +134,8 @@ export class Gateway {
           children: this.allUpstreams().flatMap((u) => (u.processGroup ? [{ ...u.processGroup, server: u.name }] : [])),
           // Where `mcp-warden approvals` reaches this gateway's questions (the file is 0600).
           ...(this.approvalPage.info ? { approvals: this.approvalPage.info } : {}),
+          // run's local console, on the page server (`mcp-warden console` mints its links from the token above).
+          ...(opts.input ? { console: { enabled: s.approvals.page } } : {}),
         }) as Record<string, unknown>,
       (message) => this.log(message),
     );
@@ -159,7 +161,26 @@ export class Gateway {
     }
     this.catalog = new Catalog(this.upstreams, { separator: s.gateway.separator, prefix: s.gateway.prefix });
     this.approvals = new ApprovalBroker({ timeoutMs: s.approvals.timeoutMs });
-    this.approvalPage = new ApprovalPageHost(this.approvals, s.approvals.page, () => this.statusFile.write(), (message) => this.log(message));
+    this.approvalPage = new ApprovalPageHost(
+      this.approvals,
+      s.approvals.page,
+      () => this.statusFile.write(),
+      (message) => this.log(message),
+      // The stdio front's person also gets the console on the page server (serve has its own at /console).
+      opts.input
+        ? async (page) =>
+            (await import("../fronts/console/local.js")).localConsole({
+              ...page,
+              principal: localPrincipal(localUserName()),
+              broker: this.approvals,
+              audit: this.audit,
+              settings: s,
+              env: opts.env,
+              cwd: process.cwd(),
+              servers: () => this.status().map((x) => ({ name: x.name, state: x.state, ...((x.lastError ?? x.blockedBy) !== undefined ? { error: (x.lastError ?? x.blockedBy)! } : {}) })),
+            })
+        : undefined,
+    );
     const identities = new Map(s.servers.map((server) => [server.name, launchIdentity(server).digest]));
     const secrets = secretScannerFor(s.secretScanning);
     const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
@@ -263,6 +284,14 @@ export class Gateway {
       event: "started",
       detail: { pid: process.pid, version: VERSION, settingsFiles: this.opts.settings.files.map((f) => `${f.layer}:${f.file}`), blocked: this.blocked.map((b) => b.name), ...extra },
     });
+  }
+
+  /**
+   * The client's handshake is done: the page server (and its console) starts in the background, so
+   * `mcp-warden console` finds it before any question. Not before: start-up stays as fast as it was.
+   */
+  handshakeDone(): void {
+    this.approvalPage.startSoon();
   }
 
   private eagerStarted = false;

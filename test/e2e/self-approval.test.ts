@@ -1,7 +1,8 @@
 // The agent must not approve its own calls (issue 12's approve-then-retry hands the model a question
-// id): through the real hook, mcp-warden's approving commands ask even under a blanket Bash allow and
-// in bypassPermissions mode, in either spelling, and the running gateways' status files (which hold
-// the approval page's admin token) cannot be read. The read-only commands stay allowed.
+// id): through the real hook, mcp-warden's approving commands (and `console`, whose link opens the
+// local console as its admin) ask even under a blanket Bash allow and in bypassPermissions mode, in
+// either spelling, and the running gateways' status files (which hold the approval page's admin
+// token) cannot be read. The read-only commands stay allowed.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -38,6 +39,8 @@ describe("the agent cannot approve its own calls", () => {
           "mcp-warden pins approve evil",
           "mcp-warden pins reset github",
           "mcp-warden trust",
+          "mcp-warden console",
+          `node ${CLI} console`,
           "echo ok && mcp-warden approvals approve 0a1b2c3d",
         ]) {
           const d = decide(s, "Bash", { command });

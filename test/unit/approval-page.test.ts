@@ -8,6 +8,7 @@ import { request } from "node:http";
 import { ApprovalBroker, type ApprovalAnswer, type ApprovalRequest } from "../../src/approvals/broker.js";
 import { startApprovalPage, type ApprovalPage } from "../../src/adapters/approval-page.js";
 import { visibleText } from "../../src/policy/integrity/display.js";
+import { CONSOLE_CSP } from "../../src/fronts/console/html.js";
 
 interface Reply {
   status: number;
@@ -139,7 +140,11 @@ describe("approval page", () => {
     assert.doesNotMatch(r.body, /autofocus|checked|selected/);
     assert.match(r.body, /<form method="post" action="\/a\//);
     // The security headers.
-    assert.equal(r.headers["content-security-policy"], "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    // The console's policy: no inline script or style (the page uses the console's stylesheet).
+    assert.equal(r.headers["content-security-policy"], CONSOLE_CSP);
+    assert.doesNotMatch(r.body, /<script|<style|<[a-z][^>]*\s(style|on[a-z]+)=/i, "no script, no inline style, no handler");
+    assert.match(r.body, /<link rel="stylesheet" href="\/console\/static\/console\.css">/);
+    assert.match(r.body, /<a href="\/console">All questions and activity in the console<\/a>/);
     assert.equal(r.headers["x-content-type-options"], "nosniff");
     assert.equal(r.headers["referrer-policy"], "no-referrer");
     assert.equal(r.headers["cache-control"], "no-store");
@@ -368,7 +373,7 @@ test("after the question expires, the page says it is gone and the token answers
 
 test("close() stops the server and leaves the broker to others", async () => {
   const broker = new ApprovalBroker({ timeoutMs: 60_000 });
-  const page = await startApprovalPage(broker, { title: "custom" });
+  const page = await startApprovalPage(broker);
   const { id, result } = broker.open(callRequest({}));
   await page.close();
   await assert.rejects(http(page, "GET", pathOf(`${page.origin}/a/${id}?t=x`)));

@@ -1,12 +1,14 @@
-// The web console served by `mcp-warden serve` at /console: an adapter of its own, in front of the
-// gateway core (approvals, server states) and the audit log. The HTTP front (src/fronts/http) has
-// already applied its protections (Host, Origin, body size, timeouts) before a request gets here.
+// The web console served by `mcp-warden serve` at /console, and by `run` on 127.0.0.1: an adapter
+// of its own, in front of the gateway core (approvals, server states) and the audit log. The HTTP
+// front (src/fronts/http, or run's page server src/adapters/approval-page.ts) has already applied its
+// protections (Host, Origin, body size, timeouts) before a request gets here.
 //
 // Every route checks, on the server: a console session (else sign-in), a role that allows the
 // route's action (else 403), and for every POST the session's CSRF token and, from a browser, a
 // same-origin Sec-Fetch-Site and Origin. A console session never authenticates an MCP request and a
 // bearer token never opens the console. How a session begins is the sign-in adapter's business
-// (signin-oidc.ts for serve); the pages are route modules (routes.ts) listed below.
+// (signin-oidc.ts for serve, signin-local.ts for run's local console); the pages are route modules
+// (routes.ts) listed below.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AuditSink } from "../../audit/index.js";
 import { parseTimeArg } from "../../audit/query.js";
@@ -38,6 +40,11 @@ export interface ConsoleOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
   approvals: ApproverActions;
+  /**
+   * run's local console: the person answers questions about their own calls (approvals must be
+   * built with answerOwnCalls too). serve leaves it unset: those are answered through the client.
+   */
+  answersOwnCalls?: boolean;
   servers: () => { name: string; state: string; error?: string }[];
   activity: ActivitySource;
   audit: AuditSink;
@@ -132,7 +139,7 @@ export function createConsole(opts: ConsoleOptions): Console {
       handle: async (c) => {
         const notice = c.takeNotice();
         const listed = await opts.approvals.list();
-        return htmlResponse(200, approvalsPage(c.viewer, { ...listed, owner: ownerOf(c.session.principal), canAnswer: may(c.role, "answer"), now: Date.now(), ...(notice ? { notice } : {}) }));
+        return htmlResponse(200, approvalsPage(c.viewer, { ...listed, ...(opts.answersOwnCalls ? {} : { owner: ownerOf(c.session.principal) }), canAnswer: may(c.role, "answer"), now: Date.now(), ...(notice ? { notice } : {}) }));
       },
     },
     {

@@ -91,8 +91,11 @@ const NAV: readonly [path: string, label: string][] = [
   ["/console/incidents", "Incidents"],
 ];
 
-/** A whole page. `live`: the script refreshes the elements marked data-live every few seconds. */
-export function layout(opts: { title: string; viewer?: Viewer; current?: string; live?: boolean }, body: Html): Html {
+/**
+ * A whole page. `live`: the script refreshes the elements marked data-live every few seconds.
+ * `script: false`: the page has no script at all (run's question pages).
+ */
+export function layout(opts: { title: string; viewer?: Viewer; current?: string; live?: boolean; script?: boolean }, body: Html): Html {
   const nav = opts.viewer
     ? html`<nav>${NAV.map(([path, label]) => html`<a href="${path}"${opts.current === path ? html` aria-current="page"` : ""}>${label}</a>`)}</nav>
 <form class="signout" method="post" action="/console/signout"><input type="hidden" name="csrf" value="${opts.viewer.csrf}"><span class="who">${opts.viewer.name} (${opts.viewer.role})</span> <button type="submit">Sign out</button></form>`
@@ -106,7 +109,7 @@ export function layout(opts: { title: string; viewer?: Viewer; current?: string;
 ${opts.viewer ? html`<meta name="csrf-token" content="${opts.viewer.csrf}">` : ""}
 <title>${opts.title} · mcp-warden</title>
 <link rel="stylesheet" href="/console/static/console.css">
-<script src="/console/static/console.js" defer></script>
+${opts.script === false ? "" : html`<script src="/console/static/console.js" defer></script>`}
 </head>
 <body${opts.live ? html` data-refresh="5"` : ""}>
 <header><span class="brand">mcp-warden</span>${nav}</header>

@@ -1,8 +1,8 @@
 // The console's pages, as functions of the data they show (no I/O: console.ts gathers the data).
 // Everything from an agent, a tool, a server or a caller goes through `html` (html.ts), which makes
-// invisible characters visible and escapes; arguments and diffs are laid out by the approval page's
-// own helpers (renderArguments, visibleLines) so that both show a call the same way.
-import { ANSWER_LABELS, formatTimeLeft, hasHiddenCharacters, holdingNote, visibleLines } from "../../adapters/approval-page.js";
+// invisible characters visible and escapes; arguments and diffs are laid out by the question page's
+// own helpers (renderArguments, visibleLines in approval-page-html.ts) so both show a call alike.
+import { ANSWER_LABELS, formatTimeLeft, hasHiddenCharacters, holdingNote, visibleLines } from "../../adapters/approval-page-html.js";
 import type { AuditRecord } from "../../audit/record.js";
 import { renderArguments } from "../../policy/integrity/display.js";
 import type { ListedQuestion } from "../http/approvals-endpoint.js";
@@ -158,8 +158,11 @@ const KIND_HEADINGS: Record<ListedQuestion["kind"], string> = {
 export interface ApprovalsView {
   questions: ListedQuestion[];
   incomplete?: string;
-  /** The viewer's owner key: their own calls' questions are answered through their client. */
-  owner: string;
+  /**
+   * The viewer's owner key: their own calls' questions are answered through their client. Unset
+   * under run's local console, where the person answers their own calls.
+   */
+  owner?: string;
   canAnswer: boolean;
   now: number;
   /** A message after an answer (what happened). */
@@ -168,7 +171,7 @@ export interface ApprovalsView {
 
 export function approvalsPage(viewer: Viewer, v: ApprovalsView): Html {
   const question = (q: ListedQuestion) => {
-    const own = q.principal === v.owner;
+    const own = v.owner !== undefined && q.principal === v.owner;
     const remote = "replica" in q;
     // A question held by another replica carries its diff too (cut at 16 KiB, with a note saying so).
     const diff = q.diff;

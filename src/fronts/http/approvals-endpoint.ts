@@ -29,12 +29,23 @@ export type ListedQuestion = PendingApproval | SharedQuestion;
 /** The result of an approver's answer: applied, or the HTTP status and message of why not. */
 export type ApproverAnswerResult = { ok: true; id: string; answer: ApprovalAnswer } | { ok: false; status: number; message: string };
 
+export interface ApproverActionsOptions {
+  /**
+   * `run`'s local console: the one person who started the gateway answers the calls of their own
+   * client, as on the approval page. serve leaves this unset: nobody answers their own calls there.
+   */
+  answerOwnCalls?: boolean;
+  /** The channel recorded as having answered (broker and audit): "approver" (serve) or "page" (run's console). */
+  by?: "approver" | "page";
+}
+
 /**
  * The approver role's questions and answers, whatever front they come through (this endpoint, the
  * console): the list across replicas, and an answer checked, applied or sent to its holder, and
  * audited with the approver as principal. The caller has checked that the principal is an approver.
  */
-export function approverActions(broker: ApprovalBroker, audit: AuditSink, shared?: SharedApprovals) {
+export function approverActions(broker: ApprovalBroker, audit: AuditSink, shared?: SharedApprovals, opts: ApproverActionsOptions = {}) {
+  const by = opts.by ?? "approver";
   async function list(): Promise<{ questions: ListedQuestion[]; incomplete?: string }> {
     const local = broker.list();
     const listed: { questions: ListedQuestion[]; incomplete?: string } = { questions: [...local] };
@@ -63,7 +74,7 @@ export function approverActions(broker: ApprovalBroker, audit: AuditSink, shared
         ...(question?.tool !== undefined ? { tool: question.tool } : {}),
         decision: given === "deny" ? "deny" : "allow",
         reason,
-        detail: { approval: id, answer: given, by: "approver", ...(via !== undefined ? { via } : {}), ...(question?.principal !== undefined ? { caller: question.principal } : {}), ...extra },
+        detail: { approval: id, answer: given, by, ...(via !== undefined ? { via } : {}), ...(question?.principal !== undefined ? { caller: question.principal } : {}), ...extra },
       });
     const refused = (status: number, message: string): ApproverAnswerResult => ({ ok: false, status, message });
 
@@ -80,7 +91,7 @@ export function approverActions(broker: ApprovalBroker, audit: AuditSink, shared
       if (question?.replica === shared.replicaId) question = undefined;
     }
     if (!question) return refused(404, "No such question (answered, expired or never asked)");
-    if (question.principal === owner) return refused(403, "Forbidden: a question about your own call is answered through your client, not here");
+    if (!opts.answerOwnCalls && question.principal === owner) return refused(403, "Forbidden: a question about your own call is answered through your client, not here");
     if (typeof answer !== "string" || !question.answers.includes(answer as ApprovalAnswer)) {
       return refused(400, `Bad Request: "answer" is one of ${question.answers.join(", ")}`);
     }
@@ -91,8 +102,9 @@ export function approverActions(broker: ApprovalBroker, audit: AuditSink, shared
       if (!result.ok) return remoteFailure(result);
       return { ok: true, id: question.id, answer: given };
     }
-    const result = broker.answer(question.id, given, "approver");
-    audited(question, given, result.ok ? `answered ${given} by an approver` : `not applied: ${result.reason}`);
+    const result = broker.answer(question.id, given, by);
+    const who = by === "approver" ? "an approver" : "the local person in the console";
+    audited(question, given, result.ok ? `answered ${given} by ${who}` : `not applied: ${result.reason}`);
     if (!result.ok) return refused(409, `Conflict: ${result.reason}`);
     return { ok: true, id: question.id, answer: given };
   }

@@ -525,7 +525,8 @@ const NET_GIT = ["fetch", "clone", "pull", "push", "ls-remote", "remote", "submo
 
 /**
  * mcp-warden's own commands that answer for a person: approving a held call or a server, forgetting
- * pins, trusting settings. The agent must not approve its own calls, so these ask (even under a
+ * pins, trusting settings, and `console`, whose link opens the local console as its admin (where
+ * questions are answered). The agent must not approve its own calls, so these ask (even under a
  * blanket Bash allow and in bypassPermissions mode) unless an allow rule names the exact command.
  * As `mcp-warden ...`, or as `node .../cli.cjs ...` (how `init --claude-code` writes it).
  */
@@ -533,6 +534,7 @@ const APPROVING = new Map<string, readonly string[]>([
   ["approvals", ["approve", "deny"]],
   ["pins", ["approve", "reset"]],
   ["trust", []],
+  ["console", []],
 ]);
 function mcpWardenApproves(v: ArgView): Hit[] {
   let i = 1;
@@ -560,7 +562,7 @@ export const EXEC_ARG_ENTRIES: readonly ExecArgEntry[] = [
     programs: ["mcp-warden", "node"],
     detect: { custom: mcpWardenApproves },
     keepAsk: true,
-    reason: "it answers for a person (approves a held call or a server, forgets pins, trusts settings), which the agent must not do for itself",
+    reason: "it answers for a person (approves a held call or a server, forgets pins, trusts settings, opens the console where questions are answered), which the agent must not do for itself",
     example: "mcp-warden approvals approve 0a1b2c3d",
     nearMiss: "mcp-warden approvals list",
   },
