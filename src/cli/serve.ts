@@ -188,6 +188,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     approvals: approverAnswers,
     servers: () => core.status().map((s) => ({ name: s.name, state: s.state, ...((s.lastError ?? s.blockedBy) !== undefined ? { error: (s.lastError ?? s.blockedBy)! } : {}) })),
     audit: core.audit,
+    serverDetails: { status: () => core.status(), instancesOf: (name) => core.instancesOf(name) },
   });
   let serving;
   try {
@@ -241,7 +242,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       const base = compilePolicy(next.policy, core.environment);
       const compiled = compilePrincipalPolicies(next, core.environment, base);
       principals = compiled;
-      await core.replacePolicy((p) => compiled.forPrincipal(p), base);
+      await core.replacePolicy((p) => compiled.forPrincipal(p), base, next.servers);
       currentSettings = next;
     },
     onResult: (result) => metrics.metrics.reload(result),
