@@ -20,6 +20,7 @@ import { explainRecord } from "./explain.js";
 import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { type ConsoleAction, may } from "./roles.js";
+import { type ServersSource, serversRoutes } from "./servers.js";
 import { type ConsoleContext, type ConsoleRoute, type ConsoleSignIn, seeOther } from "./routes.js";
 import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSessions, parseCookies, SESSION_COOKIE } from "./sessions.js";
 
@@ -39,6 +40,8 @@ export interface ConsoleOptions {
   servers: () => { name: string; state: string; error?: string }[];
   activity: ActivitySource;
   audit: AuditSink;
+  /** The Servers page's view of the core (instances, reviews) and the pin store, which the console closes. */
+  serverDetails?: ServersSource;
 }
 
 export interface Console {
@@ -120,6 +123,7 @@ export function createConsole(opts: ConsoleOptions): Console {
         return htmlResponse(200, recordPage(c.viewer, record, explanation));
       },
     },
+    ...serversRoutes(opts),
   ];
 
   async function handle(req: FrontRequest): Promise<Response> {
@@ -261,6 +265,7 @@ export function createConsole(opts: ConsoleOptions): Console {
     close: async () => {
       await opts.activity.close();
       await sessions.close?.();
+      await opts.serverDetails?.pins?.close();
     },
   };
 }
