@@ -190,6 +190,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     audit: core.audit,
     // With state.redis a console session is every replica's: no sticky routing needed.
     ...(shared ? { sessions: shared.consoleSessions } : {}),
+    serverDetails: { status: () => core.status(), instancesOf: (name) => core.instancesOf(name) },
   });
   let serving;
   try {
@@ -243,7 +244,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       const base = compilePolicy(next.policy, core.environment);
       const compiled = compilePrincipalPolicies(next, core.environment, base);
       principals = compiled;
-      await core.replacePolicy((p) => compiled.forPrincipal(p), base);
+      await core.replacePolicy((p) => compiled.forPrincipal(p), base, next.servers);
       currentSettings = next;
     },
     onResult: (result) => metrics.metrics.reload(result),

@@ -349,9 +349,12 @@ function restore(doc: JsonDocument): boolean {
 }
 
 function reportRunningGateways(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): void {
-  const { gateways } = readLiveGateways(env, compileRedactor([]));
+  // Run inside serve (its console's action), serve itself is left out: it reloads the changed
+  // settings and stops a server they disable, deny or remove (Gateway.replacePolicy).
+  const all = readLiveGateways(env, compileRedactor([])).gateways;
+  const gateways = all.filter((g) => g.pid !== process.pid);
   if (gateways.length === 0) {
-    out.write("no running gateway found; the change applies when a gateway starts\n");
+    out.write(`no ${all.length > gateways.length ? "other " : ""}running gateway found; the change applies when a gateway starts\n`);
     return;
   }
   out.write(`running gateways keep the servers they started with until restarted:\n`);

@@ -33,7 +33,7 @@ import { pinStoreFor } from "../adapters/pin-store-factory.js";
 import { IntegrityGate } from "./integrity.js";
 import { buildDownstreamServer, reviewsSettled, toProtocolError, VERSION, type DownstreamHost } from "./downstream-server.js";
 import { ApprovalPageHost } from "./approval-page-host.js";
-import { serverStatuses, StatusFile, type ServerStatus } from "./status-file.js";
+import { instanceStatus, serverStatuses, StatusFile, type InstanceStatus, type ServerStatus } from "./status-file.js";
 import { writeLocalAllowRule } from "../adapters/local-rules.js";
 import { ClientRequestGate } from "./client-requests.js";
 import { stripControls } from "./terminal-text.js";
@@ -46,7 +46,7 @@ import { localUserName, serveStdioFront } from "../fronts/stdio.js";
 import type { Downstream } from "./downstream.js";
 import { shareModeOf, UpstreamPool } from "./upstream-pool.js";
 import { localPrincipal, type Principal } from "../policy/principal.js";
-import type { ConfiguredServer } from "../policy/types.js";
+import type { ConfiguredServer, Verdict } from "../policy/types.js";
 import type { UpstreamCredential } from "../upstream/credential.js";
 import type { CallTracer } from "../ops/tracing.js";
 
@@ -431,14 +431,49 @@ export class Gateway {
    * tools are reviewed again under the new layer rules `base` (a tool they newly allow was never
    * reviewed, and stays hidden until it is); then clients are told their lists changed.
    */
-  async replacePolicy(policyFor: (p: Principal) => CompiledPolicy, base: CompiledPolicy): Promise<void> {
+  async replacePolicy(policyFor: (p: Principal) => CompiledPolicy, base: CompiledPolicy, servers?: readonly ConfiguredServer[]): Promise<void> {
     this.policyFor = policyFor;
     this.layersPolicy = base;
     this.integrity.setPolicy(base);
+    if (servers) await this.stopRefused(base, servers);
     await Promise.all(this.allUpstreams().filter((u) => u.state === "ready").map((u) => this.integrity.review(u).catch((e: Error) => this.log(e.message))));
     this.listChanged("tools");
     this.listChanged("prompts");
     this.listChanged("resources");
+  }
+
+  /**
+   * A reload's settings that disable, deny or remove a running server stop it now, with every
+   * caller's instance of it: containment (`servers disable --deny`, the console) must not wait for a
+   * restart. It is blocked from then on; only a restart starts it again.
+   */
+  private async stopRefused(base: CompiledPolicy, servers: readonly ConfiguredServer[]): Promise<void> {
+    for (const [name, upstream] of [...this.upstreams]) {
+      const next = servers.find((s) => s.name === name);
+      const v: Verdict = next ? base.decideServer(next) : { decision: "deny", reason: `server '${name}' is no longer configured` };
+      if (v.decision !== "deny") continue;
+      this.upstreams.delete(name);
+      const stopped = [upstream, ...(this.pool?.takeServer(name) ?? [])];
+      this.blocked.push({ name, reason: `${v.reason} (applied by a settings reload; a restart starts it again if the settings allow it)`, transport: upstream.transportKind });
+      await Promise.all(stopped.map((u) => u.stop().catch(() => undefined)));
+      for (const u of stopped) this.integrity.forget(u);
+      this.audit.append({ kind: "server", event: "blocked", server: name, decision: "deny", reason: v.reason, rule: v.rule, ruleSource: v.source, detail: { by: "settings-reload", instancesStopped: stopped.filter((u) => u.instanceKey.includes("#")).length } });
+      this.log(`server '${name}' stopped: ${v.reason}`);
+    }
+    this.statusFile.schedule();
+  }
+
+  /**
+   * The instances of a server running now with what the integrity review hides of their tools
+   * (the console's Servers page); `perCaller`: callers get their own instances (remote mode).
+   */
+  instancesOf(server: string): { perCaller: boolean; instances: InstanceStatus[] } {
+    const own = this.upstreams.get(server);
+    const hidden = (u: Upstream, name: string, item: object) => this.integrity.hiddenReason(u, name, item);
+    const perCaller = this.pool !== undefined && own !== undefined && shareModeOf(own.server) !== "shared";
+    const instances = own && !perCaller ? [instanceStatus(own, hidden)] : [];
+    for (const u of this.pool?.all() ?? []) if (u.name === server) instances.push(instanceStatus(u, hidden, this.pool!.ownerOf(u)));
+    return { perCaller, instances };
   }
 
   /** What the downstream MCP server (downstream-server.ts) needs of the core. */

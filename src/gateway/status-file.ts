@@ -5,6 +5,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePrivateDir, writeFileAtomic } from "../adapters/safe-files.js";
 import { runtimeDir } from "../settings/paths.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import type { Upstream } from "../upstream/upstream.js";
 
 export interface ServerStatus {
@@ -45,6 +46,43 @@ export function serverStatuses(upstreams: Iterable<Upstream>, blocked: readonly 
   }
   for (const b of blocked) out.push({ name: b.name, state: "blocked", transport: b.transport, tools: 0, prompts: 0, resources: 0, restarts: 0, sandbox: "none", blockedBy: b.reason });
   return out;
+}
+
+/** One running instance of a server and what the integrity review lets through of its tools (the console's Servers page). */
+export interface InstanceStatus {
+  /** The server's name, or `<name>#<partition>` for a caller's own instance (remote mode). */
+  instance: string;
+  /** Whose instance it is (Downstream.owner); undefined for the gateway's own. */
+  owner?: string;
+  state: string;
+  restarts: number;
+  lastError?: string;
+  lastCrash?: { error: string; at: string };
+  sandbox: string;
+  protocolVersion?: string;
+  /** What the server says it is (its initialize answer). */
+  serverInfo?: { name: string; version: string };
+  /** The tools as the upstream lists them, each with why the review hides it (undefined: passed). */
+  tools: { tool: Tool; hidden?: string }[];
+}
+
+export function instanceStatus(u: Upstream, hiddenReason: (u: Upstream, name: string, item: object) => string | undefined, owner?: string): InstanceStatus {
+  const info = u.serverInfo;
+  return {
+    instance: u.instanceKey,
+    ...(owner !== undefined ? { owner } : {}),
+    state: u.state,
+    restarts: u.restarts,
+    ...(u.lastError !== undefined ? { lastError: u.lastError } : {}),
+    ...(u.lastCrash !== undefined ? { lastCrash: u.lastCrash } : {}),
+    sandbox: u.sandboxType ?? "none",
+    ...(u.protocolVersion !== undefined ? { protocolVersion: u.protocolVersion } : {}),
+    ...(info ? { serverInfo: { name: String(info.name), version: String(info.version) } } : {}),
+    tools: u.lists.tools.map((tool) => {
+      const hidden = hiddenReason(u, tool.name, tool);
+      return hidden === undefined ? { tool } : { tool, hidden };
+    }),
+  };
 }
 
 export class StatusFile {

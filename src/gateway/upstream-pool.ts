@@ -92,6 +92,23 @@ export class UpstreamPool {
     return [...this.instances.values()].map((i) => i.upstream);
   }
 
+  /** Whose instance this is (Downstream.owner), or undefined for one this pool does not hold. */
+  ownerOf(upstream: Upstream): string | undefined {
+    const i = this.instances.get(upstream.instanceKey);
+    return i !== undefined && i.upstream === upstream ? i.owner : undefined;
+  }
+
+  /** Takes every instance of a server out of the pool (a settings reload refused the server); the caller stops them. */
+  takeServer(server: string): Upstream[] {
+    const out: Upstream[] = [];
+    for (const [key, i] of this.instances)
+      if (i.upstream.name === server) {
+        this.instances.delete(key);
+        out.push(i.upstream);
+      }
+    return out;
+  }
+
   async sweep(now: number): Promise<void> {
     const idle = [...this.instances].filter(([, i]) => now - i.lastUsed > this.opts.idleMs);
     for (const [key, i] of idle) {

@@ -76,6 +76,21 @@ ul.todo li { margin-bottom: 2px; }
 /* run's question page (src/adapters/approval-page-html.ts) */
 .sub { color: var(--muted); margin: 0 0 16px; }
 .console-link { margin-top: 18px; }
+/* Servers page (servers-page.ts) */
+pre.notice { background: #fff4e5; border-color: #f0b35c; }
+.warn-text, .pins-needs-approval, .pins-unknown { color: var(--deny); }
+.pins-approved { color: var(--allow); }
+.state-awaiting-approval, .state-disabled, .state-restarting, .state-starting { color: var(--ask); }
+table.servers td, table.tools td { font-size: 13px; }
+table.servers th, table.servers td:first-child, table.servers td:nth-child(3), table.servers td:nth-child(5) { overflow-wrap: normal; }
+table.tools .description { white-space: pre-wrap; overflow-wrap: anywhere; }
+td.seen-listed { color: var(--allow); }
+td.seen-hidden { color: var(--deny); }
+details summary { cursor: pointer; color: var(--muted); font-size: 12px; }
+ul.instances { margin: 4px 0 8px; padding-left: 18px; font-size: 13px; }
+.tool-group { margin-bottom: 18px; }
+form.server-actions { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; display: flex; flex-direction: column; gap: 10px; }
+form.server-actions .buttons { display: flex; gap: 8px; }
 `;
 
 export const CONSOLE_JS = `"use strict";

@@ -24,6 +24,7 @@ import { incidentRoutes } from "./incidents.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { policyRoutes } from "./policy.js";
 import { type ConsoleAction, may } from "./roles.js";
+import { type ServersSource, serversRoutes } from "./servers.js";
 import { type ConsoleContext, type ConsoleRoute, type ConsoleSignIn, seeOther } from "./routes.js";
 import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSessions, parseCookies, SESSION_COOKIE, SessionStoreUnavailable } from "./sessions.js";
 
@@ -48,6 +49,8 @@ export interface ConsoleOptions {
   servers: () => { name: string; state: string; error?: string }[];
   activity: ActivitySource;
   audit: AuditSink;
+  /** The Servers page's view of the core (instances, reviews) and the pin store, which the console closes. */
+  serverDetails?: ServersSource;
 }
 
 export interface Console {
@@ -167,6 +170,7 @@ export function createConsole(opts: ConsoleOptions): Console {
     },
     ...policyRoutes(opts),
     ...incidentRoutes({ settings: opts.settings, env: opts.env, cwd: opts.cwd, activity: opts.activity, audit: opts.audit }),
+    ...serversRoutes(opts),
   ];
 
   async function handle(req: FrontRequest): Promise<Response> {
@@ -310,6 +314,7 @@ export function createConsole(opts: ConsoleOptions): Console {
     close: async () => {
       await opts.activity.close();
       await sessions.close?.();
+      await opts.serverDetails?.pins?.close();
     },
   };
 }

@@ -6,6 +6,8 @@ import type { ApproverActions } from "../http/approvals-endpoint.js";
 import { fileActivity, postgresActivity } from "./activity.js";
 import { type Console, createConsole } from "./console.js";
 import type { ConsoleSessionStore } from "./sessions.js";
+import { pinStoreFor } from "../../adapters/pin-store-factory.js";
+import type { ServersSource } from "./servers.js";
 import { oidcSignIn } from "./signin-oidc.js";
 
 /** Why the console settings cannot work, as one sentence saying what to do; undefined when they can. */
@@ -28,6 +30,8 @@ export interface ConsoleWiring {
   audit: AuditSink;
   /** A session store every replica shares (state.redis); without it, this process's memory. */
   sessions?: (times: { idleMs: number; maxMs: number }) => ConsoleSessionStore;
+  /** The core's view of each server for the Servers page (the pin store is opened here). */
+  serverDetails?: Omit<ServersSource, "pins">;
 }
 
 /** The console, or undefined when remote.console is unset or disabled. Call consoleRefusal first. */
@@ -71,6 +75,7 @@ export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri:
     servers: w.servers,
     activity: postgres !== undefined ? postgresActivity(postgres) : fileActivity(settings.audit.dir),
     audit: w.audit,
+    ...(w.serverDetails ? { serverDetails: { ...w.serverDetails, pins: pinStoreFor(settings, w.env) } } : {}),
   });
   return { console, redirectUri };
 }
