@@ -178,6 +178,7 @@ export class Gateway {
               env: opts.env,
               cwd: process.cwd(),
               servers: () => this.status().map((x) => ({ name: x.name, state: x.state, ...((x.lastError ?? x.blockedBy) !== undefined ? { error: (x.lastError ?? x.blockedBy)! } : {}) })),
+              serverDetails: { status: () => this.status(), instancesOf: (name) => this.instancesOf(name) },
             })
         : undefined,
     );

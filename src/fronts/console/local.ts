@@ -11,6 +11,7 @@ import type { ResolvedSettings } from "../../settings/index.js";
 import { approverActions } from "../http/approvals-endpoint.js";
 import { fileActivity, postgresActivity } from "./activity.js";
 import { type Console, createConsole } from "./console.js";
+import type { ServersSource } from "./servers.js";
 import { localSignIn } from "./signin-local.js";
 
 export interface LocalConsoleWiring {
@@ -26,6 +27,8 @@ export interface LocalConsoleWiring {
   env: NodeJS.ProcessEnv;
   cwd: string;
   servers: () => { name: string; state: string; error?: string }[];
+  /** The core's view of each server for the Servers page. */
+  serverDetails?: Omit<ServersSource, "pins">;
 }
 
 /** Sessions end after this long without a request, and this long after sign-in regardless. */
@@ -43,6 +46,8 @@ export function localConsole(w: LocalConsoleWiring): Console {
     approvals: approverActions(w.broker, w.audit, undefined, { answerOwnCalls: true, by: "page" }),
     answersOwnCalls: true,
     servers: w.servers,
+    ...(w.serverDetails ? { serverDetails: w.serverDetails } : {}),
+    appliesChanges: "restart",
     activity: postgres !== undefined ? postgresActivity(postgres) : fileActivity(w.settings.audit.dir),
     audit: w.audit,
   });

@@ -206,7 +206,7 @@ ${r.managedMcp ? html`<p class="warn">It comes from managed-mcp.json, which <cod
 <label><input type="checkbox" name="deny" value="on" checked> also add it to <code>deniedMcpServers</code> in the same file (a deny entry wins over every allow, in every layer)</label>
 <div class="buttons"><button type="submit" name="action" value="disable">Disable</button> <button type="submit" name="action" value="remove" class="deny">Remove from the settings</button></div>
 </form>
-<p class="muted">The same change as <code>mcp-warden servers disable|remove ${r.name} [--deny]</code>: the file is validated, its previous content kept as a backup, and put back if the settings would no longer load. serve then reloads the settings and stops the server.</p>`;
+<p class="muted">The same change as <code>mcp-warden servers disable|remove ${r.name} [--deny]</code>: the file is validated, its previous content kept as a backup, and put back if the settings would no longer load. <code>serve</code> then reloads the settings and stops the server; a <code>run</code> gateway keeps it until it restarts.</p>`;
   const principalsNote =
     v.principals.length > 1
       ? html`<p class="muted">Each column is one <code>principals</code> entry alone (with the layers' rules and the <code>*</code> entry, which applies to every authenticated caller); a caller matching several entries gets the deny rules of all of them.</p>`
