@@ -24,7 +24,7 @@ import { incidentRoutes } from "./incidents.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { policyRoutes } from "./policy.js";
 import { type ConsoleAction, may } from "./roles.js";
-import { type ServersSource, serversRoutes } from "./servers.js";
+import { serverStates, type ServersSource, serversRoutes } from "./servers.js";
 import { type ConsoleContext, type ConsoleRoute, type ConsoleSignIn, seeOther } from "./routes.js";
 import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSessions, parseCookies, SESSION_COOKIE, SessionStoreUnavailable } from "./sessions.js";
 
@@ -61,6 +61,8 @@ export interface Console {
 }
 
 const LIMIT_DEFAULT = 50;
+/** How long a page waits for a due chart refresh before it shows the last one. */
+const CHART_WAIT_MS = 60;
 const LIMIT_MAX = 200;
 const DECISIONS = new Set(["allow", "ask", "deny"]);
 const NEEDS_TEXT: Record<ConsoleAction, string> = {
@@ -249,7 +251,15 @@ export function createConsole(opts: ConsoleOptions): Console {
       } catch (e) {
         return messagePage(503, "The audit log cannot be read", `${(e as Error).message}. Check that ${opts.activity.where} is reachable.`, viewer);
       }
-    } else if (now - chart.at > 5_000) refreshChart().catch(() => undefined);
+    } else if (now - chart.at > 5_000) {
+      // Due: wait a little for the refresh (incremental on the file log, so usually quick); past
+      // that, the last chart is shown and the page's next refresh picks up the new one.
+      const done = refreshChart().then(
+        () => true,
+        () => true,
+      );
+      await Promise.race([done, new Promise<boolean>((r) => setTimeout(r, CHART_WAIT_MS, false).unref())]);
+    }
     const shown = chart!;
     const listed = await opts.approvals.list();
     const denials = await opts.activity.page({ decision: "deny" }, undefined, 10).catch(() => ({ records: [] }));
@@ -262,7 +272,7 @@ export function createConsole(opts: ConsoleOptions): Console {
         ...(shown.error !== undefined && now - shown.at > 15_000 ? { chartStale: `The chart is from ${new Date(shown.at).toISOString().slice(11, 19)} UTC: the audit log cannot be read now (${shown.error})` } : {}),
         openQuestions: listed.questions.length,
         ...(listed.incomplete ? { questionsIncomplete: listed.incomplete } : {}),
-        servers: opts.servers(),
+        servers: opts.serverDetails ? serverStates(opts.serverDetails) : opts.servers(),
         recentDenials: denials.records,
         where: opts.activity.where,
       }),

@@ -113,6 +113,21 @@ export function groupInstances(instances: InstanceStatus[]): { key: string; memb
 /** `Downstream.owner` is `method|issuer|subject`: the subject is what a person recognizes. */
 const ownerSubject = (owner: string) => owner.split("|").slice(2).join("|");
 
+/** A server's state as people mean it: with per-caller instances, ready when one of them is. */
+function stateOf(own: string, perCaller: boolean, instances: InstanceStatus[]): string {
+  if (!perCaller || own === "blocked") return own;
+  return instances.some((i) => i.state === "ready") ? "ready" : instances.length > 0 ? instances[0]!.state : "not started";
+}
+
+/** Every server's state for the overview, counted as the Servers page counts it. */
+export function serverStates(src: ServersSource): { name: string; state: string; error?: string }[] {
+  return src.status().map((s) => {
+    const { perCaller, instances } = src.instancesOf(s.name);
+    const error = s.lastError ?? s.blockedBy ?? instances.find((i) => i.lastError !== undefined)?.lastError;
+    return { name: s.name, state: stateOf(s.state, perCaller, instances), ...(error !== undefined ? { error } : {}) };
+  });
+}
+
 export function serversRoutes(o: ServersPageOptions): ConsoleRoute[] {
   const principalCache = new WeakMap<ResolvedSettings, { base: CompiledPolicy; principals: PrincipalPolicies }>();
   const policiesOf = (settings: ResolvedSettings) => {
@@ -173,9 +188,7 @@ export function serversRoutes(o: ServersPageOptions): ConsoleRoute[] {
   function row(settings: ResolvedSettings, name: string, listing: ServerListing | undefined, status: ServerStatus | undefined, pins: ServerRowView["pins"] | undefined): ServerRowView {
     const server = settings.servers.find((s) => s.name === name);
     const { perCaller, instances } = o.serverDetails?.instancesOf(name) ?? { perCaller: false, instances: [] };
-    const ready = instances.filter((i) => i.state === "ready").length;
-    let state = status?.state ?? (listing?.disabled ? "disabled" : "unknown");
-    if (perCaller && state !== "blocked") state = ready > 0 ? "ready" : instances.length > 0 ? instances[0]!.state : "not started";
+    const state = stateOf(status?.state ?? (listing?.disabled ? "disabled" : "unknown"), perCaller, instances);
     const lastError = status?.lastError ?? instances.find((i) => i.lastError !== undefined)?.lastError;
     const lastCrash = status?.lastCrash ?? instances.find((i) => i.lastCrash !== undefined)?.lastCrash;
     const running = instances.find((i) => i.state === "ready") ?? instances[0];
@@ -203,7 +216,7 @@ export function serversRoutes(o: ServersPageOptions): ConsoleRoute[] {
       state,
       perCaller,
       instances: instances.length,
-      readyInstances: ready,
+      readyInstances: instances.filter((i) => i.state === "ready").length,
       restarts: (status?.restarts ?? 0) + (perCaller ? instances.reduce((n, i) => n + i.restarts, 0) : 0),
       ...(lastError !== undefined ? { lastError } : {}),
       ...(lastCrash !== undefined ? { lastCrash } : {}),
