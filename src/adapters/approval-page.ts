@@ -137,8 +137,9 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
     if (url.pathname === "/api/approvals") {
       if (method !== "GET") return methodNotAllowed(res, "GET");
       if (!adminAuthorized(req)) return unauthorized(res);
-      const approvals = broker.list().map((p) => ({ ...p, url: urlFor(p.id) }));
-      return sendJson(res, 200, { approvals });
+      // No page link (its one-time token answers the question): `mcp-warden approvals list` only reads,
+      // an agent may run it, and it prints what it is given. The bearer answers through POST below.
+      return sendJson(res, 200, { approvals: broker.list() });
     }
     const api = /^\/api\/approvals\/([^/]+)$/.exec(url.pathname);
     if (api) {

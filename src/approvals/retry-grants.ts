@@ -143,14 +143,16 @@ export function formatMinutes(ms: number): string {
 
 /**
  * The text a client that could not be asked receives: who must act, how, and that the call must
- * then be retried. It reaches the model too, so it names the command a person runs but never the
+ * then be retried. It reaches the model too, so it names the commands a person runs but never the
  * approval page's one-time link: that link is a capability to approve, and the agent must not hold
- * one (`mcp-warden approvals list` shows it to the person).
+ * one. The commands named either answer (the hook asks about them) or print no link. `console`: run's
+ * local console is on, where the person answers after signing in with a link from `mcp-warden
+ * console` (which the Claude Code hook asks about too).
  */
-export function retryInstructions(o: { tool: string; reason: string; id: string; retryWindowMs: number; why: string }): string {
+export function retryInstructions(o: { tool: string; reason: string; id: string; retryWindowMs: number; why: string; console?: boolean }): string {
   return [
     `mcp-warden held back ${o.tool}: it needs a person's approval (${o.reason}), and ${o.why}. Nothing was run.`,
-    `To approve it, the user runs \`mcp-warden approvals approve ${o.id}\` (or \`mcp-warden approvals list\`, which also shows the approval page's link).`,
+    `To approve it, the user runs \`mcp-warden approvals approve ${o.id}\`${o.console ? " (or answers it in the console: `mcp-warden console` prints a sign-in link)" : ""}.`,
     `Then call ${o.tool} again with exactly the same arguments within ${formatMinutes(o.retryWindowMs)}: it goes through once. To refuse it: \`mcp-warden approvals deny ${o.id}\``,
   ].join("\n");
 }

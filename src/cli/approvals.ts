@@ -6,6 +6,10 @@
 // A question about a call whose client could not wait also lives on disk (src/adapters/grant-store.ts):
 // when no running gateway holds it (the gateway stopped), it is listed and answered there, and the
 // answer is audited here; the next gateway lets the identical call through once when it is retried.
+//
+// `list` only reads, so the Claude Code hook lets an agent run it: it never prints anything that
+// answers a question (a question page's one-time link). It names the console's Approvals page
+// instead, which needs a sign-in link from `mcp-warden console` (a command the hook asks about).
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -37,8 +41,11 @@ export interface GatewayEndpoint {
   token: string;
 }
 
-/** `stored`: a question on disk that no running gateway holds (its call has ended). */
-type Listed = PendingApproval & { url?: string; stored?: boolean };
+/**
+ * `stored`: a question on disk that no running gateway holds (its call has ended). `console`: the
+ * Approvals page of the holding gateway's local console (no token: it needs a sign-in).
+ */
+type Listed = PendingApproval & { console?: string; stored?: boolean };
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_RESPONSE = 8 * 1024 * 1024;
@@ -60,7 +67,10 @@ export async function approvalsCommand(action: ApprovalsAction, opts: ApprovalsO
   if (opts.json && action !== "list") return fail(2, "--json applies to list only");
 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const gateways = findGateways(opts.env, (m) => err.write(`mcp-warden approvals: warning: ${m}\n`));
+  const statuses = readGatewayStatuses(opts.env, (m) => err.write(`mcp-warden approvals: warning: ${m}\n`));
+  const gateways = statuses.flatMap((g) => (g.approvals ? [g.approvals] : []));
+  // run's gateways serve a console next to the question pages; serve's page server has none.
+  const consoleOf = new Map(statuses.flatMap((g) => (g.approvals && g.console?.enabled === true ? [[g.pid, `${g.approvals.url.origin}/console/approvals`] as const] : [])));
   // Questions whose call ended, on disk; those a running gateway still holds are answered through it.
   const store = HeldCallStore.forEnv(opts.env);
   const problems: string[] = [];
@@ -77,7 +87,8 @@ export async function approvalsCommand(action: ApprovalsAction, opts: ApprovalsO
     try {
       const r = await call(g, "GET", "/api/approvals", undefined, timeoutMs);
       if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
-      lists.push({ gateway: g, approvals: parseList(r.body) });
+      const page = consoleOf.get(g.pid);
+      lists.push({ gateway: g, approvals: parseList(r.body).map((a) => (page !== undefined ? { ...a, console: page } : a)) });
     } catch (e) {
       err.write(`mcp-warden approvals: warning: gateway pid ${g.pid} did not answer: ${visibleText((e as Error).message)}\n`);
     }
@@ -215,11 +226,6 @@ function listedFromStore(e: StoredHeldCall): Listed & { gateway: number } {
   };
 }
 
-/** Live gateways that publish an approval API; malformed or foreign entries are reported and skipped. */
-export function findGateways(env: NodeJS.ProcessEnv, warn: (m: string) => void = () => {}): GatewayEndpoint[] {
-  return readGatewayStatuses(env, warn).flatMap((g) => (g.approvals ? [g.approvals] : []));
-}
-
 /** What a live gateway's status file says about its page server and console. */
 export interface GatewayStatusEntry {
   pid: number;
@@ -328,23 +334,29 @@ function call(g: GatewayEndpoint, method: "GET" | "POST", path: string, body: st
   });
 }
 
-/** The approvals of an API answer; entries without the fields the output relies on are dropped. */
+/**
+ * The approvals of an API answer; entries without the fields the output relies on are dropped. An
+ * older gateway's answer carries each question page's one-time link (`url`): it is dropped here, so
+ * it is never printed (whoever holds the link can answer).
+ */
 function parseList(body: string): Listed[] {
   const v = JSON.parse(body) as { approvals?: unknown };
   if (!Array.isArray(v?.approvals)) throw new Error("malformed answer");
-  return v.approvals.filter((a): a is Listed => {
-    const x = a as Record<string, unknown>;
-    return (
-      typeof x === "object" &&
-      x !== null &&
-      typeof x.id === "string" &&
-      typeof x.server === "string" &&
-      typeof x.reason === "string" &&
-      typeof x.expiresAt === "number" &&
-      Array.isArray(x.answers) &&
-      x.answers.every((y) => (APPROVAL_ANSWERS as readonly unknown[]).includes(y))
-    );
-  });
+  return v.approvals
+    .filter((a): a is Listed & { url?: unknown } => {
+      const x = a as Record<string, unknown>;
+      return (
+        typeof x === "object" &&
+        x !== null &&
+        typeof x.id === "string" &&
+        typeof x.server === "string" &&
+        typeof x.reason === "string" &&
+        typeof x.expiresAt === "number" &&
+        Array.isArray(x.answers) &&
+        x.answers.every((y) => (APPROVAL_ANSWERS as readonly unknown[]).includes(y))
+      );
+    })
+    .map(({ url: _link, console: _console, stored: _stored, ...a }) => a);
 }
 
 function errorOf(body: string): string | undefined {
@@ -385,7 +397,7 @@ function formatApproval(a: Listed, gatewayPid: number): string {
   } else if (a.stored) lines.push("  arguments: too large to store; the digest below binds the approval to them");
   if (a.argumentsDigest !== undefined) lines.push(`  arguments digest: ${v(a.argumentsDigest)}`);
   if (a.diff !== undefined) lines.push("  changed:", indent(visibleLines(String(a.diff)), "    "));
-  if (typeof a.url === "string") lines.push(`  page: ${v(a.url)}`);
+  if (typeof a.console === "string") lines.push(`  console: ${v(a.console)} (sign in with \`mcp-warden console\`)`);
   const verbs = [a.answers.includes("allow-once") || a.answers.includes("allow-session") || a.answers.includes("allow-always") ? `mcp-warden approvals approve ${v(a.id)}` : "", a.answers.includes("deny") ? `mcp-warden approvals deny ${v(a.id)}` : ""].filter(Boolean);
   const flags = [a.answers.includes("allow-session") ? "--session" : "", a.answers.includes("allow-always") ? "--always" : ""].filter(Boolean);
   lines.push(`  answer: ${verbs.join("  |  ")}${flags.length ? `  (approve takes ${flags.join(" or ")})` : ""}`);

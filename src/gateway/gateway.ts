@@ -236,7 +236,9 @@ export class Gateway {
         identityOf: (server) => identities.get(server) ?? "unknown",
         pageUrl: (id) => this.approvalPage.urlFor(id),
         approvers: () => this.approverChannel,
-        announce: (rc, text) => this.announce(text, rc),
+        announce: (rc, text, progress) => this.announce(text, { rc, message: progress }),
+        // run's console is on the page server, so it is on exactly when the page is (serve's is its own).
+        localConsole: opts.input !== undefined && s.approvals.page,
         writeAllowRule: async (rule) => writeLocalAllowRule(rule, { cwd: process.cwd(), env: opts.env }),
         useClient: s.approvals.client,
         // Out of band (page and CLI) only when the page is on: with it off, nobody but the client can answer.
@@ -567,23 +569,25 @@ export class Gateway {
   }
 
   /**
-   * Why a server may not start yet (naming the command a person runs), or undefined. The page's
-   * one-time link is announced to the person, never put in an error the model reads.
+   * Why a server may not start yet (naming the command a person runs), or undefined. The model reads
+   * it: no page link in it, and no command the agent may run that prints one (the question pages'
+   * one-time links answer questions).
    */
   private async launchApproval(upstream: Upstream): Promise<string | undefined> {
     const waiting = await this.integrity.approveLaunch(upstream);
     if (waiting === undefined) return undefined;
-    return `${waiting} (\`mcp-warden approvals list\` also shows the approval page's link)`;
+    return this.opts.input !== undefined && this.opts.settings.approvals.page ? `${waiting} (or answer it in the console: \`mcp-warden console\` prints a sign-in link)` : waiting;
   }
 
   /**
-   * A question waits: said on stderr, as progress of the held call if any, and in the log of local
-   * clients (a remote client hears only of its own calls, through their progress).
+   * A question waits: said on stderr and in the log of local clients (a remote client hears only of
+   * its own calls, through their progress). `progress` goes to the held call, if any: its message must
+   * carry no page link (a client may show progress to the model; see stages/ask.ts).
    */
-  private announce(text: string, rc?: RequestContext) {
+  private announce(text: string, progress?: { rc: RequestContext; message: string }) {
     this.log(text);
     for (const d of this.downstreams) if (!d.remote) d.server?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
-    rc?.onProgress?.({ progress: 0, message: text });
+    progress?.rc.onProgress?.({ progress: 0, message: progress.message });
   }
 
   /** Whether the client declared the capability an input request needs (per request in 2026-07-28). */

@@ -129,6 +129,7 @@ export class IntegrityGate {
         this.opts.onLaunchApproved(upstream);
       },
     );
+    // The model reads this (a call to the server fails with it): commands only, never a page link.
     return `${status.why}. Run \`mcp-warden approvals list\` to see its launch configuration and \`mcp-warden approvals approve ${id}\` to let it start`;
   }
 

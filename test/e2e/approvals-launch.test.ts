@@ -1,12 +1,14 @@
 // A server waiting for launch approval (here: a project's own server) is a "waiting for a person"
 // state the user must be able to act on: a call to it names the exact command and, while the
-// approval page runs, its URL (which answers the question); `servers list` says "awaiting approval"
-// and names the command, in text and JSON, and stops saying so once the launch is approved.
+// approval page runs, the console (never a link that answers: the model reads it); `approvals list`
+// names the console's page and no link either; the person answers in the console, entered through
+// `mcp-warden console`. `servers list` says "awaiting approval" and names the command, in text and
+// JSON, and stops saying so once the launch is approved.
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { connect, FIXTURE, scratch, wardenCli, type Scratch } from "./harness.js";
+import { answerInConsole, connect, FIXTURE, scratch, wardenCli, type Scratch } from "./harness.js";
 
 function projectServer(s: Scratch): void {
   mkdirSync(join(s.project, ".mcp-warden"), { recursive: true });
@@ -14,7 +16,7 @@ function projectServer(s: Scratch): void {
 }
 
 describe("a server awaiting launch approval", () => {
-  test("a call to it names the approve command, never the page's one-time link; the link `approvals list` shows answers the question", async () => {
+  test("a call to it names the approve command and the console, never a link; `approvals list` shows no link; approving in the console starts it", async () => {
     const s = scratch({ permissions: { allow: ["mcp__repo__echo"] }, approvals: { page: true } });
     projectServer(s);
     const c = await connect(s);
@@ -28,11 +30,15 @@ describe("a server awaiting launch approval", () => {
       const id = /`mcp-warden approvals approve ([0-9a-f]+)`/.exec(message)?.[1];
       assert.ok(id, message);
       assert.doesNotMatch(message, /\?t=|http:\/\/127\.0\.0\.1/, "the model never gets a way to approve");
-      const listed = JSON.parse(wardenCli(s, ["approvals", "list", "--json"]).stdout) as { approvals: { id: string; url?: string }[] };
-      const url = new URL(listed.approvals.find((a) => a.id === id)?.url ?? "http://invalid");
-      assert.equal(url.hostname, "127.0.0.1", JSON.stringify(listed));
-      const post = await fetch(new URL(`/a/${id}`, url), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t: url.searchParams.get("t")!, answer: "allow-once" }) });
-      assert.equal(post.status, 200);
+      assert.match(message, /answer it in the console: `mcp-warden console` prints a sign-in link/);
+      // `approvals list` (which the message names, and an agent may run) gives no way to answer either.
+      const json = wardenCli(s, ["approvals", "list", "--json"]).stdout;
+      const listed = JSON.parse(json) as { approvals: { id: string; console?: string }[] };
+      assert.match(listed.approvals.find((a) => a.id === id)?.console ?? "", /^http:\/\/127\.0\.0\.1:\d+\/console\/approvals$/, json);
+      assert.doesNotMatch(json + wardenCli(s, ["approvals", "list"]).stdout, /[?&]t=|\/a\//);
+      // The person answers in the console.
+      const answered = await answerInConsole(s, id, "allow-once");
+      assert.equal(answered.status, 303, await answered.text());
       // Approved: the server starts; the next call reaches it (bounded wait while it starts).
       let result: unknown;
       for (const deadline = Date.now() + 20_000; result === undefined && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {

@@ -1,6 +1,6 @@
 // "Approve, then retry", end to end: the real gateway, real SDK clients that declare no elicitation
 // (as the MCP Inspector and several IDEs), the real `mcp-warden approvals` CLI. A held call is
-// answered before the client's own timeout with a tool error naming the command and the page; an
+// answered before the client's own timeout with a tool error naming the command and the console; an
 // approval given afterwards lets the identical call through once, and nothing else: not a second
 // retry, not other arguments, not another client, not after the window, not twice across two
 // gateways. With a progressToken the call is kept open instead. With no gateway running, the CLI
@@ -30,19 +30,23 @@ function settings(approvals: Record<string, unknown>) {
 interface Gw {
   client: Client;
   pid: number;
+  /** The gateway's stderr so far (where the person reads the question page's link). */
+  stderr(): string;
   close(): Promise<void>;
 }
 
 /** `mcp-warden run` with an SDK client that declares no capabilities at all (no elicitation). */
 async function connectAs(s: Scratch, name = "e2e-client"): Promise<Gw> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "run", "--settings", s.settingsFile], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" });
-  transport.stderr?.on("data", () => undefined);
+  let stderr = "";
+  transport.stderr?.on("data", (d: Buffer) => void (stderr += d.toString()));
   const client = new Client({ name, version: "1.0.0" }, { capabilities: {} });
   await client.connect(transport, { timeout: 30_000 });
   const pid = transport.pid!;
   return {
     client,
     pid,
+    stderr: () => stderr,
     close: async () => {
       await client.close().catch(() => undefined);
       await waitForExit(pid, 15_000).catch(() => undefined);
@@ -62,8 +66,9 @@ function actionable(r: CallResult): string {
   const text = r.content?.map((c) => c.text ?? "").join("\n") ?? "";
   const m = /`mcp-warden approvals approve ([0-9a-f]+)`/.exec(text);
   assert.ok(m, `the error names the approve command: ${text}`);
-  assert.match(text, /`mcp-warden approvals list`, which also shows the approval page's link/, "and where the person finds the page");
+  assert.match(text, /answers it in the console: `mcp-warden console` prints a sign-in link/, "and where else the person answers");
   assert.doesNotMatch(text, /\?t=|http:\/\/127\.0\.0\.1/, "never the page's one-time link: the model must not hold a way to approve its own call");
+  assert.doesNotMatch(text, /approvals list/, "nor a pointer to a listing (one used to show the link)");
   assert.match(text, /again with exactly the same arguments/, "and that the call must be retried");
   assert.equal((r._meta?.["mcp-warden/approval"] as { id?: string } | undefined)?.id, m[1]);
   return m[1]!;
@@ -150,9 +155,9 @@ describe("ask with a client that has no elicitation: approve, then retry", () =>
   test("the approval page answers a question whose call has ended, and says to retry", async () => {
     const r = await echo(gw, "via page");
     const id = actionable(r);
-    // The person's channel: `approvals list` shows the page link (the tool result never does).
-    const listed = JSON.parse((await warden(s, ["approvals", "list", "--json"])).stdout) as { approvals: { id: string; url?: string }[] };
-    const url = new URL(listed.approvals.find((a) => a.id === id)!.url!);
+    // The person's channel: the gateway's stderr carries the page link (the tool result never does).
+    const link = await waitFor("the announcement on stderr", () => new RegExp(`http://127\\.0\\.0\\.1:\\d+/a/${id}\\?t=[A-Za-z0-9_-]+`).exec(gw.stderr())?.[0]);
+    const url = new URL(link);
     const page = await fetch(url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /The call has ended/);
@@ -210,7 +215,9 @@ describe("approve, then retry: limits", () => {
       await new Promise((r) => setTimeout(r, HOLD_MS + 1000));
       assert.equal((await warden(s, ["approvals", "approve", id])).code, 0);
       ok(await call, "kept alive");
-      assert.ok(progress.some((m) => m.includes(`mcp-warden approvals approve ${id}`) && m.includes("http://127.0.0.1:")));
+      assert.ok(progress.some((m) => m.includes(`mcp-warden approvals approve ${id}`) && m.includes("`mcp-warden console`")), progress.join("\n"));
+      // Progress may reach the model in some clients: never the page's one-time link in it.
+      assert.ok(progress.every((m) => !/\?t=|http:\/\//.test(m)), progress.join("\n"));
       assert.deepEqual(approvalEvents(s, id), ["asked", "answered"]);
     } finally {
       await gw.close();

@@ -132,7 +132,7 @@ describe("ask with a client that cannot be asked: the approval page and the CLI"
     const deadline = Date.now() + BOUNDED_MS;
     for (;;) {
       const r = await warden(s, ["approvals", "list", "--json"]);
-      const parsed = r.code === 0 ? (JSON.parse(r.stdout) as { approvals: { id: string; tool: string; url: string; arguments: unknown }[] }) : undefined;
+      const parsed = r.code === 0 ? (JSON.parse(r.stdout) as { approvals: { id: string; tool: string; console?: string; arguments: unknown }[] }) : undefined;
       const question = parsed?.approvals.find((a) => JSON.stringify(a.arguments).includes(text));
       if (question) return { call, question };
       if (Date.now() > deadline) throw new Error(`the question did not appear in \`approvals list\` within ${BOUNDED_MS} ms: ${r.stdout}${r.stderr}`);
@@ -152,12 +152,24 @@ describe("ask with a client that cannot be asked: the approval page and the CLI"
     assert.notEqual((await warden(s, ["approvals", "approve", question.id])).code, 0);
   });
 
-  test("the pending call's message names the page; a POST with its one-time token answers it", async () => {
+  test("the pending call's log message names the page; a POST with its one-time token answers it; `approvals list` names the console, never the link", async () => {
     logs.length = 0;
     const { call, question } = await held("via page");
-    await waitFor("the announcement", () => logs.find((l) => l.includes(question.id)));
-    assert.ok(logs.some((l) => l.includes(question.url)), "the log message carries the page URL");
-    const url = new URL(question.url);
+    // The person's channels: the client's log notification and the gateway's stderr carry the link.
+    const announcement = await waitFor("the announcement", () => logs.find((l) => l.includes(question.id)));
+    const link = new RegExp(`http://127\\.0\\.0\\.1:\\d+/a/${question.id}\\?t=[A-Za-z0-9_-]+`).exec(announcement)?.[0];
+    assert.ok(link, `the log message carries the page URL: ${announcement}`);
+    assert.ok(c.stderr().includes(link), "and so does the gateway's stderr");
+    // `approvals list` only reads (an agent may run it): the console's page, not the link.
+    assert.match(question.console ?? "", /^http:\/\/127\.0\.0\.1:\d+\/console\/approvals$/);
+    const text = await warden(s, ["approvals", "list"]);
+    const json = await warden(s, ["approvals", "list", "--json"]);
+    for (const out of [text.stdout, json.stdout]) {
+      assert.ok(out.includes(question.id), out);
+      assert.doesNotMatch(out, /[?&]t=|\/a\//, "no question page link");
+    }
+    assert.match(text.stdout, /sign in with `mcp-warden console`/);
+    const url = new URL(link);
     const token = url.searchParams.get("t")!;
     const page = await fetch(url);
     assert.equal(page.status, 200);

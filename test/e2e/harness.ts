@@ -256,6 +256,34 @@ export async function wardenAsync(s: Scratch, args: string[]): Promise<{ code: n
   });
 }
 
+/**
+ * Answers a question as a person does in run's local console, over plain HTTP: a one-time link from
+ * the real `mcp-warden console` (bounded wait until the page server runs), then the Approvals page's
+ * form with its CSRF token. Returns the answer's response (303 when answered).
+ */
+export async function answerInConsole(s: Scratch, id: string, answer: string): Promise<Response> {
+  let r = await wardenAsync(s, ["console"]);
+  for (let i = 0; i < 50 && r.code !== 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    r = await wardenAsync(s, ["console"]);
+  }
+  if (r.code !== 0) throw new Error(`mcp-warden console printed no link: ${r.stdout}${r.stderr}`);
+  const link = r.stdout.trim().split("\n")[0]!.split("  ")[0]!;
+  const origin = new URL(link).origin;
+  const entered = await fetch(link);
+  const cookie = entered.headers.getSetCookie()[0]?.split(";")[0];
+  if (entered.status !== 200 || cookie === undefined) throw new Error(`the console link did not sign in: HTTP ${entered.status}`);
+  const page = await (await fetch(`${origin}/console/approvals`, { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
+  if (csrf === undefined) throw new Error("the console's Approvals page has no form");
+  return fetch(`${origin}/console/approvals/${encodeURIComponent(id)}`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf, answer }),
+  });
+}
+
 /** A port on 127.0.0.1 that nothing listens on: opened on port 0, noted, closed again. */
 export function closedPort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -2,13 +2,16 @@
 // id): through the real hook, mcp-warden's approving commands (and `console`, whose link opens the
 // local console as its admin) ask even under a blanket Bash allow and in bypassPermissions mode, in
 // either spelling, and the running gateways' status files (which hold the approval page's admin
-// token) cannot be read. The read-only commands stay allowed.
+// token) cannot be read. The read-only commands stay allowed, so they must hand out no way to answer:
+// with a real gateway holding a call, `approvals list` (text and JSON) shows no question page link,
+// and the page refuses an answer without its token (test/unit/approval-page.test.ts covers wrong,
+// used and expired tokens).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
-import { CLI, scratch, type Scratch } from "./harness.js";
+import { CLI, connect, FIXTURE, scratch, waitFor, wardenAsync, type Scratch } from "./harness.js";
 
 function withUserSettings(s: Scratch, settings: Record<string, unknown>): void {
   const file = join(s.env.XDG_CONFIG_HOME as string, "mcp-warden", "settings.json");
@@ -68,6 +71,52 @@ describe("the agent cannot approve its own calls", () => {
       assert.equal(decide(s, "Bash", { command: "mcp-warden pins approve github" }).decision, "allow");
       assert.equal(decide(s, "Bash", { command: "mcp-warden pins approve evil" }).decision, "ask");
     } finally {
+      s.cleanup();
+    }
+  });
+
+  test("`approvals list`, which the hook allows, shows a held call without its page's one-time link; the page refuses an answer without it", async () => {
+    const s = scratch({
+      permissions: { ask: ["mcp__fx__echo"] },
+      approvals: { page: true, timeoutMs: 60_000, holdMs: 60_000 },
+      mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
+    });
+    // No elicitation: the call is held for the page, the console and the CLI.
+    const c = await connect(s);
+    try {
+      const call = c.client.callTool({ name: "fx__echo", arguments: { text: "self-approve" } }).then(
+        (r) => r,
+        (e: Error) => e,
+      );
+      // The person's copy of the link is on the gateway's stderr: the token exists, only not for the agent.
+      const link = await waitFor("the announcement", () => /http:\/\/127\.0\.0\.1:\d+\/a\/([0-9a-f]+)\?t=[A-Za-z0-9_-]+/.exec(c.stderr()) ?? undefined, 20_000);
+      const id = link[1]!;
+      const text = await wardenAsync(s, ["approvals", "list"]);
+      const json = await wardenAsync(s, ["approvals", "list", "--json"]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.equal(json.code, 0, json.stderr);
+      for (const out of [text.stdout, json.stdout]) {
+        assert.ok(out.includes(id), out);
+        assert.doesNotMatch(out, /[?&]t=/, "no token");
+        assert.ok(!out.includes(new URL(link[0]).searchParams.get("t")!), "not the page's token");
+        assert.doesNotMatch(out, /\/a\//, "no question page address");
+      }
+      assert.match(text.stdout, /console: http:\/\/127\.0\.0\.1:\d+\/console\/approvals \(sign in with `mcp-warden console`\)/);
+
+      // What the agent could still do with what it read: post an answer to the page without the token.
+      const page = new URL(`/a/${id}`, link[0]);
+      for (const body of [{ answer: "allow-once" }, { t: "", answer: "allow-once" }, { t: "guessed", answer: "allow-once" }] as Record<string, string>[]) {
+        const post = await fetch(page, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(body) });
+        assert.equal(post.status, 403, JSON.stringify(body));
+      }
+      const consolePage = (JSON.parse(json.stdout) as { approvals: { id: string; console?: string }[] }).approvals.find((a) => a.id === id)?.console;
+      assert.equal((await fetch(consolePage!, { redirect: "manual" })).status, 401, "the console's page needs a sign-in");
+      const still = await wardenAsync(s, ["approvals", "list", "--json"]);
+      assert.ok(still.stdout.includes(id), "still pending: nothing was answered");
+      assert.equal((await wardenAsync(s, ["approvals", "deny", id])).code, 0);
+      assert.ok((await call) instanceof Error, "denied by the person");
+    } finally {
+      await c.close();
       s.cleanup();
     }
   });

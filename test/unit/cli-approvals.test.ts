@@ -3,6 +3,8 @@
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +28,9 @@ function request(args: Record<string, unknown>, answers: readonly ApprovalAnswer
     answers,
   };
 }
+
+/** The one-time token of a question page's URL. */
+const tokenOf = (url: string) => new URL(url).searchParams.get("t")!;
 
 async function run(action: ApprovalsAction, opts: Omit<ApprovalsOptions, "env">, env: NodeJS.ProcessEnv) {
   const out = new PassThrough();
@@ -54,8 +59,9 @@ describe("mcp-warden approvals", () => {
     statusFile = join(runtimeDir(env), `${process.pid}.json`);
     assert.ok(statusFile.startsWith(root), "the runtime dir is inside the scratch dir");
   });
+  // As run's gateway writes it: its console is on the page server.
   beforeEach(() => {
-    writeFileSync(statusFile, JSON.stringify({ pid: process.pid, cwd: root, updatedAt: new Date().toISOString(), servers: [], approvals: { url: page.origin, token: page.adminToken } }));
+    writeFileSync(statusFile, JSON.stringify({ pid: process.pid, cwd: root, updatedAt: new Date().toISOString(), servers: [], approvals: { url: page.origin, token: page.adminToken }, console: { enabled: true } }));
   });
   after(async () => {
     broker.close();
@@ -63,8 +69,10 @@ describe("mcp-warden approvals", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  test("list shows each pending approval with its arguments made visible and its page URL", async () => {
+  test("list shows each pending approval with its arguments made visible, and the console's Approvals page, never the question page's one-time link", async () => {
     const a = broker.open(request({ title: "bug", body: "text" + " ".repeat(300) + "hidden\u200b\u001b[31m" }));
+    // The gateway has minted the question page's link (it announces it to the person).
+    const link = page.urlFor(a.id);
     try {
       const r = await run("list", {}, env);
       assert.equal(r.code, 0, r.err);
@@ -74,7 +82,9 @@ describe("mcp-warden approvals", () => {
       assert.ok(r.out.includes("matched an ask rule"));
       assert.ok(r.out.includes("ask: mcp__github__*"));
       assert.match(r.out, /expires in \d+m \d+s/);
-      assert.ok(r.out.includes(page.urlFor(a.id)), "the page URL");
+      assert.ok(r.out.includes(`console: ${page.origin}/console/approvals (sign in with \`mcp-warden console\`)`), r.out);
+      assert.ok(!r.out.includes(tokenOf(link)) && !/[?&]t=/.test(r.out), "the page's token is never printed: `list` only reads, and an agent may run it");
+      assert.ok(!r.out.includes(`/a/${a.id}`), "nor the question page's address");
       assert.ok(r.out.includes("hidden"), "the payload after 300 spaces is shown");
       assert.ok(!r.out.includes("\u200b") && !r.out.includes("\u001b"), "no raw hidden characters on the terminal");
       assert.match(r.out, /hidden characters/);
@@ -84,20 +94,62 @@ describe("mcp-warden approvals", () => {
     }
   });
 
-  test("list --json is parseable, complete and terminal-safe", async () => {
+  test("list --json is parseable, complete and terminal-safe, and holds no page token", async () => {
     const a = broker.open(request({ s: "x\u202ey\u200bz" }));
+    const link = page.urlFor(a.id);
     try {
       const r = await run("list", { json: true }, env);
       assert.equal(r.code, 0, r.err);
       assert.ok(!r.out.includes("\u202e") && !r.out.includes("\u200b"));
-      const parsed = JSON.parse(r.out) as { approvals: { id: string; arguments: { s: string }; url: string; gateway: number }[] };
+      const parsed = JSON.parse(r.out) as { approvals: { id: string; arguments: { s: string }; url?: string; console?: string; gateway: number }[] };
       const entry = parsed.approvals.find((x) => x.id === a.id);
       assert.ok(entry);
       assert.equal(entry.arguments.s, "x\u202ey\u200bz", "the value is intact for a JSON reader");
-      assert.equal(entry.url, page.urlFor(a.id));
+      assert.equal(entry.console, `${page.origin}/console/approvals`);
+      assert.equal(entry.url, undefined);
+      assert.ok(!r.out.includes(tokenOf(link)) && !/[?&]t=/.test(r.out), "no page token");
       assert.equal(entry.gateway, process.pid);
     } finally {
       broker.abandon(a.id, "cancelled");
+    }
+  });
+
+  test("a gateway without a local console (serve's page server) is listed with no page at all", async () => {
+    writeFileSync(statusFile, JSON.stringify({ pid: process.pid, approvals: { url: page.origin, token: page.adminToken } }));
+    const a = broker.open(request({}));
+    page.urlFor(a.id);
+    try {
+      const text = await run("list", {}, env);
+      assert.equal(text.code, 0, text.err);
+      assert.ok(text.out.includes(a.id));
+      assert.doesNotMatch(text.out, /console|https?:\/\//);
+      const json = await run("list", { json: true }, env);
+      assert.doesNotMatch(json.out, /"console"|"url"|https?:\/\//);
+    } finally {
+      broker.abandon(a.id, "cancelled");
+    }
+  });
+
+  test("an older gateway's API answer with a question page's link: the link is dropped, in text and JSON", async () => {
+    const secret = "S3cr3tPageToken_" + "x".repeat(27);
+    const question = { kind: "call", id: "0a1b2c3d", server: "github", tool: "mcp__github__create_issue", reason: "matched an ask rule", policyVersion: "v1", serverIdentity: "sha256:abc", answers: ["allow-once", "deny"], createdAt: Date.now(), expiresAt: Date.now() + 60_000 };
+    const older = createServer((req, res) => {
+      res.writeHead(req.headers.authorization === "Bearer older-admin" ? 200 : 401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ approvals: [{ ...question, url: `http://127.0.0.1:${(older.address() as AddressInfo).port}/a/0a1b2c3d?t=${secret}` }] }));
+    });
+    await new Promise<void>((resolve) => older.listen(0, "127.0.0.1", resolve));
+    try {
+      writeFileSync(statusFile, JSON.stringify({ pid: process.pid, approvals: { url: `http://127.0.0.1:${(older.address() as AddressInfo).port}`, token: "older-admin" }, console: { enabled: true } }));
+      for (const json of [false, true]) {
+        const r = await run("list", { json }, env);
+        assert.equal(r.code, 0, r.err);
+        assert.ok(r.out.includes("0a1b2c3d"), r.out);
+        assert.ok(!r.out.includes(secret) && !/[?&]t=/.test(r.out), `json=${json}: ${r.out}`);
+        assert.ok(r.out.includes("/console/approvals"), "the console's page instead");
+      }
+    } finally {
+      older.close();
+      older.closeAllConnections();
     }
   });
 

@@ -190,8 +190,11 @@ describe("held-call state and text", () => {
   test("the instructions name the command and the retry, and never a link that could approve (they reach the model)", () => {
     const t = retryInstructions({ tool: "mcp__fx__echo", reason: "ask rule", id: "abc123", retryWindowMs: 600_000, why: "this client cannot show the question" });
     assert.match(t, /`mcp-warden approvals approve abc123`/);
-    assert.match(t, /`mcp-warden approvals list`, which also shows the approval page's link/);
+    assert.doesNotMatch(t, /approvals list|console/, "no console without one");
     assert.doesNotMatch(t, /http:|\?t=/);
+    const withConsole = retryInstructions({ tool: "mcp__fx__echo", reason: "ask rule", id: "abc123", retryWindowMs: 600_000, why: "x", console: true });
+    assert.match(withConsole, /answers it in the console: `mcp-warden console` prints a sign-in link/);
+    assert.doesNotMatch(withConsole, /http:|\?t=|approvals list/);
     assert.match(t, /again with exactly the same arguments within 10 min: it goes through once/);
   });
 });

@@ -10,9 +10,14 @@
 // A client that cannot be asked in band (no elicitation, or approvals.client off) would time out
 // (60 s by default) while a person is found. Its call is held at most approvals.holdMs (or, when it
 // sent a progressToken, kept alive with progress until approvals.timeoutMs), then answered with a
-// tool error naming the command and the page that approve it. The question stays open, on disk
+// tool error naming the command that approves it. The question stays open, on disk
 // too (src/adapters/grant-store.ts), for approvals.retryWindowMs: an approval given then lets the
 // identical call (client, server identity, tool, arguments digest, policy version) through once.
+//
+// The question page's one-time link answers the question, so it goes only where the person reads it:
+// stderr, the client's log notifications and its elicitation form. Never into what the model may
+// read: the tool result or error, and progress messages (clients show those in their UI, but nothing
+// in MCP keeps a client from handing them to the model).
 import { ownerOf } from "../downstream.js";
 import { createHash } from "node:crypto";
 import type { AuditSink } from "../../audit/index.js";
@@ -35,8 +40,13 @@ export interface AskServices {
   approvers?: () => string | undefined;
   /** Starts (once) the local approval page and returns the one-time URL for a question, or undefined when there is none. */
   pageUrl(id: string): Promise<string | undefined>;
-  /** Tells the person a question waits (stderr and the client's log), with where to answer. */
-  announce(ctx: RequestContext, text: string): void;
+  /**
+   * Tells the person a question waits: `text` (which may carry the page's one-time link) on stderr and
+   * in the client's log; `progress` (never a link) as progress of the held call, if it has a token.
+   */
+  announce(ctx: RequestContext, text: string, progress: string): void;
+  /** run's local console is on (the page server serves it): the person can answer there too. */
+  localConsole?: boolean;
   /** Writes `rule` as an allow rule to the local settings layer; returns the file written. */
   writeAllowRule(rule: string): Promise<string>;
   /** Whether to ask through the client (settings `approvals.client`). */
@@ -73,7 +83,18 @@ export function argumentsDigest(args: Record<string, unknown>): string {
   return "sha256:" + createHash("sha256").update(JSON.stringify(canonicalJson(args))).digest("hex");
 }
 
-/** The question as the client's elicitation form shows it. */
+/** Where a question can be answered, as a line for the person; `link` adds the page's one-time link. */
+export function howToAnswer(tool: string, id: string, o: { pageUrl?: string | undefined; cli: boolean; console: boolean; approversAt?: string | undefined }, link: boolean): string {
+  const ways = [
+    ...(link && o.pageUrl ? [`open ${o.pageUrl}`] : []),
+    ...(o.cli ? [`run \`mcp-warden approvals approve ${id}\``] : []),
+    ...(o.console ? ["answer it in the console (`mcp-warden console` prints a sign-in link)"] : []),
+    ...(o.approversAt !== undefined ? [`a principal with the approver role answers it through ${o.approversAt}`] : []),
+  ];
+  return `${tool} needs approval (question ${id})${ways.length ? `: ${ways.join(" or ")}` : ""}`;
+}
+
+/** The question as the client's elicitation form shows it (to the person: the page's link may be in it). */
 export function elicitationFor(request: ApprovalRequest, id: string, pageUrl: string | undefined): Record<string, unknown> {
   const lines = [
     `mcp-warden: approve this call? (question ${id})`,
@@ -166,9 +187,10 @@ export function askStage(services: AskServices): Stage {
       if (open && services.broker.get(open.id)) {
         // Retried before anybody answered: held again on the same question.
         const url = await services.pageUrl(open.id).catch(() => undefined);
-        const howToAnswer = `${target.canonical} needs approval (question ${open.id})${url ? `: open ${url}` : ""} or run \`mcp-warden approvals approve ${open.id}\``;
-        services.announce(ctx, howToAnswer);
-        await hold(ctx, open.handled, waitMs, howToAnswer);
+        const where = { pageUrl: url, cli: true, console: url !== undefined && services.localConsole === true };
+        const waiting = howToAnswer(target.canonical, open.id, where, false);
+        services.announce(ctx, howToAnswer(target.canonical, open.id, where, true), waiting);
+        await hold(ctx, open.handled, waitMs, waiting);
         if (ctx.signal.aborted) throw new GatewayError(ErrorCodes.cancelled, "the call was cancelled while waiting for approval");
         if (useGrant(services, store!, ctx, binding)) return;
         if (services.broker.get(open.id)) return endHeldCall(services, ctx, open.id, open.expiresAt, true);
@@ -227,19 +249,15 @@ export function askStage(services: AskServices): Stage {
           detail: { approval: id, channels, argumentsDigest: request.argumentsDigest, ...(inBand ? {} : { client: binding.client, progress: ctx.onProgress !== undefined }) },
         });
         // Only the ways that exist: the page and the CLI need the page on; approvers need serve's approver role.
-        const ways = [
-          ...(url ? [`open ${url}`] : []),
-          ...(url || persisted ? [`run \`mcp-warden approvals approve ${id}\``] : []),
-          ...(approversAt !== undefined ? [`a principal with the approver role answers it through ${approversAt}`] : []),
-        ];
-        const howToAnswer = `${target.canonical} needs approval (question ${id})${ways.length ? `: ${ways.join(" or ")}` : ""}`;
+        const where = { pageUrl: url, cli: url !== undefined || persisted, console: url !== undefined && services.localConsole === true, approversAt };
+        const waiting = howToAnswer(target.canonical, id, where, false);
         if (!channels.length) services.broker.abandon(id, "unreachable");
-        else services.announce(ctx, howToAnswer);
+        else services.announce(ctx, howToAnswer(target.canonical, id, where, true), waiting);
 
         let answer: ApprovalResult | undefined;
         if (inBand || !channels.length) answer = await result;
         else {
-          answer = await hold(ctx, result, waitMs, howToAnswer);
+          answer = await hold(ctx, result, waitMs, waiting);
           // Nowhere to keep the question: it ends with the call.
           if (answer === undefined && !persisted) {
             services.broker.abandon(id, ctx.signal.aborted ? "cancelled" : "timeout");
@@ -299,14 +317,15 @@ export function askStage(services: AskServices): Stage {
 
 /**
  * Waits for `p` at most `ms` (undefined then, or when the client cancels). A client that sent a
- * progressToken hears every PROGRESS_EVERY_MS who must act, which also keeps its request alive.
+ * progressToken hears every PROGRESS_EVERY_MS who must act (`waiting`, never the page's link), which
+ * also keeps its request alive.
  */
-async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, howToAnswer: string): Promise<T | undefined> {
+async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, waiting: string): Promise<T | undefined> {
   // An abort listener added after the abort would never run.
   if (ctx.signal.aborted) return undefined;
   const started = Date.now();
   const keepAlive = ctx.onProgress
-    ? setInterval(() => ctx.onProgress?.({ progress: Math.round((Date.now() - started) / 1000), message: `waiting for a person: ${howToAnswer}` }), PROGRESS_EVERY_MS)
+    ? setInterval(() => ctx.onProgress?.({ progress: Math.round((Date.now() - started) / 1000), message: `waiting for a person: ${waiting}` }), PROGRESS_EVERY_MS)
     : undefined;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
@@ -337,9 +356,9 @@ function endHeldCall(services: AskServices, ctx: RequestContext, id: string, ans
       : ctx.askClient
         ? "asking through the client is switched off (approvals.client), so the call was not kept waiting"
         : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
-  // The page's one-time link is announced to the person (stderr, the client's log, progress), never put
-  // in the result the model reads: it would let the agent approve its own call.
-  const text = retryInstructions({ tool, reason: v.reason, id, retryWindowMs: services.retryWindowMs, why });
+  // The page's one-time link is announced to the person (stderr, the client's log), never put in the
+  // result the model reads: it would let the agent approve its own call.
+  const text = retryInstructions({ tool, reason: v.reason, id, retryWindowMs: services.retryWindowMs, why, console: services.localConsole === true });
   services.audit.append({
     kind: "approval",
     event: "deferred",
