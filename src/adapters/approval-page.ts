@@ -87,15 +87,17 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
   const origin = `http://127.0.0.1:${port}`;
   const allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const allowedOrigins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
-  let pageConsole: PageConsole | undefined;
-  try {
-    pageConsole = await opts.console?.({ origin, adminToken });
-  } catch (e) {
-    server.close();
-    for (const s of sockets) s.destroy();
-    broker.off("settled", onSettled);
-    throw e;
-  }
+  // Built at its first request, not here: a question's page (and the held call's announcement,
+  // which waits for this server) must not wait for the console's modules and its first log read.
+  let pageConsole: Promise<PageConsole | undefined> | undefined;
+  let consoleError: string | undefined;
+  const consoleNow = (): Promise<PageConsole | undefined> =>
+    (pageConsole ??= Promise.resolve()
+      .then(() => opts.console?.({ origin, adminToken }))
+      .catch((e: unknown) => {
+        consoleError = (e as Error).message;
+        return undefined;
+      }));
 
   function tokenFor(id: string): string {
     let t = tokens.get(id);
@@ -158,9 +160,12 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
    * (the question pages use it).
    */
   async function toConsole(req: IncomingMessage, res: ServerResponse, url: URL, method: string, host: string): Promise<void> {
-    if (!pageConsole) {
+    const isStatic = url.pathname === "/console/static/console.css" || url.pathname === "/console/static/console.js";
+    const built = opts.console && !isStatic ? await consoleNow() : undefined;
+    if (!built) {
       if (method === "GET" && url.pathname === "/console/static/console.css") return send(res, 200, "text/css", CONSOLE_CSS);
       if (method === "GET" && url.pathname === "/console/static/console.js") return send(res, 200, "text/javascript", CONSOLE_JS);
+      if (consoleError !== undefined) return send(res, 503, "text/plain", `The console could not start (${consoleError}); see the gateway's stderr. Questions can still be answered with \`mcp-warden approvals approve|deny ID\`.\n`);
       return notFound(res);
     }
     if (method !== "GET" && method !== "HEAD" && method !== "POST") return methodNotAllowed(res, "GET, POST");
@@ -178,7 +183,7 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
     }
     const address = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
     const request = new Request(`http://${host}${req.url ?? "/"}`, { method, headers });
-    const response = await pageConsole.handle({ request, body, address, proto: "http", hostAllowed: true });
+    const response = await built.handle({ request, body, address, proto: "http", hostAllowed: true });
     const out: Record<string, string | string[]> = {};
     response.headers.forEach((v, k) => {
       if (k !== "set-cookie") out[k] = v;
@@ -272,7 +277,7 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
         tokens.clear();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
-      }).then(() => pageConsole?.close().catch(() => undefined)),
+      }).then(() => pageConsole?.then((c) => c?.close()).catch(() => undefined)),
   };
 }
 

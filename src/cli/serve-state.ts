@@ -11,6 +11,7 @@
 // approvals: redis-approvals.ts; the console: 503), and the client reconnects by itself. Redis is inside the trust boundary: protect it with a password/ACL and TLS.
 import type { ApprovalBroker } from "../approvals/broker.js";
 import type { SharedApprovals } from "../approvals/shared-approvals.js";
+import type { IncidentReportStore } from "../fronts/console/incidents.js";
 import type { ConsoleSessionStore } from "../fronts/console/sessions.js";
 import type { LimitStore } from "../limits/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
@@ -25,6 +26,8 @@ export interface SharedState {
   shareApprovals(broker: ApprovalBroker, opts: { sessionGrantMs: number; secrets: readonly string[] | undefined }): Promise<SharedApprovals>;
   /** The web console's sessions and sign-ins in Redis, so a person signed in on one replica is on all. */
   consoleSessions(times: { idleMs: number; maxMs: number }): ConsoleSessionStore;
+  /** Finished incident reports in Redis, so that a report's link works on every replica. */
+  incidentReports(): IncidentReportStore;
   close(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export async function openSharedState(
   const { openRedis, openRedisInBackground, redisLocation } = await import("../state/redis.js");
   const { RedisSessionStore } = await import("../state/session-store.js");
   const { RedisConsoleSessions } = await import("../state/redis-console-sessions.js");
+  const { RedisIncidentReports } = await import("../state/redis-incident-reports.js");
   const url = expandString(configured, env, { file: "settings", path: "state.redis" });
   const redisOptions = { url, commandTimeoutMs: opts.commandTimeoutMs, log: (m: string) => log(`shared state: ${m}`) };
   const limits = wantsRateLimits(settings);
@@ -72,6 +76,7 @@ export async function openSharedState(
       return shared;
     },
     consoleSessions: (times) => new RedisConsoleSessions({ client, ...times, where: redisLocation(url), log }),
+    incidentReports: () => new RedisIncidentReports({ client }),
     close: async () => {
       await approvals?.close();
       // QUIT waits for answers in flight; a Redis that is away gets a plain disconnect.

@@ -189,7 +189,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     servers: () => core.status().map((s) => ({ name: s.name, state: s.state, ...((s.lastError ?? s.blockedBy) !== undefined ? { error: (s.lastError ?? s.blockedBy)! } : {}) })),
     audit: core.audit,
     // With state.redis a console session is every replica's: no sticky routing needed.
-    ...(shared ? { sessions: shared.consoleSessions } : {}),
+    ...(shared ? { sessions: shared.consoleSessions, incidentReports: shared.incidentReports } : {}),
     serverDetails: { status: () => core.status(), instancesOf: (name) => core.instancesOf(name) },
   });
   let serving;

@@ -7,16 +7,14 @@
 // request is sent to sign-in; every page carries the CSP and no inline script or style.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { auditRecords, closedPort, FIXTURE, scratch, type Scratch } from "./harness.js";
-import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
-import { browserUnavailable, launchChromium, type PwBrowser, type PwContext, type PwPage } from "./playwright.js";
-import { httpClient, startServe, type Serving } from "./serve-harness.js";
+import { type ConsoleRig, consoleSkip, startConsoleRig } from "./console-harness.js";
+import { auditRecords, FIXTURE, type Scratch } from "./harness.js";
+import type { OidcIssuer } from "./oidc.js";
+import type { PwContext, PwPage } from "./playwright.js";
+import { httpClient, type Serving } from "./serve-harness.js";
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-const unavailable = oidcUnavailable() ?? browserUnavailable();
-// In CI the tools are installed by .ci/run: missing there fails.
-const skip = unavailable === undefined || process.env.CI ? false : `the console's browser test cannot run here: ${unavailable}`;
-if (skip) console.log(`skipped: ${skip}`);
+const skip = consoleSkip("the console's browser test");
 
 const texts = (r: unknown) => ((r as { content?: { type: string; text?: string }[] }).content ?? []).map((c) => c.text ?? "").join("");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,58 +32,32 @@ function assertNoInlineCode(page: string, what: string): void {
 }
 
 describe("the web console in a real browser", { skip, timeout: 240_000 }, () => {
+  let rig: ConsoleRig;
   let idp: OidcIssuer;
   let s: Scratch;
   let srv: Serving;
-  let browser: PwBrowser;
   let origin: string;
-  const contexts: PwContext[] = [];
   const dialogs: string[] = [];
 
   before(async () => {
-    const port = await closedPort();
-    origin = `http://127.0.0.1:${port}`;
-    idp = await startOidcIssuer(0, { consoleRedirectUri: `${origin}/console/callback` });
-    s = scratch({
+    rig = await startConsoleRig(() => ({
       mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
       permissions: { allow: ["mcp__fx__create_issue"], ask: ["mcp__fx__echo"], deny: ["mcp__fx__delete_repo"] },
       approvals: { page: false, holdMs: 60_000 },
       integrity: { pins: false },
-      remote: {
-        listen: `127.0.0.1:${port}`,
-        auth: { issuer: idp.issuer },
-        console: { clientId: "mcp-warden-console", roles: { admin: ["group:secops"], approver: ["group:approvers"], viewer: ["group:auditors"] } },
-      },
-    });
-    srv = await startServe(s);
-    browser = await launchChromium();
+    }));
+    ({ idp, s, srv, origin } = rig);
   });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await srv?.stop().catch(() => undefined);
-    await idp?.stop();
-    s?.cleanup();
-  });
+  after(() => rig?.stop());
 
-  /** A fresh browser profile signed in as `login` through the provider's login form. */
-  async function signIn(login: string, next = "/console"): Promise<{ context: PwContext; page: PwPage }> {
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("dialog", (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    await page.goto(`${origin}${next}`);
-    // Sent to the identity provider's own login page.
-    assert.ok(page.url().startsWith(idp.issuer), `expected the provider's login page, got ${page.url()}`);
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill("any password");
-    await page.locator('button[type="submit"]').click();
-    await page.waitForURL((u) => u.origin === origin && u.pathname === next && !u.pathname.includes("callback"));
-    return { context, page };
+  /** A fresh browser profile signed in as `login`; any script dialog (which must never open) is recorded. */
+  function signIn(login: string, next = "/console"): Promise<{ context: PwContext; page: PwPage }> {
+    return rig.signIn(login, next, (page) =>
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      }),
+    );
   }
 
   /** The question about an echo of `text`, once the console lists it (bounded). */

@@ -9,15 +9,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { IncidentReport } from "../../src/incident/report.js";
-import { auditRecords, closedPort, FIXTURE, scratch, type Scratch } from "./harness.js";
-import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
-import { browserUnavailable, launchChromium, type PwBrowser, type PwContext, type PwLocator, type PwPage } from "./playwright.js";
-import { httpClient, startServe, type Serving } from "./serve-harness.js";
+import { type ConsoleRig, consoleSkip, postFromPage, startConsoleRig } from "./console-harness.js";
+import { auditRecords, FIXTURE, type Scratch } from "./harness.js";
+import type { OidcIssuer } from "./oidc.js";
+import type { PwLocator, PwPage } from "./playwright.js";
+import { httpClient, type Serving } from "./serve-harness.js";
 
-const unavailable = oidcUnavailable() ?? browserUnavailable();
-// In CI the tools are installed by .ci/run: missing there fails.
-const skip = unavailable === undefined || process.env.CI ? false : `the console's incidents browser test cannot run here: ${unavailable}`;
-if (skip) console.log(`skipped: ${skip}`);
+const skip = consoleSkip("the console's incidents browser test");
 
 /** The parts of Playwright's download API this test uses (its types are not installed with the project). */
 interface PwDownload {
@@ -28,30 +26,20 @@ type DownloadingPage = PwPage & { waitForEvent(event: "download", opts?: { timeo
 type CheckableLocator = PwLocator & { check(): Promise<void> };
 
 describe("the console's Incidents page in a real browser", { skip, timeout: 240_000 }, () => {
+  let rig: ConsoleRig;
   let idp: OidcIssuer;
   let s: Scratch;
   let srv: Serving;
-  let browser: PwBrowser;
   let origin: string;
-  const contexts: PwContext[] = [];
 
   before(async () => {
-    const port = await closedPort();
-    origin = `http://127.0.0.1:${port}`;
-    idp = await startOidcIssuer(0, { consoleRedirectUri: `${origin}/console/callback` });
-    s = scratch({
+    rig = await startConsoleRig(() => ({
       mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
       permissions: { allow: ["mcp__fx__create_issue"], deny: ["mcp__fx__delete_repo"] },
       approvals: { page: false },
       integrity: { pins: false },
-      remote: {
-        listen: `127.0.0.1:${port}`,
-        auth: { issuer: idp.issuer },
-        console: { clientId: "mcp-warden-console", roles: { admin: ["group:secops"], approver: ["group:approvers"], viewer: ["group:auditors"] } },
-      },
-    });
-    srv = await startServe(s);
-    browser = await launchChromium();
+    }));
+    ({ idp, s, srv, origin } = rig);
     // The activity the reports are about: through a real MCP client, two allowed calls and a denied one.
     const c = await httpClient(srv.url, await idp.token("client-a", srv.url), "legacy");
     try {
@@ -63,26 +51,10 @@ describe("the console's Incidents page in a real browser", { skip, timeout: 240_
       await c.close();
     }
   });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await srv?.stop().catch(() => undefined);
-    await idp?.stop();
-    s?.cleanup();
-  });
+  after(() => rig?.stop());
 
   async function signIn(login: string, next = "/console/incidents"): Promise<PwPage> {
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await page.goto(`${origin}${next}`);
-    assert.ok(page.url().startsWith(idp.issuer), `expected the provider's login page, got ${page.url()}`);
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill("any password");
-    await page.locator('button[type="submit"]').click();
-    await page.waitForURL((u) => u.origin === origin && u.pathname === next);
-    return page;
+    return (await rig.signIn(login, next)).page;
   }
 
   /** Submits the form on the page and waits for the report page; its id. */
@@ -94,16 +66,6 @@ describe("the console's Incidents page in a real browser", { skip, timeout: 240_
     return new URL(page.url()).pathname.split("/").at(-1)!;
   }
 
-  /** A POST from the page's own session, with its CSRF token: what a crafted form would send. */
-  function postFromPage(page: PwPage, body: string): Promise<{ status: number; text: string }> {
-    return page.evaluate(async (extra: string) => {
-      // Runs in the page (where `document` exists; this project compiles without the DOM types).
-      const doc = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document;
-      const csrf = doc.querySelector('meta[name="csrf-token"]')!.getAttribute("content")!;
-      const res = await fetch("/console/incidents", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `csrf=${encodeURIComponent(csrf)}&${extra}` });
-      return { status: res.status, text: await res.text() };
-    }, body);
-  }
 
   async function download(page: PwPage, ext: "md" | "json"): Promise<{ name: string; text: string }> {
     const p = page as DownloadingPage;
@@ -126,7 +88,7 @@ describe("the console's Incidents page in a real browser", { skip, timeout: 240_
 
       await page.goto(`${origin}/console/incidents`);
       for (const ask of ["server=fx&contain=disable&deny=on", "server=fx&deny=on", "server=fx&contain=remove"]) {
-        const res = await postFromPage(page, ask);
+        const res = await postFromPage(page, "/console/incidents", ask);
         assert.equal(res.status, 403, `${login}: ${ask}`);
         assert.match(res.text, /needs the admin role/);
       }

@@ -5,16 +5,12 @@
 // call and caller; bad JSON and a tool name of no known form answer 400 with what to fix.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { closedPort, FIXTURE, scratch, wardenCli, type Scratch } from "./harness.js";
-import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
-import { browserUnavailable, launchChromium, type PwBrowser, type PwContext, type PwPage } from "./playwright.js";
-import { startServe, type Serving } from "./serve-harness.js";
+import { type ConsoleRig, consoleSkip, startConsoleRig } from "./console-harness.js";
+import { FIXTURE, wardenCli, type Scratch } from "./harness.js";
+import type { PwContext, PwPage } from "./playwright.js";
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-const unavailable = oidcUnavailable() ?? browserUnavailable();
-// In CI the tools are installed by .ci/run: missing there fails.
-const skip = unavailable === undefined || process.env.CI ? false : `the console's policy browser test cannot run here: ${unavailable}`;
-if (skip) console.log(`skipped: ${skip}`);
+const skip = consoleSkip("the console's policy browser test");
 
 interface CheckOutput {
   decision: string;
@@ -24,55 +20,29 @@ interface CheckOutput {
 }
 
 describe("the console's Policy page in a real browser", { skip, timeout: 240_000 }, () => {
-  let idp: OidcIssuer;
+  let rig: ConsoleRig;
   let s: Scratch;
-  let srv: Serving;
-  let browser: PwBrowser;
   let origin: string;
   let viewer: { context: PwContext; page: PwPage };
   const pageErrors: string[] = [];
 
   before(async () => {
-    const port = await closedPort();
-    origin = `http://127.0.0.1:${port}`;
-    idp = await startOidcIssuer(0, { consoleRedirectUri: `${origin}/console/callback` });
-    s = scratch({
+    rig = await startConsoleRig(() => ({
       mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
       permissions: { allow: ["mcp__fx__create_issue", "mcp__fx__echo"], ask: ["mcp__fx__update_*"], deny: ["mcp__fx__delete_repo"] },
       principals: { "group:auditors": { permissions: { deny: ["mcp__fx__echo"] } } },
       approvals: { page: false },
       integrity: { pins: false },
-      remote: {
-        listen: `127.0.0.1:${port}`,
-        auth: { issuer: idp.issuer },
-        console: { clientId: "mcp-warden-console", roles: { admin: ["group:secops"], viewer: ["group:auditors"] } },
-      },
-    });
-    srv = await startServe(s);
-    browser = await launchChromium();
+      remote: { console: { clientId: "mcp-warden-console", roles: { admin: ["group:secops"], viewer: ["group:auditors"] } } },
+    }));
+    ({ s, origin } = rig);
     viewer = await signIn("user-victor", "/console/policy");
   });
-  after(async () => {
-    await viewer?.context.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await srv?.stop().catch(() => undefined);
-    await idp?.stop();
-    s?.cleanup();
-  });
+  after(() => rig?.stop());
 
-  /** A fresh browser profile signed in as `login` through the provider's login form. */
-  async function signIn(login: string, next: string): Promise<{ context: PwContext; page: PwPage }> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(`${origin}${next}`);
-    assert.ok(page.url().startsWith(idp.issuer), `expected the provider's login page, got ${page.url()}`);
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill("any password");
-    await page.locator('button[type="submit"]').click();
-    await page.waitForURL((u) => u.origin === origin && u.pathname === next);
-    return { context, page };
+  /** A fresh browser profile signed in as `login`; script errors on its pages are collected. */
+  function signIn(login: string, next: string): Promise<{ context: PwContext; page: PwPage }> {
+    return rig.signIn(login, next, (page) => page.on("pageerror", (e) => pageErrors.push(e.message)));
   }
 
   /** The real CLI on the same settings, in the same directory serve runs in. */

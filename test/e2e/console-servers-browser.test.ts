@@ -8,79 +8,37 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { auditRecords, closedPort, FIXTURE, scratch, type Scratch } from "./harness.js";
-import { oidcUnavailable, startOidcIssuer, type OidcIssuer } from "./oidc.js";
-import { browserUnavailable, launchChromium, type PwBrowser, type PwContext, type PwPage } from "./playwright.js";
-import { httpClient, startServe, type Serving } from "./serve-harness.js";
+import { type ConsoleRig, consoleSkip, postFromPage, startConsoleRig } from "./console-harness.js";
+import { auditRecords, FIXTURE, type Scratch } from "./harness.js";
+import type { OidcIssuer } from "./oidc.js";
+import type { PwPage } from "./playwright.js";
+import { httpClient, type Serving } from "./serve-harness.js";
 
-const unavailable = oidcUnavailable() ?? browserUnavailable();
-// In CI the tools are installed by .ci/run: missing there fails.
-const skip = unavailable === undefined || process.env.CI ? false : `the console's servers browser test cannot run here: ${unavailable}`;
-if (skip) console.log(`skipped: ${skip}`);
+const skip = consoleSkip("the console's servers browser test");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A POST from inside the page (its own session cookie), with or without the page's CSRF token. */
-function postFromPage(page: PwPage, path: string, body: string, withToken: boolean): Promise<{ status: number; text: string }> {
-  return page.evaluate(
-    async (a: { path: string; body: string; withToken: boolean }) => {
-      // Runs in the page (where `document` exists; this project compiles without the DOM types).
-      const doc = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document;
-      const csrf = doc.querySelector('meta[name="csrf-token"]')!.getAttribute("content")!;
-      const res = await fetch(a.path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: a.withToken ? `csrf=${encodeURIComponent(csrf)}&${a.body}` : a.body });
-      return { status: res.status, text: await res.text() };
-    },
-    { path, body, withToken },
-  );
-}
-
 describe("the console's Servers page in a real browser", { skip, timeout: 240_000 }, () => {
+  let rig: ConsoleRig;
   let idp: OidcIssuer;
   let s: Scratch;
   let srv: Serving;
-  let browser: PwBrowser;
   let origin: string;
-  const contexts: PwContext[] = [];
 
   before(async () => {
-    const port = await closedPort();
-    origin = `http://127.0.0.1:${port}`;
-    idp = await startOidcIssuer(0, { consoleRedirectUri: `${origin}/console/callback` });
-    s = scratch({
+    rig = await startConsoleRig(() => ({
       mcpServers: { fx: { command: process.execPath, args: [FIXTURE], env: { FIXTURE_SECRET: "s3cret-value-never-shown" } } },
       permissions: { allow: ["mcp__fx__create_issue", "mcp__fx__echo"], deny: ["mcp__fx__delete_repo"] },
       principals: { "group:sales": { permissions: { deny: ["mcp__fx__echo"] } } },
       approvals: { page: false },
       integrity: { pins: false },
-      remote: {
-        listen: `127.0.0.1:${port}`,
-        auth: { issuer: idp.issuer },
-        console: { clientId: "mcp-warden-console", roles: { admin: ["group:secops"], approver: ["group:approvers"], viewer: ["group:auditors"] } },
-      },
-    });
-    srv = await startServe(s);
-    browser = await launchChromium();
+    }));
+    ({ idp, s, srv, origin } = rig);
   });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await srv?.stop().catch(() => undefined);
-    await idp?.stop();
-    s?.cleanup();
-  });
+  after(() => rig?.stop());
 
   async function signIn(login: string, next: string): Promise<PwPage> {
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    await page.goto(`${origin}${next}`);
-    assert.ok(page.url().startsWith(idp.issuer), `expected the provider's login page, got ${page.url()}`);
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill("any password");
-    await page.locator('button[type="submit"]').click();
-    await page.waitForURL((u) => u.origin === origin && u.pathname === next);
-    return page;
+    return (await rig.signIn(login, next)).page;
   }
 
   /** The exposed names a real MCP client gets from tools/list now. */

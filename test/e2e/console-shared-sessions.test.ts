@@ -194,6 +194,25 @@ describe("the console across two serve replicas sharing Redis", { skip, timeout:
     }
   });
 
+  it("an incident report run on replica 1 opens and downloads through replica 2 (reports are kept in Redis)", async () => {
+    const { context, page } = await signInThroughReplica1("user-carol");
+    const cookie = await sessionCookie(context);
+    await page.goto(`${origins[0]}/console/incidents`);
+    await page.locator("#incident-server").selectOption("fx");
+    await page.locator("#run-incident").click();
+    await page.waitForURL((u) => u.origin === origins[0] && /^\/console\/incidents\/[A-Za-z0-9_-]{22}$/.test(u.pathname));
+    const path = new URL(page.url()).pathname;
+    const other = await getWith(`${origins[1]}${path}`, cookie);
+    assert.equal(other.status, 200, "replica 2 serves the report replica 1 ran");
+    assert.match(await other.text(), /Incident report/);
+    const json = await getWith(`${origins[1]}${path}.json`, cookie);
+    assert.equal(json.status, 200);
+    assert.match(json.headers.get("content-disposition") ?? "", /^attachment; filename="incident-fx-/);
+    assert.equal((JSON.parse(await json.text()) as { server: string }).server, "fx");
+    // An unknown report is still a 404 on every replica.
+    assert.equal((await getWith(`${origins[1]}/console/incidents/${"A".repeat(22)}`, cookie)).status, 404);
+  });
+
   it("with Redis stopped every replica's console answers 503 with what to do and grants nothing; restarted, sign-in works again", async () => {
     const { context, page } = await signInThroughReplica1("user-carol");
     const cookie = await sessionCookie(context);

@@ -20,7 +20,7 @@ import type { ActivityFilter, ActivitySource, MinuteCounts } from "./activity.js
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets.js";
 import { explainRecord, warmExplain } from "./explain.js";
 import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
-import { incidentRoutes } from "./incidents.js";
+import { type IncidentReportStore, incidentRoutes } from "./incidents.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { policyRoutes } from "./policy.js";
 import { type ConsoleAction, may } from "./roles.js";
@@ -31,6 +31,8 @@ import { clearCookie, type ConsoleSession, type ConsoleSessionStore, ConsoleSess
 export interface ConsoleOptions {
   /** How a session begins, given the console's session store and helpers. */
   signIn: (shared: { sessions: ConsoleSessionStore; secure: (req: FrontRequest) => boolean; safeReturn: (value: string | null) => string }) => ConsoleSignIn;
+  /** Where finished incident reports are kept; this process's memory unless given. */
+  incidentReports?: IncidentReportStore;
   /** Where sessions live; this process's memory unless given. */
   sessions?: ConsoleSessionStore;
   /** The origin people open the console at. */
@@ -173,7 +175,7 @@ export function createConsole(opts: ConsoleOptions): Console {
       },
     },
     ...policyRoutes(opts),
-    ...incidentRoutes({ settings: opts.settings, env: opts.env, cwd: opts.cwd, activity: opts.activity, audit: opts.audit }),
+    ...incidentRoutes({ settings: opts.settings, env: opts.env, cwd: opts.cwd, activity: opts.activity, audit: opts.audit, ...(opts.incidentReports ? { reports: opts.incidentReports } : {}) }),
     ...serversRoutes(opts),
   ];
 

@@ -35,18 +35,29 @@ export interface IncidentDeps {
   cwd: string;
   activity: ActivitySource;
   audit: AuditSink;
+  /** Where finished reports are kept; this process's memory unless given. */
+  reports?: IncidentReportStore;
   /** The run itself; the CLI's runIncident unless a test gives another. */
   run?: (r: IncidentRun) => Promise<IncidentOutcome>;
   now?: () => number;
 }
 
-interface Kept {
+export interface Kept {
   report: IncidentReport;
   at: number;
 }
 
+/**
+ * Where finished reports are kept: this process's memory (IncidentReports), or Redis with
+ * state.redis so that a report's link works on every replica (src/state/redis-incident-reports.ts).
+ */
+export interface IncidentReportStore {
+  put(report: IncidentReport): Promise<string> | string;
+  get(id: string): Promise<(Kept & { until: number }) | undefined> | (Kept & { until: number }) | undefined;
+}
+
 /** Finished reports, newest last: at most `max`, none older than `keepMs`. */
-export class IncidentReports {
+export class IncidentReports implements IncidentReportStore {
   private readonly kept = new Map<string, Kept>();
   constructor(
     private readonly now: () => number = Date.now,
@@ -95,7 +106,8 @@ const filename = (r: IncidentReport, ext: string) => `incident-${r.server.replac
 
 export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
   const now = deps.now ?? Date.now;
-  const reports = new IncidentReports(now);
+  const fallback = new IncidentReports(now);
+  const reports: IncidentReportStore = deps.reports ?? fallback;
   const run = deps.run ?? (async (r: IncidentRun) => (await import("../../cli/incident.js")).runIncident(r));
   let running = false;
 
@@ -165,7 +177,14 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
     }
     if (!outcome.ok) return form(c, 400, values, outcome.usage.replace(/--(since|until)\b/g, "“$1”"));
     const report = outcome.report;
-    const id = reports.put(report);
+    let id: string;
+    try {
+      id = await reports.put(report);
+    } catch (e) {
+      // Kept here instead: its link works on this replica (the page says so when it is opened elsewhere).
+      id = fallback.put(report);
+      c.notify(`The report could not be shared with the other replicas (${(e as Error).message}); this server keeps it.`);
+    }
     const k = report.contain.containment;
     deps.audit.append({
       kind: "request",
@@ -179,8 +198,21 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
     return seeOther(`/console/incidents/${id}`);
   }
 
+  /** A kept report: from this server's fallback, else the store; "unavailable" when the store fails. */
+  const kept = async (id: string): Promise<(Kept & { until: number }) | undefined | "unavailable"> => {
+    const local = fallback.get(id);
+    if (local) return local;
+    try {
+      return await reports.get(id);
+    } catch {
+      return "unavailable";
+    }
+  };
+  const unavailable = (c: ConsoleContext) =>
+    messagePage(503, "The report cannot be read now", html`Reports are kept in Redis (state.redis), which does not answer. Reload in a minute, or ask the operator to check Redis.`, c.viewer, { "retry-after": "30" });
+
   const gone = (c: ConsoleContext) =>
-    messagePage(404, "No such report", html`This report is not kept (reports are kept in this server's memory for an hour, the last ${MAX_REPORTS}, and by the server that ran them). <a href="/console/incidents">Run it again</a>.`, c.viewer);
+    messagePage(404, "No such report", html`This report is not kept (reports are kept for an hour, the last ${MAX_REPORTS}${deps.reports ? "" : ", by the server that ran them"}). <a href="/console/incidents">Run it again</a>.`, c.viewer);
 
   return [
     { method: "GET", path: /^\/console\/incidents$/, needs: "read", handle: (c) => form(c, 200, DEFAULT_FORM) },
@@ -189,8 +221,9 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
       method: "GET",
       path: new RegExp(`^/console/incidents/(${ID})$`),
       needs: "read",
-      handle: (c) => {
-        const k = reports.get(c.match[1]!);
+      handle: async (c) => {
+        const k = await kept(c.match[1]!);
+        if (k === "unavailable") return unavailable(c);
         if (!k) return gone(c);
         const notice = c.takeNotice();
         return htmlResponse(200, incidentReportPage(c.viewer, { id: c.match[1]!, report: k.report, keptUntil: k.until, ...(notice ? { notice } : {}) }));
@@ -200,8 +233,9 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
       method: "GET",
       path: new RegExp(`^/console/incidents/(${ID})\\.(md|json|html)$`),
       needs: "read",
-      handle: (c) => {
-        const k = reports.get(c.match[1]!);
+      handle: async (c) => {
+        const k = await kept(c.match[1]!);
+        if (k === "unavailable") return unavailable(c);
         if (!k) return gone(c);
         const ext = c.match[2]!;
         const [body, type] =

@@ -5,6 +5,7 @@ import type { ResolvedSettings } from "../../settings/index.js";
 import type { ApproverActions } from "../http/approvals-endpoint.js";
 import { fileActivity, postgresActivity } from "./activity.js";
 import { type Console, createConsole } from "./console.js";
+import type { IncidentReportStore } from "./incidents.js";
 import type { ConsoleSessionStore } from "./sessions.js";
 import { pinStoreFor } from "../../adapters/pin-store-factory.js";
 import type { ServersSource } from "./servers.js";
@@ -30,6 +31,8 @@ export interface ConsoleWiring {
   audit: AuditSink;
   /** A session store every replica shares (state.redis); without it, this process's memory. */
   sessions?: (times: { idleMs: number; maxMs: number }) => ConsoleSessionStore;
+  /** Finished incident reports every replica shares (state.redis). */
+  incidentReports?: () => IncidentReportStore;
   /** The core's view of each server for the Servers page (the pin store is opened here). */
   serverDetails?: Omit<ServersSource, "pins">;
 }
@@ -66,6 +69,7 @@ export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri:
         safeReturn,
       }),
     ...(w.sessions ? { sessions: w.sessions(times) } : {}),
+    ...(w.incidentReports ? { incidentReports: w.incidentReports() } : {}),
     publicOrigin,
     session: times,
     settings: w.settings,
