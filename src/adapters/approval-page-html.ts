@@ -79,7 +79,7 @@ export function invalidLinkPage(afterPost: boolean): string {
     "This link is not valid",
     afterPost
       ? "The token is wrong or was already used, or the approval is no longer pending (answered elsewhere or expired). Nothing was answered."
-      : html`The link's token is wrong or was already used. Open the link the gateway gave you, answer in the console (run <code>mcp-warden console</code> for a sign-in link), or run <code>mcp-warden approvals list</code> and <code>mcp-warden approvals approve ID</code>.`,
+      : html`The link's token is wrong or was already used. Answer in the console (run <code>mcp-warden console</code> for a sign-in link), or run <code>mcp-warden approvals list</code> and <code>mcp-warden approvals approve ID</code>.`,
   );
 }
 

@@ -3,6 +3,8 @@
 // with a one-time ticket from `mcp-warden console`; src/fronts/console/local.ts). It is an adapter
 // around the ApprovalBroker and holds no decisions of its own: every answer goes through
 // broker.answer(), where the first answer wins. The pages are rendered by approval-page-html.ts.
+// The gateway links no question page in its messages (stages/ask.ts says why): a person answers in
+// the console here or with the CLI; a question page answers only for whoever is handed urlFor's link.
 //
 // Threat model. The arguments shown are written by whoever steers the model, so every string is made
 // visible (control, bidi, zero-width and tag characters) and then HTML-escaped. The server is reachable
@@ -37,7 +39,10 @@ export interface ApprovalPage {
   readonly port: number;
   /** http://127.0.0.1:PORT */
   readonly origin: string;
-  /** The one-time token URL for this approval (the same URL on every call while it is pending). */
+  /**
+   * The one-time token URL for this approval (the same URL on every call while it is pending). The
+   * gateway puts it in no message (stages/ask.ts says why): no token is minted until this is called.
+   */
   urlFor(id: string): string;
   /** Bearer token for the JSON API (the CLI reads it from the gateway's status file). */
   readonly adminToken: string;

@@ -62,11 +62,6 @@ export class ApprovalPageHost {
     setImmediate(() => void this.ensure());
   }
 
-  /** The one-time page URL for a question, or undefined when there is no page. */
-  async urlFor(id: string): Promise<string | undefined> {
-    return (await this.ensure())?.urlFor(id);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     await this.page?.then((p) => p.close()).catch(() => undefined);

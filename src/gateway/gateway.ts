@@ -234,9 +234,9 @@ export class Gateway {
         audit: this.audit,
         policyVersion,
         identityOf: (server) => identities.get(server) ?? "unknown",
-        pageUrl: (id) => this.approvalPage.urlFor(id),
+        pageServer: async () => (await this.approvalPage.ensure()) !== undefined,
         approvers: () => this.approverChannel,
-        announce: (rc, text, progress) => this.announce(text, { rc, message: progress }),
+        announce: (rc, text) => this.announce(text, rc),
         // run's console is on the page server, so it is on exactly when the page is (serve's is its own).
         localConsole: opts.input !== undefined && s.approvals.page,
         writeAllowRule: async (rule) => writeLocalAllowRule(rule, { cwd: process.cwd(), env: opts.env }),
@@ -570,8 +570,7 @@ export class Gateway {
 
   /**
    * Why a server may not start yet (naming the command a person runs), or undefined. The model reads
-   * it: no page link in it, and no command the agent may run that prints one (the question pages'
-   * one-time links answer questions).
+   * it: no link that answers in it, and no command the agent may run that prints one.
    */
   private async launchApproval(upstream: Upstream): Promise<string | undefined> {
     const waiting = await this.integrity.approveLaunch(upstream);
@@ -580,14 +579,15 @@ export class Gateway {
   }
 
   /**
-   * A question waits: said on stderr and in the log of local clients (a remote client hears only of
-   * its own calls, through their progress). `progress` goes to the held call, if any: its message must
-   * carry no page link (a client may show progress to the model; see stages/ask.ts).
+   * A question waits: said on stderr, in the log of local clients (a remote client hears only of its
+   * own calls, through their progress) and as progress of the held call, if any. `text` never carries
+   * a link that answers: clients keep stderr and log notifications in files the agent can read, and
+   * may hand progress to the model (see stages/ask.ts).
    */
-  private announce(text: string, progress?: { rc: RequestContext; message: string }) {
+  private announce(text: string, rc?: RequestContext) {
     this.log(text);
     for (const d of this.downstreams) if (!d.remote) d.server?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
-    progress?.rc.onProgress?.({ progress: 0, message: progress.message });
+    rc?.onProgress?.({ progress: 0, message: text });
   }
 
   /** Whether the client declared the capability an input request needs (per request in 2026-07-28). */

@@ -1,6 +1,7 @@
-// The approval page in a real headless Chromium: the one-time link opens, the hidden payload is
-// visible on screen, no injected markup runs, and clicking "Allow once" (a plain form POST with the
-// Origin and Sec-Fetch-Site a browser really sends) answers the broker's question as "page".
+// The approval page in a real headless Chromium: the one-time link opens, in the console's look
+// under its CSP, the hidden payload is visible on screen, no injected markup runs, and clicking
+// "Allow once" (a plain form POST with the Origin and Sec-Fetch-Site a browser really sends) answers
+// the broker's question as "page".
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -52,8 +53,14 @@ test("a person approves a held call in a real browser", { timeout: 60_000 }, asy
       dialogs.push(d.message());
       void d.dismiss();
     });
+    // The link as urlFor makes it: the gateway puts it in no message (stages/ask.ts), so only a caller given it can answer here.
     const response = await tab.goto(page.urlFor(id), { waitUntil: "load" });
     assert.equal(response?.status(), 200);
+    // The console's look, under its CSP, and the token never leaves in a Referer.
+    assert.match(response?.headers()["content-security-policy"] ?? "", /^default-src 'none'; script-src 'self'; style-src 'self';/);
+    assert.equal(response?.headers()["referrer-policy"], "no-referrer");
+    assert.equal(await tab.$$eval('link[rel="stylesheet"][href="/console/static/console.css"]', (els) => els.length), 1);
+    assert.equal(await tab.$$eval('a[href="/console"]', (els) => els.length), 1, "a link to the console");
 
     // What a person sees: the hidden part of the payload, with its invisible characters made visible.
     const text = ((await tab.evaluate("document.body.innerText")) as string);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { auditRecords, CLI, FIXTURE, scratch, waitFor, waitForExit, type Scratch, wardenAsync } from "./harness.js";
+import { answerInConsole, auditRecords, CLI, consoleApprovals, FIXTURE, openConsole, scratch, waitFor, waitForExit, type Scratch, wardenAsync } from "./harness.js";
 
 /** The client's own request timeout in these tests: every held call must be answered before it. */
 const CLIENT_TIMEOUT_MS = 30_000;
@@ -30,7 +30,7 @@ function settings(approvals: Record<string, unknown>) {
 interface Gw {
   client: Client;
   pid: number;
-  /** The gateway's stderr so far (where the person reads the question page's link). */
+  /** The gateway's stderr so far (which names the question and the ways to answer, never a link that answers). */
   stderr(): string;
   close(): Promise<void>;
 }
@@ -152,20 +152,23 @@ describe("ask with a client that has no elicitation: approve, then retry", () =>
     await waitFor("the denial's audit record", () => approvalEvents(s, id).includes("answered"));
   });
 
-  test("the approval page answers a question whose call has ended, and says to retry", async () => {
-    const r = await echo(gw, "via page");
+  test("the console shows a question whose call has ended as such and answers it; the retry passes", async () => {
+    const r = await echo(gw, "via console");
     const id = actionable(r);
-    // The person's channel: the gateway's stderr carries the page link (the tool result never does).
-    const link = await waitFor("the announcement on stderr", () => new RegExp(`http://127\\.0\\.0\\.1:\\d+/a/${id}\\?t=[A-Za-z0-9_-]+`).exec(gw.stderr())?.[0]);
-    const url = new URL(link);
-    const page = await fetch(url);
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /The call has ended/);
-    const post = await fetch(new URL(`/a/${id}`, url), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t: url.searchParams.get("t")!, answer: "allow-once" }) });
-    assert.equal(post.status, 200);
-    assert.match(await post.text(), /retry it, with the same arguments/);
+    // stderr tells the person which question and where to answer it, with no link that answers.
+    const announced = await waitFor("the announcement on stderr", () => gw.stderr().split("\n").find((l) => l.includes(`(question ${id})`)));
+    assert.match(announced, /`mcp-warden console` prints a sign-in link/);
+    assert.doesNotMatch(gw.stderr(), /[?&]t=|127\.0\.0\.1:\d+\/a\//, "no question page link on stderr");
+    // The person's channel: the console, entered with a link from `mcp-warden console`.
+    const session = await openConsole(s);
+    const page = await consoleApprovals(session);
+    const question = new RegExp(`<section[^>]*id="q-${id}"[\\s\\S]*?</section>`).exec(page)?.[0];
+    assert.ok(question, `the console lists question ${id}`);
+    assert.match(question, /The call has ended: its client could not wait for you\. If you allow it, the identical call \(same arguments\) goes through once when it is retried/);
+    const answered = await answerInConsole(s, id, "allow-once", session);
+    assert.equal(answered.status, 303, await answered.text());
     await waitFor("the answer on disk", () => approvalEvents(s, id).includes("answered"));
-    ok(await echo(gw, "via page"), "via page");
+    ok(await echo(gw, "via console"), "via console");
   });
 });
 

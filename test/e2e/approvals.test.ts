@@ -1,11 +1,12 @@
 // `ask` end to end: the real gateway holds a call an ask rule covers until a person answers, through
 // a real SDK client's elicitation (2025-era and 2026-07-28 clients), or, for a client that cannot be
-// asked, through the local approval page (real HTTP) and `mcp-warden approvals` (the real CLI).
+// asked, through run's local console (real HTTP, entered with a link from the real `mcp-warden
+// console`) and `mcp-warden approvals` (the real CLI).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { auditRecords, connect, FIXTURE, scratch, waitFor, type Connected, type Scratch, wardenAsync } from "./harness.js";
+import { answerInConsole, auditRecords, connect, FIXTURE, scratch, waitFor, type Connected, type Scratch, wardenAsync } from "./harness.js";
 
 const BOUNDED_MS = 20_000;
 
@@ -107,7 +108,7 @@ describe("ask through the client's elicitation", () => {
   });
 });
 
-describe("ask with a client that cannot be asked: the approval page and the CLI", () => {
+describe("ask with a client that cannot be asked: the console and the CLI", () => {
   let s: Scratch;
   let c: Connected;
   const logs: string[] = [];
@@ -152,15 +153,16 @@ describe("ask with a client that cannot be asked: the approval page and the CLI"
     assert.notEqual((await warden(s, ["approvals", "approve", question.id])).code, 0);
   });
 
-  test("the pending call's log message names the page; a POST with its one-time token answers it; `approvals list` names the console, never the link", async () => {
+  test("the pending call's log message and stderr name the question, the command and the console, never a link that answers; the console answers it; `approvals list` names the console", async () => {
     logs.length = 0;
-    const { call, question } = await held("via page");
-    // The person's channels: the client's log notification and the gateway's stderr carry the link.
+    const { call, question } = await held("via console");
+    // What the person reads (the client's log notification, the gateway's stderr): which question, and
+    // the ways to answer that need the person. Clients keep both in files the agent can read.
     const announcement = await waitFor("the announcement", () => logs.find((l) => l.includes(question.id)));
-    const link = new RegExp(`http://127\\.0\\.0\\.1:\\d+/a/${question.id}\\?t=[A-Za-z0-9_-]+`).exec(announcement)?.[0];
-    assert.ok(link, `the log message carries the page URL: ${announcement}`);
-    assert.ok(c.stderr().includes(link), "and so does the gateway's stderr");
-    // `approvals list` only reads (an agent may run it): the console's page, not the link.
+    assert.equal(announcement, `mcp__fx__echo needs approval (question ${question.id}): run \`mcp-warden approvals approve ${question.id}\` or answer it in the console (\`mcp-warden console\` prints a sign-in link)`);
+    assert.ok(c.stderr().includes(announcement), "stderr says the same");
+    for (const out of [logs.join("\n"), c.stderr()]) assert.doesNotMatch(out, /[?&]t=|127\.0\.0\.1:\d+\/a\//, "no question page link");
+    // `approvals list` only reads (an agent may run it): the console's page, not a link that answers.
     assert.match(question.console ?? "", /^http:\/\/127\.0\.0\.1:\d+\/console\/approvals$/);
     const text = await warden(s, ["approvals", "list"]);
     const json = await warden(s, ["approvals", "list", "--json"]);
@@ -169,16 +171,15 @@ describe("ask with a client that cannot be asked: the approval page and the CLI"
       assert.doesNotMatch(out, /[?&]t=|\/a\//, "no question page link");
     }
     assert.match(text.stdout, /sign in with `mcp-warden console`/);
-    const url = new URL(link);
-    const token = url.searchParams.get("t")!;
-    const page = await fetch(url);
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /via page/);
-    const post = await fetch(new URL(`/a/${question.id}`, url), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t: token, answer: "allow-once" }) });
-    assert.equal(post.status, 200);
+    // The person answers in the console, entered with a link from `mcp-warden console`.
+    const answered = await answerInConsole(s, question.id, "allow-once");
+    assert.equal(answered.status, 303, await answered.text());
     const result = await call;
     assert.ok(result.ok);
-    assert.deepEqual(result.r.content, [{ type: "text", text: "echo: via page" }]);
+    assert.deepEqual(result.r.content, [{ type: "text", text: "echo: via console" }]);
+    await waitFor("the answer audited as given in the console", () =>
+      auditRecords(s).find((r) => r.kind === "approval" && r.event === "answered" && (r.detail as { approval?: string; via?: string }).approval === question.id && (r.detail as { via?: string }).via === "console"),
+    );
   });
 
   test("approvals deny refuses the held call", async () => {

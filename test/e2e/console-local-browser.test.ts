@@ -3,9 +3,11 @@
 // prints a one-time link before any question; the link lands on the overview; a call an ask rule
 // holds (its client cannot be asked in band) shows on Approvals and approving it there completes the
 // client's call; the same link in a fresh browser fails with the page that says how to get in, as
-// does any page without a session; the question page (its own one-time token) has the console's look
-// and does not open the console; a POST without the CSRF token and a foreign Host are refused. And
-// `mcp-warden console` says what to do when no gateway runs or its console is off.
+// does any page without a session; a held call is announced on stderr with no link that answers, and
+// its question page without the page's token (all anyone gets: no message carries the token) says
+// how to answer, in the console's look, and opens no console; a POST without the CSRF token and a
+// foreign Host are refused. And `mcp-warden console` says what to do when no gateway runs or its
+// console is off. (test/e2e/approval-page-browser.test.ts answers on a question page with its token.)
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
@@ -154,39 +156,46 @@ describe("run's local console in a real browser", { skip, timeout: 240_000 }, ()
     }
   });
 
-  it("the question page has the console's look and a link to it, and its token does not open the console", async () => {
+  it("a held call is announced without a link that answers; its question page without the token says how to answer, in the console's look, and opens no console", async () => {
     const seen = c.stderr().length;
     const call = c.client.callTool({ name: "fx__echo", arguments: { text: "question page" } }).then(
       () => undefined,
       (e: Error & { code?: number }) => e,
     );
-    // Where the person reads the page's link: the gateway's announcement on stderr (`approvals list` never shows it).
-    let url: string | undefined;
-    for (let i = 0; i < 100 && url === undefined; i++) {
-      url = /http:\/\/127\.0\.0\.1:\d+\/a\/[0-9a-f]+\?t=[A-Za-z0-9_-]+/.exec(c.stderr().slice(seen))?.[0];
-      if (url === undefined) await sleep(200);
+    // What the person reads on stderr (and in the client's log): the question and where to answer it.
+    let announced: string | undefined;
+    for (let i = 0; i < 100 && announced === undefined; i++) {
+      announced = c.stderr().slice(seen).split("\n").find((l) => /needs approval \(question [0-9a-f]+\)/.test(l));
+      if (announced === undefined) await sleep(200);
     }
-    assert.ok(url, "the question is announced with its page URL");
+    assert.ok(announced, "the question is announced on stderr");
+    assert.match(announced, /answer it in the console \(`mcp-warden console` prints a sign-in link\)/);
+    assert.doesNotMatch(c.stderr(), /[?&]t=|\/a\/[0-9a-f]/, "no question page link on stderr");
+    const id = /\(question ([0-9a-f]+)\)/.exec(announced)![1]!;
+    assert.equal(await questionId(page, "question page"), id, "the console lists it");
+
+    // The question page's address is guessable from the id; without the page's token it answers nothing.
     const p = await newPage();
-    const r = await p.goto(url);
-    assert.equal(r?.status(), 200);
+    const r = await p.goto(`${origin}/a/${id}`);
+    assert.equal(r?.status(), 403);
     assert.equal(r?.headers()["content-security-policy"], CSP, "the console's CSP: no inline style or script");
-    assert.equal(r?.headers()["referrer-policy"], "no-referrer", "the URL's token never leaves in a Referer");
+    assert.equal(r?.headers()["referrer-policy"], "no-referrer");
     assert.equal(await p.locator('link[rel="stylesheet"][href="/console/static/console.css"]').count(), 1);
     assert.equal(await p.locator("script").count(), 0);
+    assert.equal(await p.locator("form").count(), 0, "no answer form");
     // The stylesheet applied (the console's header bar is laid out as flex).
     assert.equal(await p.evaluate(() => {
       const g = globalThis as unknown as { getComputedStyle(e: unknown): { display: string }; document: { querySelector(s: string): unknown } };
       return g.getComputedStyle(g.document.querySelector("header")).display;
     }, undefined), "flex");
+    assert.match(await p.locator("main").innerText(), /Answer in the console \(run mcp-warden console for a sign-in link\)/);
     await p.locator('a[href="/console"]').click();
     await p.waitForURL(`${origin}/console`);
-    assert.match(await p.locator("main").innerText(), /Run mcp-warden console/, "the question's token opened no console session");
-    // Answer it on the question page itself (the existing flow, now in the console's look).
-    await p.goto(url);
-    await p.locator('button[value="deny"]').click();
-    await p.waitForURL((u) => u.pathname.startsWith("/a/") && u.search === "");
-    assert.match(await p.locator("main").innerText(), /Denied/);
+    assert.match(await p.locator("main").innerText(), /Run mcp-warden console/, "the question page opened no console session");
+
+    // The person answers in the console.
+    await page.locator(`section#q-${id} button[value="deny"]`).click();
+    await page.waitForURL(`${origin}/console/approvals`);
     const refused = await call;
     assert.equal(refused?.code, -32051, "the held call is refused");
     assert.match(refused.message, /denied by a person \(page\)/);

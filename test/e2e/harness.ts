@@ -257,29 +257,54 @@ export async function wardenAsync(s: Scratch, args: string[]): Promise<{ code: n
 }
 
 /**
- * Answers a question as a person does in run's local console, over plain HTTP: a one-time link from
- * the real `mcp-warden console` (bounded wait until the page server runs), then the Approvals page's
- * form with its CSRF token. Returns the answer's response (303 when answered).
+ * A one-time link into run's local console from the real `mcp-warden console` (bounded wait until
+ * the page server runs): what a person copies from their terminal.
  */
-export async function answerInConsole(s: Scratch, id: string, answer: string): Promise<Response> {
+export async function consoleLink(s: Scratch): Promise<string> {
   let r = await wardenAsync(s, ["console"]);
   for (let i = 0; i < 50 && r.code !== 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     r = await wardenAsync(s, ["console"]);
   }
   if (r.code !== 0) throw new Error(`mcp-warden console printed no link: ${r.stdout}${r.stderr}`);
-  const link = r.stdout.trim().split("\n")[0]!.split("  ")[0]!;
-  const origin = new URL(link).origin;
-  const entered = await fetch(link);
+  return r.stdout.trim().split("\n")[0]!.split("  ")[0]!;
+}
+
+/** A console session over plain HTTP: its origin and cookie. */
+export interface ConsoleSession {
+  origin: string;
+  cookie: string;
+}
+
+/** Opens run's local console with `link` (a fresh one from `mcp-warden console` when not given). */
+export async function openConsole(s: Scratch, link?: string): Promise<ConsoleSession> {
+  const url = link ?? (await consoleLink(s));
+  const entered = await fetch(url);
   const cookie = entered.headers.getSetCookie()[0]?.split(";")[0];
   if (entered.status !== 200 || cookie === undefined) throw new Error(`the console link did not sign in: HTTP ${entered.status}`);
-  const page = await (await fetch(`${origin}/console/approvals`, { headers: { cookie } })).text();
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
+  return { origin: new URL(url).origin, cookie };
+}
+
+/** The console's Approvals page as the session sees it (HTML). */
+export async function consoleApprovals(session: ConsoleSession): Promise<string> {
+  const r = await fetch(`${session.origin}/console/approvals`, { headers: { cookie: session.cookie } });
+  if (r.status !== 200) throw new Error(`the console's Approvals page answered HTTP ${r.status}`);
+  return r.text();
+}
+
+/**
+ * Answers a question as a person does in run's local console, over plain HTTP: signed in with a
+ * one-time link from the real `mcp-warden console` (or in `session`), then the Approvals page's form
+ * with its CSRF token. Returns the answer's response (303 when answered).
+ */
+export async function answerInConsole(s: Scratch, id: string, answer: string, session?: ConsoleSession): Promise<Response> {
+  const signedIn = session ?? (await openConsole(s));
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await consoleApprovals(signedIn))?.[1];
   if (csrf === undefined) throw new Error("the console's Approvals page has no form");
-  return fetch(`${origin}/console/approvals/${encodeURIComponent(id)}`, {
+  return fetch(`${signedIn.origin}/console/approvals/${encodeURIComponent(id)}`, {
     method: "POST",
     redirect: "manual",
-    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    headers: { cookie: signedIn.cookie, "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ csrf, answer }),
   });
 }

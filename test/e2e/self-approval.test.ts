@@ -5,13 +5,16 @@
 // token) cannot be read. The read-only commands stay allowed, so they must hand out no way to answer:
 // with a real gateway holding a call, `approvals list` (text and JSON) shows no question page link,
 // and the page refuses an answer without its token (test/unit/approval-page.test.ts covers wrong,
-// used and expired tokens).
+// used and expired tokens). Nor may anything the agent can read later: the gateway's stderr and the
+// client's log notifications (Claude Code keeps both in files under ~/.cache), progress, the status
+// file, the audit log and an elicitation form carry no one-time link and no token.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
-import { CLI, connect, FIXTURE, scratch, waitFor, wardenAsync, type Scratch } from "./harness.js";
+import { runtimeDir } from "../../src/settings/paths.js";
+import { answerInConsole, auditRecords, CLI, connect, consoleLink, FIXTURE, openConsole, scratch, waitFor, wardenAsync, type Scratch } from "./harness.js";
 
 function withUserSettings(s: Scratch, settings: Record<string, unknown>): void {
   const file = join(s.env.XDG_CONFIG_HOME as string, "mcp-warden", "settings.json");
@@ -88,9 +91,8 @@ describe("the agent cannot approve its own calls", () => {
         (r) => r,
         (e: Error) => e,
       );
-      // The person's copy of the link is on the gateway's stderr: the token exists, only not for the agent.
-      const link = await waitFor("the announcement", () => /http:\/\/127\.0\.0\.1:\d+\/a\/([0-9a-f]+)\?t=[A-Za-z0-9_-]+/.exec(c.stderr()) ?? undefined, 20_000);
-      const id = link[1]!;
+      // The gateway names the question on stderr (without a link).
+      const id = (await waitFor("the announcement", () => /needs approval \(question ([0-9a-f]+)\)/.exec(c.stderr()) ?? undefined, 20_000))[1]!;
       const text = await wardenAsync(s, ["approvals", "list"]);
       const json = await wardenAsync(s, ["approvals", "list", "--json"]);
       assert.equal(text.code, 0, text.stderr);
@@ -98,18 +100,17 @@ describe("the agent cannot approve its own calls", () => {
       for (const out of [text.stdout, json.stdout]) {
         assert.ok(out.includes(id), out);
         assert.doesNotMatch(out, /[?&]t=/, "no token");
-        assert.ok(!out.includes(new URL(link[0]).searchParams.get("t")!), "not the page's token");
         assert.doesNotMatch(out, /\/a\//, "no question page address");
       }
       assert.match(text.stdout, /console: http:\/\/127\.0\.0\.1:\d+\/console\/approvals \(sign in with `mcp-warden console`\)/);
 
-      // What the agent could still do with what it read: post an answer to the page without the token.
-      const page = new URL(`/a/${id}`, link[0]);
+      // What the agent could still do with what it read: post an answer to the question page without a token.
+      const consolePage = (JSON.parse(json.stdout) as { approvals: { id: string; console?: string }[] }).approvals.find((a) => a.id === id)?.console;
+      const page = new URL(`/a/${id}`, consolePage);
       for (const body of [{ answer: "allow-once" }, { t: "", answer: "allow-once" }, { t: "guessed", answer: "allow-once" }] as Record<string, string>[]) {
         const post = await fetch(page, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(body) });
         assert.equal(post.status, 403, JSON.stringify(body));
       }
-      const consolePage = (JSON.parse(json.stdout) as { approvals: { id: string; console?: string }[] }).approvals.find((a) => a.id === id)?.console;
       assert.equal((await fetch(consolePage!, { redirect: "manual" })).status, 401, "the console's page needs a sign-in");
       const still = await wardenAsync(s, ["approvals", "list", "--json"]);
       assert.ok(still.stdout.includes(id), "still pending: nothing was answered");
@@ -118,6 +119,77 @@ describe("the agent cannot approve its own calls", () => {
     } finally {
       await c.close();
       s.cleanup();
+    }
+  });
+
+  test("no one-time link or token reaches what is logged or kept: stderr, log notifications, progress, the status file, the audit log, an elicitation form", async () => {
+    const s = scratch({
+      permissions: { ask: ["mcp__fx__echo"] },
+      approvals: { page: true, timeoutMs: 60_000, holdMs: 60_000 },
+      mcpServers: { fx: { command: process.execPath, args: [FIXTURE] } },
+    });
+    const logs: string[] = [];
+    const progress: string[] = [];
+    const sinks: Record<string, string> = {};
+    const secrets: Record<string, string> = {};
+    // A client without elicitation: the call is held while the person answers in the console.
+    const c = await connect(s, { onLog: (p) => void logs.push(JSON.stringify(p)) });
+    try {
+      const call = c.client.callTool({ name: "fx__echo", arguments: { text: "no link" } }, { onprogress: (p) => void progress.push(JSON.stringify(p)), timeout: 60_000 });
+      const announcement = await waitFor("the announcement in the client's log", () => logs.find((l) => l.includes("needs approval (question ")), 20_000);
+      const id = /\(question ([0-9a-f]+)\)/.exec(announcement)![1]!;
+      assert.match(announcement, /`mcp-warden approvals approve [0-9a-f]+` or answer it in the console \(`mcp-warden console` prints a sign-in link\)/);
+      await waitFor("the progress of the held call", () => progress.find((m) => m.includes(`question ${id}`)));
+      const statusFile = join(runtimeDir(s.env), `${c.transport.pid}.json`);
+      const status = await waitFor("the status file with the page server", () => (existsSync(statusFile) ? (JSON.parse(readFileSync(statusFile, "utf8")) as { approvals?: { token: string } }).approvals : undefined));
+      secrets["the page server's admin token"] = status.token;
+      // The person signs in with a link from `mcp-warden console` (its ticket must not be logged either) and answers.
+      const link = await consoleLink(s);
+      secrets["the console ticket"] = new URL(link).searchParams.get("t")!;
+      const answered = await answerInConsole(s, id, "allow-once", await openConsole(s, link));
+      assert.equal(answered.status, 303, await answered.text());
+      assert.deepEqual((await call).content, [{ type: "text", text: "echo: no link" }]);
+      await waitFor("the sign-in and the answer in the audit log", () => {
+        const records = auditRecords(s);
+        return records.some((r) => r.event === "console-signin") && records.some((r) => r.event === "answered" && (r.detail as { via?: string }).via === "console");
+      });
+      sinks["the gateway's stderr"] = c.stderr();
+      sinks["the client's log notifications"] = logs.join("\n");
+      sinks["the held call's progress"] = progress.join("\n");
+      sinks["the status file"] = readFileSync(statusFile, "utf8");
+      sinks["the audit log"] = readdirSync(s.auditDir).filter((f) => f.endsWith(".jsonl")).map((f) => readFileSync(join(s.auditDir, f), "utf8")).join("\n");
+    } finally {
+      await c.close();
+    }
+
+    // A client with elicitation, page on: the form answers by itself and names the other ways, with no link.
+    const forms: string[] = [];
+    const e = await connect(s, {
+      elicitation: (p) => {
+        forms.push(String(p.message));
+        return { action: "accept", content: { decision: "allow-once" } };
+      },
+      onLog: (p) => void logs.push(JSON.stringify(p)),
+    });
+    try {
+      assert.deepEqual((await e.client.callTool({ name: "fx__echo", arguments: { text: "in band" } })).content, [{ type: "text", text: "echo: in band" }]);
+      assert.equal(forms.length, 1);
+      assert.match(forms[0]!, /Or run `mcp-warden approvals approve [0-9a-f]+` or answer it in the console \(`mcp-warden console` prints a sign-in link\)\./);
+      sinks["the elicitation form"] = forms.join("\n");
+      sinks["the second gateway's stderr"] = e.stderr();
+      sinks["the second client's log notifications"] = logs.join("\n");
+    } finally {
+      await e.close();
+      s.cleanup();
+    }
+
+    for (const [where, text] of Object.entries(sinks)) {
+      assert.ok(text.length > 0, `${where}: read something`);
+      assert.doesNotMatch(text, /[?&]t=/, `${where}: no link with a token`);
+      assert.doesNotMatch(text, /\/a\/[0-9a-f]{8}/, `${where}: no question page address`);
+      assert.ok(!text.includes(secrets["the console ticket"]!), `${where}: not the console ticket`);
+      // The status file is where `mcp-warden approvals` finds the admin token (0600, denied to the agent by the hook).
+      if (where !== "the status file") assert.ok(!text.includes(secrets["the page server's admin token"]!), `${where}: not the admin token`);
     }
   });
 });

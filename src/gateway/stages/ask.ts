@@ -14,10 +14,16 @@
 // too (src/adapters/grant-store.ts), for approvals.retryWindowMs: an approval given then lets the
 // identical call (client, server identity, tool, arguments digest, policy version) through once.
 //
-// The question page's one-time link answers the question, so it goes only where the person reads it:
-// stderr, the client's log notifications and its elicitation form. Never into what the model may
-// read: the tool result or error, and progress messages (clients show those in their UI, but nothing
-// in MCP keeps a client from handing them to the model).
+// No message of the gateway carries a question page's one-time link (/a/ID?t=TOKEN): whoever holds it
+// answers the question, and every place a message goes is kept or read by more than the person.
+// stderr and the client's log notifications end up in files the agent can read (Claude Code keeps
+// both under ~/.cache/claude-cli-nodejs/<project>/mcp-logs-<server>/); the tool result, errors and
+// progress may reach the model; the elicitation form passes through the client's hooks (Claude
+// Code's Elicitation hook) and logs, and answers the question by itself anyway; an opened link
+// stays in the browser's history while the question is pending. The messages name the question and
+// the ways to answer that need the person: `mcp-warden approvals approve|deny ID` and the console
+// (`mcp-warden console` prints a sign-in link whose ticket is spent on first use); the Claude Code
+// hook asks the person before the agent runs either command.
 import { ownerOf } from "../downstream.js";
 import { createHash } from "node:crypto";
 import type { AuditSink } from "../../audit/index.js";
@@ -38,13 +44,16 @@ export interface AskServices {
   identityOf(server: string): string;
   /** Remote mode: where principals with the approver role answer (serve's /v1/approvals, its console), a channel of its own; undefined when nobody can. */
   approvers?: () => string | undefined;
-  /** Starts (once) the local approval page and returns the one-time URL for a question, or undefined when there is none. */
-  pageUrl(id: string): Promise<string | undefined>;
   /**
-   * Tells the person a question waits: `text` (which may carry the page's one-time link) on stderr and
-   * in the client's log; `progress` (never a link) as progress of the held call, if it has a token.
+   * Starts (once) the local page server: the API `mcp-warden approvals` answers through and run's
+   * console. False when it is off or cannot start.
    */
-  announce(ctx: RequestContext, text: string, progress: string): void;
+  pageServer(): Promise<boolean>;
+  /**
+   * Tells the person a question waits (stderr, the client's log, progress of the held call if it has
+   * a token). `text` is what howToAnswer says: no link (see the top of this file).
+   */
+  announce(ctx: RequestContext, text: string): void;
   /** run's local console is on (the page server serves it): the person can answer there too. */
   localConsole?: boolean;
   /** Writes `rule` as an allow rule to the local settings layer; returns the file written. */
@@ -83,19 +92,37 @@ export function argumentsDigest(args: Record<string, unknown>): string {
   return "sha256:" + createHash("sha256").update(JSON.stringify(canonicalJson(args))).digest("hex");
 }
 
-/** Where a question can be answered, as a line for the person; `link` adds the page's one-time link. */
-export function howToAnswer(tool: string, id: string, o: { pageUrl?: string | undefined; cli: boolean; console: boolean; approversAt?: string | undefined }, link: boolean): string {
-  const ways = [
-    ...(link && o.pageUrl ? [`open ${o.pageUrl}`] : []),
+/** Where a question can be answered besides the client's form. */
+export interface AnswerWays {
+  /** `mcp-warden approvals approve|deny ID` (the page server runs, or the question is on disk). */
+  cli: boolean;
+  /** run's local console (`mcp-warden console` prints a sign-in link). */
+  console: boolean;
+  /** serve: where principals with the approver role answer. */
+  approversAt?: string | undefined;
+}
+
+/** The ways to answer question `id`, each a phrase for the person; never a link that answers by itself. */
+export function waysToAnswer(id: string, o: AnswerWays): string[] {
+  return [
     ...(o.cli ? [`run \`mcp-warden approvals approve ${id}\``] : []),
     ...(o.console ? ["answer it in the console (`mcp-warden console` prints a sign-in link)"] : []),
     ...(o.approversAt !== undefined ? [`a principal with the approver role answers it through ${o.approversAt}`] : []),
   ];
+}
+
+/** Where a question can be answered, as a line for the person (stderr, the client's log, progress). */
+export function howToAnswer(tool: string, id: string, o: AnswerWays): string {
+  const ways = waysToAnswer(id, o);
   return `${tool} needs approval (question ${id})${ways.length ? `: ${ways.join(" or ")}` : ""}`;
 }
 
-/** The question as the client's elicitation form shows it (to the person: the page's link may be in it). */
-export function elicitationFor(request: ApprovalRequest, id: string, pageUrl: string | undefined): Record<string, unknown> {
+/**
+ * The question as the client's elicitation form shows it. The form answers by itself; the other ways
+ * are named for a person who would rather answer elsewhere. No question page link: the form passes
+ * through the client's hooks and logs (see the top of this file).
+ */
+export function elicitationFor(request: ApprovalRequest, id: string, elsewhere: AnswerWays): Record<string, unknown> {
   const lines = [
     `mcp-warden: approve this call? (question ${id})`,
     `Server: ${request.server}`,
@@ -104,7 +131,8 @@ export function elicitationFor(request: ApprovalRequest, id: string, pageUrl: st
     `Arguments (${request.argumentsDigest}):`,
     renderArguments(request.arguments ?? {}),
   ];
-  if (pageUrl) lines.push(`Or answer at ${pageUrl}`);
+  const ways = waysToAnswer(id, elsewhere);
+  if (ways.length) lines.push(`Or ${ways.join(" or ")}.`);
   return {
     mode: "form",
     message: lines.join("\n"),
@@ -186,10 +214,9 @@ export function askStage(services: AskServices): Stage {
       const open = detachable ? openQuestions.get(key) : undefined;
       if (open && services.broker.get(open.id)) {
         // Retried before anybody answered: held again on the same question.
-        const url = await services.pageUrl(open.id).catch(() => undefined);
-        const where = { pageUrl: url, cli: true, console: url !== undefined && services.localConsole === true };
-        const waiting = howToAnswer(target.canonical, open.id, where, false);
-        services.announce(ctx, howToAnswer(target.canonical, open.id, where, true), waiting);
+        const page = await services.pageServer().catch(() => false);
+        const waiting = howToAnswer(target.canonical, open.id, { cli: true, console: page && services.localConsole === true });
+        services.announce(ctx, waiting);
         await hold(ctx, open.handled, waitMs, waiting);
         if (ctx.signal.aborted) throw new GatewayError(ErrorCodes.cancelled, "the call was cancelled while waiting for approval");
         if (useGrant(services, store!, ctx, binding)) return;
@@ -210,8 +237,9 @@ export function askStage(services: AskServices): Stage {
       let persisted = false;
       try {
         const channels: string[] = [];
-        const url = await services.pageUrl(id).catch(() => undefined);
-        if (url) channels.push("page");
+        // "page": the page server runs (the console and the API of `mcp-warden approvals`).
+        const page = await services.pageServer().catch(() => false);
+        if (page) channels.push("page");
         const approversAt = services.approvers?.();
         if (approversAt !== undefined) channels.push("approvers");
         if (detachable) {
@@ -223,10 +251,12 @@ export function askStage(services: AskServices): Stage {
             services.log(`cannot store question ${id} for \`mcp-warden approvals\`: ${(e as Error).message}`);
           }
         }
+        // Only the ways that exist: the CLI needs the page server or the disk; approvers need serve's approver role.
+        const where: AnswerWays = { cli: page || persisted, console: page && services.localConsole === true, approversAt };
         if (inBand) {
           channels.push("client");
           ctx
-            .askClient!(elicitationFor(request, id, url), stop.signal)
+            .askClient!(elicitationFor(request, id, where), stop.signal)
             .then((r) => {
               // An answer this question does not offer is a deny, not a question left open.
               if (!services.broker.answer(id, answerFromElicitation(r), "client").ok) services.broker.answer(id, "deny", "client");
@@ -248,11 +278,9 @@ export function askStage(services: AskServices): Stage {
           ruleSource: v.source,
           detail: { approval: id, channels, argumentsDigest: request.argumentsDigest, ...(inBand ? {} : { client: binding.client, progress: ctx.onProgress !== undefined }) },
         });
-        // Only the ways that exist: the page and the CLI need the page on; approvers need serve's approver role.
-        const where = { pageUrl: url, cli: url !== undefined || persisted, console: url !== undefined && services.localConsole === true, approversAt };
-        const waiting = howToAnswer(target.canonical, id, where, false);
+        const waiting = howToAnswer(target.canonical, id, where);
         if (!channels.length) services.broker.abandon(id, "unreachable");
-        else services.announce(ctx, howToAnswer(target.canonical, id, where, true), waiting);
+        else services.announce(ctx, waiting);
 
         let answer: ApprovalResult | undefined;
         if (inBand || !channels.length) answer = await result;
@@ -317,8 +345,8 @@ export function askStage(services: AskServices): Stage {
 
 /**
  * Waits for `p` at most `ms` (undefined then, or when the client cancels). A client that sent a
- * progressToken hears every PROGRESS_EVERY_MS who must act (`waiting`, never the page's link), which
- * also keeps its request alive.
+ * progressToken hears every PROGRESS_EVERY_MS who must act (`waiting`), which also keeps its
+ * request alive.
  */
 async function hold<T>(ctx: RequestContext, p: Promise<T>, ms: number, waiting: string): Promise<T | undefined> {
   // An abort listener added after the abort would never run.
@@ -356,8 +384,7 @@ function endHeldCall(services: AskServices, ctx: RequestContext, id: string, ans
       : ctx.askClient
         ? "asking through the client is switched off (approvals.client), so the call was not kept waiting"
         : "this client cannot show the question (it has no elicitation), so the call was not kept waiting";
-  // The page's one-time link is announced to the person (stderr, the client's log), never put in the
-  // result the model reads: it would let the agent approve its own call.
+  // The model reads this: commands the hook asks the person about, never a link that answers.
   const text = retryInstructions({ tool, reason: v.reason, id, retryWindowMs: services.retryWindowMs, why, console: services.localConsole === true });
   services.audit.append({
     kind: "approval",
