@@ -1,27 +1,23 @@
-// The local page server of `mcp-warden run`: one HTML page per held request, answerable with a plain
-// form, a small JSON API for `mcp-warden approvals`, and the web console under /console (signed in
-// with a one-time ticket from `mcp-warden console`; src/fronts/console/local.ts). It is an adapter
-// around the ApprovalBroker and holds no decisions of its own: every answer goes through
-// broker.answer(), where the first answer wins. The pages are rendered by approval-page-html.ts.
-// The gateway links no question page in its messages (stages/ask.ts says why): a person answers in
-// the console here or with the CLI; a question page answers only for whoever is handed urlFor's link.
+// The local page server of `mcp-warden run`: the web console under /console (signed in with a
+// one-time ticket from `mcp-warden console`; src/fronts/console/local.ts), where a person answers the
+// held questions, and a small JSON API for `mcp-warden approvals`. It is an adapter around the
+// ApprovalBroker and holds no decisions of its own: every answer goes through broker.answer(), where
+// the first answer wins. There is no page per question any more: its one-time link was a capability
+// that an agent running as the same user could read wherever it was shown (stages/ask.ts), so /a/...
+// answers 404 with a page that says where questions are answered.
 //
-// Threat model. The arguments shown are written by whoever steers the model, so every string is made
-// visible (control, bidi, zero-width and tag characters) and then HTML-escaped. The server is reachable
-// by every local process and by any web page the person has open (cross-site requests to 127.0.0.1,
-// DNS rebinding), so: loopback only, Host allow-list, Origin and Content-Type checks on POST, a
-// one-time random token per approval for the page, a bearer token for the API, a console session
-// (cookie, CSRF token) for the console, small bodies, and headers that forbid inline scripts and
-// styles, framing, sniffing, caching and referrers. The console gets each request only after these.
+// Threat model. The server is reachable by every local process and by any web page the person has
+// open (cross-site requests to 127.0.0.1, DNS rebinding), so: loopback only, Host allow-list, Origin
+// and Content-Type checks on POST, a bearer token for the API, a console session (cookie, CSRF token)
+// for the console, small bodies, and headers that forbid inline scripts and styles, framing,
+// sniffing and caching. The console gets each request only after these.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { APPROVAL_ANSWERS, type ApprovalAnswer, type ApprovalBroker, type PendingApproval } from "../approvals/broker.js";
+import { APPROVAL_ANSWERS, type ApprovalAnswer, type ApprovalBroker } from "../approvals/broker.js";
 import type { FrontRequest } from "../fronts/http/http-server.js";
 import { CONSOLE_CSS, CONSOLE_JS } from "../fronts/console/assets.js";
-import { ANSWER_LABELS, answeredPage, gonePage, invalidLinkPage, messagePage, PAGE_HEADERS, questionPage } from "./approval-page-html.js";
-
-export { ANSWER_LABELS, formatTimeLeft, hasHiddenCharacters, holdingNote, visibleLines } from "./approval-page-html.js";
+import { CONSOLE_PATH, html, layout, SECURITY_HEADERS } from "../fronts/console/html.js";
 
 /** The console as the page server sees it (src/fronts/console/console.ts). */
 export interface PageConsole {
@@ -39,11 +35,6 @@ export interface ApprovalPage {
   readonly port: number;
   /** http://127.0.0.1:PORT */
   readonly origin: string;
-  /**
-   * The one-time token URL for this approval (the same URL on every call while it is pending). The
-   * gateway puts it in no message (stages/ask.ts says why): no token is minted until this is called.
-   */
-  urlFor(id: string): string;
   /** Bearer token for the JSON API (the CLI reads it from the gateway's status file). */
   readonly adminToken: string;
   close(): Promise<void>;
@@ -55,15 +46,10 @@ const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPageOptions = {}): Promise<ApprovalPage> {
   const adminToken = newToken();
-  // id -> the page token of a pending approval. Forgotten when the approval settles, so a used or
-  // expired link can never answer again, and the map cannot grow past the pending set.
-  const tokens = new Map<string, string>();
-  const onSettled = (p: PendingApproval) => void tokens.delete(p.id);
-  broker.on("settled", onSettled);
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
-      // Nothing about the request is logged (the URL carries a token); the client gets a bare 500.
+      // Nothing about the request is logged (a URL may carry a ticket); the client gets a bare 500.
       if (!res.headersSent) send(res, 500, "text/plain", "internal error\n");
       else res.destroy();
     });
@@ -92,8 +78,8 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
   const origin = `http://127.0.0.1:${port}`;
   const allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const allowedOrigins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
-  // Built at its first request, not here: a question's page (and the held call's announcement,
-  // which waits for this server) must not wait for the console's modules and its first log read.
+  // Built at its first request, not here: the held call's announcement (which waits for this server)
+  // and the API must not wait for the console's modules and its first log read.
   let pageConsole: Promise<PageConsole | undefined> | undefined;
   let consoleError: string | undefined;
   const consoleNow = (): Promise<PageConsole | undefined> =>
@@ -103,18 +89,6 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
         consoleError = (e as Error).message;
         return undefined;
       }));
-
-  function tokenFor(id: string): string {
-    let t = tokens.get(id);
-    if (t === undefined) {
-      t = newToken();
-      // Only a pending approval gets a live token; a link for a settled one is valid-looking but dead
-      // (it shows "no longer pending"), so a caller racing a settle does not need to handle an error.
-      if (broker.get(id)) tokens.set(id, t);
-    }
-    return t;
-  }
-  const urlFor = (id: string) => `${origin}/a/${encodeURIComponent(id)}?t=${tokenFor(id)}`;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // DNS rebinding: a foreign name resolving to 127.0.0.1 arrives with that name as Host.
@@ -133,19 +107,14 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
     }
 
     if (url.pathname === "/console" || url.pathname.startsWith("/console/")) return toConsole(req, res, url, method, host);
-    const page = /^\/a\/([^/]+)$/.exec(url.pathname);
-    if (page) {
-      const id = decodeSegment(page[1]!);
-      if (id === undefined) return notFound(res);
-      if (method === "GET") return getPage(res, id, url.searchParams.get("t"));
-      if (method === "POST") return postPage(req, res, id);
-      return methodNotAllowed(res, "GET, POST");
-    }
+    // Where the question pages were (/a/ID?t=TOKEN): whatever the method or token, nothing is shown
+    // or answered, and an old link or bookmark learns where questions are answered now.
+    if (url.pathname === "/a" || url.pathname.startsWith("/a/")) return send(res, 404, "text/html", NO_QUESTION_PAGE);
     if (url.pathname === "/api/approvals") {
       if (method !== "GET") return methodNotAllowed(res, "GET");
       if (!adminAuthorized(req)) return unauthorized(res);
-      // No page link (its one-time token answers the question): `mcp-warden approvals list` only reads,
-      // an agent may run it, and it prints what it is given. The bearer answers through POST below.
+      // Nothing here answers by itself: `mcp-warden approvals list` only reads, an agent may run it,
+      // and it prints what it is given. The bearer answers through POST below.
       return sendJson(res, 200, { approvals: broker.list() });
     }
     const api = /^\/api\/approvals\/([^/]+)$/.exec(url.pathname);
@@ -161,8 +130,8 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
 
   /**
    * The console, given the request as its front would (FrontRequest) once this server's own checks
-   * passed (loopback, Host, Origin, body size). Without a console, only its stylesheet is served
-   * (the question pages use it).
+   * passed (loopback, Host, Origin, body size). Without a console, only its static files are served
+   * (the page for /a/... uses the stylesheet).
    */
   async function toConsole(req: IncomingMessage, res: ServerResponse, url: URL, method: string, host: string): Promise<void> {
     const isStatic = url.pathname === "/console/static/console.css" || url.pathname === "/console/static/console.js";
@@ -204,52 +173,16 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
   /** Why a POST is refused as cross-origin, or undefined. */
   function crossOrigin(req: IncomingMessage): string | undefined {
     const o = req.headers.origin;
-    if (o === undefined) return undefined; // Not a browser (the CLI, curl): the tokens carry the request.
+    if (o === undefined) return undefined; // Not a browser (the CLI, curl): the bearer token or session carries it.
+    // `Origin: null` (a sandboxed frame, a data: URL, a no-referrer page) is refused too: the console's
+    // pages are served with Referrer-Policy same-origin, so their forms send the real origin.
     if (allowedOrigins.has(o.toLowerCase())) return undefined;
-    // Our own page sends `Origin: null` for its form: its Referrer-Policy is no-referrer, and browsers
-    // then serialize the origin as null. Sec-Fetch-Site is set by the browser (pages cannot forge it)
-    // and says same-origin only for our own page; a sandboxed frame or data: URL elsewhere also sends
-    // null, but with Sec-Fetch-Site cross-site.
-    if (o === "null" && req.headers["sec-fetch-site"] === "same-origin") return undefined;
     return "cross-origin request";
   }
 
   function adminAuthorized(req: IncomingMessage): boolean {
     const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "");
     return m !== null && sameSecret(m[1]!, adminToken);
-  }
-
-  /** The pending approval whose live token is `presented`, or undefined (wrong, used, missing token). */
-  function byToken(id: string, presented: string | null | undefined): PendingApproval | undefined {
-    const live = tokens.get(id);
-    if (live === undefined || typeof presented !== "string" || !sameSecret(presented, live)) return undefined;
-    return broker.get(id);
-  }
-
-  function getPage(res: ServerResponse, id: string, t: string | null): void {
-    if (!broker.get(id)) return send(res, 410, "text/html", gonePage());
-    // GET never answers and never consumes the token: link previews and prefetchers fetch it too.
-    const p = byToken(id, t);
-    if (!p) return send(res, 403, "text/html", invalidLinkPage(false));
-    send(res, 200, "text/html", questionPage(p, tokens.get(id)!, Date.now()));
-  }
-
-  async function postPage(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-    if (!hasContentType(req, "application/x-www-form-urlencoded")) return send(res, 415, "text/plain", "expected application/x-www-form-urlencoded\n");
-    const body = await readBody(req, res);
-    if (body === undefined) return;
-    const form = new URLSearchParams(body);
-    const p = byToken(id, form.get("t"));
-    if (!p) return send(res, 403, "text/html", invalidLinkPage(true));
-    const answer = form.get("answer");
-    if (!isAnswer(answer) || !p.answers.includes(answer)) {
-      return send(res, 400, "text/html", messagePage("Not an answer to this question", `Choose one of: ${p.answers.map((a) => ANSWER_LABELS[a]).join(", ")}. Nothing was answered.`));
-    }
-    const r = broker.answer(id, answer, "page");
-    if (!r.ok) return send(res, 409, "text/html", messagePage("Not answered", r.reason));
-    // One-time: the settle listener already dropped it; dropping it here too does not depend on that.
-    tokens.delete(id);
-    send(res, 200, "text/html", answeredPage(p, answer));
   }
 
   async function postApi(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
@@ -267,7 +200,6 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
     if (!p) return sendJson(res, 404, { error: `no pending approval ${JSON.stringify(id)} (already answered, expired or never asked)` });
     const r = broker.answer(id, answer, "cli");
     if (!r.ok) return sendJson(res, 409, { error: r.reason });
-    tokens.delete(id);
     return sendJson(res, 200, { ok: true, id, answer });
   }
 
@@ -275,16 +207,25 @@ export async function startApprovalPage(broker: ApprovalBroker, opts: ApprovalPa
     port,
     origin,
     adminToken,
-    urlFor,
     close: () =>
       new Promise<void>((resolve) => {
-        broker.off("settled", onSettled);
-        tokens.clear();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       }).then(() => pageConsole?.then((c) => c?.close()).catch(() => undefined)),
   };
 }
+
+/**
+ * The answer to /a/...: where questions are answered now, in the console's look, with no script and
+ * no form. Nothing of any question is on it.
+ */
+const NO_QUESTION_PAGE = layout(
+  { title: "No question page", script: false },
+  html`<h1>No question page</h1>
+<p>This address shows and answers nothing: mcp-warden no longer has a page per question.</p>
+<p>Questions are answered in the console (run <code>mcp-warden console</code> in the project's terminal for a sign-in link), or on the command line: <code>mcp-warden approvals list</code>, then <code>mcp-warden approvals approve ID</code> or <code>mcp-warden approvals deny ID</code>.</p>
+<p class="muted"><a href="${CONSOLE_PATH}">The console</a> (it needs a sign-in link from <code>mcp-warden console</code>).</p>`,
+).text;
 
 function newToken(): string {
   return randomBytes(32).toString("base64url");
@@ -342,7 +283,7 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<string | u
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string, close = false): void {
-  const headers: Record<string, string | number> = { ...PAGE_HEADERS, "Content-Type": `${type}; charset=utf-8`, "Content-Length": Buffer.byteLength(body) };
+  const headers: Record<string, string | number> = { ...SECURITY_HEADERS, "Content-Type": `${type}; charset=utf-8`, "Content-Length": Buffer.byteLength(body) };
   // After refusing an unread body, the connection cannot be reused.
   if (close) headers.Connection = "close";
   res.writeHead(status, headers);

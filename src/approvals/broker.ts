@@ -1,7 +1,7 @@
 // Pending human approvals and the grants they leave behind. One broker per gateway process; the
-// channels that can answer (the client's elicitation, the local approval page, `mcp-warden
-// approvals`) all call answer(), and the first answer wins. No I/O here besides timers: the page,
-// the CLI and the settings writer are adapters around it.
+// channels that can answer (the client's elicitation, the local console, `mcp-warden approvals`)
+// all call answer(), and the first answer wins. No I/O here besides timers: the page server, the
+// CLI and the settings writer are adapters around it.
 //
 // An approval is for one held request: its id names exactly that request, the request's arguments
 // are fixed (the held call is forwarded with the arguments that were shown, never with a retry's),

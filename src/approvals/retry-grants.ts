@@ -143,9 +143,8 @@ export function formatMinutes(ms: number): string {
 
 /**
  * The text a client that could not be asked receives: who must act, how, and that the call must
- * then be retried. It reaches the model too, so it names the commands a person runs but never the
- * approval page's one-time link: that link is a capability to approve, and the agent must not hold
- * one. The commands named either answer (the hook asks about them) or print no link. `console`: run's
+ * then be retried. It reaches the model too, so it names the commands a person runs but never a
+ * link that approves by itself: the agent must not hold a capability to approve. The commands named either answer (the hook asks about them) or print no link. `console`: run's
  * local console is on, where the person answers after signing in with a link from `mcp-warden
  * console` (which the Claude Code hook asks about too).
  */

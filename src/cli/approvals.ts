@@ -8,18 +8,18 @@
 // answer is audited here; the next gateway lets the identical call through once when it is retried.
 //
 // `list` only reads, so the Claude Code hook lets an agent run it: it never prints anything that
-// answers a question (a question page's one-time link). It names the console's Approvals page
+// answers a question (an older gateway's question page link). It names the console's Approvals page
 // instead, which needs a sign-in link from `mcp-warden console` (a command the hook asks about).
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { APPROVAL_ANSWERS, type ApprovalAnswer, type PendingApproval } from "../approvals/broker.js";
+import { hasHiddenCharacters, visibleLines } from "../approvals/display.js";
 import { formatMinutes } from "../approvals/retry-grants.js";
 import { HeldCallStore, type StoredHeldCall } from "../adapters/grant-store.js";
 import { writeLocalAllowRule } from "../adapters/local-rules.js";
 import { AuditLog } from "../audit/index.js";
 import { hasInvisibleCharacters, renderArguments, visibleText } from "../policy/integrity/display.js";
-import { hasHiddenCharacters, visibleLines } from "../adapters/approval-page-html.js";
 import { runtimeDir } from "../settings/paths.js";
 import { isAlive } from "../upstream/orphans.js";
 
@@ -69,7 +69,7 @@ export async function approvalsCommand(action: ApprovalsAction, opts: ApprovalsO
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const statuses = readGatewayStatuses(opts.env, (m) => err.write(`mcp-warden approvals: warning: ${m}\n`));
   const gateways = statuses.flatMap((g) => (g.approvals ? [g.approvals] : []));
-  // run's gateways serve a console next to the question pages; serve's page server has none.
+  // run's gateways serve a console on their page server; serve's page server has none.
   const consoleOf = new Map(statuses.flatMap((g) => (g.approvals && g.console?.enabled === true ? [[g.pid, `${g.approvals.url.origin}/console/approvals`] as const] : [])));
   // Questions whose call ended, on disk; those a running gateway still holds are answered through it.
   const store = HeldCallStore.forEnv(opts.env);
@@ -336,8 +336,8 @@ function call(g: GatewayEndpoint, method: "GET" | "POST", path: string, body: st
 
 /**
  * The approvals of an API answer; entries without the fields the output relies on are dropped. An
- * older gateway's answer carries each question page's one-time link (`url`): it is dropped here, so
- * it is never printed (whoever holds the link can answer).
+ * older gateway's answer (from before the question pages were removed) carries each question page's
+ * one-time link (`url`): it is dropped here, so it is never printed (whoever holds the link can answer).
  */
 function parseList(body: string): Listed[] {
   const v = JSON.parse(body) as { approvals?: unknown };

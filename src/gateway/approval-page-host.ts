@@ -1,5 +1,4 @@
-// The local page server of one gateway: the question pages, the API `mcp-warden approvals` uses and
-// the console. Its module is loaded only when it starts: at the first question, or (startSoon) once
+// The local page server of one gateway: the console and the API `mcp-warden approvals` uses. Its module is loaded only when it starts: at the first question, or (startSoon) once
 // the client's handshake is done, so `mcp-warden console` finds it; never on the way to a first
 // answer.
 import type { ApprovalPage, ApprovalPageOptions } from "../adapters/approval-page.js";
@@ -17,7 +16,7 @@ export class ApprovalPageHost {
     private readonly enabled: boolean,
     private readonly onStarted: () => void,
     private readonly log: (message: string) => void,
-    /** The console under /console; undefined (or a factory that fails) leaves the question pages alone. */
+    /** The console under /console; undefined (or a factory that fails) leaves the API alone. */
     private readonly console?: ApprovalPageOptions["console"],
   ) {}
 
@@ -34,7 +33,7 @@ export class ApprovalPageHost {
                   try {
                     return await console(page);
                   } catch (e) {
-                    this.log(`the console cannot start (the question pages still work): ${(e as Error).message}`);
+                    this.log(`the console cannot start (\`mcp-warden approvals\` still answers questions): ${(e as Error).message}`);
                     return undefined;
                   }
                 },

@@ -73,13 +73,13 @@ export class Gateway {
   readonly blocked: { name: string; reason: string; transport: string }[] = [];
   private readonly catalog: Catalog;
   private readonly inputs = new InputBroker();
-  /** Questions to a person (`ask`), answered by the client, the approval page or the CLI. */
+  /** Questions to a person (`ask`), answered by the client, the local console or the CLI. */
   readonly approvals: ApprovalBroker;
   /** Which upstream tools may be exposed (pins, identity, poisoning). */
   private readonly integrity: IntegrityGate;
   /** Servers' requests to the client (sampling, elicitation, roots): policy, audit, secrets. */
   private readonly clientRequests: ClientRequestGate;
-  /** The local approval page, started at the first question. */
+  /** The local page server (the console and the API of `mcp-warden approvals`), started at the first question or once the client has connected. */
   private readonly approvalPage: ApprovalPageHost;
   private readonly redactor: Redactor;
   private readonly stages: Stage[];

@@ -2,7 +2,7 @@
 //   - Launch approval (before anything runs, src/gateway/launch-approval.ts): a server whose launch
 //     identity is not approved under its name and layer (a new server from the project or local
 //     layer, a changed launch configuration) is not spawned and not connected to until a person
-//     approves it; the question waits on the approval page and in `mcp-warden approvals`.
+//     approves it; the question waits in the local console and in `mcp-warden approvals`.
 //   - Each tool, prompt and resource template (policy/integrity/definitions.ts), every field of it:
 //     hidden when poisoned or denied; hidden with a question showing the difference when it changed
 //     since it was pinned; pinned on first sight otherwise. A reconnect that serves the same

@@ -269,7 +269,7 @@ export const ApprovalSettings = z.strictObject({
   timeoutMs: z.number().int().min(1000).max(3_600_000).optional(),
   /** Ask through the client's elicitation when the client supports it. */
   client: z.boolean().optional(),
-  /** Serve the local approval page (and the `mcp-warden approvals` API) on 127.0.0.1. */
+  /** Serve the local page server on 127.0.0.1: the console (`mcp-warden console`) and the `mcp-warden approvals` API. */
   page: z.boolean().optional(),
   /**
    * A client that cannot be asked in band (no elicitation, or `client: false`) gets its held call

@@ -4,10 +4,10 @@
 // holds (its client cannot be asked in band) shows on Approvals and approving it there completes the
 // client's call; the same link in a fresh browser fails with the page that says how to get in, as
 // does any page without a session; a held call is announced on stderr with no link that answers, and
-// its question page without the page's token (all anyone gets: no message carries the token) says
-// how to answer, in the console's look, and opens no console; a POST without the CSRF token and a
-// foreign Host are refused. And `mcp-warden console` says what to do when no gateway runs or its
-// console is off. (test/e2e/approval-page-browser.test.ts answers on a question page with its token.)
+// the address of the question pages there used to be (/a/ID?t=TOKEN) is a 404 that says how to
+// answer, in the console's look, answers nothing and opens no console; a POST without the CSRF token
+// and a foreign Host are refused. And `mcp-warden console` says what to do when no gateway runs or
+// its console is off.
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
@@ -156,7 +156,7 @@ describe("run's local console in a real browser", { skip, timeout: 240_000 }, ()
     }
   });
 
-  it("a held call is announced without a link that answers; its question page without the token says how to answer, in the console's look, and opens no console", async () => {
+  it("a held call is announced without a link that answers; the old question page address is a 404 that says how to answer, in the console's look, answers nothing and opens no console", async () => {
     const seen = c.stderr().length;
     const call = c.client.callTool({ name: "fx__echo", arguments: { text: "question page" } }).then(
       () => undefined,
@@ -174,12 +174,11 @@ describe("run's local console in a real browser", { skip, timeout: 240_000 }, ()
     const id = /\(question ([0-9a-f]+)\)/.exec(announced)![1]!;
     assert.equal(await questionId(page, "question page"), id, "the console lists it");
 
-    // The question page's address is guessable from the id; without the page's token it answers nothing.
+    // There is no question page: its old address, with any token, is a 404 that says where to answer.
     const p = await newPage();
-    const r = await p.goto(`${origin}/a/${id}`);
-    assert.equal(r?.status(), 403);
+    const r = await p.goto(`${origin}/a/${id}?t=${"A".repeat(43)}`);
+    assert.equal(r?.status(), 404);
     assert.equal(r?.headers()["content-security-policy"], CSP, "the console's CSP: no inline style or script");
-    assert.equal(r?.headers()["referrer-policy"], "no-referrer");
     assert.equal(await p.locator('link[rel="stylesheet"][href="/console/static/console.css"]').count(), 1);
     assert.equal(await p.locator("script").count(), 0);
     assert.equal(await p.locator("form").count(), 0, "no answer form");
@@ -188,10 +187,14 @@ describe("run's local console in a real browser", { skip, timeout: 240_000 }, ()
       const g = globalThis as unknown as { getComputedStyle(e: unknown): { display: string }; document: { querySelector(s: string): unknown } };
       return g.getComputedStyle(g.document.querySelector("header")).display;
     }, undefined), "flex");
-    assert.match(await p.locator("main").innerText(), /Answer in the console \(run mcp-warden console for a sign-in link\)/);
+    const shown = await p.locator("main").innerText();
+    assert.match(shown, /Questions are answered in the console \(run mcp-warden console in the project's terminal for a sign-in link\)/);
+    assert.match(shown, /mcp-warden approvals approve ID or mcp-warden approvals deny ID/);
+    assert.ok(!shown.includes("fx__echo") && !shown.includes(id), "nothing of the question");
+    assert.equal(await questionId(page, "question page"), id, "still pending");
     await p.locator('a[href="/console"]').click();
     await p.waitForURL(`${origin}/console`);
-    assert.match(await p.locator("main").innerText(), /Run mcp-warden console/, "the question page opened no console session");
+    assert.match(await p.locator("main").innerText(), /Run mcp-warden console/, "the 404 page opened no console session");
 
     // The person answers in the console.
     await page.locator(`section#q-${id} button[value="deny"]`).click();

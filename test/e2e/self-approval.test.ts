@@ -3,9 +3,8 @@
 // local console as its admin) ask even under a blanket Bash allow and in bypassPermissions mode, in
 // either spelling, and the running gateways' status files (which hold the approval page's admin
 // token) cannot be read. The read-only commands stay allowed, so they must hand out no way to answer:
-// with a real gateway holding a call, `approvals list` (text and JSON) shows no question page link,
-// and the page refuses an answer without its token (test/unit/approval-page.test.ts covers wrong,
-// used and expired tokens). Nor may anything the agent can read later: the gateway's stderr and the
+// with a real gateway holding a call, `approvals list` (text and JSON) shows no link that answers,
+// and the old question page address (/a/ID, gone) answers nothing. Nor may anything the agent can read later: the gateway's stderr and the
 // client's log notifications (Claude Code keeps both in files under ~/.cache), progress, the status
 // file, the audit log and an elicitation form carry no one-time link and no token.
 import assert from "node:assert/strict";
@@ -78,7 +77,7 @@ describe("the agent cannot approve its own calls", () => {
     }
   });
 
-  test("`approvals list`, which the hook allows, shows a held call without its page's one-time link; the page refuses an answer without it", async () => {
+  test("`approvals list`, which the hook allows, shows a held call with no link that answers; the old question page address answers nothing", async () => {
     const s = scratch({
       permissions: { ask: ["mcp__fx__echo"] },
       approvals: { page: true, timeoutMs: 60_000, holdMs: 60_000 },
@@ -104,12 +103,12 @@ describe("the agent cannot approve its own calls", () => {
       }
       assert.match(text.stdout, /console: http:\/\/127\.0\.0\.1:\d+\/console\/approvals \(sign in with `mcp-warden console`\)/);
 
-      // What the agent could still do with what it read: post an answer to the question page without a token.
+      // What the agent could still do with what it read: post an answer to where the question page was.
       const consolePage = (JSON.parse(json.stdout) as { approvals: { id: string; console?: string }[] }).approvals.find((a) => a.id === id)?.console;
       const page = new URL(`/a/${id}`, consolePage);
       for (const body of [{ answer: "allow-once" }, { t: "", answer: "allow-once" }, { t: "guessed", answer: "allow-once" }] as Record<string, string>[]) {
         const post = await fetch(page, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(body) });
-        assert.equal(post.status, 403, JSON.stringify(body));
+        assert.equal(post.status, 404, JSON.stringify(body));
       }
       assert.equal((await fetch(consolePage!, { redirect: "manual" })).status, 401, "the console's page needs a sign-in");
       const still = await wardenAsync(s, ["approvals", "list", "--json"]);

@@ -1,4 +1,4 @@
-// `mcp-warden approvals` against a real approval page and broker in this process, found the way the
+// `mcp-warden approvals` against run's real page server and broker in this process, found the way the
 // CLI finds a gateway: a status file `<runtimeDir>/<pid>.json` in a scratch state directory.
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
@@ -28,9 +28,6 @@ function request(args: Record<string, unknown>, answers: readonly ApprovalAnswer
     answers,
   };
 }
-
-/** The one-time token of a question page's URL. */
-const tokenOf = (url: string) => new URL(url).searchParams.get("t")!;
 
 async function run(action: ApprovalsAction, opts: Omit<ApprovalsOptions, "env">, env: NodeJS.ProcessEnv) {
   const out = new PassThrough();
@@ -69,10 +66,8 @@ describe("mcp-warden approvals", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  test("list shows each pending approval with its arguments made visible, and the console's Approvals page, never the question page's one-time link", async () => {
+  test("list shows each pending approval with its arguments made visible, and the console's Approvals page, never a link that answers", async () => {
     const a = broker.open(request({ title: "bug", body: "text" + " ".repeat(300) + "hidden\u200b\u001b[31m" }));
-    // The gateway has minted the question page's link (it announces it to the person).
-    const link = page.urlFor(a.id);
     try {
       const r = await run("list", {}, env);
       assert.equal(r.code, 0, r.err);
@@ -83,8 +78,8 @@ describe("mcp-warden approvals", () => {
       assert.ok(r.out.includes("ask: mcp__github__*"));
       assert.match(r.out, /expires in \d+m \d+s/);
       assert.ok(r.out.includes(`console: ${page.origin}/console/approvals (sign in with \`mcp-warden console\`)`), r.out);
-      assert.ok(!r.out.includes(tokenOf(link)) && !/[?&]t=/.test(r.out), "the page's token is never printed: `list` only reads, and an agent may run it");
-      assert.ok(!r.out.includes(`/a/${a.id}`), "nor the question page's address");
+      assert.ok(!/[?&]t=/.test(r.out), "no token is printed: `list` only reads, and an agent may run it");
+      assert.ok(!r.out.includes(`/a/${a.id}`), "nor the old question page's address");
       assert.ok(r.out.includes("hidden"), "the payload after 300 spaces is shown");
       assert.ok(!r.out.includes("\u200b") && !r.out.includes("\u001b"), "no raw hidden characters on the terminal");
       assert.match(r.out, /hidden characters/);
@@ -94,9 +89,8 @@ describe("mcp-warden approvals", () => {
     }
   });
 
-  test("list --json is parseable, complete and terminal-safe, and holds no page token", async () => {
+  test("list --json is parseable, complete and terminal-safe, and holds no token", async () => {
     const a = broker.open(request({ s: "x\u202ey\u200bz" }));
-    const link = page.urlFor(a.id);
     try {
       const r = await run("list", { json: true }, env);
       assert.equal(r.code, 0, r.err);
@@ -107,7 +101,7 @@ describe("mcp-warden approvals", () => {
       assert.equal(entry.arguments.s, "x\u202ey\u200bz", "the value is intact for a JSON reader");
       assert.equal(entry.console, `${page.origin}/console/approvals`);
       assert.equal(entry.url, undefined);
-      assert.ok(!r.out.includes(tokenOf(link)) && !/[?&]t=/.test(r.out), "no page token");
+      assert.ok(!/[?&]t=|\/a\//.test(r.out), "no token, no question page address");
       assert.equal(entry.gateway, process.pid);
     } finally {
       broker.abandon(a.id, "cancelled");
@@ -117,7 +111,6 @@ describe("mcp-warden approvals", () => {
   test("a gateway without a local console (serve's page server) is listed with no page at all", async () => {
     writeFileSync(statusFile, JSON.stringify({ pid: process.pid, approvals: { url: page.origin, token: page.adminToken } }));
     const a = broker.open(request({}));
-    page.urlFor(a.id);
     try {
       const text = await run("list", {}, env);
       assert.equal(text.code, 0, text.err);

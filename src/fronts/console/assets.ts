@@ -73,9 +73,6 @@ section.incident-step { border-top: 1px solid var(--line); margin-top: 18px; pad
 section.incident-step h3 { font-size: 14px; margin: 14px 0 6px; }
 ul.todo li { margin-bottom: 2px; }
 .step-next { margin-top: 12px; }
-/* run's question page (src/adapters/approval-page-html.ts) */
-.sub { color: var(--muted); margin: 0 0 16px; }
-.console-link { margin-top: 18px; }
 /* Servers page (servers-page.ts) */
 pre.notice { background: #fff4e5; border-color: #f0b35c; }
 .warn-text, .pins-needs-approval, .pins-unknown { color: var(--deny); }

@@ -93,7 +93,7 @@ const NAV: readonly [path: string, label: string][] = [
 
 /**
  * A whole page. `live`: the script refreshes the elements marked data-live every few seconds.
- * `script: false`: the page has no script at all (run's question pages).
+ * `script: false`: the page has no script at all (run's page server's own page for /a/...).
  */
 export function layout(opts: { title: string; viewer?: Viewer; current?: string; live?: boolean; script?: boolean }, body: Html): Html {
   const nav = opts.viewer

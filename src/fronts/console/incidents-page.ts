@@ -3,7 +3,7 @@
 // report is laid out by src/incident/layout.ts (the same blocks as the Markdown and the standalone
 // HTML) and written here with `html`, so everything from servers and callers is escaped and its
 // invisible characters shown, under the console's CSP (no inline style or script).
-import { visibleLines } from "../../adapters/approval-page.js";
+import { visibleLines } from "../../approvals/display.js";
 import { layoutReport, type Block, type Inline } from "../../incident/layout.js";
 import { renderHtml } from "../../incident/render-html.js";
 import type { IncidentReport } from "../../incident/report.js";

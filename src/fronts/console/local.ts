@@ -1,8 +1,7 @@
 // The console of `mcp-warden run`, served by the gateway's local page server on 127.0.0.1
-// (src/adapters/approval-page.ts) next to the question pages. One person: the OS user who started
-// the gateway, signed in with a one-time ticket (signin-local.ts) as admin. Questions are this
-// gateway's broker's, answered as on the question page (the person answers their own client's
-// calls); activity is the audit log run writes; sessions live in this process's memory.
+// (src/adapters/approval-page.ts). One person: the OS user who started the gateway, signed in with a
+// one-time ticket (signin-local.ts) as admin. Questions are this gateway's broker's, answered as
+// given on the page server (`by: "page"`; the person answers their own client's calls); activity is the audit log run writes; sessions live in this process's memory.
 import { postgresUrlOf } from "../../audit/postgres-url.js";
 import type { AuditSink } from "../../audit/index.js";
 import type { ApprovalBroker } from "../../approvals/broker.js";

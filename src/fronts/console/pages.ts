@@ -1,8 +1,8 @@
 // The console's pages, as functions of the data they show (no I/O: console.ts gathers the data).
 // Everything from an agent, a tool, a server or a caller goes through `html` (html.ts), which makes
-// invisible characters visible and escapes; arguments and diffs are laid out by the question page's
-// own helpers (renderArguments, visibleLines in approval-page-html.ts) so both show a call alike.
-import { ANSWER_LABELS, formatTimeLeft, hasHiddenCharacters, holdingNote, visibleLines } from "../../adapters/approval-page-html.js";
+// invisible characters visible and escapes; arguments and diffs are laid out by the helpers
+// `mcp-warden approvals list` uses too (renderArguments, visibleLines), so both show a call alike.
+import { ANSWER_LABELS, formatTimeLeft, hasHiddenCharacters, holdingNote, visibleLines } from "../../approvals/display.js";
 import type { AuditRecord } from "../../audit/record.js";
 import { renderArguments } from "../../policy/integrity/display.js";
 import type { ListedQuestion } from "../http/approvals-endpoint.js";

@@ -1,8 +1,8 @@
 // The console's Servers pages, as functions of the data they show (no I/O: servers.ts gathers it).
 // Everything a server or a settings file says (names, descriptions, commands, errors) goes through
 // `html`, which makes invisible characters visible and escapes; a tool's description and definition
-// are laid out line by line like the approval page's (visibleLines, renderArguments).
-import { visibleLines } from "../../adapters/approval-page.js";
+// are laid out line by line like a question's arguments (visibleLines, renderArguments).
+import { visibleLines } from "../../approvals/display.js";
 import { renderArguments } from "../../policy/integrity/display.js";
 import { type Html, html, layout, preformatted, type Viewer } from "./html.js";
 

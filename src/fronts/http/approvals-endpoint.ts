@@ -32,7 +32,7 @@ export type ApproverAnswerResult = { ok: true; id: string; answer: ApprovalAnswe
 export interface ApproverActionsOptions {
   /**
    * `run`'s local console: the one person who started the gateway answers the calls of their own
-   * client, as on the approval page. serve leaves this unset: nobody answers their own calls there.
+   * client. serve leaves this unset: nobody answers their own calls there.
    */
   answerOwnCalls?: boolean;
   /** The channel recorded as having answered (broker and audit): "approver" (serve) or "page" (run's console). */

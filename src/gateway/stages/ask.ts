@@ -1,5 +1,5 @@
 // ask: a person must confirm. The call is held while every available channel asks at once (the
-// client's elicitation, the local approval page, `mcp-warden approvals`); the first answer wins. No
+// client's elicitation, the local console, `mcp-warden approvals`); the first answer wins. No
 // answer before the timeout, no channel at all, a withdrawn question or an exception: deny.
 //
 // What is approved is exactly this held call: the arguments forwarded are the ones shown (the
@@ -14,13 +14,13 @@
 // too (src/adapters/grant-store.ts), for approvals.retryWindowMs: an approval given then lets the
 // identical call (client, server identity, tool, arguments digest, policy version) through once.
 //
-// No message of the gateway carries a question page's one-time link (/a/ID?t=TOKEN): whoever holds it
-// answers the question, and every place a message goes is kept or read by more than the person.
+// No message of the gateway carries a link that answers by itself (there used to be a question page,
+// /a/ID?t=TOKEN; it is gone): whoever holds such a link answers the question, and every place a
+// message goes is kept or read by more than the person.
 // stderr and the client's log notifications end up in files the agent can read (Claude Code keeps
 // both under ~/.cache/claude-cli-nodejs/<project>/mcp-logs-<server>/); the tool result, errors and
 // progress may reach the model; the elicitation form passes through the client's hooks (Claude
-// Code's Elicitation hook) and logs, and answers the question by itself anyway; an opened link
-// stays in the browser's history while the question is pending. The messages name the question and
+// Code's Elicitation hook) and logs, and answers the question by itself anyway. The messages name the question and
 // the ways to answer that need the person: `mcp-warden approvals approve|deny ID` and the console
 // (`mcp-warden console` prints a sign-in link whose ticket is spent on first use); the Claude Code
 // hook asks the person before the agent runs either command.
@@ -119,7 +119,7 @@ export function howToAnswer(tool: string, id: string, o: AnswerWays): string {
 
 /**
  * The question as the client's elicitation form shows it. The form answers by itself; the other ways
- * are named for a person who would rather answer elsewhere. No question page link: the form passes
+ * are named for a person who would rather answer elsewhere. No link that answers: the form passes
  * through the client's hooks and logs (see the top of this file).
  */
 export function elicitationFor(request: ApprovalRequest, id: string, elsewhere: AnswerWays): Record<string, unknown> {
