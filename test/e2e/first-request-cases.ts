@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connect, EVERYTHING, scratch, type Connected } from "./harness.js";
 
-type Era = "legacy" | "modern";
+export type Era = "legacy" | "modern";
 type Startup = "eager" | "lazy";
 
 const FIRST_REQUESTS: { what: string; run(c: Connected): Promise<void> }[] = [
@@ -54,7 +54,8 @@ const FIRST_REQUESTS: { what: string; run(c: Connected): Promise<void> }[] = [
   },
 ];
 
-for (const era of ["legacy", "modern"] as Era[]) {
+/** The cases for one client era, eager and lazy servers (one test file per era keeps each file short). */
+export function firstRequestSuites(era: Era): void {
   for (const startup of ["eager", "lazy"] as Startup[]) {
     describe(`first request after the handshake (${era} client, ${startup} server)`, () => {
       for (const { what, run } of FIRST_REQUESTS) {

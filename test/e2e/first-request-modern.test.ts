@@ -1,0 +1,5 @@
+// Conformance, 2026-07-28 (modern) clients: every request that names an item works as the first
+// request after the handshake (the cases: first-request-cases.ts).
+import { firstRequestSuites } from "./first-request-cases.js";
+
+firstRequestSuites("modern");
