@@ -13,6 +13,27 @@ interface Profile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
+  /** µs on the monotonic clock (the one `process.hrtime` reads, in any process on the machine). */
+  startTime: number;
+}
+
+/** A stretch of the monotonic clock, in µs (`process.hrtime.bigint() / 1000n`): only samples within it count. */
+export interface Window {
+  fromUs: number;
+  toUs: number;
+}
+
+/** Self time per profile node, of the samples within `window` (all of them without one). */
+function selfTimes(p: Profile, window?: Window): Map<number, number> {
+  const self = new Map<number, number>();
+  let at = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    at += dt;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + dt);
+  }
+  return self;
 }
 
 export interface ProfileSummary {
@@ -62,11 +83,11 @@ export function areaOf(url: string, functionName: string): string {
   return url.replace(/^file:\/\//, "");
 }
 
-export function summarizeProfile(file: string, top = 12): ProfileSummary {
+export function summarizeProfile(file: string, top = 12, pieces: { label: string; frame: RegExp }[] = INCLUSIVE, window?: Window): ProfileSummary {
+  const INCLUSIVE = pieces;
   const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  const self = selfTimes(p, window);
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusiveUs = INCLUSIVE.map(() => 0);
@@ -110,5 +131,59 @@ export function summarizeProfile(file: string, top = 12): ProfileSummary {
       .slice(0, top)
       .map(([area, us]) => ({ area, share: share(us) })),
     inclusive: INCLUSIVE.map((x, i) => ({ label: x.label, share: share(inclusiveUs[i]!) })),
+  };
+}
+
+/** Who a sample's time is charged to (see attributeProfile). */
+export interface Owner {
+  label: string;
+  /** Matches `<functionName>@<url>` of a frame this owner runs. */
+  frame: RegExp;
+}
+
+export interface Attribution {
+  busyMs: number;
+  /** Per owner (in the order given, then the rest), its share of busy time and what of it was spent in zod and in native code. */
+  rows: { label: string; share: number; zodShare: number; nativeShare: number }[];
+}
+
+/**
+ * Busy time charged to the innermost frame on each sample's stack that one of `owners` matches:
+ * what zod, JSON, Node's internals or native code do on someone's behalf is charged to whoever asked
+ * (a zod parse called by the SDK server is the SDK server's cost). Samples that no owner's frame is
+ * on go to `rest` (event loop, pipe reads and writes started by libuv), the garbage collector to its own row.
+ */
+export function attributeProfile(file: string, owners: Owner[], window?: Window, rest = "(no owner on the stack: event loop, stream internals)"): Attribution {
+  const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = selfTimes(p, window);
+  const labels = [...owners.map((o) => o.label), "(garbage collector)", rest];
+  const us = new Map(labels.map((l) => [l, { all: 0, zod: 0, native: 0 }]));
+  let busy = 0;
+  for (const [id, t] of self) {
+    const cf = byId.get(id)!.callFrame;
+    if (cf.functionName === "(idle)") continue;
+    busy += t;
+    let label = cf.functionName === "(garbage collector)" ? "(garbage collector)" : undefined;
+    for (let cur: number | undefined = id; label === undefined && cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame;
+      const key = `${f.functionName}@${f.url}`;
+      label = owners.find((o) => o.frame.test(key))?.label;
+    }
+    const row = us.get(label ?? rest)!;
+    row.all += t;
+    const area = areaOf(cf.url, cf.functionName);
+    if (area === "zod") row.zod += t;
+    if (area.startsWith("(native")) row.native += t;
+  }
+  const share = (x: number) => (busy ? x / busy : 0);
+  return {
+    busyMs: busy / 1000,
+    rows: labels.map((label) => {
+      const r = us.get(label)!;
+      return { label, share: share(r.all), zodShare: share(r.zod), nativeShare: share(r.native) };
+    }),
   };
 }

@@ -2,9 +2,11 @@
 // stdio both ways, measured in one run; plus the policy-engine and audit-append micro-benchmarks.
 // Prints a summary and regenerates docs/PERFORMANCE.md from the numbers.
 //
-//   node dist/bench/run.js [--quick] [--out <file>]
+//   node dist/bench/run.js [--quick] [--only stdio] [--out <file>]
 //
 // --quick shrinks every loop (for trying the script out); its numbers are not worth recording.
+// --only stdio measures the stdio part alone (direct, relays, gateways, the gateway's CPU profile)
+// and writes its sections to --out only (docs/PERFORMANCE.md is the full run's).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -21,12 +23,20 @@ import { runServeBench, serveDocSection, type ServeBenchResult } from "./serve.j
 import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
 import { consolePagesSection, runConsolePagesBench, type ConsolePagesBenchResult } from "./console-pages.js";
-import { median, open, procRssMiB, sequential, startupMs, summarize, throughput, type Conn, type Route, type ThroughputSample } from "./stdio.js";
+import { median, open, procRssMiB, sequential, startupMs, summarize, throughput, type Conn, type ThroughputSample } from "./stdio.js";
+import { floorSection, floorVerdict } from "./relay-floor.js";
+import { profileGateway, stdioProfileSection, type StdioProfile } from "./stdio-profile.js";
 
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
+const onlyArg = args.indexOf("--only");
+const ONLY = onlyArg >= 0 ? args[onlyArg + 1] : undefined;
+if (ONLY !== undefined && ONLY !== "stdio") {
+  process.stderr.write(`--only takes one part: stdio (got ${ONLY ?? "nothing"})\n`);
+  process.exit(2);
+}
 const outArg = args.indexOf("--out");
-const OUT = outArg >= 0 && args[outArg + 1] ? args[outArg + 1]! : join(ROOT, "docs/PERFORMANCE.md");
+const OUT = outArg >= 0 && args[outArg + 1] ? args[outArg + 1]! : ONLY ? undefined : join(ROOT, "docs/PERFORMANCE.md");
 
 const scale = (n: number) => (QUICK ? Math.max(10, Math.round(n / 10)) : n);
 const CFG = {
@@ -48,9 +58,11 @@ const FAKE_SECRET = "bench-fake-token-0123456789abcdef";
 
 /** The connections measured in every round. The third isolates the cost of the upstream leg's protocol era. */
 const DIRECT = "direct";
+const RELAY_BYTES = "relay, bytes";
+const RELAY_JSON = "relay, parse and re-serialize";
 const GATEWAY = "gateway";
 const GATEWAY_LEGACY = "gateway, upstream legacy";
-type Label = typeof DIRECT | typeof GATEWAY | typeof GATEWAY_LEGACY;
+type Label = typeof DIRECT | typeof RELAY_BYTES | typeof RELAY_JSON | typeof GATEWAY | typeof GATEWAY_LEGACY;
 
 interface Round {
   round: number;
@@ -160,10 +172,13 @@ async function main() {
   const rounds: Round[] = [];
   let rss: number | undefined;
   let auditOnDisk = { records: 0, bytes: 0 };
-  const startups: Record<Route, number[]> = { direct: [], gateway: [] };
+  const startups: Record<"direct" | "gateway", number[]> = { direct: [], gateway: [] };
+  const profiles: StdioProfile[] = [];
   try {
     log(`mcp-warden bench${QUICK ? " (--quick: numbers not meaningful)" : ""}: ${CFG.rounds} rounds × (${CFG.latencyCalls} sequential + ${CFG.throughputCalls} at ${CFG.inflight} in flight) per connection`);
     conns.push(await open("direct", sDefault, DIRECT));
+    conns.push(await open("relay-bytes", sDefault, RELAY_BYTES));
+    conns.push(await open("relay-json", sDefault, RELAY_JSON));
     conns.push(await open("gateway", sDefault, GATEWAY));
     conns.push(await open("gateway", sLegacy, GATEWAY_LEGACY));
     for (const c of conns) {
@@ -178,10 +193,10 @@ async function main() {
       for (const c of order) {
         const m = await measureRound(c, r + 1);
         rounds.push(m);
-        log(`  round ${m.round} ${m.label.padEnd(24)} p50 ${f1(m.p50).padStart(7)} µs  p99 ${f1(m.p99).padStart(8)} µs  mean ${f1(m.mean).padStart(7)} µs  ${f0(m.tput.perSecond).padStart(6)} calls/s @${CFG.inflight}`);
+        log(`  round ${m.round} ${m.label.padEnd(30)} p50 ${f1(m.p50).padStart(7)} µs  p99 ${f1(m.p99).padStart(8)} µs  mean ${f1(m.mean).padStart(7)} µs  ${f0(m.tput.perSecond).padStart(6)} calls/s @${CFG.inflight}`);
       }
     }
-    rss = procRssMiB(conns[1]!.pid);
+    rss = procRssMiB(conns.find((c) => c.label === GATEWAY)!.pid);
     for (const c of conns.splice(0)) await c.close();
     auditOnDisk = auditFiles(sDefault);
 
@@ -189,6 +204,11 @@ async function main() {
       for (const route of i % 2 === 0 ? (["direct", "gateway"] as const) : (["gateway", "direct"] as const)) startups[route].push(await startupMs(route, sDefault));
     }
     log(`  start-up to first result: direct ${startups.direct.map(f1).join(", ")} ms; gateway ${startups.gateway.map(f1).join(", ")} ms`);
+    log("  the gateway under --cpu-prof …");
+    for (const [s, label] of [[sDefault, GATEWAY], [sLegacy, GATEWAY_LEGACY]] as const) {
+      const p = await profileGateway(s, label, CFG.throughputCalls * 2, CFG.warmup);
+      if (p) profiles.push(p);
+    }
   } catch (error) {
     for (const c of conns) process.stderr.write(`${c.label} stderr:\n${c.stderr()}\n`);
     throw error;
@@ -203,6 +223,16 @@ async function main() {
   const auditRedacted = auditBench([FAKE_SECRET]);
   log("  policy micro-benchmark …");
   const policy = await runPolicyBench();
+  if (ONLY === "stdio") {
+    const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, profiles, { rss, auditOnDisk, loadBefore, loadAfter: load() });
+    log("");
+    log(result.summary);
+    if (OUT) {
+      writeFileSync(OUT, [...stdioSections(started, result), ""].join("\n"));
+      log(`wrote ${OUT}`);
+    } else log("(--only stdio: pass --out <file> to write its sections)");
+    return;
+  }
   log("  hook benchmark …");
   const hook = runHookBench(QUICK ? 5 : 31);
   log("  http hook benchmark (through serve) …");
@@ -222,8 +252,8 @@ async function main() {
   log("  the console's pages on a large audit log …");
   const consolePages = await runConsolePagesBench(QUICK);
 
-  const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, { rss, auditOnDisk, loadBefore, loadAfter: load() });
-  writeFileSync(OUT, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, sharedState, replicas, guards, consolePages));
+  const result = analyse(rounds, startups, policy, auditPlain, auditRedacted, profiles, { rss, auditOnDisk, loadBefore, loadAfter: load() });
+  writeFileSync(OUT!, renderDoc(started, result, hook, httpHook, serveBench, sandbox, containers, sharedState, replicas, guards, consolePages));
   log("");
   log(result.summary);
   log("");
@@ -264,10 +294,11 @@ const totalCpu = (s: Stats) => (s.cpuClient === undefined || !s.cpuService ? und
 
 function analyse(
   rounds: Round[],
-  startups: Record<Route, number[]>,
+  startups: Record<"direct" | "gateway", number[]>,
   policy: PolicyBenchResult,
   auditPlain: AuditBench,
   auditRedacted: AuditBench,
+  profiles: StdioProfile[],
   extra: { rss: number | undefined; auditOnDisk: { records: number; bytes: number }; loadBefore: string; loadAfter: string },
 ) {
   const d = stats(rounds, DIRECT);
@@ -288,6 +319,12 @@ function analyse(
   };
   const row = (name: string, a: string, b: string, r: number, target: string, ok?: boolean) =>
     `${name.padEnd(30)}${a.padStart(10)}${b.padStart(14)}${f2(r).padStart(8)}x   ${target.padEnd(8)}${ok === undefined ? "" : ok ? "met" : "MISSED"}`;
+  const rb = stats(rounds, RELAY_BYTES);
+  const rj = stats(rounds, RELAY_JSON);
+  const vsFloor = (label: string, x: Stats) => {
+    const v = floorVerdict({ label, gateway: true, stats: x }, d, rj);
+    return `${label}: p50 ${f2(v.p50)}x the parse relay, ${f2(v.throughput)}x direct calls/s, gateway CPU ${v.cpu === undefined ? "—" : f1(v.cpu)} µs/call`;
+  };
   const summary = [
     `${"".padEnd(30)}${"direct".padStart(10)}${"mcp-warden".padStart(14)}${"ratio".padStart(9)}   target`,
     row("p50 latency (µs)", f1(d.p50), f1(g.p50), ratio.p50, `≤ ${TARGET.p50Ratio}x`, met.p50),
@@ -296,15 +333,36 @@ function analyse(
     row(`throughput @${CFG.inflight} (calls/s)`, f0(d.perSecond), f0(g.perSecond), ratio.throughput, `≥ ${TARGET.throughputRatio}x`, met.throughput),
     row("start-up to 1st result (ms)", f1(startup.direct), f1(startup.gateway), ratio.startup, "—"),
     `upstream leg pinned to legacy: p50 ${f1(gl.p50)} µs (${f2(gl.p50 / d.p50)}x), ${f0(gl.perSecond)} calls/s (${f2(gl.perSecond / d.perSecond)}x)`,
+    `relays: bytes p50 ${f1(rb.p50)} µs, ${f0(rb.perSecond)} calls/s; parse and re-serialize p50 ${f1(rj.p50)} µs, ${f0(rj.perSecond)} calls/s, ${rj.cpuService?.[0] === undefined ? "—" : f1(rj.cpuService[0])} µs/call in the relay`,
+    vsFloor(GATEWAY, g),
+    vsFloor(GATEWAY_LEGACY, gl),
     `policy decision, ${f0(policy.rules)} rules: p50 ${policy.p50us} µs, p99 ${policy.p99us} µs (target ≤ ${TARGET.policyP99us} µs: ${met.policy ? "met" : "MISSED"})`,
     `audit append: p50 ${f1(auditPlain.p50us)} µs, p99 ${f1(auditPlain.p99us)} µs; with redaction: p50 ${f1(auditRedacted.p50us)} µs, p99 ${f1(auditRedacted.p99us)} µs`,
   ].join("\n");
-  return { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted, rounds, startups, extra, summary };
+  return { d, g, gl, rb, rj, startup, ratio, met, policy, auditPlain, auditRedacted, rounds, startups, profiles, extra, summary };
 }
 
 // ---- the document -------------------------------------------------------------------------------
 
 function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: HttpHookBenchResult, serveBench: ServeBenchResult, sandbox: SandboxBenchResult, containers: ContainerBenchResult, sharedState: SharedStateBenchResult, replicas: ReplicasBenchResult, guards: GuardsBenchResult, consolePages: ConsolePagesBenchResult): string {
+  return [
+    ...stdioSections(started, a),
+    ...hookSection(hook),
+    ...httpHookSection(httpHook),
+    ...serveDocSection(serveBench),
+    ...sandboxSection(sandbox),
+    ...containerSection(containers, sandbox.gateway && sandbox.command ? { gatewaySandboxed: sandbox.gateway.sandboxed, gatewayPlain: sandbox.gateway.unsandboxed, exec: sandbox.command.exec } : undefined),
+    ...sharedStateSection(sharedState),
+    ...replicasSection(replicas),
+    ...guardsSection(guards),
+    ...consolePagesSection(consolePages),
+    `Reproduce with \`npm run bench\` (five minutes or so; the comparison with supergateway and mcp-proxy needs \`node dist/scripts/bench-tools.js install\` first, and the token cost the Node 22 test tools). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
+    "",
+  ].join("\n");
+}
+
+/** The stdio part: method, results, the relay floor, the gateway's own work and profile, why targets are missed. */
+function stdioSections(started: Date, a: Analysis): string[] {
   const { d, g, gl, startup, ratio, met, policy, auditPlain, auditRedacted } = a;
   const cpu = cpus();
   const model = cpu[0]?.model.trim() ?? "unknown";
@@ -328,7 +386,7 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: 
     "",
     "## Method",
     "",
-    `One run of \`npm run bench\` measures every connection against the same upstream: the compiled fixture MCP server (\`dist/test/fixtures/fixture-server.js\`, tool \`echo {text}\`), spawned over stdio. The client is the official SDK \`Client\` with \`StdioClientTransport\` (legacy protocol era, the default), connected directly to the fixture, and to \`mcp-warden run\` whose settings allow \`mcp__fixture__echo\` and nothing else, with the audit log on (a temporary audit directory, the default fsync interval of ${AUDIT_DEFAULTS.fsyncIntervalMs} ms) and one credential-like value in the fixture's environment, so audit redaction is active as it is for any server configured with a token. The gateway is measured with default settings (its upstream leg negotiates the protocol era: \`protocol: "auto"\`) and, as a third connection, with the upstream leg pinned to the legacy era (\`protocol: "legacy"\`), the era the direct client uses. Each connection is warmed up with ${CFG.warmup} sequential calls and ${CFG.warmup} at full concurrency. Then ${CFG.rounds} rounds rotate the order of the connections; in each round and for each connection, ${CFG.latencyCalls} sequential calls are each timed with \`process.hrtime.bigint()\` (p50, p99, mean), then ${CFG.throughputCalls} calls are issued with exactly ${CFG.inflight} in flight (calls per second). Each number below is the median of the ${CFG.rounds} rounds, and every ratio compares numbers of this one run. CPU per call comes from \`/proc/<pid>/stat\` of each process (and \`process.cpuUsage()\` of the client) over the throughput phase. Start-up is the time from spawning to the first tool result of a fresh connection, median of ${CFG.startups}, alternating sides. The policy micro-benchmark is \`runPolicyBench()\` (bench/policy.ts); the audit micro-benchmark times single \`AuditLog.append\` calls of a gateway-shaped record in a temporary directory. All ratios are "through mcp-warden ÷ direct".`,
+    `One run of \`npm run bench\` measures every connection against the same upstream: the compiled fixture MCP server (\`dist/test/fixtures/fixture-server.js\`, tool \`echo {text}\`), spawned over stdio. The client is the official SDK \`Client\` with \`StdioClientTransport\` (legacy protocol era, the default), connected directly to the fixture, through two relay processes (the floor of any stdio proxy in Node.js: see "Against the relay floor"), and to \`mcp-warden run\` whose settings allow \`mcp__fixture__echo\` and nothing else, with the audit log on (a temporary audit directory, the default fsync interval of ${AUDIT_DEFAULTS.fsyncIntervalMs} ms) and one credential-like value in the fixture's environment, so audit redaction is active as it is for any server configured with a token. The gateway is measured with default settings (its upstream leg negotiates the protocol era: \`protocol: "auto"\`) and, as a third connection, with the upstream leg pinned to the legacy era (\`protocol: "legacy"\`), the era the direct client uses. Each connection is warmed up with ${CFG.warmup} sequential calls and ${CFG.warmup} at full concurrency. Then ${CFG.rounds} rounds rotate the order of the connections; in each round and for each connection, ${CFG.latencyCalls} sequential calls are each timed with \`process.hrtime.bigint()\` (p50, p99, mean), then ${CFG.throughputCalls} calls are issued with exactly ${CFG.inflight} in flight (calls per second). Each number below is the median of the ${CFG.rounds} rounds, and every ratio compares numbers of this one run. CPU per call comes from \`/proc/<pid>/stat\` of each process (and \`process.cpuUsage()\` of the client) over the throughput phase. Start-up is the time from spawning to the first tool result of a fresh connection, median of ${CFG.startups}, alternating sides. The policy micro-benchmark is \`runPolicyBench()\` (bench/policy.ts); the audit micro-benchmark times single \`AuditLog.append\` calls of a gateway-shaped record in a temporary directory. All ratios are "through mcp-warden ÷ direct".`,
     "",
     "## Results",
     "",
@@ -389,6 +447,20 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: 
     );
   }
 
+  push(...stdioProfileSection(a.profiles));
+  push(
+    ...floorSection(
+      [
+        { label: GATEWAY, gateway: true, stats: g },
+        { label: GATEWAY_LEGACY, gateway: true, stats: gl },
+      ],
+      d,
+      a.rj,
+      a.rb,
+      CFG.inflight,
+    ),
+  );
+
   // ---- why ----
   push("## Where targets are missed and why", "");
   push(
@@ -447,19 +519,8 @@ function renderDoc(started: Date, a: Analysis, hook: HookBenchResult, httpHook: 
   push(
     `Start-up: a fresh gateway reaches its first tool result in ${f1(startup.gateway)} ms against ${f1(startup.direct)} ms for the bare server (${f1(startup.gateway - startup.direct)} ms more): a second Node.js process to load, settings and policy to compile, the audit segment to open, and the upstream's spawn, handshake (with the era probe) and item lists before the first call is forwarded. It is paid once per session.`,
     "",
-    ...hookSection(hook),
-    ...httpHookSection(httpHook),
-    ...serveDocSection(serveBench),
-    ...sandboxSection(sandbox),
-    ...containerSection(containers, sandbox.gateway && sandbox.command ? { gatewaySandboxed: sandbox.gateway.sandboxed, gatewayPlain: sandbox.gateway.unsandboxed, exec: sandbox.command.exec } : undefined),
-    ...sharedStateSection(sharedState),
-    ...replicasSection(replicas),
-    ...guardsSection(guards),
-    ...consolePagesSection(consolePages),
-    `Reproduce with \`npm run bench\` (five minutes or so; the comparison with supergateway and mcp-proxy needs \`node dist/scripts/bench-tools.js install\` first, and the token cost the Node 22 test tools). Absolute numbers depend on the machine and its load; read the ratios, which come from interleaved rounds of one run.`,
-    "",
   );
-  return lines.join("\n");
+  return lines;
 }
 
 /** What a sandbox adds to starting a server, and to running a command. */

@@ -2,12 +2,39 @@
 // `mcp-warden run`), latency and throughput loops, and per-process CPU readings from /proc.
 import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { CLI, FIXTURE, type Scratch } from "../test/e2e/harness.js";
 
-/** How the client reaches the fixture: directly, or through `mcp-warden run`. */
-export type Route = "direct" | "gateway";
+/**
+ * How the client reaches the fixture: directly, through `mcp-warden run`, or through a relay process
+ * (bench/relay.ts) that copies the bytes, or parses and re-serializes each JSON line: the floor for any
+ * stdio proxy written in Node.js.
+ */
+export type Route = "direct" | "gateway" | "relay-bytes" | "relay-json";
+
+export interface OpenOptions {
+  /** Node.js options for the process the client spawns (`--cpu-prof`, say). */
+  nodeArgs?: string[];
+  /** Variables added to that process's environment. */
+  env?: Record<string, string>;
+}
+
+const RELAY = fileURLToPath(new URL("./relay.js", import.meta.url));
+
+function argvFor(route: Route, s: Scratch): string[] {
+  switch (route) {
+    case "direct":
+      return [FIXTURE];
+    case "gateway":
+      return [CLI, "run", "--settings", s.settingsFile];
+    case "relay-bytes":
+      return [RELAY, "bytes", process.execPath, FIXTURE];
+    case "relay-json":
+      return [RELAY, "json", process.execPath, FIXTURE];
+  }
+}
 
 export interface Conn {
   /** What this connection is called in the results. */
@@ -27,12 +54,15 @@ export interface Conn {
 const TEXT = "hello";
 const EXPECTED = `echo: ${TEXT}`;
 
-/** Connects an SDK client (legacy era, the default) directly to the fixture or to a gateway in front of it. */
-export async function open(route: Route, s: Scratch, label: string = route): Promise<Conn> {
-  const transport =
-    route === "direct"
-      ? new StdioClientTransport({ command: process.execPath, args: [FIXTURE], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" })
-      : new StdioClientTransport({ command: process.execPath, args: [CLI, "run", "--settings", s.settingsFile], env: s.env as Record<string, string>, cwd: s.project, stderr: "pipe" });
+/** Connects an SDK client (legacy era, the default) directly to the fixture or to a gateway or relay in front of it. */
+export async function open(route: Route, s: Scratch, label: string = route, opts: OpenOptions = {}): Promise<Conn> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [...(opts.nodeArgs ?? []), ...argvFor(route, s)],
+    env: { ...(s.env as Record<string, string>), ...opts.env },
+    cwd: s.project,
+    stderr: "pipe",
+  });
   let stderr = "";
   transport.stderr?.on("data", (d: Buffer) => {
     if (stderr.length < 65_536) stderr += d.toString();
@@ -46,7 +76,7 @@ export async function open(route: Route, s: Scratch, label: string = route): Pro
   }
   const pid = transport.pid;
   if (pid === null) throw new Error(`${label}: no child process after connect`);
-  const name = route === "direct" ? "echo" : "fixture__echo";
+  const name = route === "gateway" ? "fixture__echo" : "echo";
   const params = { name, arguments: { text: TEXT } };
   let upstreamPid: number | undefined;
   return {
@@ -118,9 +148,9 @@ export async function throughput(conn: Conn, total: number, inflight: number): P
 }
 
 /** Time from spawning to the first tool result, in milliseconds; closes the connection after. */
-export async function startupMs(route: Route, s: Scratch): Promise<number> {
+export async function startupMs(route: Route, s: Scratch, opts: OpenOptions = {}): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const conn = await open(route, s);
+  const conn = await open(route, s, route, opts);
   try {
     await conn.call();
     return Number(process.hrtime.bigint() - t0) / 1e6;
