@@ -128,13 +128,44 @@ export class AuditLog implements AuditSink {
     return this.#write(entry, this.#redactor.active, true);
   }
 
-  /** append() already writes into the kernel before it returns: durable in this log's sense. */
+  /**
+   * Chains the record now and resolves once it is in the kernel (durable in this log's sense). It is
+   * written together with every other record chained in the same turn of the event loop, in one
+   * write once the turn's microtasks have run (group commit): the decision records of calls read
+   * together cost one system call. A write that fails, or a log that failed or closed before the
+   * record was written, rejects (fail closed: the caller does not act).
+   */
   appendDurable(entry: AuditEntry): Promise<AuditRecord> {
+    let record: AuditRecord;
     try {
-      return Promise.resolve(this.append(entry));
+      record = this.#write(entry, this.#redactor.active, false);
     } catch (e) {
       return Promise.reject(e as Error);
     }
+    return this.#commitSoon().then(() => record);
+  }
+
+  /** The group commit under way: one write at the end of this turn's microtasks. */
+  #commit: Promise<void> | undefined;
+  #commitSoon(): Promise<void> {
+    this.#commit ??= new Promise<void>((resolve, reject) => {
+      process.nextTick(() => {
+        this.#commit = undefined;
+        try {
+          // A failure since the records were chained may have lost them: nobody may act on them.
+          if (this.#failure) throw new Error(`audit log ${this.file} failed and accepts no more records: ${this.#failure.message}`, { cause: this.#failure });
+          // Written already by a later append() or by close(), or written now.
+          if (this.#pending.length) {
+            if (this.#closed) throw new Error(`audit log ${this.file} is closed`);
+            this.#flush();
+          }
+          resolve();
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+    return this.#commit;
   }
 
   /** Records from append() are already in the kernel; those of appendSoon() are written now. */

@@ -8,10 +8,18 @@ import { makeDownstream } from "../gateway/downstream.js";
 import { ErrorCodes } from "../gateway/errors.js";
 import { localPrincipal } from "../policy/principal.js";
 import { guessMessageId, JsonLinesTransport, type LineProblem } from "../transport/json-lines.js";
+import { HotPath } from "../gateway/hot-path.js";
 
 /** Serves the stdio client until stdin ends; then the core closes. */
 export function serveStdioFront(core: Gateway, input: Readable, output: Writable, maxMessageBytes: number): void {
   const stdio = makeDownstream(localPrincipal(localUserName()), { remote: false });
+  // tools/call from a 2025-era client after the handshake, without the SDK server's per-message work.
+  const hot = new HotPath({
+    enabled: core.hotPathEnabled(),
+    server: () => stdio.server,
+    forward: (params, ctx) => core.forwardHot(params, ctx, stdio),
+    onError: (e) => core.log(`client connection: ${e.message}`),
+  });
   const transport = new JsonLinesTransport(input, output, {
     maxMessageBytes,
     onProblem: (p) => answerProblem(p),
@@ -38,14 +46,25 @@ export function serveStdioFront(core: Gateway, input: Readable, output: Writable
     core.audit.append({ kind: "request", event: "rejected", error: error.message, detail: { bytes: p.bytes } });
     void transport.send({ jsonrpc: "2.0", id: id as never, error } as never).catch(() => undefined);
   };
-  const handle = serveStdio(() => core.connect(stdio), {
-    transport,
-    onerror: (e) => core.log(`client connection: ${e.message}`),
-  });
+  const handle = serveStdio(
+    () => {
+      const server = core.connect(stdio);
+      hot.adopt(server);
+      return server;
+    },
+    {
+      transport,
+      onerror: (e) => core.log(`client connection: ${e.message}`),
+    },
+  );
   core.onClose(() => handle.close().catch(() => undefined));
   // serveStdio owns the transport's callbacks; learn about the end of stdin from the stream.
-  input.once("end", () => void core.close("client closed the connection"));
-  input.once("close", () => void core.close("client closed the connection"));
+  const ended = () => {
+    hot.closeAll();
+    void core.close("client closed the connection");
+  };
+  input.once("end", ended);
+  input.once("close", ended);
 }
 
 /**

@@ -502,8 +502,18 @@ export class Gateway {
     return info ? { name: info.name, version: info.version } : {};
   }
 
+  /** Whether the stdio front takes tools/call on the hot path (hot-path.ts); MCP_WARDEN_HOT_PATH=off says no. */
+  hotPathEnabled(): boolean {
+    return this.opts.env.MCP_WARDEN_HOT_PATH !== "off" && this.tracer === undefined;
+  }
+
+  /** A tools/call the stdio front's hot path took: the same request path, forwarded without the SDK client where it can be. */
+  forwardHot(params: Record<string, unknown>, ctx: ServerContext, d: Downstream): Promise<unknown> {
+    return this.forwardRequest("tools/call", params, ctx, d, true);
+  }
+
   /** Runs one forwarded request through the pipeline and turns its end into a result or an error. */
-  private async forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext, d: Downstream) {
+  private async forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext, d: Downstream, direct = false) {
     const params = (rawParams ?? {}) as Record<string, unknown>;
     const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
     // Every request that names an item needs the lists of the servers that may own it, also as the
@@ -523,6 +533,7 @@ export class Gateway {
       catalog: view.catalog,
       signal: ctx.mcpReq.signal,
       startedAt: Date.now(),
+      ...(direct ? { direct } : {}),
       onProgress:
         progressToken === undefined
           ? undefined

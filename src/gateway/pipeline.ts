@@ -51,6 +51,11 @@ export interface RequestContext {
   upstreamParams?: Record<string, unknown>;
   /** This request's span as W3C traceparent (tracing on): sent upstream in `_meta` and as an HTTP header. */
   traceparent?: string;
+  /**
+   * The hot path (hot-path.ts): the call came without the SDK server, and forward may write it
+   * straight to a 2025-era stdio server's pipe (Upstream.request's `direct`). Every stage runs as usual.
+   */
+  readonly direct?: boolean;
   /** Set by forward just before sending: from here on an outcome record is owed. */
   forwardAttempted?: boolean;
   result?: Record<string, unknown>;

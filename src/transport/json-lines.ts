@@ -121,9 +121,23 @@ export class JsonLinesTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) throw new Error("transport closed");
-    const ok = this.output.write(JSON.stringify(message) + "\n");
+    const line = JSON.stringify(message) + "\n";
+    // Messages sent in the same turn of the event loop (answers to the calls of one read, say) leave
+    // in one system call: the stream is corked until the turn's microtasks have run.
+    if (!this.corked) {
+      this.corked = true;
+      this.output.cork();
+      process.nextTick(this.uncork);
+    }
+    const ok = this.output.write(line);
     if (!ok) await new Promise<void>((resolve) => this.output.once("drain", resolve));
   }
+
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.output.uncork();
+  };
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -17,6 +17,9 @@ import type { SandboxPolicy } from "../sandbox/types.js";
 import { guessMessageId, type LineProblem } from "../transport/json-lines.js";
 import { ErrorCodes, GatewayError } from "../gateway/errors.js";
 import { credentialErrorIn, type UpstreamCredential } from "./credential.js";
+import { DirectRequests } from "./direct-request.js";
+import { hasClientRequestIds } from "../gateway/sdk-internals.js";
+import { SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
 
 /** `awaiting-approval`: its launch configuration waits for a person; nothing of it runs. */
 export type UpstreamState = "stopped" | "awaiting-approval" | "starting" | "ready" | "restarting" | "failed";
@@ -105,6 +108,8 @@ export class Upstream extends EventEmitter {
   private readonly resourceSubscriptions = new Set<string>();
   /** In-flight calls, failed at once when the server dies (the SDK would also, but with a vaguer message). */
   private inflight = new Set<(error: Error) => void>();
+  /** Requests the hot path wrote straight to a 2025-era stdio server (direct-request.ts). */
+  private readonly direct = new DirectRequests();
 
   constructor(
     readonly server: ConfiguredServer,
@@ -230,7 +235,11 @@ export class Upstream extends EventEmitter {
     const transport = this.makeTransport();
     this.client = client;
     this.transport = transport;
-    client.onclose = () => void this.onClosed(client);
+    client.onclose = () => {
+      // As the SDK fails its own pending requests when the connection closes.
+      this.direct.failAll(new SdkError(SdkErrorCode.ConnectionClosed, "Connection closed"));
+      void this.onClosed(client);
+    };
     client.onerror = (e) => this.emit("log", `protocol error: ${e.message}`);
     client.setRequestHandler("elicitation/create", (req, ctx) =>
       this.options.clientRequestHandlers.elicit(this.name, req.params as Record<string, unknown>, ctx.mcpReq.signal) as never,
@@ -409,11 +418,23 @@ export class Upstream extends EventEmitter {
     if (changed !== undefined) this.emit("listChanged", changed);
   }
 
-  /** Forwards one request; the result passes through as the server sent it. */
+  /**
+   * Whether a request can be written straight to the server's pipe (`direct`): a stdio server on the
+   * 2025 era (no envelope to add), with the SDK client's id counter at hand.
+   */
+  private canSendDirect(client: Client): boolean {
+    return this.transport instanceof ProcessTransport && client.getProtocolEra?.() === "legacy" && hasClientRequestIds(client);
+  }
+
+  /**
+   * Forwards one request; the result passes through as the server sent it. `direct` (the hot path)
+   * writes it straight to a 2025-era stdio server's pipe, which behaves as the SDK client does; for
+   * any other server, or with progress, the SDK client sends it.
+   */
   async request(
     method: string,
     params: Record<string, unknown> | undefined,
-    opts: { signal?: AbortSignal; timeoutMs?: number; onprogress?: (p: { progress: number; total?: number; message?: string }) => void },
+    opts: { signal?: AbortSignal; timeoutMs?: number; onprogress?: (p: { progress: number; total?: number; message?: string }) => void; direct?: boolean },
   ): Promise<Record<string, unknown>> {
     await this.ensureStarted();
     const client = this.client!;
@@ -440,12 +461,15 @@ export class Upstream extends EventEmitter {
       });
       params = { ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), progressToken: token } };
     }
+    const direct = opts.direct === true && !timeoutControl && this.canSendDirect(client);
     try {
       return await Promise.race([
-        client.request({ method, params } as never, AnyResult, {
-          signal: timeoutControl?.abort.signal ?? opts.signal,
-          timeout: timeoutControl ? 2_147_483_647 : timeout,
-        }) as Promise<Record<string, unknown>>,
+        direct
+          ? this.direct.request(client, this.transport as ProcessTransport, method, params, { ...(opts.signal ? { signal: opts.signal } : {}), timeout })
+          : (client.request({ method, params } as never, AnyResult, {
+              signal: timeoutControl?.abort.signal ?? opts.signal,
+              timeout: timeoutControl ? 2_147_483_647 : timeout,
+            }) as Promise<Record<string, unknown>>),
         died,
         ...(timeoutControl ? [timeoutControl.expired] : []),
       ]);
@@ -479,6 +503,8 @@ export class Upstream extends EventEmitter {
     const sdk = transport.onmessage;
     if (!sdk) return;
     transport.onmessage = (message: never, extra?: never) => {
+      // An answer to a request the hot path sent directly never reaches the SDK client.
+      if (this.direct.take(message as Record<string, unknown>)) return;
       const m = message as { method?: string; params?: { progressToken?: unknown } };
       if (m.method === "notifications/progress" && typeof m.params?.progressToken === "string") {
         const handler = this.progress.get(m.params.progressToken);

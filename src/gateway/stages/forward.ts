@@ -14,6 +14,7 @@ export function forwardStage(): Stage {
         ctx.target!.upstream.request(ctx.method, params, {
           signal: ctx.signal,
           onprogress: ctx.onProgress,
+          ...(ctx.direct ? { direct: true } : {}),
         }),
       );
     },
