@@ -24,7 +24,7 @@ import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
 import { consolePagesSection, runConsolePagesBench, type ConsolePagesBenchResult } from "./console-pages.js";
 import { median, open, procRssMiB, sequential, startupMs, summarize, throughput, type Conn, type ThroughputSample } from "./stdio.js";
-import { floorSection, floorVerdict } from "./relay-floor.js";
+import { floorSection, floorVerdict, hotPathSection } from "./relay-floor.js";
 import { profileGateway, stdioProfileSection, type StdioProfile } from "./stdio-profile.js";
 
 const args = process.argv.slice(2);
@@ -62,7 +62,11 @@ const RELAY_BYTES = "relay, bytes";
 const RELAY_JSON = "relay, parse and re-serialize";
 const GATEWAY = "gateway";
 const GATEWAY_LEGACY = "gateway, upstream legacy";
-type Label = typeof DIRECT | typeof RELAY_BYTES | typeof RELAY_JSON | typeof GATEWAY | typeof GATEWAY_LEGACY;
+/** The same two gateways with the hot path (src/gateway/hot-path.ts) off: the SDK path, for before and after in one run. */
+const GATEWAY_OFF = "gateway, hot path off";
+const GATEWAY_LEGACY_OFF = "gateway, upstream legacy, hot path off";
+const HOT_PATH_OFF = { env: { MCP_WARDEN_HOT_PATH: "off" } };
+type Label = typeof DIRECT | typeof RELAY_BYTES | typeof RELAY_JSON | typeof GATEWAY | typeof GATEWAY_LEGACY | typeof GATEWAY_OFF | typeof GATEWAY_LEGACY_OFF;
 
 interface Round {
   round: number;
@@ -181,6 +185,8 @@ async function main() {
     conns.push(await open("relay-json", sDefault, RELAY_JSON));
     conns.push(await open("gateway", sDefault, GATEWAY));
     conns.push(await open("gateway", sLegacy, GATEWAY_LEGACY));
+    conns.push(await open("gateway", sDefault, GATEWAY_OFF, HOT_PATH_OFF));
+    conns.push(await open("gateway", sLegacy, GATEWAY_LEGACY_OFF, HOT_PATH_OFF));
     for (const c of conns) {
       for (let i = 0; i < CFG.warmup; i++) await c.call();
       await throughput(c, CFG.warmup, CFG.inflight);
@@ -205,8 +211,8 @@ async function main() {
     }
     log(`  start-up to first result: direct ${startups.direct.map(f1).join(", ")} ms; gateway ${startups.gateway.map(f1).join(", ")} ms`);
     log("  the gateway under --cpu-prof …");
-    for (const [s, label] of [[sDefault, GATEWAY], [sLegacy, GATEWAY_LEGACY]] as const) {
-      const p = await profileGateway(s, label, CFG.throughputCalls * 2, CFG.warmup);
+    for (const [s, label, env] of [[sDefault, GATEWAY, {}], [sLegacy, GATEWAY_LEGACY, {}], [sLegacy, GATEWAY_LEGACY_OFF, HOT_PATH_OFF.env]] as const) {
+      const p = await profileGateway(s, label, CFG.throughputCalls * 2, CFG.warmup, env);
       if (p) profiles.push(p);
     }
   } catch (error) {
@@ -321,6 +327,8 @@ function analyse(
     `${name.padEnd(30)}${a.padStart(10)}${b.padStart(14)}${f2(r).padStart(8)}x   ${target.padEnd(8)}${ok === undefined ? "" : ok ? "met" : "MISSED"}`;
   const rb = stats(rounds, RELAY_BYTES);
   const rj = stats(rounds, RELAY_JSON);
+  const goff = stats(rounds, GATEWAY_OFF);
+  const gloff = stats(rounds, GATEWAY_LEGACY_OFF);
   const vsFloor = (label: string, x: Stats) => {
     const v = floorVerdict({ label, gateway: true, stats: x }, d, rj);
     return `${label}: p50 ${f2(v.p50)}x the parse relay, ${f2(v.throughput)}x direct calls/s, gateway CPU ${v.cpu === undefined ? "—" : f1(v.cpu)} µs/call`;
@@ -336,10 +344,12 @@ function analyse(
     `relays: bytes p50 ${f1(rb.p50)} µs, ${f0(rb.perSecond)} calls/s; parse and re-serialize p50 ${f1(rj.p50)} µs, ${f0(rj.perSecond)} calls/s, ${rj.cpuService?.[0] === undefined ? "—" : f1(rj.cpuService[0])} µs/call in the relay`,
     vsFloor(GATEWAY, g),
     vsFloor(GATEWAY_LEGACY, gl),
+    vsFloor(GATEWAY_OFF, goff),
+    vsFloor(GATEWAY_LEGACY_OFF, gloff),
     `policy decision, ${f0(policy.rules)} rules: p50 ${policy.p50us} µs, p99 ${policy.p99us} µs (target ≤ ${TARGET.policyP99us} µs: ${met.policy ? "met" : "MISSED"})`,
     `audit append: p50 ${f1(auditPlain.p50us)} µs, p99 ${f1(auditPlain.p99us)} µs; with redaction: p50 ${f1(auditRedacted.p50us)} µs, p99 ${f1(auditRedacted.p99us)} µs`,
   ].join("\n");
-  return { d, g, gl, rb, rj, startup, ratio, met, policy, auditPlain, auditRedacted, rounds, startups, profiles, extra, summary };
+  return { d, g, gl, goff, gloff, rb, rj, startup, ratio, met, policy, auditPlain, auditRedacted, rounds, startups, profiles, extra, summary };
 }
 
 // ---- the document -------------------------------------------------------------------------------
@@ -386,7 +396,7 @@ function stdioSections(started: Date, a: Analysis): string[] {
     "",
     "## Method",
     "",
-    `One run of \`npm run bench\` measures every connection against the same upstream: the compiled fixture MCP server (\`dist/test/fixtures/fixture-server.js\`, tool \`echo {text}\`), spawned over stdio. The client is the official SDK \`Client\` with \`StdioClientTransport\` (legacy protocol era, the default), connected directly to the fixture, through two relay processes (the floor of any stdio proxy in Node.js: see "Against the relay floor"), and to \`mcp-warden run\` whose settings allow \`mcp__fixture__echo\` and nothing else, with the audit log on (a temporary audit directory, the default fsync interval of ${AUDIT_DEFAULTS.fsyncIntervalMs} ms) and one credential-like value in the fixture's environment, so audit redaction is active as it is for any server configured with a token. The gateway is measured with default settings (its upstream leg negotiates the protocol era: \`protocol: "auto"\`) and, as a third connection, with the upstream leg pinned to the legacy era (\`protocol: "legacy"\`), the era the direct client uses. Each connection is warmed up with ${CFG.warmup} sequential calls and ${CFG.warmup} at full concurrency. Then ${CFG.rounds} rounds rotate the order of the connections; in each round and for each connection, ${CFG.latencyCalls} sequential calls are each timed with \`process.hrtime.bigint()\` (p50, p99, mean), then ${CFG.throughputCalls} calls are issued with exactly ${CFG.inflight} in flight (calls per second). Each number below is the median of the ${CFG.rounds} rounds, and every ratio compares numbers of this one run. CPU per call comes from \`/proc/<pid>/stat\` of each process (and \`process.cpuUsage()\` of the client) over the throughput phase. Start-up is the time from spawning to the first tool result of a fresh connection, median of ${CFG.startups}, alternating sides. The policy micro-benchmark is \`runPolicyBench()\` (bench/policy.ts); the audit micro-benchmark times single \`AuditLog.append\` calls of a gateway-shaped record in a temporary directory. All ratios are "through mcp-warden ÷ direct".`,
+    `One run of \`npm run bench\` measures every connection against the same upstream: the compiled fixture MCP server (\`dist/test/fixtures/fixture-server.js\`, tool \`echo {text}\`), spawned over stdio. The client is the official SDK \`Client\` with \`StdioClientTransport\` (legacy protocol era, the default), connected directly to the fixture, through two relay processes (the floor of any stdio proxy in Node.js: see "Against the relay floor"), and to \`mcp-warden run\` whose settings allow \`mcp__fixture__echo\` and nothing else, with the audit log on (a temporary audit directory, the default fsync interval of ${AUDIT_DEFAULTS.fsyncIntervalMs} ms) and one credential-like value in the fixture's environment, so audit redaction is active as it is for any server configured with a token. The gateway is measured with default settings (its upstream leg negotiates the protocol era: \`protocol: "auto"\`) and with the upstream leg pinned to the legacy era (\`protocol: "legacy"\`), the era the direct client uses; each of the two again with the hot path off (\`MCP_WARDEN_HOT_PATH=off\`), for before and after in one run. Each connection is warmed up with ${CFG.warmup} sequential calls and ${CFG.warmup} at full concurrency. Then ${CFG.rounds} rounds rotate the order of the connections; in each round and for each connection, ${CFG.latencyCalls} sequential calls are each timed with \`process.hrtime.bigint()\` (p50, p99, mean), then ${CFG.throughputCalls} calls are issued with exactly ${CFG.inflight} in flight (calls per second). Each number below is the median of the ${CFG.rounds} rounds, and every ratio compares numbers of this one run. CPU per call comes from \`/proc/<pid>/stat\` of each process (and \`process.cpuUsage()\` of the client) over the throughput phase. Start-up is the time from spawning to the first tool result of a fresh connection, median of ${CFG.startups}, alternating sides. The policy micro-benchmark is \`runPolicyBench()\` (bench/policy.ts); the audit micro-benchmark times single \`AuditLog.append\` calls of a gateway-shaped record in a temporary directory. All ratios are "through mcp-warden ÷ direct".`,
     "",
     "## Results",
     "",
@@ -447,12 +457,23 @@ function stdioSections(started: Date, a: Analysis): string[] {
     );
   }
 
+  push(
+    ...hotPathSection(
+      [
+        { label: GATEWAY, on: g, off: a.goff },
+        { label: GATEWAY_LEGACY, on: gl, off: a.gloff },
+      ],
+      CFG.inflight,
+    ),
+  );
   push(...stdioProfileSection(a.profiles));
   push(
     ...floorSection(
       [
         { label: GATEWAY, gateway: true, stats: g },
         { label: GATEWAY_LEGACY, gateway: true, stats: gl },
+        { label: GATEWAY_OFF, gateway: true, stats: a.goff },
+        { label: GATEWAY_LEGACY_OFF, gateway: true, stats: a.gloff },
       ],
       d,
       a.rj,
@@ -464,7 +485,7 @@ function stdioSections(started: Date, a: Analysis): string[] {
   // ---- why ----
   push("## Where targets are missed and why", "");
   push(
-    `mcp-warden is one more stdio hop on every call. The request is parsed from JSON, validated and dispatched by the SDK server inside mcp-warden, run through the pipeline (identify, decide, ask, guard, audit, forward, audit), serialized again by mcp-warden's SDK client and written to a second pipe; the response makes the same trip back. That is one extra JSON parse and one extra serialization in each direction (plus the two audit records), one extra pipe round trip, and the wake-ups of a third process. The gateway process does the protocol work of an MCP server and of an MCP client for every call.`,
+    `mcp-warden is one more stdio hop on every call. The request is parsed from JSON, run through the pipeline (identify, decide, secrets, ask, guard, audit, forward, secrets, results, audit), serialized again and written to a second pipe; the response makes the same trip back. That is one extra JSON parse and one extra serialization in each direction, two audit records (built, hashed, written), one extra pipe round trip, and the wake-ups of a third process. On the SDK path the gateway also does the protocol work of an MCP server and of an MCP client for every call; the hot path (above) leaves most of that out for \`tools/call\`, but not the rest.`,
     "",
   );
   const missed: string[] = [];
