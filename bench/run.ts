@@ -24,8 +24,8 @@ import { runPolicyBench, type PolicyBenchResult } from "./policy.js";
 import { runGuardsBench, type GuardsBenchResult } from "./guards.js";
 import { consolePagesSection, runConsolePagesBench, type ConsolePagesBenchResult } from "./console-pages.js";
 import { median, open, procRssMiB, sequential, startupMs, summarize, throughput, type Conn, type ThroughputSample } from "./stdio.js";
-import { floorSection, floorVerdict, hotPathSection } from "./relay-floor.js";
-import { profileGateway, stdioProfileSection, type StdioProfile } from "./stdio-profile.js";
+import { FLOOR_TARGET, floorSection, floorVerdict, hotPathSection } from "./relay-floor.js";
+import { floorExplanation, profileGateway, stdioProfileSection, type StdioProfile } from "./stdio-profile.js";
 
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
@@ -479,6 +479,11 @@ function stdioSections(started: Date, a: Analysis): string[] {
       a.rj,
       a.rb,
       CFG.inflight,
+    ),
+    ...floorExplanation(
+      a.profiles.find((p) => p.label === GATEWAY_LEGACY),
+      a.rj.cpuService?.[0],
+      FLOOR_TARGET.gatewayCpuUs,
     ),
   );
 

@@ -162,8 +162,7 @@ export function askStage(services: AskServices): Stage {
   // the answer waits on the same question instead of opening another (a retrying model would
   // otherwise pile questions up).
   const openQuestions = new Map<string, { id: string; expiresAt: number; handled: Promise<void> }>();
-  return {
-    name: "ask",
+  const asking = {
     async run(ctx: RequestContext) {
       const v = ctx.verdict!;
       if (v.decision !== "ask") return;
@@ -340,6 +339,11 @@ export function askStage(services: AskServices): Stage {
         if (!detached) stop.abort();
       }
     },
+  };
+  return {
+    name: "ask",
+    // Synchronous when nothing is asked (most calls): the pipeline then has nothing to wait for.
+    run: (ctx: RequestContext) => (ctx.verdict!.decision === "ask" ? asking.run(ctx) : undefined),
   };
 }
 

@@ -44,7 +44,7 @@ export function auditOutcomeStage({ audit }: StageServices): Stage {
   return {
     name: "audit-outcome",
     always: true,
-    async run(ctx: RequestContext) {
+    run(ctx: RequestContext) {
       // Requests that never reached forward were fully recorded by the decision record.
       if (ctx.verdict?.decision !== "allow" || (!ctx.result && !ctx.forwardAttempted)) return;
       const isToolError = ctx.result?.isError === true;
@@ -66,7 +66,11 @@ export function auditOutcomeStage({ audit }: StageServices): Stage {
       // answering has still recorded the outcome of every call it answered. A failure here does not
       // take back a result the server already produced; the sink has failed and refuses the next call.
       if (audit.durableOnAppend) audit.appendSoon(entry);
-      else await audit.appendDurable(entry).catch(() => undefined);
+      else
+        return audit.appendDurable(entry).then(
+          () => undefined,
+          () => undefined,
+        );
     },
   };
 }
