@@ -128,12 +128,14 @@ export function stdioProfileSection(profiles: StdioProfile[]): string[] {
 export function floorExplanation(p: StdioProfile | undefined, relayCpuUs: number | undefined, targetUs: number): string[] {
   if (!p || p.gatewayCpuUs === undefined || relayCpuUs === undefined) return [];
   const total = p.gatewayCpuUs;
+  // The gateway's own per-call work, which no relay does: audit, secret scans, policy, pipeline, upstream wrapper.
+  const own = p.attribution.rows.filter((r) => /^(audit|secret|policy|the pipeline|the upstream)/.test(r.label)).reduce((sum, r) => sum + r.share * total, 0);
   const pieces = p.attribution.rows
     .filter((r) => r.share >= 0.02)
     .sort((a, b) => b.share - a.share)
     .map((r) => `${r.label.replace(/ \(.*\)$/, "")} ${us(r.share * total)}`);
   return [
-    `What stands between the hot path and ${targetUs} µs: under the profiler the gateway (${p.label}) spent ${us(total)} per call: ${pieces.join("; ")}. The parse relay spends ${us(relayCpuUs)} in all. Beyond what the relay does (a parse and a serialization of each message, one pipe write per batch), every call here also builds, redacts, hashes and writes two audit records, scans its arguments and its result for secrets, makes a policy decision, and runs the pipeline as a chain of promises with an abort signal, an input-round flow and a timeout of its own; that work alone is more than ${targetUs} µs on this machine. Meeting the target would take a different shape for the per-call work (no per-call promise chain, a cheaper audit record), not only a shorter path through the SDK.`,
+    `What stands between the hot path and ${targetUs} µs: under the profiler the gateway (${p.label}) spent ${us(total)} per call: ${pieces.join("; ")}. The parse relay spends ${us(relayCpuUs)} in all. Beyond what the relay does (a parse and a serialization of each message, one pipe write per batch), every call here also builds, redacts, hashes and writes two audit records, scans its arguments and its result for secrets, makes a policy decision, and runs the pipeline as a chain of promises with an abort signal, an input-round flow and a timeout of its own: ${us(own)} per call here for the audit log, the secret scans, the policy decision, the pipeline and the upstream wrapper together${own > targetUs ? `, more than the ${targetUs} µs target by itself` : ""}. ${own > targetUs ? "Meeting the target would take a different shape for that per-call work (no per-call promise chain, a cheaper audit record), not only a shorter path through the SDK." : "The rest is the SDK's share, the line transport and the garbage collector."}`,
     "",
   ];
 }
