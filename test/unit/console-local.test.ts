@@ -128,7 +128,6 @@ describe("the local sign-in in the console's pipeline", () => {
       env: {},
       cwd: dir,
       approvals: approverActions(broker, audit, undefined, { answerOwnCalls: true, by: "page" }),
-      answersOwnCalls: true,
       servers: () => [{ name: "fx", state: "ready" }],
       activity: fileActivity(dir),
       audit,

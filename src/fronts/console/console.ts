@@ -43,11 +43,6 @@ export interface ConsoleOptions {
   env: NodeJS.ProcessEnv;
   cwd: string;
   approvals: ApproverActions;
-  /**
-   * run's local console: the person answers questions about their own calls (approvals must be
-   * built with answerOwnCalls too). serve leaves it unset: those are answered through the client.
-   */
-  answersOwnCalls?: boolean;
   servers: () => { name: string; state: string; error?: string }[];
   activity: ActivitySource;
   audit: AuditSink;
@@ -148,7 +143,7 @@ export function createConsole(opts: ConsoleOptions): Console {
       handle: async (c) => {
         const notice = c.takeNotice();
         const listed = await opts.approvals.list();
-        return htmlResponse(200, approvalsPage(c.viewer, { ...listed, ...(opts.answersOwnCalls ? {} : { owner: ownerOf(c.session.principal) }), canAnswer: may(c.role, "answer"), now: Date.now(), ...(notice ? { notice } : {}) }));
+        return htmlResponse(200, approvalsPage(c.viewer, { ...listed, ...(opts.approvals.answersOwnCalls ? {} : { owner: ownerOf(c.session.principal) }), canAnswer: may(c.role, "answer"), now: Date.now(), ...(notice ? { notice } : {}) }));
       },
     },
     {

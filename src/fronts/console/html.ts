@@ -130,3 +130,16 @@ export function htmlResponse(status: number, page: Html, headers: Record<string,
 export function messagePage(status: number, title: string, message: Html | string, viewer?: Viewer, headers: Record<string, string> = {}): Response {
   return htmlResponse(status, layout({ title, ...(viewer ? { viewer } : {}) }, html`<h1>${title}</h1>\n<p>${message}</p>`), headers);
 }
+
+/**
+ * The page that ends a sign-in: it sets the cookies and continues to `returnTo`. A page of its own,
+ * not a redirect: after a navigation that began outside the console (the provider's cross-site
+ * redirect, a link from a terminal) a browser would not send a SameSite=Strict cookie with a
+ * redirect's next request; from this page it does.
+ */
+export function signedInResponse(returnTo: string, setCookies: readonly string[]): Response {
+  const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" });
+  for (const c of setCookies) headers.append("set-cookie", c);
+  const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${returnTo}"><title>Signed in · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>Signed in. <a id="continue" href="${returnTo}">Continue</a>.</p></main></body></html>`;
+  return new Response(page.text, { status: 200, headers });
+}

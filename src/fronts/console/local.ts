@@ -43,7 +43,6 @@ export function localConsole(w: LocalConsoleWiring): Console {
     env: w.env,
     cwd: w.cwd,
     approvals: approverActions(w.broker, w.audit, undefined, { answerOwnCalls: true, by: "page" }),
-    answersOwnCalls: true,
     servers: w.servers,
     ...(w.serverDetails ? { serverDetails: w.serverDetails } : {}),
     appliesChanges: "restart",

@@ -7,7 +7,7 @@ import type { AuditSink } from "../../audit/index.js";
 import { makeDownstream } from "../../gateway/downstream.js";
 import type { Principal } from "../../policy/principal.js";
 import type { FrontRequest } from "../http/http-server.js";
-import { CONSOLE_PATH, html, messagePage, SECURITY_HEADERS } from "./html.js";
+import { CONSOLE_PATH, html, messagePage, signedInResponse } from "./html.js";
 import type { ConsoleSignIn } from "./routes.js";
 import { type ConsoleSessionStore, SESSION_COOKIE, setCookie } from "./sessions.js";
 import { ENTER_PATH, TicketGate } from "./ticket.js";
@@ -37,14 +37,8 @@ export function localSignIn(o: LocalSignInOptions): ConsoleSignIn {
     }
     const { cookie } = await o.sessions.create(o.principal, o.principal.subject);
     o.audit.append({ kind: "request", event: "console-signin", principal: audited(req.address), detail: { role: "admin", method: "local" } });
-    const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" });
     // Plain http on loopback: no Secure flag (a browser would drop the cookie).
-    headers.append("set-cookie", setCookie(SESSION_COOKIE, cookie, { secure: false, sameSite: "Strict" }));
-    // A page of our own, not a redirect: the link comes from outside the browser (a terminal), and a
-    // browser does not send a SameSite=Strict cookie with the next request of such a navigation's
-    // redirect; from this page it does.
-    const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${CONSOLE_PATH}"><title>Signed in · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>Signed in. <a id="continue" href="${CONSOLE_PATH}">Continue</a>.</p></main></body></html>`;
-    return new Response(page.text, { status: 200, headers });
+    return signedInResponse(CONSOLE_PATH, [setCookie(SESSION_COOKIE, cookie, { secure: false, sameSite: "Strict" })]);
   }
 
   return {

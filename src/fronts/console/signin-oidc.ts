@@ -4,7 +4,7 @@
 import type { AuditSink } from "../../audit/index.js";
 import { makeDownstream } from "../../gateway/downstream.js";
 import type { FrontRequest } from "../http/http-server.js";
-import { html, messagePage, SECURITY_HEADERS } from "./html.js";
+import { html, messagePage, SECURITY_HEADERS, signedInResponse } from "./html.js";
 import { ConsoleOidc, type ConsoleOidcConfig } from "./oidc.js";
 import { consoleRole, type ConsoleRoles, roleHint } from "./roles.js";
 import type { ConsoleSignIn } from "./routes.js";
@@ -73,13 +73,7 @@ export function oidcSignIn(o: OidcSignInOptions): ConsoleSignIn {
       ...(role === undefined ? { reason: "no console role" } : {}),
       detail: { role: role ?? "none" },
     });
-    const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" });
-    headers.append("set-cookie", setCookie(SESSION_COOKIE, cookie, { secure: o.secure(req), sameSite: "Strict" }));
-    headers.append("set-cookie", clearCookie(SIGNIN_COOKIE, o.secure(req)));
-    // A page of our own, not a redirect: after the provider's cross-site redirect a browser would not
-    // send the SameSite=Strict cookie with a redirect's next request; from this page it does.
-    const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${taken.returnTo}"><title>Signed in · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>Signed in. <a id="continue" href="${taken.returnTo}">Continue</a>.</p></main></body></html>`;
-    return new Response(page.text, { status: 200, headers });
+    return signedInResponse(taken.returnTo, [setCookie(SESSION_COOKIE, cookie, { secure: o.secure(req), sameSite: "Strict" }), clearCookie(SIGNIN_COOKIE, o.secure(req))]);
   }
 
   return {

@@ -109,10 +109,13 @@ export function approverActions(broker: ApprovalBroker, audit: AuditSink, shared
     return { ok: true, id: question.id, answer: given };
   }
 
-  return { list, answer };
+  /** Whether the person answering may answer their own calls' questions (run's local console). */
+  const answersOwnCalls = opts.answerOwnCalls === true;
+  return { list, answer, answersOwnCalls };
 }
 
-export type ApproverActions = ReturnType<typeof approverActions>;
+/** What a front needs of approverActions (answersOwnCalls is false unless said). */
+export type ApproverActions = Omit<ReturnType<typeof approverActions>, "answersOwnCalls"> & { answersOwnCalls?: boolean };
 
 export function approvalsEndpoint(actions: ApproverActions, approvers: readonly string[]) {
   const shown = (q: ListedQuestion) => ({
