@@ -140,6 +140,12 @@ export async function startMcpProxy(): Promise<Front> {
   return spawnFront("mcp-proxy", [mp.binary, "--host", "127.0.0.1", "--port", String(port), "--server", "stream", "--", ...UPSTREAM_ARGV], port);
 }
 
+/** The plain HTTP relay (bench/http-relay.ts): the floor of any HTTP front in Node.js, in front of the same upstream. */
+export async function startHttpRelay(): Promise<Front> {
+  const port = await closedPort();
+  return spawnFront("http relay", [join(ROOT, "dist/bench/http-relay.js"), String(port), ...UPSTREAM_ARGV], port);
+}
+
 // ---- one HTTP target: a front, the headers a call needs, and how to drive it -----------------
 
 export interface HttpTarget {

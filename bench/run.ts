@@ -2,11 +2,12 @@
 // stdio both ways, measured in one run; plus the policy-engine and audit-append micro-benchmarks.
 // Prints a summary and regenerates docs/PERFORMANCE.md from the numbers.
 //
-//   node dist/bench/run.js [--quick] [--only stdio] [--out <file>]
+//   node dist/bench/run.js [--quick] [--only stdio|serve] [--out <file>]
 //
 // --quick shrinks every loop (for trying the script out); its numbers are not worth recording.
 // --only stdio measures the stdio part alone (direct, relays, gateways, the gateway's CPU profile)
-// and writes its sections to --out only (docs/PERFORMANCE.md is the full run's).
+// and writes its sections to --out only (docs/PERFORMANCE.md is the full run's); --only serve likewise
+// measures the HTTP fronts alone (bench/serve.ts: serve, the HTTP relay floor, the other fronts).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -31,8 +32,8 @@ const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
 const onlyArg = args.indexOf("--only");
 const ONLY = onlyArg >= 0 ? args[onlyArg + 1] : undefined;
-if (ONLY !== undefined && ONLY !== "stdio") {
-  process.stderr.write(`--only takes one part: stdio (got ${ONLY ?? "nothing"})\n`);
+if (ONLY !== undefined && ONLY !== "stdio" && ONLY !== "serve") {
+  process.stderr.write(`--only takes one part: stdio or serve (got ${ONLY ?? "nothing"})\n`);
   process.exit(2);
 }
 const outArg = args.indexOf("--out");
@@ -167,7 +168,20 @@ const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 const load = () => loadavg().map(f2).join(", ");
 
+/** --only serve: the HTTP fronts alone; the section goes to stdout, and to --out when given. */
+async function serveOnly() {
+  log(`mcp-warden bench, serve against other HTTP fronts only${QUICK ? " (--quick: numbers not meaningful)" : ""} …`);
+  const section = serveDocSection(await runServeBench(QUICK));
+  log("");
+  log(section.join("\n"));
+  if (OUT) {
+    writeFileSync(OUT, [...section, ""].join("\n"));
+    log(`wrote ${OUT}`);
+  } else log("(--only serve: pass --out <file> to write its section)");
+}
+
 async function main() {
+  if (ONLY === "serve") return serveOnly();
   const started = new Date();
   const loadBefore = load();
   const sDefault = scratch(settingsFor());

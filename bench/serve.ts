@@ -1,7 +1,8 @@
 // Benchmark of `mcp-warden serve` against the other ways to put a stdio MCP server on HTTP, all in
 // front of the same upstream (server-everything over stdio, tool `echo`), in one run: the upstream
-// over stdio directly (the floor), server-everything's own Streamable HTTP mode, serve (both eras),
-// supergateway and mcp-proxy. Per target: sequential p50/p99 with an SDK client, calls/s with an SDK
+// over stdio directly (the floor), a plain HTTP relay (bench/http-relay.ts: the floor of any HTTP
+// front in Node.js), server-everything's own Streamable HTTP mode, serve (both eras), supergateway and
+// mcp-proxy. Per target: sequential p50/p99 with an SDK client, calls/s with an SDK
 // client at 16 in flight, calls/s with autocannon at 16 and 256 connections (the same prepared
 // tools/call for every HTTP target), and the CPU per call of the front and of what runs behind it.
 // Then the cost of token verification (bench/token-cost.ts), and, when a target is missed, a CPU
@@ -16,7 +17,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BENCH_INSTALL_HINT, findBenchTool, BENCH_TOOLS } from "../scripts/bench-tools.js";
 import { summarizeProfile, profileFileFor, type ProfileSummary } from "./cpu-profile.js";
-import { descendants, load, openHttpConn, quietFetchListenerWarnings, rawSequential, openSession, openStdioFloor, startEverythingHttp, startMcpProxy, startSupergateway, type Era, type Front, type HttpTarget, type LoadSample } from "./http-targets.js";
+import { descendants, load, openHttpConn, quietFetchListenerWarnings, rawSequential, openSession, openStdioFloor, startEverythingHttp, startHttpRelay, startMcpProxy, startSupergateway, type Era, type Front, type HttpTarget, type LoadSample } from "./http-targets.js";
 import { SERVE_TOOL, startBenchServe } from "./serve-launch.js";
 import { startStdioServer } from "./stdio-load.js";
 import { median, sequential, summarize, throughput, type Conn } from "./stdio.js";
@@ -45,7 +46,8 @@ export function serveBenchConfig(quick: boolean): ServeBenchConfig {
     : { quick, rounds: 3, seqWarm: 200, seqCalls: 250, sdkCalls: 500, warmSeconds: 1.5, loadSeconds: 1.5, profileSeconds: 4 };
 }
 
-export type Role = "floor" | "serve" | "other";
+/** floor: the upstream over stdio; relay: the plain HTTP relay; serve: mcp-warden serve; other: the other fronts. */
+export type Role = "floor" | "relay" | "serve" | "other";
 
 export interface TargetResult {
   name: string;
@@ -75,6 +77,8 @@ export interface ServeBenchResult {
   /** 1-minute load average when this part started and ended. */
   load: { before: number; after: number };
 }
+
+export const HTTP_RELAY_NAME = "plain HTTP relay (bench/http-relay.ts)";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const f1 = (x: number) => x.toFixed(1);
@@ -203,6 +207,9 @@ export async function runServeBench(quick = false): Promise<ServeBenchResult> {
   try {
     // Every target runs at once (idle while another is measured), so rounds can interleave them.
     targets.push(await floorTarget(cfg));
+    const relay = await startHttpRelay();
+    fronts.push(relay);
+    targets.push(await httpTarget(HTTP_RELAY_NAME, "2025", "relay", relay, "echo", {}, cfg, ac));
     const everything = await startEverythingHttp();
     fronts.push(everything);
     targets.push(await httpTarget("server-everything, own Streamable HTTP", "2025", "other", everything, "echo", {}, cfg, ac));
