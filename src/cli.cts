@@ -2,15 +2,17 @@
 // Entry point, in CommonJS on purpose. `mcp-warden hook` runs before every tool call of a coding
 // agent, so it is routed here before anything else loads, without the ES module loader, the
 // command-line framework or the schema library: it loads one CommonJS bundle of the hook
-// (dist/src/hook/main.bundle.cjs, built by scripts/bundle-hook.ts). Every other command imports the
-// command line (src/cli/program.ts).
+// (dist/src/hook/main.bundle.cjs, built by scripts/bundle.ts). `exec` (every Bash command, with the
+// Bash sandbox) and `run` (a gateway an agent's session waits for) have lean bundles of their own.
+// Every other command, and any argument those lean entries do not take, goes to the command line
+// (src/cli/program.ts).
 //
-// The bundle is compiled with a V8 code cache: parsing and compiling ~400 KB of JavaScript is a
+// A bundle is compiled with a V8 code cache: parsing and compiling hundreds of KB of JavaScript is a
 // large part of the hook's own time and the same work on every call, and Node 20 has no built-in
 // compile cache. The cache lives in mcp-warden's state directory next to its other caches (which
 // the policy protects from the agent's edits); V8 rejects cached data made for another source or
 // another V8, and then the bundle is compiled as usual and the cache rewritten. Without a bundle
-// (an unbuilt checkout), the hook's ES modules are imported instead.
+// (an unbuilt checkout), the ES modules are imported instead.
 import fs = require("node:fs");
 import path = require("node:path");
 import vm = require("node:vm");
@@ -19,6 +21,8 @@ import Module = require("node:module");
 type HookModule = { hookMain(args: string[]): Promise<number>; warmUp?(): void };
 /** `mcp-warden exec`'s lean entry (src/cli/exec-main.ts): undefined hands the arguments to the full command line. */
 type ExecModule = { execMain(args: string[]): Promise<number | undefined>; warmUp?(): void };
+/** `mcp-warden run`'s lean entry (src/cli/run-main.ts): undefined hands the arguments to the full command line. */
+type RunModule = { runMain(args: string[]): Promise<number | undefined>; warmUp?(): void };
 
 function cacheFileFor(name: string, stamp: string): string | undefined {
   const env = process.env;
@@ -27,7 +31,14 @@ function cacheFileFor(name: string, stamp: string): string | undefined {
   return base === undefined ? undefined : path.join(base, "mcp-warden", "cache", `${name}-${stamp}.v8`);
 }
 
-function loadBundle<T extends { warmUp?(): void }>(name: "hook" | "exec", relative: string): T | undefined {
+/**
+ * When the code cache is written: at the end of a short-lived command, or, for the gateway (which
+ * ends with process.exit when its client leaves), a few seconds after it started, once the
+ * handshake and the first calls have compiled what a session runs.
+ */
+type CacheMoment = "beforeExit" | { afterMs: number };
+
+function loadBundle<T extends { warmUp?(): void }>(name: "hook" | "exec" | "run", relative: string, when: CacheMoment = "beforeExit"): T | undefined {
   const file = path.join(__dirname, relative);
   let source: string;
   let stamp: string;
@@ -52,8 +63,8 @@ function loadBundle<T extends { warmUp?(): void }>(name: "hook" | "exec", relati
   const mod = { exports: {} as T };
   (script.runInThisContext() as (...args: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
-    // After the hook has run, so that the functions it compiled lazily are in the cache too.
-    process.once("beforeExit", () => {
+    // After the command has run, so that the functions it compiled lazily are in the cache too.
+    const save = () => {
       try {
         mod.exports.warmUp?.();
         fs.mkdirSync(path.dirname(cacheFile), { recursive: true, mode: 0o700 });
@@ -63,7 +74,9 @@ function loadBundle<T extends { warmUp?(): void }>(name: "hook" | "exec", relati
       } catch {
         // Only speed is lost.
       }
-    });
+    };
+    if (when === "beforeExit") process.once("beforeExit", save);
+    else setTimeout(save, when.afterMs).unref();
   }
   return mod.exports;
 }
@@ -109,6 +122,10 @@ async function main(): Promise<void> {
       process.exitCode = status;
       return;
     }
+  }
+  if (process.argv[2] === "run") {
+    const run: RunModule = loadBundle<RunModule>("run", path.join("cli", "run-main.bundle.cjs"), { afterMs: 3000 }) ?? ((await import("./cli/run-main.js")) as RunModule);
+    if ((await run.runMain(process.argv.slice(3))) !== undefined) return;
   }
   await import("./cli/program.js");
 }

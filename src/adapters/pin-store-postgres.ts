@@ -26,7 +26,8 @@
 // - The gateway's role needs SELECT, INSERT, UPDATE and DELETE on this table only; the table is
 //   created by its owner with `mcp-warden state init-postgres --role ROLE` (src/state/postgres-schema.ts).
 // - Nothing is cached: every read is a query, so another replica's approval or pin is seen at once.
-import pg from "pg";
+import type pg from "pg";
+import { pgModule } from "./pg-module.js";
 import { describePgError } from "../audit/postgres.js";
 import { quoteIdent } from "../audit/postgres-schema.js";
 import { parseServerRecord, pinStoreOver, PinStoreError, serializeServerRecord, type PinStore, type Records, type ServerPins } from "./pin-store-core.js";
@@ -75,7 +76,7 @@ export function postgresPinStore(target: string | pg.Pool, options: PostgresPinS
   const owned = typeof target === "string";
   const pool =
     typeof target === "string"
-      ? new pg.Pool({
+      ? new (pgModule().Pool)({
           connectionString: target,
           max: 4,
           connectionTimeoutMillis: timeoutMs,

@@ -7,7 +7,8 @@
 // cut back past that point, shows too. What remains unseen: the newest records of the newest
 // writers (nobody linked to them yet); verify lists the writers that have no stop record (still
 // running, killed, or cut short).
-import pg from "pg";
+import type pg from "pg";
+import { pgModule } from "../adapters/pg-module.js";
 import { AUDIT_TABLE, auditTableProblem } from "./postgres-schema.js";
 import { indexedColumns, WRITER_LINK_EVENT, WRITER_START_EVENT } from "./postgres.js";
 import { matchRecord, type AuditFilter } from "./query.js";
@@ -47,7 +48,7 @@ interface DbRow {
 const PAGE = 5000;
 
 async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  const client = new (pgModule().Client)({ connectionString: url, connectionTimeoutMillis: 10_000 });
   client.on("error", () => undefined);
   await client.connect();
   try {

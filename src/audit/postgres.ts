@@ -19,7 +19,8 @@
 //   refused meanwhile were never forwarded, so the log has no gap where it matters.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import pg from "pg";
+import type pg from "pg";
+import { pgModule } from "../adapters/pg-module.js";
 import { buildRecord, GENESIS_PREV, hashLine, isAuditKind, type AuditEntry, type AuditRecord } from "./record.js";
 import { compileRedactor, type Redactor } from "./redact.js";
 import type { AuditSink } from "./sink.js";
@@ -95,7 +96,7 @@ export class PostgresAuditSink implements AuditSink {
   constructor(opts: PostgresSinkOptions) {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     // One connection: inserts are sent one at a time anyway, in chain order.
-    this.#pool = new pg.Pool({ connectionString: opts.url, max: 1, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, idleTimeoutMillis: 0 });
+    this.#pool = new (pgModule().Pool)({ connectionString: opts.url, max: 1, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, idleTimeoutMillis: 0 });
     // A connection dropped while idle: the next insert fails and reports it; nothing to do here.
     this.#pool.on("error", () => undefined);
     this.#redactor = compileRedactor(opts.secrets);

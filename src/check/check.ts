@@ -56,9 +56,19 @@ const DefinitionCheck = z.strictObject({
 export type CheckRequest = z.infer<typeof ToolCheck> | z.infer<typeof UrlCheck> | z.infer<typeof DefinitionCheck>;
 
 provideSecretScanner(compileSecretScanner);
-// PostgreSQL's parser (WASM) for SQL guards; without it, SQL-guarded calls are refused, not judged.
-await loadSqlParser().catch(() => undefined);
 provideSqlGuard(compileSqlGuard);
+/**
+ * PostgreSQL's parser (WASM) for SQL guards, loading: await it before judging (loadCheck does).
+ * Until it is loaded, or if it cannot load, SQL-guarded calls are refused, not judged. Not a
+ * top-level await, so that the gateway's single-file bundle (scripts/bundle.ts) can hold this module.
+ */
+export const sqlParserLoaded: Promise<void> = loadSqlParser().catch(() => undefined);
+
+/** This module with PostgreSQL's parser loaded: how every command and page gets `check`. */
+export async function loadCheck(): Promise<typeof import("./check.js")> {
+  await sqlParserLoaded;
+  return import("./check.js");
+}
 
 /** Compiled settings by their text: a batch usually repeats the same settings many times. */
 const compiled = new Map<string, CompiledSettings>();

@@ -1,6 +1,6 @@
 // `mcp-warden exec`'s lean entry point. With the Bash sandbox on, every Bash command of a coding agent
 // runs through exec, so it starts like the hook (src/hook/main.ts): one CommonJS bundle compiled from
-// a V8 code cache (src/cli.cts, scripts/bundle-hook.ts), no command-line framework, settings read
+// a V8 code cache (src/cli.cts, scripts/bundle.ts), no command-line framework, settings read
 // with JSON.parse when their text was validated before (settings/fast-load.ts).
 //
 // It understands exactly what the full command line's `exec` takes: `--settings FILE` (repeatable),

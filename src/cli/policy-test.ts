@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod/v4";
-import { asPrincipal, judge, judgeToolCall, compileSettings, principalPolicies, PrincipalRequest, requestPrincipal, type CompiledSettings } from "../check/check.js";
+import { asPrincipal, judge, judgeToolCall, compileSettings, principalPolicies, PrincipalRequest, requestPrincipal, sqlParserLoaded, type CompiledSettings } from "../check/check.js";
 import { PolicyError } from "../policy/index.js";
 import { loadSettings, SettingsError } from "../settings/index.js";
 import { gatewaySandboxRefusal } from "../sandbox/gate.js";
@@ -51,6 +51,7 @@ function readTests(file: string): unknown[] {
 }
 
 export async function policyTestCommand(opts: PolicyTestOptions, out: NodeJS.WritableStream): Promise<number> {
+  await sqlParserLoaded;
   const file = resolve(opts.cwd, opts.file);
   let raw: unknown[];
   try {

@@ -1,18 +1,11 @@
 // The mcp-warden command line (every command but `hook`, which src/cli.ts routes before this module
 // and commander load). Each action loads only the code it needs, so short-lived commands start fast.
 import { Command, Option } from "commander";
+import { EXIT } from "./exit-codes.js";
+import { loadOrExit } from "./load-settings.js";
 
-export const EXIT = {
-  ok: 0,
-  /** check: deny; audit verify: something altered or removed; doctor: a required part is missing. */
-  denyOrFailed: 1,
-  /** Usage or settings error. */
-  usage: 2,
-  /** check: ask; audit verify: not proven complete. */
-  ask: 3,
-  /** The gateway could not start or stopped on an error. */
-  runtime: 4,
-} as const;
+export { EXIT };
+
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 success, 2 usage or settings error; each command's --help lists its own.`;
@@ -64,24 +57,6 @@ function settingsOption(cmd: Command) {
   return cmd.option("--settings <file>", "an extra settings file (repeatable; later files take precedence)", collect, []);
 }
 
-/** Loads the layered settings and checks every rule compiles; any error ends the command with exit 2. */
-async function loadOrExit(cliFiles: string[]) {
-  const { loadSettings, SettingsError } = await import("../settings/index.js");
-  const { PolicyError } = await import("../policy/index.js");
-  const { compileSettings, principalPolicies } = await import("../check/judge.js");
-  try {
-    const settings = loadSettings({ cwd: process.cwd(), env: process.env, cliFiles });
-    const compiled = compileSettings(settings, process.env);
-    if (Object.keys(settings.principals).length > 0) principalPolicies(compiled);
-    return settings;
-  } catch (error) {
-    if (error instanceof SettingsError || error instanceof PolicyError) {
-      process.stderr.write(`mcp-warden: settings error: ${error.message}\n`);
-      process.exit(EXIT.usage);
-    }
-    throw error;
-  }
-}
 
 settingsOption(
   program
@@ -89,29 +64,8 @@ settingsOption(
     .description("Serve MCP on stdio: start the configured upstream servers and enforce the policy on every request.")
     .addHelpText("after", "\nPut `mcp-warden run` in your client's MCP config in place of the servers it fronts (see `mcp-warden init`)." + EXIT_HELP.run),
 ).action(async (opts: { settings: string[] }) => {
-  const settings = await loadOrExit(opts.settings);
-  for (const w of settings.warnings) process.stderr.write(`mcp-warden: warning: ${w}\n`);
-  const { remoteOnlyNotes } = await import("../settings/remote-only.js");
-  for (const n of remoteOnlyNotes(settings)) process.stderr.write(`mcp-warden: note: ${n}\n`);
-  if (process.stdin.isTTY) {
-    process.stderr.write(
-      `mcp-warden: serving MCP on stdio with ${settings.servers.length} server(s) configured. Connect an MCP client (see README), or run \`npm run demo\` for a scripted session. Ctrl-C stops.\n`,
-    );
-  }
-  const { Gateway } = await import("../gateway/gateway.js");
-  let gateway;
-  try {
-    gateway = new Gateway({ settings, env: process.env, input: process.stdin, output: process.stdout, onExit: () => process.exit(EXIT.ok) });
-    await gateway.start();
-  } catch (error) {
-    process.stderr.write(`mcp-warden: cannot start: ${(error as Error).message}\n`);
-    process.exit(error instanceof Error && error.name === "PolicyError" ? EXIT.usage : EXIT.runtime);
-  }
-  // A stray rejection must not take down every session of this client; it is reported, not ignored.
-  process.on("unhandledRejection", (reason) => process.stderr.write(`mcp-warden: internal error: ${String((reason as Error)?.stack ?? reason)}\n`));
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => void gateway.close(`signal ${signal}`));
-  }
+  const { runCommand } = await import("./run.js");
+  await runCommand(opts.settings);
 });
 
 settingsOption(
@@ -172,7 +126,7 @@ Batch request: {"id": string, "settings": object, "cwd"?: string,
 Answer: {"id", "decision": "allow"|"ask"|"deny", "reason", "rule"?}` + EXIT_HELP.check,
     ),
 ).action(async (opts: { tool?: string; input: string; batch?: boolean; as?: string; groups?: string; client?: string; org?: string; settings: string[] }) => {
-  const { runBatch, judgeToolCall, compileSettings, asPrincipal, requestPrincipal } = await import("../check/check.js");
+  const { runBatch, judgeToolCall, compileSettings, asPrincipal, requestPrincipal } = await (await import("../check/check.js")).loadCheck();
   const asFlags = (["groups", "client", "org"] as const).filter((k) => opts[k] !== undefined).map((k) => `--${k}`);
   if (opts.batch) {
     if (opts.as !== undefined || asFlags.length > 0) {
@@ -590,9 +544,15 @@ program
 // The subcommands of a group share the group's exit codes.
 for (const [group, help] of [[approvals, EXIT_HELP.approvals], [pins, EXIT_HELP.pins], [keys, EXIT_HELP.keys]] as const) for (const sub of group.commands) sub.addHelpText("after", help);
 
-program.exitOverride((err) => {
-  if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(EXIT.ok);
-  process.exit(EXIT.usage);
-});
+// Every command, subcommands included (commander copies this setting only to commands made after it):
+// help and version exit 0, any usage error 2, as each command's --help says.
+const exitCodesOf = (cmd: Command): void => {
+  cmd.exitOverride((err) => {
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(EXIT.ok);
+    process.exit(EXIT.usage);
+  });
+  for (const sub of cmd.commands) exitCodesOf(sub);
+};
+exitCodesOf(program);
 
 await program.parseAsync(process.argv);

@@ -665,6 +665,9 @@ export class Gateway {
       // The gate is built after the first upstreams are watched: looked up when an event comes.
       review: (u) => this.integrity.review(u),
       audit: this.audit,
+      // The server's process is spawned by now and this one waits for its handshake: the first review
+      // of its lists then finds the poisoning scanner's patterns compiled (a hundred ms or more, once).
+      starting: () => setImmediate(() => this.integrity?.warmUp()),
       listChanged: (kind) => this.listChanged(kind),
       // A local client hears every upstream; a remote caller only its own instances (never a shared one).
       listeners: () => [...this.downstreams].flatMap((x) => (x.server && (!x.remote || this.pool?.isFor(upstream, x)) ? [x.server] : [])),

@@ -15,6 +15,7 @@ import type { ApprovalBroker } from "../approvals/broker.js";
 import { canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import { type DefinitionVerdict, judgePromptDefinition, judgeResource, judgeResourceTemplate, judgeToolDefinition } from "../policy/integrity/definitions.js";
 import { makePin, type PinKind, type PinnedTool } from "../policy/integrity/pins.js";
+import { warmUpScanner } from "../policy/integrity/poisoning.js";
 import type { Upstream } from "../upstream/upstream.js";
 import { launchIdentity, launchStatus, REPOSITORY_LAYERS } from "./launch-approval.js";
 
@@ -70,7 +71,16 @@ export class IntegrityGate {
   /** Launch questions a person denied: not asked again while this gateway runs. */
   private readonly declined = new Set<string>();
 
+  private warmedUp = false;
+
   constructor(private readonly opts: IntegrityOptions) {}
+
+  /** Compiles the poisoning scanner's patterns (once, when scanning is on): call it while waiting for a server to start. */
+  warmUp(): void {
+    if (this.warmedUp || !this.opts.scan) return;
+    this.warmedUp = true;
+    warmUpScanner();
+  }
 
   /**
    * Why an item is not exposed, or undefined when it is. `name`: a tool's, prompt's or template's

@@ -12,6 +12,8 @@ export interface UpstreamEventHooks {
   /** Starts the integrity review of the upstream's current lists (read when an event comes, not at wiring). */
   review(upstream: Upstream): Promise<void>;
   audit: AuditSink;
+  /** Called when the upstream starts (its process spawning, its handshake under way): this process waits for it. */
+  starting(): void;
   /** Tells clients a list changed (after its review). */
   listChanged(kind: "tools" | "prompts" | "resources"): void;
   /** The downstream servers that may hear this upstream's notifications now. */
@@ -20,7 +22,10 @@ export interface UpstreamEventHooks {
 }
 
 export function watchUpstream(upstream: Upstream, h: UpstreamEventHooks): void {
-  upstream.on("state", () => h.statusChanged());
+  upstream.on("state", () => {
+    h.statusChanged();
+    if (upstream.state === "starting" || upstream.state === "restarting") h.starting();
+  });
   upstream.on("log", (message: string) => h.log(`${upstream.name}: ${message}`));
   upstream.on("listChanged", (kind: "tools" | "prompts" | "resources") => {
     // A new list is reviewed (pins, poisoning) before the client is told to list again.

@@ -5,7 +5,7 @@
 // process and fast, the http hook once and cached).
 //
 // Kept free of the schema library and of anything the command hook's bundle does not already
-// carry (scripts/bundle-hook.ts), so that the hook starts as fast as before.
+// carry (scripts/bundle.ts), so that the hook starts as fast as before.
 import type { AuditEntry } from "../audit/record.js";
 import { judgeToolCall, type CompiledSettings } from "../check/judge.js";
 import type { Verdict } from "../policy/types.js";

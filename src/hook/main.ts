@@ -16,7 +16,7 @@ import { appendShared } from "../audit/log.js";
 import { compileSettings, findProjectRoot, provideSecretScanner } from "../check/judge.js";
 import { hookOutput, judgePreToolUse, parsePreToolUseText } from "./judge-hook-input.js";
 
-/** Defined by the hook bundle's banner (scripts/bundle-hook.ts): a synchronous require next to the bundle. */
+/** Defined by the hook bundle's banner (scripts/bundle.ts): a synchronous require next to the bundle. */
 declare const __wardenRequire: ((id: string) => unknown) | undefined;
 import { loadSettingsFast } from "../settings/fast-load.js";
 import { applyBashSandbox } from "./bash-sandbox.js";

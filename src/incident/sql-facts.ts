@@ -1,7 +1,6 @@
 // What an SQL text did, by PostgreSQL's own parser (the SQL guard's, libpg-query): its statement
 // kinds and the tables it names. For the report only: the guard judged the call when it was made.
-import { parseSync } from "libpg-query";
-import { loadSqlParser, MAX_SQL_LENGTH, sqlParserReady } from "../policy/guards/sql.js";
+import { loadSqlParser, MAX_SQL_LENGTH, sqlParser, sqlParserReady } from "../policy/guards/sql.js";
 
 export interface SqlFacts {
   /** `SELECT`, `DELETE`, `EXPLAIN`... one per statement. */
@@ -28,7 +27,7 @@ export function describeSql(sql: string): SqlFacts | undefined {
   if (!sqlParserReady() || sql.length > MAX_SQL_LENGTH || sql.includes("\0")) return undefined;
   let tree: { stmts?: { stmt?: unknown }[] };
   try {
-    tree = parseSync(sql) as typeof tree;
+    tree = sqlParser().parseSync(sql) as typeof tree;
   } catch {
     return undefined;
   }

@@ -73,7 +73,7 @@ export async function loadSettingsFast(opts: LoadOptions): Promise<ResolvedSetti
 /** The full loader; every text it validated gets a marker. */
 async function loadAndRemember(opts: LoadOptions, dir: string): Promise<LoadedLayers> {
   // In the hook's CommonJS bundle the full loader (with zod) is a second bundle, required only here
-  // (scripts/bundle-hook.ts defines __wardenRequire); elsewhere it is the ES module next to this one.
+  // (scripts/bundle.ts defines __wardenRequire); elsewhere it is the ES module next to this one.
   const { parseSettingsText, parseManagedMcpText } = (
     typeof __wardenRequire === "function" ? __wardenRequire("./settings-load.bundle.cjs") : await import("./load.js")
   ) as typeof import("./load.js");

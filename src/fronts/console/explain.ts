@@ -25,7 +25,7 @@ const compiled = new WeakMap<ResolvedSettings, Compiled>();
 export async function compiledFor(settings: ResolvedSettings, env: NodeJS.ProcessEnv): Promise<Compiled> {
   let c = compiled.get(settings);
   if (!c) {
-    const check: Check = await import("../../check/check.js");
+    const check: Check = await (await import("../../check/check.js")).loadCheck();
     const { gatewaySandboxRefusal } = await import("../../sandbox/gate.js");
     const { stateDir } = await import("../../settings/paths.js");
     c = check.compileSettings(settings, env, gatewaySandboxRefusal(join(stateDir(env), "cache")));
@@ -86,7 +86,7 @@ export async function explainRecord(r: AuditRecord, settings: ResolvedSettings, 
   if (redacted(input)) caveats.push("the audit log holds these arguments with secrets redacted; judged as recorded");
   const as = principal ? `${principal.method === "api-key" ? "API key" : "identity provider"} caller ${principal.subject}` : "the local user (no remote caller)";
   try {
-    const check: Check = await import("../../check/check.js");
+    const check: Check = await (await import("../../check/check.js")).loadCheck();
     const c = await compiledFor(settings, env);
     const judged = principal ? check.asPrincipal(c, principal) : c;
     return { verdict: check.judgeToolCall(judged, r.tool, input, cwd), as, caveats };

@@ -300,7 +300,7 @@ export async function judgeCall(req: CallRequest, settings: ResolvedSettings, en
   let matched: string[] = [];
   let answer: Pick<CallAnswer, "decision" | "reason" | "rule" | "source">;
   try {
-    const check = await import("../../check/check.js");
+    const check = await (await import("../../check/check.js")).loadCheck();
     let c = await compiledFor(settings, env);
     if (req.principal) {
       const parsed = check.PrincipalRequest.safeParse(req.principal);

@@ -31,7 +31,7 @@
 // the database: a user function reached by attribute notation (`t.f` is `f(t)`), a view, a trigger-
 // free but volatile cast or operator, an unqualified built-in name shadowed by a schema placed before
 // pg_catalog on the search_path. Operators are not judged (the spec treats them as pure).
-import { loadModule, parseSync, scanSync } from "libpg-query";
+import type * as PgQuery from "libpg-query";
 import type { Verdict } from "../types.js";
 
 export interface SqlGuardConfig {
@@ -66,12 +66,16 @@ const RO = "guards.sql.readOnly";
 
 let parserReady = false;
 let parserLoading: Promise<void> | undefined;
+/** The parser's module, once loaded: imported only when some settings use an SQL guard (it is large). */
+let pg: typeof PgQuery | undefined;
 
 /** Loads the WASM parser once; later calls share the first load. */
 export async function loadSqlParser(): Promise<void> {
   if (parserReady) return;
-  parserLoading ??= loadModule().then(
-    () => {
+  parserLoading ??= import("libpg-query").then(
+    async (m) => {
+      await m.loadModule();
+      pg = m;
       parserReady = true;
     },
     (e: unknown) => {
@@ -84,6 +88,12 @@ export async function loadSqlParser(): Promise<void> {
 
 export function sqlParserReady(): boolean {
   return parserReady;
+}
+
+/** The loaded parser's functions (throws before loadSqlParser has succeeded; callers check sqlParserReady). */
+export function sqlParser(): typeof PgQuery {
+  if (pg === undefined) throw new Error("the SQL parser is not loaded");
+  return pg;
 }
 
 // Side-effect-free built-ins, lower case as PostgreSQL names them. Each reads nothing but its
@@ -346,9 +356,9 @@ export function compileSqlGuard(config: SqlGuardConfig): SqlGuard {
       // The server reads a query string up to NUL; the parser might read past it or stop: refuse either way.
       if (sql.includes("\0")) return deny("the SQL holds a NUL character, which the server and the guard could read differently");
       if (!parserReady) return deny("the SQL parser is not loaded, so the SQL cannot be judged");
-      let tree: ReturnType<typeof parseSync>;
+      let tree: ReturnType<typeof PgQuery.parseSync>;
       try {
-        tree = parseSync(sql);
+        tree = sqlParser().parseSync(sql);
       } catch (e) {
         const msg = String((e as Error)?.message ?? e).slice(0, SHOW_CHARS);
         return deny(`the SQL does not parse as PostgreSQL (${msg}): ${show(sql)}`);
@@ -425,7 +435,7 @@ function backslashLiteral(sql: string): string | undefined {
   if (!sql.includes("\\")) return undefined;
   let tokens: { text: string }[];
   try {
-    tokens = scanSync(sql).tokens;
+    tokens = sqlParser().scanSync(sql).tokens;
   } catch {
     return "the SQL cannot be scanned to check its string literals";
   }

@@ -1111,6 +1111,20 @@ const ICON_FIELDS: ReadonlySet<string> = new Set(["src", "mimeType", "sizes", "t
 // "oversized"); a data: URI of any other type, or one that is not clean base64, is scanned whole.
 const IMAGE_DATA_URI = /^(data:image\/[A-Za-z0-9.+-]{1,40}(?:;[A-Za-z0-9=.+-]{1,40}){0,3};base64,)[A-Za-z0-9+/\r\n]*={0,2}$/;
 
+/**
+ * Scans a few ordinary definitions once, so that the scanner's patterns are compiled before the
+ * first real list arrives. V8 compiles a regular expression at its first use, and these are large
+ * Unicode patterns: their first scans in a process cost a hundred milliseconds or more, which a
+ * session would otherwise wait for between its server's start and its first tool. The gateway calls
+ * this while it waits for a server to start, when it is idle anyway.
+ */
+export function warmUpScanner(): void {
+  const schema = { type: "object", properties: { path: { type: "string", description: "The file to read, relative to the root." }, limit: { type: "number" } }, required: ["path"] };
+  scanDefinition("tool", { name: "read_file", title: "Read file", description: "Reads a text file and returns its contents. Use it before editing; it never changes anything.", inputSchema: schema, annotations: { readOnlyHint: true } });
+  scanDefinition("prompt", { name: "summarize", description: "Summarizes a document for the user.", arguments: [{ name: "text", description: "The text to summarize.", required: true }] });
+  scanDefinition("resource", { name: "README", uri: "file:///project/README.md", mimeType: "text/markdown", description: "The project's README (1.2 KB)." });
+}
+
 /** Scans a tool definition (tools/list). Kept for callers that only know tools: scanDefinition("tool", ...). */
 export function scanToolDefinition(tool: ToolDefinition, context?: ScanContext): PoisoningFinding[] {
   return scanDefinition("tool", tool, context);

@@ -1,7 +1,8 @@
-// Bundles the hook's entry point into one CommonJS file (dist/src/hook/main.bundle.cjs). The hook
-// starts once per tool call of a coding agent; resolving and loading ~50 small ES modules costs more
-// than the decision itself, and one CommonJS file skips the ES module loader's per-module work (see
-// docs/PERFORMANCE.md). src/cli.ts falls back to the unbundled modules when the bundle is absent.
+// Bundles the entry points that must start fast into one CommonJS file each: the hook
+// (dist/src/hook/main.bundle.cjs), `exec`, `run` and the egress bridge. The hook starts once per tool
+// call of a coding agent; resolving and loading ~50 small ES modules costs more than the decision
+// itself, and one CommonJS file skips the ES module loader's per-module work (see
+// docs/PERFORMANCE.md). src/cli.cts falls back to the unbundled modules when a bundle is absent.
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 
@@ -48,10 +49,25 @@ await build({
   banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = (id) => require(id.startsWith("./") ? "../hook/" + id.slice(2) : id);' },
   external: ["./load.js", "../policy/integrity/secrets.js"],
 });
+// `mcp-warden run`'s lean entry (src/cli/run-main.ts): an agent's session waits for its gateway to
+// start. Next to exec's, so URLs from import.meta.url resolve to the same files. Packages the gateway
+// loads only for some settings (PostgreSQL, Redis, tracing, the SQL parser's WASM, which is found
+// next to its own module) stay outside and are required when used: the bundle is compiled by vm.Script
+// (src/cli.cts), where `import()` is unavailable, so dynamic imports become requires.
+await build({
+  ...common,
+  entryPoints: [cliDist + "run-main.js"],
+  outfile: cliDist + "run-main.bundle.cjs",
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  mainFields: ["module", "main"],
+  supported: { "dynamic-import": false },
+  external: ["libpg-query", "pg", "ioredis", "@opentelemetry/*", "prom-client"],
+});
 // The egress bridge as one file: containers get it bind-mounted alone (src/sandbox/container-egress.ts),
 // with no package.json or sibling modules next to it. Only node: built-ins remain outside.
 const egressDist = fileURLToPath(new URL("../src/egress/", import.meta.url));
 await build({ ...common, entryPoints: [egressDist + "bridge-main.js"], outfile: egressDist + "bridge-main.bundle.cjs" });
 console.log(`wrote ${egressDist}bridge-main.bundle.cjs`);
-console.log(`wrote ${cliDist}exec-main.bundle.cjs`);
+console.log(`wrote ${cliDist}exec-main.bundle.cjs and ${cliDist}run-main.bundle.cjs`);
 console.log(`wrote ${dist}main.bundle.cjs, ${dist}settings-load.bundle.cjs and ${dist}secrets.bundle.cjs`);
