@@ -63,6 +63,29 @@ describe("upstream lifecycle", () => {
     }
   });
 
+  for (const hotPath of ["on", "off"] as const)
+  test(`a call the client cancels is audited as cancelled, not as a timeout (hot path ${hotPath})`, async () => {
+    const s = scratch({ permissions: ALLOW_ALL_FIXTURE, mcpServers: { fixture: { command: process.execPath, args: [FIXTURE] } } });
+    if (hotPath === "off") s.env.MCP_WARDEN_HOT_PATH = "off";
+    const c = await connect(s);
+    try {
+      const abort = new AbortController();
+      const call = c.client.callTool({ name: "fixture__slow", arguments: { ms: 5000, steps: 1 } }, { signal: abort.signal });
+      // Cancelled once the gateway has decided and forwarded it (its decision record is written first).
+      await waitFor("the decision record", () => auditRecords(s).find((r) => r.event === "decided" && r.tool === "mcp__fixture__slow"));
+      abort.abort("the user pressed Esc");
+      await assert.rejects(call);
+      const outcome = await waitFor("the outcome record", () => auditRecords(s).find((r) => r.event === "completed" && r.tool === "mcp__fixture__slow"));
+      assert.equal(outcome.outcome, "cancelled");
+      // The gateway still serves the client afterwards.
+      const r = await c.client.callTool({ name: "fixture__echo", arguments: { text: "after" } });
+      assert.deepEqual(r.content, [{ type: "text", text: "echo: after" }]);
+    } finally {
+      await c.close();
+      s.cleanup();
+    }
+  });
+
   test("a per-call timeout ends a slow call with a timeout error", async () => {
     const s = scratch({ permissions: ALLOW_ALL_FIXTURE, mcpServers: { fixture: { command: process.execPath, args: [FIXTURE], timeoutMs: 300 } } });
     const c = await connect(s);
