@@ -7,6 +7,12 @@ import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 
 const dist = fileURLToPath(new URL("../src/hook/", import.meta.url));
+/**
+ * A banner goes before esbuild's own "use strict", which then is no directive: the bundle would run in
+ * sloppy mode (a failed write to a frozen object ignored, not thrown; slower code), unlike the ES
+ * modules it comes from. Every banner starts with the directive.
+ */
+const STRICT = '"use strict"; ';
 /** What every bundle shares: one CommonJS file for Node 20, whitespace and syntax minified. */
 const common = { bundle: true, platform: "node", format: "cjs", target: "node20", minifyWhitespace: true, minifySyntax: true, logLevel: "warning" } as const;
 await build({
@@ -16,7 +22,7 @@ await build({
   // The bundle sits where main.js does (dist/src/hook/), so URLs computed from import.meta.url
   // (the schema fingerprint) resolve to the same files.
   define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = require;' },
+  banner: { js: STRICT + 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = require;' },
   // The full settings loader is the second bundle below, required only for a settings text never validated before.
   // The secret scanner is its own bundle (the third below), required only for MCP tools; the
   // unbundled hook's dynamic import of the ES module stays out of this one.
@@ -46,7 +52,7 @@ await build({
   entryPoints: [cliDist + "exec-main.js"],
   outfile: cliDist + "exec-main.bundle.cjs",
   define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = (id) => require(id.startsWith("./") ? "../hook/" + id.slice(2) : id);' },
+  banner: { js: STRICT + 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = (id) => require(id.startsWith("./") ? "../hook/" + id.slice(2) : id);' },
   external: ["./load.js", "../policy/integrity/secrets.js"],
 });
 // `mcp-warden run`'s lean entry (src/cli/run-main.ts): an agent's session waits for its gateway to
@@ -59,7 +65,7 @@ await build({
   entryPoints: [cliDist + "run-main.js"],
   outfile: cliDist + "run-main.bundle.cjs",
   define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  banner: { js: STRICT + 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   mainFields: ["module", "main"],
   supported: { "dynamic-import": false },
   external: ["libpg-query", "pg", "ioredis", "@opentelemetry/*", "prom-client"],
