@@ -1,11 +1,11 @@
 // The gateway: an MCP server to the client (stdio, both protocol eras, via the SDK's serveStdio)
 // and an MCP client to every configured upstream. Every forwarded request runs the pipeline.
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
-import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, Server, type ServerContext, type Tool } from "@modelcontextprotocol/server";
-import { AuditLog, PostgresAuditSink, type AuditSink } from "../audit/index.js";
-import { postgresUrlOf } from "../audit/postgres-url.js";
-import { ObservedAuditSink } from "../audit/observed.js";
+import type { Server, ServerContext, Tool } from "@modelcontextprotocol/server";
+import type { AuditSink } from "../audit/index.js";
+import { openAuditSink } from "../audit/open-sink.js";
+import type { ObservedAuditSink } from "../audit/observed.js";
 import { compileRedactor, type Redactor } from "../audit/redact.js";
 import { compilePolicy, canonicalToolName, type CompiledPolicy } from "../policy/index.js";
 import type { ResolvedSettings } from "../settings/index.js";
@@ -15,9 +15,10 @@ import { reapContainers } from "../sandbox/reap-containers.js";
 import type { AuditEntry } from "../audit/record.js";
 import type { Upstream } from "../upstream/upstream.js";
 import { Catalog } from "./catalog.js";
-import { type AskInFlow, InputBroker, type InputMethod } from "./input-broker.js";
+import { InputBroker, type InputMethod } from "./input-broker.js";
 import { ErrorCodes, GatewayError } from "./errors.js";
-import { runPipeline, type ClientIdentity, type ForwardedMethod, type RequestContext, type Stage } from "./pipeline.js";
+import type { ForwardedMethod, RequestContext, Stage } from "./pipeline.js";
+import { capabilityFor, forwardRequest, type ForwardHost } from "./forward-request.js";
 import { askStage } from "./stages/ask.js";
 import { secretArgumentsStage, secretResultsStage, secretScannerFor } from "./stages/secrets.js";
 import { resultsStage } from "./stages/results.js";
@@ -31,7 +32,7 @@ import { HeldCallStore } from "../adapters/grant-store.js";
 import { launchIdentity } from "./launch-approval.js";
 import { pinStoreFor } from "../adapters/pin-store-factory.js";
 import { IntegrityGate } from "./integrity.js";
-import { buildDownstreamServer, reviewsSettled, toProtocolError, VERSION, type DownstreamHost } from "./downstream-server.js";
+import { buildDownstreamServer, VERSION, type DownstreamHost } from "./downstream-server.js";
 import { ApprovalPageHost } from "./approval-page-host.js";
 import { instanceStatus, serverStatuses, StatusFile, type InstanceStatus, type ServerStatus } from "./status-file.js";
 import { writeLocalAllowRule } from "../adapters/local-rules.js";
@@ -108,18 +109,7 @@ export class Gateway {
     this.policy = this.layersPolicy = compilePolicy(s.policy, this.environment);
     this.redactor = compileRedactor(s.secrets);
     // `state.postgres`: the audit log shared by replicas; otherwise the file log on this machine.
-    const postgres = postgresUrlOf(s.state, opts.env);
-    // Observed: serve's metrics count the records (ObservedAuditSink.observe).
-    this.audit = new ObservedAuditSink(
-      postgres !== undefined
-        ? new PostgresAuditSink({
-            url: postgres,
-            secrets: s.secrets,
-            // The failure itself cannot be recorded (the log is what failed); the next writer's first record names it.
-            onHealth: (failure) => this.log(failure !== undefined ? failure : "the audit log in PostgreSQL is back: calls are recorded and forwarded again (a new writer chain started)"),
-          })
-        : AuditLog.open({ dir: s.audit.dir, fsyncIntervalMs: s.audit.fsyncIntervalMs, secrets: s.secrets, hmacKeyFile: s.audit.hmacKeyFile }),
-    );
+    this.audit = openAuditSink(s, opts.env, (message) => this.log(message));
     this.statusFile = new StatusFile(
       opts.env,
       () =>
@@ -495,13 +485,6 @@ export class Gateway {
     };
   }
 
-  private clientIdentity(ctx: ServerContext, d: Downstream): ClientIdentity {
-    const modern = ctx.mcpReq.envelope?.[CLIENT_INFO_META_KEY as keyof typeof ctx.mcpReq.envelope] as ClientIdentity | undefined;
-    const legacy = d.server?.getClientVersion();
-    const info = modern ?? legacy;
-    return info ? { name: info.name, version: info.version } : {};
-  }
-
   /** Whether the stdio front takes tools/call on the hot path (hot-path.ts); MCP_WARDEN_HOT_PATH=off says no. */
   hotPathEnabled(): boolean {
     return this.opts.env.MCP_WARDEN_HOT_PATH !== "off" && this.tracer === undefined;
@@ -512,72 +495,34 @@ export class Gateway {
     return this.forwardRequest("tools/call", params, ctx, d, true);
   }
 
-  /** Runs one forwarded request through the pipeline and turns its end into a result or an error. */
-  private async forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext, d: Downstream, direct = false) {
-    const params = (rawParams ?? {}) as Record<string, unknown>;
-    const progressToken = (params._meta as { progressToken?: string | number } | undefined)?.progressToken;
-    // Every request that names an item needs the lists of the servers that may own it, also as the
-    // first request after the handshake and for lazy servers (a completion included).
-    const view = this.viewOf(d);
-    await this.startAll(view.upstreams);
-    await reviewsSettled(this.integrity);
-    // Progress is relayed in order, and all of it before the result.
-    let progressSent: Promise<unknown> = Promise.resolve();
-    const rc: RequestContext = {
-      id: randomUUID(),
-      method,
-      params,
-      client: this.clientIdentity(ctx, d),
-      principal: d.principal,
-      caller: d.audited,
-      catalog: view.catalog,
-      signal: ctx.mcpReq.signal,
-      startedAt: Date.now(),
-      ...(direct ? { direct } : {}),
-      onProgress:
-        progressToken === undefined
-          ? undefined
-          : (p) => {
-              // A progress message is a server's text on the client's screen too.
-              const shown = typeof p.message === "string" && !this.opts.settings.integrity.keepLogControlCharacters ? { ...p, message: stripControls(p.message) } : p;
-              progressSent = progressSent.then(() => ctx.mcpReq.notify({ method: "notifications/progress", params: { ...shown, progressToken } })).catch(() => undefined);
-            },
-    };
-    const span = this.tracer?.start(method, (params._meta as { traceparent?: unknown } | undefined)?.traceparent, {});
-    if (span?.traceparent) rc.traceparent = span.traceparent;
-    const endSpan = () =>
-      span?.end(
-        {
-          "mcp.server": rc.target?.upstream.name,
-          ...(method === "tools/call" ? { "mcp.tool": rc.target?.canonical } : {}),
-          "mcp_warden.decision": rc.verdict?.decision ?? "deny",
-          "mcp_warden.outcome": rc.error ? String(rc.error.code) : rc.result?.isError === true ? "tool-error" : "ok",
-        },
-        rc.error !== undefined || rc.result?.isError === true,
-      );
-    const run = async (askInFlow?: AskInFlow) => {
-      // The gateway's own questions (an `ask` rule) ride on this call, when the client can be asked.
-      if (askInFlow && this.clientSupports(ctx, "elicitation/create", d)) rc.askClient = (p, signal) => askInFlow("elicitation/create", p, signal);
-      await runPipeline(this.stages, rc);
-      if (rc.onProgress) {
-        // The SDK dispatches an upstream's notifications a tick later than the response that
-        // follows them: let the last progress notifications arrive before answering.
-        await new Promise((resolve) => setImmediate(resolve));
-        await progressSent;
-      }
-      if (rc.error) throw toProtocolError(rc.error);
-      return rc.result;
-    };
-    try {
-      // Methods that can pause for user input (an upstream's elicitation, sampling or roots request).
-      if (method === "tools/call" || method === "prompts/get" || method === "resources/read") {
-        return (await this.inputs.run(ctx, d.owner, () => rc.target?.upstream.instanceKey, run, (m) => this.clientSupports(ctx, m, d))) as never;
-      }
-      return (await run()) as never;
-    } finally {
-      endSpan();
-    }
+  /** Runs one forwarded request through the pipeline (forward-request.ts). */
+  private forwardRequest(method: ForwardedMethod, rawParams: unknown, ctx: ServerContext, d: Downstream, direct = false) {
+    return forwardRequest(this.forwardHost, method, rawParams, ctx, d, direct);
   }
+
+  /** What forward-request.ts needs of the core (read at each request: the tracer is set after construction). */
+  private readonly forwardHost: ForwardHost = (() => {
+    const core = this;
+    return {
+      get stages() {
+        return core.stages;
+      },
+      get integrity() {
+        return core.integrity;
+      },
+      get inputs() {
+        return core.inputs;
+      },
+      get tracer() {
+        return core.tracer;
+      },
+      get keepLogControlCharacters() {
+        return core.opts.settings.integrity.keepLogControlCharacters;
+      },
+      viewOf: (d: Downstream) => core.viewOf(d),
+      startAll: (upstreams: ReadonlyMap<string, Upstream>) => core.startAll(upstreams),
+    };
+  })();
 
   /**
    * Why a server may not start yet (naming the command a person runs), or undefined. The model reads
@@ -599,13 +544,6 @@ export class Gateway {
     this.log(text);
     for (const d of this.downstreams) if (!d.remote) d.server?.sendLoggingMessage({ level: "warning", logger: "mcp-warden", data: text }).catch(() => undefined);
     rc?.onProgress?.({ progress: 0, message: text });
-  }
-
-  /** Whether the client declared the capability an input request needs (per request in 2026-07-28). */
-  private clientSupports(ctx: ServerContext, method: InputMethod, d: Downstream): boolean {
-    const modern = ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as keyof typeof ctx.mcpReq.envelope] as Record<string, unknown> | undefined;
-    const caps = (modern ?? d.server?.getClientCapabilities() ?? {}) as Record<string, unknown>;
-    return Boolean(caps[capabilityFor(method)]);
   }
 
   /**
@@ -735,10 +673,6 @@ export class Gateway {
 /** `scheme://user:password@`: credentials a URL in an error message may carry (never written to stderr). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
 
-/** The client capability an upstream's input request needs. */
-function capabilityFor(method: InputMethod): "elicitation" | "sampling" | "roots" {
-  return method === "elicitation/create" ? "elicitation" : method === "sampling/createMessage" ? "sampling" : "roots";
-}
 
 
 export type { Tool };
