@@ -5,9 +5,11 @@
 // side, stage or transport that called them).
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Scratch } from "../test/e2e/harness.js";
+import { ROOT, type Scratch } from "../test/e2e/harness.js";
 import { attributeProfile, profileFileFor, summarizeProfile, type Attribution, type Owner, type ProfileSummary, type Window } from "./cpu-profile.js";
 import { open, throughput } from "./stdio.js";
+
+const PROGRAM = join(ROOT, "dist/src/cli/program.js");
 
 /** The pieces of a forwarded call, innermost first where they nest (secret scanning is policy code called by a stage). */
 export const STDIO_OWNERS: Owner[] = [
@@ -48,7 +50,8 @@ export async function profileGateway(s: Scratch, label: string, calls: number, w
   const dir = join(s.dir, `cpu-profile-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(dir);
   try {
-    const conn = await open("gateway", s, label, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`], env });
+    // The ES modules, not the bundle cli.cjs loads (the same code): the attribution goes by source file.
+    const conn = await open("gateway", s, label, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`], env, gatewayEntry: PROGRAM });
     let sample;
     let window: Window | undefined;
     try {
@@ -89,7 +92,7 @@ export function stdioProfileSection(profiles: StdioProfile[]): string[] {
   const out = [
     "## Where the gateway's CPU per call goes",
     "",
-    `Each gateway below was started again under \`node --cpu-prof\` and driven like the throughput phase (the SDK client keeping 16 calls in flight; ${profiles.map((p) => `${p.calls.toLocaleString("en-US")} calls`).join(", ")}, after a warm-up). Shares are of the busy time V8 sampled (idle left out); µs per call apply a share to the gateway's CPU per call measured from /proc over the same phase (sampling adds a little to it). Each sample is charged to the innermost frame of mcp-warden's own code or of an SDK package on its stack: zod, JSON, Node's stream internals and native code count for whoever called them. V8 samples the thread whenever it is not idle, so a system call counts with any time the process waited inside it (a pipe write that wakes the reader, on a machine whose CPUs are busy): shares of system calls are upper bounds, and the /proc figure is the cost.`,
+    `Each gateway below was started again under \`node --cpu-prof\`, from its ES modules (\`dist/src/cli/program.js run\`: the same code \`run\` loads as one bundle, with each frame naming its source file), and driven like the throughput phase (the SDK client keeping 16 calls in flight; ${profiles.map((p) => `${p.calls.toLocaleString("en-US")} calls`).join(", ")}, after a warm-up). Shares are of the busy time V8 sampled (idle left out); µs per call apply a share to the gateway's CPU per call measured from /proc over the same phase (sampling adds a little to it). Each sample is charged to the innermost frame of mcp-warden's own code or of an SDK package on its stack: zod, JSON, Node's stream internals and native code count for whoever called them. V8 samples the thread whenever it is not idle, so a system call counts with any time the process waited inside it (a pipe write that wakes the reader, on a machine whose CPUs are busy): shares of system calls are upper bounds, and the /proc figure is the cost.`,
     "",
   ];
   const head = `| piece | ${profiles.map((p) => `${p.label}: share`).join(" | ")} | ${profiles.map((p) => `${p.label}: µs per call`).join(" | ")} |`;

@@ -17,18 +17,23 @@ export type Route = "direct" | "gateway" | "relay-bytes" | "relay-json";
 export interface OpenOptions {
   /** Node.js options for the process the client spawns (`--cpu-prof`, say). */
   nodeArgs?: string[];
+  /**
+   * The gateway's entry point instead of dist/src/cli.cjs (which loads `run` as one bundle): the CPU
+   * profiles use the ES modules (dist/src/cli/program.js), so that each frame names its source file.
+   */
+  gatewayEntry?: string;
   /** Variables added to that process's environment. */
   env?: Record<string, string>;
 }
 
 const RELAY = fileURLToPath(new URL("./relay.js", import.meta.url));
 
-function argvFor(route: Route, s: Scratch): string[] {
+function argvFor(route: Route, s: Scratch, gatewayEntry = CLI): string[] {
   switch (route) {
     case "direct":
       return [FIXTURE];
     case "gateway":
-      return [CLI, "run", "--settings", s.settingsFile];
+      return [gatewayEntry, "run", "--settings", s.settingsFile];
     case "relay-bytes":
       return [RELAY, "bytes", process.execPath, FIXTURE];
     case "relay-json":
@@ -58,7 +63,7 @@ const EXPECTED = `echo: ${TEXT}`;
 export async function open(route: Route, s: Scratch, label: string = route, opts: OpenOptions = {}): Promise<Conn> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...(opts.nodeArgs ?? []), ...argvFor(route, s)],
+    args: [...(opts.nodeArgs ?? []), ...argvFor(route, s, opts.gatewayEntry)],
     env: { ...(s.env as Record<string, string>), ...opts.env },
     cwd: s.project,
     stderr: "pipe",
