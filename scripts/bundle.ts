@@ -15,14 +15,21 @@ const dist = fileURLToPath(new URL("../src/hook/", import.meta.url));
 const STRICT = '"use strict"; ';
 /** What every bundle shares: one CommonJS file for Node 20, whitespace and syntax minified. */
 const common = { bundle: true, platform: "node", format: "cjs", target: "node20", minifyWhitespace: true, minifySyntax: true, logLevel: "warning" } as const;
+/**
+ * For a bundle whose code computes URLs from import.meta.url: it is the bundle's own URL, so such a
+ * bundle sits at the depth of the modules it holds (dist/src/<folder>/). `more` follows in the banner.
+ */
+const ownUrl = (more = "") => ({
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: STRICT + 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' + more },
+});
 await build({
   ...common,
   entryPoints: [dist + "main.js"],
   outfile: dist + "main.bundle.cjs",
   // The bundle sits where main.js does (dist/src/hook/), so URLs computed from import.meta.url
   // (the schema fingerprint) resolve to the same files.
-  define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: STRICT + 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = require;' },
+  ...ownUrl(" const __wardenRequire = require;"),
   // The full settings loader is the second bundle below, required only for a settings text never validated before.
   // The secret scanner is its own bundle (the third below), required only for MCP tools; the
   // unbundled hook's dynamic import of the ES module stays out of this one.
@@ -51,8 +58,7 @@ await build({
   ...common,
   entryPoints: [cliDist + "exec-main.js"],
   outfile: cliDist + "exec-main.bundle.cjs",
-  define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: STRICT + 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href; const __wardenRequire = (id) => require(id.startsWith("./") ? "../hook/" + id.slice(2) : id);' },
+  ...ownUrl(' const __wardenRequire = (id) => require(id.startsWith("./") ? "../hook/" + id.slice(2) : id);'),
   external: ["./load.js", "../policy/integrity/secrets.js"],
 });
 // `mcp-warden run`'s lean entry (src/cli/run-main.ts): an agent's session waits for its gateway to
@@ -64,8 +70,7 @@ await build({
   ...common,
   entryPoints: [cliDist + "run-main.js"],
   outfile: cliDist + "run-main.bundle.cjs",
-  define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: STRICT + 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  ...ownUrl(),
   mainFields: ["module", "main"],
   supported: { "dynamic-import": false },
   external: ["libpg-query", "pg", "ioredis", "@opentelemetry/*", "prom-client"],
