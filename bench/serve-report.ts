@@ -164,7 +164,7 @@ function whereServeTimeGoes(r: ServeBenchResult, a: ServeAnalysis): string[] {
     return out;
   }
   out.push(
-    `Where serve's time goes: serve was run again under \`node --cpu-prof\` with autocannon keeping 16 calls in flight for ${f1(p.seconds)} s (${f0(p.calls)} calls; ${f0(p.busyMs)} ms of busy CPU sampled, idle left out). Self time by area:`,
+    `Where serve's time goes: serve was run again under \`node --cpu-prof\` with autocannon keeping 16 calls in flight for ${f1(p.seconds)} s (${f0(p.calls)} calls; ${f0(p.busyMs)} ms of busy CPU sampled in that load alone: serve's start, its upstream's first review and the warm-up left out, and idle time too). Self time by area:`,
     "",
     "| area | share of busy time |",
     "|---|---:|",
