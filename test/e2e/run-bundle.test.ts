@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, connect, FIXTURE, scratch, waitFor } from "./harness.js";
 
@@ -73,5 +73,27 @@ test("run with a settings file that does not exist says so and exits 2, from the
     }
   } finally {
     s.cleanup();
+  }
+});
+
+test("run loads PostgreSQL's client and the SQL parser only for settings that use them", () => {
+  const s = scratch({ mcpServers: { idle: { command: process.execPath, args: ["-e", "setTimeout(() => {}, 60000)"] } } });
+  const sql = scratch({ mcpServers: { db: { command: process.execPath, args: ["-e", "setTimeout(() => {}, 60000)"], guards: { sql: { readOnly: true, dialect: "postgres" } } } } });
+  try {
+    // A preload that names every package of that kind the process requires (the bundle requires them, never imports).
+    const preload = join(s.dir, "name-requires.cjs");
+    writeFileSync(preload, `const M = require("node:module"); const load = M._load; M._load = function (id, ...rest) { if (/^(pg|libpg-query)$/.test(id)) process.stderr.write("[required " + id + "]\\n"); return load.call(this, id, ...rest); };`);
+    const initialize = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } }) + "\n";
+    const required = (x: ReturnType<typeof scratch>) => {
+      const r = spawnSync(process.execPath, ["-r", preload, CLI, "run", "--settings", x.settingsFile], { env: x.env, cwd: x.project, encoding: "utf8", timeout: 30_000, input: initialize });
+      // The client closes at once: the gateway started, read its input and stopped cleanly.
+      assert.equal(r.status, 0, r.stderr);
+      return [...r.stderr.matchAll(/\[required ([^\]]+)\]/g)].map((m) => m[1]);
+    };
+    assert.deepEqual(required(s), [], "neither is loaded without an SQL guard or state.postgres");
+    assert.deepEqual(required(sql), ["libpg-query"], "an SQL guard loads the parser, and only it");
+  } finally {
+    s.cleanup();
+    sql.cleanup();
   }
 });
