@@ -71,6 +71,11 @@ function loadBundle<T extends { warmUp?(): void }>(name: "hook" | "exec" | "run"
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(tmp, cacheFile);
+        // The caches of this bundle's earlier builds (another version or Node.js) are not used again.
+        const dir = path.dirname(cacheFile);
+        for (const f of fs.readdirSync(dir)) {
+          if (f.startsWith(`${name}-`) && f.endsWith(".v8") && f !== path.basename(cacheFile)) fs.rmSync(path.join(dir, f), { force: true });
+        }
       } catch {
         // Only speed is lost.
       }

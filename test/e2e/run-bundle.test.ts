@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, connect, FIXTURE, scratch, waitFor } from "./harness.js";
 
@@ -15,17 +15,22 @@ test("run serves from its bundle: the first session writes the code cache, and t
   const s = scratch({ permissions: { allow: ["mcp__fixture__echo"] }, mcpServers: { fixture: { command: process.execPath, args: [FIXTURE] } } });
   try {
     assert.deepEqual(runCaches(s.env), [], "no cache before the first run");
+    // An earlier build's cache (another version): replaced, not kept beside the new one. The hook's stays.
+    mkdirSync(cacheDir(s.env), { recursive: true });
+    writeFileSync(join(cacheDir(s.env), "run-v0.0.0-x64-1-1.v8"), "stale");
+    writeFileSync(join(cacheDir(s.env), "hook-v0.0.0-x64-1-1.v8"), "another bundle's");
     const c = await connect(s);
     try {
       const r = await c.client.callTool({ name: "fixture__echo", arguments: { text: "bundled" } });
       assert.deepEqual(r.content, [{ type: "text", text: "echo: bundled" }]);
       // Only the bundle's loader writes this cache (the ES modules have none): it proves the bundle ran.
-      await waitFor("the run bundle's code cache", () => runCaches(s.env).length > 0, 15_000);
+      await waitFor("the run bundle's code cache", () => runCaches(s.env).some((f) => f !== "run-v0.0.0-x64-1-1.v8"), 15_000);
     } finally {
       await c.close();
     }
     const caches = runCaches(s.env);
-    assert.equal(caches.length, 1, "one code cache for the run bundle");
+    assert.equal(caches.length, 1, "one code cache for the run bundle: the earlier build's is gone");
+    assert.ok(existsSync(join(cacheDir(s.env), "hook-v0.0.0-x64-1-1.v8")), "another bundle's cache is left alone");
     const file = join(cacheDir(s.env), caches[0]!);
     assert.ok(statSync(file).size > 100_000, "the cache holds the compiled gateway");
     assert.equal(statSync(file).mode & 0o077, 0, "the cache is private to the user");
