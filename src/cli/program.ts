@@ -1,11 +1,9 @@
-// The mcp-warden command line (every command but `hook`, which src/cli.ts routes before this module
-// and commander load). Each action loads only the code it needs, so short-lived commands start fast.
+// The mcp-warden command line: every command, but `hook` (and `exec` and `run` when their lean entries
+// take the arguments), which src/cli.cts routes to a bundle before this module and commander load.
+// Each action loads only the code it needs, so short-lived commands start fast.
 import { Command, Option } from "commander";
 import { EXIT } from "./exit-codes.js";
 import { loadOrExit } from "./load-settings.js";
-
-export { EXIT };
-
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 success, 2 usage or settings error; each command's --help lists its own.`;

@@ -84,6 +84,7 @@ export class Gateway {
   private readonly approvalPage: ApprovalPageHost;
   private readonly redactor: Redactor;
   private readonly stages: Stage[];
+  private readonly forwardHost: ForwardHost;
   /** Every connected client: the stdio client, or the HTTP front's sessions and requests. */
   private readonly downstreams = new Set<Downstream>();
   /** Told when a list changes (the HTTP front's 2026-07-28 subscription streams). */
@@ -247,6 +248,19 @@ export class Gateway {
       resultsStage(s.integrity),
       auditOutcomeStage(services),
     ];
+    // What forward-request.ts needs of the core; the tracer is read at each request (set after construction).
+    const core = this;
+    this.forwardHost = {
+      stages: this.stages,
+      integrity: this.integrity,
+      inputs: this.inputs,
+      get tracer() {
+        return core.tracer;
+      },
+      keepLogControlCharacters: s.integrity.keepLogControlCharacters,
+      viewOf: (d) => this.viewOf(d),
+      startAll: (upstreams) => this.startAll(upstreams),
+    };
   }
 
   /** Starts serving the stdio client; eager upstreams start with its first real message. */
@@ -500,29 +514,6 @@ export class Gateway {
     return forwardRequest(this.forwardHost, method, rawParams, ctx, d, direct);
   }
 
-  /** What forward-request.ts needs of the core (read at each request: the tracer is set after construction). */
-  private readonly forwardHost: ForwardHost = (() => {
-    const core = this;
-    return {
-      get stages() {
-        return core.stages;
-      },
-      get integrity() {
-        return core.integrity;
-      },
-      get inputs() {
-        return core.inputs;
-      },
-      get tracer() {
-        return core.tracer;
-      },
-      get keepLogControlCharacters() {
-        return core.opts.settings.integrity.keepLogControlCharacters;
-      },
-      viewOf: (d: Downstream) => core.viewOf(d),
-      startAll: (upstreams: ReadonlyMap<string, Upstream>) => core.startAll(upstreams),
-    };
-  })();
 
   /**
    * Why a server may not start yet (naming the command a person runs), or undefined. The model reads

@@ -47,8 +47,11 @@ export function describe(error: unknown): string {
 }
 
 /** What the SDK client threw, as the gateway's error (a server's own JSON-RPC error passes with its code). */
-export function translateError(error: unknown, server: string, method: string, timeout: number): GatewayError {
+export function translateError(error: unknown, server: string, method: string, timeout: number, callerAborted = false): GatewayError {
   if (error instanceof GatewayError) return error;
+  // The caller withdrew the request (its client's notifications/cancelled, or the client went away):
+  // the SDK reports that as a request timeout, but the audit log must say what happened.
+  if (callerAborted) return new GatewayError(ErrorCodes.cancelled, `the client cancelled the request to server '${server}'`);
   const e = error as { code?: unknown; message?: string; data?: unknown; name?: string };
   const message = describe(error);
   if (typeof e?.code === "number" && Number.isInteger(e.code) && e.code > -33000 && e.code < 0 && !/timed out/i.test(message)) {

@@ -483,10 +483,7 @@ export class Upstream extends EventEmitter {
       }
       const refused = credentialErrorIn(error);
       if (refused) throw refused;
-      // The caller withdrew the request (its client's notifications/cancelled, or the client went
-      // away): the SDK reports that as a timeout, but the audit log must say what happened.
-      if (opts.signal?.aborted && !(error instanceof GatewayError)) throw new GatewayError(ErrorCodes.cancelled, `the client cancelled the request to server '${this.name}'`);
-      const translated = translateError(error, this.name, method, timeout);
+      const translated = translateError(error, this.name, method, timeout, opts.signal?.aborted === true);
       // Nothing closes an HTTP connection when a remote server goes away: a transport failure is
       // the only sign, so treat it like a crash and reconnect with backoff.
       if (this.transportKind !== "stdio" && translated.code === ErrorCodes.unavailable) this.markBroken(translated.message);
