@@ -4,6 +4,10 @@ import { Gateway } from "../gateway/gateway.js";
 import { remoteOnlyNotes } from "../settings/remote-only.js";
 import { EXIT } from "./exit-codes.js";
 import { loadOrExit } from "./load-settings.js";
+import { compileSettings } from "../check/judge.js";
+import { compilePolicy } from "../policy/index.js";
+import { loadSettings, type ResolvedSettings } from "../settings/index.js";
+import { reloadSettings, type SettingsReloader } from "../ops/settings-reload.js";
 
 /** Starts the gateway on this process's stdin and stdout; resolves once it serves. */
 export async function runCommand(settingsFiles: string[]): Promise<void> {
@@ -23,9 +27,41 @@ export async function runCommand(settingsFiles: string[]): Promise<void> {
     process.stderr.write(`mcp-warden: cannot start: ${(error as Error).message}\n`);
     process.exit(error instanceof Error && error.name === "PolicyError" ? EXIT.usage : EXIT.runtime);
   }
+  const reloader = reloadOnChange(gateway, settings, settingsFiles);
   // A stray rejection must not take down every session of this client; it is reported, not ignored.
   process.on("unhandledRejection", (reason) => process.stderr.write(`mcp-warden: internal error: ${String((reason as Error)?.stack ?? reason)}\n`));
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => void gateway.close(`signal ${signal}`));
+    process.once(signal, () => {
+      reloader.close();
+      void gateway.close(`signal ${signal}`);
+    });
   }
+}
+
+/**
+ * The settings files are watched as serve watches them: a valid change applies its rules to the next
+ * call, and a server it disables, denies or removes is stopped at once (`servers disable --deny`,
+ * `incident --deny` and the console contain a server in the sessions running now, not only in the
+ * next one). A change that does not load or compile leaves the settings in force, and says so.
+ */
+function reloadOnChange(gateway: Gateway, initial: ResolvedSettings, cliFiles: string[]): SettingsReloader {
+  const env = process.env;
+  return reloadSettings({
+    audit: gateway.audit,
+    env,
+    cliFiles,
+    initial,
+    load: () => {
+      const next = loadSettings({ cwd: process.cwd(), env, cliFiles });
+      compileSettings(next, env);
+      return next;
+    },
+    applyPolicy: async (next) => {
+      // Compiled in full before anything is replaced: a rule that does not compile changes nothing.
+      const base = compilePolicy(next.policy, gateway.environment);
+      await gateway.replacePolicy(() => base, base, next);
+    },
+    livePrincipalLimits: false,
+    log: (m) => process.stderr.write(`mcp-warden: ${m}\n`),
+  });
 }

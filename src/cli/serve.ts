@@ -108,7 +108,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { exchangedCredential } = await import("../gateway/exchanged-credential.js");
   const callerTokens = exchangers.size ? new CallerTokens() : undefined;
   const core = new Gateway({ settings, env });
-  // Replaced whole by a settings reload (serve-ops.ts); the rate limiter reads the current one.
+  // Replaced whole by a settings reload (src/ops/settings-reload.ts); the rate limiter reads the current one.
   let principals = compilePrincipalPolicies(settings, core.environment, core.policy);
   core.setPolicyFor((p) => principals.forPrincipal(p));
   const anyPrincipalLimits = Object.values(settings.principals ?? {}).some((e) => e.rateLimits !== undefined);
@@ -229,8 +229,9 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   const { compilePolicy } = await import("../policy/index.js");
   const { loadSettings } = await import("../settings/index.js");
   const { compileSettings } = await import("../check/judge.js");
-  const reloader = ops.reloadSettings({
-    core,
+  const { reloadSettings } = await import("../ops/settings-reload.js");
+  const reloader = reloadSettings({
+    audit: core.audit,
     env,
     cliFiles: opts.cliFiles ?? [],
     initial: settings,
@@ -244,7 +245,7 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
       const base = compilePolicy(next.policy, core.environment);
       const compiled = compilePrincipalPolicies(next, core.environment, base);
       principals = compiled;
-      await core.replacePolicy((p) => compiled.forPrincipal(p), base, next.servers);
+      await core.replacePolicy((p) => compiled.forPrincipal(p), base, next);
       currentSettings = next;
     },
     onResult: (result) => metrics.metrics.reload(result),

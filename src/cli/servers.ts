@@ -10,7 +10,7 @@ import { compilePolicy, PolicyError, type CompiledPolicy } from "../policy/index
 import type { ConfiguredServer } from "../policy/types.js";
 import { loadSettings, parseJson, ServerName, settingsFiles, SettingsError, type ResolvedSettings } from "../settings/index.js";
 import { EditError, isEditableLayer, isObject, layerFile, readJsonDocument, restoreJsonDocument, validateSettingsData, writeJsonDocument, type JsonDocument, type JsonObject } from "./settings-edit.js";
-import { clean, compilePolicyOrReport, formatTable, readLiveGateways, serverVerdict, transportOf } from "./status.js";
+import { clean, compilePolicyOrReport, formatTable, readLiveGateways, serverVerdict, transportOf, type GatewayStatus } from "./status.js";
 
 export interface ServerListing {
   name: string;
@@ -194,7 +194,7 @@ export interface ServersChangeOptions {
 /** `err`: where warnings and errors go (the incident command captures both streams into its report). */
 export async function serversChangeCommand(opts: ServersChangeOptions, out: NodeJS.WritableStream, errOut: NodeJS.WritableStream = process.stderr): Promise<number> {
   try {
-    return changeServer(opts, out, errOut);
+    return await changeServer(opts, out, errOut);
   } catch (err) {
     if (err instanceof EditError) {
       errOut.write(`mcp-warden servers ${opts.action}: ${err.message}\n`);
@@ -204,7 +204,7 @@ export async function serversChangeCommand(opts: ServersChangeOptions, out: Node
   }
 }
 
-function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream, errOut: NodeJS.WritableStream): number {
+async function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream, errOut: NodeJS.WritableStream): Promise<number> {
   const { action, server: name, settings, cwd, env } = opts;
   if (!ServerName.safeParse(name).success) throw new EditError(`'${clean(name)}' is not a valid server name`, 2);
   if (opts.layer !== undefined && !isEditableLayer(opts.layer)) throw new EditError(`unknown layer '${clean(opts.layer)}' (managed, local, project or user)`, 2);
@@ -287,7 +287,7 @@ function changeServer(opts: ServersChangeOptions, out: NodeJS.WritableStream, er
   if (written.trustNote) out.write(`  ${written.trustNote}\n`);
   if (effect.message) out.write(`${effect.message}\n`);
   if (effect.warning) errOut.write(`mcp-warden servers ${action}: warning: ${effect.warning}\n`);
-  reportRunningGateways(env, out);
+  await reportRunningGateways(env, out, name, effect.warning === undefined);
   return effect.warning ? 1 : 0;
 }
 
@@ -348,15 +348,50 @@ function restore(doc: JsonDocument): boolean {
   }
 }
 
-function reportRunningGateways(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): void {
-  // Run inside serve (its console's action), serve itself is left out: it reloads the changed
-  // settings and stops a server they disable, deny or remove (Gateway.replacePolicy).
-  const all = readLiveGateways(env, compileRedactor([])).gateways;
-  const gateways = all.filter((g) => g.pid !== process.pid);
+/** How long `servers disable|remove` waits for running gateways to stop the server (their reload is debounced 300 ms, polled every 2 s). */
+const GATEWAY_STOP_WAIT_MS = 5_000;
+
+/**
+ * What the running gateways do about the change. Each watches its settings files and stops a server
+ * a reload disables, denies or removes (Gateway.replacePolicy); this waits, bounded, until every
+ * gateway that ran the server says (in its status file) that it no longer does, and names any that
+ * still do. Run inside serve (its console's action), serve itself is left out: it reloads too.
+ */
+async function reportRunningGateways(env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, name: string, refused: boolean): Promise<void> {
+  const all = () => readLiveGateways(env, compileRedactor([])).gateways;
+  const others = (list: GatewayStatus[]) => list.filter((g) => g.pid !== process.pid);
+  const runs = (g: GatewayStatus) => g.servers.some((x) => x.name === name && x.state !== "blocked");
+  const first = all();
+  let gateways = others(first);
   if (gateways.length === 0) {
-    out.write(`no ${all.length > gateways.length ? "other " : ""}running gateway found; the change applies when a gateway starts\n`);
+    out.write(`no ${first.length > 0 ? "other " : ""}running gateway found; the change applies when a gateway starts\n`);
     return;
   }
-  out.write(`running gateways keep the servers they started with until restarted:\n`);
-  for (const g of gateways) out.write(`  pid ${g.pid}  cwd ${clean(g.cwd)}\n`);
+  const running = gateways.filter(runs);
+  if (running.length === 0) {
+    out.write(`no running gateway runs '${name}' (${gateways.length} running)\n`);
+    return;
+  }
+  if (!refused) {
+    out.write(`running gateways go on running '${name}' (the settings still allow it):\n`);
+    for (const g of running) out.write(`  pid ${g.pid}  cwd ${clean(g.cwd)}\n`);
+    return;
+  }
+  const deadline = Date.now() + GATEWAY_STOP_WAIT_MS;
+  let still = running;
+  while (still.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    gateways = others(all());
+    // A gateway that ended stopped its servers with it.
+    still = running.filter((g) => gateways.some((x) => x.pid === g.pid && runs(x)));
+  }
+  for (const g of running) {
+    const stopped = !still.includes(g);
+    out.write(
+      stopped
+        ? `  pid ${g.pid}  cwd ${clean(g.cwd)}: stopped '${name}' (its settings reload)\n`
+        : `  pid ${g.pid}  cwd ${clean(g.cwd)}: still runs '${name}' after ${GATEWAY_STOP_WAIT_MS / 1000} s; restart it (reconnect the MCP server in your agent), and if its settings do not include this change, make it there too\n`,
+    );
+  }
+  if (still.length) out.write(`${still.length} running gateway(s) still run '${name}'\n`);
 }

@@ -18,7 +18,8 @@ export interface ClientRequestServices {
   audit: AuditSink;
   broker: ApprovalBroker;
   scanner: SecretScanner;
-  policyVersion: string;
+  /** Digest of the rules in force now. */
+  policyVersion(): string;
   identityOf(server: string): string;
   /** Whether one of this server's calls is open right now (the request can ride on it). */
   /** `instance`: the upstream instance's key (remote mode); default the server's name. */
@@ -95,7 +96,7 @@ export class ClientRequestGate {
         method,
         ...(method === "roots/list" ? {} : { arguments: params }),
         reason,
-        policyVersion: this.s.policyVersion,
+        policyVersion: this.s.policyVersion(),
         answers: ["allow-once", "deny"],
       },
       signal,

@@ -93,6 +93,13 @@ export class Gateway {
   private policyFor: (p: Principal) => CompiledPolicy = () => this.policy;
   /** The layers' rules in force: the start's, or a settings reload's (replacePolicy). */
   private layersPolicy: CompiledPolicy;
+  /** The settings in force: the start's, or a settings reload's (replacePolicy). */
+  private settingsNow: ResolvedSettings;
+  /**
+   * The digest of the rules in force, in every question and grant: a reload that changes the rules
+   * ends the "for this session" grants made under the old ones.
+   */
+  private policyVersion: string;
   /** Remote mode: each caller's own instances of servers that are not shared. */
   private pool: UpstreamPool | undefined;
   private readonly plan: ReturnType<typeof planUpstreams>;
@@ -106,6 +113,8 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     const s = opts.settings;
+    this.settingsNow = s;
+    this.policyVersion = policyDigest(s);
     this.environment = fsEnvironment({ env: opts.env, settingsFiles: s.files.map((f) => f.file), auditDir: s.audit.dir, auditKeyFile: s.audit.hmacKeyFile });
     this.policy = this.layersPolicy = compilePolicy(s.policy, this.environment);
     this.redactor = compileRedactor(s.secrets);
@@ -118,7 +127,7 @@ export class Gateway {
           pid: process.pid,
           cwd: process.cwd(),
           updatedAt: new Date().toISOString(),
-          settingsFiles: this.opts.settings.files,
+          settingsFiles: this.settingsNow.files,
           auditFile: this.audit.where,
           servers: this.status(),
           // What a later gateway must stop if this one dies without cleaning up.
@@ -165,7 +174,7 @@ export class Gateway {
               principal: localPrincipal(localUserName()),
               broker: this.approvals,
               audit: this.audit,
-              settings: s,
+              settings: () => this.settingsNow,
               env: opts.env,
               cwd: process.cwd(),
               servers: () => this.status().map((x) => ({ name: x.name, state: x.state, ...((x.lastError ?? x.blockedBy) !== undefined ? { error: (x.lastError ?? x.blockedBy)! } : {}) })),
@@ -175,7 +184,8 @@ export class Gateway {
     );
     const identities = new Map(s.servers.map((server) => [server.name, launchIdentity(server).digest]));
     const secrets = secretScannerFor(s.secretScanning);
-    const policyVersion = "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
+    // Read when a question is asked, so that a grant is bound to the rules in force then.
+    const policyVersion = () => this.policyVersion;
     // state.postgres: shared with every replica; otherwise pins.json. Its connections end with the gateway.
     const pinStore = pinStoreFor(s, opts.env);
     this.closers.push(() => pinStore.close());
@@ -434,15 +444,18 @@ export class Gateway {
   }
 
   /**
-   * A settings reload: every later decision (and list) uses `policyFor`. The running servers'
-   * tools are reviewed again under the new layer rules `base` (a tool they newly allow was never
-   * reviewed, and stays hidden until it is); then clients are told their lists changed.
+   * A settings reload (serve and run): every later decision (and list) uses `policyFor`, and every
+   * later question and grant is bound to the new rules. The running servers' tools are reviewed
+   * again under the new layer rules `base` (a tool they newly allow was never reviewed, and stays
+   * hidden until it is); then clients are told their lists changed.
    */
-  async replacePolicy(policyFor: (p: Principal) => CompiledPolicy, base: CompiledPolicy, servers?: readonly ConfiguredServer[]): Promise<void> {
+  async replacePolicy(policyFor: (p: Principal) => CompiledPolicy, base: CompiledPolicy, settings: ResolvedSettings): Promise<void> {
     this.policyFor = policyFor;
     this.layersPolicy = base;
+    this.settingsNow = settings;
+    this.policyVersion = policyDigest(settings);
     this.integrity.setPolicy(base);
-    if (servers) await this.stopRefused(base, servers);
+    await this.stopRefused(base, settings.servers);
     await Promise.all(this.allUpstreams().filter((u) => u.state === "ready").map((u) => this.integrity.review(u).catch((e: Error) => this.log(e.message))));
     this.listChanged("tools");
     this.listChanged("prompts");
@@ -667,3 +680,8 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
 
 
 export type { Tool };
+
+/** The digest of a settings' rules, which questions and "for this session" grants are bound to. */
+function policyDigest(s: ResolvedSettings): string {
+  return "sha256:" + createHash("sha256").update(JSON.stringify(s.policy)).digest("hex");
+}

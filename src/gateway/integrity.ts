@@ -29,7 +29,8 @@ export interface IntegrityOptions {
   broker: ApprovalBroker;
   audit: AuditSink;
   policy: CompiledPolicy;
-  policyVersion: string;
+  /** Digest of the rules in force now. */
+  policyVersion(): string;
   /** All upstreams, for shadowing checks (names of other servers' tools). */
   upstreams: () => Iterable<Upstream>;
   /** Tells the person a question waits (stderr, client log). */
@@ -285,7 +286,7 @@ export class IntegrityGate {
   private askAbout(key: string, q: { kind: "server" | "tool-change"; server: string; serverIdentity: string; tool?: string; reason: string; diff: string }, onAllow: () => Promise<void>): string {
     const open = this.asking.get(key);
     if (open !== undefined) return open;
-    const { id, result } = this.opts.broker.open({ ...q, policyVersion: this.opts.policyVersion, answers: ["allow-once", "deny"] }, undefined, this.opts.questionTimeoutMs);
+    const { id, result } = this.opts.broker.open({ ...q, policyVersion: this.opts.policyVersion(), answers: ["allow-once", "deny"] }, undefined, this.opts.questionTimeoutMs);
     this.asking.set(key, id);
     this.opts.audit.append({ kind: "approval", event: "asked", server: q.server, tool: q.tool, reason: q.reason, detail: { approval: id, subject: q.kind } });
     this.opts.announce(`${q.reason} (question ${id}): run \`mcp-warden approvals list\` to see the difference, \`mcp-warden approvals approve ${id}\` to approve`, id);

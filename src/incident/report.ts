@@ -150,7 +150,8 @@ function containStep(input: IncidentInput): IncidentReport["contain"] {
     summary = "Containment FAILED: the server may still run. See the output below.";
     todo.push(`fix what the output says, then run \`${c.command}\` (or give --layer to write the deny entry elsewhere)`);
   }
-  todo.push("restart running gateways: they keep the servers they started until restarted (`mcp-warden status` lists them)");
+  if (c.ran && c.ok)
+    todo.push("running gateways stop it at their settings reload: the output above names any that still ran it after a few seconds; restart those (`mcp-warden status` lists them)");
   todo.push(`if a client also starts this server directly, outside mcp-warden, remove it there too (Claude Code: \`claude mcp remove ${name}\`)`);
   return { title: "1. Contain", summary, todo, containment: c };
 }

@@ -118,7 +118,8 @@ describe("the console's Servers page in a real browser", { skip, timeout: 240_00
     assert.match(notice, /Disabled fx and added it to deniedMcpServers/);
     assert.match(notice, /set mcpServers\.fx\.disabled = true/, "the CLI's own report");
     assert.match(notice, /previous content saved as/);
-    assert.doesNotMatch(notice, /keep the servers they started with/, "serve does not list itself as keeping the server");
+    assert.match(notice, /This gateway reloads the changed settings within seconds/);
+    assert.doesNotMatch(notice, /still runs 'fx'/, "serve does not wait for itself as another gateway");
 
     const settings = JSON.parse(readFileSync(s.settingsFile, "utf8")) as { mcpServers: Record<string, { disabled?: boolean }>; deniedMcpServers?: { serverName?: string }[] };
     assert.equal(settings.mcpServers.fx!.disabled, true);

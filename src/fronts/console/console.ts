@@ -48,8 +48,6 @@ export interface ConsoleOptions {
   audit: AuditSink;
   /** The Servers page's view of the core (instances, reviews) and the pin store, which the console closes. */
   serverDetails?: ServersSource;
-  /** How a settings change made here takes effect (the Servers page says it): serve reloads, run restarts. */
-  appliesChanges?: "reload" | "restart";
 }
 
 export interface Console {

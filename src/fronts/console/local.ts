@@ -22,7 +22,8 @@ export interface LocalConsoleWiring {
   principal: Principal;
   broker: ApprovalBroker;
   audit: AuditSink;
-  settings: ResolvedSettings;
+  /** The settings in force (run reloads them when their files change). */
+  settings: () => ResolvedSettings;
   env: NodeJS.ProcessEnv;
   cwd: string;
   servers: () => { name: string; state: string; error?: string }[];
@@ -34,19 +35,20 @@ export interface LocalConsoleWiring {
 const SESSION = { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 };
 
 export function localConsole(w: LocalConsoleWiring): Console {
-  const postgres = postgresUrlOf(w.settings.state, w.env);
+  // Where the audit log is stays as the gateway started: a change there takes a restart.
+  const started = w.settings();
+  const postgres = postgresUrlOf(started.state, w.env);
   return createConsole({
     signIn: ({ sessions }) => localSignIn({ adminToken: w.adminToken, principal: w.principal, sessions, audit: w.audit }),
     publicOrigin: w.origin,
     session: SESSION,
-    settings: () => w.settings,
+    settings: w.settings,
     env: w.env,
     cwd: w.cwd,
     approvals: approverActions(w.broker, w.audit, undefined, { answerOwnCalls: true, by: "page" }),
     servers: w.servers,
     ...(w.serverDetails ? { serverDetails: w.serverDetails } : {}),
-    appliesChanges: "restart",
-    activity: postgres !== undefined ? postgresActivity(postgres) : fileActivity(w.settings.audit.dir),
+    activity: postgres !== undefined ? postgresActivity(postgres) : fileActivity(started.audit.dir),
     audit: w.audit,
   });
 }

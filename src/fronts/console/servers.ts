@@ -45,8 +45,6 @@ export interface ServersPageOptions {
   /** Without it (a console with no core), the page shows the settings and the states `servers` gives. */
   serverDetails?: ServersSource;
   servers: () => { name: string; state: string; error?: string }[];
-  /** How a settings change takes effect: serve reloads it; run's local console only restarts do. */
-  appliesChanges?: "reload" | "restart";
 }
 
 /** Instances shown on a server's page at most (serve may run one per caller, up to hundreds). */
@@ -338,9 +336,7 @@ export function serversRoutes(o: ServersPageOptions): ConsoleRoute[] {
     const what = `${action === "disable" ? "Disabled" : "Removed"} ${name}${deny ? " and added it to deniedMcpServers" : ""}.`;
     const head =
       code === 0
-        ? o.appliesChanges === "restart"
-          ? `${what} This gateway keeps running the server until it restarts: restart it (reconnect the MCP server in your agent) for the change to apply; a new gateway will not start the server.`
-          : `${what} serve reloads the changed settings within seconds: a server they disable, deny or remove is stopped, and its tools leave every caller's list. Reload this page to see it.`
+        ? `${what} This gateway reloads the changed settings within seconds: a server they disable, deny or remove is stopped, and its tools leave every client's list. Reload this page to see it.`
         : `${command} finished with exit code ${code}: read its report (a warning, or a change it undid).`;
     c.notify(`${head}\n\nWhat \`${command}\` reported:\n${shown}${unaudited}`);
     return seeOther("/console/servers");

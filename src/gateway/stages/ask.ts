@@ -38,8 +38,8 @@ import type { RequestContext, Stage } from "../pipeline.js";
 export interface AskServices {
   broker: ApprovalBroker;
   audit: AuditSink;
-  /** Digest of the rules in force; session grants and approvals bind to it. */
-  policyVersion: string;
+  /** Digest of the rules in force now (a settings reload changes it); session grants and approvals bind to it. */
+  policyVersion(): string;
   /** Digest of a server's launch configuration. */
   identityOf(server: string): string;
   /** Remote mode: where principals with the approver role answer (serve's /v1/approvals, its console), a channel of its own; undefined when nobody can. */
@@ -183,7 +183,7 @@ export function askStage(services: AskServices): Stage {
         reason: v.reason,
         ...(v.rule !== undefined ? { rule: v.rule } : {}),
         ...(v.source?.file !== undefined ? { ruleFile: v.source.file } : {}),
-        policyVersion: services.policyVersion,
+        policyVersion: services.policyVersion(),
         ...(owner !== undefined ? { principal: owner } : {}),
         // An ask rule outranks every allow rule, so "always allow" (an allow rule) is offered only
         // when no rule asked (unmatched calls ask by default); it would not stop the next question.
@@ -198,7 +198,7 @@ export function askStage(services: AskServices): Stage {
         serverIdentity: request.serverIdentity,
         tool: target.canonical,
         argumentsDigest: request.argumentsDigest!,
-        policyVersion: services.policyVersion,
+        policyVersion: services.policyVersion(),
         ...(owner !== undefined ? { principal: owner } : {}),
       };
       const store = services.heldCalls;
