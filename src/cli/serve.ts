@@ -223,7 +223,10 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
     throw new Error(`cannot listen on ${remote.host}:${remote.port}: ${(e as Error).message} (choose another with --listen HOST:PORT)`);
   }
   endpointSessions = () => serving.endpoint.sessions.size;
-  if (consoleBuilt) log(`console at ${new URL(consoleBuilt.redirectUri).origin}/console (sign-in redirect URI ${consoleBuilt.redirectUri})`);
+  if (consoleBuilt)
+    log(
+      `console at ${new URL(consoleBuilt.redirectUri).origin}/console (sign-in redirect URI ${consoleBuilt.redirectUri}${consoleBuilt.postLogoutRedirectUri ? `, post-logout redirect URI ${consoleBuilt.postLogoutRedirectUri}` : ""})`,
+    );
   core.startEager();
   // Settings changes are loaded, validated and, when valid, their rules applied without a restart.
   const { compilePolicy } = await import("../policy/index.js");

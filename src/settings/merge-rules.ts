@@ -243,6 +243,7 @@ export const MERGE_RULES: Readonly<Record<string, MergeRule>> = {
       "remote.console.roles.viewer",
       "remote.console.idleMinutes",
       "remote.console.maxHours",
+      "remote.console.signOutAtProvider",
       "remote.tracing.endpoint",
       "remote.tracing.serviceName",
       "remote.tracing.sampleRatio",

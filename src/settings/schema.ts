@@ -409,6 +409,12 @@ export const ConsoleSettings = z.strictObject({
   idleMinutes: z.number().positive().max(24 * 60).optional(),
   /** ... and this long after sign-in, whatever happens (default 12). */
   maxHours: z.number().positive().max(24 * 7).optional(),
+  /**
+   * Signing out also ends the person's session at the identity provider when it has an end-session
+   * endpoint (OpenID Connect RP-Initiated Logout; register <publicUrl>/console/signed-out there as a
+   * post-logout redirect URI). Default true; false ends the console session only.
+   */
+  signOutAtProvider: z.boolean().optional(),
 });
 
 /** `mcp-warden serve`: the authenticated HTTP front. */

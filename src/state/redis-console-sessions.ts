@@ -3,7 +3,7 @@
 // The same contract as the in-memory store (src/fronts/console/sessions.ts ConsoleSessions):
 //
 // - A session is the key `<prefix>console-session:<sha256(cookie) hex>` holding the JSON
-//   {principal, name, csrf, createdAt, lastSeen}. The cookie itself is the browser's credential and is
+//   {principal, name, csrf, createdAt, lastSeen, idToken?}. The cookie itself is the browser's credential and is
 //   never a key or a value. Each read checks the idle time (lastSeen) and the absolute lifetime
 //   (createdAt) itself, then slides lastSeen and the key's expiry (the idle time, never past the
 //   lifetime): the expiry is only Redis's way of forgetting, not what ends a session.
@@ -13,7 +13,7 @@
 //   two replicas given the same callback cannot both finish it.
 // - Whatever is read back is checked strictly (zod): an entry of another shape is no session and no
 //   sign-in. Sign-out deletes the key, so it ends the session on every replica at once.
-// - The CSRF token, the nonce and the PKCE verifier are secrets: they live in Redis values only, and
+// - The CSRF token, the ID token, the nonce and the PKCE verifier are secrets: they live in Redis values only, and
 //   nothing here logs a value or a key.
 // - Redis unreachable or slow: every method throws SessionStoreUnavailable, and the console answers
 //   503 (never a session it could not check). The first failure and the return are logged once each.
@@ -60,7 +60,15 @@ const PrincipalSchema = z.strictObject({
   method: z.enum(["local", "oidc", "api-key"]),
   issuer: Text.optional(),
 });
-const SessionSchema = z.strictObject({ principal: PrincipalSchema, name: Text, csrf: z.string().min(16).max(256), createdAt: Time, lastSeen: Time });
+const SessionSchema = z.strictObject({
+  principal: PrincipalSchema,
+  name: Text,
+  csrf: z.string().min(16).max(256),
+  createdAt: Time,
+  lastSeen: Time,
+  // A compact JWS (three base64url parts).
+  idToken: z.string().max(16_384).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/).optional(),
+});
 const SignInSchema = z.strictObject({
   pending: z.strictObject({ state: z.string().min(1).max(512), nonce: z.string().min(1).max(512), verifier: z.string().min(43).max(128) }),
   binding: z.string().regex(/^[0-9a-f]{64}$/),
@@ -142,10 +150,10 @@ export class RedisConsoleSessions implements ConsoleSessionStore {
     return { pending: entry.pending, returnTo: entry.returnTo };
   }
 
-  async create(principal: Principal, name: string): Promise<{ cookie: string; session: ConsoleSession }> {
+  async create(principal: Principal, name: string, idToken?: string): Promise<{ cookie: string; session: ConsoleSession }> {
     const cookie = token();
     const at = this.now();
-    const session: ConsoleSession = { principal: plainPrincipal(principal), name, csrf: token(), createdAt: at, lastSeen: at };
+    const session: ConsoleSession = { principal: plainPrincipal(principal), name, csrf: token(), createdAt: at, lastSeen: at, ...(idToken !== undefined ? { idToken } : {}) };
     const value = JSON.stringify(session);
     if (Buffer.byteLength(value) > MAX_VALUE_BYTES || !SessionSchema.safeParse(session).success) throw new RangeError("the identity provider's claims are too large or malformed for a console session");
     const set = await this.redis(() => this.opts.client.set(this.sessionKey(cookie), value, "PX", Math.ceil(Math.min(this.opts.idleMs, this.opts.maxMs)), "NX"));

@@ -4,7 +4,8 @@
 // it, and the client's call completes; the activity is filtered to denials and a denial opens to the
 // rule that decided it and today's `check` answer; a viewer sees no answer buttons and a forged POST
 // from the viewer's session is refused; a POST without the CSRF token is refused; an unauthenticated
-// request is sent to sign-in; every page carries the CSP and no inline script or style.
+// request is sent to sign-in; every page carries the CSP and no inline script or style; signing out
+// ends the session at the provider too (RP-Initiated Logout).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type ConsoleRig, consoleSkip, startConsoleRig } from "./console-harness.js";
@@ -190,7 +191,7 @@ describe("the web console in a real browser", { skip, timeout: 240_000 }, () => 
     const activity = await context.request.get(`${origin}/console/activity?decision=deny`);
     const ref = /href="\/console\/activity\/([A-Za-z0-9_-]+)"/.exec(await activity.text())?.[1];
     assert.ok(ref, "a record to open");
-    for (const path of ["/console", "/console/approvals", "/console/activity", "/console/activity?decision=deny", `/console/activity/${ref}`, "/console/nowhere", "/console/activity/bad", "/console/callback?state=forged&code=x"]) {
+    for (const path of ["/console", "/console/approvals", "/console/activity", "/console/activity?decision=deny", `/console/activity/${ref}`, "/console/nowhere", "/console/activity/bad", "/console/callback?state=forged&code=x", "/console/signed-out"]) {
       const res = await context.request.get(`${origin}${path}`, { maxRedirects: 0 });
       const h = res.headers();
       assert.equal(h["content-security-policy"], CSP, path);
@@ -203,5 +204,30 @@ describe("the web console in a real browser", { skip, timeout: 240_000 }, () => 
     const js = await context.request.get(`${origin}/console/static/console.js`);
     assert.equal(js.status(), 200);
     assert.match(js.headers()["content-type"] ?? "", /^text\/javascript/);
+  });
+
+  it("Sign out ends the console session and, through the provider's end-session page, the session there: the old cookie is no session, the next sign-in asks for a login, and the sign-out is audited", async () => {
+    const { context, page } = await signIn("user-ada");
+    const old = (await context.cookies()).find((c) => c.name === "mcpw_console")?.value;
+    assert.ok(old, "signed in with a session cookie");
+    await page.locator("form.signout button").click();
+    // oidc-provider asks to confirm on its own page (the console's ID token named the session).
+    await page.waitForURL((u) => u.href.startsWith(idp.issuer));
+    await page.locator('button[name="logout"][value="yes"]').click();
+    await page.waitForURL((u) => u.origin === origin && u.pathname === "/console/signed-out");
+    assert.match(await page.locator("main").innerText(), /signed out of the console and at the identity provider/);
+    // The console session is gone on the server, not only the cookie in this browser.
+    const replayed = await fetch(`${origin}/console`, { headers: { cookie: `mcpw_console=${old}` }, redirect: "manual" });
+    assert.equal(replayed.status, 303);
+    assert.match(replayed.headers.get("location") ?? "", /^\/console\/signin/);
+    // At the provider too: signing in again shows its login form instead of passing straight through.
+    await page.goto(`${origin}/console`);
+    await page.waitForURL((u) => u.href.startsWith(idp.issuer));
+    assert.equal(await page.locator('input[name="login"]').count(), 1, "the provider asks who signs in");
+    const record = auditRecords(s).find((r) => r.event === "console-signout");
+    assert.ok(record, "the sign-out is audited");
+    assert.equal((record.detail as { atProvider?: boolean }).atProvider, true);
+    assert.equal((record.principal as { subject?: string }).subject, "user-ada");
+    assert.doesNotMatch(JSON.stringify(auditRecords(s)), /eyJ[A-Za-z0-9_-]+\.eyJ/, "no ID token in the audit log");
   });
 });

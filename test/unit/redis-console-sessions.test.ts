@@ -44,6 +44,17 @@ function contract(name: string, make: (clock: { now: number }) => ConsoleSession
       assert.equal(await s.get(undefined), undefined);
     });
 
+    it("a session keeps the sign-in's ID token (the hint of a sign-out at the provider), and a session without one has none", async (t) => {
+      if (!ready()) return t.skip("no store");
+      const clock = { now: 1_500_000 };
+      const s = make(clock);
+      const idToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLWNhcm9sIn0.c2lnbmF0dXJl";
+      const { cookie } = await s.create(principal, "Carol", idToken);
+      assert.equal((await s.get(cookie))?.idToken, idToken);
+      const plain = await s.create(principal, "Carol");
+      assert.equal((await s.get(plain.cookie))?.idToken, undefined);
+    });
+
     it("a session ends after its idle time, and after its absolute time however active", async (t) => {
       if (!ready()) return t.skip("no store");
       const clock = { now: 2_000_000 };
@@ -193,6 +204,8 @@ describe("on the machine's Redis", { skip }, () => {
       JSON.stringify({ ...good, principal: { ...(good.principal as object), admin: true } }),
       JSON.stringify({ ...good, principal: { ...(good.principal as object), groups: "secops" } }),
       JSON.stringify({ ...good, name: "x".repeat(70_000) }),
+      JSON.stringify({ ...good, idToken: "not a JWS" }),
+      JSON.stringify({ ...good, idToken: 42 }),
     ];
     for (const value of bad) {
       await machine!.set(s.sessionKey(cookie), value as string, "PX", 60_000);

@@ -12,14 +12,14 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AuditSink } from "../../audit/index.js";
 import { parseTimeArg } from "../../audit/query.js";
-import { ownerOf } from "../../gateway/downstream.js";
+import { makeDownstream, ownerOf } from "../../gateway/downstream.js";
 import type { ResolvedSettings } from "../../settings/index.js";
 import type { FrontRequest } from "../http/http-server.js";
 import type { ApproverActions } from "../http/approvals-endpoint.js";
 import type { ActivityFilter, ActivitySource, MinuteCounts } from "./activity.js";
 import { CONSOLE_CSS, CONSOLE_JS } from "./assets.js";
 import { explainRecord, warmExplain } from "./explain.js";
-import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, type Viewer } from "./html.js";
+import { CONSOLE_PATH, html, htmlResponse, layout, messagePage, SECURITY_HEADERS, signedOutResponse, type Viewer } from "./html.js";
 import { type IncidentReportStore, incidentRoutes } from "./incidents.js";
 import { activityPage, approvalsPage, overviewPage, recordPage } from "./pages.js";
 import { policyRoutes } from "./policy.js";
@@ -200,7 +200,18 @@ export function createConsole(opts: ConsoleOptions): Console {
       if (why) return messagePage(403, "Refused", `Nothing was done: ${why}.`, viewer);
       if (path === "/console/signout") {
         await sessions.end(cookie);
-        return messagePage(200, "Signed out", html`You are signed out of the console. ${signIn.howToSignIn}`, undefined, { "set-cookie": clearCookie(SESSION_COOKIE, secure(req)) });
+        // The console session is over whatever the provider does; then, with a provider that can, the
+        // person's session there ends too (or a shared browser would sign the next person in as them).
+        const atProvider = await signIn.signOutAtProvider?.(session);
+        opts.audit.append({
+          kind: "request",
+          event: "console-signout",
+          principal: makeDownstream(session.principal, { remote: true, address: req.address }).audited,
+          detail: { atProvider: atProvider !== undefined },
+        });
+        const clear = clearCookie(SESSION_COOKIE, secure(req));
+        if (atProvider !== undefined) return signedOutResponse(atProvider, clear);
+        return messagePage(200, "Signed out", html`You are signed out of the console. ${signIn.howToSignIn}`, undefined, { "set-cookie": clear });
       }
     } else if (method !== "GET" && method !== "HEAD") {
       return messagePage(405, "Method not allowed", "The console takes GET and POST only.", viewer, { allow: "GET, POST" });

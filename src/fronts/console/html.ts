@@ -132,6 +132,17 @@ export function messagePage(status: number, title: string, message: Html | strin
 }
 
 /**
+ * After the console session ended: on to the identity provider's end-session page, by the same kind of
+ * page as signedInResponse rather than a redirect, since the browser got here by submitting a form and
+ * the CSP's form-action would stop a redirect to another origin. The link says where it goes.
+ */
+export function signedOutResponse(providerUrl: string, setCookie: string): Response {
+  const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "set-cookie": setCookie });
+  const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${providerUrl}"><title>Signed out · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>You are signed out of the console. <a id="continue" href="${providerUrl}">Sign out at the identity provider too</a>.</p></main></body></html>`;
+  return new Response(page.text, { status: 200, headers });
+}
+
+/**
  * The page that ends a sign-in: it sets the cookies and continues to `returnTo`. A page of its own,
  * not a redirect: after a navigation that began outside the console (the provider's cross-site
  * redirect, a link from a terminal) a browser would not send a SameSite=Strict cookie with a

@@ -34,12 +34,15 @@ export interface PendingSignIn {
   verifier: string;
 }
 
-export type SignInResult = { ok: true; principal: Principal; name: string } | { ok: false; reason: string };
+/** `idToken`: the verified ID token, kept with the session as the hint of a sign-out at the provider. */
+export type SignInResult = { ok: true; principal: Principal; name: string; idToken: string } | { ok: false; reason: string };
 
 interface Discovery {
   authorization_endpoint: string;
   token_endpoint: string;
   userinfo_endpoint?: string;
+  /** OpenID Connect RP-Initiated Logout 1.0; absent when the provider has none (or none usable). */
+  end_session_endpoint?: string;
   jwks: JWTVerifyGetKey;
 }
 
@@ -97,7 +100,7 @@ export class ConsoleOidc {
         if (typeof extra === "string") return { ok: false, reason: extra };
         for (const k of [this.cfg.claims.groups, this.cfg.claims.org]) if (claims[k] === undefined && extra[k] !== undefined) claims[k] = extra[k];
       }
-      return { ok: true, ...this.principalOf(claims) };
+      return { ok: true, ...this.principalOf(claims), idToken: json.id_token };
     } catch (e) {
       return { ok: false, reason: `the sign-in could not be completed: ${describe(e)}` };
     }
@@ -153,6 +156,26 @@ export class ConsoleOidc {
     return { principal, name: shown ?? claims.sub! };
   }
 
+  /**
+   * Where to send the browser to end the person's session at the provider too (RP-Initiated Logout:
+   * the ID token as hint, this client, and where to come back), or undefined when the provider has no
+   * end-session endpoint or cannot be reached: signing out of the console never waits on the provider.
+   */
+  async endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): Promise<string | undefined> {
+    let d: Discovery;
+    try {
+      d = await this.discover();
+    } catch {
+      return undefined;
+    }
+    if (d.end_session_endpoint === undefined) return undefined;
+    const url = new URL(d.end_session_endpoint);
+    if (idToken !== undefined) url.searchParams.set("id_token_hint", idToken);
+    url.searchParams.set("client_id", this.cfg.clientId);
+    url.searchParams.set("post_logout_redirect_uri", postLogoutRedirectUri);
+    return url.href;
+  }
+
   /** Discovery once (concurrent callers share it); a failure is retried by the next sign-in. */
   private discover(): Promise<Discovery> {
     this.discovery ??= this.fetchDiscovery().catch((e: unknown) => {
@@ -182,10 +205,14 @@ export class ConsoleOidc {
     };
     const jwksUri = endpoint("jwks_uri", true)!;
     const userinfo = endpoint("userinfo_endpoint", false);
+    // Only where a sign-out sends the browser (with the ID token as hint): an unusable one means no
+    // sign-out at the provider, not that nobody can sign in.
+    const endSession = typeof doc.end_session_endpoint === "string" && secureUrl(doc.end_session_endpoint) ? doc.end_session_endpoint : undefined;
     return {
       authorization_endpoint: endpoint("authorization_endpoint", true)!,
       token_endpoint: endpoint("token_endpoint", true)!,
       ...(userinfo !== undefined ? { userinfo_endpoint: userinfo } : {}),
+      ...(endSession !== undefined ? { end_session_endpoint: endSession } : {}),
       jwks: createRemoteJWKSet(new URL(jwksUri), {
         timeoutDuration: this.timeoutMs,
         [customFetch]: async (u: string, init: RequestInit) => {

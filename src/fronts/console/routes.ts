@@ -51,4 +51,9 @@ export interface ConsoleSignIn {
   roleOf(session: ConsoleSession): ConsoleRole | undefined;
   /** The 403 page's text for a session that holds no role. */
   noRole(session: ConsoleSession): Html;
+  /**
+   * After the console session ended: where the browser goes to end the person's session at the
+   * identity provider too, or undefined (no provider, none configured, or it cannot be reached).
+   */
+  signOutAtProvider?(session: ConsoleSession): Promise<string | undefined>;
 }

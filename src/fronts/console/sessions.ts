@@ -20,6 +20,11 @@ export interface ConsoleSession {
   csrf: string;
   createdAt: number;
   lastSeen: number;
+  /**
+   * The ID token of the sign-in (OIDC): the hint a sign-out at the provider sends. Kept with the
+   * session only; never logged, shown or sent anywhere but in that sign-out.
+   */
+  idToken?: string;
 }
 
 interface SignInEntry {
@@ -57,7 +62,7 @@ export class SessionStoreUnavailable extends Error {
 export interface ConsoleSessionStore {
   beginSignIn(pending: PendingSignIn, returnTo: string): Maybe<string>;
   takeSignIn(state: string, cookie: string | undefined): Maybe<{ pending: PendingSignIn; returnTo: string } | undefined>;
-  create(principal: Principal, name: string): Maybe<{ cookie: string; session: ConsoleSession }>;
+  create(principal: Principal, name: string, idToken?: string): Maybe<{ cookie: string; session: ConsoleSession }>;
   get(cookie: string | undefined): Maybe<ConsoleSession | undefined>;
   end(cookie: string | undefined): Maybe<void>;
   close?(): Promise<void>;
@@ -91,10 +96,10 @@ export class ConsoleSessions implements ConsoleSessionStore {
   }
 
   /** A new session; the cookie value naming it. */
-  create(principal: Principal, name: string): { cookie: string; session: ConsoleSession } {
+  create(principal: Principal, name: string, idToken?: string): { cookie: string; session: ConsoleSession } {
     const cookie = token();
     const at = this.now();
-    const session: ConsoleSession = { principal, name, csrf: token(), createdAt: at, lastSeen: at };
+    const session: ConsoleSession = { principal, name, csrf: token(), createdAt: at, lastSeen: at, ...(idToken !== undefined ? { idToken } : {}) };
     this.prune();
     bound(this.sessions, this.opts.maxSessions ?? 10_000);
     this.sessions.set(digest(cookie), session);

@@ -38,13 +38,14 @@ export interface ConsoleWiring {
 }
 
 /** The console, or undefined when remote.console is unset or disabled. Call consoleRefusal first. */
-export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri: string } | undefined {
+export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri: string; postLogoutRedirectUri?: string } | undefined {
   const settings = w.settings();
   const c = settings.remote?.console;
   if (!c || c.enabled === false) return undefined;
   const auth = settings.remote!.auth!;
   const publicOrigin = c.publicUrl !== undefined ? new URL(c.publicUrl).origin : new URL(w.resource).origin;
   const redirectUri = `${publicOrigin}/console/callback`;
+  const postLogoutRedirectUri = c.signOutAtProvider === false ? undefined : `${publicOrigin}/console/signed-out`;
   const postgres = postgresUrlOf(settings.state, w.env);
   const secret = c.clientSecretEnv !== undefined ? w.env[c.clientSecretEnv] : undefined;
   const times = { idleMs: (c.idleMinutes ?? 30) * 60_000, maxMs: (c.maxHours ?? 12) * 3_600_000 };
@@ -67,6 +68,7 @@ export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri:
         approvers: () => w.settings().remote?.auth?.approvers ?? [],
         secure,
         safeReturn,
+        ...(postLogoutRedirectUri !== undefined ? { postLogoutRedirectUri } : {}),
       }),
     ...(w.sessions ? { sessions: w.sessions(times) } : {}),
     ...(w.incidentReports ? { incidentReports: w.incidentReports() } : {}),
@@ -81,5 +83,5 @@ export function buildConsole(w: ConsoleWiring): { console: Console; redirectUri:
     audit: w.audit,
     ...(w.serverDetails ? { serverDetails: { ...w.serverDetails, pins: pinStoreFor(settings, w.env) } } : {}),
   });
-  return { console, redirectUri };
+  return { console, redirectUri, ...(postLogoutRedirectUri !== undefined ? { postLogoutRedirectUri } : {}) };
 }

@@ -8,7 +8,7 @@ import { html, messagePage, SECURITY_HEADERS, signedInResponse } from "./html.js
 import { ConsoleOidc, type ConsoleOidcConfig } from "./oidc.js";
 import { consoleRole, type ConsoleRoles, roleHint } from "./roles.js";
 import type { ConsoleSignIn } from "./routes.js";
-import { clearCookie, type ConsoleSessionStore, parseCookies, SESSION_COOKIE, setCookie, SIGNIN_COOKIE } from "./sessions.js";
+import { clearCookie, type ConsoleSession, type ConsoleSessionStore, parseCookies, SESSION_COOKIE, setCookie, SIGNIN_COOKIE } from "./sessions.js";
 
 export interface OidcSignInOptions {
   oidc: ConsoleOidcConfig;
@@ -20,6 +20,11 @@ export interface OidcSignInOptions {
   secure: (req: FrontRequest) => boolean;
   /** A path under /console to come back to, or the overview. */
   safeReturn: (value: string | null) => string;
+  /**
+   * Where the provider sends the browser back after a sign-out there (<publicUrl>/console/signed-out,
+   * registered at the provider); unset: signing out ends the console session only.
+   */
+  postLogoutRedirectUri?: string;
 }
 
 export function oidcSignIn(o: OidcSignInOptions): ConsoleSignIn {
@@ -59,7 +64,7 @@ export function oidcSignIn(o: OidcSignInOptions): ConsoleSignIn {
     const role = consoleRole(result.principal, o.roles(), o.approvers());
     let cookie: string;
     try {
-      ({ cookie } = await o.sessions.create(result.principal, result.name));
+      ({ cookie } = await o.sessions.create(result.principal, result.name, result.idToken));
     } catch (e) {
       // A shared store refuses claims it could not read back (their size): no session, said plainly.
       if (!(e instanceof RangeError)) throw e;
@@ -81,11 +86,14 @@ export function oidcSignIn(o: OidcSignInOptions): ConsoleSignIn {
       if (req.request.method !== "GET") return undefined;
       if (path === "/console/signin") return start(req, url);
       if (path === "/console/callback") return callback(req, url);
+      // Where the provider sends the browser back after a sign-out there: a page, nothing more.
+      if (path === "/console/signed-out") return messagePage(200, "Signed out", html`You are signed out of the console and at the identity provider. <a href="/console/signin">Sign in</a>.`);
       return undefined;
     },
     signInPath: (next) => `/console/signin?next=${encodeURIComponent(next)}`,
     howToSignIn: html`<a href="/console/signin">Sign in</a>.`,
     roleOf: (s) => consoleRole(s.principal, o.roles(), o.approvers()),
+    ...(o.postLogoutRedirectUri !== undefined ? { signOutAtProvider: (s: ConsoleSession) => oidc.endSessionUrl(s.idToken, o.postLogoutRedirectUri!) } : {}),
     noRole: (s) =>
       html`You are signed in as ${s.name} (<code>user:${s.principal.subject}</code>${s.principal.groups.map((g) => html`, <code>group:${g}</code>`)}), but none of these holds a console role. Ask the operator of this mcp-warden to add one of them to <code>remote.console.roles</code> (it grants roles to: ${roleHint(o.roles())}).`,
   };
