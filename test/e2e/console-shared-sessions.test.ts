@@ -47,7 +47,7 @@ describe("the console across two serve replicas sharing Redis", { skip, timeout:
     origins.push(...ports.map((p) => `http://127.0.0.1:${p}`));
     // HAProxy first: it knows the replicas' ports, and its health checks find them once they listen.
     lb = await startHaproxy(ports);
-    idp = await startOidcIssuer(0, { consoleRedirectUri: `${origins[0]}/console/callback` });
+    idp = await startOidcIssuer(0, { consoleRedirectUri: origins.map((o) => `${o}/console/callback`) });
     for (let i = 0; i < 2; i++) scratches.push(scratch({ approvals: { page: false, holdMs: 60_000 } }));
     const common = join(scratches[0]!.dir, "common-settings.json");
     writeFileSync(
@@ -185,8 +185,11 @@ describe("the console across two serve replicas sharing Redis", { skip, timeout:
     assert.equal((await getWith(`${origins[0]}/console`, cookie)).status, 200, "the cookie opens replica 1 before sign-out");
     await page.goto(`${origins[1]}/console`);
     await page.locator("form.signout button").click();
-    await page.waitForURL(`${origins[1]}/console/signout`);
-    assert.match(await page.locator("main").innerText(), /You are signed out of the console/);
+    // Signed out of the console, then on to the provider's own sign-out page (RP-Initiated Logout).
+    await page.waitForURL((u) => u.href.startsWith(idp.issuer));
+    await page.locator('button[name="logout"][value="yes"]').click();
+    await page.waitForURL(`${origins[1]}/console/signed-out`);
+    assert.match(await page.locator("main").innerText(), /signed out of the console and at the identity provider/);
     for (const at of [origins[0]!, origins[1]!, lb.url, lb.url]) {
       const res = await getWith(`${at}/console`, cookie);
       assert.equal(res.status, 303, `${at}: the ended session opens nothing`);

@@ -34,15 +34,15 @@ export interface OidcIssuer {
  * Starts a provider (port 0: any free one). Each start generates its own signing key: two starts are
  * two issuers. `exchangeSubjectAudience`: the audience a subject token must carry for the
  * `mcp-warden-gateway` client's token exchange (the gateway's resource); without it no exchange works.
- * `consoleRedirectUri`: the console's redirect URI; with it the public client `mcp-warden-console`
+ * `consoleRedirectUri`: the console's redirect URI (or several); with it the public client `mcp-warden-console`
  * signs people in (authorization code + PKCE, the fixture's development login form, its ACCOUNTS).
  */
-export async function startOidcIssuer(port = 0, opts: { exchangeSubjectAudience?: string; consoleRedirectUri?: string } = {}): Promise<OidcIssuer> {
+export async function startOidcIssuer(port = 0, opts: { exchangeSubjectAudience?: string; consoleRedirectUri?: string | string[] } = {}): Promise<OidcIssuer> {
   const node = findNode22();
   const provider = findOidcProvider();
   if (!node.ok) throw new Error(node.why);
   if (!provider.ok) throw new Error(provider.why);
-  const child: ChildProcess = spawn(node.binary, [OIDC_FIXTURE, provider.binary, String(port)], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH, NODE_ENV: "test", ...(opts.exchangeSubjectAudience ? { EXCHANGE_SUBJECT_AUDIENCE: opts.exchangeSubjectAudience } : {}), ...(opts.consoleRedirectUri ? { CONSOLE_REDIRECT_URI: opts.consoleRedirectUri } : {}) } });
+  const child: ChildProcess = spawn(node.binary, [OIDC_FIXTURE, provider.binary, String(port)], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH, NODE_ENV: "test", ...(opts.exchangeSubjectAudience ? { EXCHANGE_SUBJECT_AUDIENCE: opts.exchangeSubjectAudience } : {}), ...(opts.consoleRedirectUri ? { CONSOLE_REDIRECT_URI: [opts.consoleRedirectUri].flat().join(",") } : {}) } });
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err = (err + d).slice(-20_000)));
   const exited = once(child, "exit");
