@@ -131,14 +131,17 @@ describe("the Incidents form's values", () => {
   const form = (o: Record<string, string>) => new URLSearchParams(o);
   test("read as typed; another name wins over the list", () => {
     assert.deepEqual(readIncidentForm(form({ server: "fx", other: "old-one", since: "24h", contain: "disable", deny: "on" })), {
-      values: { server: "old-one", since: "24h", until: "", contain: "disable", deny: true },
+      values: { server: "old-one", since: "24h", until: "", contain: "disable", deny: true, layer: "" },
     });
-    assert.deepEqual(readIncidentForm(form({ server: "fx" })).values, { server: "fx", since: "7d", until: "", contain: "none", deny: false });
+    assert.deepEqual(readIncidentForm(form({ server: "fx" })).values, { server: "fx", since: "7d", until: "", contain: "none", deny: false, layer: "" });
+    assert.equal(readIncidentForm(form({ server: "fx", deny: "on", layer: "user" })).values.layer, "user");
   });
   test("an unknown containment or denylist value is an error, never taken as none", () => {
     assert.match(readIncidentForm(form({ server: "fx", contain: "DISABLE" })).error ?? "", /unknown containment/);
     assert.match(readIncidentForm(form({ server: "fx", deny: "yes" })).error ?? "", /denylist/);
     assert.match(readIncidentForm(form({ since: "1h" })).error ?? "", /choose a server/);
+    // The command line's layer is not one a change may be written to; nor is anything else.
+    for (const layer of ["cli", "USER", "../user"]) assert.match(readIncidentForm(form({ server: "fx", deny: "on", layer })).error ?? "", /unknown settings layer/, layer);
   });
 });
 

@@ -7,6 +7,7 @@ import { visibleLines } from "../../approvals/display.js";
 import { layoutReport, type Block, type Inline } from "../../incident/layout.js";
 import { renderHtml } from "../../incident/render-html.js";
 import type { IncidentReport } from "../../incident/report.js";
+import { EDITABLE_LAYERS, type EditableLayer } from "../../cli/settings-edit.js";
 import { type Html, html, layout, preformatted, type Viewer } from "./html.js";
 
 export const CONTAINMENTS = ["none", "disable", "remove"] as const;
@@ -19,6 +20,8 @@ export interface IncidentFormValues {
   until: string;
   contain: Containment;
   deny: boolean;
+  /** The settings layer containment writes to (`--layer`); "" for the layer that defines the server. */
+  layer: "" | EditableLayer;
 }
 
 export interface IncidentFormData {
@@ -33,7 +36,7 @@ export interface IncidentFormData {
   where: string;
 }
 
-export const DEFAULT_FORM: IncidentFormValues = { server: "", since: "7d", until: "", contain: "none", deny: false };
+export const DEFAULT_FORM: IncidentFormValues = { server: "", since: "7d", until: "", contain: "none", deny: false, layer: "" };
 
 const STEPS: readonly [title: string, what: string][] = [
   ["Contain", "disable or remove the server and add it to the denylist (deniedMcpServers), with the settings' validation, a backup and a rollback: the same code as `mcp-warden servers disable|remove --deny`."],
@@ -67,7 +70,11 @@ ${seen.length ? html`<optgroup label="Seen in the log, not configured">${seen.ma
 <legend>1. Contain (changes the settings now)</legend>
 ${CONTAINMENTS.map((c) => html`<label><input type="radio" name="contain" value="${c}"${v.contain === c ? html` checked` : ""}> ${c === "none" ? "report only, change nothing" : c === "disable" ? "disable the server" : "remove the server from its settings layer"}</label>`)}
 <label><input type="checkbox" name="deny" value="on"${v.deny ? html` checked` : ""}> and add it to the denylist (deniedMcpServers)</label>
-<p class="muted">A running gateway keeps the servers it started until its settings reload or it restarts.</p>
+<label>in the settings layer<select name="layer" id="incident-layer">
+<option value=""${v.layer === "" ? html` selected` : ""}>that defines the server</option>
+${EDITABLE_LAYERS.map((l) => html`<option value="${l}"${v.layer === l ? html` selected` : ""}>${l}</option>`)}
+</select></label>
+<p class="muted">Running gateways stop the server at their settings reload, within seconds; the report names any that still run it. Another layer than the one that defines the server: for a deny entry where the organization's settings keep it (managed), or where a repository cannot undo it (user).</p>
 </fieldset>`
     : html`<p class="muted" id="no-containment">Your role (${viewer.role}) runs the report without containment: disabling, removing or denying a server needs the admin role.</p>`;
   const body = html`<h1>Incidents</h1>

@@ -13,6 +13,7 @@ import { postgresUrlOf } from "../../audit/postgres-url.js";
 import type { AuditSink } from "../../audit/index.js";
 import { makeDownstream } from "../../gateway/downstream.js";
 import type { IncidentOutcome, IncidentRun } from "../../cli/incident.js";
+import { isEditableLayer } from "../../cli/settings-edit.js";
 import type { IncidentReport } from "../../incident/report.js";
 import { renderMarkdown } from "../../incident/render-markdown.js";
 import type { ResolvedSettings } from "../../settings/index.js";
@@ -95,7 +96,10 @@ export function readIncidentForm(form: URLSearchParams): { values: IncidentFormV
   const containRaw = form.get("contain") ?? "none";
   const denyRaw = form.get("deny");
   const contain = (CONTAINMENTS as readonly string[]).includes(containRaw) ? (containRaw as Containment) : "none";
-  const values: IncidentFormValues = { server, since: text("since") || DEFAULT_FORM.since, until: text("until"), contain, deny: denyRaw === "on" };
+  const layerRaw = form.get("layer") ?? "";
+  const layer = layerRaw === "" || isEditableLayer(layerRaw) ? layerRaw : "";
+  const values: IncidentFormValues = { server, since: text("since") || DEFAULT_FORM.since, until: text("until"), contain, deny: denyRaw === "on", layer };
+  if (layer !== layerRaw) return { values, error: `unknown settings layer "${layerRaw.slice(0, 40)}": choose managed, local, project or user, or the layer that defines the server` };
   if (contain !== containRaw) return { values, error: `unknown containment "${containRaw.slice(0, 40)}": choose none, disable or remove` };
   if (denyRaw !== null && denyRaw !== "on") return { values, error: `unknown value "${denyRaw.slice(0, 40)}" for the denylist choice: tick the box or leave it` };
   if (server === "") return { values, error: "choose a server, or type its name" };
@@ -166,6 +170,7 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
         ...(values.until !== "" ? { until: values.until } : {}),
         ...(values.contain === "disable" ? { disable: true } : values.contain === "remove" ? { remove: true } : {}),
         ...(values.deny ? { deny: true } : {}),
+        ...(values.layer !== "" ? { layer: values.layer } : {}),
         settings,
         ...(postgres !== undefined ? { postgres } : {}),
         cwd: deps.cwd,
