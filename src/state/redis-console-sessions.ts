@@ -13,6 +13,8 @@
 //   two replicas given the same callback cannot both finish it.
 // - Whatever is read back is checked strictly (zod): an entry of another shape is no session and no
 //   sign-in. Sign-out deletes the key, so it ends the session on every replica at once.
+// - The notice a session's next page shows (after a POST's redirect, which may reach another replica)
+//   is `<prefix>console-notice:<sha256(sha256(csrf))>` for five minutes, taken once (GETDEL).
 // - The CSRF token, the ID token, the nonce and the PKCE verifier are secrets: they live in Redis values only, and
 //   nothing here logs a value or a key.
 // - Redis unreachable or slow: every method throws SessionStoreUnavailable, and the console answers
@@ -30,7 +32,7 @@ import type { Principal } from "../policy/principal.js";
 
 export interface RedisConsoleSessionsOptions {
   /** The fail-fast command client serve opened (src/state/redis.ts). */
-  client: Pick<Redis, "get" | "set" | "del" | "eval" | "evalsha">;
+  client: Pick<Redis, "get" | "set" | "del" | "getdel" | "eval" | "evalsha">;
   idleMs: number;
   maxMs: number;
   /** Where Redis is, for messages: host:port/db, never a password. */
@@ -42,6 +44,9 @@ export interface RedisConsoleSessionsOptions {
 }
 
 const SIGNIN_MS = 10 * 60_000;
+/** A notice waits this long for the page after its redirect. */
+const NOTICE_MS = 5 * 60_000;
+const MAX_NOTICE_BYTES = 16 * 1024;
 /** A value larger than this is not one of ours (a principal's groups are the largest part). */
 const MAX_VALUE_BYTES = 64 * 1024;
 const PREFIX = /^[A-Za-z0-9:_.{}-]{1,100}$/;
@@ -184,6 +189,22 @@ export class RedisConsoleSessions implements ConsoleSessionStore {
   async end(cookie: string | undefined): Promise<void> {
     if (cookie === undefined || cookie === "") return;
     await this.redis(() => this.opts.client.del(this.sessionKey(cookie)));
+  }
+
+  /** The Redis key of a session's notice (`key` is already a hash of the session's CSRF token). */
+  noticeKey(key: string): string {
+    return `${this.prefix}console-notice:${hex(key)}`;
+  }
+
+  async putNotice(key: string, text: string): Promise<void> {
+    // Cut to a bound on a character boundary: a notice is a page's message, never a store's burden.
+    const value = Buffer.byteLength(text) > MAX_NOTICE_BYTES ? `${Buffer.from(text).subarray(0, MAX_NOTICE_BYTES).toString("utf8").replace(/\uFFFD$/, "")}…` : text;
+    await this.redis(() => this.opts.client.set(this.noticeKey(key), value, "PX", NOTICE_MS));
+  }
+
+  async takeNotice(key: string): Promise<string | undefined> {
+    const text = await this.redis(() => this.opts.client.getdel(this.noticeKey(key)));
+    return typeof text === "string" && Buffer.byteLength(text) <= MAX_NOTICE_BYTES + 4 ? text : undefined;
   }
 
   /** EVALSHA; when Redis does not hold the script (first use, a restart, SCRIPT FLUSH), EVAL loads it. */

@@ -2,7 +2,8 @@
 // through replica 1 (the identity provider's callback reaches replica 1) and the same browser opens
 // pages through replica 2 and through HAProxy (round robin over both) without signing in again;
 // signing out on replica 2 ends the session on replica 1 too; a tool-change question held by
-// replica 1 shows its definition diff on replica 2's Approvals page; with Redis stopped every
+// replica 1 shows its definition diff on replica 2's Approvals page, and the notice of an answer
+// given on replica 2 shows on replica 1's next page; with Redis stopped every
 // replica's console answers 503 with a page saying why and what to do (no session is granted, no
 // sign-in starts), and once Redis is back sign-in works again.
 //
@@ -177,6 +178,26 @@ describe("the console across two serve replicas sharing Redis", { skip, timeout:
       else seen.holder++;
     }
     assert.ok(seen.holder >= 1 && seen.other >= 1, `both replicas answered through HAProxy: ${JSON.stringify(seen)}`);
+  });
+
+  it("a question answered on replica 2 leaves its notice for the next page, which replica 1 serves (notices live in Redis)", async () => {
+    const { page } = await signInThroughReplica1("user-carol");
+    await page.goto(`${origins[1]}/console/approvals`);
+    const form = page.locator("section.question form.answers").first();
+    const action = await form.getAttribute("action");
+    assert.ok(action, "a question to answer");
+    // The form's POST from replica 2's page, its redirect not followed: the next page opens on replica 1.
+    const status = await page.evaluate(async (path: string) => {
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document;
+      const csrf = doc.querySelector('meta[name="csrf-token"]')!.getAttribute("content")!;
+      const res = await fetch(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `csrf=${encodeURIComponent(csrf)}&answer=deny`, redirect: "manual" });
+      return res.type === "opaqueredirect" ? 303 : res.status;
+    }, action);
+    assert.equal(status, 303, "answered, and sent on to the questions");
+    await page.goto(`${origins[0]}/console/approvals`);
+    assert.match(await page.locator("#notice").innerText(), /Answered deny \(question /);
+    await page.goto(`${origins[1]}/console/approvals`);
+    assert.equal(await page.locator("#notice").count(), 0, "shown once");
   });
 
   it("signing out on replica 2 ends the session on replica 1 and through HAProxy", async () => {

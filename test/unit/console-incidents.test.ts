@@ -190,8 +190,8 @@ describe("the Incidents routes", () => {
         role,
         viewer: { name: "X", role, csrf: "t" },
         form: new URLSearchParams(body),
-        notify: (t) => void notices.push(t),
-        takeNotice: () => notices.shift(),
+        notify: async (t) => void notices.push(t),
+        takeNotice: async () => notices.shift(),
       };
       return { route, res: await route.handle(ctx) };
     };

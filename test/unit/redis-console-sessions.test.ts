@@ -166,6 +166,21 @@ describe("on the machine's Redis", { skip }, () => {
     assert.equal(await machine!.exists(one.sessionKey(cookie)), 0);
   });
 
+  it("a notice put through one replica's connection is taken once through another's, under a hashed key that expires, and cut to its bound", async () => {
+    const one = redisStore({ now: 0 });
+    const two = redisStore({ now: 0 }, second);
+    const key = `notice-${Math.random()}`;
+    await one.putNotice(key, "Answered deny (question q1).");
+    assert.match(one.noticeKey(key), new RegExp(`^${prefix}console-notice:[0-9a-f]{64}$`));
+    const ttl = await machine!.pttl(one.noticeKey(key));
+    assert.ok(ttl > 0 && ttl <= 5 * 60_000, `the notice expires: ${ttl}`);
+    assert.equal(await two.takeNotice(key), "Answered deny (question q1).");
+    assert.equal(await one.takeNotice(key), undefined, "taken once");
+    await one.putNotice(key, "é".repeat(20_000));
+    const cut = (await two.takeNotice(key))!;
+    assert.ok(Buffer.byteLength(cut) <= 16 * 1024 + 4 && cut.endsWith("…") && !cut.includes("\uFFFD"), "cut on a character boundary");
+  });
+
   it("the absolute lifetime and the idle time are enforced on read, whatever the key's expiry says", async () => {
     const clock = { now: 7_000_000 };
     const s = redisStore(clock);

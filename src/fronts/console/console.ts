@@ -139,7 +139,7 @@ export function createConsole(opts: ConsoleOptions): Console {
       path: /^\/console\/approvals$/,
       needs: "read",
       handle: async (c) => {
-        const notice = c.takeNotice();
+        const notice = await c.takeNotice();
         const listed = await opts.approvals.list();
         return htmlResponse(200, approvalsPage(c.viewer, { ...listed, ...(opts.approvals.answersOwnCalls ? {} : { owner: ownerOf(c.session.principal) }), canAnswer: may(c.role, "answer"), now: Date.now(), ...(notice ? { notice } : {}) }));
       },
@@ -151,7 +151,7 @@ export function createConsole(opts: ConsoleOptions): Console {
       handle: async (c) => {
         const result = await opts.approvals.answer(c.match[1]!, c.form.get("answer") ?? undefined, { principal: c.session.principal, address: c.req.address }, "console");
         if (!result.ok) return messagePage(result.status, "Not answered", html`${result.message}. <a href="/console/approvals">Back to the questions</a>.`, c.viewer);
-        c.notify(`Answered ${result.answer} (question ${result.id}).`);
+        await c.notify(`Answered ${result.answer} (question ${result.id}).`);
         return seeOther("/console/approvals");
       },
     },
@@ -233,15 +233,26 @@ export function createConsole(opts: ConsoleOptions): Console {
         role,
         viewer,
         form,
-        notify: (text) => {
+        notify: async (text) => {
+          // A shared store keeps it for whichever replica serves the next page; if it cannot, this
+          // replica keeps it (the action itself is done: a notice never undoes or fails it).
+          if (sessions.putNotice) {
+            try {
+              await sessions.putNotice(noticeKey, text);
+              return;
+            } catch {
+              // SessionStoreUnavailable: logged by the store.
+            }
+          }
           // Bounded: a notice nobody collects is dropped with the oldest.
           if (notices.size >= 1000) notices.delete(notices.keys().next().value!);
           notices.set(noticeKey, text);
         },
-        takeNotice: () => {
-          const n = notices.get(noticeKey);
+        takeNotice: async () => {
+          const own = notices.get(noticeKey);
           notices.delete(noticeKey);
-          return n;
+          if (own !== undefined || !sessions.takeNotice) return own;
+          return sessions.takeNotice(noticeKey).catch(() => undefined);
         },
       };
       return route.handle(ctx);

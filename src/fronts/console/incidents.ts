@@ -131,7 +131,7 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
   }
 
   async function form(c: ConsoleContext, status: number, values: IncidentFormValues, error?: string): Promise<Response> {
-    const notice = c.takeNotice();
+    const notice = await c.takeNotice();
     return htmlResponse(
       status,
       incidentFormPage(c.viewer, { servers: await serverChoices(), canContain: may(c.role, "administer"), values, where: deps.activity.where, ...(error ? { error } : {}), ...(notice ? { notice } : {}) }),
@@ -188,7 +188,7 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
     } catch (e) {
       // Kept here instead: its link works on this replica (the page says so when it is opened elsewhere).
       id = fallback.put(report);
-      c.notify(`The report could not be shared with the other replicas (${(e as Error).message}); this server keeps it.`);
+      await c.notify(`The report could not be shared with the other replicas (${(e as Error).message}); this server keeps it.`);
     }
     const k = report.contain.containment;
     deps.audit.append({
@@ -199,7 +199,7 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
       ...(k.ran && !k.ok ? { outcome: "error" as const, error: "containment failed" } : {}),
       detail: { since: report.range.since, until: report.range.until, containment: k.action, deny: k.deny, contained: k.ran && k.ok, problems: report.problems.length, report: id },
     });
-    c.notify(`Incident report for ${report.server} ready${k.ran ? (k.ok ? "; the server is contained" : "; CONTAINMENT FAILED (step 1 says why)") : ""}.`);
+    await c.notify(`Incident report for ${report.server} ready${k.ran ? (k.ok ? "; the server is contained" : "; CONTAINMENT FAILED (step 1 says why)") : ""}.`);
     return seeOther(`/console/incidents/${id}`);
   }
 
@@ -230,7 +230,7 @@ export function incidentRoutes(deps: IncidentDeps): ConsoleRoute[] {
         const k = await kept(c.match[1]!);
         if (k === "unavailable") return unavailable(c);
         if (!k) return gone(c);
-        const notice = c.takeNotice();
+        const notice = await c.takeNotice();
         return htmlResponse(200, incidentReportPage(c.viewer, { id: c.match[1]!, report: k.report, keptUntil: k.until, ...(notice ? { notice } : {}) }));
       },
     },

@@ -17,10 +17,13 @@ export interface ConsoleContext {
   viewer: Viewer;
   /** A POST's urlencoded form (empty for a GET). */
   form: URLSearchParams;
-  /** A one-line notice for the next page this session opens (after a POST's redirect). */
-  notify(text: string): void;
+  /**
+   * A notice for the next page this session opens (after a POST's redirect), on whichever replica
+   * serves it when the session store is shared. Awaited before the redirect is sent.
+   */
+  notify(text: string): Promise<void>;
   /** The notice left for this page, once. */
-  takeNotice(): string | undefined;
+  takeNotice(): Promise<string | undefined>;
 }
 
 export interface ConsoleRoute {

@@ -250,7 +250,7 @@ export function serversRoutes(o: ServersPageOptions): ConsoleRoute[] {
   }
 
   async function list(c: ConsoleContext): Promise<Response> {
-    const notice = c.takeNotice();
+    const notice = await c.takeNotice();
     const { rows: all, problems } = await rows(o.settings());
     return htmlResponse(200, serversPage(c.viewer, { rows: all, canAdminister: may(c.role, "administer"), problems, ...(notice ? { notice } : {}) }));
   }
@@ -270,7 +270,7 @@ export function serversRoutes(o: ServersPageOptions): ConsoleRoute[] {
       instances: members.map((i) => ({ instance: i.instance, ...(i.owner !== undefined ? { owner: ownerSubject(i.owner) } : {}), state: i.state, ...(i.serverInfo ? { serverInfo: i.serverInfo } : {}), ...(i.protocolVersion ? { protocolVersion: i.protocolVersion } : {}) })),
       tools: toolViews(name, members[0]!.tools, policies),
     }));
-    const notice = c.takeNotice();
+    const notice = await c.takeNotice();
     return htmlResponse(
       200,
       serverPage(c.viewer, {
@@ -338,7 +338,7 @@ export function serversRoutes(o: ServersPageOptions): ConsoleRoute[] {
       code === 0
         ? `${what} This gateway reloads the changed settings within seconds: a server they disable, deny or remove is stopped, and its tools leave every client's list. Reload this page to see it.`
         : `${command} finished with exit code ${code}: read its report (a warning, or a change it undid).`;
-    c.notify(`${head}\n\nWhat \`${command}\` reported:\n${shown}${unaudited}`);
+    await c.notify(`${head}\n\nWhat \`${command}\` reported:\n${shown}${unaudited}`);
     return seeOther("/console/servers");
   }
 

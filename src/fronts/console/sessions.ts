@@ -65,6 +65,13 @@ export interface ConsoleSessionStore {
   create(principal: Principal, name: string, idToken?: string): Maybe<{ cookie: string; session: ConsoleSession }>;
   get(cookie: string | undefined): Maybe<ConsoleSession | undefined>;
   end(cookie: string | undefined): Maybe<void>;
+  /**
+   * A shared store also keeps the notice a session's next page shows (after a POST's redirect, which
+   * a load balancer may send to another replica), under `key` (a hash of the session's CSRF token),
+   * for a few minutes and read once. Without these, the console keeps notices in its own memory.
+   */
+  putNotice?(key: string, text: string): Promise<void>;
+  takeNotice?(key: string): Promise<string | undefined>;
   close?(): Promise<void>;
 }
 
