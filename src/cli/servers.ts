@@ -364,7 +364,8 @@ async function reportRunningGateways(env: NodeJS.ProcessEnv, out: NodeJS.Writabl
   const first = all();
   let gateways = others(first);
   if (gateways.length === 0) {
-    out.write(`no ${first.length > 0 ? "other " : ""}running gateway found; the change applies when a gateway starts\n`);
+    // Inside a gateway (its console's action), that gateway reloads the change itself.
+    out.write(first.length > 0 ? `no other running gateway found\n` : `no running gateway found; the change applies when a gateway starts\n`);
     return;
   }
   const running = gateways.filter(runs);

@@ -6,7 +6,8 @@
 // does any page without a session; a held call is announced on stderr with no link that answers, and
 // the address of the question pages there used to be (/a/ID?t=TOKEN) is a 404 that says how to
 // answer, in the console's look, answers nothing and opens no console; a POST without the CSRF token
-// and a foreign Host are refused. And `mcp-warden console` says what to do when no gateway runs or
+// and a foreign Host are refused; disabling the server on the Servers page stops it in this run
+// gateway (it reloads its settings). And `mcp-warden console` says what to do when no gateway runs or
 // its console is off.
 import assert from "node:assert/strict";
 import { request } from "node:http";
@@ -224,6 +225,26 @@ describe("run's local console in a real browser", { skip, timeout: 240_000 }, ()
     await page.locator(`section#q-${id} button[value="deny"]`).click();
     await page.waitForURL(`${origin}/console/approvals`);
     assert.equal((await call as { isError?: boolean }).isError, true, "denied in the console");
+  });
+
+  it("disabling the server on the Servers page stops it in this very run gateway: the notice says so, the client's list loses its tools, and the stop is audited", async () => {
+    await page.goto(`${origin}/console/servers/fx`);
+    await page.locator('button[name="action"][value="disable"]').click();
+    await page.waitForURL(`${origin}/console/servers`);
+    const notice = await page.locator("#notice").innerText();
+    assert.match(notice, /Disabled fx and added it to deniedMcpServers/, "deny is ticked by default");
+    assert.match(notice, /This gateway reloads the changed settings within seconds/);
+    assert.match(notice, /no other running gateway found\n?/);
+    assert.doesNotMatch(notice, /applies when a gateway starts/, "this gateway applies it now");
+    let tools: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      tools = (await c.client.listTools()).tools.map((t) => t.name);
+      if (!tools.some((t) => t.startsWith("fx__"))) break;
+      await sleep(250);
+    }
+    assert.ok(!tools.some((t) => t.startsWith("fx__")), `fx's tools left the client's list: ${tools.join(", ")}`);
+    const blocked = auditRecords(s).find((r) => r.kind === "server" && r.event === "blocked" && r.server === "fx");
+    assert.equal((blocked?.detail as { by?: string } | undefined)?.by, "settings-reload", "stopped by the gateway's settings reload");
   });
 
   it("`mcp-warden console` says what to do when no gateway runs, and when a gateway's console is off", async () => {
