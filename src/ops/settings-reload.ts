@@ -39,12 +39,17 @@ export function watchSettings<S>(opts: SettingsReloaderOptions<S>): SettingsRelo
   let last = signature();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
-  /** One reload at a time; a change seen meanwhile is picked up by the poll afterwards. */
+  /** One reload at a time; a change seen meanwhile is looked at again once it is done. */
   let reloading = false;
+  let seenMeanwhile = false;
 
   const reload = async () => {
     timer = undefined;
-    if (closed || reloading) return;
+    if (closed) return;
+    if (reloading) {
+      seenMeanwhile = true;
+      return;
+    }
     const now = signature();
     if (now === last) return;
     // Taken before loading: a file that changes again while this loads is seen by the next check.
@@ -60,6 +65,11 @@ export function watchSettings<S>(opts: SettingsReloaderOptions<S>): SettingsRelo
       }
     } finally {
       reloading = false;
+      // A containment written while another change was loading must not wait for the poll.
+      if (seenMeanwhile) {
+        seenMeanwhile = false;
+        changed();
+      }
     }
   };
   // At most one reload pending: a burst of events (an editor's save, a ConfigMap swap) is one reload.
