@@ -61,6 +61,35 @@ describe("isProtectedPath", () => {
     }
     prot("/home/u/.config/fish/conf.d/extra.fish", /start-up/);
   });
+  it("other agents' and editors' configuration directories, at any depth (their MCP servers, rules and tasks run or steer code)", () => {
+    for (const d of [".cursor", ".windsurf", ".gemini", ".codex", ".amazonq", ".roo", ".kiro", ".continue", ".zed", ".devcontainer"]) {
+      prot(`/home/u/project/${d}/mcp.json`, new RegExp(d.replace(".", "\\.")));
+      prot(`/home/u/${d}/settings.json`, new RegExp(d.replace(".", "\\.")));
+      prot(`/home/u/project/${d}`, new RegExp(d.replace(".", "\\.")));
+    }
+    prot("/home/u/project/.cursor/rules/style.mdc", /\.cursor/);
+    prot("/home/u/project/.CURSOR/MCP.json", /\.cursor/);
+    // Look-alikes are files like any other.
+    free("/home/u/project/cursor/mcp.json");
+    free("/home/u/project/src/.cursorignore");
+    free("/home/u/project/.continue-here.md");
+    free("/home/u/project/docs/zed.md");
+  });
+  it("package managers' and pre-commit's configuration files anywhere (they run code at the next install, script or commit)", () => {
+    for (const f of [".npmrc", ".yarnrc", ".yarnrc.yml", ".pre-commit-config.yaml"]) {
+      prot(`/home/u/project/${f}`, new RegExp(f.replace(/\./g, "\\.")));
+      prot(`/home/u/project/packages/a/${f}`, new RegExp(f.replace(/\./g, "\\.")));
+      prot(`/home/u/${f}`, new RegExp(f.replace(/\./g, "\\.")));
+    }
+    free("/home/u/project/.npmrc.example");
+    free("/home/u/project/docs/npmrc.md");
+    free("/home/u/project/.pre-commit-config.yaml.bak");
+  });
+  it("ssh's configuration and session start-up in home (ProxyCommand, authorized_keys, autostart, user services)", () => {
+    for (const f of [".ssh/config", ".ssh/authorized_keys", ".ssh", ".config/autostart/x.desktop", ".config/systemd/user/x.service", ".xprofile", ".xinitrc", ".xsession"]) prot(`/home/u/${f}`, /start-up file in home/);
+    free("/home/u/project/.ssh/config");
+    free("/home/u/project/docs/ssh.md");
+  });
   it("start-up file names outside home, or nested in home, are not protected", () => {
     free("/home/u/project/.bashrc");
     free("/home/other/.bashrc");

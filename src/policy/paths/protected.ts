@@ -24,12 +24,32 @@ const PROTECTED_DIRS: ReadonlyMap<string, string> = new Map([
   [".idea", "inside a .idea directory (JetBrains run configurations and tasks run code)"],
   [".husky", "inside a .husky directory (git hooks run code)"],
   [".mcp-warden", "inside a .mcp-warden directory (mcp-warden settings)"],
+  // Other agents' and editors' configuration: MCP servers they start, rules they obey, approvals they
+  // skip, tasks and language servers they run (CVE-2025-54135 wrote a server into .cursor/mcp.json).
+  [".cursor", "inside a .cursor directory (Cursor's MCP servers and rules)"],
+  [".windsurf", "inside a .windsurf directory (Windsurf's MCP servers and rules)"],
+  [".gemini", "inside a .gemini directory (Gemini CLI's settings and MCP servers)"],
+  [".codex", "inside a .codex directory (Codex's configuration and MCP servers)"],
+  [".amazonq", "inside a .amazonq directory (Amazon Q's MCP servers and rules)"],
+  [".roo", "inside a .roo directory (Roo Code's MCP servers and rules)"],
+  [".kiro", "inside a .kiro directory (Kiro's settings, hooks and MCP servers)"],
+  [".continue", "inside a .continue directory (Continue's configuration and MCP servers)"],
+  [".zed", "inside a .zed directory (Zed's tasks and language servers run code)"],
+  [".devcontainer", "inside a .devcontainer directory (its commands run on the host and in the container)"],
 ]);
 
 /** A file with this name anywhere is protected. */
-const PROTECTED_FILES: ReadonlyMap<string, string> = new Map([[".mcp.json", "an .mcp.json file (MCP server configuration)"]]);
+const PROTECTED_FILES: ReadonlyMap<string, string> = new Map([
+  [".mcp.json", "an .mcp.json file (MCP server configuration)"],
+  // Package managers' configuration runs code at the next install or script (script-shell,
+  // node-options, yarnPath) or swaps the registry.
+  [".npmrc", "an .npmrc file (npm's script shell, node options and registry)"],
+  [".yarnrc", "a .yarnrc file (yarn's yarn-path runs code)"],
+  [".yarnrc.yml", "a .yarnrc.yml file (yarn's yarnPath and plugins run code)"],
+  [".pre-commit-config.yaml", "a .pre-commit-config.yaml file (its hooks run at the next commit)"],
+]);
 
-/** Paths relative to home: shell start-up files (and git's global config, which can run code). */
+/** Paths relative to home: shell and session start-up files, ssh's configuration, and git's global config (all run code). */
 export const HOME_STARTUP_FILES: readonly string[] = [
   ".bashrc",
   ".bash_profile",
@@ -55,6 +75,13 @@ export const HOME_STARTUP_FILES: readonly string[] = [
   ".config/powershell/profile.ps1",
   ".gitconfig",
   ".config/git/config",
+  // Run at the next login or session, or by ssh itself (ProxyCommand, LocalCommand, authorized_keys).
+  ".ssh",
+  ".config/autostart",
+  ".config/systemd/user",
+  ".xprofile",
+  ".xinitrc",
+  ".xsession",
 ];
 
 function comps(p: string): string[] {
@@ -93,7 +120,7 @@ export function isProtectedPath(absPath: string, ctx: ProtectedPathContext): str
   if (within(p, home)) {
     const rel = p.slice(home.length);
     for (const f of HOME_STARTUP_FILES) {
-      if (within(rel, comps(fold(f)))) return `a shell start-up file in home (~/${f})`;
+      if (within(rel, comps(fold(f)))) return `a start-up file in home (~/${f})`;
     }
   }
   for (const x of ctx.extra) {
@@ -120,7 +147,7 @@ export function protectedShapes(ctx: ProtectedPathContext, homes: readonly strin
   for (const [name, reason] of PROTECTED_FILES) out.push({ shape: { segs: [anySeg(), litSeg(name)], nocase: true }, reason });
   for (const home of homes) {
     for (const f of HOME_STARTUP_FILES) {
-      out.push({ shape: { segs: [...pathSegs(home), ...pathSegs(`/${f}`), anySeg()], nocase: true }, reason: `a shell start-up file in home (~/${f})` });
+      out.push({ shape: { segs: [...pathSegs(home), ...pathSegs(`/${f}`), anySeg()], nocase: true }, reason: `a start-up file in home (~/${f})` });
     }
   }
   for (const x of ctx.extra) {
