@@ -60,11 +60,16 @@ describe("WebFetch: domain rules", () => {
     assert.equal(d(policy([["deny", "WebFetch(domain:evil.com)"]]), "https://example.com@evil.com/"), "deny");
   });
 
-  it("backslashes and percent-escapes are read as fetch reads them", () => {
+  it("a URL whose host depends on the parser is denied, whatever the rules allow", () => {
     const deny = policy([["deny", "WebFetch(domain:evil.com)"]]);
     assert.equal(d(deny, "https:\\\\evil.com\\x"), "deny");
     assert.equal(d(deny, "https://ev%69l.com/"), "deny");
-    assert.equal(d(deny, "https://example.com\\@evil.com/"), "ask", "the host is example.com: a backslash ends the authority");
+    // example.com to fetch (a backslash ends the authority), evil.com to an RFC 3986 client.
+    const v = allow.decide({ url: "https://example.com\\@evil.com/" }, CTX);
+    assert.equal(v.decision, "deny");
+    assert.match(v.reason, /backslash before its path/);
+    assert.equal(d(allow, "https://a@b@example.com/"), "deny", "two @");
+    assert.equal(d(allow, "https://example.com/a\\b?x=%2f#@evil.com"), "allow", "a backslash or escape after the host is the path's");
   });
 
   it("`*.domain` matches subdomains at any depth but not the apex", () => {

@@ -29,6 +29,20 @@ describe("egress: URLs", () => {
     assert.equal(url("https://evil.example?@github.com/"), "deny");
     assert.equal(url("https://evil.example@github.com/"), "allow", "userinfo is not the host");
   });
+  it("refuses a URL whose host depends on the parser (WHATWG against RFC 3986, as curl reads it)", () => {
+    // github.com to a WHATWG parser, evil.example to curl: refused, not judged under one reading.
+    const v = policy.decideUrl("https://github.com\\@evil.example/");
+    assert.equal(v.decision, "deny");
+    assert.match(v.reason, /backslash before its path/);
+    assert.equal(url("https://a@b@github.com/"), "deny", "more than one @");
+    assert.match(policy.decideUrl("https://github%2ecom/").reason, /percent-escape/);
+    assert.equal(url("https:github.com/a"), "deny", "no // before the host");
+    assert.equal(url("https:/github.com/a"), "deny");
+    // Near misses: the same characters after the host belong to the path, query or user name.
+    assert.equal(url("https://github.com/a\\b"), "allow");
+    assert.equal(url("https://github.com/a%2fb?q=%40#x@y"), "allow");
+    assert.equal(url("https://us%40er@github.com/"), "allow", "an escaped @ in the user name");
+  });
   it("compares IDN names in punycode: a homoglyph is another domain", () => {
     assert.equal(url("https://gіthub.com/"), "deny");
   });

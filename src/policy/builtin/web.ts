@@ -9,6 +9,7 @@
 // https URLs can be allowed; any other scheme and an unparseable URL are denied.
 import { describeSource, PolicyError } from "../rules.js";
 import { ruleVerdict } from "./params.js";
+import { authorityAmbiguity } from "../url-authority.js";
 import type { BuiltinContext, BuiltinRule, BuiltinVerdict, Effect } from "./types.js";
 
 export interface WebFetchPolicy {
@@ -91,6 +92,8 @@ export function compileWebFetchRules(rules: BuiltinRule[]): WebFetchPolicy {
         const raw: unknown = input?.url;
         if (typeof raw !== "string" || raw === "") return { decision: "deny", reason: "WebFetch needs a url string; this call has none." };
         const shown = JSON.stringify(raw.length > 200 ? `${raw.slice(0, 200)}…` : raw);
+        const ambiguous = authorityAmbiguity(raw);
+        if (ambiguous) return { decision: "deny", reason: `WebFetch of ${shown} is denied: ${ambiguous}.` };
         let url: URL;
         try {
           url = new URL(raw);

@@ -15,6 +15,7 @@
 //   about addresses. Loopback names (`localhost`, `*.localhost`) and addresses need allowLocalhost.
 import { BlockList, isIP } from "node:net";
 import type { Verdict } from "../types.js";
+import { authorityAmbiguity } from "../url-authority.js";
 
 export interface NetworkPolicySettings {
   allowedDomains?: string[];
@@ -215,6 +216,8 @@ export function compileEgressPolicy(settings: NetworkPolicySettings, unlisted: "
       // Control characters or spaces around or inside a URL are stripped or cut differently by
       // different parsers; refuse rather than guess which host a client would reach.
       if (/[\u0000-\u0020\u007f]/.test(url)) return verdict("deny", "the URL contains control characters or spaces");
+      const ambiguous = authorityAmbiguity(url);
+      if (ambiguous) return verdict("deny", `${JSON.stringify(url.slice(0, 200))} is refused: ${ambiguous}`);
       let parsed: URL;
       try {
         parsed = new URL(url);
