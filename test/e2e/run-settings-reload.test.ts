@@ -98,8 +98,10 @@ describe("run reloads its settings while a client is connected", () => {
     const still = await call(c, "other__echo", { text: "still" });
     assert.match(still.text, /denied by rule "mcp__other__echo"/, "the deny rule in force stays: a broken file loosens nothing");
     assert.match(c.stderr(), /settings reload rejected, the previous settings stay in force/);
-    // Put back as it was before the broken write, with the deny rule.
+    // Put back as it was before the broken write, with the deny rule, and wait for that reload.
+    const reloads = auditRecords(s).filter((r) => r.event === "settings-reloaded").length;
     writeFileSync(s.settingsFile, JSON.stringify({ ...settings, permissions: { ...permissions, deny: [...(permissions.deny ?? []), "mcp__other__echo"] } }));
+    await waitFor("the good file reloaded", () => auditRecords(s).filter((r) => r.event === "settings-reloaded").length > reloads);
   });
 
   it("`servers disable --deny` stops the server in the running session: process ended, tools gone, calls refused, audited, and the command says so", async () => {

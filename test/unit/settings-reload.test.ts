@@ -35,6 +35,7 @@ describe("the settings watcher", () => {
   /** A watcher whose poll never comes within a test (60 s): only the watch and the watcher's own logic can apply a change. */
   function watcher(applyMs: number) {
     writeFileSync(file, JSON.stringify({ v: 0 }));
+    const started: number[] = [];
     const applied: number[] = [];
     const rejected: string[] = [];
     const w = watchSettings<{ v: number }>({
@@ -44,6 +45,7 @@ describe("the settings watcher", () => {
       directories: [],
       load: () => JSON.parse(readFileSync(file, "utf8")) as { v: number },
       apply: async (next) => {
+        started.push(next.v);
         await sleep(applyMs);
         applied.push(next.v);
       },
@@ -51,7 +53,7 @@ describe("the settings watcher", () => {
       debounceMs: 50,
       pollMs: 60_000,
     });
-    return { w, applied, rejected };
+    return { w, started, applied, rejected };
   }
 
   it("a burst of writes is one reload of the last content", async () => {
@@ -67,11 +69,11 @@ describe("the settings watcher", () => {
   });
 
   it("a change written while another is being applied is applied right after it, not at the next poll", async () => {
-    const { w, applied } = watcher(400);
+    const { w, started, applied } = watcher(400);
     try {
       writeFileSync(file, JSON.stringify({ v: 1 }));
-      // Written while v1 is being applied (after the debounce, inside the 400 ms apply).
-      await sleep(200);
+      // Written while v1 is being applied (its apply takes 400 ms).
+      await until("v1 being applied", () => started.includes(1));
       writeFileSync(file, JSON.stringify({ v: 2 }));
       await until("the second change applied", () => applied.includes(2), 3_000);
       assert.deepEqual(applied, [1, 2]);
