@@ -4,9 +4,8 @@ import { Gateway } from "../gateway/gateway.js";
 import { remoteOnlyNotes } from "../settings/remote-only.js";
 import { EXIT } from "./exit-codes.js";
 import { loadOrExit } from "./load-settings.js";
-import { compileSettings } from "../check/judge.js";
 import { compilePolicy } from "../policy/index.js";
-import { loadSettings, type ResolvedSettings } from "../settings/index.js";
+import type { ResolvedSettings } from "../settings/index.js";
 import { reloadSettings, type SettingsReloader } from "../ops/settings-reload.js";
 
 /** Starts the gateway on this process's stdin and stdout; resolves once it serves. */
@@ -51,11 +50,6 @@ function reloadOnChange(gateway: Gateway, initial: ResolvedSettings, cliFiles: s
     env,
     cliFiles,
     initial,
-    load: () => {
-      const next = loadSettings({ cwd: process.cwd(), env, cliFiles });
-      compileSettings(next, env);
-      return next;
-    },
     applyPolicy: async (next) => {
       // Compiled in full before anything is replaced: a rule that does not compile changes nothing.
       const base = compilePolicy(next.policy, gateway.environment);

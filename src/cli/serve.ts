@@ -230,19 +230,12 @@ export async function runServe(opts: ServeCommandOptions, log: (m: string) => vo
   core.startEager();
   // Settings changes are loaded, validated and, when valid, their rules applied without a restart.
   const { compilePolicy } = await import("../policy/index.js");
-  const { loadSettings } = await import("../settings/index.js");
-  const { compileSettings } = await import("../check/judge.js");
   const { reloadSettings } = await import("../ops/settings-reload.js");
   const reloader = reloadSettings({
     audit: core.audit,
     env,
     cliFiles: opts.cliFiles ?? [],
     initial: settings,
-    load: () => {
-      const next = loadSettings({ cwd: process.cwd(), env, cliFiles: opts.cliFiles ?? [] });
-      compileSettings(next, env);
-      return next;
-    },
     applyPolicy: async (next) => {
       // Compiled in full before anything is replaced: a rule that does not compile changes nothing.
       const base = compilePolicy(next.policy, core.environment);

@@ -7,7 +7,8 @@ import { watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { AuditSink } from "../audit/index.js";
 import { settingsSignature } from "../fronts/http/hook-settings.js";
-import type { ResolvedSettings } from "../settings/index.js";
+import { compileSettings } from "../check/judge.js";
+import { loadSettings, type ResolvedSettings } from "../settings/index.js";
 
 export interface SettingsReloaderOptions<S> {
   /** Where the layered settings are looked up (serve's working directory). */
@@ -153,8 +154,6 @@ export interface ReloadOptions {
   env: NodeJS.ProcessEnv;
   cliFiles: string[];
   initial: ResolvedSettings;
-  /** Loads and validates like the command line does (throws with a message on any error). */
-  load: () => ResolvedSettings;
   /** Compiles and installs the new rules; throws (nothing changed) when they do not compile. */
   applyPolicy: (next: ResolvedSettings) => Promise<void>;
   onResult?: (result: "applied" | "rejected") => void;
@@ -172,7 +171,12 @@ export function reloadSettings(opts: ReloadOptions): SettingsReloader {
     env: opts.env,
     cliFiles: opts.cliFiles.map((f) => resolve(f)),
     directories: current.files.map((f) => dirname(f.file)),
-    load: opts.load,
+    // Loaded and every rule compiled as at start; any error rejects the change.
+    load: () => {
+      const next = loadSettings({ cwd: process.cwd(), env: opts.env, cliFiles: opts.cliFiles });
+      compileSettings(next, opts.env);
+      return next;
+    },
     apply: async (next) => {
       await opts.applyPolicy(next);
       const restart = fieldsNeedingRestart(current, next, opts.livePrincipalLimits);

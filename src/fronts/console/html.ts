@@ -132,25 +132,25 @@ export function messagePage(status: number, title: string, message: Html | strin
 }
 
 /**
- * After the console session ended: on to the identity provider's end-session page, by the same kind of
- * page as signedInResponse rather than a redirect, since the browser got here by submitting a form and
- * the CSP's form-action would stop a redirect to another origin. The link says where it goes.
+ * A page that sets cookies and goes on to `to` by a meta refresh (with a link for the reader), not a
+ * redirect. After a sign-in: a navigation that began outside the console (the provider's cross-site
+ * redirect, a link from a terminal) would not carry a SameSite=Strict cookie into a redirect's next
+ * request; from this page it does. After a sign-out: the browser got here by submitting a form, and
+ * the CSP's form-action would stop a redirect to the provider's origin.
  */
-export function signedOutResponse(providerUrl: string, setCookie: string): Response {
-  const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "set-cookie": setCookie });
-  const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${providerUrl}"><title>Signed out · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>You are signed out of the console. <a id="continue" href="${providerUrl}">Sign out at the identity provider too</a>.</p></main></body></html>`;
+function continuePage(title: string, message: Html, linkText: string, to: string, setCookies: readonly string[]): Response {
+  const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" });
+  for (const c of setCookies) headers.append("set-cookie", c);
+  const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${to}"><title>${title} · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>${message} <a id="continue" href="${to}">${linkText}</a>.</p></main></body></html>`;
   return new Response(page.text, { status: 200, headers });
 }
 
-/**
- * The page that ends a sign-in: it sets the cookies and continues to `returnTo`. A page of its own,
- * not a redirect: after a navigation that began outside the console (the provider's cross-site
- * redirect, a link from a terminal) a browser would not send a SameSite=Strict cookie with a
- * redirect's next request; from this page it does.
- */
+/** The end of a sign-out: on to the identity provider's end-session page. */
+export function signedOutResponse(providerUrl: string, setCookie: string): Response {
+  return continuePage("Signed out", html`You are signed out of the console.`, "Sign out at the identity provider too", providerUrl, [setCookie]);
+}
+
+/** The end of a sign-in: the cookies set, on to `returnTo`. */
 export function signedInResponse(returnTo: string, setCookies: readonly string[]): Response {
-  const headers = new Headers({ ...SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" });
-  for (const c of setCookies) headers.append("set-cookie", c);
-  const page = html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${returnTo}"><title>Signed in · mcp-warden</title><link rel="stylesheet" href="/console/static/console.css"></head><body><main><p>Signed in. <a id="continue" href="${returnTo}">Continue</a>.</p></main></body></html>`;
-  return new Response(page.text, { status: 200, headers });
+  return continuePage("Signed in", html`Signed in.`, "Continue", returnTo, setCookies);
 }
